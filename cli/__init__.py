@@ -1,0 +1,1 @@
+"""The ``journey`` command: thin — parse arguments, call the library, print (rich or --json)."""

@@ -1,0 +1,5 @@
+"""Commands: journey demo: the main job on embedded defaults."""
+
+from __future__ import annotations
+
+from cli.app import app  # noqa: F401
