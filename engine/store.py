@@ -1,0 +1,333 @@
+"""The store: everything the engine must remember between passes, in SQLModel tables.
+
+Pipeline position: contacts in (import, events, sync) -> **store** <- triggers, executor,
+runner. One SQLAlchemy URL chooses the database: a SQLite file (``.journey/state.db``,
+WAL) by default, PostgreSQL through ``[store] url`` or ``JOURNEY_DATABASE_URL``.
+
+Tables (the ``SQLModel`` classes below document each column):
+
+* ``contacts`` — core fields as columns (email, names, company, Salesforce ID and type,
+  owner); every other field in ``field_values`` as a typed value (text, number, date or
+  true/false). Empty fields are not stored, so they are never shown.
+* ``companies``, ``lists`` + ``memberships``, ``segment_members`` (who matched each
+  segment at the last evaluation, so "entered segment" can be noticed),
+  ``campaign_statuses``.
+* ``journey_versions`` — the source text of every journey version a run entered with,
+  keyed by content hash: a run is pinned to its version and recompiled from it.
+* ``runs`` — one per contact per journey entry; ``RunStatus`` explains every state.
+* ``activity`` — the feed: every step, decision (with the values), outcome, skip, error.
+* ``events`` — the inbox that triggers read.
+* ``effects`` — the effect journal: an intent (idempotency key) is committed before the
+  connector is called, its outcome after.
+
+The schema is created and migrated by the tool: ``schema_version`` holds the version and
+``MIGRATIONS`` the explicit steps from one version to the next.
+
+Hot paths (a pass over thousands of runs) use SQLAlchemy Core on these tables with
+``executemany`` rather than ORM objects; the classes stay the single definition.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "LIVE_STATUSES",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Activity",
+    "CampaignStatus",
+    "Company",
+    "Contact",
+    "ContactList",
+    "Effect",
+    "Event",
+    "FieldValue",
+    "JourneyVersion",
+    "Membership",
+    "Run",
+    "RunStatus",
+    "SegmentMember",
+    "Store",
+    "open_store",
+    "table",
+]
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands. Moves: a trigger creates a run ``active`` at the journey's first
+    step; the runner advances it step by step:
+
+    * ``active`` — due to be advanced when ``next_due`` has passed (at once on entry; later
+      after a connector asked to retry).
+    * ``waiting`` — parked at a ``wait``/``wait until`` step until ``next_due``; a change to
+      the contact sets ``wake`` so goals and ``wait until`` conditions are re-checked early.
+    * ``effect`` — an effect intent is committed and the connector is being called; after
+      a crash the runner reconciles the intent, then the run moves on.
+    * ``completed`` — reached the end. ``exited`` — reached ``exit`` (or left at a false
+      ``if not ...: exit``). ``goal`` — met a goal (``goal`` column names it).
+    * ``failed`` — the connector refused an action; the run stays at that step.
+
+    The first three are *live*: a contact never has two live runs in one journey.
+    """
+
+    ACTIVE = "active"
+    WAITING = "waiting"
+    EFFECT = "effect"
+    COMPLETED = "completed"
+    EXITED = "exited"
+    GOAL = "goal"
+    FAILED = "failed"
+
+
+LIVE_STATUSES = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.EFFECT.value)
+
+
+class Company(SQLModel, table=True):
+    __tablename__ = "companies"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(unique=True)
+
+
+class Contact(SQLModel, table=True):
+    """A person a journey can take. ``email_key`` is the lower-cased email, the
+    de-duplication key for contacts that do not come from Salesforce."""
+
+    __tablename__ = "contacts"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str | None = None
+    email_key: str | None = Field(default=None, index=True)
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    company_id: int | None = Field(default=None, foreign_key="companies.id")
+    salesforce_id: str | None = Field(default=None, index=True)
+    salesforce_type: str | None = None  # "Lead" | "Contact" | None
+    owner_id: str | None = None
+    owner_name: str | None = None
+    owner_email: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FieldValue(SQLModel, table=True):
+    """A non-core field of a contact, typed as ``journey.toml`` declares it."""
+
+    __tablename__ = "field_values"
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
+    name_key: str = Field(primary_key=True)
+    name: str
+    type: str = "Text"
+    text: str
+    number: float | None = None
+    date_value: date | None = None
+    flag: bool | None = None
+
+
+class ContactList(SQLModel, table=True):
+    __tablename__ = "lists"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    name_key: str = Field(unique=True)
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    list_id: int = Field(foreign_key="lists.id", primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True, index=True)
+    added_at: datetime
+
+
+class SegmentMember(SQLModel, table=True):
+    __tablename__ = "segment_members"
+    segment_key: str = Field(primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True, index=True)
+
+
+class CampaignStatus(SQLModel, table=True):
+    __tablename__ = "campaign_statuses"
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
+    campaign_key: str = Field(primary_key=True)
+    campaign: str
+    status: str
+
+
+class JourneyVersion(SQLModel, table=True):
+    __tablename__ = "journey_versions"
+    version: str = Field(primary_key=True)
+    name: str
+    path: str
+    source: str
+    first_seen: datetime
+
+
+class Run(SQLModel, table=True):
+    """One contact's walk through one journey entry. ``seq`` counts the steps taken and
+    makes each effect's idempotency key unique even when ``go to`` revisits a step."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        sa.Index("runs_due", "status", "next_due"),
+        sa.Index("runs_contact", "contact_id", "journey_key"),
+        # The database itself refuses a second live run of a contact in a journey.
+        sa.Index(
+            "runs_one_live",
+            "contact_id",
+            "journey_key",
+            unique=True,
+            sqlite_where=sa.text("status IN ('active', 'waiting', 'effect')"),
+            postgresql_where=sa.text("status IN ('active', 'waiting', 'effect')"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id")
+    journey: str
+    journey_key: str
+    version: str
+    step_id: str
+    status: str = RunStatus.ACTIVE.value
+    next_due: datetime
+    wake: bool = False
+    seq: int = 0
+    attempts: int = 0
+    goal: str | None = None
+    entered_at: datetime
+    ended_at: datetime | None = None
+
+
+class Activity(SQLModel, table=True):
+    """One line of a contact's feed. ``kind``: enter, condition, split, wait, action,
+    goal, exit, end, skip, error. ``detail`` is the human sentence (with the values that
+    decided a condition); ``data`` the same as JSON for ``--json``."""
+
+    __tablename__ = "activity"
+    __table_args__ = (sa.Index("activity_contact", "contact_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int
+    run_id: int | None = None
+    journey: str | None = None
+    step_id: str | None = None
+    kind: str
+    outcome: str | None = None
+    detail: str
+    data: str | None = None
+    at: datetime
+
+
+class Event(SQLModel, table=True):
+    """The inbox: ``kind`` is form_submitted, added_to_list, entered_segment,
+    field_changed or campaign_status_changed; ``name`` the form/list/segment/field/
+    campaign; ``value`` the new value where there is one."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.Index("events_pending", "processed", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    contact_id: int
+    name: str
+    value: str | None = None
+    at: datetime
+    processed: bool = False
+
+
+class Effect(SQLModel, table=True):
+    """The effect journal. ``status`` is ``pending`` from the intent until the outcome is
+    written in the same transaction as the run's advance."""
+
+    __tablename__ = "effects"
+    key: str = Field(primary_key=True)
+    run_id: int = Field(index=True)
+    contact_id: int
+    version: str
+    step_id: str
+    status: str = "pending"
+    result: str | None = None
+    created_at: datetime
+
+
+class _SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    version: int = Field(primary_key=True)
+
+
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model, for bulk statements."""
+    result = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(result, sa.Table)
+    return result
+
+
+def _create_v1(conn: Connection) -> None:
+    SQLModel.metadata.create_all(conn)
+
+
+#: ``MIGRATIONS[n]`` takes a store from schema version ``n`` to ``n + 1``. Append only;
+#: never edit a released step.
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    """An open store: an engine plus the helpers every module shares."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything inside commits together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return _current_version(conn)
+
+
+def _current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table("schema_version"):
+        return 0
+    value = conn.execute(sa.select(sa.func.max(table(_SchemaVersion).c.version))).scalar()
+    return int(value or 0)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    # WAL: readers (journey status) never block the worker; NORMAL sync is durable at
+    # every checkpoint and safe against process crashes, which is what SIGKILL is.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_store(url: str) -> Store:
+    """Open (creating and migrating as needed) the store at ``url``."""
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    with engine.begin() as conn:
+        current = _current_version(conn)
+        for step in MIGRATIONS[current:]:
+            step(conn)
+        if current < SCHEMA_VERSION:
+            conn.execute(sa.delete(table(_SchemaVersion)))
+            conn.execute(sa.insert(table(_SchemaVersion)).values(version=SCHEMA_VERSION))
+    return Store(engine)
