@@ -378,12 +378,16 @@ class Label:
 
     name: str
     span: Span = dataclasses.field(default=NO_SPAN, compare=False)
+    #: Where NAME itself stands (for "duplicate label" diagnostics).
+    name_span: Span = dataclasses.field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
 class GoTo:
     label: str
     span: Span = dataclasses.field(default=NO_SPAN, compare=False)
+    #: Where the label name stands (an unknown label is reported there).
+    label_span: Span = dataclasses.field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
@@ -400,6 +404,8 @@ class If:
     branches: tuple[Branch, ...]
     otherwise: tuple[Statement, ...] | None = None
     span: Span = dataclasses.field(default=NO_SPAN, compare=False)
+    #: Where the ``else`` keyword stands (the formatter keeps comments around it).
+    else_span: Span = dataclasses.field(default=NO_SPAN, compare=False)
 
 
 @dataclass(frozen=True)
@@ -409,6 +415,8 @@ class Split:
     shares: tuple[int, ...]
     paths: tuple[tuple[Statement, ...], ...]
     span: Span = dataclasses.field(default=NO_SPAN, compare=False)
+    #: Where each ``path`` keyword stands, in order (for the formatter and diagnostics).
+    path_spans: tuple[Span, ...] = dataclasses.field(default=(), compare=False)
 
 
 Statement: TypeAlias = Action | Exit | Wait | WaitUntil | Label | GoTo | If | Split
@@ -433,3 +441,5 @@ class Journey:
     steps: tuple[Statement, ...]
     comments: tuple[Comment, ...] = dataclasses.field(default=(), compare=False)
     span: Span = dataclasses.field(default=NO_SPAN, compare=False)
+    #: Where the ``journey "NAME"`` line stands.
+    name_span: Span = dataclasses.field(default=NO_SPAN, compare=False)
