@@ -1,5 +1,207 @@
-"""Commands: journey check, fmt and graph."""
+"""Commands: journey check, fmt and graph — the language's tools for people and CI.
+
+Pipeline position: the thin shell around ``dsl``: find the journey files, find each
+one's ``journey.toml`` (upwards from its folder) for the ``Schema``, call the library,
+print compiler-style text or ``--json``. No traceback reaches the user: unreadable files,
+folders, binary files and bad configuration are all messages with an exit code
+(0 fine, 1 problems found, 2 the configuration cannot be read).
+"""
 
 from __future__ import annotations
 
-from cli.app import app  # noqa: F401
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.app import app
+from dsl import Diagnostic, JourneyError, Schema, compile_source, format_source
+from dsl.compiled import CompiledJourney
+from dsl.draw import to_dot, to_json, to_mermaid
+from dsl.pipeline import read_source
+from engine.config import STANDARD_FIELDS, ConfigError, ProjectConfig, load_config
+
+__all__ = ["check", "find_journeys", "fmt", "graph", "load_schema", "schema_for_project"]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+PathsArgument = Annotated[
+    list[Path], typer.Argument(help="Journey files, or folders searched for *.journey.")
+]
+
+
+def schema_for_project(config: ProjectConfig) -> Schema:
+    """What ``journey.toml`` declares, as the checker's ``Schema``. Without a
+    ``journey.toml`` fields, groups and segments are unknown (warnings, not errors); users
+    and campaigns belong to the org, which ``check`` does not contact."""
+    if not config.found:
+        return Schema(standard_fields=STANDARD_FIELDS)
+    fields: dict[str, str] = dict(config.all_fields())
+    mapped = (config.sync.model_extra or {}).get("fields", {})
+    if isinstance(mapped, dict):
+        for per_object in mapped.values():
+            if isinstance(per_object, dict):
+                for name in per_object:
+                    fields.setdefault(str(name), "Text")
+    return Schema(
+        fields=fields,
+        groups=frozenset(config.groups),
+        segments=frozenset(config.segments),
+        standard_fields=STANDARD_FIELDS,
+    )
+
+
+_schemas: dict[Path, Schema] = {}
+
+
+def load_schema(path: Path) -> Schema:
+    """The schema of the project ``path`` belongs to. Raises ``ConfigError``."""
+    config = load_config(path.parent if path.suffix else path)
+    key = config.root.resolve()
+    if key not in _schemas or not config.found:
+        _schemas[key] = schema_for_project(config)
+    return _schemas[key]
+
+
+def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The journey files named or found (recursively) under the folders named."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.journey") if p.is_file())
+            if not found:
+                problems.append(Diagnostic(str(path), 1, 1, "error", "no *.journey files here"))
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Diagnostic(str(path), 1, 1, "error", "no such file or folder"))
+    return files, problems
+
+
+def _config_failure(exc: ConfigError, as_json: bool) -> typer.Exit:
+    if as_json:
+        typer.echo(json.dumps({"config_error": str(exc)}))
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def _print(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        typer.echo(diagnostic.format())
+
+
+def compile_path(path: Path) -> tuple[CompiledJourney | None, list[Diagnostic]]:
+    """Read, check and compile one file against its project's schema. ``ConfigError``
+    propagates (the caller decides the exit code)."""
+    text, problem = read_source(path)
+    if text is None:
+        return None, [problem] if problem else []
+    return compile_source(text, str(path), load_schema(path))
+
+
+@app.command()
+def check(
+    paths: PathsArgument,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
+    files, diagnostics = find_journeys(paths)
+    try:
+        for path in files:
+            diagnostics.extend(compile_path(path)[1])
+    except ConfigError as exc:
+        raise _config_failure(exc, as_json) from None
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    if as_json:
+        typer.echo(json.dumps([d.as_dict() for d in diagnostics], indent=2, ensure_ascii=False))
+    else:
+        _print(diagnostics)
+        noun = "journey" if len(files) == 1 else "journeys"
+        typer.echo(f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)")
+    if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def fmt(
+    paths: PathsArgument,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Rewrite journeys in the canonical layout (comments kept; meaning never changes)."""
+    files, diagnostics = find_journeys(paths)
+    changed: list[str] = []
+    for path in files:
+        text, problem = read_source(path)
+        if text is None:
+            diagnostics.extend([problem] if problem else [])
+            continue
+        try:
+            formatted = format_source(text, str(path))
+        except JourneyError as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        if formatted != text:
+            changed.append(str(path))
+            if not check_only:
+                path.write_text(formatted, encoding="utf-8")
+    if as_json:
+        report = {
+            "changed" if not check_only else "would_change": changed,
+            "diagnostics": [d.as_dict() for d in diagnostics],
+        }
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print(diagnostics)
+        for name in changed:
+            typer.echo(f"would reformat {name}" if check_only else f"reformatted {name}")
+        if not changed and not diagnostics:
+            typer.echo(f"{len(files)} journey(s) already formatted")
+    if diagnostics or (check_only and changed):
+        raise typer.Exit(1)
+
+
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    dot = "dot"
+    json = "json"
+
+
+@app.command()
+def graph(
+    path: Annotated[Path, typer.Argument(help="The journey file to draw.")],
+    format_: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="mermaid, dot or json.")
+    ] = GraphFormat.mermaid,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of printing.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+) -> None:
+    """Draw a journey's step graph: Mermaid (renders on GitHub), Graphviz DOT or JSON."""
+    try:
+        compiled, diagnostics = compile_path(path)
+    except ConfigError as exc:
+        raise _config_failure(exc, as_json) from None
+    if compiled is None:
+        _print(diagnostics)
+        raise typer.Exit(1)
+    chosen = GraphFormat.json if as_json else format_
+    draw = {GraphFormat.mermaid: to_mermaid, GraphFormat.dot: to_dot, GraphFormat.json: to_json}
+    text = draw[chosen](compiled)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        raise typer.Exit(1) from None
