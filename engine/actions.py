@@ -13,10 +13,10 @@ Parameters are rendered here, with the run's clock, so connectors never need a c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from dsl import render_template
 from dsl.syntax import (
     Action,
     AddTask,
@@ -36,16 +36,15 @@ __all__ = ["SALESFORCE_LIST_NAMES", "action_params", "action_text", "is_local", 
 #: Lists whose membership is a Salesforce record: adding to them is a connector action.
 SALESFORCE_LIST_NAMES = frozenset({"salesforce leads", "salesforce contacts"})
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-
 Params = dict[str, str | int | bool | None]
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
     """Fill ``{{Field Name}}`` (any case) from ``values``; a missing field renders empty.
-    Mirrors ``dsl.render_template`` (the checker has already refused unknown names)."""
-    folded = {k.casefold(): v for k, v in values.items()}
-    return _PLACEHOLDER.sub(lambda m: folded.get(m.group(1).casefold(), ""), template)
+    Templates without placeholders (most) skip the language's renderer entirely."""
+    if "{{" not in template:
+        return template
+    return render_template(template, values)
 
 
 def is_local(action: Action) -> bool:

@@ -251,6 +251,8 @@ class Effect(SQLModel, table=True):
     version: str
     step_id: str
     status: str = "pending"
+    #: The rendered parameters as JSON: after a crash the same request is reconciled.
+    params: str
     result: str | None = None
     created_at: datetime
 
