@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from dsl.compiled import CompiledJourney, Step
+from dsl.syntax import Span
 
 __all__ = ["to_dot", "to_json", "to_mermaid", "to_plain"]
 
@@ -84,23 +85,30 @@ def to_dot(journey: CompiledJourney) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: Any, spans: bool = False) -> Any:
     """Syntax objects, steps and durations as JSON-ready dicts, lists and strings; each
-    syntax node dict carries its ``type`` (the class name). Spans are dropped."""
+    syntax node dict carries its ``type`` (the class name). Spans are dropped unless
+    ``spans`` (then shown as ``"line:col-line:col"``)."""
+    if isinstance(value, Span):
+        return f"{value.line}:{value.column}-{value.end_line}:{value.end_column}"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"type": type(value).__name__}
         for item in dataclasses.fields(value):
-            if item.name in ("span", "name_span", "label_span", "else_span", "path_spans"):
+            is_span = item.name in _SPAN_FIELDS
+            if is_span and not spans:
                 continue
-            out[item.name] = to_plain(getattr(value, item.name))
+            out[item.name] = to_plain(getattr(value, item.name), spans)
         return out
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, spans) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, spans) for v in value]
     return value
+
+
+_SPAN_FIELDS = frozenset({"span", "name_span", "label_span", "else_span", "path_spans"})
 
 
 def to_json(journey: CompiledJourney) -> str:
