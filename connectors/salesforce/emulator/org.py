@@ -1,0 +1,611 @@
+"""The emulated org's record semantics: create, read, update, delete, query.
+
+Pipeline position: below the HTTP layer (``rest``, ``bulk``, ``soap``), above the
+``store``. Every write passes the same checks a real org makes — unknown and read-only
+fields, value types, required fields, references, restricted picklists, converted Leads,
+the recycle bin — then assignment rules and the system timestamps. Formula fields are
+computed on read and never stored, so they bump no timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from connectors.salesforce.emulator.assignment import RuleEntry, choose_owner
+from connectors.salesforce.emulator.errors import ApiError, not_found
+from connectors.salesforce.emulator.evaluate import BoundQuery, bind, bind_condition
+from connectors.salesforce.emulator.formula import Formula, compile_formula
+from connectors.salesforce.emulator.ids import InvalidIdError, object_for_id, to_18
+from connectors.salesforce.emulator.schema import ObjectDef, Schema, standard_schema
+from connectors.salesforce.emulator.soql import SoqlError, parse_condition, parse_query
+from connectors.salesforce.emulator.store import Store
+from connectors.salesforce.emulator.values import (
+    ValueRefusedError,
+    coerce,
+    coerce_text,
+    format_datetime,
+    parse_datetime,
+)
+
+__all__ = ["Clock", "Org"]
+
+Clock = Callable[[], datetime]
+Record = dict[str, Any]
+
+RECYCLE_BIN_DAYS = 15
+UPDATED_WINDOW_DAYS = 30
+_PERSON_FIELDS = {
+    "PersonEmail": "Email",
+    "PersonMobilePhone": "MobilePhone",
+    "PersonHasOptedOutOfEmail": "HasOptedOutOfEmail",
+    "FirstName": "FirstName",
+    "LastName": "LastName",
+    "OwnerId": "OwnerId",
+}
+_CLOSED_STAGES = {"closed won": True, "closed lost": False}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Org:
+    """One emulated org: its schema (standard + seed fields), rules and records."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, version: str = "59.0") -> None:
+        self.store = store
+        self.clock = clock or _utc_now
+        self.version = version
+        self.schema: Schema = standard_schema()
+        self.formulas: dict[str, dict[str, Formula]] = {}
+        self.rules: list[RuleEntry] = []
+        self.configure()
+
+    # ---- configuration (from the seed, kept in the store) ------------------------------
+    def configure(self) -> None:
+        """(Re)build schema, formulas and assignment rules from the store's settings."""
+        self.schema = standard_schema()
+        self.schema.add_custom_fields(self.store.meta("custom_fields") or {})
+        self.formulas = {}
+        for sobject in self.schema.objects():
+            for field in sobject.fields.values():
+                if field.formula is not None:
+                    known = sobject.field
+
+                    def canonical(name: str, known: Callable[..., Any] = known) -> str | None:
+                        found = known(name)
+                        return found.name if found is not None else None
+
+                    compiled = compile_formula(field.formula, canonical)
+                    self.formulas.setdefault(sobject.name, {})[field.name] = compiled
+        lead = self.schema.get("Lead")
+        assert lead is not None
+        self.rules = []
+        for entry in self.store.meta("assignment_rules") or []:
+            criteria = entry.get("criteria") or ""
+            predicate = None
+            if criteria.strip():
+                predicate = bind_condition(
+                    parse_condition(criteria), lead, self.schema, self.today()
+                )
+            self.rules.append(
+                RuleEntry(criteria, predicate, entry["owner_id"], bool(entry["doNotReassignOwner"]))
+            )
+
+    @property
+    def connected_user_id(self) -> str:
+        return str(self.store.meta("connected_user"))
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def object(self, name: str) -> ObjectDef:
+        sobject = self.schema.get(name)
+        if sobject is None:
+            raise not_found()
+        return sobject
+
+    # ---- reading ------------------------------------------------------------------------
+    def view(self, sobject: str, record: Record) -> Record:
+        """The record as clients see it: stored fields plus formula values."""
+        formulas = self.formulas.get(sobject)
+        if not formulas:
+            return record
+        shown = dict(record)
+        for name, formula in formulas.items():
+            shown[name] = formula(record)
+        return shown
+
+    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
+        """A live record by ID (for relationship paths); deleted records read as absent."""
+        found = self.store.get(record_id)
+        if found is None or found[2]:
+            return None
+        sobject = self.object(found[0])
+        return sobject, self.view(sobject.name, found[1])
+
+    def locate(self, sobject: str | None, record_id: str) -> tuple[ObjectDef, Record]:
+        """The live record ``record_id`` of ``sobject``, or the 404 a real org answers."""
+        try:
+            canonical = to_18(record_id)
+        except InvalidIdError:
+            raise not_found() from None
+        found = self.store.get(canonical)
+        if found is None or (sobject is not None and found[0].lower() != sobject.lower()):
+            raise not_found()
+        if found[2]:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return self.object(found[0]), found[1]
+
+    def retrieve(self, sobject: str, record_id: str, fields: list[str] | None) -> Record:
+        """``GET sobjects/X/{id}``: attributes then every (or the listed) field."""
+        definition, record = self.locate(sobject, record_id)
+        shown = self.view(definition.name, record)
+        names = [f.name for f in definition.fields.values()]
+        if fields:
+            names = []
+            for name in fields:
+                field = definition.field(name)
+                if field is None:
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on entity '{definition.name}'.",
+                    )
+                names.append(field.name)
+        out: Record = {"attributes": self.attributes(definition.name, record["Id"])}
+        for name in names:
+            out[name] = shown.get(name)
+        return out
+
+    def attributes(self, sobject: str, record_id: str) -> dict[str, str]:
+        return {
+            "type": sobject,
+            "url": f"/services/data/v{self.version}/sobjects/{sobject}/{record_id}",
+        }
+
+    def query(
+        self, soql: str, include_deleted: bool
+    ) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
+        """Run ``soql``; the rows are projected as the REST API returns them."""
+        try:
+            bound = bind(parse_query(soql), self.schema, self.today())
+        except SoqlError as error:
+            raise ApiError(400, error.code, error.message) from None
+        if include_deleted:
+            self.empty_recycle_bin()
+        reader = _CachingReader(self)
+        rows = [
+            self.view(bound.sobject.name, r)
+            for r in self.store.scan(bound.sobject.name, include_deleted)
+        ]
+        selected = bound.run(rows, reader)
+        if bound.count:
+            return bound, selected
+        return bound, [bound.project(r, reader, self.version) for r in selected]
+
+    def empty_recycle_bin(self) -> None:
+        """Records deleted more than 15 days ago are gone for good, as in Salesforce."""
+        cutoff = format_datetime(self.now() - timedelta(days=RECYCLE_BIN_DAYS))
+        for sobject in self.schema.objects():
+            for record_id, _ in self.store.deleted_between(sobject.name, "", cutoff):
+                self.store.purge(record_id)
+
+    def updated(self, sobject: str, start: str, end: str) -> dict[str, Any]:
+        """``sobjects/X/updated``: IDs whose SystemModstamp lies in [start, end)."""
+        definition = self.object(sobject)
+        low, high, latest = self._window(start, end, UPDATED_WINDOW_DAYS)
+        ids = [
+            r["Id"] for r in self.store.scan(definition.name) if low <= r["SystemModstamp"] < high
+        ]
+        return {"ids": ids, "latestDateCovered": latest}
+
+    def deleted(self, sobject: str, start: str, end: str) -> dict[str, Any]:
+        """``sobjects/X/deleted``: records deleted in [start, end), from the recycle bin."""
+        definition = self.object(sobject)
+        self.empty_recycle_bin()
+        low, high, latest = self._window(start, end, RECYCLE_BIN_DAYS)
+        found = self.store.deleted_between(definition.name, low, high)
+        earliest = format_datetime(self.now() - timedelta(days=RECYCLE_BIN_DAYS))
+        return {
+            "deletedRecords": [{"id": i, "deletedDate": d} for i, d in found],
+            "earliestDateAvailable": earliest,
+            "latestDateCovered": latest,
+        }
+
+    def _window(self, start: str, end: str, max_days: int) -> tuple[str, str, str]:
+        try:
+            low, high = parse_datetime(start), parse_datetime(end)
+        except ValueError:
+            raise ApiError(
+                400, "INVALID_REPLICATION_DATE", "start and end must be ISO-8601 datetimes"
+            ) from None
+        low, high = _minute(low), _minute(high)
+        now = _minute(self.now())
+        if high <= low:
+            raise ApiError(400, "INVALID_REPLICATION_DATE", "end date must be after start date")
+        if low < now - timedelta(days=max_days):
+            raise ApiError(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"start date cannot be more than {max_days} days ago",
+            )
+        latest = min(high, now)
+        return format_datetime(low), format_datetime(high), format_datetime(latest)
+
+    # ---- writing ------------------------------------------------------------------------
+    def create(
+        self,
+        sobject: str,
+        values: Mapping[str, Any],
+        *,
+        auto_assign: bool = True,
+        from_text: bool = False,
+        system: bool = False,
+    ) -> str:
+        """Insert one record; returns its 18-character ID. ``system`` skips API-only checks
+        (the seed creates users and queues this way)."""
+        definition = self.object(sobject)
+        if not definition.createable and not system:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type {definition.name} does not support insert",
+            )
+        with self.store.transaction():
+            record: Record = {
+                f.name: (False if f.type == "boolean" else None)
+                for f in definition.fields.values()
+                if not f.calculated
+            }
+            self._apply(definition, record, values, True, from_text, system)
+            record["Id"] = self.store.new_id(definition.name)
+            self._derive(definition, record, creating=True)
+            self._validate(definition, record, values, creating=True)
+            if definition.name == "Lead":
+                self._assign(record, values, auto_assign, creating=True)
+            elif "OwnerId" in record and record["OwnerId"] is None:
+                record["OwnerId"] = self.connected_user_id
+            self._stamp(record, creating=True)
+            self.store.insert(definition.name, record)
+            if record.get("IsPersonAccount"):
+                self._sync_person_contact(record)
+        return str(record["Id"])
+
+    def update(
+        self,
+        sobject: str | None,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        auto_assign: bool = True,
+        from_text: bool = False,
+    ) -> None:
+        """Update one record (PATCH semantics: only the given fields change)."""
+        with self.store.transaction():
+            definition, record = self.locate(sobject, record_id)
+            if definition.name == "Lead" and record.get("IsConverted"):
+                raise ApiError(
+                    400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead"
+                )
+            if not definition.createable:
+                raise ApiError(
+                    400,
+                    "INVALID_TYPE_FOR_OPERATION",
+                    f"entity type {definition.name} does not support update",
+                )
+            self._apply(definition, record, values, False, from_text, False)
+            self._derive(definition, record, creating=False)
+            self._validate(definition, record, values, creating=False)
+            if definition.name == "Lead":
+                self._assign(record, values, auto_assign, creating=False)
+            self._stamp(record, creating=False)
+            self.store.replace(record)
+            if record.get("IsPersonAccount"):
+                self._sync_person_contact(record)
+
+    def system_update(self, record_id: str, changes: Mapping[str, Any]) -> None:
+        """A change made by the org itself (conversion): no field checks, timestamps bumped."""
+        found = self.store.get(record_id)
+        assert found is not None
+        record = found[1]
+        record.update(changes)
+        self._stamp(record, creating=False)
+        self.store.replace(record)
+
+    def delete(self, sobject: str | None, record_id: str) -> None:
+        """Move a record to the recycle bin (``IsDeleted``; ``queryAll`` still sees it)."""
+        with self.store.transaction():
+            definition, record = self.locate(sobject, record_id)
+            if not definition.createable:
+                raise ApiError(
+                    400,
+                    "INVALID_TYPE_FOR_OPERATION",
+                    f"entity type {definition.name} does not support delete",
+                )
+            now = format_datetime(self.now())
+            record["IsDeleted"] = True
+            record["SystemModstamp"] = now
+            self.store.mark_deleted(record, now)
+
+    # ---- the steps of a write -------------------------------------------------------------
+    def _apply(
+        self,
+        definition: ObjectDef,
+        record: Record,
+        values: Mapping[str, Any],
+        creating: bool,
+        from_text: bool,
+        system: bool,
+    ) -> None:
+        read_only: list[str] = []
+        for key, raw in values.items():
+            if key == "attributes":
+                continue
+            field = definition.field(key)
+            if field is None:
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{key}' on sobject of type {definition.name}",
+                )
+            if field.name == "Id":
+                if not creating and isinstance(raw, str) and _same_id(raw, record.get("Id")):
+                    continue
+                read_only.append(field.name)
+                continue
+            allowed = field.createable if creating else field.updateable
+            if field.calculated or (not allowed and not system):
+                read_only.append(field.name)
+                continue
+            try:
+                record[field.name] = coerce_text(field, raw) if from_text else coerce(field, raw)
+            except ValueRefusedError as error:
+                raise ApiError(400, error.code, error.message, [field.name]) from None
+        if read_only:
+            raise ApiError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(read_only)}. Please check the "
+                "security settings of this field and verify that it is read/write for your "
+                "profile or permission set.",
+                read_only,
+            )
+
+    def _derive(self, definition: ObjectDef, record: Record, creating: bool) -> None:
+        name = definition.name
+        if name == "Account" and (
+            record.get("IsPersonAccount") or (creating and record.get("LastName"))
+        ):
+            record["IsPersonAccount"] = True
+        if name in ("Lead", "Contact", "User") or record.get("IsPersonAccount"):
+            record["Name"] = (
+                " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
+            )
+        if name == "Lead" and record.get("Status") is None and creating:
+            record["Status"] = self._default_lead_status()
+        if name == "Task":
+            record["Status"] = record.get("Status") or "Not Started"
+            record["Priority"] = record.get("Priority") or "Normal"
+            record["IsClosed"] = record["Status"] == "Completed"
+        if name == "Opportunity":
+            stage = str(record.get("StageName") or "").lower()
+            record["IsClosed"] = stage in _CLOSED_STAGES
+            record["IsWon"] = _CLOSED_STAGES.get(stage, False)
+        if name == "Event":
+            _derive_event(record)
+        if name == "CampaignMember":
+            self._derive_campaign_member(record)
+
+    def _validate(
+        self, definition: ObjectDef, record: Record, values: Mapping[str, Any], creating: bool
+    ) -> None:
+        missing = [
+            f.name
+            for f in definition.fields.values()
+            if f.required and record.get(f.name) in (None, "")
+        ]
+        if (
+            definition.name == "Account"
+            and not record.get("IsPersonAccount")
+            and not record.get("Name")
+        ):
+            missing.append("Name")
+        if definition.name == "Event":
+            if not record.get("StartDateTime"):
+                missing.append("ActivityDateTime")
+            if not record.get("EndDateTime"):
+                missing.append("DurationInMinutes")
+        if definition.name == "CampaignMember" and not (
+            record.get("LeadId") or record.get("ContactId")
+        ):
+            missing.append("ContactId or LeadId")
+        if missing:
+            raise ApiError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+        for key in values:
+            field = definition.field(key)
+            if field is not None and field.type == "reference" and record.get(field.name):
+                self._check_reference(
+                    definition, field.name, field.reference_to, record[field.name]
+                )
+        if definition.name == "Lead" and ("Status" in values or creating):
+            record["Status"] = self._lead_status(record.get("Status"))
+        if definition.name == "CampaignMember" and creating:
+            self._check_new_member(record)
+
+    def _check_reference(
+        self, definition: ObjectDef, name: str, targets: tuple[str, ...], value: str
+    ) -> None:
+        kind = object_for_id(value)
+        if kind not in targets:
+            raise ApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{name}: id value of incorrect type: {value}",
+                [name],
+            )
+        found = self.store.get(value)
+        if found is None or found[2]:
+            raise ApiError(
+                400, "INVALID_CROSS_REFERENCE_KEY", f"{name}: invalid cross reference id", [name]
+            )
+        if kind == "Group" and name == "OwnerId" and found[1].get("Type") != "Queue":
+            raise ApiError(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"{name}: the group {value} is not a queue",
+                [name],
+            )
+
+    def _lead_statuses(self) -> list[Record]:
+        return sorted(self.store.scan("LeadStatus"), key=lambda s: s.get("SortOrder") or 0)
+
+    def _default_lead_status(self) -> str | None:
+        statuses = self._lead_statuses()
+        default = next(
+            (s for s in statuses if s.get("IsDefault")), statuses[0] if statuses else None
+        )
+        return default["MasterLabel"] if default else None
+
+    def _lead_status(self, value: Any) -> str:
+        for status in self._lead_statuses():
+            if isinstance(value, str) and status["MasterLabel"].lower() == value.lower():
+                return str(status["MasterLabel"])
+        raise ApiError(
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"Lead Status: bad value for restricted picklist field: {value}",
+            ["Status"],
+        )
+
+    def lead_status(self, label: str) -> Record | None:
+        """The LeadStatus labelled ``label`` (any case), for conversion."""
+        return next(
+            (s for s in self._lead_statuses() if s["MasterLabel"].lower() == label.lower()), None
+        )
+
+    def _derive_campaign_member(self, record: Record) -> None:
+        statuses = [
+            s
+            for s in self.store.scan("CampaignMemberStatus")
+            if s.get("CampaignId") == record.get("CampaignId")
+        ]
+        if not record.get("Status") and statuses:
+            default = next((s for s in statuses if s.get("IsDefault")), statuses[0])
+            record["Status"] = default["Label"]
+        chosen = next(
+            (s for s in statuses if str(s["Label"]).lower() == str(record.get("Status")).lower()),
+            None,
+        )
+        if statuses and chosen is None:
+            raise ApiError(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Status: bad value for campaign member status: {record.get('Status')}",
+                ["Status"],
+            )
+        if chosen is not None:
+            record["Status"] = chosen["Label"]
+            record["HasResponded"] = bool(chosen.get("HasResponded"))
+            if record["HasResponded"] and not record.get("FirstDateResponded"):
+                record["FirstDateResponded"] = self.today().isoformat()
+
+    def _check_new_member(self, record: Record) -> None:
+        for member in self.store.scan("CampaignMember"):
+            if member.get("CampaignId") == record.get("CampaignId") and (
+                (record.get("LeadId") and member.get("LeadId") == record.get("LeadId"))
+                or (record.get("ContactId") and member.get("ContactId") == record.get("ContactId"))
+            ):
+                raise ApiError(400, "DUPLICATE_VALUE", "Already a campaign member.")
+
+    def _assign(
+        self, record: Record, values: Mapping[str, Any], auto_assign: bool, creating: bool
+    ) -> None:
+        owner = record.get("OwnerId")
+        if auto_assign and self.rules:
+            had_owner = owner if (not creating or "OwnerId" in values) else None
+            owner = choose_owner(
+                self.rules,
+                self.view("Lead", record),
+                _CachingReader(self),
+                had_owner,
+                self.connected_user_id,
+            )
+        record["OwnerId"] = owner or self.connected_user_id
+
+    def _stamp(self, record: Record, creating: bool) -> None:
+        now = format_datetime(self.now())
+        user = self.connected_user_id
+        if creating:
+            record["CreatedDate"] = now
+            record["CreatedById"] = user
+            record["IsDeleted"] = False
+        record["LastModifiedDate"] = now
+        record["LastModifiedById"] = user
+        record["SystemModstamp"] = now
+
+    def _sync_person_contact(self, account: Record) -> None:
+        """A person account's contact half mirrors its Person* and ``__pc`` fields."""
+        changes = {contact: account.get(field) for field, contact in _PERSON_FIELDS.items()}
+        for key, value in account.items():
+            if key.endswith("__pc"):
+                changes[key[:-4] + "__c"] = value
+        contact_id = account.get("PersonContactId")
+        if contact_id:
+            self.system_update(contact_id, {**changes, "Name": account.get("Name")})
+            return
+        contact_id = self.create(
+            "Contact", {k: v for k, v in changes.items() if v is not None}, system=True
+        )
+        self.system_update(contact_id, {"AccountId": account["Id"], "IsPersonAccount": True})
+        account["PersonContactId"] = contact_id
+        self.store.replace(account)
+
+
+class _CachingReader:
+    """Parent lookups for one query: each parent is read from the store once."""
+
+    def __init__(self, org: Org) -> None:
+        self._org = org
+        self._cache: dict[str, tuple[ObjectDef, Record] | None] = {}
+
+    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
+        if record_id not in self._cache:
+            self._cache[record_id] = self._org.read(record_id)
+        return self._cache[record_id]
+
+
+def _same_id(given: str, actual: Any) -> bool:
+    try:
+        return bool(to_18(given) == actual)
+    except InvalidIdError:
+        return False
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _derive_event(record: Record) -> None:
+    start = record.get("StartDateTime") or record.get("ActivityDateTime")
+    if not start:
+        return
+    begin = parse_datetime(start)
+    record["StartDateTime"] = record["ActivityDateTime"] = format_datetime(begin)
+    record["ActivityDate"] = begin.date().isoformat()
+    if record.get("EndDateTime"):
+        minutes = (parse_datetime(record["EndDateTime"]) - begin).total_seconds() // 60
+        record["DurationInMinutes"] = int(minutes)
+    elif record.get("DurationInMinutes") is not None:
+        end = begin + timedelta(minutes=int(record["DurationInMinutes"]))
+        record["EndDateTime"] = format_datetime(end)

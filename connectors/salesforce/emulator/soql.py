@@ -1,0 +1,348 @@
+"""SOQL text → a small query tree, with Salesforce-shaped refusals.
+
+Pipeline position: the first stage of ``query``/``queryAll``, Bulk API query jobs and
+assignment-rule criteria; ``evaluate`` binds the tree to the schema and runs it. The
+grammar lives in ``soql.lark``. A construct outside the subset is refused as Salesforce
+refuses a malformed query — ``MALFORMED_QUERY`` with the row, column and the construct's
+name — because answering it approximately would make tests built on the emulator lie.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
+from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
+
+__all__ = [
+    "And",
+    "Comparison",
+    "Condition",
+    "FieldPath",
+    "Literal",
+    "Not",
+    "Or",
+    "OrderItem",
+    "Query",
+    "SoqlError",
+    "parse_condition",
+    "parse_query",
+]
+
+
+class SoqlError(ValueError):
+    """A query Salesforce would refuse; ``code`` is the errorCode a client sees."""
+
+    def __init__(self, message: str, code: str = "MALFORMED_QUERY") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FieldPath:
+    """``Email`` or ``Owner.Name``: relationship names, then a field."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.parts)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value in a condition. ``kind``: string, number, date, datetime, date_literal,
+    null, boolean."""
+
+    kind: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``field op value``; op is one of = != < > <= >= LIKE IN NOT IN."""
+
+    field: FieldPath
+    op: str
+    value: Literal | tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class And:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Condition
+
+
+Condition = Comparison | And | Or | Not
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    field: FieldPath
+    descending: bool
+    nulls_last: bool
+
+
+@dataclass(frozen=True)
+class Query:
+    sobject: str
+    fields: tuple[FieldPath, ...]
+    count: bool
+    where: Condition | None
+    order: tuple[OrderItem, ...]
+    limit: int | None
+    offset: int | None
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+
+
+def _unquote(text: str) -> str:
+    body, out, i = text[1:-1], [], 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            # LIKE's \% and \_ stay escaped: the LIKE matcher needs to see them.
+            out.append(_ESCAPES.get(nxt, "\\" + nxt if nxt in "%_" else nxt))
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+class _Build(Transformer[Token, Any]):
+    """Only builds the tree; checking names against the schema is ``evaluate``'s job."""
+
+    def start(self, children: list[Any]) -> Query:
+        select, sobject, *rest = children
+        parts = {type(p).__name__: p for p in rest}
+        limit = parts.get("_Limit")
+        offset = parts.get("_Offset")
+        return Query(
+            sobject=str(sobject),
+            fields=() if select is None else tuple(select),
+            count=select is None,
+            where=parts["_Where"].condition if "_Where" in parts else None,
+            order=parts["_Order"].items if "_Order" in parts else (),
+            limit=limit.value if limit else None,
+            offset=offset.value if offset else None,
+        )
+
+    def select_list(self, children: list[Any]) -> list[FieldPath] | None:
+        return None if children and children[0] == "COUNT()" else list(children)
+
+    def count(self, _: list[Any]) -> str:
+        return "COUNT()"
+
+    def field(self, children: list[Token]) -> FieldPath:
+        return FieldPath(tuple(str(c) for c in children))
+
+    def where(self, children: list[Any]) -> _Where:
+        return _Where(children[0])
+
+    def and_chain(self, children: list[Condition]) -> And:
+        return And(tuple(children))
+
+    def or_chain(self, children: list[Condition]) -> Or:
+        return Or(tuple(children))
+
+    def not_(self, children: list[Condition]) -> Not:
+        return Not(children[0])
+
+    @v_args(inline=True)
+    def compare(self, field: FieldPath, op: Token, value: Literal) -> Comparison:
+        return Comparison(field, "!=" if str(op) == "<>" else str(op), value)
+
+    @v_args(inline=True)
+    def like(self, field: FieldPath, value: Literal) -> Comparison:
+        return Comparison(field, "LIKE", value)
+
+    @v_args(inline=True)
+    def in_(self, field: FieldPath, values: tuple[Literal, ...]) -> Comparison:
+        return Comparison(field, "IN", values)
+
+    @v_args(inline=True)
+    def not_in(self, field: FieldPath, values: tuple[Literal, ...]) -> Comparison:
+        return Comparison(field, "NOT IN", values)
+
+    def value_list(self, children: list[Literal]) -> tuple[Literal, ...]:
+        return tuple(children)
+
+    def STRING(self, token: Token) -> Literal:  # noqa: N802  (lark terminal callback)
+        return Literal("string", _unquote(str(token)))
+
+    def NUMBER(self, token: Token) -> Literal:  # noqa: N802
+        text = str(token)
+        return Literal("number", float(text) if "." in text else int(text))
+
+    def DATE(self, token: Token) -> Literal:  # noqa: N802
+        return Literal("date", str(token))
+
+    def DATETIME(self, token: Token) -> Literal:  # noqa: N802
+        return Literal("datetime", str(token))
+
+    def DATE_LITERAL(self, token: Token) -> Literal:  # noqa: N802
+        return Literal("date_literal", str(token).upper())
+
+    def NULL(self, _: Token) -> Literal:  # noqa: N802
+        return Literal("null", None)
+
+    def TRUE(self, _: Token) -> Literal:  # noqa: N802
+        return Literal("boolean", True)
+
+    def FALSE(self, _: Token) -> Literal:  # noqa: N802
+        return Literal("boolean", False)
+
+    def order(self, children: list[OrderItem]) -> _Order:
+        return _Order(tuple(children))
+
+    def order_item(self, children: list[Any]) -> OrderItem:
+        field = children[0]
+        descending = any(isinstance(c, Token) and c.upper() == "DESC" for c in children[1:])
+        nulls = [c for c in children[1:] if isinstance(c, str) and c in ("FIRST", "LAST")]
+        nulls_last = nulls[0] == "LAST" if nulls else descending
+        return OrderItem(field, descending, nulls_last)
+
+    def nulls(self, children: list[Token]) -> str:
+        return str(children[0]).upper()
+
+    def limit(self, children: list[Token]) -> _Limit:
+        return _Limit(int(children[0]))
+
+    def offset(self, children: list[Token]) -> _Offset:
+        return _Offset(int(children[0]))
+
+
+@dataclass(frozen=True)
+class _Where:
+    condition: Condition
+
+
+@dataclass(frozen=True)
+class _Order:
+    items: tuple[OrderItem, ...]
+
+
+@dataclass(frozen=True)
+class _Limit:
+    value: int
+
+
+@dataclass(frozen=True)
+class _Offset:
+    value: int
+
+
+@lru_cache(maxsize=2)
+def _parser(start: str) -> Lark:
+    grammar = (Path(__file__).with_name("soql.lark")).read_text(encoding="utf-8")
+    if start == "condition_start":
+        grammar += "\ncondition_start: condition\n"
+    return Lark(grammar, parser="lalr", start=start, maybe_placeholders=False)
+
+
+# Words that begin constructs outside the subset, and how to name them to the user.
+_UNSUPPORTED = {
+    "GROUP": "GROUP BY",
+    "HAVING": "HAVING",
+    "TYPEOF": "TYPEOF",
+    "WITH": "WITH",
+    "FOR": "FOR VIEW/UPDATE/REFERENCE",
+    "USING": "USING SCOPE",
+    "INCLUDES": "INCLUDES (multi-select picklists)",
+    "EXCLUDES": "EXCLUDES (multi-select picklists)",
+    "SUM": "aggregate function SUM()",
+    "AVG": "aggregate function AVG()",
+    "MIN": "aggregate function MIN()",
+    "MAX": "aggregate function MAX()",
+    "COUNT_DISTINCT": "aggregate function COUNT_DISTINCT()",
+    "FIELDS": "FIELDS()",
+    "SELECT": "subquery",
+    "CALENDAR_YEAR": "date function CALENDAR_YEAR()",
+    "CALENDAR_MONTH": "date function CALENDAR_MONTH()",
+    "DAY_ONLY": "date function DAY_ONLY()",
+    "TOLABEL": "toLabel()",
+    "FORMAT": "FORMAT()",
+    "CONVERTCURRENCY": "convertCurrency()",
+    "DISTANCE": "DISTANCE()",
+    ":": "bind variables",
+    "UPDATE": "FOR UPDATE",
+}
+
+
+def _refusal(text: str, error: UnexpectedInput) -> SoqlError:
+    line = getattr(error, "line", 1) or 1
+    column = getattr(error, "column", 1) or 1
+    if isinstance(error, UnexpectedToken):
+        token = str(error.token)
+    elif isinstance(error, UnexpectedCharacters):
+        rest = text.splitlines()[line - 1][column - 1 :] if text else ""
+        token = rest.split()[0] if rest.split() else rest[:1]
+    else:
+        token = "<end of query>"
+    word = token.upper().split("(")[0] or token
+    construct = _UNSUPPORTED.get(":" if word.startswith(":") else word)
+    if construct is None and isinstance(error, UnexpectedToken):
+        before = text[: error.token.start_pos or 0].rstrip().upper()
+        previous = re.split(r"[\s,]+", before)[-1] if before else ""
+        if token == "(" and previous in _UNSUPPORTED:
+            construct = _UNSUPPORTED[previous]
+        elif token == "(" and previous == "COUNT":
+            construct = "COUNT(field)"
+        elif token == "(" and (before.endswith(",") or previous == "SELECT"):
+            construct = "subquery"
+        elif before.endswith("COUNT("):
+            construct = "COUNT(field)"
+        elif word.startswith(("LAST_", "NEXT_", "THIS_")):
+            construct = f"date literal {word}"
+    source = text.splitlines()[line - 1] if text.splitlines() else text
+    message = f"\n{source}\n{' ' * (column - 1)}^\nERROR at Row:{line}:Column:{column}\n"
+    at_end = isinstance(error, UnexpectedToken) and error.token.type == "$END"
+    if isinstance(error, UnexpectedEOF) or at_end:
+        message += "unexpected end of query"
+    else:
+        message += f"unexpected token: '{token}'"
+    if construct:
+        message += f" ({construct} is not supported by the emulated org)"
+    return SoqlError(message)
+
+
+def parse_query(text: str) -> Query:
+    """Parse one SOQL query, or raise ``SoqlError`` (MALFORMED_QUERY)."""
+    try:
+        tree = _parser("start").parse(text)
+        result = _Build().transform(tree)
+    except UnexpectedInput as error:
+        raise _refusal(text, error) from None
+    except VisitError as error:  # never let lark's wrapper reach a client
+        raise SoqlError(f"malformed query: {error.orig_exc}") from None
+    assert isinstance(result, Query)
+    return result
+
+
+def parse_condition(text: str) -> Condition:
+    """Parse a WHERE condition on its own (assignment-rule criteria in the seed)."""
+    try:
+        tree = _parser("condition_start").parse(text)
+        result = _Build().transform(tree)
+    except UnexpectedInput as error:
+        raise _refusal(text, error) from None
+    except VisitError as error:
+        raise SoqlError(f"malformed condition: {error.orig_exc}") from None
+    return result.children[0]  # type: ignore[no-any-return]
