@@ -42,6 +42,7 @@ __all__ = [
     "read_csv",
     "record_campaign_status",
     "submit_form",
+    "views_from_rows",
 ]
 
 _ID_COLUMNS = {"salesforce id": "id", "salesforce type": "type"}
@@ -305,3 +306,23 @@ def record_campaign_status(
         )
         wake_runs(conn, [contact_id])
     return True
+
+
+def views_from_rows(
+    rows: Iterable[tuple[int, Mapping[str, str]]], ctx: ContactContext
+) -> tuple[list[ContactView], list[RowError]]:
+    """Contacts in memory from CSV rows (for dry runs): validated and de-duplicated like an
+    import, numbered from 1 in file order, nothing stored."""
+    fresh: dict[str, ContactView] = {}
+    errors: list[RowError] = []
+    for line, raw in rows:
+        try:
+            values = _clean(line, raw, ctx)
+        except FieldValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        key = _identity(values)
+        if key not in fresh:
+            fresh[key] = ContactView(id=len(fresh) + 1)
+        _merge(fresh[key], values, None)
+    return list(fresh.values()), errors
