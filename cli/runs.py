@@ -1,5 +1,330 @@
-"""Commands: journey run, worker, status, contact, contacts import, event, dry-run."""
+"""Commands: journey run, worker, status, contact, contacts import, event, dry-run.
+
+Thin: parse arguments, call the engine (``engine.project``, ``engine.intake``,
+``engine.runner``, ``engine.status``, ``engine.dryrun``), print for people (rich) or for
+programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
+compile, an unreadable CSV, a bad ``--now`` — are one clear line on stderr and exit code
+2, never a traceback.
+"""
 
 from __future__ import annotations
 
-from cli.app import app  # noqa: F401
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.app import app, contacts_app
+from engine.config import ConfigError
+from engine.contacts import FieldValueError
+from engine.dryrun import DryRunReport, dry_run_file
+from engine.intake import IntakeError, import_csv, submit_form
+from engine.journeys import JourneyLoadError
+from engine.project import Project, open_project
+from engine.runner import PassReport
+from engine.status import contact_report, journey_status
+
+__all__ = ["event_app", "parse_moment", "print_dry_run"]
+
+event_app = typer.Typer(
+    help="Tell the engine something happened to a contact.", no_args_is_help=True
+)
+app.add_typer(event_app, name="event")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Act as if it were this ISO date-time (default: the clock)."),
+]
+
+
+def parse_moment(text: str | None) -> datetime:
+    """An ISO date or date-time (UTC when no zone is given), or the clock's now."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date-time (e.g. 2026-03-01T09:00 or 2026-03-01)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+@contextmanager
+def _project(now: datetime | None = None, with_journeys: bool = True) -> Iterator[Project]:
+    try:
+        project = open_project(with_journeys=with_journeys, now=now)
+    except (ConfigError, JourneyLoadError) as exc:
+        raise _fail(str(exc)) from None
+    try:
+        yield project
+    except (IntakeError, FieldValueError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        project.close()
+
+
+def _emit(as_json: bool, data: Any) -> bool:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    return as_json
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[PassReport], None]]:
+    """A live line of counts on a terminal; nothing when output is piped or JSON."""
+    if not (enabled and sys.stdout.isatty()):
+        yield lambda _report: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(label)
+
+        def update(report: PassReport) -> None:
+            progress.update(task, description=f"{label}: {report.runs} runs, {report.steps} steps")
+
+        yield update
+
+
+def _summary(report: PassReport) -> str:
+    text = (
+        f"{report.entered} entered, {report.runs} runs advanced, {report.steps} steps, "
+        f"{report.effects} effects, {report.ended} ended ({report.failed} failed)"
+    )
+    if report.reconciled:
+        text += f", {report.reconciled} effects reconciled after a crash"
+    if report.paused:
+        text += f"; paused: {report.paused}"
+    return text
+
+
+# --------------------------------------------------------------------------- running
+
+
+@app.command("run")
+def run_command(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Repeat until nothing is left to do.")
+    ] = False,
+    now: NowOpt = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process everything due: events into runs, due runs through their journeys."""
+    moment = parse_moment(now)
+    with _project(moment) as project, _progress(not as_json, "running") as progress:
+        runner = project.runner(batch_size)
+        report = (runner.run_until_idle if until_idle else runner.run_once)(moment, progress)
+    if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
+        typer.echo(_summary(report))
+    if report.paused:
+        raise typer.Exit(3)
+
+
+@app.command("worker")
+def worker_command(
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
+    exit_when_idle: Annotated[
+        bool, typer.Option("--exit-when-idle", help="Stop when a pass finds nothing to do.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+) -> None:
+    """Keep processing what is due, on the real clock, until stopped (Ctrl-C / SIGTERM)."""
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with _project(parse_moment(None)) as project:
+        runner = project.runner(batch_size)
+        while not stopping:
+            report = runner.run_until_idle(parse_moment(None))
+            if report.events or report.runs or report.reconciled:
+                typer.echo(f"{datetime.now(UTC).isoformat(timespec='seconds')} {_summary(report)}")
+            elif exit_when_idle:
+                break
+            if not stopping:
+                time.sleep(poll)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@app.command("status")
+def status_command(
+    journey: Annotated[str | None, typer.Argument(help="One journey's name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-step counts for each published journey: entered, waiting, done, failed."""
+    with _project() as project:
+        statuses = journey_status(project.store, project.catalog, journey)
+    if journey is not None and not statuses:
+        raise _fail(f'no published journey is named "{journey}"')
+    if _emit(as_json, [s.as_dict() for s in statuses]):
+        return
+    console = Console()
+    for s in statuses:
+        runs = ", ".join(f"{n} {k}" for k, n in sorted(s.runs.items())) or "no runs yet"
+        table = Table(title=f"{s.journey} (version {s.version}): {runs}", title_justify="left")
+        for column in ("step", "line", "entered", "waiting", "done", "failed"):
+            table.add_column(column, justify="left" if column == "step" else "right")
+        for c in s.steps:
+            table.add_row(
+                f"{c.step}  {c.text}",
+                str(c.line or ""),
+                str(c.entered),
+                str(c.waiting),
+                str(c.done),
+                str(c.failed),
+            )
+        console.print(table)
+
+
+@app.command("contact")
+def contact_command(email: str, as_json: JsonOpt = False) -> None:
+    """A contact's fields, lists, runs and activity feed."""
+    with _project(with_journeys=False) as project:
+        report = contact_report(project.store, email)
+    if report is None:
+        raise _fail(f"no contact has the email {email!r}")
+    if _emit(as_json, report.as_dict()):
+        return
+    typer.echo(f"{report.email or '(no email)'}  (contact {report.id})")
+    sf = report.salesforce
+    typer.echo(f"  salesforce: {sf['type']} {sf['id']}" if sf["id"] else "  salesforce: no record")
+    typer.echo("  fields:")
+    for name, value in report.fields.items():
+        typer.echo(f"    {name}: {value}")
+    typer.echo(f"  lists: {', '.join(report.lists) or '(none)'}")
+    typer.echo("  runs:")
+    for r in report.runs:
+        due = f" until {r['next_due']}" if r["next_due"] else ""
+        goal = f" ({r['goal']})" if r["goal"] else ""
+        typer.echo(f"    {r['journey']}: {r['status']}{goal} at step {r['step']}{due}")
+    typer.echo("  activity:")
+    for a in report.activity:
+        typer.echo(f"    {a['at']}  {a['journey'] or ''} [{a['step'] or ''}] {a['detail']}")
+
+
+# --------------------------------------------------------------------------- contacts in
+
+
+@contacts_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A CSV file; the header row names the fields.")],
+    list_name: Annotated[str | None, typer.Option("--list", help="Add them to this list.")] = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
+    moment = parse_moment(now)
+    with _project(moment, with_journeys=False) as project:
+        report = import_csv(project.store, file, project.context(moment), list_name)
+    data = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "errors": [{"row": e.row, "message": e.message} for e in report.errors],
+    }
+    if not _emit(as_json, data):
+        for e in report.errors:
+            typer.echo(f"{file}:{e.row}: error: {e.message}", err=True)
+        added = f" to list {list_name!r}" if list_name else ""
+        typer.echo(
+            f"{report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged{added}; {len(report.errors)} rows refused"
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@event_app.command("form-submitted")
+def form_submitted_command(
+    form: Annotated[str, typer.Argument(help="The form's name.")],
+    email: Annotated[str, typer.Option("--email", help="Who submitted it.")],
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="NAME=VALUE, repeatable.")
+    ] = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A contact submitted a form: the contact is created or updated, journeys triggered."""
+    moment = parse_moment(now)
+    values: dict[str, str] = {}
+    for item in field or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: write it as NAME=VALUE", param_hint="--field")
+        values[name.strip()] = value
+    with _project(moment, with_journeys=False) as project:
+        cid, created = submit_form(project.store, project.context(moment), form, email, values)
+    if not _emit(as_json, {"contact": cid, "created": created, "form": form}):
+        typer.echo(f"{'created' if created else 'updated'} {email}; form {form!r} submitted")
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+@app.command("dry-run")
+def dry_run_command(
+    file: Annotated[Path, typer.Argument(help="The journey file.")],
+    contacts: Annotated[Path, typer.Option("--contacts", help="A CSV of contacts.")],
+    at: Annotated[str | None, typer.Option("--at", help="Start time, ISO (default: now).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take contacts through a journey in memory: nothing is written anywhere."""
+    moment = parse_moment(at)
+    try:
+        report, errors = dry_run_file(file, contacts, moment)
+    except (ConfigError, JourneyLoadError, IntakeError) as exc:
+        raise _fail(str(exc)) from None
+    for e in errors:
+        typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
+    if _emit(
+        as_json,
+        {**report.as_dict(), "errors": [{"row": e.row, "message": e.message} for e in errors]},
+    ):
+        return
+    print_dry_run(report, typer.echo)
+
+
+def print_dry_run(report: DryRunReport, echo: Callable[[str], Any]) -> None:
+    """The human dry-run report (the demo prints it too)."""
+    echo(
+        f'dry run of "{report.journey}" (version {report.version}) from '
+        f"{report.at.isoformat(timespec='seconds')}: {len(report.contacts)} contacts, "
+        "nothing written"
+    )
+    for path in report.contacts:
+        echo("")
+        echo(path.contact)
+        for r in path.records:
+            when = r.at.isoformat(timespec="minutes") if r.at else ""
+            echo(f"  {when}  [{r.step_id}] {r.detail}")
+            for rec in r.data.get("records", []):
+                fields = ", ".join(f"{k}={v!r}" for k, v in sorted(rec["fields"].items()))
+                echo(f"      would {rec['operation']} {rec['object']} {rec['id']}: {fields}")
+        ending = path.status + (f' "{path.goal}"' if path.goal else "")
+        if path.truncated:
+            ending = f"still running after {path.steps} steps (cut short)"
+        echo(f"  → {ending}")
