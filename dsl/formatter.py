@@ -92,8 +92,9 @@ _PRECEDENCE = {AnyOf: 1, AllOf: 2, Not: 3}
 
 
 def condition_text(condition: Condition, parent: int = 0) -> str:
-    """A condition in canonical syntax; parenthesised where ``parent`` binds tighter
-    (``or`` = 1, ``and`` = 2, ``not`` = 3), so nested groups survive a round trip."""
+    """A condition in canonical syntax, parenthesised when it binds looser than its place
+    needs (``parent``: 2 inside ``or``, 3 inside ``and`` and after ``not``), so written
+    groups — ``a or (b or c)`` — survive a round trip unchanged."""
     level = _PRECEDENCE.get(type(condition), 4)
     if isinstance(condition, AnyOf):
         text = " or ".join(condition_text(c, 2) for c in condition.operands)
@@ -114,7 +115,7 @@ def condition_text(condition: Condition, parent: int = 0) -> str:
         text = f"is salesforce {condition.record_type}"
     else:
         text = f"campaign member status in {quote(condition.campaign)} is {quote(condition.status)}"
-    return f"({text})" if level < parent or (level == parent and level < 3) else text
+    return f"({text})" if level < parent else text
 
 
 # ------------------------------------------------------------------ header
