@@ -1,0 +1,42 @@
+"""Shared builders for engine tests: real stores, real compiled journeys, a recorder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from connectors.recording import RecordingConnector
+from dsl import CompiledJourney, compile_source
+from engine.conditions import Evaluator
+from engine.config import STANDARD_FIELDS
+from engine.contacts import ContactContext
+from engine.journeys import Catalog
+from engine.runner import Runner
+from engine.store import Store
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+FIELDS: dict[str, str] = {**STANDARD_FIELDS, "Plan Tier": "Text", "Score": "Number",
+                          "Signed Up": "Date", "Nurture Stage": "Text"}  # fmt: skip
+
+
+def compiled(text: str, path: str = "test.journey") -> CompiledJourney:
+    journey, diagnostics = compile_source(text, path)
+    errors = [d for d in diagnostics if d.severity == "error"]
+    assert journey is not None, errors
+    return journey
+
+
+def make_runner(
+    store: Store, *sources: str, connector: RecordingConnector | None = None,
+    evaluator: Evaluator | None = None,
+) -> tuple[Runner, Catalog, RecordingConnector]:  # fmt: skip
+    catalog = Catalog(store=store)
+    for i, text in enumerate(sources):
+        catalog.add(compiled(text), text, f"j{i}.journey")
+    catalog.publish(T0)
+    connector = connector or RecordingConnector({"SDRs": ["ann@acme.example", "bob@acme.example"]})
+    runner = Runner(store, catalog, connector, evaluator or Evaluator(None, FIELDS), FIELDS)
+    return runner, catalog, connector
+
+
+def context(now: datetime = T0, evaluator: Evaluator | None = None) -> ContactContext:
+    return ContactContext(FIELDS, evaluator or Evaluator(None, FIELDS), now)
