@@ -221,8 +221,8 @@ def _bind_comparison(
                 "INVALID_FIELD",
             )
         pattern = _like_pattern(str(literal.value))
-        return lambda r, reader: (v := path.value(r, reader)) is not None and bool(
-            pattern.fullmatch(str(v))
+        return lambda r, reader: (
+            (v := path.value(r, reader)) is not None and bool(pattern.fullmatch(str(v)))
         )
     target = _literal(field, literal, today, op)
     if isinstance(target, tuple):  # a date literal: a half-open range [start, end)

@@ -169,9 +169,7 @@ class Org:
             "url": f"/services/data/v{self.version}/sobjects/{sobject}/{record_id}",
         }
 
-    def query(
-        self, soql: str, include_deleted: bool
-    ) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
+    def query(self, soql: str, include_deleted: bool) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
         """Run ``soql``; the rows are projected as the REST API returns them."""
         try:
             bound = bind(parse_query(soql), self.schema, self.today())

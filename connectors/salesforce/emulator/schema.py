@@ -19,12 +19,26 @@ __all__ = ["FIELD_TYPES", "FieldDef", "ObjectDef", "Schema", "SchemaError", "sta
 #: Field types the emulated org knows, as ``describe`` spells them.
 FIELD_TYPES = frozenset(
     {
-        "id", "reference", "string", "textarea", "email", "phone", "url", "picklist",
-        "boolean", "double", "currency", "percent", "int", "date", "datetime",
+        "id",
+        "reference",
+        "string",
+        "textarea",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "boolean",
+        "double",
+        "currency",
+        "percent",
+        "int",
+        "date",
+        "datetime",
     }
 )
-TEXT_TYPES = frozenset({"id", "reference", "string", "textarea", "email", "phone", "url",
-                        "picklist"})
+TEXT_TYPES = frozenset(
+    {"id", "reference", "string", "textarea", "email", "phone", "url", "picklist"}
+)
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int"})
 
 
@@ -187,11 +201,28 @@ def _custom_field(object_name: str, spec: Mapping[str, Any]) -> FieldDef:
     )
 
 
-_DEFAULTED = frozenset({"OwnerId", "Status", "Priority", "CreatedDate", "CreatedById",
-                        "LastModifiedDate", "LastModifiedById", "SystemModstamp", "Name"})
+_DEFAULTED = frozenset(
+    {
+        "OwnerId",
+        "Status",
+        "Priority",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "SystemModstamp",
+        "Name",
+    }
+)
 _SOAP_TYPES = {
-    "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "double": "xsd:double",
-    "currency": "xsd:double", "percent": "xsd:double", "int": "xsd:int", "date": "xsd:date",
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "double": "xsd:double",
+    "currency": "xsd:double",
+    "percent": "xsd:double",
+    "int": "xsd:int",
+    "date": "xsd:date",
     "datetime": "xsd:dateTime",
 }
 
@@ -263,11 +294,22 @@ _STANDARD: dict[str, str] = {
 }
 _READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember"})
 _PICKLISTS = {
-    ("Opportunity", "StageName"): ("Prospecting", "Qualification", "Needs Analysis",
-                                   "Proposal/Price Quote", "Negotiation/Review",
-                                   "Closed Won", "Closed Lost"),
-    ("Task", "Status"): ("Not Started", "In Progress", "Completed", "Waiting on someone else",
-                         "Deferred"),
+    ("Opportunity", "StageName"): (
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    ),
+    ("Task", "Status"): (
+        "Not Started",
+        "In Progress",
+        "Completed",
+        "Waiting on someone else",
+        "Deferred",
+    ),
     ("Task", "Priority"): ("High", "Normal", "Low"),
     ("Lead", "Rating"): ("Hot", "Warm", "Cold"),
     ("Group", "Type"): ("Queue", "Regular"),

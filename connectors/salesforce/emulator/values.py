@@ -106,6 +106,5 @@ def coerce_text(field: FieldDef, text: str) -> Any:
 def _json_error(field: FieldDef, value: Any) -> ValueRefusedError:
     return ValueRefusedError(
         "JSON_PARSER_ERROR",
-        f"Cannot deserialize instance of {field.type} from value {value!r} "
-        f"for field {field.name}",
+        f"Cannot deserialize instance of {field.type} from value {value!r} for field {field.name}",
     )
