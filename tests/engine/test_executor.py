@@ -1,0 +1,147 @@
+"""The executor's decisions: splits, loops, goals, waits, and each connector outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+
+from engine_helpers import T0, compiled, context, make_runner
+
+from connectors.base import EffectRequest, EffectResult
+from connectors.recording import RecordingConnector
+from dsl.syntax import Action
+from engine.contact import ContactView
+from engine.dryrun import dry_run
+from engine.intake import import_rows
+from engine.status import contact_report
+from engine.store import open_store
+
+SPLIT = """journey "AB test"
+trigger form submitted "Demo"
+split 50% / 30% / 20%:
+    path:
+        update field "Plan Tier" to "A"
+    path:
+        update field "Plan Tier" to "B"
+    path:
+        update field "Plan Tier" to "C"
+"""
+
+
+def _paths(emails: Sequence[str]) -> list[str]:
+    views = [ContactView(id=i, email=e) for i, e in enumerate(emails)]
+    report = dry_run(compiled(SPLIT), views, T0)
+    return [next(r.outcome or "" for r in c.records if r.kind == "split") for c in report.contacts]
+
+
+def test_split_lands_near_its_shares_over_10000_contacts() -> None:
+    paths = _paths([f"person{i}@example.com" for i in range(10_000)])
+    shares = Counter(paths)
+    assert abs(shares["path 1"] - 5000) < 250
+    assert abs(shares["path 2"] - 3000) < 250
+    assert abs(shares["path 3"] - 2000) < 250
+
+
+def test_split_is_deterministic_per_contact() -> None:
+    emails = [f"p{i}@example.com" for i in range(200)]
+    first = _paths(emails)
+    assert _paths(list(reversed(emails))) == list(reversed(first))  # order does not matter
+    assert _paths([e.upper() for e in emails]) == first  # nor the email's case
+
+
+LOOP = """journey "Weekly"
+trigger form submitted "Signup"
+entry once
+goal "Engaged" when field "Rating" is "Hot"
+step weekly
+wait 1 week
+update field "Score" to "1"
+if field "Unsubscribed" is true:
+    exit
+go to weekly
+"""
+
+
+def test_go_to_loops_until_a_goal_is_met(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    runner, _, _ = make_runner(store, LOOP)
+    import_rows(store, [(2, {"Email": "a@x.example"})], context())
+    from engine.intake import submit_form
+
+    submit_form(store, context(), "Signup", "a@x.example", {})
+    runner.run_until_idle(T0)
+    for week in range(1, 4):
+        runner.run_until_idle(T0 + timedelta(weeks=week))
+    report = contact_report(store, "a@x.example")
+    assert report is not None
+    waits = [a for a in report.activity if a["kind"] == "wait"]
+    assert len(waits) == 4  # arrived at the labelled wait once, then three loops back
+    assert report.runs[0]["status"] == "waiting"
+    # The goal is met between passes: the contact leaves at the next check, not later.
+    submit_form(store, context(T0 + timedelta(weeks=3, days=1)), "Other", "a@x.example",
+                {"Rating": "Hot"})  # fmt: skip
+    runner.run_until_idle(T0 + timedelta(weeks=3, days=1))
+    report = contact_report(store, "a@x.example")
+    assert report is not None
+    assert (report.runs[0]["status"], report.runs[0]["goal"]) == ("goal", "Engaged")
+    store.close()
+
+
+class _Refusing(RecordingConnector):
+    """A connector whose org refuses some contacts, rate-limits others once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limited: set[str] = set()
+
+    def perform(self, action: Action, requests: Sequence[EffectRequest]) -> list[EffectResult]:
+        results = []
+        for r in requests:
+            email = r.contact.email or ""
+            if email.startswith("bad"):
+                results.append(EffectResult(r.key, "failed", error_code="INVALID_EMAIL_ADDRESS",
+                                            message=f"Lead: invalid email {email}"))  # fmt: skip
+            elif email.startswith("busy") and email not in self.limited:
+                self.limited.add(email)
+                results.append(EffectResult(r.key, "retry", message="REQUEST_LIMIT_EXCEEDED"))
+            else:
+                results.extend(super().perform(action, [r]))
+        return results
+
+
+def test_failed_retry_and_skipped_outcomes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = """journey "Sync"
+trigger added to list "Import"
+add to list "Salesforce Leads"
+update salesforce field "Rating" to "Warm"
+"""
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    runner, _, _ = make_runner(store, source, connector=_Refusing())
+    rows = [(2, {"Email": "bad@x.example"}), (3, {"Email": "busy@x.example"}),
+            (4, {"Email": "ok@x.example"})]  # fmt: skip
+    import_rows(store, rows, context(), "Import")
+    first = runner.run_until_idle(T0)
+    assert first.failed == 1
+    bad = contact_report(store, "bad@x.example")
+    assert bad is not None and bad.runs[0]["status"] == "failed"
+    assert "INVALID_EMAIL_ADDRESS: Lead: invalid email bad@x.example" in bad.activity[-1]["detail"]
+    busy = contact_report(store, "busy@x.example")
+    assert busy is not None and busy.runs[0]["status"] == "active"  # will retry
+    runner.run_until_idle(T0 + timedelta(minutes=5))
+    busy = contact_report(store, "busy@x.example")
+    assert busy is not None and busy.runs[0]["status"] == "completed"
+    assert busy.salesforce["type"] == "Lead"
+    store.close()
+
+
+def test_update_salesforce_field_without_a_record_is_skipped_and_says_why() -> None:
+    source = """journey "J"
+trigger form submitted "F"
+update salesforce field "Rating" to "Warm"
+"""
+    report = dry_run(compiled(source), [ContactView(id=1, email="x@y.example")], T0)
+    action = [r for r in report.contacts[0].records if r.kind == "action"][0]
+    assert action.outcome == "skipped"
+    assert "no Salesforce record" in action.detail
+    assert report.contacts[0].status == "completed"
