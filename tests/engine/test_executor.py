@@ -124,13 +124,16 @@ update salesforce field "Rating" to "Warm"
     first = runner.run_until_idle(T0)
     assert first.failed == 1
     bad = contact_report(store, "bad@x.example")
-    assert bad is not None and bad.runs[0]["status"] == "failed"
+    assert bad is not None
+    assert bad.runs[0]["status"] == "failed"
     assert "INVALID_EMAIL_ADDRESS: Lead: invalid email bad@x.example" in bad.activity[-1]["detail"]
     busy = contact_report(store, "busy@x.example")
-    assert busy is not None and busy.runs[0]["status"] == "active"  # will retry
+    assert busy is not None
+    assert busy.runs[0]["status"] == "active"
     runner.run_until_idle(T0 + timedelta(minutes=5))
     busy = contact_report(store, "busy@x.example")
-    assert busy is not None and busy.runs[0]["status"] == "completed"
+    assert busy is not None
+    assert busy.runs[0]["status"] == "completed"
     assert busy.salesforce["type"] == "Lead"
     store.close()
 
@@ -141,7 +144,7 @@ trigger form submitted "F"
 update salesforce field "Rating" to "Warm"
 """
     report = dry_run(compiled(source), [ContactView(id=1, email="x@y.example")], T0)
-    action = [r for r in report.contacts[0].records if r.kind == "action"][0]
+    action = next(r for r in report.contacts[0].records if r.kind == "action")
     assert action.outcome == "skipped"
     assert "no Salesforce record" in action.detail
     assert report.contacts[0].status == "completed"

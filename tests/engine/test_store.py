@@ -84,8 +84,10 @@ def test_a_whole_run_with_a_wait_and_an_effect(store_url: str) -> None:
     later = runner.run_until_idle(T0 + timedelta(days=2))
     assert later.ended == 2
     hot, cold = contact_report(store, "hot@x.example"), contact_report(store, "cold@x.example")
-    assert hot is not None and cold is not None
-    assert hot.salesforce["type"] == "Lead" and "Salesforce Leads" in hot.lists
+    assert hot is not None
+    assert cold is not None
+    assert hot.salesforce["type"] == "Lead"
+    assert "Salesforce Leads" in hot.lists
     assert [r["status"] for r in hot.runs] == ["completed"]
     assert [r["status"] for r in cold.runs] == ["exited"]
     assert cold.salesforce["id"] is None
