@@ -10,13 +10,15 @@ The layout rules (docs/language.md, "Layout"):
 * 4 spaces per block level; no trailing spaces; the file ends with one newline;
 * the header in its order, in groups — ``journey``; the triggers; ``entry`` and goals;
   then the steps — with one blank line between groups;
-* within the steps, one blank line where the source had one or more (never at the start
-  of a block); no blank line elsewhere;
 * ``entry once`` is written only when the source wrote it (it is the default);
 * action options in the order of the reference (``keep current assignment``,
   ``lead source``, ``lead status``; ``due in``, ``assigned to``, ``priority``; ...);
-* a comment stays before the line it preceded, at that line's indentation; a comment
-  after code stays at the end of its line, two spaces after the code.
+* a comment on its own line stays before the line it preceded, at its own block level
+  (rounded to 4 spaces; never shallower than the next line, never more than one level
+  deeper than the previous one); a comment after code stays at the end of its line, two
+  spaces after the code;
+* blank lines: one wherever the source had one or more (never at the start of a block),
+  plus one between the header groups.
 
 ``fmt`` is idempotent and never changes meaning: ``parse(fmt(x)) == parse(x)``.
 """
@@ -227,6 +229,7 @@ class _Printer:
         self.blank_lines = blank_lines
         self.out: list[str] = []
         self.last_line = 0  # source line of the last thing written
+        self.last_depth = -1  # nothing written yet: a leading comment is not indented
         self.block_start = True
 
     def _blank_between(self, line: int) -> bool:
@@ -246,12 +249,17 @@ class _Printer:
         if line:
             while self.pending and self.pending[0].span.line < line:
                 comment = self.pending.pop(0)
-                self._write(INDENT * depth + comment.text, comment.span.line, force_blank)
+                # A comment keeps its own level, between the next line's and one deeper
+                # than the previous line's, so it stays with the block it was written in.
+                own = (comment.span.column + 1) // len(INDENT)
+                level = max(depth, min(own, self.last_depth + 1))
+                self._write(INDENT * level + comment.text, comment.span.line, force_blank)
                 force_blank = False
         trailing = ""
         if line and self.pending and self.pending[0].span.line == line:
             trailing = "  " + self.pending.pop(0).text
         self._write(INDENT * depth + text + trailing, line, force_blank)
+        self.last_depth = depth
 
     def open_block(self) -> None:
         self.block_start = True

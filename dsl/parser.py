@@ -149,17 +149,25 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, lines: list[str]) -> Dia
     if isinstance(exc, UnexpectedToken):
         token = exc.token
         expected = set(exc.expected)
+        if exc.token_history is not None and len(expected) > 1:
+            # Raised by the contextual lexer (a word no rule takes here): its expected set
+            # holds the newline the indenter always accepts, which is no fix here.
+            expected.discard("_NL")
         line = token.line if token.line and token.line > 0 else len(lines)
         column = token.column if token.column and token.column > 0 else 1
         if token.type == "$END":
             line, column = max(len(lines) - 1, 1), 1
         found = describe_found(token)
     elif isinstance(exc, UnexpectedCharacters):
-        expected = set(exc.allowed or ())
+        # The indenter asks the lexer to always accept newlines; they are not a fix here.
+        expected = set(exc.allowed or ()) - {"_NL"}
         line, column = exc.line, exc.column
         source = lines[line - 1] if 0 < line <= len(lines) else ""
         word = source[column - 1 :].split(maxsplit=1)
-        found = f"`{word[0]}`" if word else "this character"
+        if word and word[0].isprintable():
+            found = f"`{word[0]}`"
+        else:
+            found = f"character U+{ord(source[column - 1]):04X}" if source else "this character"
     else:  # pragma: no cover - lark's other errors (EOF) come as UnexpectedToken in LALR
         return at(path, lines, 1, 1, "error", str(exc).splitlines()[0])
     source = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -168,6 +176,13 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, lines: list[str]) -> Dia
     if hint and phrase and column == len(source) - len(source.lstrip()) + 1:
         return at(path, lines, line, column, "error", f"unknown statement `{phrase}`", hint)
     message = f"unexpected {found}"
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
+        message = "the line ends too soon"
+    elif isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        message = "the file ends too soon"
+    elif isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
+        message = "unexpected indentation"
+        hint = hint or "only the lines of a block (after a line ending in `:`) are indented"
     if expected:
         message += f"; expected {describe_expected(expected)}"
     return at(path, lines, line, column, "error", message, hint)
