@@ -76,11 +76,12 @@ def postgres_server() -> Iterator[str]:
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
     subprocess.run(
-        _as_postgres([pg_ctl, "-D", str(data), "-o", options, "-w", "-l",
-                      str(root / "log"), "start"]),
+        _as_postgres(
+            [pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]
+        ),
         check=True,
         capture_output=True,
-    )  # fmt: skip
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:

@@ -14,8 +14,13 @@ from engine.runner import Runner
 from engine.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-FIELDS: dict[str, str] = {**STANDARD_FIELDS, "Plan Tier": "Text", "Score": "Number",
-                          "Signed Up": "Date", "Nurture Stage": "Text"}  # fmt: skip
+FIELDS: dict[str, str] = {
+    **STANDARD_FIELDS,
+    "Plan Tier": "Text",
+    "Score": "Number",
+    "Signed Up": "Date",
+    "Nurture Stage": "Text",
+}
 
 
 def compiled(text: str, path: str = "test.journey") -> CompiledJourney:
@@ -26,9 +31,11 @@ def compiled(text: str, path: str = "test.journey") -> CompiledJourney:
 
 
 def make_runner(
-    store: Store, *sources: str, connector: RecordingConnector | None = None,
+    store: Store,
+    *sources: str,
+    connector: RecordingConnector | None = None,
     evaluator: Evaluator | None = None,
-) -> tuple[Runner, Catalog, RecordingConnector]:  # fmt: skip
+) -> tuple[Runner, Catalog, RecordingConnector]:
     catalog = Catalog(store=store)
     for i, text in enumerate(sources):
         catalog.add(compiled(text), text, f"j{i}.journey")

@@ -24,7 +24,10 @@ def test_empty_owner_explains_itself() -> None:
 def test_owner_matches_by_name_email_or_user_id(owner: str) -> None:
     view = contact()
     view.owner_name, view.owner_email, view.owner_id = (
-        "Jane Doe", "jane@acme.example", "005000000000001AAA")  # fmt: skip
+        "Jane Doe",
+        "jane@acme.example",
+        "005000000000001AAA",
+    )
     assert Evaluator().evaluate(FieldCondition("lead owner", "is", owner.upper()), view).value
     assert not Evaluator().evaluate(FieldCondition("Lead Owner", "is", "Sam"), view).value
 
@@ -56,8 +59,9 @@ def test_text_is_case_insensitive_and_names_too() -> None:
     assert ev.evaluate(FieldCondition("Plan Tier", "is not", "Basic"), view).value
 
 
-@pytest.mark.parametrize(("value", "true"), [("true", True), ("Yes", True), ("1", True),
-                                             ("false", False), ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "true"), [("true", True), ("Yes", True), ("1", True), ("false", False), ("", False)]
+)
 def test_true_false_fields(value: str, true: bool) -> None:
     view = contact(Do_Not_Call=value)
     assert Evaluator().evaluate(FieldCondition("Do Not Call", "is true"), view).value is true

@@ -51,13 +51,16 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
         '[fields]\n"Score" = "Number"\n"Nurture Stage" = "Text"\n'
     )
     project = open_project(tmp_path)
-    rows = [(i + 2, {"Email": f"c{i}@x.example", "First Name": f"C{i}", "Score": str(i % 100)})
-            for i in range(CONTACTS)]  # fmt: skip
+    rows = [
+        (i + 2, {"Email": f"c{i}@x.example", "First Name": f"C{i}", "Score": str(i % 100)})
+        for i in range(CONTACTS)
+    ]
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
-    import_rows(project.store, rows, ContactContext(project.field_types, project.evaluator, now),
-                "Batch")  # fmt: skip
+    import_rows(
+        project.store, rows, ContactContext(project.field_types, project.evaluator, now), "Batch"
+    )
     project.close()
 
     rng = random.Random(int(os.environ.get("CRASH_SEED", "4")))
@@ -67,8 +70,11 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
     while time.monotonic() < deadline and kills < 12:
         worker = subprocess.Popen(
             [JOURNEY_BIN, "worker", "--poll", "0.05", "--exit-when-idle", "--batch-size", "20"],
-            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             worker.wait(timeout=rng.uniform(0.9, 1.9))
         except subprocess.TimeoutExpired:
@@ -80,8 +86,9 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
         break  # the worker finished everything by itself
     assert kills >= 3, "the workload finished too fast to be interrupted; raise CONTACTS"
     # Whatever the kills left, one more run finishes the job (reconciling first).
-    done = subprocess.run([JOURNEY_BIN, "run", "--until-idle"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [JOURNEY_BIN, "run", "--until-idle"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
     project = open_project(tmp_path)

@@ -79,8 +79,9 @@ def test_go_to_loops_until_a_goal_is_met(tmp_path) -> None:  # type: ignore[no-u
     assert len(waits) == 4  # arrived at the labelled wait once, then three loops back
     assert report.runs[0]["status"] == "waiting"
     # The goal is met between passes: the contact leaves at the next check, not later.
-    submit_form(store, context(T0 + timedelta(weeks=3, days=1)), "Other", "a@x.example",
-                {"Rating": "Hot"})  # fmt: skip
+    submit_form(
+        store, context(T0 + timedelta(weeks=3, days=1)), "Other", "a@x.example", {"Rating": "Hot"}
+    )
     runner.run_until_idle(T0 + timedelta(weeks=3, days=1))
     report = contact_report(store, "a@x.example")
     assert report is not None
@@ -100,8 +101,14 @@ class _Refusing(RecordingConnector):
         for r in requests:
             email = r.contact.email or ""
             if email.startswith("bad"):
-                results.append(EffectResult(r.key, "failed", error_code="INVALID_EMAIL_ADDRESS",
-                                            message=f"Lead: invalid email {email}"))  # fmt: skip
+                results.append(
+                    EffectResult(
+                        r.key,
+                        "failed",
+                        error_code="INVALID_EMAIL_ADDRESS",
+                        message=f"Lead: invalid email {email}",
+                    )
+                )
             elif email.startswith("busy") and email not in self.limited:
                 self.limited.add(email)
                 results.append(EffectResult(r.key, "retry", message="REQUEST_LIMIT_EXCEEDED"))
@@ -118,8 +125,11 @@ update salesforce field "Rating" to "Warm"
 """
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     runner, _, _ = make_runner(store, source, connector=_Refusing())
-    rows = [(2, {"Email": "bad@x.example"}), (3, {"Email": "busy@x.example"}),
-            (4, {"Email": "ok@x.example"})]  # fmt: skip
+    rows = [
+        (2, {"Email": "bad@x.example"}),
+        (3, {"Email": "busy@x.example"}),
+        (4, {"Email": "ok@x.example"}),
+    ]
     import_rows(store, rows, context(), "Import")
     first = runner.run_until_idle(T0)
     assert first.failed == 1

@@ -38,8 +38,16 @@ def test_schema_is_created_then_left_alone(store_url: str) -> None:
 def test_database_refuses_two_live_runs(store_url: str) -> None:
     store = open_store(store_url)
     cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {})
-    row = {"contact_id": cid, "journey": "J", "journey_key": "j", "version": "v",
-           "step_id": "1", "status": "waiting", "next_due": T0, "entered_at": T0}  # fmt: skip
+    row = {
+        "contact_id": cid,
+        "journey": "J",
+        "journey_key": "j",
+        "version": "v",
+        "step_id": "1",
+        "status": "waiting",
+        "next_due": T0,
+        "entered_at": T0,
+    }
     with store.begin() as conn:
         conn.execute(sa.insert(table(Run)), row)
     with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
@@ -63,8 +71,12 @@ def test_import_dedupes_on_email_and_types_values(store_url: str) -> None:
     ]
     contact = contact_report(store, "ANN@x.example")
     assert contact is not None
-    assert contact.fields == {"Email": "ann@x.example", "First Name": "Ann",
-                              "Last Name": "Lee", "Score": "70"}  # fmt: skip
+    assert contact.fields == {
+        "Email": "ann@x.example",
+        "First Name": "Ann",
+        "Last Name": "Lee",
+        "Score": "70",
+    }
     assert contact.lists == ["Newsletter"]
     with store.engine.connect() as conn:
         number = conn.execute(sa.text("SELECT number FROM field_values")).scalar()
@@ -75,8 +87,10 @@ def test_import_dedupes_on_email_and_types_values(store_url: str) -> None:
 def test_a_whole_run_with_a_wait_and_an_effect(store_url: str) -> None:
     store = open_store(store_url)
     runner, _, connector = make_runner(store, JOURNEY)
-    rows = [(2, {"Email": "hot@x.example", "Score": "90"}),
-            (3, {"Email": "cold@x.example", "Score": "10"})]  # fmt: skip
+    rows = [
+        (2, {"Email": "hot@x.example", "Score": "90"}),
+        (3, {"Email": "cold@x.example", "Score": "10"}),
+    ]
     import_rows(store, rows, context(), "Newsletter")
     first = runner.run_until_idle(T0)
     assert (first.entered, first.ended) == (2, 0)
