@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 __all__ = ["render_template", "template_fields"]
 
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s][^{}]*?)\s*\}\}")
 
 
 def template_fields(template: str) -> list[str]:
