@@ -129,11 +129,15 @@ class OrgApp:
     def _admin(self, request: Request) -> Response:
         if not self.admin_token or request.headers.get("x-emulator-admin") != self.admin_token:
             raise ApiError(401, "INVALID_SESSION_ID", "the admin path needs X-Emulator-Admin")
+        changed: dict[str, Any] = {}
         if request.method == "POST":
-            self.apply_admin(request.json() or {})
+            command = request.json() or {}
+            if not isinstance(command, dict):
+                raise ApiError(400, "INVALID_INPUT", "a JSON object of commands")
+            changed = self.apply_admin(command)
         elif request.method != "GET":
             raise ApiError(405, "METHOD_NOT_ALLOWED", "GET or POST")
-        return json_response(200, self.admin_state())
+        return json_response(200, {**self.admin_state(), **changed})
 
     def admin_state(self) -> dict[str, Any]:
         return {
