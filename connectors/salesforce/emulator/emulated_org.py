@@ -89,10 +89,16 @@ class EmulatedOrg:
         assert self.state_dir is not None
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.state_dir / "org.db" if state_dir is not None else None)
-        self.org = Org(self.store, clock, version)
-        if self.store.meta("connected_user") is None:
-            apply_seed(self.org, load_seed(seed))
-        self.org.configure()
+        try:
+            self.org = Org(self.store, clock, version)
+            if self.store.meta("connected_user") is None:
+                apply_seed(self.org, load_seed(seed))
+            self.org.configure()
+        except BaseException:
+            self.store.close()
+            if self._temp is not None:
+                shutil.rmtree(self._temp, ignore_errors=True)
+            raise
         self.counter = ApiCounter(self.store, self.org.now)
         if api_limit is not None:
             self.counter.limit = api_limit

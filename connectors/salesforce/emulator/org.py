@@ -87,9 +87,14 @@ class Org:
             criteria = entry.get("criteria") or ""
             predicate = None
             if criteria.strip():
-                predicate = bind_condition(
-                    parse_condition(criteria), lead, self.schema, self.today()
-                )
+                try:
+                    condition = parse_condition(criteria)
+                    predicate = bind_condition(condition, lead, self.schema, self.today())
+                except SoqlError as error:
+                    raise SoqlError(
+                        f"AssignmentRule criteria {criteria!r}:{error.message}",
+                        error.code,
+                    ) from None
             self.rules.append(
                 RuleEntry(criteria, predicate, entry["owner_id"], bool(entry["doNotReassignOwner"]))
             )
