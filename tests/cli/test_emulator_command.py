@@ -17,12 +17,25 @@ JOURNEY = [sys.executable, "-c", "from cli.main import main; main()"]
 
 def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
-    seed.write_text(json.dumps({"User": [{"Name": "Cli User", "Email": "cli@acme.example",
-                                          "connected": True}]}))
+    seed.write_text(
+        json.dumps({"User": [{"Name": "Cli User", "Email": "cli@acme.example", "connected": True}]})
+    )
     process = subprocess.Popen(
-        [*JOURNEY, "salesforce", "emulator", "--port", "0",
-         "--seed", str(seed), "--state", str(tmp_path / "state"), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            *JOURNEY,
+            "salesforce",
+            "emulator",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--state",
+            str(tmp_path / "state"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -33,8 +46,12 @@ def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:
         with requests.Session() as session:
             session.verify = endpoint["ca_file"]
             session.trust_env = False
-            sf = Salesforce(instance_url=endpoint["instance_url"],
-                            session_id=endpoint["session_id"], version="59.0", session=session)
+            sf = Salesforce(
+                instance_url=endpoint["instance_url"],
+                session_id=endpoint["session_id"],
+                version="59.0",
+                session=session,
+            )
             users = sf.query("SELECT Name FROM User")["records"]
             assert [u["Name"] for u in users] == ["Cli User"]
     finally:
@@ -48,9 +65,20 @@ def test_a_bad_seed_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text('{"Lead": [{"LastName": "X"}]}')
     done = subprocess.run(
-        [*JOURNEY, "salesforce", "emulator", "--port", "0",
-         "--seed", str(seed), "--state", str(tmp_path / "state")],
-        capture_output=True, text=True, timeout=60,
+        [
+            *JOURNEY,
+            "salesforce",
+            "emulator",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--state",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert "seed Lead[0]: REQUIRED_FIELD_MISSING" in done.stderr

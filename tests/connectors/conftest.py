@@ -19,8 +19,12 @@ SEED: dict[str, Any] = {
         {"Name": "Eva Europe", "Email": "eva@acme.example"},
     ],
     "Group": [
-        {"Name": "EMEA Queue", "Type": "Queue", "Email": "emea@acme.example",
-         "members": ["eva@acme.example"]},
+        {
+            "Name": "EMEA Queue",
+            "Type": "Queue",
+            "Email": "emea@acme.example",
+            "members": ["eva@acme.example"],
+        },
     ],
     "LeadStatus": [
         {"MasterLabel": "Open - Not Contacted", "IsDefault": True},
@@ -28,25 +32,60 @@ SEED: dict[str, Any] = {
         {"MasterLabel": "Closed - Converted", "IsConverted": True},
         {"MasterLabel": "Closed - Not Converted"},
     ],
-    "Campaign": [{"Name": "Q4 Webinar", "ref": "webinar",
-                  "statuses": ["Sent", "Registered", {"Label": "Attended", "HasResponded": True}]}],
-    "AssignmentRule": [{"object": "Lead", "entries": [
-        {"criteria": "Country = 'Germany'", "owner": "emea@acme.example",
-         "doNotReassignOwner": False},
-        {"criteria": "Country = 'France'", "owner": "eva@acme.example",
-         "doNotReassignOwner": True},
-        {"criteria": "AnnualRevenue > 1000000", "owner": "bob@acme.example",
-         "doNotReassignOwner": False},
-    ]}],
-    "fields": {"Lead": [
-        {"name": "Plan_Tier__c", "type": "string"},
-        {"name": "Score__c", "type": "double", "formula": "AnnualRevenue / 1000"},
-    ]},
+    "Campaign": [
+        {
+            "Name": "Q4 Webinar",
+            "ref": "webinar",
+            "statuses": ["Sent", "Registered", {"Label": "Attended", "HasResponded": True}],
+        }
+    ],
+    "AssignmentRule": [
+        {
+            "object": "Lead",
+            "entries": [
+                {
+                    "criteria": "Country = 'Germany'",
+                    "owner": "emea@acme.example",
+                    "doNotReassignOwner": False,
+                },
+                {
+                    "criteria": "Country = 'France'",
+                    "owner": "eva@acme.example",
+                    "doNotReassignOwner": True,
+                },
+                {
+                    "criteria": "AnnualRevenue > 1000000",
+                    "owner": "bob@acme.example",
+                    "doNotReassignOwner": False,
+                },
+            ],
+        }
+    ],
+    "fields": {
+        "Lead": [
+            {"name": "Plan_Tier__c", "type": "string"},
+            {"name": "Score__c", "type": "double", "formula": "AnnualRevenue / 1000"},
+        ]
+    },
     "Account": [{"Name": "Globex", "ref": "globex", "Industry": "Energy"}],
-    "Contact": [{"LastName": "Stone", "FirstName": "Sam", "AccountId": "#globex",
-                 "Email": "sam@globex.example", "OwnerId": "bob@acme.example"}],
-    "Lead": [{"LastName": "Doe", "FirstName": "Jo", "Company": "Acme",
-              "Email": "jo@acme.example", "AnnualRevenue": 250000}],
+    "Contact": [
+        {
+            "LastName": "Stone",
+            "FirstName": "Sam",
+            "AccountId": "#globex",
+            "Email": "sam@globex.example",
+            "OwnerId": "bob@acme.example",
+        }
+    ],
+    "Lead": [
+        {
+            "LastName": "Doe",
+            "FirstName": "Jo",
+            "Company": "Acme",
+            "Email": "jo@acme.example",
+            "AnnualRevenue": 250000,
+        }
+    ],
 }
 
 

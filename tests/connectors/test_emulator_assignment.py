@@ -22,8 +22,9 @@ def test_rules_run_on_create_without_the_header(sf: Salesforce) -> None:
 
 
 def test_the_header_false_skips_the_rules(sf: Salesforce) -> None:
-    lead_id = sf.Lead.create({"LastName": "Muller", "Company": "GmbH", "Country": "Germany"},
-                             headers=NO_RULES)["id"]
+    lead_id = sf.Lead.create(
+        {"LastName": "Muller", "Company": "GmbH", "Country": "Germany"}, headers=NO_RULES
+    )["id"]
     assert owner(sf, lead_id) == "ann@acme.example"
     bob = sf.query("SELECT Id FROM User WHERE Email = 'bob@acme.example'")["records"][0]["Id"]
     sf.Lead.update(lead_id, {"OwnerId": bob}, headers=NO_RULES)
@@ -35,8 +36,9 @@ def test_the_header_false_skips_the_rules(sf: Salesforce) -> None:
 
 def test_do_not_reassign_owner_keeps_an_existing_owner(sf: Salesforce) -> None:
     bob = sf.query("SELECT Id FROM User WHERE Email = 'bob@acme.example'")["records"][0]["Id"]
-    lead_id = sf.Lead.create({"LastName": "Dupont", "Company": "SA", "Country": "France",
-                              "OwnerId": bob})["id"]
+    lead_id = sf.Lead.create(
+        {"LastName": "Dupont", "Company": "SA", "Country": "France", "OwnerId": bob}
+    )["id"]
     assert owner(sf, lead_id) == "bob@acme.example"  # entry says do not reassign
     fresh = sf.Lead.create({"LastName": "Martin", "Company": "SARL", "Country": "France"})["id"]
     assert owner(sf, fresh) == "eva@acme.example"  # no owner yet: the entry assigns

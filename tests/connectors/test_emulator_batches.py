@@ -19,11 +19,19 @@ def lead(last_name: str, company: str | None = "Acme", **extra: Any) -> dict[str
 
 def test_collections_create_with_partial_failures(sf: Salesforce, org: EmulatedOrg) -> None:
     calls = org.api_calls
-    results = sf.restful("composite/sobjects", method="POST", json={
-        "allOrNone": False,
-        "records": [lead("Ok1"), lead("NoCompany", company=None), lead("Ok2"),
-                    lead("BadMail", Email="nope")],
-    })
+    results = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "records": [
+                lead("Ok1"),
+                lead("NoCompany", company=None),
+                lead("Ok2"),
+                lead("BadMail", Email="nope"),
+            ],
+        },
+    )
     assert org.api_calls == calls + 1
     assert [r["success"] for r in results] == [True, False, True, False]
     assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
@@ -35,8 +43,11 @@ def test_collections_create_with_partial_failures(sf: Salesforce, org: EmulatedO
 
 
 def test_collections_all_or_none_rolls_back(sf: Salesforce) -> None:
-    results = sf.restful("composite/sobjects", method="POST", json={
-        "allOrNone": True, "records": [lead("Kept?"), lead("Broken", company=None)]})
+    results = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={"allOrNone": True, "records": [lead("Kept?"), lead("Broken", company=None)]},
+    )
     assert [r["success"] for r in results] == [False, False]
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
@@ -44,43 +55,73 @@ def test_collections_all_or_none_rolls_back(sf: Salesforce) -> None:
 
 
 def test_collections_update_and_delete(sf: Salesforce) -> None:
-    created = sf.restful("composite/sobjects", method="POST",
-                         json={"records": [lead("U1"), lead("U2")]})
+    created = sf.restful(
+        "composite/sobjects", method="POST", json={"records": [lead("U1"), lead("U2")]}
+    )
     ids = [r["id"] for r in created]
-    updated = sf.restful("composite/sobjects", method="PATCH", json={"records": [
-        {"attributes": {"type": "Lead"}, "id": ids[0], "Title": "CEO"},
-        {"attributes": {"type": "Lead"}, "id": ids[1], "Company": None},
-    ]})
+    updated = sf.restful(
+        "composite/sobjects",
+        method="PATCH",
+        json={
+            "records": [
+                {"attributes": {"type": "Lead"}, "id": ids[0], "Title": "CEO"},
+                {"attributes": {"type": "Lead"}, "id": ids[1], "Company": None},
+            ]
+        },
+    )
     assert [r["success"] for r in updated] == [True, False]
     assert sf.Lead.get(ids[0])["Title"] == "CEO"
-    deleted = sf.restful("composite/sobjects", method="DELETE",
-                         params={"ids": f"{ids[0]},{ids[1]},00Q5E0000000zzz"})
+    deleted = sf.restful(
+        "composite/sobjects", method="DELETE", params={"ids": f"{ids[0]},{ids[1]},00Q5E0000000zzz"}
+    )
     assert [r["success"] for r in deleted] == [True, True, False]
     assert deleted[2]["errors"][0]["statusCode"] == "NOT_FOUND"
-    fetched = sf.restful("composite/sobjects/Lead", method="GET",
-                         params={"ids": ids[0], "fields": "LastName"})
+    fetched = sf.restful(
+        "composite/sobjects/Lead", method="GET", params={"ids": ids[0], "fields": "LastName"}
+    )
     assert fetched == [None]  # deleted records are not returned
 
 
 def test_composite_resolves_references_as_one_call(sf: Salesforce, org: EmulatedOrg) -> None:
     calls = org.api_calls
-    answer = sf.restful("composite", method="POST", json={
-        "allOrNone": False,
-        "compositeRequest": [
-            {"method": "POST", "url": "/services/data/v59.0/sobjects/Account",
-             "referenceId": "acct", "body": {"Name": "Umbrella"}},
-            {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact",
-             "referenceId": "person",
-             "body": {"LastName": "Wesker", "AccountId": "@{acct.id}"}},
-            {"method": "GET", "url": "/services/data/v59.0/sobjects/Contact/@{person.id}",
-             "referenceId": "read"},
-            {"method": "GET", "referenceId": "found",
-             "url": "/services/data/v59.0/query/?q=SELECT+Id+FROM+Account+WHERE+Name+=+'Umbrella'"},
-            {"method": "PATCH", "referenceId": "touch",
-             "url": "/services/data/v59.0/sobjects/Account/@{found.records[0].Id}",
-             "body": {"Industry": "Pharma"}},
-        ],
-    })
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Account",
+                    "referenceId": "acct",
+                    "body": {"Name": "Umbrella"},
+                },
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Contact",
+                    "referenceId": "person",
+                    "body": {"LastName": "Wesker", "AccountId": "@{acct.id}"},
+                },
+                {
+                    "method": "GET",
+                    "url": "/services/data/v59.0/sobjects/Contact/@{person.id}",
+                    "referenceId": "read",
+                },
+                {
+                    "method": "GET",
+                    "referenceId": "found",
+                    "url": "/services/data/v59.0/query/?q="
+                    "SELECT+Id+FROM+Account+WHERE+Name+=+'Umbrella'",
+                },
+                {
+                    "method": "PATCH",
+                    "referenceId": "touch",
+                    "url": "/services/data/v59.0/sobjects/Account/@{found.records[0].Id}",
+                    "body": {"Industry": "Pharma"},
+                },
+            ],
+        },
+    )
     assert org.api_calls == calls + 1
     responses = {r["referenceId"]: r for r in answer["compositeResponse"]}
     assert responses["acct"]["httpStatusCode"] == 201
@@ -90,15 +131,27 @@ def test_composite_resolves_references_as_one_call(sf: Salesforce, org: Emulated
 
 
 def test_composite_all_or_none_halts_everything(sf: Salesforce) -> None:
-    answer = sf.restful("composite", method="POST", json={
-        "allOrNone": True,
-        "compositeRequest": [
-            {"method": "POST", "url": "/services/data/v59.0/sobjects/Account",
-             "referenceId": "acct", "body": {"Name": "Soylent"}},
-            {"method": "POST", "url": "/services/data/v59.0/sobjects/Opportunity",
-             "referenceId": "deal", "body": {"Name": "Big", "AccountId": "@{acct.id}"}},
-        ],
-    })
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": True,
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Account",
+                    "referenceId": "acct",
+                    "body": {"Name": "Soylent"},
+                },
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Opportunity",
+                    "referenceId": "deal",
+                    "body": {"Name": "Big", "AccountId": "@{acct.id}"},
+                },
+            ],
+        },
+    )
     first, second = answer["compositeResponse"]
     assert second["httpStatusCode"] == 400
     assert second["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
@@ -108,11 +161,25 @@ def test_composite_all_or_none_halts_everything(sf: Salesforce) -> None:
 
 
 def test_composite_reference_to_a_failed_request(sf: Salesforce) -> None:
-    answer = sf.restful("composite", method="POST", json={"compositeRequest": [
-        {"method": "POST", "url": "/services/data/v59.0/sobjects/Account",
-         "referenceId": "acct", "body": {}},
-        {"method": "POST", "url": "/services/data/v59.0/sobjects/Contact",
-         "referenceId": "person", "body": {"LastName": "X", "AccountId": "@{acct.id}"}},
-    ]})
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Account",
+                    "referenceId": "acct",
+                    "body": {},
+                },
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Contact",
+                    "referenceId": "person",
+                    "body": {"LastName": "X", "AccountId": "@{acct.id}"},
+                },
+            ]
+        },
+    )
     codes = [r["body"][0]["errorCode"] for r in answer["compositeResponse"]]
     assert codes == ["REQUIRED_FIELD_MISSING", "PROCESSING_HALTED"]

@@ -16,24 +16,36 @@ def rows(text: str) -> list[dict[str, str]]:
 
 
 def test_bulk_query_pages_with_the_locator(sf: Salesforce, org: EmulatedOrg) -> None:
-    org.insert("Lead", ({"LastName": f"B{i:03d}", "Company": "Bulk", "AnnualRevenue": i}
-                        for i in range(250)))
-    pages = list(sf.bulk2.Lead.query(
-        "SELECT Id, LastName, AnnualRevenue, Owner.Name FROM Lead WHERE Company = 'Bulk' "
-        "ORDER BY LastName", max_records=100, wait=0))
+    org.insert(
+        "Lead",
+        ({"LastName": f"B{i:03d}", "Company": "Bulk", "AnnualRevenue": i} for i in range(250)),
+    )
+    pages = list(
+        sf.bulk2.Lead.query(
+            "SELECT Id, LastName, AnnualRevenue, Owner.Name FROM Lead WHERE Company = 'Bulk' "
+            "ORDER BY LastName",
+            max_records=100,
+            wait=0,
+        )
+    )
     assert len(pages) == 3
     records = [r for page in pages for r in rows(str(page))]
     assert len(records) == 250
-    assert records[0]["LastName"] == "B000" and records[-1]["LastName"] == "B249"
-    assert records[5]["Owner.Name"] == "Ann Admin" and records[5]["AnnualRevenue"] == "5.0"
+    assert records[0]["LastName"] == "B000"
+    assert records[-1]["LastName"] == "B249"
+    assert records[5]["Owner.Name"] == "Ann Admin"
+    assert records[5]["AnnualRevenue"] == "5.0"
 
 
 def test_bulk_insert_and_update_report_failures(sf: Salesforce) -> None:
-    inserted = sf.bulk2.Lead.insert(records=[
-        {"LastName": "Ok1", "Company": "Acme", "DoNotCall": "true"},
-        {"LastName": "NoCompany", "Company": ""},
-        {"LastName": "Ok2", "Company": "Acme", "AnnualRevenue": "12.5"},
-    ], wait=0)
+    inserted = sf.bulk2.Lead.insert(
+        records=[
+            {"LastName": "Ok1", "Company": "Acme", "DoNotCall": "true"},
+            {"LastName": "NoCompany", "Company": ""},
+            {"LastName": "Ok2", "Company": "Acme", "AnnualRevenue": "12.5"},
+        ],
+        wait=0,
+    )
     assert len(inserted) == 1
     job = inserted[0]
     assert (job["numberRecordsProcessed"], job["numberRecordsFailed"]) == (3, 1)
@@ -46,10 +58,13 @@ def test_bulk_insert_and_update_report_failures(sf: Salesforce) -> None:
     first = sf.Lead.get(succeeded[0]["sf__Id"])
     assert first["DoNotCall"] is True
 
-    updated = sf.bulk2.Lead.update(records=[
-        {"Id": succeeded[0]["sf__Id"], "Title": "Boss"},
-        {"Id": "00Q5E0000000zzz", "Title": "Ghost"},
-    ], wait=0)
+    updated = sf.bulk2.Lead.update(
+        records=[
+            {"Id": succeeded[0]["sf__Id"], "Title": "Boss"},
+            {"Id": "00Q5E0000000zzz", "Title": "Ghost"},
+        ],
+        wait=0,
+    )
     assert (updated[0]["numberRecordsProcessed"], updated[0]["numberRecordsFailed"]) == (2, 1)
     assert sf.Lead.get(succeeded[0]["sf__Id"])["Title"] == "Boss"
     everything = sf.bulk2.Lead.get_all_ingest_records(updated[0]["job_id"])

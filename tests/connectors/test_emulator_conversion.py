@@ -16,8 +16,17 @@ NS = {"p": "urn:partner.soap.sforce.com"}
 
 def convert(sf: Salesforce, session_id: str | None = None, **fields: str) -> tuple[int, ET.Element]:
     """POST a convertLead envelope the way an integration does (fields in WSDL order)."""
-    order = ["accountId", "contactId", "convertedStatus", "doNotCreateOpportunity", "leadId",
-             "opportunityName", "overwriteLeadSource", "ownerId", "sendNotificationEmail"]
+    order = [
+        "accountId",
+        "contactId",
+        "convertedStatus",
+        "doNotCreateOpportunity",
+        "leadId",
+        "opportunityName",
+        "overwriteLeadSource",
+        "ownerId",
+        "sendNotificationEmail",
+    ]
     body = "".join(f"<urn:{k}>{fields[k]}</urn:{k}>" for k in order if k in fields)
     envelope = (
         '<?xml version="1.0" encoding="utf-8"?>'
@@ -44,8 +53,14 @@ def result_of(root: ET.Element) -> dict[str, str | None]:
 
 
 def new_lead(sf: Salesforce, **extra: object) -> str:
-    values = {"LastName": "Kim", "FirstName": "Lee", "Company": "Kim Ltd",
-              "Email": "lee@kim.example", "LeadSource": "Web", **extra}
+    values = {
+        "LastName": "Kim",
+        "FirstName": "Lee",
+        "Company": "Kim Ltd",
+        "Email": "lee@kim.example",
+        "LeadSource": "Web",
+        **extra,
+    }
     return str(sf.Lead.create(values, headers={"Sforce-Auto-Assign": "FALSE"})["id"])
 
 
@@ -54,34 +69,49 @@ def test_conversion_creates_account_contact_opportunity(sf: Salesforce) -> None:
     status, root = convert(sf, leadId=lead_id, convertedStatus="Closed - Converted")
     assert status == 200
     result = result_of(root)
-    assert result["success"] == "true" and result["leadId"] == lead_id
+    assert result["success"] == "true"
+    assert result["leadId"] == lead_id
     account = sf.Account.get(str(result["accountId"]))
     contact = sf.Contact.get(str(result["contactId"]))
     opportunity = sf.Opportunity.get(str(result["opportunityId"]))
     assert account["Name"] == "Kim Ltd"
     assert (contact["Name"], contact["Email"], contact["AccountId"]) == (
-        "Lee Kim", "lee@kim.example", account["Id"])
+        "Lee Kim",
+        "lee@kim.example",
+        account["Id"],
+    )
     assert (opportunity["AccountId"], opportunity["StageName"]) == (account["Id"], "Prospecting")
     lead = sf.Lead.get(lead_id)
-    assert lead["IsConverted"] is True and lead["Status"] == "Closed - Converted"
-    assert (lead["ConvertedAccountId"], lead["ConvertedContactId"],
-            lead["ConvertedOpportunityId"]) == (account["Id"], contact["Id"], opportunity["Id"])
+    assert lead["IsConverted"] is True
+    assert lead["Status"] == "Closed - Converted"
+    assert (
+        lead["ConvertedAccountId"],
+        lead["ConvertedContactId"],
+        lead["ConvertedOpportunityId"],
+    ) == (account["Id"], contact["Id"], opportunity["Id"])
     assert lead["ConvertedDate"] is not None
     with pytest.raises(SalesforceMalformedRequest) as frozen:
         sf.Lead.update(lead_id, {"Title": "Too late"})
     assert frozen.value.content[0]["errorCode"] == "CANNOT_UPDATE_CONVERTED_LEAD"
     limit = root.find(".//p:LimitInfoHeader/p:limitInfo/p:current", NS)
-    assert limit is not None and int(str(limit.text)) > 0
+    assert limit is not None
+    assert int(str(limit.text)) > 0
 
 
 def test_conversion_into_an_existing_account_without_opportunity(sf: Salesforce) -> None:
     globex = sf.query("SELECT Id FROM Account WHERE Name = 'Globex'")["records"][0]["Id"]
     lead_id = new_lead(sf)
-    _, root = convert(sf, accountId=globex, convertedStatus="Closed - Converted",
-                      doNotCreateOpportunity="true", leadId=lead_id)
+    _, root = convert(
+        sf,
+        accountId=globex,
+        convertedStatus="Closed - Converted",
+        doNotCreateOpportunity="true",
+        leadId=lead_id,
+    )
     result = result_of(root)
     assert result["success"] == "true"
-    assert result["accountId"] == globex and result["opportunityId"] is None
+    assert result["accountId"] == globex
+    assert result["opportunityId"] is None
     assert sf.query("SELECT Id FROM Account WHERE Name = 'Kim Ltd'")["totalSize"] == 0
     contacts = sf.query(f"SELECT LastName FROM Contact WHERE AccountId = '{globex}'")
     assert sorted(r["LastName"] for r in contacts["records"]) == ["Kim", "Stone"]
@@ -108,8 +138,9 @@ def test_conversion_refusals(sf: Salesforce, org: EmulatedOrg) -> None:
     _, root = convert(sf, leadId=queued, convertedStatus="Closed - Converted", ownerId=eva)
     assert root.findtext(".//p:errors/p:statusCode", None, NS) == "CANNOT_UPDATE_CONVERTED_LEAD"
 
-    status, fault = convert(sf, session_id="00Dbogus!x", leadId=lead_id,
-                            convertedStatus="Closed - Converted")
+    status, fault = convert(
+        sf, session_id="00Dbogus!x", leadId=lead_id, convertedStatus="Closed - Converted"
+    )
     assert status == 500
     assert fault.findtext(".//faultcode") == "sf:INVALID_SESSION_ID"
 
@@ -120,4 +151,5 @@ def test_soap_refuses_a_dtd(sf: Salesforce) -> None:
         data=b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>',
         headers={"Content-Type": "text/xml"},
     )
-    assert response.status_code == 500 and b"DTD" in response.content
+    assert response.status_code == 500
+    assert b"DTD" in response.content

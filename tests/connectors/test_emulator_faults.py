@@ -42,8 +42,13 @@ def test_an_exhausted_allocation_is_refused(sf: Salesforce, org: EmulatedOrg) ->
     with pytest.raises(SalesforceRefusedRequest) as refused:
         sf.Lead.create({"LastName": "X", "Company": "Y"})
     assert refused.value.status == 403
-    assert refused.value.content == [{"message": "TotalRequests Limit exceeded.",
-                                      "errorCode": "REQUEST_LIMIT_EXCEEDED", "fields": []}]
+    assert refused.value.content == [
+        {
+            "message": "TotalRequests Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+            "fields": [],
+        }
+    ]
 
 
 def test_the_allocation_runs_out_after_max_calls() -> None:
@@ -84,9 +89,16 @@ def test_a_share_of_writes_fails_the_same_way_every_time(org: EmulatedOrg) -> No
 
 def test_lock_errors_in_collections_are_per_record(sf: Salesforce, org: EmulatedOrg) -> None:
     org.faults.fail_writes(0.5, "UNABLE_TO_LOCK_ROW", seed=3)
-    results = sf.restful("composite/sobjects", method="POST", json={"records": [
-        {"attributes": {"type": "Lead"}, "LastName": f"C{i}", "Company": "Co"}
-        for i in range(10)]})
+    results = sf.restful(
+        "composite/sobjects",
+        method="POST",
+        json={
+            "records": [
+                {"attributes": {"type": "Lead"}, "LastName": f"C{i}", "Company": "Co"}
+                for i in range(10)
+            ]
+        },
+    )
     codes = {r["errors"][0]["statusCode"] for r in results if not r["success"]}
     assert codes == {"UNABLE_TO_LOCK_ROW"}
     assert 0 < sum(r["success"] for r in results) < 10
@@ -107,8 +119,11 @@ def test_the_admin_path_drives_faults_from_another_process(org: EmulatedOrg) -> 
         url = endpoint.as_json()["admin_url"]
         assert http.post(url, json={"exhaust_api": True}).status_code == 401  # no admin token
         admin = {"X-Emulator-Admin": endpoint.admin_token}
-        state = http.post(url, json={"fail_writes": {"share": 1, "error": "503"},
-                                     "latency_seconds": 0}, headers=admin).json()
+        state = http.post(
+            url,
+            json={"fail_writes": {"share": 1, "error": "503"}, "latency_seconds": 0},
+            headers=admin,
+        ).json()
         assert (state["write_failure_share"], state["write_error"]) == (1.0, "SERVER_UNAVAILABLE")
         sf = org.client()
         with pytest.raises(SalesforceGeneralError) as unavailable:

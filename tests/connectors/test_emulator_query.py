@@ -16,14 +16,36 @@ from connectors.salesforce.emulator import EmulatedOrg
 from .conftest import FakeClock
 
 LEADS: list[dict[str, Any]] = [
-    {"LastName": "Alpha", "Company": "A Co", "Country": "Germany", "AnnualRevenue": 500,
-     "Rating": "Hot", "Email": "alpha@a.example"},
-    {"LastName": "Bravo", "Company": "B Co", "Country": "France", "AnnualRevenue": 1500,
-     "Rating": "Warm", "DoNotCall": True},
-    {"LastName": "Charlie", "Company": "C Co", "Country": "Spain", "Rating": "Cold",
-     "Email": "charlie@c.example"},
-    {"LastName": "Delta", "Company": "D Co", "Country": "germany", "AnnualRevenue": 2500,
-     "Title": "O'Brien's boss"},
+    {
+        "LastName": "Alpha",
+        "Company": "A Co",
+        "Country": "Germany",
+        "AnnualRevenue": 500,
+        "Rating": "Hot",
+        "Email": "alpha@a.example",
+    },
+    {
+        "LastName": "Bravo",
+        "Company": "B Co",
+        "Country": "France",
+        "AnnualRevenue": 1500,
+        "Rating": "Warm",
+        "DoNotCall": True,
+    },
+    {
+        "LastName": "Charlie",
+        "Company": "C Co",
+        "Country": "Spain",
+        "Rating": "Cold",
+        "Email": "charlie@c.example",
+    },
+    {
+        "LastName": "Delta",
+        "Company": "D Co",
+        "Country": "germany",
+        "AnnualRevenue": 2500,
+        "Title": "O'Brien's boss",
+    },
 ]
 
 
@@ -56,8 +78,7 @@ def test_where_operators(sf: Salesforce) -> None:
     assert q(sf, "Email != NULL AND AnnualRevenue = null") == ["Charlie"]
     assert q(sf, "DoNotCall = TRUE") == ["Bravo"]
     assert q(sf, "DoNotCall = false AND Rating != null") == ["Alpha", "Charlie"]
-    assert q(sf, "(Country = 'Spain' OR Country = 'France') AND NOT Rating = 'Warm'") == [
-        "Charlie"]
+    assert q(sf, "(Country = 'Spain' OR Country = 'France') AND NOT Rating = 'Warm'") == ["Charlie"]
     assert q(sf, "NOT (Country = 'Germany' OR Country = 'France')") == ["Charlie", "Doe"]
     assert q(sf, format_soql("Title = {}", "O'Brien's boss")) == ["Delta"]
     assert q(sf, "Owner.Email = 'ann@acme.example' AND Country = 'Spain'") == ["Charlie"]
@@ -71,23 +92,35 @@ def test_dates_and_datetimes(sf: Salesforce, org: EmulatedOrg) -> None:
     assert len(q(sf, "CreatedDate = TODAY")) == 5
     assert len(q(sf, "CreatedDate = LAST_N_DAYS:7")) == 5
     assert q(sf, "CreatedDate = YESTERDAY") == []
-    sf.Opportunity.create({"Name": "Deal", "StageName": "Prospecting",
-                           "CloseDate": (today + timedelta(days=3)).isoformat()})
+    sf.Opportunity.create(
+        {
+            "Name": "Deal",
+            "StageName": "Prospecting",
+            "CloseDate": (today + timedelta(days=3)).isoformat(),
+        }
+    )
     later = (today + timedelta(days=1)).isoformat()
     assert sf.query(f"SELECT Name FROM Opportunity WHERE CloseDate > {later}")["totalSize"] == 1
-    assert sf.query("SELECT Name FROM Opportunity WHERE CloseDate = NEXT_N_DAYS:5")[
-        "totalSize"] == 1
-    found = sf.query(format_soql("SELECT Id FROM Lead WHERE CreatedDate <= {}",
-                                 org.org.now() + timedelta(minutes=1)))
+    assert (
+        sf.query("SELECT Name FROM Opportunity WHERE CloseDate = NEXT_N_DAYS:5")["totalSize"] == 1
+    )
+    found = sf.query(
+        format_soql(
+            "SELECT Id FROM Lead WHERE CreatedDate <= {}", org.org.now() + timedelta(minutes=1)
+        )
+    )
     assert found["totalSize"] == 5
 
 
 @pytest.mark.usefixtures("leads")
 def test_select_parent_fields_order_limit_offset_count(sf: Salesforce) -> None:
-    result = sf.query("SELECT Id, Name, Owner.Name, Owner.Email, Score__c FROM Lead "
-                      "WHERE Country = 'Germany' ORDER BY AnnualRevenue DESC")
+    result = sf.query(
+        "SELECT Id, Name, Owner.Name, Owner.Email, Score__c FROM Lead "
+        "WHERE Country = 'Germany' ORDER BY AnnualRevenue DESC"
+    )
     first = result["records"][0]
-    assert first["Name"] == "Delta" and first["Score__c"] == 2.5
+    assert first["Name"] == "Delta"
+    assert first["Score__c"] == 2.5
     assert first["Owner"]["Name"] == "Ann Admin"
     assert first["Owner"]["Email"] == "ann@acme.example"
     assert first["Owner"]["attributes"]["type"] == "User"
@@ -98,8 +131,9 @@ def test_select_parent_fields_order_limit_offset_count(sf: Salesforce) -> None:
     assert nulls_first == ["Charlie", "Alpha", "Bravo", "Delta", "Doe"]
     nulls_last = names(sf.query("SELECT LastName FROM Lead ORDER BY AnnualRevenue DESC"))
     assert nulls_last == ["Doe", "Delta", "Bravo", "Alpha", "Charlie"]
-    both = names(sf.query(
-        "SELECT LastName FROM Lead ORDER BY Country ASC NULLS LAST, LastName DESC"))
+    both = names(
+        sf.query("SELECT LastName FROM Lead ORDER BY Country ASC NULLS LAST, LastName DESC")
+    )
     assert both == ["Bravo", "Delta", "Alpha", "Charlie", "Doe"]
     paged = names(sf.query("SELECT LastName FROM Lead ORDER BY LastName LIMIT 2 OFFSET 1"))
     assert paged == ["Bravo", "Charlie"]
@@ -126,8 +160,9 @@ def test_paging_past_2000_rows(sf: Salesforce, org: EmulatedOrg) -> None:
 def test_query_all_sees_the_recycle_bin(sf: Salesforce, leads: list[str]) -> None:
     sf.Lead.delete(leads[0])
     assert "Alpha" not in names(sf.query("SELECT LastName FROM Lead"))
-    every = sf.query_all("SELECT LastName, IsDeleted FROM Lead WHERE LastName = 'Alpha'",
-                         include_deleted=True)
+    every = sf.query_all(
+        "SELECT LastName, IsDeleted FROM Lead WHERE LastName = 'Alpha'", include_deleted=True
+    )
     assert every["records"][0]["IsDeleted"] is True
 
 
@@ -156,7 +191,8 @@ def test_unsupported_constructs_are_malformed_queries(
     assert refused.value.status == 400
     error = refused.value.content[0]
     assert error["errorCode"] == "MALFORMED_QUERY"
-    assert construct in error["message"] and "ERROR at Row:1:Column:" in error["message"]
+    assert construct in error["message"]
+    assert "ERROR at Row:1:Column:" in error["message"]
 
 
 def test_wrong_names_and_types_are_refused_like_salesforce(sf: Salesforce) -> None:

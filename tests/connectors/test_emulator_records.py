@@ -17,16 +17,25 @@ def test_the_checksum_vector_from_the_spec() -> None:
 
 
 def test_create_get_update_delete_a_lead(sf: Salesforce) -> None:
-    created = sf.Lead.create({"LastName": "Roe", "Company": "Initech", "Email": "r@initech.example"})
-    assert created["success"] is True and created["errors"] == []
+    created = sf.Lead.create(
+        {"LastName": "Roe", "Company": "Initech", "Email": "r@initech.example"}
+    )
+    assert created["success"] is True
+    assert created["errors"] == []
     lead_id = created["id"]
-    assert len(lead_id) == 18 and lead_id.startswith("00Q")
+    assert len(lead_id) == 18
+    assert lead_id.startswith("00Q")
     assert to_18(lead_id[:15]) == lead_id
 
     lead = sf.Lead.get(lead_id)
     assert lead["attributes"]["type"] == "Lead"
-    assert (lead["Name"], lead["Company"], lead["Status"]) == ("Roe", "Initech", "Open - Not Contacted")
-    assert lead["IsDeleted"] is False and lead["IsConverted"] is False
+    assert (lead["Name"], lead["Company"], lead["Status"]) == (
+        "Roe",
+        "Initech",
+        "Open - Not Contacted",
+    )
+    assert lead["IsDeleted"] is False
+    assert lead["IsConverted"] is False
     assert lead["CreatedDate"] == lead["LastModifiedDate"] == lead["SystemModstamp"]
     assert lead["CreatedDate"].endswith("+0000")
 
@@ -68,8 +77,11 @@ def test_read_only_unknown_and_badly_typed_fields_are_refused(sf: Salesforce) ->
     cases = [
         ({"IsConverted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE", ["IsConverted"]),
         ({"Score__c": 3}, "INVALID_FIELD_FOR_INSERT_UPDATE", ["Score__c"]),
-        ({"CreatedDate": "2020-01-01T00:00:00Z"}, "INVALID_FIELD_FOR_INSERT_UPDATE",
-         ["CreatedDate"]),
+        (
+            {"CreatedDate": "2020-01-01T00:00:00Z"},
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            ["CreatedDate"],
+        ),
         ({"Shoe_Size__c": 9}, "INVALID_FIELD", []),
         ({"Email": "not-an-address"}, "INVALID_EMAIL_ADDRESS", ["Email"]),
         ({"AnnualRevenue": "lots"}, "JSON_PARSER_ERROR", ["AnnualRevenue"]),
@@ -80,18 +92,22 @@ def test_read_only_unknown_and_badly_typed_fields_are_refused(sf: Salesforce) ->
         with pytest.raises(SalesforceMalformedRequest) as refused:
             sf.Lead.update(lead_id, values)
         assert (refused.value.content[0]["errorCode"], refused.value.content[0]["fields"]) == (
-            code, fields), values
+            code,
+            fields,
+        ), values
     assert sf.Lead.get(lead_id)["LastModifiedDate"] == sf.Lead.get(lead_id)["CreatedDate"]
 
 
 def test_custom_and_formula_fields(sf: Salesforce, org: EmulatedOrg) -> None:
-    lead_id = sf.Lead.create({"LastName": "Fox", "Company": "Den", "AnnualRevenue": 42000,
-                              "Plan_Tier__c": "Gold"})["id"]
+    lead_id = sf.Lead.create(
+        {"LastName": "Fox", "Company": "Den", "AnnualRevenue": 42000, "Plan_Tier__c": "Gold"}
+    )["id"]
     lead = sf.Lead.get(lead_id)
     assert (lead["Plan_Tier__c"], lead["Score__c"]) == ("Gold", 42.0)
     fields = {f["name"]: f for f in sf.Lead.describe()["fields"]}
     assert fields["Score__c"]["calculated"] is True
-    assert fields["Score__c"]["updateable"] is False and fields["Score__c"]["custom"] is True
+    assert fields["Score__c"]["updateable"] is False
+    assert fields["Score__c"]["custom"] is True
     assert fields["Plan_Tier__c"]["updateable"] is True
     assert fields["HasOptedOutOfEmail"]["type"] == "boolean"
     assert fields["OwnerId"]["referenceTo"] == ["User", "Group"]
@@ -100,25 +116,44 @@ def test_custom_and_formula_fields(sf: Salesforce, org: EmulatedOrg) -> None:
     # A formula's inputs change through an update; the formula itself never bumps a stamp.
     stamp = lead["SystemModstamp"]
     assert sf.Lead.get(lead_id)["SystemModstamp"] == stamp
-    assert sf.query(f"SELECT Score__c FROM Lead WHERE Id = '{lead_id}'")["records"][0][
-        "Score__c"] == 42.0
+    assert (
+        sf.query(f"SELECT Score__c FROM Lead WHERE Id = '{lead_id}'")["records"][0]["Score__c"]
+        == 42.0
+    )
 
 
 def test_global_describe_lists_the_objects(sf: Salesforce) -> None:
     names = {o["name"]: o for o in sf.describe()["sobjects"]}
-    assert {"Lead", "Contact", "Account", "Opportunity", "Task", "Event", "Campaign",
-            "CampaignMember", "User", "Group", "LeadStatus"} <= set(names)
-    assert names["Lead"]["keyPrefix"] == "00Q" and names["Campaign"]["keyPrefix"] == "701"
+    assert {
+        "Lead",
+        "Contact",
+        "Account",
+        "Opportunity",
+        "Task",
+        "Event",
+        "Campaign",
+        "CampaignMember",
+        "User",
+        "Group",
+        "LeadStatus",
+    } <= set(names)
+    assert names["Lead"]["keyPrefix"] == "00Q"
+    assert names["Campaign"]["keyPrefix"] == "701"
 
 
 def test_person_accounts_have_a_person_contact(sf: Salesforce) -> None:
-    account_id = sf.Account.create({"FirstName": "Pat", "LastName": "Lee",
-                                    "PersonEmail": "pat@home.example"})["id"]
+    account_id = sf.Account.create(
+        {"FirstName": "Pat", "LastName": "Lee", "PersonEmail": "pat@home.example"}
+    )["id"]
     account = sf.Account.get(account_id)
-    assert account["IsPersonAccount"] is True and account["Name"] == "Pat Lee"
+    assert account["IsPersonAccount"] is True
+    assert account["Name"] == "Pat Lee"
     contact = sf.Contact.get(account["PersonContactId"])
     assert (contact["Email"], contact["AccountId"], contact["IsPersonAccount"]) == (
-        "pat@home.example", account_id, True)
+        "pat@home.example",
+        account_id,
+        True,
+    )
     sf.Account.update(account_id, {"PersonEmail": "pat@work.example"})
     assert sf.Contact.get(account["PersonContactId"])["Email"] == "pat@work.example"
 
@@ -127,9 +162,16 @@ def test_activities_and_campaign_members(sf: Salesforce) -> None:
     lead_id = sf.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")["records"][0]["Id"]
     task = sf.Task.get(sf.Task.create({"Subject": "Call", "WhoId": lead_id})["id"])
     assert (task["Status"], task["Priority"], task["IsClosed"]) == ("Not Started", "Normal", False)
-    event = sf.Event.get(sf.Event.create({"Subject": "Demo", "WhoId": lead_id,
-                                          "StartDateTime": "2030-01-02T10:00:00Z",
-                                          "DurationInMinutes": 30})["id"])
+    event = sf.Event.get(
+        sf.Event.create(
+            {
+                "Subject": "Demo",
+                "WhoId": lead_id,
+                "StartDateTime": "2030-01-02T10:00:00Z",
+                "DurationInMinutes": 30,
+            }
+        )["id"]
+    )
     assert event["EndDateTime"] == "2030-01-02T10:30:00.000+0000"
     campaign_id = sf.query("SELECT Id FROM Campaign")["records"][0]["Id"]
     member_id = sf.CampaignMember.create({"CampaignId": campaign_id, "LeadId": lead_id})["id"]
@@ -148,4 +190,5 @@ def test_upsert_by_external_id(sf: Salesforce) -> None:
     assert sf.Lead.upsert("Email/new@acme.example", {"LastName": "New", "Company": "Acme"}) == 201
     assert sf.Lead.upsert("Email/new@acme.example", {"Title": "VP"}) == 200
     found = sf.query("SELECT Title FROM Lead WHERE Email = 'new@acme.example'")
-    assert found["totalSize"] == 1 and found["records"][0]["Title"] == "VP"
+    assert found["totalSize"] == 1
+    assert found["records"][0]["Title"] == "VP"

@@ -27,8 +27,9 @@ def test_restart_with_a_state_folder(tmp_path: Path) -> None:
         assert sf.Lead.get(lead_id)["Name"] == "Kept"
         names = {r["LastName"] for r in sf.query("SELECT LastName FROM Lead")["records"]}
         assert names == {"Doe", "Kept"}  # seeded once: the new seed is not applied
-        binned = sf.query_all("SELECT LastName FROM Lead WHERE IsDeleted = TRUE",
-                              include_deleted=True)
+        binned = sf.query_all(
+            "SELECT LastName FROM Lead WHERE IsDeleted = TRUE", include_deleted=True
+        )
         assert [r["LastName"] for r in binned["records"]] == ["Binned"]
         assert second.api_calls == calls + 3
         assert (tmp_path / "ca.pem").read_bytes() == ca
@@ -42,11 +43,15 @@ def test_a_seed_file_and_the_default_org(tmp_path: Path) -> None:
     with EmulatedOrg(seed=seed_file) as seeded:
         users = seeded.client().query("SELECT Email FROM User ORDER BY Email")["records"]
         assert [u["Email"] for u in users] == [
-            "ann@acme.example", "bob@acme.example", "eva@acme.example"]
+            "ann@acme.example",
+            "bob@acme.example",
+            "eva@acme.example",
+        ]
     with EmulatedOrg() as default:
         sf = default.client()
-        statuses = sf.query("SELECT MasterLabel, IsConverted, IsDefault FROM LeadStatus "
-                            "ORDER BY SortOrder")["records"]
+        statuses = sf.query(
+            "SELECT MasterLabel, IsConverted, IsDefault FROM LeadStatus ORDER BY SortOrder"
+        )["records"]
         assert [(s["MasterLabel"], s["IsConverted"], s["IsDefault"]) for s in statuses] == [
             ("Open - Not Contacted", False, True),
             ("Working - Contacted", False, False),
@@ -64,13 +69,23 @@ def test_a_seed_file_and_the_default_org(tmp_path: Path) -> None:
         ({"Widget": []}, "unknown object(s) Widget"),
         ({"Lead": [{"LastName": "NoCompany"}]}, "seed Lead[0]: REQUIRED_FIELD_MISSING"),
         ({"fields": {"Lead": [{"name": "Bad", "type": "string"}]}}, "end in __c"),
-        ({"fields": {"Lead": [{"name": "F__c", "type": "double", "formula": "Nope__c * 2"}]}},
-         "unknown field Nope__c"),
-        ({"AssignmentRule": [{"entries": [{"criteria": "Country = 'X'", "owner": "x@y.z"}]}]},
-         "no user or queue 'x@y.z'"),
-        ({"AssignmentRule": [{"entries": [{"criteria": "Country LIKE", "owner":
-                                           "admin@emulated.example"}]}]}, "criteria 'Country LIKE':\nCountry LIKE\n        ^"),
-        ({"Contact": [{"LastName": "A", "AccountId": "#missing"}]}, "no record with \"ref\""),
+        (
+            {"fields": {"Lead": [{"name": "F__c", "type": "double", "formula": "Nope__c * 2"}]}},
+            "unknown field Nope__c",
+        ),
+        (
+            {"AssignmentRule": [{"entries": [{"criteria": "Country = 'X'", "owner": "x@y.z"}]}]},
+            "no user or queue 'x@y.z'",
+        ),
+        (
+            {
+                "AssignmentRule": [
+                    {"entries": [{"criteria": "Country LIKE", "owner": "admin@emulated.example"}]}
+                ]
+            },
+            "criteria 'Country LIKE':\nCountry LIKE\n        ^",
+        ),
+        ({"Contact": [{"LastName": "A", "AccountId": "#missing"}]}, 'no record with "ref"'),
     ],
 )
 def test_bad_seeds_are_explained(seed: dict[str, object], message: str) -> None:

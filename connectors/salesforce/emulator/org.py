@@ -19,7 +19,13 @@ from connectors.salesforce.emulator.evaluate import BoundQuery, bind, bind_condi
 from connectors.salesforce.emulator.formula import Formula, compile_formula
 from connectors.salesforce.emulator.ids import InvalidIdError, object_for_id, to_18
 from connectors.salesforce.emulator.schema import ObjectDef, Schema, standard_schema
-from connectors.salesforce.emulator.soql import SoqlError, parse_condition, parse_query
+from connectors.salesforce.emulator.soql import (
+    Comparison,
+    Condition,
+    SoqlError,
+    parse_condition,
+    parse_query,
+)
 from connectors.salesforce.emulator.store import Store
 from connectors.salesforce.emulator.values import (
     ValueRefusedError,
@@ -177,16 +183,24 @@ class Org:
     def query(self, soql: str, include_deleted: bool) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
         """Run ``soql``; the rows are projected as the REST API returns them."""
         try:
-            bound = bind(parse_query(soql), self.schema, self.today())
+            parsed = parse_query(soql)
+            bound = bind(parsed, self.schema, self.today())
         except SoqlError as error:
             raise ApiError(400, error.code, error.message) from None
         if include_deleted:
             self.empty_recycle_bin()
         reader = _CachingReader(self)
-        rows = [
-            self.view(bound.sobject.name, r)
-            for r in self.store.scan(bound.sobject.name, include_deleted)
-        ]
+        wanted = _ids_wanted(parsed.where)
+        if wanted is not None:  # WHERE Id = … / Id IN (…): read those records, not all
+            found = [self.store.get(i) for i in wanted]
+            candidates = [
+                f[1]
+                for f in found
+                if f is not None and f[0] == bound.sobject.name and (include_deleted or not f[2])
+            ]
+        else:
+            candidates = self.store.scan(bound.sobject.name, include_deleted)
+        rows = [self.view(bound.sobject.name, r) for r in candidates]
         selected = bound.run(rows, reader)
         if bound.count:
             return bound, selected
@@ -586,6 +600,22 @@ class _CachingReader:
         if record_id not in self._cache:
             self._cache[record_id] = self._org.read(record_id)
         return self._cache[record_id]
+
+
+def _ids_wanted(where: Condition | None) -> list[str] | None:
+    """The IDs a top-level ``Id = 'x'`` or ``Id IN (...)`` filter allows (None: any)."""
+    if not isinstance(where, Comparison) or [p.lower() for p in where.field.parts] != ["id"]:
+        return None
+    values = where.value if isinstance(where.value, tuple) else (where.value,)
+    if where.op not in ("=", "IN") or any(v.kind != "string" for v in values):
+        return None
+    ids = []
+    for value in values:
+        try:
+            ids.append(to_18(str(value.value)))
+        except InvalidIdError:
+            return None  # let the evaluator refuse it as Salesforce does
+    return list(dict.fromkeys(ids))
 
 
 def _same_id(given: str, actual: Any) -> bool:
