@@ -99,3 +99,21 @@ def test_a_seed_file_that_is_not_json(tmp_path: Path) -> None:
     broken.write_text('{"User": [}')
     with pytest.raises(SeedError, match=r"seed.json:1:11: invalid JSON"):
         EmulatedOrg(seed=broken)
+
+
+def test_the_seed_in_the_documentation_loads() -> None:
+    """docs/emulator.md's example seed is real: it loads and means what the text says."""
+    text = (Path(__file__).parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    example = text.split("## The seed", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    with EmulatedOrg(seed=json.loads(example)) as org:
+        sf = org.client()
+        member = sf.query("SELECT Status, Contact.Owner.Email, Campaign.Name FROM CampaignMember")
+        record = member["records"][0]
+        assert record["Status"] == "Sent"
+        assert record["Contact"]["Owner"]["Email"] == "bob@acme.example"
+        assert record["Campaign"]["Name"] == "Q4 Webinar"
+        lead = sf.Lead.create({"LastName": "Any", "Company": "Where", "Country": "Peru"})
+        owner = sf.query(f"SELECT Owner.Email FROM Lead WHERE Id = '{lead['id']}'")
+        assert owner["records"][0]["Owner"]["Email"] == "bob@acme.example"  # catch-all entry
+        assert sf.Account.describe()["fields"][-1]["name"] == "Region__pc"
+        assert sf.limits()["DailyApiRequests"]["Max"] == 15000
