@@ -10,7 +10,7 @@ computed on read and never stored, so they bump no timestamp.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.salesforce.emulator.assignment import RuleEntry, choose_owner
@@ -18,6 +18,14 @@ from connectors.salesforce.emulator.errors import ApiError, not_found
 from connectors.salesforce.emulator.evaluate import BoundQuery, bind, bind_condition
 from connectors.salesforce.emulator.formula import Formula, compile_formula
 from connectors.salesforce.emulator.ids import InvalidIdError, object_for_id, to_18
+from connectors.salesforce.emulator.object_rules import (
+    canonical_lead_status,
+    check_new_member,
+    derive,
+    lead_status,
+    sync_person_contact,
+)
+from connectors.salesforce.emulator.replication import empty_recycle_bin
 from connectors.salesforce.emulator.schema import ObjectDef, Schema, standard_schema
 from connectors.salesforce.emulator.soql import (
     Comparison,
@@ -32,25 +40,12 @@ from connectors.salesforce.emulator.values import (
     coerce,
     coerce_text,
     format_datetime,
-    parse_datetime,
 )
 
 __all__ = ["Clock", "Org"]
 
 Clock = Callable[[], datetime]
 Record = dict[str, Any]
-
-RECYCLE_BIN_DAYS = 15
-UPDATED_WINDOW_DAYS = 30
-_PERSON_FIELDS = {
-    "PersonEmail": "Email",
-    "PersonMobilePhone": "MobilePhone",
-    "PersonHasOptedOutOfEmail": "HasOptedOutOfEmail",
-    "FirstName": "FirstName",
-    "LastName": "LastName",
-    "OwnerId": "OwnerId",
-}
-_CLOSED_STAGES = {"closed won": True, "closed lost": False}
 
 
 def _utc_now() -> datetime:
@@ -188,7 +183,7 @@ class Org:
         except SoqlError as error:
             raise ApiError(400, error.code, error.message) from None
         if include_deleted:
-            self.empty_recycle_bin()
+            empty_recycle_bin(self)
         reader = _CachingReader(self)
         wanted = _ids_wanted(parsed.where)
         if wanted is not None:  # WHERE Id = … / Id IN (…): read those records, not all
@@ -205,55 +200,6 @@ class Org:
         if bound.count:
             return bound, selected
         return bound, [bound.project(r, reader, self.version) for r in selected]
-
-    def empty_recycle_bin(self) -> None:
-        """Records deleted more than 15 days ago are gone for good, as in Salesforce."""
-        cutoff = format_datetime(self.now() - timedelta(days=RECYCLE_BIN_DAYS))
-        for sobject in self.schema.objects():
-            for record_id, _ in self.store.deleted_between(sobject.name, "", cutoff):
-                self.store.purge(record_id)
-
-    def updated(self, sobject: str, start: str, end: str) -> dict[str, Any]:
-        """``sobjects/X/updated``: IDs whose SystemModstamp lies in [start, end)."""
-        definition = self.object(sobject)
-        low, high, latest = self._window(start, end, UPDATED_WINDOW_DAYS)
-        ids = [
-            r["Id"] for r in self.store.scan(definition.name) if low <= r["SystemModstamp"] < high
-        ]
-        return {"ids": ids, "latestDateCovered": latest}
-
-    def deleted(self, sobject: str, start: str, end: str) -> dict[str, Any]:
-        """``sobjects/X/deleted``: records deleted in [start, end), from the recycle bin."""
-        definition = self.object(sobject)
-        self.empty_recycle_bin()
-        low, high, latest = self._window(start, end, RECYCLE_BIN_DAYS)
-        found = self.store.deleted_between(definition.name, low, high)
-        earliest = format_datetime(self.now() - timedelta(days=RECYCLE_BIN_DAYS))
-        return {
-            "deletedRecords": [{"id": i, "deletedDate": d} for i, d in found],
-            "earliestDateAvailable": earliest,
-            "latestDateCovered": latest,
-        }
-
-    def _window(self, start: str, end: str, max_days: int) -> tuple[str, str, str]:
-        try:
-            low, high = parse_datetime(start), parse_datetime(end)
-        except ValueError:
-            raise ApiError(
-                400, "INVALID_REPLICATION_DATE", "start and end must be ISO-8601 datetimes"
-            ) from None
-        low, high = _minute(low), _minute(high)
-        now = _minute(self.now())
-        if high <= low:
-            raise ApiError(400, "INVALID_REPLICATION_DATE", "end date must be after start date")
-        if low < now - timedelta(days=max_days):
-            raise ApiError(
-                400,
-                "INVALID_REPLICATION_DATE",
-                f"start date cannot be more than {max_days} days ago",
-            )
-        latest = min(high, now)
-        return format_datetime(low), format_datetime(high), format_datetime(latest)
 
     # ---- writing ------------------------------------------------------------------------
     def create(
@@ -282,7 +228,7 @@ class Org:
             }
             self._apply(definition, record, values, True, from_text, system)
             record["Id"] = self.store.new_id(definition.name)
-            self._derive(definition, record, creating=True)
+            derive(self, definition, record, creating=True)
             self._validate(definition, record, values, creating=True)
             if definition.name == "Lead":
                 self._assign(record, values, auto_assign, creating=True)
@@ -291,7 +237,7 @@ class Org:
             self._stamp(record, creating=True)
             self.store.insert(definition.name, record)
             if record.get("IsPersonAccount"):
-                self._sync_person_contact(record)
+                sync_person_contact(self, record)
         return str(record["Id"])
 
     def update(
@@ -317,14 +263,14 @@ class Org:
                     f"entity type {definition.name} does not support update",
                 )
             self._apply(definition, record, values, False, from_text, False)
-            self._derive(definition, record, creating=False)
+            derive(self, definition, record, creating=False)
             self._validate(definition, record, values, creating=False)
             if definition.name == "Lead":
                 self._assign(record, values, auto_assign, creating=False)
             self._stamp(record, creating=False)
             self.store.replace(record)
             if record.get("IsPersonAccount"):
-                self._sync_person_contact(record)
+                sync_person_contact(self, record)
 
     def system_update(self, record_id: str, changes: Mapping[str, Any]) -> None:
         """A change made by the org itself (conversion): no field checks, timestamps bumped."""
@@ -394,31 +340,6 @@ class Org:
                 read_only,
             )
 
-    def _derive(self, definition: ObjectDef, record: Record, creating: bool) -> None:
-        name = definition.name
-        if name == "Account" and (
-            record.get("IsPersonAccount") or (creating and record.get("LastName"))
-        ):
-            record["IsPersonAccount"] = True
-        if name in ("Lead", "Contact", "User") or record.get("IsPersonAccount"):
-            record["Name"] = (
-                " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
-            )
-        if name == "Lead" and record.get("Status") is None and creating:
-            record["Status"] = self._default_lead_status()
-        if name == "Task":
-            record["Status"] = record.get("Status") or "Not Started"
-            record["Priority"] = record.get("Priority") or "Normal"
-            record["IsClosed"] = record["Status"] == "Completed"
-        if name == "Opportunity":
-            stage = str(record.get("StageName") or "").lower()
-            record["IsClosed"] = stage in _CLOSED_STAGES
-            record["IsWon"] = _CLOSED_STAGES.get(stage, False)
-        if name == "Event":
-            _derive_event(record)
-        if name == "CampaignMember":
-            self._derive_campaign_member(record)
-
     def _validate(
         self, definition: ObjectDef, record: Record, values: Mapping[str, Any], creating: bool
     ) -> None:
@@ -456,9 +377,9 @@ class Org:
                     definition, field.name, field.reference_to, record[field.name]
                 )
         if definition.name == "Lead" and ("Status" in values or creating):
-            record["Status"] = self._lead_status(record.get("Status"))
+            record["Status"] = canonical_lead_status(self, record.get("Status"))
         if definition.name == "CampaignMember" and creating:
-            self._check_new_member(record)
+            check_new_member(self, record)
 
     def _check_reference(
         self, definition: ObjectDef, name: str, targets: tuple[str, ...], value: str
@@ -484,66 +405,9 @@ class Org:
                 [name],
             )
 
-    def _lead_statuses(self) -> list[Record]:
-        return sorted(self.store.scan("LeadStatus"), key=lambda s: s.get("SortOrder") or 0)
-
-    def _default_lead_status(self) -> str | None:
-        statuses = self._lead_statuses()
-        default = next(
-            (s for s in statuses if s.get("IsDefault")), statuses[0] if statuses else None
-        )
-        return default["MasterLabel"] if default else None
-
-    def _lead_status(self, value: Any) -> str:
-        for status in self._lead_statuses():
-            if isinstance(value, str) and status["MasterLabel"].lower() == value.lower():
-                return str(status["MasterLabel"])
-        raise ApiError(
-            400,
-            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-            f"Lead Status: bad value for restricted picklist field: {value}",
-            ["Status"],
-        )
-
     def lead_status(self, label: str) -> Record | None:
         """The LeadStatus labelled ``label`` (any case), for conversion."""
-        return next(
-            (s for s in self._lead_statuses() if s["MasterLabel"].lower() == label.lower()), None
-        )
-
-    def _derive_campaign_member(self, record: Record) -> None:
-        statuses = [
-            s
-            for s in self.store.scan("CampaignMemberStatus")
-            if s.get("CampaignId") == record.get("CampaignId")
-        ]
-        if not record.get("Status") and statuses:
-            default = next((s for s in statuses if s.get("IsDefault")), statuses[0])
-            record["Status"] = default["Label"]
-        chosen = next(
-            (s for s in statuses if str(s["Label"]).lower() == str(record.get("Status")).lower()),
-            None,
-        )
-        if statuses and chosen is None:
-            raise ApiError(
-                400,
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"Status: bad value for campaign member status: {record.get('Status')}",
-                ["Status"],
-            )
-        if chosen is not None:
-            record["Status"] = chosen["Label"]
-            record["HasResponded"] = bool(chosen.get("HasResponded"))
-            if record["HasResponded"] and not record.get("FirstDateResponded"):
-                record["FirstDateResponded"] = self.today().isoformat()
-
-    def _check_new_member(self, record: Record) -> None:
-        for member in self.store.scan("CampaignMember"):
-            if member.get("CampaignId") == record.get("CampaignId") and (
-                (record.get("LeadId") and member.get("LeadId") == record.get("LeadId"))
-                or (record.get("ContactId") and member.get("ContactId") == record.get("ContactId"))
-            ):
-                raise ApiError(400, "DUPLICATE_VALUE", "Already a campaign member.")
+        return lead_status(self, label)
 
     def _assign(
         self, record: Record, values: Mapping[str, Any], auto_assign: bool, creating: bool
@@ -570,23 +434,6 @@ class Org:
         record["LastModifiedDate"] = now
         record["LastModifiedById"] = user
         record["SystemModstamp"] = now
-
-    def _sync_person_contact(self, account: Record) -> None:
-        """A person account's contact half mirrors its Person* and ``__pc`` fields."""
-        changes = {contact: account.get(field) for field, contact in _PERSON_FIELDS.items()}
-        for key, value in account.items():
-            if key.endswith("__pc"):
-                changes[key[:-4] + "__c"] = value
-        contact_id = account.get("PersonContactId")
-        if contact_id:
-            self.system_update(contact_id, {**changes, "Name": account.get("Name")})
-            return
-        contact_id = self.create(
-            "Contact", {k: v for k, v in changes.items() if v is not None}, system=True
-        )
-        self.system_update(contact_id, {"AccountId": account["Id"], "IsPersonAccount": True})
-        account["PersonContactId"] = contact_id
-        self.store.replace(account)
 
 
 class _CachingReader:
@@ -623,22 +470,3 @@ def _same_id(given: str, actual: Any) -> bool:
         return bool(to_18(given) == actual)
     except InvalidIdError:
         return False
-
-
-def _minute(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def _derive_event(record: Record) -> None:
-    start = record.get("StartDateTime") or record.get("ActivityDateTime")
-    if not start:
-        return
-    begin = parse_datetime(start)
-    record["StartDateTime"] = record["ActivityDateTime"] = format_datetime(begin)
-    record["ActivityDate"] = begin.date().isoformat()
-    if record.get("EndDateTime"):
-        minutes = (parse_datetime(record["EndDateTime"]) - begin).total_seconds() // 60
-        record["DurationInMinutes"] = int(minutes)
-    elif record.get("DurationInMinutes") is not None:
-        end = begin + timedelta(minutes=int(record["DurationInMinutes"]))
-        record["EndDateTime"] = format_datetime(end)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from connectors.salesforce.emulator import replication
 from connectors.salesforce.emulator.errors import ApiError, not_found
 from connectors.salesforce.emulator.limits import ApiCounter
 from connectors.salesforce.emulator.org import Org
@@ -90,8 +91,8 @@ class RestApi:
             start, end = request.params.get("start"), request.params.get("end")
             if not start or not end:
                 raise ApiError(400, "MISSING_ARGUMENT", "start and end are required")
-            window = org.updated if action == "updated" else org.deleted
-            return json_response(200, window(definition.name, start, end))
+            window = replication.updated if action == "updated" else replication.deleted
+            return json_response(200, window(org, definition.name, start, end))
         if len(parts) == 3:
             return self._by_external_id(request, definition.name, parts[1], parts[2])
         if len(parts) != 2:
