@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+from syrupy.assertion import SnapshotAssertion
 
 from connectors.salesforce.emulator import EmulatedOrg, checksum, to_18
 
@@ -192,3 +193,18 @@ def test_upsert_by_external_id(sf: Salesforce) -> None:
     found = sf.query("SELECT Title FROM Lead WHERE Email = 'new@acme.example'")
     assert found["totalSize"] == 1
     assert found["records"][0]["Title"] == "VP"
+
+
+def test_lead_describe_is_stable(sf: Salesforce, snapshot: SnapshotAssertion) -> None:
+    """The Lead's fields as describe reports them: the contract the sync reads."""
+    fields = sf.Lead.describe()["fields"]
+    table = [
+        f"{f['name']}: {f['type']}"
+        + "".join(
+            f" {flag}"
+            for flag in ("createable", "updateable", "calculated", "custom", "nillable")
+            if f[flag]
+        )
+        for f in fields
+    ]
+    assert table == snapshot

@@ -76,7 +76,9 @@ class FieldDef:
             "updateable": self.updateable and not self.calculated,
             "calculated": self.calculated,
             "calculatedFormula": self.formula,
-            "nillable": not self.required and self.type != "boolean" and self.name != "Id",
+            "nillable": not self.required
+            and self.type != "boolean"
+            and self.name not in _NOT_NILLABLE,
             "custom": self.custom,
             "defaultedOnCreate": self.type == "boolean" or self.name in _DEFAULTED,
             "filterable": True,
@@ -212,6 +214,17 @@ _DEFAULTED = frozenset(
         "LastModifiedById",
         "SystemModstamp",
         "Name",
+    }
+)
+_NOT_NILLABLE = frozenset(
+    {
+        "Id",
+        "OwnerId",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "SystemModstamp",
     }
 )
 _SOAP_TYPES = {
