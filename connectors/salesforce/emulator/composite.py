@@ -224,8 +224,7 @@ class CompositeApi:
         data = response.data()
         headers = {}
         if response.status == 201 and isinstance(data, dict) and "id" in data:
-            sobject = split.path.rstrip("/").rsplit("/", 1)[-1]
-            headers["Location"] = f"{split.path.rstrip('/')}/{data['id']}" if sobject else ""
+            headers["Location"] = f"{split.path.rstrip('/')}/{data['id']}"
         return response.status, data, headers
 
 
