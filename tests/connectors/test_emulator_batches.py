@@ -3,9 +3,12 @@ and the API allocation (one call whatever the call carries)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from connectors.salesforce.emulator import EmulatedOrg
 
@@ -183,3 +186,34 @@ def test_composite_reference_to_a_failed_request(sf: Salesforce) -> None:
     )
     codes = [r["body"][0]["errorCode"] for r in answer["compositeResponse"]]
     assert codes == ["REQUIRED_FIELD_MISSING", "PROCESSING_HALTED"]
+
+
+def test_batches_over_the_limits_are_refused(sf: Salesforce) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as too_many_records:
+        sf.restful(
+            "composite/sobjects",
+            method="POST",
+            json={"records": [lead(f"L{i}") for i in range(201)]},
+        )
+    assert too_many_records.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    subrequest = {"method": "GET", "url": "/services/data/v59.0/limits", "referenceId": "r"}
+    with pytest.raises(SalesforceMalformedRequest) as too_many_subrequests:
+        sf.restful("composite", method="POST", json={"compositeRequest": [subrequest] * 26})
+    assert too_many_subrequests.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+
+
+def test_concurrent_clients_get_distinct_records(org: EmulatedOrg) -> None:
+    clients = [org.client() for _ in range(4)]
+
+    def work(index: int) -> list[str]:
+        sf = clients[index]
+        return [
+            sf.Lead.create({"LastName": f"T{index}-{i}", "Company": "Threads"})["id"]
+            for i in range(25)
+        ]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = [i for batch in pool.map(work, range(4)) for i in batch]
+    assert len(set(ids)) == 100
+    counted = clients[0].query("SELECT COUNT() FROM Lead WHERE Company = 'Threads'")
+    assert counted["totalSize"] == 100
