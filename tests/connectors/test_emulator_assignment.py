@@ -52,3 +52,42 @@ def test_rules_see_the_values_of_the_update(sf: Salesforce) -> None:
     assert owner(sf, lead_id) == "ann@acme.example"
     sf.Lead.update(lead_id, {"AnnualRevenue": 5_000_000})
     assert owner(sf, lead_id) == "bob@acme.example"
+
+
+def test_batches_honour_the_header(sf: Salesforce) -> None:
+    german = {
+        "attributes": {"type": "Lead"},
+        "LastName": "Kurz",
+        "Company": "AG",
+        "Country": "Germany",
+    }
+    plain = sf.restful("composite/sobjects", method="POST", json={"records": [german]})
+    skipped = sf.restful(
+        "composite/sobjects", method="POST", json={"records": [german]}, headers=NO_RULES
+    )
+    assert owner(sf, plain[0]["id"]) == "emea@acme.example"
+    assert owner(sf, skipped[0]["id"]) == "ann@acme.example"
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        headers=NO_RULES,
+        json={
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "referenceId": "l",
+                    "url": "/services/data/v59.0/sobjects/Lead",
+                    "body": {"LastName": "Lang", "Company": "AG", "Country": "Germany"},
+                }
+            ]
+        },
+    )
+    assert owner(sf, answer["compositeResponse"][0]["body"]["id"]) == "ann@acme.example"
+
+
+def test_bulk_runs_the_rules_only_when_asked(sf: Salesforce) -> None:
+    sf.bulk2.Lead.insert(
+        records=[{"LastName": "Bulk", "Company": "AG", "Country": "Germany"}], wait=0
+    )
+    found = sf.query("SELECT Owner.Email FROM Lead WHERE LastName = 'Bulk'")["records"]
+    assert found[0]["Owner"]["Email"] == "ann@acme.example"

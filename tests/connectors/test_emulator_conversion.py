@@ -153,3 +153,19 @@ def test_soap_refuses_a_dtd(sf: Salesforce) -> None:
     )
     assert response.status_code == 500
     assert b"DTD" in response.content
+
+
+def test_conversion_into_an_existing_contact_fills_its_blanks(sf: Salesforce) -> None:
+    globex = sf.query("SELECT Id FROM Account WHERE Name = 'Globex'")["records"][0]["Id"]
+    stone = sf.query("SELECT Id FROM Contact WHERE LastName = 'Stone'")["records"][0]["Id"]
+    lead_id = new_lead(sf, Phone="+1 555 0100", Title="Buyer")
+    _, root = convert(
+        sf, accountId=globex, contactId=stone, convertedStatus="Closed - Converted", leadId=lead_id
+    )
+    result = result_of(root)
+    assert (result["success"], result["contactId"]) == ("true", stone)
+    contact = sf.Contact.get(stone)
+    assert contact["LastName"] == "Stone"  # kept
+    assert contact["Email"] == "sam@globex.example"  # kept
+    assert (contact["Phone"], contact["Title"]) == ("+1 555 0100", "Buyer")  # filled in
+    assert sf.Lead.get(lead_id)["ConvertedContactId"] == stone
