@@ -5,17 +5,18 @@ stage of the language. The grammar lives in ``journey.lark``; the LALR parser is
 (``lru_cache``). Before lark sees the text, a line scan reports what lark would explain
 badly — a tab in indentation, an unterminated string — and collects ``#`` comments for the
 formatter. Lark's exceptions never leave this module: they become ``Diagnostic``s with
-"expected one of …" and "did you mean …?" hints (``dsl.hints``).
+"expected one of …" and "did you mean …?" hints (``dsl.hints``). (The transformer walks
+lark's tree itself, so there is no ``VisitError`` to unwrap.)
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from lark import Lark, Token, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.exceptions import VisitError
 from lark.indenter import Indenter
 
 from dsl.diagnostics import Diagnostic, JourneyError, at, at_span
@@ -92,6 +93,9 @@ def _normalise(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+_QUOTED_OR_COMMENT = re.compile(r'"(?:[^"\\]|\\.)*(?P<close>"|\\?$)|#.*')
+
+
 def scan_lines(text: str, path: str) -> tuple[list[Comment], list[Diagnostic]]:
     """Comments, plus the problems lark would report confusingly: tabs in indentation
     and strings left open at the end of a line."""
@@ -99,48 +103,42 @@ def scan_lines(text: str, path: str) -> tuple[list[Comment], list[Diagnostic]]:
     comments: list[Comment] = []
     problems: list[Diagnostic] = []
     for number, line in enumerate(lines, start=1):
-        stripped = line.lstrip(" \t")
-        indent = line[: len(line) - len(stripped)]
-        if "\t" in indent and stripped and not stripped.startswith("#"):
-            problems.append(
-                at(
-                    path,
-                    lines,
-                    number,
-                    indent.index("\t") + 1,
-                    "error",
-                    "a tab in the indentation: journeys are indented with spaces",
-                    "replace the tab with 4 spaces per level",
+        if line.startswith("\t") or (line.startswith(" ") and "\t" in line):
+            stripped = line.lstrip(" \t")
+            indent = line[: len(line) - len(stripped)]
+            if "\t" in indent and stripped and not stripped.startswith("#"):
+                problems.append(
+                    at(
+                        path,
+                        lines,
+                        number,
+                        indent.index("\t") + 1,
+                        "error",
+                        "a tab in the indentation: journeys are indented with spaces",
+                        "replace the tab with 4 spaces per level",
+                    )
                 )
-            )
-        opened: int | None = None
-        i = 0
-        while i < len(line):
-            char = line[i]
-            if opened is not None:
-                if char == "\\":
-                    i += 1
-                elif char == '"':
-                    opened = None
-            elif char == '"':
-                opened = i
-            elif char == "#":
-                text_ = line[i:].rstrip()
-                comments.append(Comment(text_, Span(number, i + 1, number, i + 1 + len(text_))))
+        if '"' not in line and "#" not in line:
+            continue
+        for match in _QUOTED_OR_COMMENT.finditer(line):
+            if match.group(0).startswith("#"):
+                found = match.group(0).rstrip()
+                column = match.start() + 1
+                comments.append(Comment(found, Span(number, column, number, column + len(found))))
                 break
-            i += 1
-        if opened is not None:
-            problems.append(
-                at(
-                    path,
-                    lines,
-                    number,
-                    opened + 1,
-                    "error",
-                    'unterminated string: this string has no closing `"`',
-                    'close it with `"` on the same line (write `\\"` for a quote inside)',
+            if match.group("close") != '"':
+                problems.append(
+                    at(
+                        path,
+                        lines,
+                        number,
+                        match.start() + 1,
+                        "error",
+                        'unterminated string: this string has no closing `"`',
+                        'close it with `"` on the same line (write `\\"` for a quote inside)',
+                    )
                 )
-            )
+                break
     return comments, problems
 
 
@@ -216,13 +214,10 @@ def parse_document(text: str, path: str = "<string>") -> Document:
                 )
             ]
         ) from None
-    except VisitError as exc:
-        cause = exc.orig_exc
-        if isinstance(cause, BuildError):
-            raise JourneyError(
-                [at_span(path, lines, cause.span, "error", cause.message, cause.hint)]
-            ) from None
-        raise
+    except BuildError as exc:
+        raise JourneyError(
+            [at_span(path, lines, exc.span, "error", exc.message, exc.hint)]
+        ) from None
     return Document(document.items, tuple(comments), document.span)
 
 

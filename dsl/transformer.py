@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
-from lark import Token, Transformer, v_args
+from lark import Token, Tree
 from lark.tree import Meta
 
 from dsl.syntax import (
@@ -110,6 +110,8 @@ def token_span(token: Token) -> Span:
 def unescape(quoted: str) -> str:
     """``"a \\"b\\" \\\\ c"`` -> ``a "b" \\ c``; any other backslash stays as written."""
     body = quoted[1:-1]
+    if "\\" not in body:
+        return body
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -147,15 +149,26 @@ def _values(children: list[Any]) -> list[Any]:
     return [c for c in children if not (isinstance(c, Token) and c.type in ("ELSE", "PATH"))]
 
 
-@v_args(meta=True)
-class JourneyTransformer(Transformer[Token, Any]):
-    """Builds ``dsl.syntax`` nodes bottom-up; one method per grammar rule or alias."""
+class JourneyTransformer:
+    """Builds ``dsl.syntax`` nodes bottom-up; one method per grammar rule or alias, each
+    called with the rule's ``Meta`` (positions) and its already-built children.
 
-    # ---------------------------------------------------------------- tokens
+    It walks lark's tree itself rather than subclassing ``lark.Transformer``: lark's
+    per-call ``v_args`` wrappers cost a third of the time of reading a large journey, and
+    walking it here means no ``VisitError`` wrapping to undo — a ``BuildError`` arrives
+    as itself.
+    """
 
-    @v_args(meta=False, inline=True)
-    def STRING(self, token: Token) -> str:  # noqa: N802  (lark names token callbacks so)
-        return unescape(str(token))
+    def transform(self, tree: Tree[Token]) -> Any:
+        children: list[Any] = []
+        for child in tree.children:
+            if isinstance(child, Tree):
+                children.append(self.transform(child))
+            elif child.type == "STRING":
+                children.append(unescape(child))
+            else:
+                children.append(child)
+        return getattr(self, str(tree.data))(tree.meta, children)
 
     # ---------------------------------------------------------------- file
 
