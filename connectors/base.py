@@ -21,6 +21,7 @@ simple-salesforce.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeAlias, runtime_checkable
@@ -145,3 +146,37 @@ class Connector(Protocol):
     def reconcile(self, action: Action, requests: Sequence[EffectRequest]) -> list[Reconciled]:
         """For requests whose outcome is unknown after a crash: was each one applied?"""
         ...
+
+
+def result_to_json(result: EffectResult) -> str:
+    """An effect result as JSON, for effect journals (the engine's and a connector's)."""
+    ch = result.changes
+    return json.dumps(
+        {
+            "key": result.key,
+            "status": result.status,
+            "why": result.why,
+            "error_code": result.error_code,
+            "message": result.message,
+            "changes": {
+                "salesforce_id": ch.salesforce_id,
+                "salesforce_type": ch.salesforce_type,
+                "owner_id": ch.owner_id,
+                "owner_name": ch.owner_name,
+                "owner_email": ch.owner_email,
+                "fields": dict(ch.fields),
+            },
+            "records": [
+                {"object": r.object, "id": r.id, "operation": r.operation, "fields": dict(r.fields)}
+                for r in result.records
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def result_from_json(text: str) -> EffectResult:
+    raw = json.loads(text)
+    changes = ContactChanges(**raw.pop("changes"))
+    records = tuple(RecordChange(**r) for r in raw.pop("records"))
+    return EffectResult(**raw, changes=changes, records=records)

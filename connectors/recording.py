@@ -20,10 +20,8 @@ rows, not be silently forgiven.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +33,8 @@ from connectors.base import (
     EffectStatus,
     Reconciled,
     RecordChange,
+    result_from_json,
+    result_to_json,
 )
 from dsl.syntax import (
     Action,
@@ -112,7 +112,7 @@ class RecordingConnector:
     def perform(self, action: Action, requests: Sequence[EffectRequest]) -> list[EffectResult]:
         results = [self._one(action, request) for request in requests]
         if self._journal is not None:
-            rows = [(r.key, type(action).__name__, _dump(r)) for r in results]
+            rows = [(r.key, type(action).__name__, result_to_json(r)) for r in results]
             with self._journal:  # its own transaction, committed before we return
                 self._journal.execute("BEGIN IMMEDIATE")
                 self._journal.executemany("INSERT INTO applied VALUES (?, ?, ?)", rows)
@@ -130,7 +130,9 @@ class RecordingConnector:
             if row is None:
                 answers.append(Reconciled(request.key, applied=False))
             else:
-                answers.append(Reconciled(request.key, applied=True, result=_load(row[0])))
+                answers.append(
+                    Reconciled(request.key, applied=True, result=result_from_json(row[0]))
+                )
         return answers
 
     def close(self) -> None:
@@ -345,14 +347,3 @@ class _Base:
             )
         status: EffectStatus = "skipped" if why and not all_records else "done"
         return EffectResult(key, status, why=why, changes=merged, records=all_records)
-
-
-def _dump(result: EffectResult) -> str:
-    return json.dumps(asdict(result), sort_keys=True)
-
-
-def _load(text: str) -> EffectResult:
-    raw = json.loads(text)
-    changes = ContactChanges(**raw.pop("changes"))
-    records = tuple(RecordChange(**r) for r in raw.pop("records"))
-    return EffectResult(**raw, changes=changes, records=records)

@@ -108,6 +108,21 @@ class ContactView:
             owner_email=self.owner_email,
         )
 
+    def copy(self) -> ContactView:
+        """An independent copy (values are immutable, so copying the dicts is enough)."""
+        return ContactView(
+            self.id,
+            self.email,
+            dict(self.fields),
+            dict(self.lists),
+            self.salesforce_id,
+            self.salesforce_type,
+            self.owner_id,
+            self.owner_name,
+            self.owner_email,
+            dict(self.campaigns),
+        )
+
     # ------------------------------------------------------------------ changing
 
     def set(self, name: str, value: str | None) -> tuple[str, str, str] | None:

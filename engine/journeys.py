@@ -17,6 +17,14 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dsl import CompiledJourney, Diagnostic, Schema, compile_source
+from dsl.syntax import (
+    AddedToList,
+    CampaignMemberStatusChanged,
+    EnteredSegment,
+    FieldChanged,
+    FormSubmitted,
+    Trigger,
+)
 from engine.config import ProjectConfig
 from engine.store import JourneyVersion, Store, table
 
@@ -59,6 +67,7 @@ class Catalog:
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # version -> (path, text)
     _versions: dict[str, CompiledJourney] = field(default_factory=dict)
     store: Store | None = None
+    _listening: set[tuple[str, str]] | None = None
 
     def add(self, journey: CompiledJourney, source: str, path: str) -> None:
         key = journey_key(journey.name)
@@ -78,8 +87,15 @@ class Catalog:
                 ]
             )
         self.current[key] = journey
+        self._listening = None
         self._versions[journey.version] = journey
         self.sources[journey.version] = (path, source)
+
+    def listens(self, kind: str, name: str) -> bool:
+        """Does any current journey have a trigger for events of this kind and name?"""
+        if self._listening is None:
+            self._listening = {_trigger_key(t) for j in self.current.values() for t in j.triggers}
+        return (kind, name.casefold()) in self._listening
 
     def get(self, version: str) -> CompiledJourney:
         """The compiled journey of a version, recompiled from the store when it is old."""
@@ -120,6 +136,22 @@ class Catalog:
             ]
             if rows:
                 conn.execute(sa.insert(jv), rows)
+
+
+def _trigger_key(trigger: Trigger) -> tuple[str, str]:
+    """(event kind, casefolded name) of the events a trigger waits for."""
+    match trigger:
+        case FormSubmitted(form=name):
+            return ("form_submitted", name.casefold())
+        case AddedToList(list_name=name):
+            return ("added_to_list", name.casefold())
+        case EnteredSegment(segment=name):
+            return ("entered_segment", name.casefold())
+        case FieldChanged(field=name):
+            return ("field_changed", name.casefold())
+        case CampaignMemberStatusChanged(campaign=name):
+            return ("campaign_status_changed", name.casefold())
+    raise AssertionError(trigger)  # pragma: no cover
 
 
 def journey_files(config: ProjectConfig) -> list[Path]:

@@ -29,14 +29,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.base import Connector, EffectRequest, EffectResult
+from connectors.base import Connector, EffectRequest, EffectResult, result_to_json
 from dsl.syntax import Action
 from engine.conditions import Evaluator
 from engine.contact import ContactView
 from engine.contacts import ContactContext, load_views, snapshot, write_contacts
 from engine.executor import Advance, Pending, Position, Record, advance, complete_effect
 from engine.journeys import Catalog
-from engine.store import Activity, Effect, Run, RunStatus, Store, table
+from engine.store import (
+    Activity,
+    Effect,
+    Run,
+    RunStatus,
+    Store,
+    insert_many,
+    table,
+    update_many,
+)
 from engine.triggers import process_events
 
 __all__ = ["PassReport", "Runner"]
@@ -216,19 +225,29 @@ class Runner:
     # ------------------------------------------------------------------ batches
 
     def _due(self, now: datetime) -> list[sa.Row[Any]]:
+        """Up to a batch of runs to advance: due ones (oldest first), then woken ones.
+        One query per status so each is an index range scan that stops at the limit
+        (an ``OR`` across them would scan every run on every batch)."""
         runs = table(Run)
+        found: list[sa.Row[Any]] = []
         with self.store.engine.connect() as conn:
-            return list(
-                conn.execute(
+            for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
+                found += conn.execute(
                     sa.select(runs)
-                    .where(
-                        runs.c.status.in_([RunStatus.ACTIVE.value, RunStatus.WAITING.value]),
-                        sa.or_(runs.c.next_due <= now, runs.c.wake.is_(True)),
-                    )
-                    .order_by(runs.c.next_due, runs.c.id)
-                    .limit(self.batch_size)
-                )
-            )
+                    .where(runs.c.status == status, runs.c.next_due <= now)
+                    .order_by(runs.c.next_due)
+                    .limit(self.batch_size - len(found))
+                ).all()
+                if len(found) >= self.batch_size:
+                    return found
+            seen = {r.id for r in found}
+            woken = conn.execute(
+                sa.select(runs)
+                .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value)
+                .limit(self.batch_size)
+            ).all()
+            found += [r for r in woken if r.id not in seen][: self.batch_size - len(found)]
+        return found
 
     @staticmethod
     def _item(row: sa.Row[Any]) -> _Item:
@@ -251,7 +270,7 @@ class Runner:
             with self.store.engine.connect() as conn:
                 views = load_views(conn, {i.contact_id for i in items})
         befores = {cid: snapshot(v) for cid, v in views.items()}
-        ctx = ContactContext(self.field_types, self.evaluator, now)
+        ctx = ContactContext(self.field_types, self.evaluator, now, self.catalog.listens)
         work = items
         while work:
             writes = _Writes()
@@ -287,7 +306,7 @@ class Runner:
             {
                 "k": pending.key,
                 "status": result.status,
-                "result": json.dumps(asdict(result), sort_keys=True),
+                "result": result_to_json(result),
             }
         )
         report.effects += 1
@@ -399,9 +418,7 @@ def _flush(conn: sa.Connection, writes: _Writes) -> None:
             sa.update(ef).where(ef.c.key == sa.bindparam("k")),
             writes.outcomes,
         )
-    if writes.runs:
-        conn.execute(sa.update(runs).where(runs.c.id == sa.bindparam("rid")), writes.runs)
-    if writes.activity:
-        conn.execute(sa.insert(table(Activity)), writes.activity)
+    update_many(conn, runs, "id", writes.runs, "rid")
+    insert_many(conn, table(Activity), writes.activity)
     if writes.intents:
         conn.execute(sa.insert(ef), writes.intents)

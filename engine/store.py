@@ -58,8 +58,10 @@ __all__ = [
     "RunStatus",
     "SegmentMember",
     "Store",
+    "insert_many",
     "open_store",
     "table",
+    "update_many",
 ]
 
 
@@ -179,6 +181,7 @@ class Run(SQLModel, table=True):
     __table_args__ = (
         sa.Index("runs_due", "status", "next_due"),
         sa.Index("runs_contact", "contact_id", "journey_key"),
+        sa.Index("runs_woken", "wake", "status"),
         # The database itself refuses a second live run of a contact in a journey.
         sa.Index(
             "runs_one_live",
@@ -269,6 +272,73 @@ def table(model: type[SQLModel]) -> sa.Table:
     return result
 
 
+def _marker(conn: Connection) -> str | None:
+    style = conn.dialect.paramstyle
+    return "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
+
+
+def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    """The column type's bind processing, memoised per value: a batch mostly repeats a
+    few values (its clock), and the per-row type machinery is the hot path's main cost."""
+    process = column.type._cached_bind_processor(conn.dialect)
+    if process is None:
+        return None
+    memo: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = process(value)
+            return result
+        except TypeError:  # unhashable
+            return process(value)
+
+    return bind
+
+
+def insert_many(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT`` many rows (all with the same keys) through the driver's ``executemany``,
+    with the columns' own bind processing, skipping SQLAlchemy's per-row compilation.
+    Same rows, same values as ``conn.execute(sa.insert(tbl), rows)`` — only faster."""
+    if not rows:
+        return
+    mark = _marker(conn)
+    if mark is None:
+        conn.execute(sa.insert(tbl), rows)
+        return
+    names = list(rows[0])
+    binders = [_binder(conn, tbl.c[n]) for n in names]
+    sql = f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    data = [
+        tuple(b(r[n]) if b else r[n] for n, b in zip(names, binders, strict=True)) for r in rows
+    ]
+    conn.exec_driver_sql(sql, data)
+
+
+def update_many(
+    conn: Connection, tbl: sa.Table, key: str, rows: list[dict[str, Any]], key_param: str
+) -> None:
+    """``UPDATE tbl SET ... WHERE key = row[key_param]`` for many rows, like
+    ``insert_many``."""
+    if not rows:
+        return
+    mark = _marker(conn)
+    names = [n for n in rows[0] if n != key_param]
+    if mark is None:
+        conn.execute(sa.update(tbl).where(tbl.c[key] == sa.bindparam(key_param)), rows)
+        return
+    binders = [_binder(conn, tbl.c[n]) for n in names] + [_binder(conn, tbl.c[key])]
+    sql = f"UPDATE {tbl.name} SET {', '.join(f'{n} = {mark}' for n in names)} WHERE {key} = {mark}"
+    order = [*names, key_param]
+    data = [
+        tuple(b(r[n]) if b else r[n] for n, b in zip(order, binders, strict=True)) for r in rows
+    ]
+    conn.exec_driver_sql(sql, data)
+
+
 def _create_v1(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
 
@@ -315,6 +385,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # 64 MB of page cache (the default is 2 MB): the run and activity indexes of a large
+    # store then stay in memory across batches.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

@@ -153,13 +153,13 @@ def process_events(
             )
             entries.append((event, journey, trigger))
     if created:
-        ids = (
-            conn.execute(
-                sa.insert(runs).returning(runs.c.id, sort_by_parameter_order=True), created
-            )
-            .scalars()
-            .all()
-        )
+        # (contact, journey) is unique among live runs, so it maps ids back without asking
+        # for ordered RETURNING (which would insert row by row).
+        inserted = conn.execute(
+            sa.insert(runs).returning(runs.c.id, runs.c.contact_id, runs.c.journey_key), created
+        ).all()
+        by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
+        ids = [by_pair[(row["contact_id"], row["journey_key"])] for row in created]
         conn.execute(
             sa.insert(table(Activity)),
             [
