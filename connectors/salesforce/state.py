@@ -1,0 +1,251 @@
+"""What the Salesforce connector must remember between passes and processes, in the store.
+
+Pipeline position: beside the engine's store (same database, ``ProjectConfig.store_url``),
+owned by the connector. The engine's tables are not ours to extend, so the connector keeps
+four small tables of its own:
+
+* ``sf_links`` — contact → the Salesforce record the connector created for it. Written in
+  its own transaction the moment Salesforce answers, so a contact is never created twice:
+  not by two journeys acting in one pass, not after a crash before the engine committed.
+* ``sf_effects`` — per idempotency key: when the request went out and, once known, its
+  result. ``reconcile`` answers from it, and queries Salesforce for the rest.
+* ``sf_round_robin`` — per group and user, the sequence number of the user's last
+  assignment: least recently assigned goes next, across restarts. Picks happen inside one
+  write transaction (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
+  PostgreSQL), so two workers never hand out the same turn.
+* ``sf_settings`` — key/value: the pause (why, until when), the last API usage seen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, SQLModel
+
+__all__ = ["ConnectorState", "Link", "RecordLink", "RoundRobinTurn", "SentEffect", "Setting"]
+
+
+class RecordLink(SQLModel, table=True):
+    """A Salesforce record the connector created for a contact."""
+
+    __tablename__ = "sf_links"
+    contact_id: int = Field(primary_key=True)
+    salesforce_id: str
+    salesforce_type: str
+    created_at: datetime
+
+
+class SentEffect(SQLModel, table=True):
+    """One request sent to Salesforce: ``result`` (JSON) is set once its outcome is known."""
+
+    __tablename__ = "sf_effects"
+    key: str = Field(primary_key=True)
+    contact_id: int
+    action: str
+    sent_at: datetime
+    result: str | None = None
+
+
+class RoundRobinTurn(SQLModel, table=True):
+    """When a group's user was last given a lead (a per-group sequence number)."""
+
+    __tablename__ = "sf_round_robin"
+    group_name: str = Field(primary_key=True)
+    user: str = Field(primary_key=True)
+    last_turn: int = 0
+
+
+class Setting(SQLModel, table=True):
+    __tablename__ = "sf_settings"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+def _t(model: type[SQLModel]) -> sa.Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
+
+
+_TABLES = [_t(m) for m in (RecordLink, SentEffect, RoundRobinTurn, Setting)]
+
+
+@dataclass(frozen=True)
+class Link:
+    salesforce_id: str
+    salesforce_type: Literal["Lead", "Contact"]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class ConnectorState:
+    """The connector's tables in the store at ``url`` (created when missing)."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
+        SQLModel.metadata.create_all(self.engine, tables=_TABLES)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ---- links ----------------------------------------------------------------------------
+    def links(self, contact_ids: Iterable[int]) -> dict[int, Link]:
+        ids = list(set(contact_ids))
+        table = _t(RecordLink)
+        out: dict[int, Link] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    sa.select(table).where(table.c.contact_id.in_(ids[start : start + 500]))
+                )
+                for row in rows:
+                    kind: Literal["Lead", "Contact"] = (
+                        "Contact" if row.salesforce_type == "Contact" else "Lead"
+                    )
+                    out[int(row.contact_id)] = Link(row.salesforce_id, kind)
+        return out
+
+    def save_links(self, links: Mapping[int, Link], now: datetime) -> None:
+        """Remember created records (a converted Lead's link moves to its new Contact)."""
+        if not links:
+            return
+        table = _t(RecordLink)
+        with self._begin() as conn:
+            conn.execute(table.delete().where(table.c.contact_id.in_(list(links))))
+            conn.execute(
+                table.insert(),
+                [
+                    {
+                        "contact_id": cid,
+                        "salesforce_id": link.salesforce_id,
+                        "salesforce_type": link.salesforce_type,
+                        "created_at": now,
+                    }
+                    for cid, link in links.items()
+                ],
+            )
+
+    # ---- the effect journal ---------------------------------------------------------------
+    def mark_sent(self, rows: Sequence[tuple[str, int, str]], now: datetime) -> None:
+        """(key, contact id, action) — before the first Salesforce call of a batch."""
+        if not rows:
+            return
+        table = _t(SentEffect)
+        keys = [k for k, _, _ in rows]
+        with self._begin() as conn:
+            known = {
+                r.key for r in conn.execute(sa.select(table.c.key).where(table.c.key.in_(keys)))
+            }
+            fresh = [
+                {"key": k, "contact_id": c, "action": a, "sent_at": now, "result": None}
+                for k, c, a in rows
+                if k not in known
+            ]
+            if fresh:
+                conn.execute(table.insert(), fresh)
+
+    def record_results(self, results: Mapping[str, str]) -> None:
+        """key → result JSON, for the requests whose outcome is final."""
+        if not results:
+            return
+        table = _t(SentEffect)
+        with self._begin() as conn:
+            conn.execute(
+                table.update().where(table.c.key == sa.bindparam("k")),
+                [{"k": k, "result": v} for k, v in results.items()],
+            )
+
+    def sent(self, keys: Iterable[str]) -> dict[str, tuple[datetime, str | None]]:
+        """key → (sent at, result JSON or None) for the keys that went out."""
+        wanted = list(keys)
+        table = _t(SentEffect)
+        out: dict[str, tuple[datetime, str | None]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    sa.select(table).where(table.c.key.in_(wanted[start : start + 500]))
+                )
+                for row in rows:
+                    out[str(row.key)] = (_utc(row.sent_at), row.result)
+        return out
+
+    # ---- round robin ----------------------------------------------------------------------
+    def take_turns(self, group: str, users: Sequence[str], count: int) -> list[str]:
+        """The next ``count`` owners for ``group``, least recently assigned first (ties:
+        the order in ``journey.toml``); the turns are committed before they are returned."""
+        if count <= 0:
+            return []
+        table = _t(RoundRobinTurn)
+        key = group.casefold()
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.select(table).where(table.c.group_name == key).with_for_update()
+            ).all()
+            last = {str(r.user): int(r.last_turn) for r in rows}
+            turn = max(last.values(), default=0)
+            fresh = [u for u in users if u not in last]
+            if fresh:
+                conn.execute(
+                    table.insert(), [{"group_name": key, "user": u, "last_turn": 0} for u in fresh]
+                )
+            order = {u: i for i, u in enumerate(users)}
+            current = {u: last.get(u, 0) for u in users}
+            picks: list[str] = []
+            for _ in range(count):
+                user = min(users, key=lambda u: (current[u], order[u]))
+                turn += 1
+                current[user] = turn
+                picks.append(user)
+            conn.execute(
+                table.update().where(table.c.group_name == key, table.c.user == sa.bindparam("u")),
+                [{"u": u, "last_turn": current[u]} for u in users],
+            )
+        return picks
+
+    # ---- settings -------------------------------------------------------------------------
+    def get(self, key: str) -> Any:
+        table = _t(Setting)
+        with self.engine.connect() as conn:
+            value = conn.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
+        return None if value is None else json.loads(value)
+
+    def put(self, key: str, value: Any) -> None:
+        table = _t(Setting)
+        with self._begin() as conn:
+            conn.execute(table.delete().where(table.c.key == key))
+            if value is not None:
+                conn.execute(table.insert(), [{"key": key, "value": json.dumps(value)}])
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, open transactions, so "begin" can say IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # SQLite has no row locks: take the write lock up front, so a read-then-write (a
+    # round-robin turn) cannot interleave with another process's.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
