@@ -87,6 +87,8 @@ class SalesforceConfig(_Section):
     default_company: str = "[not provided]"
     assignment_rules_on_update: bool = False
     max_daily_api_share: float = Field(default=0.5, gt=0, le=1)
+    #: Updates of more records than this in one action go through Bulk API 2.0.
+    bulk_threshold: int = Field(default=2000, ge=1)
 
 
 class NotificationsConfig(_Section):
