@@ -18,7 +18,7 @@ value that does not fit its type, so a bad CSV row is reported, not stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -227,6 +227,7 @@ def write_contacts(
     ctx: ContactContext,
     *,
     emit_field_events: bool = True,
+    busy: Collection[int] = frozenset(),
 ) -> int:
     """Store each (before, after) difference and its consequences (module docstring).
     ``before`` None means a new contact (no change events). Returns contacts changed."""
@@ -354,7 +355,7 @@ def write_contacts(
     if events:
         conn.execute(sa.insert(table(Event)), events)
     if changed_ids:
-        wake_runs(conn, changed_ids)
+        wake_runs(conn, changed_ids, busy)
     return len(changed_ids)
 
 
@@ -434,15 +435,23 @@ def _segments(
     return events
 
 
-def wake_runs(conn: Connection, contact_ids: Sequence[int]) -> None:
-    """Waiting runs of changed contacts are re-checked at the next pass (goals, wait until)."""
+def wake_runs(
+    conn: Connection, contact_ids: Sequence[int], busy: Collection[int] = frozenset()
+) -> None:
+    """Waiting runs of changed contacts are re-checked at the next pass (goals, wait until).
+    ``busy`` runs are the ones whose change this is: the caller is advancing them already."""
     r = table(Run)
     for chunk in _chunks(sorted(set(contact_ids)), 900):
-        conn.execute(
-            sa.update(r)
-            .where(r.c.contact_id.in_(chunk), r.c.status == RunStatus.WAITING.value)
-            .values(wake=True)
-        )
+        found = conn.execute(
+            sa.select(r.c.id).where(
+                r.c.contact_id.in_(chunk),
+                r.c.status == RunStatus.WAITING.value,
+                r.c.wake.is_(False),
+            )
+        ).scalars()
+        ids = [i for i in found if i not in busy]
+        if ids:
+            conn.execute(sa.update(r).where(r.c.id.in_(ids)).values(wake=True))
 
 
 def snapshot(view: ContactView) -> ContactView:

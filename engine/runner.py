@@ -272,6 +272,7 @@ class Runner:
         befores = {cid: snapshot(v) for cid, v in views.items()}
         ctx = ContactContext(self.field_types, self.evaluator, now, self.catalog.listens)
         work = items
+        busy = {i.run_id for i in items}
         while work:
             writes = _Writes()
             waiting_on_connector: list[_Item] = []
@@ -284,7 +285,7 @@ class Runner:
             changed = [(befores[cid], v) for cid, v in views.items() if _differs(befores[cid], v)]
             with self.store.begin() as conn:
                 if changed:
-                    write_contacts(conn, changed, ctx)
+                    write_contacts(conn, changed, ctx, busy=busy)
                 _flush(conn, writes)
             for _, view in changed:
                 befores[view.id] = snapshot(view)
