@@ -17,13 +17,36 @@ from typing import Annotated
 import typer
 
 from cli.app import app
-from dsl import Diagnostic, JourneyError, Schema, compile_source, format_source
+from dsl import (
+    Diagnostic,
+    JourneyError,
+    Schema,
+    compile_source,
+    format_source,
+    parse_condition,
+)
 from dsl.compiled import CompiledJourney
 from dsl.draw import to_dot, to_json, to_mermaid
 from dsl.pipeline import read_source
-from engine.config import STANDARD_FIELDS, ConfigError, ProjectConfig, load_config
+from engine.config import (
+    CONFIG_FILE,
+    STANDARD_FIELDS,
+    ConfigError,
+    ProjectConfig,
+    load_config,
+)
 
-__all__ = ["check", "find_journeys", "fmt", "graph", "load_schema", "schema_for_project"]
+__all__ = [
+    "check",
+    "compile_path",
+    "find_journeys",
+    "fmt",
+    "graph",
+    "load_project",
+    "load_schema",
+    "schema_for_project",
+    "segment_problems",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 PathsArgument = Annotated[
@@ -52,16 +75,55 @@ def schema_for_project(config: ProjectConfig) -> Schema:
     )
 
 
-_schemas: dict[Path, Schema] = {}
+def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
+    """``[segments]`` conditions of ``journey.toml`` that are not the journey language,
+    placed on the line that names the segment."""
+    if not config.found:
+        return []
+    toml = config.root / CONFIG_FILE
+    try:
+        lines = toml.read_text(encoding="utf-8").split("\n")
+    except OSError:  # pragma: no cover - load_config has just read it
+        lines = []
+    problems: list[Diagnostic] = []
+    for name, condition in config.segments.items():
+        try:
+            parse_condition(condition, origin=str(toml))
+        except JourneyError as exc:
+            number = next(
+                (
+                    i
+                    for i, line in enumerate(lines, start=1)
+                    if f'"{name}"' in line or line.lstrip().startswith(f"{name} ")
+                ),
+                1,
+            )
+            first = exc.diagnostics[0]
+            problems.append(
+                Diagnostic(
+                    str(toml),
+                    number,
+                    1,
+                    "error",
+                    f'segment "{name}" is not a condition: {first.message}',
+                    first.hint,
+                    lines[number - 1] if 0 < number <= len(lines) else None,
+                )
+            )
+    return problems
+
+
+def load_project(path: Path) -> tuple[Schema, list[Diagnostic]]:
+    """The schema of the project ``path`` belongs to, and the problems of its
+    ``journey.toml`` segments. Raises ``ConfigError``. (Read afresh for every file: a
+    project's file is small, and a cache would outlive an edit in a long test run.)"""
+    config = load_config(path.parent if path.suffix else path)
+    return schema_for_project(config), segment_problems(config)
 
 
 def load_schema(path: Path) -> Schema:
     """The schema of the project ``path`` belongs to. Raises ``ConfigError``."""
-    config = load_config(path.parent if path.suffix else path)
-    key = config.root.resolve()
-    if key not in _schemas or not config.found:
-        _schemas[key] = schema_for_project(config)
-    return _schemas[key]
+    return load_project(path)[0]
 
 
 def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -113,6 +175,9 @@ def check(
     files, diagnostics = find_journeys(paths)
     try:
         for path in files:
+            for problem in load_project(path)[1]:
+                if problem not in diagnostics:
+                    diagnostics.append(problem)
             diagnostics.extend(compile_path(path)[1])
     except ConfigError as exc:
         raise _config_failure(exc, as_json) from None

@@ -186,39 +186,75 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, lines: list[str]) -> Dia
     return at(path, lines, line, column, "error", message, hint)
 
 
+#: At most this many syntax errors are reported for one file.
+MAX_SYNTAX_ERRORS = 20
+
+
+def _read(text: str, path: str, lines: list[str]) -> Document | Diagnostic:
+    """One parse: the document, or the first syntax problem."""
+    try:
+        tree = journey_parser().parse(text, start="start")
+        document: Document = JourneyTransformer().transform(tree)
+    except UnexpectedInput as exc:
+        return _syntax_diagnostic(exc, path, lines)
+    except _IndentMismatchError as exc:
+        return at(
+            path,
+            lines,
+            exc.line,
+            exc.column,
+            "error",
+            "this line's indentation matches no enclosing block",
+            "indent by 4 spaces per level, lined up with the block it belongs to",
+        )
+    except BuildError as exc:
+        return at_span(path, lines, exc.span, "error", exc.message, exc.hint)
+    return document
+
+
+def _stand_in(lines: list[str], number: int) -> list[str] | None:
+    """The file with line ``number`` replaced by an ``exit`` at the same indentation, so
+    parsing can go on to find the next syntax error — or None when that would only
+    produce follow-on errors (the line opens a block, or the error is not on a line)."""
+    if not 0 < number <= len(lines):
+        return None
+    line = lines[number - 1]
+    code = line.split("#", 1)[0].rstrip()
+    if not code or code.endswith(":"):
+        return None
+    indent = line[: len(line) - len(line.lstrip())]
+    following = next(
+        (rest for rest in lines[number:] if rest.strip() and not rest.lstrip().startswith("#")),
+        "",
+    )
+    if len(following) - len(following.lstrip()) > len(indent):
+        return None  # the line meant to open a block
+    return [*lines[: number - 1], indent + "exit", *lines[number:]]
+
+
 def parse_document(text: str, path: str = "<string>") -> Document:
     """Parse a whole journey file into a ``Document`` (header and statements in file
-    order). Raises ``JourneyError`` with every problem the line scan finds, else the first
-    syntax error."""
+    order). Raises ``JourneyError`` with every problem the line scan finds, else with the
+    syntax errors: after each one, the bad line is stood in for and parsing goes on, so
+    one run reports every independent mistake (up to ``MAX_SYNTAX_ERRORS``)."""
     text = _normalise(text)
     lines = split_lines(text)
     comments, problems = scan_lines(text, path)
     if problems:
         raise JourneyError(problems)
-    try:
-        tree = journey_parser().parse(text, start="start")
-        document: Document = JourneyTransformer().transform(tree)
-    except UnexpectedInput as exc:
-        raise JourneyError([_syntax_diagnostic(exc, path, lines)]) from None
-    except _IndentMismatchError as exc:
-        raise JourneyError(
-            [
-                at(
-                    path,
-                    lines,
-                    exc.line,
-                    exc.column,
-                    "error",
-                    "this line's indentation matches no enclosing block",
-                    "indent by 4 spaces per level, lined up with the block it belongs to",
-                )
-            ]
-        ) from None
-    except BuildError as exc:
-        raise JourneyError(
-            [at_span(path, lines, exc.span, "error", exc.message, exc.hint)]
-        ) from None
-    return Document(document.items, tuple(comments), document.span)
+    result = _read(text, path, lines)
+    if isinstance(result, Document):
+        return Document(result.items, tuple(comments), result.span)
+    errors = [result]
+    attempt = _stand_in(lines, result.line)
+    while attempt is not None and len(errors) < MAX_SYNTAX_ERRORS:
+        # Diagnostics keep quoting the real lines; only the parser sees the stand-ins.
+        again = _read("\n".join(attempt), path, lines)
+        if isinstance(again, Document) or again.line <= errors[-1].line:
+            break
+        errors.append(again)
+        attempt = _stand_in(attempt, again.line)
+    raise JourneyError(errors)
 
 
 def parse_condition(text: str, origin: str = "<condition>") -> Condition:

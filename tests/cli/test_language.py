@@ -230,3 +230,12 @@ def test_demo_without_journeys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     code, output = run("demo")
     assert code == 1
     assert "no journeys in" in output
+
+
+def test_check_reports_a_segment_that_is_not_a_condition(project: Path) -> None:
+    (project / "journey.toml").write_text('[segments]\n"Hot" = \'field "Rating" iz "Hot"\'\n')
+    path = project / "journeys" / "j.journey"
+    path.write_text(VALID.replace("Plan Tier", "Rating"))
+    code, output = run("check", str(path))
+    assert code == 1
+    assert f'{project / "journey.toml"}:2:1: error: segment "Hot" is not a condition' in output

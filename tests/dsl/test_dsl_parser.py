@@ -177,3 +177,21 @@ def test_header_out_of_order_is_a_parse_error() -> None:
     with pytest.raises(JourneyError) as caught:
         parse('journey "J"\nexit\ntrigger added to list "A"\n')
     assert "before the steps" in caught.value.diagnostics[0].message
+
+
+def test_every_independent_syntax_error_is_reported() -> None:
+    with pytest.raises(JourneyError) as caught:
+        parse(
+            HEAD + "wait 2 dayz\n"
+            'if in segment "A":\n    asign lead to "x"\n    exit\n'
+            'update feld "F" to "V"\n'
+        )
+    assert [(d.line, d.column) for d in caught.value.diagnostics] == [(3, 8), (5, 5), (7, 8)]
+    assert caught.value.diagnostics[1].hint == "did you mean `assign lead to`?"
+
+
+def test_a_broken_block_opener_stops_at_its_own_error() -> None:
+    with pytest.raises(JourneyError) as caught:
+        parse(HEAD + 'if in segment "A"\n    exit\n')
+    assert len(caught.value.diagnostics) == 1
+    assert caught.value.diagnostics[0].message == "the line ends too soon; expected `:`"
