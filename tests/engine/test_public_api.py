@@ -1,0 +1,35 @@
+"""``__all__`` is deliberate: every exported name exists, and nothing private leaks."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+MODULES = [
+    "connectors.base",
+    "connectors.recording",
+    "engine.actions",
+    "engine.conditions",
+    "engine.contact",
+    "engine.contacts",
+    "engine.dryrun",
+    "engine.executor",
+    "engine.intake",
+    "engine.journeys",
+    "engine.project",
+    "engine.runner",
+    "engine.status",
+    "engine.store",
+    "engine.triggers",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_exported_name_exists_and_is_public(name: str) -> None:
+    module = importlib.import_module(name)
+    exported: list[str] = module.__all__
+    assert exported, f"{name} exports nothing"
+    for attribute in exported:
+        assert not attribute.startswith("_"), attribute
+        assert hasattr(module, attribute), f"{name}.{attribute} is exported but missing"
