@@ -117,7 +117,7 @@ def load_project(path: Path) -> tuple[Schema, list[Diagnostic]]:
     """The schema of the project ``path`` belongs to, and the problems of its
     ``journey.toml`` segments. Raises ``ConfigError``. (Read afresh for every file: a
     project's file is small, and a cache would outlive an edit in a long test run.)"""
-    config = load_config(path.parent if path.suffix else path)
+    config = load_config(path)
     return schema_for_project(config), segment_problems(config)
 
 

@@ -75,9 +75,12 @@ def _rank(item: object) -> int:
     return 4
 
 
-def check_header(document: Document, path: str, lines: list[str]) -> list[Diagnostic]:
+def check_header(
+    document: Document, path: str, lines: list[str], require_trigger: bool = True
+) -> list[Diagnostic]:
     """The header's shape: ``journey`` first and once, then triggers, entry (at most once),
-    goals, then steps; at least one trigger."""
+    goals, then steps; at least one trigger unless ``require_trigger`` is False (a file
+    without one still has a syntax tree — and still formats)."""
     problems: list[Diagnostic] = []
     items = document.items
     names = [i for i in items if isinstance(i, JourneyName)]
@@ -143,7 +146,7 @@ def check_header(document: Document, path: str, lines: list[str]) -> list[Diagno
                 )
             )
         highest = max(highest, rank)
-    if names and not any(isinstance(i, _TRIGGERS) for i in items):
+    if require_trigger and names and not any(isinstance(i, _TRIGGERS) for i in items):
         problems.append(
             at_span(
                 path,

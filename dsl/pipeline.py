@@ -30,11 +30,8 @@ def parse(text: str, path: str = "<string>") -> Journey:
     """The syntax tree of a journey file. Raises ``JourneyError`` when the text is not the
     language or its header is malformed (order, counts); meaning is not checked here."""
     document = parse_document(text, path)
-    problems = [
-        d
-        for d in check_header(document, path, split_lines(_clean(text)))
-        if "no `trigger`" not in d.message
-    ]
+    lines = split_lines(_clean(text))
+    problems = check_header(document, path, lines, require_trigger=False)
     if problems:
         raise JourneyError(sort_diagnostics(problems))
     return assemble(document)
