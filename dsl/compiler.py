@@ -72,6 +72,7 @@ class _Build:
     steps: dict[str, Step] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
     goto_edges: list[tuple[str, str, GoTo]] = field(default_factory=list)
+    endless: list[GoTo] = field(default_factory=list)  # go to's that reach no step at all
 
     # -------------------------------------------------------- pass 1: ids
 
@@ -107,7 +108,10 @@ class _Build:
                 for index, body in enumerate(statement.paths, start=1):
                     self.number(body, f"{sid}.path{index}.")
 
-    def resolve(self, label: str) -> str:
+    def resolve(self, label: str) -> str | None:
+        """The step a label names, following labels that stand on a ``go to``; None when
+        they only jump to each other (``step a`` / ``go to a``). An unknown label gives
+        END (the checker reports it)."""
         seen: set[str] = set()
         while label not in seen:
             seen.add(label)
@@ -115,7 +119,7 @@ class _Build:
             if kind == "step":
                 return value
             label = value
-        return END  # labels that only jump to each other; the checker's loop error covers it
+        return None
 
     # -------------------------------------------------------- pass 2: steps
 
@@ -132,7 +136,10 @@ class _Build:
             if isinstance(statement, Label):
                 continue
             if isinstance(statement, GoTo):
-                entry = _Entry(self.resolve(statement.label), statement)
+                target = self.resolve(statement.label)
+                if target is None:
+                    self.endless.append(statement)
+                entry = _Entry(target or END, statement)
                 continue
             entry = self.statement(statement, entry)
         return entry
@@ -224,22 +231,25 @@ def _graph_problems(
     waits = {n for n, kind in graph.nodes(data="kind") if kind in ("wait", "wait_until")}
     restless = graph.subgraph(n for n in graph.nodes if n not in waits)
     reported: set[int] = set()
+    loops: list[GoTo] = list(build.endless)
     for source, target, goto in build.goto_edges:
         if id(goto) in reported or source not in restless or target not in restless:
             continue
         if nx.has_path(restless, target, source):
             reported.add(id(goto))
-            problems.append(
-                at_span(
-                    path,
-                    lines,
-                    goto.span,
-                    "error",
-                    f"`go to {goto.label}` makes a loop with no wait: a contact would go "
-                    "round it forever without pause",
-                    "add a `wait` (e.g. `wait 1 day`) inside the loop",
-                )
+            loops.append(goto)
+    for goto in loops:
+        problems.append(
+            at_span(
+                path,
+                lines,
+                goto.span,
+                "error",
+                f"`go to {goto.label}` makes a loop with no wait: a contact would go "
+                "round it forever without pause",
+                "add a `wait` (e.g. `wait 1 day`) inside the loop",
             )
+        )
     reachable = {start} | nx.descendants(graph, start)
     dead = [n for n in graph.nodes if n not in reachable and n != END]
     roots = [n for n in dead if not any(p in dead for p in graph.predecessors(n))]

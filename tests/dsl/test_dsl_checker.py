@@ -131,3 +131,9 @@ def test_missing_journey_line_and_duplicates() -> None:
         'a journey file starts with `journey "NAME"`',
         "`entry` is given twice",
     ]
+
+
+def test_a_label_on_its_own_go_to_is_a_loop_without_wait() -> None:
+    (problem,) = problems("step spin\ngo to spin\n")
+    assert (problem.line, problem.column, problem.severity) == (4, 1, "error")
+    assert "no wait" in problem.message
