@@ -10,11 +10,14 @@ folders, binary files and bad configuration are all messages with an exit code
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import track
 
 from cli.app import app
 from dsl import (
@@ -132,7 +135,12 @@ def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.journey") if p.is_file())
+            try:
+                found = sorted(p for p in path.rglob("*.journey") if p.is_file())
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                problems.append(Diagnostic(str(path), 1, 1, "error", f"cannot search: {reason}"))
+                continue
             if not found:
                 problems.append(Diagnostic(str(path), 1, 1, "error", "no *.journey files here"))
             files.extend(found)
@@ -149,6 +157,13 @@ def _config_failure(exc: ConfigError, as_json: bool) -> typer.Exit:
     else:
         typer.echo(f"error: {exc}", err=True)
     return typer.Exit(2)
+
+
+def _progress(files: list[Path], what: str) -> Iterable[Path]:
+    """``files``, with a progress bar on the terminal for long runs (none when piped)."""
+    console = Console(stderr=True)
+    shown = console.is_terminal and len(files) > 50
+    return track(files, description=what, console=console, transient=True, disable=not shown)
 
 
 def _print(diagnostics: list[Diagnostic]) -> None:
@@ -174,7 +189,7 @@ def check(
     """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
     files, diagnostics = find_journeys(paths)
     try:
-        for path in files:
+        for path in _progress(files, "Checking"):
             for problem in load_project(path)[1]:
                 if problem not in diagnostics:
                     diagnostics.append(problem)
@@ -204,7 +219,7 @@ def fmt(
     """Rewrite journeys in the canonical layout (comments kept; meaning never changes)."""
     files, diagnostics = find_journeys(paths)
     changed: list[str] = []
-    for path in files:
+    for path in _progress(files, "Formatting"):
         text, problem = read_source(path)
         if text is None:
             diagnostics.extend([problem] if problem else [])
