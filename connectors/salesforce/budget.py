@@ -102,6 +102,12 @@ class ApiBudget:
         if day != self._day:
             self._day, self._used, self._ours = day, None, 0
 
+    def forget(self) -> None:
+        """Drop the org's last figures, so the next call goes out and reads fresh ones
+        (after a pause lapses: the allocation may have been raised or reset)."""
+        with self._lock:
+            self._used = None
+
     @property
     def known(self) -> bool:
         return self._limit is not None and self._used is not None

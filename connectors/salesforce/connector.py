@@ -110,6 +110,10 @@ class SalesforceConnector:
             return []
         now = self.clock()
         pause = current_pause(self.state, now)
+        if pause is None and self.state.get(PAUSE_KEY):
+            # A timed pause has lapsed: lift it, and let the next call read fresh figures.
+            clear_pause(self.state)
+            self.api.budget.forget()
         if pause is not None:
             for item in items:
                 item.finish("paused", code=pause["code"], message=pause["message"])

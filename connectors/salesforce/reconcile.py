@@ -44,8 +44,8 @@ from dsl.syntax import Action, AddTask, AddToList, CreateOpportunity
 
 __all__ = ["reconcile_requests"]
 
-# CreatedDate has second precision on some paths; look from a second before sending.
-_SLACK = timedelta(seconds=1)
+# Our clock and the org's may disagree a little: look a few minutes before sending.
+_SLACK = timedelta(minutes=5)
 
 
 def reconcile_requests(

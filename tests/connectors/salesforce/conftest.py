@@ -100,8 +100,12 @@ def build_connector(
         ),
         hooks=[budget.hook],
     )
-    api = OrgApi(client, budget, backoff=Backoff(attempts=3, first=0.01, sleep=no_sleep),
-                 bulk_threshold=bulk_threshold)
+    api = OrgApi(
+        client,
+        budget,
+        backoff=Backoff(attempts=3, first=0.01, sleep=no_sleep),
+        bulk_threshold=bulk_threshold,
+    )
     notifier = Notifier(NotificationsConfig(), folder / "outbox", environ={})
     connector = SalesforceConnector(
         api, state, config, groups=GROUPS, notifier=notifier, clock=lambda: NOW

@@ -19,25 +19,39 @@ from tests.connectors.salesforce.conftest import Harness, contact
 
 def test_a_task_goes_to_the_lead_owner_with_due_date_and_priority(harness: Harness) -> None:
     person = contact(1, "t@example.org", Country="France")  # the rule gives France to Eva
-    [result] = harness.perform(AddTask("Call {{First Name}}", due_in_days=2, priority="High"),
-                               [person], subject="Call Tess", due_date="2026-03-04",
-                               priority="High")
+    [result] = harness.perform(
+        AddTask("Call {{First Name}}", due_in_days=2, priority="High"),
+        [person],
+        subject="Call Tess",
+        due_date="2026-03-04",
+        priority="High",
+    )
     assert result.status == "done"
     lead_id = result.changes.salesforce_id
     [task] = harness.query(
         "SELECT Subject, WhoId, Owner.Email, ActivityDate, Priority, Status FROM Task"
     )
     assert (task["Subject"], task["WhoId"], task["Owner"]["Email"]) == (
-        "Call Tess", lead_id, "eva@acme.example")
+        "Call Tess",
+        lead_id,
+        "eva@acme.example",
+    )
     assert (task["ActivityDate"], task["Priority"], task["Status"]) == (
-        "2026-03-04", "High", "Not Started")
+        "2026-03-04",
+        "High",
+        "Not Started",
+    )
     assert [r.object for r in result.records] == ["Lead", "Task"]
 
 
 def test_a_task_assigned_to_a_named_user(harness: Harness) -> None:
     jo = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead")
-    [result] = harness.perform(AddTask("Follow up", assigned_to="Bob Seller"), [jo],
-                               subject="Follow up", assigned_to="Bob Seller")
+    [result] = harness.perform(
+        AddTask("Follow up", assigned_to="Bob Seller"),
+        [jo],
+        subject="Follow up",
+        assigned_to="Bob Seller",
+    )
     assert result.status == "done"
     [task] = harness.query("SELECT Owner.Email, WhoId FROM Task")
     assert task["Owner"]["Email"] == "bob@acme.example"
@@ -49,11 +63,19 @@ def test_member_status_creates_then_updates_the_campaign_member(harness: Harness
     action = SetMemberStatus("Registered", "Q4 Webinar")
     [created] = harness.perform(action, [person], status="Registered", campaign="Q4 Webinar")
     assert created.status == "done"
-    [updated] = harness.perform(SetMemberStatus("Attended", "Q4 Webinar"), [person],
-                                status="Attended", campaign="Q4 Webinar")
+    [updated] = harness.perform(
+        SetMemberStatus("Attended", "Q4 Webinar"),
+        [person],
+        status="Attended",
+        campaign="Q4 Webinar",
+    )
     assert updated.status == "done"
-    [again] = harness.perform(SetMemberStatus("attended", "Q4 Webinar"), [person],
-                              status="attended", campaign="Q4 Webinar")
+    [again] = harness.perform(
+        SetMemberStatus("attended", "Q4 Webinar"),
+        [person],
+        status="attended",
+        campaign="Q4 Webinar",
+    )
     assert again.status == "skipped"
     [member] = harness.query("SELECT Status, HasResponded, LeadId FROM CampaignMember")
     assert (member["Status"], member["HasResponded"]) == ("Attended", True)
@@ -64,12 +86,14 @@ def test_an_unknown_campaign_or_status_fails_naming_it_and_creates_nothing(
     harness: Harness,
 ) -> None:
     person = contact(1, "m@example.org")
-    [no_campaign] = harness.perform(SetMemberStatus("Sent", "Q5 Party"), [person],
-                                    status="Sent", campaign="Q5 Party")
+    [no_campaign] = harness.perform(
+        SetMemberStatus("Sent", "Q5 Party"), [person], status="Sent", campaign="Q5 Party"
+    )
     assert (no_campaign.status, no_campaign.error_code) == ("failed", "UNKNOWN_CAMPAIGN")
     assert '"Q5 Party"' in str(no_campaign.message)
-    [no_status] = harness.perform(SetMemberStatus("Bored", "Q4 Webinar"), [person],
-                                  status="Bored", campaign="Q4 Webinar")
+    [no_status] = harness.perform(
+        SetMemberStatus("Bored", "Q4 Webinar"), [person], status="Bored", campaign="Q4 Webinar"
+    )
     assert (no_status.status, no_status.error_code) == ("failed", "UNKNOWN_MEMBER_STATUS")
     assert '"Bored"' in str(no_status.message) and "Registered" in str(no_status.message)
     assert harness.query("SELECT Id FROM Lead WHERE Email = 'm@example.org'") == []
@@ -78,20 +102,33 @@ def test_an_unknown_campaign_or_status_fails_naming_it_and_creates_nothing(
 def test_conversion_with_an_existing_account_reuses_it(harness: Harness) -> None:
     person = contact(1, "new@globex.example", Last_Name="New", Company="Globex")
     action = CreateOpportunity("Globex deal", stage="Qualification", amount="12000")
-    [result] = harness.perform(action, [person], name="Globex deal", stage="Qualification",
-                               amount="12000", close_date="2026-04-30")
+    [result] = harness.perform(
+        action,
+        [person],
+        name="Globex deal",
+        stage="Qualification",
+        amount="12000",
+        close_date="2026-04-30",
+    )
     assert result.status == "done", result
     assert result.changes.salesforce_type == "Contact"
     assert result.changes.fields == {"Lead Status": "Closed - Converted"}
     accounts = harness.query("SELECT Id, Name FROM Account WHERE Name = 'Globex'")
     assert len(accounts) == 1
     [new_contact] = harness.query(
-        f"SELECT AccountId, Email FROM Contact WHERE Id = '{result.changes.salesforce_id}'")
+        f"SELECT AccountId, Email FROM Contact WHERE Id = '{result.changes.salesforce_id}'"
+    )
     assert new_contact["AccountId"] == accounts[0]["Id"]
     [opp] = harness.query("SELECT Name, StageName, Amount, CloseDate, AccountId FROM Opportunity")
     assert (opp["Name"], opp["StageName"], opp["Amount"], opp["CloseDate"]) == (
-        "Globex deal", "Qualification", 12000.0, "2026-04-30")
-    [lead] = harness.query("SELECT IsConverted, Status FROM Lead WHERE Email = 'new@globex.example'")
+        "Globex deal",
+        "Qualification",
+        12000.0,
+        "2026-04-30",
+    )
+    [lead] = harness.query(
+        "SELECT IsConverted, Status FROM Lead WHERE Email = 'new@globex.example'"
+    )
     assert (lead["IsConverted"], lead["Status"]) == (True, "Closed - Converted")
 
 
@@ -107,16 +144,24 @@ def test_conversion_without_an_account_creates_one_and_no_duplicate(harness: Har
     opps = harness.query("SELECT StageName, CloseDate, AccountId FROM Opportunity")
     # Defaults: stage Prospecting, close date 30 days after the connector's clock (2026-03-02).
     assert {(o["StageName"], o["CloseDate"], o["AccountId"]) for o in opps} == {
-        ("Prospecting", "2026-04-01", accounts[0]["Id"])}
-    assert [r.object for r in results[0].records] == ["Lead", "Lead", "Account", "Contact", "Opportunity"]
+        ("Prospecting", "2026-04-01", accounts[0]["Id"])
+    }
+    assert [r.object for r in results[0].records] == [
+        "Lead",
+        "Lead",
+        "Account",
+        "Contact",
+        "Opportunity",
+    ]
     assert [r.object for r in results[1].records] == ["Lead", "Lead", "Contact", "Opportunity"]
 
 
 def test_a_contact_gets_an_opportunity_on_its_account(harness: Harness) -> None:
     [sam] = harness.query("SELECT Id, AccountId FROM Contact WHERE Email = 'sam@globex.example'")
     person = contact(1, "sam@globex.example", salesforce_id=sam["Id"], salesforce_type="Contact")
-    [result] = harness.perform(CreateOpportunity("Upsell", amount="500"), [person],
-                               name="Upsell", amount="500")
+    [result] = harness.perform(
+        CreateOpportunity("Upsell", amount="500"), [person], name="Upsell", amount="500"
+    )
     assert result.status == "done"
     [opp] = harness.query("SELECT Name, AccountId, Amount FROM Opportunity")
     assert (opp["Name"], opp["AccountId"], opp["Amount"]) == ("Upsell", sam["AccountId"], 500.0)
@@ -125,41 +170,60 @@ def test_a_contact_gets_an_opportunity_on_its_account(harness: Harness) -> None:
 
 def test_update_salesforce_field_by_label_or_api_name(harness: Harness) -> None:
     jo = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead")
-    [by_label] = harness.perform(UpdateSalesforceField("Plan Tier", "Gold"), [jo],
-                                 field="Plan Tier", value="Gold")
-    [by_name] = harness.perform(UpdateSalesforceField("AnnualRevenue", "2,000"), [jo],
-                                field="AnnualRevenue", value="2,000")
+    [by_label] = harness.perform(
+        UpdateSalesforceField("Plan Tier", "Gold"), [jo], field="Plan Tier", value="Gold"
+    )
+    [by_name] = harness.perform(
+        UpdateSalesforceField("AnnualRevenue", "2,000"), [jo], field="AnnualRevenue", value="2,000"
+    )
     assert (by_label.status, by_name.status) == ("done", "done")
-    [row] = harness.query("SELECT Plan_Tier__c, AnnualRevenue FROM Lead WHERE Email = 'jo@acme.example'")
+    [row] = harness.query(
+        "SELECT Plan_Tier__c, AnnualRevenue FROM Lead WHERE Email = 'jo@acme.example'"
+    )
     assert (row["Plan_Tier__c"], row["AnnualRevenue"]) == ("Gold", 2000.0)
     assert by_label.changes.fields == {"Plan Tier": "Gold"}
 
 
 def test_update_salesforce_field_without_a_record_is_skipped_with_why(harness: Harness) -> None:
     calls = harness.org.api_calls
-    [result] = harness.perform(UpdateSalesforceField("Rating", "Hot"),
-                               [contact(1, "nobody@example.org")], field="Rating", value="Hot")
+    [result] = harness.perform(
+        UpdateSalesforceField("Rating", "Hot"),
+        [contact(1, "nobody@example.org")],
+        field="Rating",
+        value="Hot",
+    )
     assert result.status == "skipped"
     assert result.why == (
-        "the contact has no Salesforce record (update salesforce field never creates one)")
+        "the contact has no Salesforce record (update salesforce field never creates one)"
+    )
     assert harness.org.api_calls == calls
     assert harness.query("SELECT Id FROM Lead WHERE Email = 'nobody@example.org'") == []
 
 
 def test_update_salesforce_field_unknown_field_fails_naming_it(harness: Harness) -> None:
     jo = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead")
-    [result] = harness.perform(UpdateSalesforceField("Shoe Size", "9"), [jo],
-                               field="Shoe Size", value="9")
+    [result] = harness.perform(
+        UpdateSalesforceField("Shoe Size", "9"), [jo], field="Shoe Size", value="9"
+    )
     assert (result.status, result.error_code) == ("failed", "INVALID_FIELD")
     assert '"Shoe Size"' in str(result.message)
 
 
 def test_notification_goes_to_the_outbox_and_the_lead_owner(harness: Harness) -> None:
-    jo = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead",
-                 First_Name="Jo")
-    [result] = harness.perform(SendNotification("New lead Jo", "ops@acme.example", True), [jo],
-                               subject="New lead Jo", to="ops@acme.example",
-                               also_to_lead_owner=True)
+    jo = contact(
+        1,
+        "jo@acme.example",
+        salesforce_id="00Q5E0000000001UAA",
+        salesforce_type="Lead",
+        First_Name="Jo",
+    )
+    [result] = harness.perform(
+        SendNotification("New lead Jo", "ops@acme.example", True),
+        [jo],
+        subject="New lead Jo",
+        to="ops@acme.example",
+        also_to_lead_owner=True,
+    )
     assert result.status == "done"
     [mail] = result.records
     path = Path(mail.fields["Outbox"])

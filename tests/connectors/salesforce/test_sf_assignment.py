@@ -16,7 +16,9 @@ GROUP = "SDR Round Robin"
 
 
 def lead_in_org(harness: Harness, email: str, **fields: object) -> str:
-    [lead_id] = harness.org.insert("Lead", [{"LastName": "L", "Company": "C", "Email": email, **fields}])
+    [lead_id] = harness.org.insert(
+        "Lead", [{"LastName": "L", "Company": "C", "Email": email, **fields}]
+    )
     return lead_id
 
 
@@ -37,8 +39,9 @@ def test_assign_to_a_user_named_by_email_name_or_id(harness: Harness) -> None:
 
 
 def test_an_unknown_user_fails_with_its_name_and_creates_nothing(harness: Harness) -> None:
-    [result] = harness.perform(AssignLead("nobody@acme.example"), [contact(1, "n@example.org")],
-                               user="nobody@acme.example")
+    [result] = harness.perform(
+        AssignLead("nobody@acme.example"), [contact(1, "n@example.org")], user="nobody@acme.example"
+    )
     assert result.status == "failed"
     assert result.error_code == "USER_NOT_FOUND"
     assert "nobody@acme.example" in str(result.message)
@@ -46,12 +49,16 @@ def test_an_unknown_user_fails_with_its_name_and_creates_nothing(harness: Harnes
 
 
 def test_keep_current_assignment_with_an_existing_owner(harness: Harness) -> None:
-    lead_id = lead_in_org(harness, "kept@example.org", OwnerId=harness.query(
-        "SELECT Id FROM User WHERE Email = 'eva@acme.example'")[0]["Id"])
+    lead_id = lead_in_org(
+        harness,
+        "kept@example.org",
+        OwnerId=harness.query("SELECT Id FROM User WHERE Email = 'eva@acme.example'")[0]["Id"],
+    )
     person = contact(1, "kept@example.org", salesforce_id=lead_id, salesforce_type="Lead")
     action = AssignLead("bob@acme.example", keep_current=True, lead_status="Working - Contacted")
-    [result] = harness.perform(action, [person], user="bob@acme.example",
-                               lead_status="Working - Contacted")
+    [result] = harness.perform(
+        action, [person], user="bob@acme.example", lead_status="Working - Contacted"
+    )
     assert result.status == "done"
     assert owner_of(harness, lead_id) == "eva@acme.example"
     [row] = harness.query(f"SELECT Status FROM Lead WHERE Id = '{lead_id}'")
@@ -63,8 +70,9 @@ def test_keep_current_assignment_with_an_existing_owner(harness: Harness) -> Non
 def test_keep_current_assignment_with_nothing_else_to_write_is_a_skip(harness: Harness) -> None:
     lead_id = lead_in_org(harness, "kept@example.org")
     person = contact(1, "kept@example.org", salesforce_id=lead_id, salesforce_type="Lead")
-    [result] = harness.perform(AssignLead("bob@acme.example", keep_current=True), [person],
-                               user="bob@acme.example")
+    [result] = harness.perform(
+        AssignLead("bob@acme.example", keep_current=True), [person], user="bob@acme.example"
+    )
     assert result.status == "skipped"
     assert result.why == "kept the current owner (ann@acme.example)"
     assert owner_of(harness, lead_id) == "ann@acme.example"
@@ -77,8 +85,9 @@ def test_keep_current_assignment_without_an_owner_assigns(harness: Harness) -> N
         contact(1, "queued@example.org", salesforce_id=queued, salesforce_type="Lead"),
         contact(2, "brand-new@example.org"),
     ]
-    results = harness.perform(AssignLead("bob@acme.example", keep_current=True), people,
-                              user="bob@acme.example")
+    results = harness.perform(
+        AssignLead("bob@acme.example", keep_current=True), people, user="bob@acme.example"
+    )
     assert [r.status for r in results] == ["done", "done"]
     assert owner_of(harness, queued) == "bob@acme.example"
     assert owner_of(harness, str(results[1].changes.salesforce_id)) == "bob@acme.example"
@@ -91,8 +100,9 @@ def test_assignment_rules_do_not_undo_our_owner_on_later_updates(harness: Harnes
     lead_id = str(assigned.changes.salesforce_id)
     assert owner_of(harness, lead_id) == "eva@acme.example"
     snapshot = contact(1, "big@example.org", salesforce_id=lead_id, salesforce_type="Lead")
-    [updated] = harness.perform(UpdateSalesforceField("Rating", "Hot"), [snapshot],
-                                field="Rating", value="Hot")
+    [updated] = harness.perform(
+        UpdateSalesforceField("Rating", "Hot"), [snapshot], field="Rating", value="Hot"
+    )
     assert updated.status == "done"
     assert owner_of(harness, lead_id) == "eva@acme.example"
     # Without the header, as Salesforce does by default, the same update re-assigns it.
@@ -152,8 +162,10 @@ def test_round_robin_is_fair_under_concurrent_workers(org: EmulatedOrg, tmp_path
         connector, state = build_connector(org, tmp_path)
         harness = Harness(org, org.client(), connector, state, tmp_path)
         for batch in range(10):
-            people = [contact(offset + batch * 10 + i, f"w{offset + batch * 10 + i}@example.org")
-                      for i in range(10)]
+            people = [
+                contact(offset + batch * 10 + i, f"w{offset + batch * 10 + i}@example.org")
+                for i in range(10)
+            ]
             results = harness.perform(action, people, group=GROUP)
             with lock:
                 owners.update(str(r.changes.owner_email) for r in results)
@@ -168,8 +180,9 @@ def test_round_robin_is_fair_under_concurrent_workers(org: EmulatedOrg, tmp_path
 
 
 def test_an_unknown_group_fails_naming_it(harness: Harness) -> None:
-    [result] = harness.perform(AssignLeadToGroup("Nobody"), [contact(1, "g@example.org")],
-                               group="Nobody")
+    [result] = harness.perform(
+        AssignLeadToGroup("Nobody"), [contact(1, "g@example.org")], group="Nobody"
+    )
     assert (result.status, result.error_code) == ("failed", "UNKNOWN_GROUP")
     assert '"Nobody"' in str(result.message)
 

@@ -51,13 +51,16 @@ def test_salesforce_contacts_list_creates_a_contact(harness: Harness) -> None:
     assert result.status == "done"
     assert result.changes.salesforce_type == "Contact"
     assert str(result.changes.salesforce_id).startswith("003")
-    assert harness.query("SELECT LastName FROM Contact WHERE Email = 'c@example.org'")[0][
-        "LastName"
-    ] == "Cee"
+    assert (
+        harness.query("SELECT LastName FROM Contact WHERE Email = 'c@example.org'")[0]["LastName"]
+        == "Cee"
+    )
 
 
 def test_a_contact_with_a_record_is_not_created_again(harness: Harness) -> None:
-    existing = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead")
+    existing = contact(
+        1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead"
+    )
     [result] = harness.perform(LEADS, [existing], list="Salesforce Leads")
     assert result.status == "skipped"
     assert result.why == "already a Salesforce Lead"
