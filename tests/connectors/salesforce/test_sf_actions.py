@@ -95,7 +95,8 @@ def test_an_unknown_campaign_or_status_fails_naming_it_and_creates_nothing(
         SetMemberStatus("Bored", "Q4 Webinar"), [person], status="Bored", campaign="Q4 Webinar"
     )
     assert (no_status.status, no_status.error_code) == ("failed", "UNKNOWN_MEMBER_STATUS")
-    assert '"Bored"' in str(no_status.message) and "Registered" in str(no_status.message)
+    assert '"Bored"' in str(no_status.message)
+    assert "Registered" in str(no_status.message)
     assert harness.query("SELECT Id FROM Lead WHERE Email = 'm@example.org'") == []
 
 

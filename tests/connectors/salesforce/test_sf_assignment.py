@@ -106,7 +106,7 @@ def test_assignment_rules_do_not_undo_our_owner_on_later_updates(harness: Harnes
     assert updated.status == "done"
     assert owner_of(harness, lead_id) == "eva@acme.example"
     # Without the header, as Salesforce does by default, the same update re-assigns it.
-    harness.sf.Lead.update(lead_id, {"Rating": "Warm"})
+    harness.sf.restful(f"sobjects/Lead/{lead_id}", method="PATCH", json={"Rating": "Warm"})
     assert owner_of(harness, lead_id) == "bob@acme.example"
 
 

@@ -35,7 +35,8 @@ def test_an_expired_session_pauses_everything_until_renewed(
     assert {r.error_code for r in results} == {"INVALID_SESSION_ID"}
     assert "journey salesforce renew" in str(results[0].message)
     pause = current_pause(state, NOW)
-    assert pause is not None and pause["until"] is None
+    assert pause is not None
+    assert pause["until"] is None
     # Every later batch is paused at once, without a call, until renewed.
     calls = org.api_calls
     again = harness.perform(AssignLead("bob@acme.example"), people(2), user="bob@acme.example")
@@ -58,7 +59,8 @@ def test_a_spent_allocation_pauses_until_it_allows(harness: Harness) -> None:
     results = harness.perform(LEADS, people(2), list="Salesforce Leads")
     assert {(r.status, r.error_code) for r in results} == {("paused", "REQUEST_LIMIT_EXCEEDED")}
     pause = current_pause(harness.state, NOW)
-    assert pause is not None and pause["until"] is not None
+    assert pause is not None
+    assert pause["until"] is not None
     assert current_pause(harness.state, NOW + timedelta(hours=1)) is None
     harness.org.admin({"reset_api": True})
     harness.connector.clock = lambda: NOW + timedelta(hours=1)
@@ -77,7 +79,8 @@ def test_the_daily_cap_keeps_us_under_our_share(org: EmulatedOrg, tmp_path: Path
     assert org.api_calls <= 10  # 25% of 40
     assert "paused" in statuses
     pause = current_pause(state, NOW)
-    assert pause is not None and pause["code"] == "API_CAP_REACHED"
+    assert pause is not None
+    assert pause["code"] == "API_CAP_REACHED"
     assert "cap (max_daily_api_share = 0.25) is 10" in pause["message"]
     connector.close()
 
@@ -120,4 +123,5 @@ def test_api_calls_are_counted_and_remembered(harness: Harness) -> None:
     usage = api_usage(harness.state, 0.5, NOW)
     assert usage.ours == used
     assert usage.used == harness.org.api_calls
-    assert usage.limit == 15000 and usage.cap == 7500
+    assert usage.limit == 15000
+    assert usage.cap == 7500
