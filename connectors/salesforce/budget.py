@@ -85,12 +85,17 @@ class ApiBudget:
             usage.ours,
         )
         self._dirty = 0
+        #: Calls in this process that wrote (not GET, not a Bulk query job): for benchmarks.
+        self.writes = 0
 
     def hook(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> requests.Response:
         """A ``requests`` response hook: count the call, read the org's figures."""
         with self._lock:
             self._roll()
             self._ours += 1
+            request = response.request
+            if request.method != "GET" and not str(request.url).rstrip("/").endswith("jobs/query"):
+                self.writes += 1
             match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
             if match:
                 self._used, self._limit = int(match.group(1)), int(match.group(2))
