@@ -10,7 +10,7 @@ from pathlib import Path
 from connectors.base import ContactSnapshot
 from connectors.salesforce.connector import clear_pause, current_pause
 from connectors.salesforce.emulator import EmulatedOrg
-from dsl.syntax import AddToList, AssignLead
+from dsl.syntax import AddToList, AssignLead, CreateOpportunity, UpdateSalesforceField
 from tests.connectors.salesforce.conftest import NOW, Harness, build_connector, contact
 
 LEADS = AddToList("Salesforce Leads")
@@ -125,3 +125,42 @@ def test_api_calls_are_counted_and_remembered(harness: Harness) -> None:
     assert usage.used == harness.org.api_calls
     assert usage.limit == 15000
     assert usage.cap == 7500
+
+
+def test_reconcile_answers_from_the_journal(harness: Harness) -> None:
+    done = [harness.request(c, list="Salesforce Leads") for c in people(2)]
+    results = harness.connector.perform(LEADS, done)
+    never_sent = harness.request(contact(9, "never@example.org"), list="Salesforce Leads")
+    answers = harness.connector.reconcile(LEADS, [*done, never_sent])
+    assert [a.applied for a in answers] == [True, True, False]
+    assert [a.result for a in answers[:2]] == results
+    assert lead_count(harness) == 2
+
+
+def test_big_updates_go_through_bulk_api_2_with_failures_per_record(
+    org: EmulatedOrg, tmp_path: Path
+) -> None:
+    connector, state = build_connector(org, tmp_path, bulk_threshold=5)
+    harness = Harness(org, org.client(), connector, state, tmp_path)
+    ids = org.insert("Lead", [{"LastName": f"B{i}", "Company": "C"} for i in range(12)])
+    org.admin({"clear": True})
+    converted = harness.perform(
+        CreateOpportunity("X"),
+        [contact(100, None, salesforce_id=ids[0], salesforce_type="Lead")],
+        name="X",
+    )
+    assert converted[0].status == "done"
+    snapshots = [
+        contact(i, None, salesforce_id=lead, salesforce_type="Lead") for i, lead in enumerate(ids)
+    ]
+    before = org.api_calls
+    results = harness.perform(
+        UpdateSalesforceField("Rating", "Cold"), snapshots, field="Rating", value="Cold"
+    )
+    assert [r.status for r in results] == ["failed"] + ["done"] * 11
+    assert results[0].error_code == "CANNOT_UPDATE_CONVERTED_LEAD"
+    assert str(ids[0]) in str(results[0].message)
+    assert org.api_calls - before < 12  # one Bulk job, not a call per record
+    rows = harness.query("SELECT Rating FROM Lead WHERE IsConverted = false AND LastName LIKE 'B%'")
+    assert {r["Rating"] for r in rows} == {"Cold"}
+    connector.close()
