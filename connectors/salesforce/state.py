@@ -37,7 +37,7 @@ class RecordLink(SQLModel, table=True):
     """A Salesforce record the connector created for a contact."""
 
     __tablename__ = "sf_links"
-    contact_id: int = Field(primary_key=True)
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     salesforce_id: str
     salesforce_type: str
     created_at: datetime
@@ -98,7 +98,11 @@ class ConnectorState:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
-        SQLModel.metadata.create_all(self.engine, tables=_TABLES)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two workers starting at once must not both create the tables.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sf_tables'))"))
+            SQLModel.metadata.create_all(conn, tables=_TABLES)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -198,6 +202,10 @@ class ConnectorState:
         table = _t(RoundRobinTurn)
         key = group.casefold()
         with self._begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Row locks cannot cover the group's first turn (no rows yet): lock the
+                # group's name for the transaction instead.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:g))"), {"g": key})
             rows = conn.execute(
                 sa.select(table).where(table.c.group_name == key).with_for_update()
             ).all()

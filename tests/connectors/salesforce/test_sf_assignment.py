@@ -193,3 +193,31 @@ def test_a_salesforce_contact_is_not_assigned_as_a_lead(harness: Harness) -> Non
     [result] = harness.perform(AssignLead("eva@acme.example"), [person], user="eva@acme.example")
     assert result.status == "skipped"
     assert "Salesforce Contact" in str(result.why)
+
+
+def test_round_robin_turns_are_shared_through_the_store(store_url: str) -> None:
+    """Two workers on one store (SQLite file or PostgreSQL) taking turns at once: every
+    user gets the same share, and a restart continues where they stopped."""
+    from connectors.salesforce.state import ConnectorState
+
+    users = ["ann@acme.example", "bob@acme.example", "eva@acme.example"]
+    picks: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        state = ConnectorState(store_url)
+        for size in (1, 7, 2, 5, 15):
+            taken = state.take_turns(GROUP, users, size)
+            with lock:
+                picks.update(taken)
+        state.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert picks == dict.fromkeys(users, 20)
+    state = ConnectorState(store_url)
+    assert state.take_turns(GROUP, users, 4) == [*users, users[0]]
+    state.close()
