@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -112,7 +113,7 @@ def test_a_missing_secret_is_named_never_shown(
 ) -> None:
     configure_org(project, standalone, monkeypatch)
     monkeypatch.delenv("TEST_SF_SESSION")
-    with pytest.raises(ConnectionSettingsError, match="TEST_SF_SESSION, which is not set"):
+    with pytest.raises(ConnectionSettingsError, match=r"TEST_SF_SESSION, which is not set"):
         open_connector(load_config())
     (project / "journey.toml").write_text('[salesforce]\ninstance_url = "https://x.example"\n')
     with pytest.raises(ConnectionSettingsError, match="no credentials"):
@@ -180,3 +181,7 @@ def test_renew_with_a_session_that_does_not_work_says_so(
         "invalid — the Salesforce session is no longer valid; run `journey salesforce renew`"
     }
     assert "00Dnot-a-session" not in output
+
+
+def test_status_text_of_a_new_project(project: Path, snapshot: SnapshotAssertion) -> None:
+    assert journey("salesforce", "status") == snapshot
