@@ -87,7 +87,9 @@ def test_mail_goes_through_smtp_when_configured(smtp: SmtpServer, tmp_path: Path
     assert delivery.via == "smtp"
     [received] = smtp.received
     assert received["rcpt"] == ["ops@acme.example", "ann@acme.example"]
-    sent = message_from_bytes(received["data"])  # type: ignore[arg-type]
+    data = received["data"]
+    assert isinstance(data, bytes)
+    sent = message_from_bytes(data)
     assert (sent["Subject"], sent["From"]) == ("New lead", "journeys@acme.example")
     assert len(smtp.logins) == 1
     assert not (tmp_path / "outbox").exists()
