@@ -77,7 +77,8 @@ def journey_parser() -> Lark:
         parser="lalr",
         lexer="contextual",
         postlex=JourneyIndenter(),
-        propagate_positions=True,
+        # Spans come from the tokens (dsl.transformer), cheaper than propagated positions.
+        keep_all_tokens=True,
         maybe_placeholders=False,
         start=["start", "condition_only"],
     )
