@@ -230,9 +230,16 @@ def fmt(
             diagnostics.extend(exc.diagnostics)
             continue
         if formatted != text:
-            changed.append(str(path))
             if not check_only:
-                path.write_text(formatted, encoding="utf-8")
+                try:
+                    path.write_text(formatted, encoding="utf-8")
+                except OSError as exc:
+                    reason = exc.strerror or str(exc)
+                    diagnostics.append(
+                        Diagnostic(str(path), 1, 1, "error", f"cannot write the file: {reason}")
+                    )
+                    continue
+            changed.append(str(path))
     if as_json:
         report = {
             "changed" if not check_only else "would_change": changed,
