@@ -80,6 +80,7 @@ class Converted:
     opportunity_id: str | None = None
     code: str | None = None
     message: str | None = None
+    transient: bool = False
 
 
 class OrgApi:
@@ -226,9 +227,15 @@ class OrgApi:
         for chunk in chunks(converts, CONVERT_SIZE):
             try:
                 out.extend(self.call(partial(self._convert_call, chunk)))
-            except TransientError as problem:
+            except (TransientError, CallRefusedError) as problem:
+                transient = isinstance(problem, TransientError)
                 out.extend(
-                    Converted(str(c["leadId"]), code=problem.code, message=problem.message)
+                    Converted(
+                        str(c["leadId"]),
+                        code=problem.code,
+                        message=problem.message,
+                        transient=transient,
+                    )
                     for c in chunk
                 )
         return out
@@ -272,7 +279,13 @@ class OrgApi:
         )
         if response.status_code >= 500 and b"Fault" not in response.content:
             raise TransientError(str(response.status_code), "convertLead: service unavailable")
-        root = ET.fromstring(response.content)
+        try:
+            root = ET.fromstring(response.content)
+        except ET.ParseError:
+            problem = f"convertLead answered HTTP {response.status_code} without a SOAP envelope"
+            if response.status_code >= 500:
+                raise TransientError(str(response.status_code), problem) from None
+            raise CallRefusedError(str(response.status_code), problem) from None
         fault = root.find("env:Body/env:Fault", _NS)
         if fault is not None:
             code = (fault.findtext("faultcode") or "").split(":")[-1]
@@ -300,11 +313,13 @@ class OrgApi:
                     )
                 )
             else:
+                code = result.findtext("p:errors/p:statusCode", "UNKNOWN_EXCEPTION", _NS)
                 out.append(
                     Converted(
                         str(convert["leadId"]),
-                        code=result.findtext("p:errors/p:statusCode", "UNKNOWN_EXCEPTION", _NS),
+                        code=code,
                         message=result.findtext("p:errors/p:message", "", _NS),
+                        transient=code in RETRYABLE_CODES,
                     )
                 )
         return out

@@ -28,7 +28,12 @@ from connectors.salesforce.activities import add_tasks, set_member_status
 from connectors.salesforce.assignment import assign
 from connectors.salesforce.batching import OrgApi
 from connectors.salesforce.conversion import create_opportunities
-from connectors.salesforce.errors import PausedError
+from connectors.salesforce.errors import (
+    CallRefusedError,
+    PausedError,
+    SalesforceProblem,
+    TransientError,
+)
 from connectors.salesforce.fields import update_fields
 from connectors.salesforce.reconcile import reconcile_requests
 from connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
@@ -125,6 +130,14 @@ class SalesforceConnector:
             self._pause(problem, now)
             for item in items:
                 item.finish("paused", code=problem.code, message=problem.message)
+        except TransientError as problem:
+            for item in items:
+                item.finish("retry", code=problem.code, message=problem.message)
+        except CallRefusedError as problem:
+            # A whole call refused (a read the org rejects, a SOAP fault): the contacts
+            # still waiting fail with Salesforce's code; those already settled keep theirs.
+            for item in items:
+                item.finish("failed", code=problem.code, message=f"Salesforce refused: {problem}")
         finally:
             self.api.budget.save()
         results = [i.result for i in items if i.result is not None]
@@ -139,6 +152,10 @@ class SalesforceConnector:
             return reconcile_requests(self.workspace(), action, requests)
         except PausedError as problem:
             self._pause(problem, self.clock())
+            return [Reconciled(r.key, applied=False) for r in requests]
+        except SalesforceProblem:
+            # Unknown stays unknown: the perform that follows meets the same problem and
+            # reports it per contact.
             return [Reconciled(r.key, applied=False) for r in requests]
         finally:
             self.api.budget.save()

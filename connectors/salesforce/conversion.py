@@ -136,7 +136,7 @@ def _convert(ws: Workspace, action: CreateOpportunity, items: Sequence[Item]) ->
         ):
             if result.code is not None:
                 item.finish(
-                    "failed" if result.code not in ("UNABLE_TO_LOCK_ROW",) else "retry",
+                    "retry" if result.transient else "failed",
                     code=result.code,
                     message=f"converting Lead {item.record_id}: {result.code}: {result.message}",
                 )

@@ -233,3 +233,25 @@ def test_notification_goes_to_the_outbox_and_the_lead_owner(harness: Harness) ->
     assert message["To"] == "ops@acme.example, ann@acme.example"
     assert message["Subject"] == "New lead Jo"
     assert "First Name: Jo" in message.get_payload()
+
+
+def test_a_queue_owned_lead_cannot_be_converted_and_says_why(harness: Harness) -> None:
+    queue = harness.query("SELECT Id FROM Group WHERE Name = 'EMEA Queue'")[0]["Id"]
+    [lead] = harness.org.insert("Lead", [{"LastName": "Q", "Company": "Qco", "OwnerId": queue}])
+    person = contact(1, None, salesforce_id=lead, salesforce_type="Lead")
+    [result] = harness.perform(CreateOpportunity("Deal"), [person], name="Deal")
+    assert (result.status, result.error_code) == ("failed", "INVALID_CROSS_REFERENCE_KEY")
+    assert f"converting Lead {lead}" in str(result.message)
+    assert harness.query("SELECT Id FROM Account WHERE Name = 'Qco'") == []
+
+
+def test_a_whole_call_refused_fails_the_batch_with_salesforces_code(harness: Harness) -> None:
+    broken = contact(1, None, salesforce_id="not-an-id", salesforce_type="Lead")
+    [result] = harness.perform(
+        AddTask("Call", assigned_to_lead_owner=True),
+        [broken],
+        subject="Call",
+        assigned_to_lead_owner=True,
+    )
+    assert (result.status, result.error_code) == ("failed", "INVALID_QUERY_FILTER_OPERATOR")
+    assert "not-an-id" in str(result.message)
