@@ -23,7 +23,7 @@ How a command uses it::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,6 +54,10 @@ __all__ = [
     "open_connector",
     "renew_connection",
 ]
+
+
+#: How long the connector's journal of sent requests is kept (reconcile needs hours at most).
+JOURNAL_DAYS = timedelta(days=30)
 
 
 def embedded_state_dir(config: ProjectConfig) -> Path:
@@ -134,6 +138,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
         description = f"using the embedded emulated org ({_where(config)})"
     state = ConnectorState(config.store_url)
     try:
+        state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
         api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold)

@@ -168,6 +168,14 @@ class ConnectorState:
             if fresh:
                 conn.execute(table.insert(), fresh)
 
+    def prune(self, before: datetime) -> int:
+        """Forget journal entries sent before ``before`` (a crash is recovered from long
+        before that); returns how many went."""
+        table = _t(SentEffect)
+        with self._begin() as conn:
+            gone = conn.execute(table.delete().where(table.c.sent_at < before)).rowcount
+        return int(gone or 0)
+
     def record_results(self, results: Mapping[str, str]) -> None:
         """key → result JSON, for the requests whose outcome is final."""
         if not results:
