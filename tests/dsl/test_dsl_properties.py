@@ -10,8 +10,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsl import JourneyError, compile_source, format_source, parse
-from dsl.formatter import format_journey
+from dsl import JourneyError, compile_source, format_source, parse, parse_condition
+from dsl.formatter import condition_text, format_journey
 from dsl.syntax import (
     AddedToList,
     AddTask,
@@ -243,3 +243,17 @@ def test_mutated_journeys_give_diagnostics_not_exceptions(
     except JourneyError:
         return
     assert format_source(formatted) == formatted
+
+
+@given(conditions)
+def test_conditions_round_trip_through_parse_condition(condition: Condition) -> None:
+    assert parse_condition(condition_text(condition)) == condition
+
+
+@given(st.text(max_size=120))
+def test_parse_condition_raises_only_journey_errors(text: str) -> None:
+    try:
+        parse_condition(text)
+    except JourneyError as exc:
+        problems = exc.diagnostics
+        assert problems
