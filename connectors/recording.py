@@ -82,7 +82,9 @@ class RecordingConnector:
     """A connector that records instead of calling Salesforce (see the module docstring).
 
     ``groups`` are the round-robin groups of ``journey.toml``; the user with the least
-    recent assignment goes next, as the Salesforce connector does.
+    recent assignment goes next, as the Salesforce connector does. ``journal``: the
+    durable record (module docstring); without one, results are kept in ``log`` unless
+    ``keep_log`` is False (a dry run has them in its report already).
     """
 
     name = "recording"
@@ -91,11 +93,13 @@ class RecordingConnector:
         self,
         groups: Mapping[str, Sequence[str]] | None = None,
         journal: Path | None = None,
+        keep_log: bool = True,
     ) -> None:
         self._groups = {k.casefold(): list(v) for k, v in (groups or {}).items()}
         self._last_assigned: dict[str, int] = {}
         self._assignments = 0
         self.log: list[tuple[Action, EffectResult]] = []
+        self._keep_log = keep_log
         self._journal: sqlite3.Connection | None = None
         if journal is not None:
             journal.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +120,8 @@ class RecordingConnector:
             with self._journal:  # its own transaction, committed before we return
                 self._journal.execute("BEGIN IMMEDIATE")
                 self._journal.executemany("INSERT INTO applied VALUES (?, ?, ?)", rows)
-        self.log.extend((action, r) for r in results)
+        elif self._keep_log:  # without a journal, memory is the record (tests)
+            self.log.extend((action, r) for r in results)
         return results
 
     def reconcile(self, action: Action, requests: Sequence[EffectRequest]) -> list[Reconciled]:

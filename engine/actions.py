@@ -13,7 +13,7 @@ Parameters are rendered here, with the run's clock, so connectors never need a c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from dsl import render_template
@@ -54,11 +54,17 @@ def is_local(action: Action) -> bool:
     return isinstance(action, RemoveFromList | UpdateField)
 
 
-def action_params(action: Action, values: Mapping[str, str], now: datetime) -> Params:
-    """The action's parameters for one contact, templates rendered, dates computed."""
+def action_params(action: Action, values: Callable[[], Mapping[str, str]], now: datetime) -> Params:
+    """The action's parameters for one contact, templates rendered, dates computed.
+    ``values`` gives the contact's fields; it is only called when a template needs them."""
+    cache: list[Mapping[str, str]] = []
 
     def r(text: str | None) -> str | None:
-        return None if text is None else render(text, values)
+        if text is None or "{{" not in text:
+            return text
+        if not cache:
+            cache.append(values())
+        return render(text, cache[0])
 
     match action:
         case AddToList(list_name=name) | RemoveFromList(list_name=name):

@@ -23,6 +23,7 @@ __all__ = ["OWNER_FIELD", "ContactView", "canonical_field"]
 #: The field whose value is the owner: matched by name, email or Salesforce user ID.
 OWNER_FIELD = "Lead Owner"
 
+_OWNER_KEY = OWNER_FIELD.casefold()
 _STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELDS}
 
 
@@ -87,6 +88,16 @@ class ContactView:
         owner = self.get(OWNER_FIELD)
         if owner:
             out[OWNER_FIELD] = owner
+        return out
+
+    def keyed(self) -> dict[str, tuple[str, str]]:
+        """Every non-empty field, casefolded name -> (display name, value)."""
+        out = dict(self.fields)
+        if self.email:
+            out["email"] = ("Email", self.email)
+        owner = self.owner_name or self.owner_email or self.owner_id
+        if owner:
+            out[_OWNER_KEY] = (OWNER_FIELD, owner)
         return out
 
     def in_list(self, name: str) -> bool:

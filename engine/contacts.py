@@ -241,10 +241,8 @@ def write_contacts(
     changed_ids: list[int] = []
     companies: dict[str, int] = {}
     for before, after in pairs:
-        old = before.values() if before else {}
-        new = after.values()
-        old_f = {k.casefold(): (k, v) for k, v in old.items()}
-        new_f = {k.casefold(): (k, v) for k, v in new.items()}
+        old_f = before.keyed() if before else {}
+        new_f = after.keyed()
         core_changed = before is None or (
             before.salesforce_id,
             before.salesforce_type,

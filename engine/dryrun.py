@@ -122,7 +122,7 @@ def dry_run(
 ) -> DryRunReport:
     """Take every contact through ``journey`` from ``at`` (module docstring)."""
     evaluator = evaluator or Evaluator()
-    connector = connector or RecordingConnector()
+    connector = connector or RecordingConnector(keep_log=False)
     walkers = [
         _Walker(
             view,
@@ -219,5 +219,5 @@ def dry_run_file(
     evaluator = Evaluator(segments_of(config), config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
     views, errors = views_from_rows(read_csv(contacts_csv), ctx)
-    connector = connector or RecordingConnector(config.groups)
+    connector = connector or RecordingConnector(config.groups, keep_log=False)
     return dry_run(journey, views, at, evaluator, connector), errors

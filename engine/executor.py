@@ -206,7 +206,7 @@ def advance(
         elif step.kind == "action":
             assert step.action is not None
             action = step.action
-            params = action_params(action, contact.values(), now)
+            params = action_params(action, contact.values, now)
             if is_local(action):
                 detail = _local(action, contact, out, params)
                 out.records.append(
