@@ -28,12 +28,18 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 __all__ = ["ConnectorState", "Link", "RecordLink", "RoundRobinTurn", "SentEffect", "Setting"]
 
 
-class RecordLink(SQLModel, table=True):
+class _ConnectorTables(SQLModel, registry=registry()):
+    """The connector's own metadata: the engine creates every table of ``SQLModel``'s
+    default metadata in its first migration, and ours must not depend on import order."""
+
+
+class RecordLink(_ConnectorTables, table=True):
     """A Salesforce record the connector created for a contact."""
 
     __tablename__ = "sf_links"
@@ -43,7 +49,7 @@ class RecordLink(SQLModel, table=True):
     created_at: datetime
 
 
-class SentEffect(SQLModel, table=True):
+class SentEffect(_ConnectorTables, table=True):
     """One request sent to Salesforce: ``result`` (JSON) is set once its outcome is known."""
 
     __tablename__ = "sf_effects"
@@ -54,7 +60,7 @@ class SentEffect(SQLModel, table=True):
     result: str | None = None
 
 
-class RoundRobinTurn(SQLModel, table=True):
+class RoundRobinTurn(_ConnectorTables, table=True):
     """When a group's user was last given a lead (a per-group sequence number)."""
 
     __tablename__ = "sf_round_robin"
@@ -63,7 +69,7 @@ class RoundRobinTurn(SQLModel, table=True):
     last_turn: int = 0
 
 
-class Setting(SQLModel, table=True):
+class Setting(_ConnectorTables, table=True):
     __tablename__ = "sf_settings"
     key: str = Field(primary_key=True)
     value: str
@@ -102,7 +108,7 @@ class ConnectorState:
             if conn.dialect.name == "postgresql":
                 # Two workers starting at once must not both create the tables.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sf_tables'))"))
-            SQLModel.metadata.create_all(conn, tables=_TABLES)
+            _ConnectorTables.metadata.create_all(conn, tables=_TABLES)
 
     def close(self) -> None:
         self.engine.dispose()
