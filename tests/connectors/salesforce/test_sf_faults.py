@@ -164,3 +164,18 @@ def test_big_updates_go_through_bulk_api_2_with_failures_per_record(
     rows = harness.query("SELECT Rating FROM Lead WHERE IsConverted = false AND LastName LIKE 'B%'")
     assert {r["Rating"] for r in rows} == {"Cold"}
     connector.close()
+
+
+def test_an_unreachable_org_is_retried_then_left_for_later(tmp_path: Path) -> None:
+    with EmulatedOrg(
+        seed={"User": [{"Name": "A", "Email": "a@x.example", "connected": True}]}
+    ) as org:
+        org.start()
+        connector, state = build_connector(org, tmp_path)
+        harness = Harness(org, org.client(), connector, state, tmp_path)
+        assert org._server is not None
+        org._server.stop()  # the org goes away mid-run: connections are refused
+        org._server = None
+        results = harness.perform(LEADS, people(2), list="Salesforce Leads")
+        connector.close()
+    assert {(r.status, r.error_code) for r in results} == {("retry", "NETWORK_ERROR")}
