@@ -385,9 +385,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # 64 MB of page cache (the default is 2 MB): the run and activity indexes of a large
-    # store then stay in memory across batches.
-    cursor.execute("PRAGMA cache_size=-65536")
+    # 16 MB of page cache (the default is 2 MB): enough for the hot index pages of a large
+    # store across batches, and bounded, so memory stays flat as the store grows.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 
