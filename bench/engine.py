@@ -55,8 +55,12 @@ FIELDS = {"Stage": "Text", "Score": "Number", "Plan Tier": "Text"}
 
 
 def _row(i: int) -> dict[str, str]:
-    return {"Email": f"c{i}@bench.example", "First Name": f"C{i}", "Score": str(i % 100),
-            "Rating": "Hot" if i % 7 == 0 else "Warm"}  # fmt: skip
+    return {
+        "Email": f"c{i}@bench.example",
+        "First Name": f"C{i}",
+        "Score": str(i % 100),
+        "Rating": "Hot" if i % 7 == 0 else "Warm",
+    }
 
 
 def _peak_mb() -> float:
@@ -74,16 +78,22 @@ def one_dry(n: int) -> dict[str, float]:
     assert journey is not None
     views = [ContactView.from_fields(i + 1, _row(i)) for i in range(n)]
     start = time.perf_counter()
-    report = dry_run(journey, views, T0, Evaluator(None, {**STANDARD_FIELDS, **FIELDS}),
-                     keep_records=False)  # fmt: skip
+    report = dry_run(
+        journey, views, T0, Evaluator(None, {**STANDARD_FIELDS, **FIELDS}), keep_records=False
+    )
     elapsed = time.perf_counter() - start
     assert report.steps == n * STEPS_PER_CONTACT, report.steps
-    return {"steps": report.steps, "seconds": elapsed, "steps_per_s": report.steps / elapsed,
-            "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "steps": report.steps,
+        "seconds": elapsed,
+        "steps_per_s": report.steps / elapsed,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def one_durable(n: int) -> dict[str, float]:
     from connectors.recording import RecordingConnector
+    from dsl import compile_source
     from engine.conditions import Evaluator
     from engine.config import STANDARD_FIELDS
     from engine.contacts import ContactContext
@@ -91,7 +101,6 @@ def one_durable(n: int) -> dict[str, float]:
     from engine.journeys import Catalog
     from engine.runner import Runner
     from engine.store import open_store
-    from dsl import compile_source
 
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(f"sqlite:///{folder}/state.db")
@@ -103,8 +112,12 @@ def one_durable(n: int) -> dict[str, float]:
         catalog.add(journey, JOURNEY, "bench.journey")
         catalog.publish(T0)
         start = time.perf_counter()
-        import_rows(store, ((i + 2, _row(i)) for i in range(n)),
-                    ContactContext(fields, evaluator, T0), "Bench")  # fmt: skip
+        import_rows(
+            store,
+            ((i + 2, _row(i)) for i in range(n)),
+            ContactContext(fields, evaluator, T0),
+            "Bench",
+        )
         imported = time.perf_counter() - start
         connector = RecordingConnector(journal=Path(folder) / "recorder.db")
         runner = Runner(store, catalog, connector, evaluator, fields, batch_size=2000)
@@ -117,15 +130,22 @@ def one_durable(n: int) -> dict[str, float]:
         assert second.ended == n, second
         connector.close()
         store.close()
-    return {"steps": steps, "seconds": elapsed, "steps_per_s": steps / elapsed,
-            "import_s": imported, "peak_mb": _peak_mb()}  # fmt: skip
+    return {
+        "steps": steps,
+        "seconds": elapsed,
+        "steps_per_s": steps / elapsed,
+        "import_s": imported,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def _child(kind: str, n: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--one", kind, str(n)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -149,14 +169,18 @@ def main() -> None:
     repeat = 1 if args.quick else args.repeat
     sizes = [big // 10, big // 3, big]
     print(f"journey: {STEPS_PER_CONTACT} steps per contact; {repeat} repetitions per figure\n")
-    for kind, label, goal in (("dry", "dry run (memory)", 100_000),
-                              ("durable", "durable (SQLite)", 20_000)):  # fmt: skip
+    for kind, label, goal in (
+        ("dry", "dry run (memory)", 100_000),
+        ("durable", "durable (SQLite)", 20_000),
+    ):
         print(label)
         for n in sizes:
             runs = [_child(kind, n) for _ in range(repeat if n == big else 1)]
             rate = [r["steps_per_s"] for r in runs]
-            line = (f"  {n:>7,} contacts: {_fmt(rate)} contact-steps/s, "
-                    f"peak RSS {_fmt([r['peak_mb'] for r in runs], ' MB')}")  # fmt: skip
+            line = (
+                f"  {n:>7,} contacts: {_fmt(rate)} contact-steps/s, "
+                f"peak RSS {_fmt([r['peak_mb'] for r in runs], ' MB')}"
+            )
             if kind == "durable":
                 line += f", import {_fmt([r['import_s'] for r in runs], ' s', 1)}"
             print(line, flush=True)
