@@ -158,6 +158,15 @@ def worker_command(
     with _project(parse_moment(None)) as project:
         runner = project.runner(batch_size)
         while not stopping:
+            try:
+                if project.reload_journeys(parse_moment(None)):
+                    runner.catalog = project.catalog
+                    typer.echo("journeys changed: published the new versions")
+            except JourneyLoadError as exc:
+                typer.echo(
+                    f"error: not publishing the edit, still running the last good versions:\n{exc}",
+                    err=True,
+                )
             report = runner.run_until_idle(parse_moment(None))
             if report.events or report.runs or report.reconciled:
                 typer.echo(f"{datetime.now(UTC).isoformat(timespec='seconds')} {_summary(report)}")

@@ -23,7 +23,7 @@ from dsl.syntax import Condition
 from engine.conditions import Evaluator
 from engine.config import ConfigError, ProjectConfig, load_config
 from engine.contacts import ContactContext
-from engine.journeys import Catalog, load_catalog
+from engine.journeys import Catalog, journey_files, load_catalog
 from engine.runner import Runner
 from engine.store import Store, open_store
 
@@ -52,6 +52,19 @@ class Project:
     catalog: Catalog
     evaluator: Evaluator
     connector: Connector
+    files: tuple[tuple[str, int, int], ...] = ()
+
+    def reload_journeys(self, now: datetime) -> bool:
+        """Recompile the published journeys if a file in ``journeys/`` changed, so a
+        long-running worker publishes edits without a restart. Running runs stay on their
+        versions. Raises ``JourneyLoadError`` (and keeps the old catalog) on a bad edit."""
+        current = _signature(self.config)
+        if current == self.files:
+            return False
+        catalog = load_catalog(self.config, self.store)
+        catalog.publish(now)
+        self.catalog, self.files = catalog, current
+        return True
 
     @property
     def field_types(self) -> dict[str, str]:
@@ -77,6 +90,17 @@ class Project:
         self.store.close()
 
 
+def _signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for path in journey_files(config):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
 def open_project(
     start: Path | None = None,
     *,
@@ -97,4 +121,5 @@ def open_project(
         raise
     if connector is None:
         connector = RecordingConnector(config.groups, journal=config.state_dir / "recorder.db")
-    return Project(config, store, catalog, evaluator, connector)
+    files = _signature(config) if with_journeys else ()
+    return Project(config, store, catalog, evaluator, connector, files)
