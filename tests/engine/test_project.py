@@ -39,8 +39,8 @@ def test_edits_are_published_and_bad_edits_are_not(tmp_path: Path) -> None:
     second = project.catalog.current["j"].version
     assert second != first
     assert project.catalog.get(first).name == "J"  # the old version is still runnable
-    path.write_text("journey \"J\"\nwait 2 fortnights\n")
-    with pytest.raises(JourneyLoadError, match="j.journey:2:"):
+    path.write_text('journey "J"\nwait 2 fortnights\n')
+    with pytest.raises(JourneyLoadError, match=r"j\.journey:2:"):
         project.reload_journeys(T0)
     assert project.catalog.current["j"].version == second
     project.close()
