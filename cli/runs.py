@@ -145,6 +145,7 @@ def worker_command(
         bool, typer.Option("--exit-when-idle", help="Stop when a pass finds nothing to do.")
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
 ) -> None:
     """Keep processing what is due, on the real clock, until stopped (Ctrl-C / SIGTERM)."""
     stopping = False
@@ -169,7 +170,11 @@ def worker_command(
                 )
             report = runner.run_until_idle(parse_moment(None))
             if report.events or report.runs or report.reconciled:
-                typer.echo(f"{datetime.now(UTC).isoformat(timespec='seconds')} {_summary(report)}")
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                if as_json:
+                    typer.echo(json.dumps({"at": stamp, **report.as_dict()}, sort_keys=True))
+                else:
+                    typer.echo(f"{stamp} {_summary(report)}")
             elif exit_when_idle:
                 break
             if not stopping:
