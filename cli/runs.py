@@ -10,6 +10,7 @@ compile, an unreadable CSV, a bad ``--now`` — are one clear line on stderr and
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -26,7 +27,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.app import app, contacts_app
-from engine.config import ConfigError
+from connectors.base import Connector
+from connectors.factory import ConnectionSettingsError, ConnectorHandle, open_connector
+from connectors.recording import RecordingConnector
+from connectors.salesforce.emulator import SeedError
+from engine.config import ConfigError, load_config
 from engine.contacts import FieldValueError
 from engine.dryrun import DryRunReport, dry_run_file
 from engine.intake import IntakeError, import_csv, submit_form
@@ -67,11 +72,35 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+#: ``JOURNEY_CONNECTOR=recording``: record side effects (in ``.journey/recorder.db``)
+#: instead of performing them — for trying journeys out and for the engine's own tests.
+CONNECTOR_ENV = "JOURNEY_CONNECTOR"
+
+
+def _recording_only() -> bool:
+    return os.environ.get(CONNECTOR_ENV, "").strip().casefold() == "recording"
+
+
 @contextmanager
-def _project(now: datetime | None = None, with_journeys: bool = True) -> Iterator[Project]:
+def _project(
+    now: datetime | None = None, with_journeys: bool = True, act: bool = False
+) -> Iterator[Project]:
+    """The project; with ``act``, its connector is the one ``journey.toml`` describes (the
+    embedded emulated org by default, a real org when configured)."""
+    handle: ConnectorHandle | None = None
     try:
-        project = open_project(with_journeys=with_journeys, now=now)
-    except (ConfigError, JourneyLoadError) as exc:
+        config = load_config()
+        if act and not _recording_only():
+            handle = open_connector(config)
+            if sys.stdout.isatty():
+                typer.echo(handle.description, err=True)
+        connector: Connector | None = handle.connector if handle else None
+        if not act:  # reading or taking contacts in: nothing is performed
+            connector = RecordingConnector(keep_log=False)
+        project = open_project(with_journeys=with_journeys, now=now, connector=connector)
+    except (ConfigError, JourneyLoadError, ConnectionSettingsError, SeedError) as exc:
+        if handle is not None:
+            handle.close()
         raise _fail(str(exc)) from None
     try:
         yield project
@@ -79,6 +108,8 @@ def _project(now: datetime | None = None, with_journeys: bool = True) -> Iterato
         raise _fail(str(exc)) from None
     finally:
         project.close()
+        if handle is not None:
+            handle.close()
 
 
 def _emit(as_json: bool, data: Any) -> bool:
@@ -129,7 +160,7 @@ def run_command(
 ) -> None:
     """Process everything due: events into runs, due runs through their journeys."""
     moment = parse_moment(now)
-    with _project(moment) as project, _progress(not as_json, "running") as progress:
+    with _project(moment, act=True) as project, _progress(not as_json, "running") as progress:
         runner = project.runner(batch_size)
         report = (runner.run_until_idle if until_idle else runner.run_once)(moment, progress)
     if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
@@ -156,7 +187,7 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with _project(parse_moment(None)) as project:
+    with _project(parse_moment(None), act=True) as project:
         runner = project.runner(batch_size)
         while not stopping:
             try:
@@ -308,10 +339,20 @@ def dry_run_command(
 ) -> None:
     """Take contacts through a journey in memory: nothing is written anywhere."""
     moment = parse_moment(at)
+    handle: ConnectorHandle | None = None
     try:
-        report, errors = dry_run_file(file, contacts, moment)
-    except (ConfigError, JourneyLoadError, IntakeError) as exc:
+        # A dry run never writes to Salesforce: the recorder, which first reads the real
+        # records when an org is configured.
+        if not _recording_only():
+            handle = open_connector(load_config(file), dry_run=True)
+        report, errors = dry_run_file(
+            file, contacts, moment, connector=handle.connector if handle else None
+        )
+    except (ConfigError, JourneyLoadError, IntakeError, ConnectionSettingsError, SeedError) as exc:
         raise _fail(str(exc)) from None
+    finally:
+        if handle is not None:
+            handle.close()
     for e in errors:
         typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
     if _emit(

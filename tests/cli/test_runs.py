@@ -294,3 +294,34 @@ def test_worker_runs_on_the_real_clock_and_stops_when_idle(project: Path) -> Non
     passes = [json.loads(line) for line in out.splitlines()]
     assert sum(p["entered"] for p in passes) == 1
     assert [r["status"] for r in runs_of("now@x.example")] == ["completed"]
+
+
+def test_run_acts_on_the_embedded_emulated_org_unless_told_to_record(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv = write_csv(project, "Email,First Name,Annual Revenue\nbig@acme.example,Bea,5000000\n")
+    journey("contacts", "import", csv, "--list", "Website Leads", "--now", T0)
+    journey("run", "--until-idle", "--now", T0)
+    journey("run", "--until-idle", "--now", "2026-03-04T09:00")
+    lead = as_json("contact", "big@acme.example")["salesforce"]
+    assert lead["type"] == "Lead"
+    assert (project / ".journey" / "emulator").is_dir()  # the org's own state
+    assert not (project / ".journey" / "recorder.db").exists()
+    monkeypatch.setenv("JOURNEY_CONNECTOR", "recording")
+    journey(
+        "event",
+        "form-submitted",
+        "Demo request",
+        "--email",
+        "rec@acme.example",
+        "--field",
+        "Annual Revenue=2000000",
+        "--now",
+        T0,
+    )
+    journey("run", "--until-idle", "--now", T0)
+    journey("run", "--until-idle", "--now", "2026-03-04T09:00")
+    assert (project / ".journey" / "recorder.db").exists()
+    recorded = as_json("contact", "rec@acme.example")["salesforce"]["id"]
+    assert recorded != lead["id"]
+    assert recorded.startswith("00Q")
