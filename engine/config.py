@@ -11,24 +11,37 @@ See ``docs/configuration.md`` for every key.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CONFIG_FILE",
     "STANDARD_FIELDS",
+    "SYNC_OBJECTS",
     "ConfigError",
+    "FieldMapping",
     "FieldType",
     "NotificationsConfig",
+    "ObjectSync",
     "ProjectConfig",
     "SalesforceConfig",
     "StoreConfig",
     "SyncConfig",
+    "SyncCriterion",
     "find_config",
     "load_config",
+    "parse_duration",
 ]
 
 CONFIG_FILE = "journey.toml"
@@ -96,13 +109,133 @@ class NotificationsConfig(_Section):
     from_: str = Field(default="journeys@localhost", alias="from")
 
 
+#: The objects the sync knows, in the order a cycle reads them (a Lead's conversion is
+#: seen before the Contact it became; Accounts before the contacts that show their fields).
+SYNC_OBJECTS = ("Account", "Lead", "Contact", "CampaignMember")
+SyncMode = Literal["all", "criteria", "none"]
+SyncOperator = Literal[
+    "is", "is not", "contains", "starts with", ">", ">=", "<", "<=", "is empty", "is not empty"
+]
+SyncDirection = Literal["salesforce wins", "engine wins", "latest wins"]
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``"10m"``, ``"30s"``, ``"1h"``, ``"1d"``; ``ValueError`` otherwise."""
+    match = _DURATION.match(text)
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f'"{text}" is not a duration (write e.g. "10m", "30s", "1h")')
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+class SyncCriterion(_Section):
+    """One criterion of ``[sync.<Object>] criteria``: a Salesforce field (API name), an
+    operator and a value; a comma in a text value means OR ("Open, Working")."""
+
+    field: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+    op: SyncOperator = "is"
+    value: str | float | bool | None = None
+
+    def values(self) -> list[str | float | bool]:
+        """The OR-ed values (a text value split on commas)."""
+        if self.value is None:
+            return []
+        if isinstance(self.value, str):
+            return [part.strip() for part in self.value.split(",") if part.strip()]
+        return [self.value]
+
+
+class ObjectSync(_Section):
+    """``[sync.<Object>]``: which records of the object the sync keeps in the store."""
+
+    mode: SyncMode = "all"
+    criteria: list[SyncCriterion] = []
+    #: A record that stops meeting the criteria: removed from the store, or kept as it is
+    #: and no longer synced.
+    when_no_longer_matching: Literal["remove", "keep"] = "remove"
+
+
+class FieldMapping(_Section):
+    """``[sync.fields.<Object>] "Contact Field" = { salesforce = "Api_Name__c", ... }``.
+    ``direction`` settles a field changed on both sides between two cycles."""
+
+    salesforce: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
+    direction: SyncDirection = "salesforce wins"
+
+
 class SyncConfig(BaseModel):
     """``[sync]``: the schedule plus per-object sections (``[sync.Lead]``) and field
-    mappings (``[sync.fields.Lead]``); their shape is owned by the sync."""
+    mappings (``[sync.fields.Lead]``). The sections stay in ``model_extra`` (the checker
+    reads the mapped field names from there); they are validated on load and read, typed,
+    through ``object_sync`` and ``mappings``. Unknown keys are refused."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     every: str = "10m"
+    #: Changes are read from the last watermark minus this many seconds: a record saved
+    #: in a transaction that committed late still has an earlier SystemModstamp.
+    overlap_seconds: int = Field(default=300, ge=0)
+    #: A first (or ``--full``) read of more records than this goes through Bulk API 2.0.
+    bulk_threshold: int = Field(default=10000, ge=1)
+    #: Activity sync (off by default): the activity feed goes to Salesforce as Events.
+    activities: bool = False
+
+    @field_validator("every")
+    @classmethod
+    def _every_is_duration(cls, every: str) -> str:
+        parse_duration(every)
+        return every
+
+    @model_validator(mode="after")
+    def _sections(self) -> SyncConfig:
+        for key, value in (self.model_extra or {}).items():
+            if key == "fields":
+                if not isinstance(value, dict):
+                    raise ValueError("fields: expected a table per object ([sync.fields.Lead])")
+                for obj, mapping in value.items():
+                    if obj not in SYNC_OBJECTS:
+                        raise ValueError(f"fields.{obj}: not a synced object {SYNC_OBJECTS}")
+                    if not isinstance(mapping, dict):
+                        raise ValueError(f"fields.{obj}: expected a table of mappings")
+                    for name, spec in mapping.items():
+                        try:
+                            FieldMapping.model_validate(spec)
+                        except ValidationError as exc:
+                            raise ValueError(f'fields.{obj}."{name}": {_first(exc)}') from None
+            elif key in SYNC_OBJECTS:
+                try:
+                    section = ObjectSync.model_validate(value)
+                except ValidationError as exc:
+                    raise ValueError(f"{key}: {_first(exc)}") from None
+                if section.mode == "criteria" and not section.criteria:
+                    raise ValueError(f'{key}: mode = "criteria" needs criteria')
+            else:
+                raise ValueError(
+                    f"unknown key {key!r} (expected every, overlap_seconds, bulk_threshold, "
+                    f"activities, fields or one of {', '.join(SYNC_OBJECTS)})"
+                )
+        return self
+
+    @property
+    def interval_seconds(self) -> int:
+        return parse_duration(self.every)
+
+    def object_sync(self, sobject: str) -> ObjectSync:
+        """The ``[sync.<Object>]`` section (``mode = "all"`` when absent)."""
+        raw = (self.model_extra or {}).get(sobject)
+        return ObjectSync() if raw is None else ObjectSync.model_validate(raw)
+
+    def mappings(self, sobject: str) -> dict[str, FieldMapping]:
+        """Custom mappings of ``[sync.fields.<Object>]``: contact field -> mapping."""
+        raw = ((self.model_extra or {}).get("fields") or {}).get(sobject) or {}
+        return {str(name): FieldMapping.model_validate(spec) for name, spec in raw.items()}
+
+
+def _first(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else str(err["msg"])
 
 
 class ProjectConfig(_Section):

@@ -41,6 +41,7 @@ from engine.store import (
     Run,
     RunStatus,
     SegmentMember,
+    SyncPending,
     table,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "coerce",
     "contact_id_by_email",
     "load_views",
+    "mark_sync_pending",
     "new_contacts",
     "snapshot",
     "wake_runs",
@@ -354,7 +356,25 @@ def write_contacts(
         conn.execute(sa.insert(table(Event)), events)
     if changed_ids:
         wake_runs(conn, changed_ids, busy)
+        changed = set(changed_ids)
+        linked = [a.id for _, a in pairs if a.salesforce_id and a.id in changed]
+        if linked:
+            mark_sync_pending(conn, linked)
     return len(changed_ids)
+
+
+def mark_sync_pending(conn: Connection, contact_ids: Sequence[int]) -> None:
+    """Hook for the sync (``engine.sync``): contacts linked to a Salesforce record changed
+    here, so its next cycle compares them with what Salesforce last had."""
+    rows = [{"contact_id": cid} for cid in sorted(set(contact_ids))]
+    name = conn.dialect.name
+    pending = table(SyncPending)
+    if name in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
+        conn.execute(dialect_insert(pending).on_conflict_do_nothing(), rows)
+        return
+    known = set(conn.execute(sa.select(pending.c.contact_id)).scalars())  # pragma: no cover
+    conn.execute(sa.insert(pending), [r for r in rows if r["contact_id"] not in known])
 
 
 def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -19,6 +19,8 @@ Tables (the ``SQLModel`` classes below document each column):
 * ``events`` — the inbox that triggers read.
 * ``effects`` — the effect journal: an intent (idempotency key) is committed before the
   connector is called, its outcome after.
+* ``sync_records``, ``sync_errors``, ``sync_pending``, ``sync_settings`` — the
+  Salesforce sync's state (``engine.sync``), added by schema version 2.
 
 The schema is created and migrated by the tool: ``schema_version`` holds the version and
 ``MIGRATIONS`` the explicit steps from one version to the next.
@@ -38,6 +40,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -58,6 +61,10 @@ __all__ = [
     "RunStatus",
     "SegmentMember",
     "Store",
+    "SyncError",
+    "SyncPending",
+    "SyncRecord",
+    "SyncSetting",
     "insert_many",
     "open_store",
     "table",
@@ -260,6 +267,60 @@ class Effect(SQLModel, table=True):
     created_at: datetime
 
 
+class _SyncTables(SQLModel, registry=registry()):
+    """The sync's tables (``engine.sync``) live in their own metadata: the first migration
+    creates every table of the default metadata, and these arrive with version 2."""
+
+
+class SyncRecord(_SyncTables, table=True):
+    """A Salesforce record the sync keeps in step (keyed by its 18-character ID).
+    ``shadow`` (JSON) holds the record's mapped values as of the last cycle — the common
+    ancestor of a three-way merge: a side whose value differs from it changed. Our own
+    writes update it, so reading them back is not a change (echo suppression)."""
+
+    __tablename__ = "sync_records"
+    salesforce_id: str = Field(primary_key=True)
+    object: str = Field(index=True)
+    contact_id: int | None = Field(default=None, index=True)
+    account_id: str | None = Field(default=None, index=True)
+    shadow: str = "{}"
+    modstamp: str | None = None
+    #: False once a record no longer meets its criteria and is kept, unsynced.
+    synced: bool = True
+
+
+class SyncError(_SyncTables, table=True):
+    """A record the sync could not take or write; retried every cycle until it works."""
+
+    __tablename__ = "sync_errors"
+    key: str = Field(primary_key=True)  # "<Object>:<record id>" or "contact:<id>"
+    contact_id: int | None = Field(default=None, index=True)
+    salesforce_id: str | None = None
+    object: str | None = None
+    direction: str  # "in" | "out"
+    code: str
+    message: str
+    attempts: int = 1
+    first_at: datetime
+    last_at: datetime
+
+
+class SyncPending(_SyncTables, table=True):
+    """Contacts linked to a Salesforce record whose fields changed in the engine since the
+    sync last looked (written by ``engine.contacts.write_contacts``)."""
+
+    __tablename__ = "sync_pending"
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+
+
+class SyncSetting(_SyncTables, table=True):
+    """Key/value (JSON): per-object watermarks, the last cycle's summary."""
+
+    __tablename__ = "sync_settings"
+    key: str = Field(primary_key=True)
+    value: str
+
+
 class _SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
     version: int = Field(primary_key=True)
@@ -343,9 +404,15 @@ def _create_v1(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn)
 
 
+def _add_sync_v2(conn: Connection) -> None:
+    """Version 2: the sync's tables (records and their shadows, errors, pending contacts,
+    settings)."""
+    _SyncTables.metadata.create_all(conn)
+
+
 #: ``MIGRATIONS[n]`` takes a store from schema version ``n`` to ``n + 1``. Append only;
 #: never edit a released step.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _add_sync_v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
