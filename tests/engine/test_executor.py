@@ -158,3 +158,39 @@ update salesforce field "Rating" to "Warm"
     assert action.outcome == "skipped"
     assert "no Salesforce record" in action.detail
     assert report.contacts[0].status == "completed"
+
+
+WAIT_UNTIL = """journey "Qualify"
+trigger form submitted "Demo"
+wait until field "Lead Status" is "Qualified" for at most 14 days
+if field "Lead Status" is "Qualified":
+    update field "Plan Tier" to "Sales"
+else:
+    update field "Plan Tier" to "Nurture"
+"""
+
+
+def test_wait_until_goes_on_when_the_contact_changes_or_time_runs_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.intake import submit_form
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    runner, _, _ = make_runner(store, WAIT_UNTIL)
+    for email in ("quick@x.example", "slow@x.example"):
+        submit_form(store, context(), "Demo", email, {})
+    runner.run_until_idle(T0)
+    day3 = T0 + timedelta(days=3)
+    submit_form(store, context(day3), "Call", "quick@x.example", {"Lead Status": "Qualified"})
+    runner.run_until_idle(day3)  # woken by the change, long before its 14 days
+    quick = contact_report(store, "quick@x.example")
+    assert quick is not None
+    assert quick.fields["Plan Tier"] == "Sales"
+    assert quick.runs[0]["status"] == "completed"
+    slow = contact_report(store, "slow@x.example")
+    assert slow is not None
+    assert slow.runs[0]["status"] == "waiting"
+    runner.run_until_idle(T0 + timedelta(days=14))
+    slow = contact_report(store, "slow@x.example")
+    assert slow is not None
+    assert slow.fields["Plan Tier"] == "Nurture"
+    assert any("time ran out" in a["detail"] for a in slow.activity)
+    store.close()
