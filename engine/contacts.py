@@ -359,22 +359,31 @@ def write_contacts(
         changed = set(changed_ids)
         linked = [a.id for _, a in pairs if a.salesforce_id and a.id in changed]
         if linked:
-            mark_sync_pending(conn, linked)
+            mark_sync_pending(conn, linked, ctx.now)
     return len(changed_ids)
 
 
-def mark_sync_pending(conn: Connection, contact_ids: Sequence[int]) -> None:
+def mark_sync_pending(conn: Connection, contact_ids: Sequence[int], now: datetime) -> None:
     """Hook for the sync (``engine.sync``): contacts linked to a Salesforce record changed
     here, so its next cycle compares them with what Salesforce last had."""
-    rows = [{"contact_id": cid} for cid in sorted(set(contact_ids))]
+    rows = [{"contact_id": cid, "marked_at": now} for cid in sorted(set(contact_ids))]
+    if not rows:
+        return
     name = conn.dialect.name
     pending = table(SyncPending)
     if name in ("sqlite", "postgresql"):
         dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
-        conn.execute(dialect_insert(pending).on_conflict_do_nothing(), rows)
+        stmt = dialect_insert(pending)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["contact_id"], set_={"marked_at": stmt.excluded.marked_at}
+            ),
+            rows,
+        )
         return
-    known = set(conn.execute(sa.select(pending.c.contact_id)).scalars())  # pragma: no cover
-    conn.execute(sa.insert(pending), [r for r in rows if r["contact_id"] not in known])
+    ids = [r["contact_id"] for r in rows]  # pragma: no cover (other databases)
+    conn.execute(sa.delete(pending).where(pending.c.contact_id.in_(ids)))
+    conn.execute(sa.insert(pending), rows)
 
 
 def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -311,6 +311,9 @@ class SyncPending(_SyncTables, table=True):
 
     __tablename__ = "sync_pending"
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    #: When the engine last changed it: "latest wins" compares it with Salesforce's
+    #: LastModifiedDate.
+    marked_at: datetime | None = None
 
 
 class SyncSetting(_SyncTables, table=True):

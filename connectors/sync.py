@@ -1,0 +1,162 @@
+"""The sync's side-effect boundary: what the engine's sync asks of an org, and nothing more.
+
+Pipeline position: ``engine.sync`` (decides what changed, merges, settles conflicts) ->
+**SyncSource** (reads and writes records) -> Salesforce (``connectors.salesforce.
+replication``) or the emulated org. Like ``connectors.base`` for actions, this module is
+the only part of the Salesforce side the engine imports; it never sees simple-salesforce.
+
+Records travel as flat dicts keyed by API path (``"Email"``, ``"Owner.Name"``,
+``"Account.Industry"``), values as Salesforce gives them (``None`` for blank). Each has
+``Id`` and ``SystemModstamp``.
+
+Exceptions the engine handles::
+
+    SyncProblem
+    ├── SyncPaused      the connection is unusable (session expired, API cap): stop the
+    │                   cycle, keep everything for the next one
+    └── SyncReadError   a read was refused (a bad mapping, a transient failure after
+                        retries): the cycle stops without moving the watermark
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias
+
+__all__ = [
+    "Criterion",
+    "FieldInfo",
+    "ObjectChanges",
+    "ObjectRead",
+    "Record",
+    "SyncPaused",
+    "SyncProblem",
+    "SyncReadError",
+    "SyncSource",
+    "WriteResult",
+]
+
+Record: TypeAlias = dict[str, Any]
+
+
+class SyncProblem(Exception):  # noqa: N818 (the base of the two below)
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class SyncPaused(SyncProblem):
+    """``until``: when trying again makes sense (None: only after a renew)."""
+
+    def __init__(self, code: str, message: str, until: datetime | None = None) -> None:
+        super().__init__(code, message)
+        self.until = until
+
+
+class SyncReadError(SyncProblem):
+    pass
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """``field op values``; several values are OR-ed (``Status is "Open", "Working"``)."""
+
+    field: str
+    op: str
+    values: tuple[str | float | bool, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectRead:
+    """What to read of one object: these fields of the records meeting ``criteria``
+    (ANDed) changed at or after ``since`` (None: every record in scope)."""
+
+    object: str
+    fields: tuple[str, ...]
+    criteria: tuple[Criterion, ...] = ()
+    since: datetime | None = None
+
+
+@dataclass
+class ObjectChanges:
+    """One object's answer: changed records in scope, IDs deleted (the recycle bin), and
+    IDs changed that no longer meet the criteria."""
+
+    records: list[Record] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    left_scope: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """One record's outcome: ``ok``, else Salesforce's error code and message."""
+
+    id: str | None
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.id is not None and self.code is None
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """A field as ``describe`` reports it. ``writable``: updateable and not a formula —
+    anything else syncs inbound only."""
+
+    name: str
+    label: str
+    type: str
+    updateable: bool
+    calculated: bool
+    custom: bool
+
+    @property
+    def writable(self) -> bool:
+        return self.updateable and not self.calculated
+
+
+class SyncSource(Protocol):
+    """An org the sync can read and write."""
+
+    def check(self) -> None:
+        """Raise ``SyncPaused`` when Salesforce work is paused (no call made)."""
+        ...
+
+    def read_changes(self, reads: Sequence[ObjectRead]) -> dict[str, ObjectChanges]:
+        """Changes since each read's ``since`` — for all objects together, in as few
+        calls as the org allows (one when nothing changed)."""
+        ...
+
+    def count(self, reads: Sequence[ObjectRead]) -> dict[str, int]:
+        """How many records each read would return (a first sync's progress, and whether
+        it goes through the bulk API)."""
+        ...
+
+    def read_all(self, read: ObjectRead, expected: int) -> Iterator[list[Record]]:
+        """Every record in scope, in batches (``expected``: the count, for the choice of
+        API)."""
+        ...
+
+    def update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """PATCH by ``Id``, as few calls as possible; one result per record, in order."""
+        ...
+
+    def create(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        ...
+
+    def describe(self, sobject: str) -> list[FieldInfo]:
+        ...
+
+    @property
+    def api_calls(self) -> int:
+        """API calls made so far through this source (all kinds)."""
+        ...
+
+
+#: Called with (object, records so far) during a long first read.
+ReadProgress: TypeAlias = Callable[[str, int], None]
