@@ -1,0 +1,155 @@
+"""Fixtures for the sync tests: the emulated org over HTTPS, a real SQLite store, and the
+sync wired exactly as ``journey sync`` wires it (simple-salesforce, budget, OrgApi)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from simple_salesforce.api import Salesforce
+
+from connectors.salesforce.batching import OrgApi
+from connectors.salesforce.budget import ApiBudget
+from connectors.salesforce.connection import Endpoint, connect
+from connectors.salesforce.emulator import EmulatedOrg
+from connectors.salesforce.errors import Backoff
+from connectors.salesforce.replication import SalesforceReplication
+from connectors.salesforce.state import ConnectorState
+from engine.conditions import Evaluator
+from engine.config import ProjectConfig
+from engine.contact import ContactView
+from engine.contacts import ContactContext, load_views
+from engine.store import Activity, Contact, Event, Store, open_store, table
+from engine.sync import CycleSummary, SyncRun, run_cycle
+from tests.connectors.conftest import SEED
+
+
+def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@dataclass
+class SyncWorld:
+    """An org, a store and a sync between them; ``now`` is the engine's clock."""
+
+    org: EmulatedOrg
+    store: Store
+    state: ConnectorState
+    config: ProjectConfig
+    source: SalesforceReplication
+    sf: Salesforce
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def context(self) -> ContactContext:
+        fields = self.config.all_fields()
+        return ContactContext(fields, Evaluator({}, fields), self.now)
+
+    def run(self) -> SyncRun:
+        return SyncRun(self.store, self.source, self.config, self.context)
+
+    def cycle(self, *, full: bool = False) -> CycleSummary:
+        return run_cycle(self.run(), full=full)
+
+    def contact(self, salesforce_id: str) -> ContactView:
+        c = table(Contact)
+        with self.store.begin() as conn:
+            found = conn.execute(
+                sa.select(c.c.id).where(c.c.salesforce_id == salesforce_id)
+            ).scalar()
+            assert found is not None, f"no contact for {salesforce_id}"
+            return load_views(conn, [int(found)])[int(found)]
+
+    def contact_ids(self) -> list[int]:
+        c = table(Contact)
+        with self.store.begin() as conn:
+            return [int(i) for i in conn.execute(sa.select(c.c.id).order_by(c.c.id)).scalars()]
+
+    def events(self, kind: str | None = None) -> list[tuple[str, int, str, str | None]]:
+        ev = table(Event)
+        query = sa.select(ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value).order_by(ev.c.id)
+        if kind:
+            query = query.where(ev.c.kind == kind)
+        with self.store.begin() as conn:
+            return [(r.kind, r.contact_id, r.name, r.value) for r in conn.execute(query)]
+
+    def clear_events(self) -> None:
+        with self.store.begin() as conn:
+            conn.execute(sa.delete(table(Event)))
+
+    def feed(self, contact_id: int) -> list[str]:
+        a = table(Activity)
+        with self.store.begin() as conn:
+            return list(
+                conn.execute(
+                    sa.select(a.c.detail).where(a.c.contact_id == contact_id).order_by(a.c.id)
+                ).scalars()
+            )
+
+
+def make_world(
+    tmp_path: Path, sync: dict[str, Any] | None = None, seed: dict[str, Any] | None = None, **org_kw: Any
+) -> tuple[EmulatedOrg, Callable[[], SyncWorld]]:
+    org = EmulatedOrg(seed=copy.deepcopy(seed or SEED), **org_kw)
+    served = org.start()
+
+    def build() -> SyncWorld:
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+        config = ProjectConfig.model_validate(
+            {
+                "root": tmp_path,
+                "found": True,
+                "store": {"url": url},
+                "sync": sync or {},
+                "fields": {"Plan Tier": "Text", "Score": "Number", "Account Type": "Text"},
+            }
+        )
+        store = open_store(url)
+        state = ConnectorState(url)
+        budget = ApiBudget(state, 0.5)
+        client = connect(
+            Endpoint(
+                served.instance_url,
+                served.version,
+                session_id=org.session_id,
+                ca_file=served.ca_file,
+            ),
+            hooks=[budget.hook],
+        )
+        api = OrgApi(client, budget, backoff=Backoff(attempts=2, sleep=_no_sleep))
+        source = SalesforceReplication(
+            api, state, bulk_threshold=config.sync.bulk_threshold
+        )
+        return SyncWorld(org, store, state, config, source, org.client())
+
+    return org, build
+
+
+@pytest.fixture
+def world_factory(tmp_path: Path) -> Iterator[Callable[..., SyncWorld]]:
+    """``world_factory(sync={...}, seed={...})``: a fresh org + store + sync."""
+    opened: list[tuple[EmulatedOrg, SyncWorld]] = []
+
+    def factory(
+        sync: dict[str, Any] | None = None, seed: dict[str, Any] | None = None, **kw: Any
+    ) -> SyncWorld:
+        org, build = make_world(tmp_path, sync, seed, **kw)
+        world = build()
+        opened.append((org, world))
+        return world
+
+    yield factory
+    for org, world in opened:
+        world.state.close()
+        world.store.close()
+        org.stop()
+
+
+@pytest.fixture
+def world(world_factory: Callable[..., SyncWorld]) -> SyncWorld:
+    return world_factory()
