@@ -7,7 +7,7 @@ and the demo that runs the example journeys on embedded defaults.
 
 from __future__ import annotations
 
-from cli import connection, demo, language, org, runs  # noqa: F401  (imported to register commands)
+from cli import connection, demo, language, org, runs, sync  # noqa: F401  (imported to register commands)
 from cli.app import app
 
 __all__ = ["app", "main"]
