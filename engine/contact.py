@@ -38,7 +38,7 @@ def canonical_field(name: str, known: Mapping[str, str] | None = None) -> str:
     return _STANDARD_BY_KEY.get(key, name)
 
 
-@dataclass
+@dataclass(slots=True)
 class ContactView:
     """One contact in memory. ``fields`` maps the casefolded name to (display name, value)."""
 

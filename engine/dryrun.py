@@ -44,7 +44,7 @@ __all__ = ["ContactPath", "DryRunReport", "dry_run", "dry_run_file"]
 MAX_DRY_STEPS = 200
 
 
-@dataclass
+@dataclass(slots=True)
 class ContactPath:
     """One contact's dry run."""
 
@@ -77,7 +77,7 @@ class ContactPath:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class DryRunReport:
     journey: str
     version: str
@@ -101,7 +101,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Walker:
     view: ContactView
     path: ContactPath

@@ -50,7 +50,7 @@ __all__ = [
 MAX_STEPS_PER_ADVANCE = 10_000
 
 
-@dataclass
+@dataclass(slots=True)
 class Position:
     """What the executor needs of a run (the store holds the rest)."""
 
@@ -61,7 +61,7 @@ class Position:
     seq: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One activity-feed entry."""
 
@@ -73,7 +73,7 @@ class Record:
     at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """A local change to the contact: ``field`` (name, old, new) or ``list_add`` /
     ``list_remove`` (name)."""
@@ -84,7 +84,7 @@ class Change:
     new: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pending:
     """An effect the connector must perform before the run can go on."""
 
@@ -94,7 +94,7 @@ class Pending:
     params: Params
 
 
-@dataclass
+@dataclass(slots=True)
 class Advance:
     """The result of walking a run: where it stands and what it did on the way."""
 
