@@ -17,6 +17,7 @@ from simple_salesforce.api import Salesforce
 from connectors.salesforce.batching import OrgApi
 from connectors.salesforce.budget import ApiBudget
 from connectors.salesforce.connection import Endpoint, connect
+from connectors.salesforce.connector import clear_pause
 from connectors.salesforce.emulator import EmulatedOrg
 from connectors.salesforce.errors import Backoff
 from connectors.salesforce.replication import SalesforceReplication
@@ -24,7 +25,7 @@ from connectors.salesforce.state import ConnectorState
 from engine.conditions import Evaluator
 from engine.config import ProjectConfig
 from engine.contact import ContactView
-from engine.contacts import ContactContext, load_views
+from engine.contacts import ContactContext, load_views, snapshot, write_contacts
 from engine.store import Activity, Contact, Event, Store, open_store, table
 from engine.sync import CycleSummary, SyncRun, run_cycle
 from tests.connectors.conftest import SEED
@@ -65,6 +66,37 @@ class SyncWorld:
             assert found is not None, f"no contact for {salesforce_id}"
             return load_views(conn, [int(found)])[int(found)]
 
+    def edit(self, salesforce_id: str, **values: str) -> None:
+        """Change a contact in the engine, as a journey's ``update field`` does
+        (``First_Name="Ann"`` is the field "First Name")."""
+        view = self.contact(salesforce_id)
+        before = snapshot(view)
+        for name, value in values.items():
+            view.set(name.replace("_", " "), value)
+        with self.store.begin() as conn:
+            write_contacts(conn, [(before, view)], self.context())
+
+    def reconnect(self) -> None:
+        """What ``journey salesforce renew`` does for the embedded org: a new session, the
+        pause lifted."""
+        self.org.renew_session()
+        clear_pause(self.state)
+        old = self.source.api
+        client = connect(
+            Endpoint(
+                self.org.endpoint.instance_url,
+                self.org.endpoint.version,
+                session_id=self.org.session_id,
+                ca_file=self.org.endpoint.ca_file,
+            ),
+            hooks=[old.budget.hook],
+        )
+        self.source = SalesforceReplication(
+            OrgApi(client, old.budget, backoff=old.backoff),
+            self.state,
+            bulk_threshold=self.source.bulk_threshold,
+        )
+
     def contact_ids(self) -> list[int]:
         c = table(Contact)
         with self.store.begin() as conn:
@@ -93,7 +125,10 @@ class SyncWorld:
 
 
 def make_world(
-    tmp_path: Path, sync: dict[str, Any] | None = None, seed: dict[str, Any] | None = None, **org_kw: Any
+    tmp_path: Path,
+    sync: dict[str, Any] | None = None,
+    seed: dict[str, Any] | None = None,
+    **org_kw: Any,
 ) -> tuple[EmulatedOrg, Callable[[], SyncWorld]]:
     org = EmulatedOrg(seed=copy.deepcopy(seed or SEED), **org_kw)
     served = org.start()
@@ -122,9 +157,7 @@ def make_world(
             hooks=[budget.hook],
         )
         api = OrgApi(client, budget, backoff=Backoff(attempts=2, sleep=_no_sleep))
-        source = SalesforceReplication(
-            api, state, bulk_threshold=config.sync.bulk_threshold
-        )
+        source = SalesforceReplication(api, state, bulk_threshold=config.sync.bulk_threshold)
         return SyncWorld(org, store, state, config, source, org.client())
 
     return org, build
