@@ -60,50 +60,79 @@ def push_changes(
     """Send every pending contact's changed fields. Raises ``SyncPaused`` (after putting
     the claimed contacts back) when the connection stops."""
     sent = Sent()
-    while True:
-        with store.begin() as conn:
-            claimed = take_pending(conn)
-            if not claimed:
-                return sent
-            links = [
-                link
-                for link in load_records(conn, contact_ids=list(claimed))
-                if link.object in ("Lead", "Contact") and link.synced and link.shadow is not None
-            ]
-            views = load_views(conn, [link.contact_id for link in links if link.contact_id])
-        batches: dict[str, list[tuple[dict[str, Any], Linked, dict[str, str]]]] = defaultdict(list)
-        for link in links:
-            view = views.get(link.contact_id or 0)
-            if view is None or (view.salesforce_id or "")[:15] != link.salesforce_id[:15]:
-                continue
-            shadow = link.shadow or {}
-            changed: dict[str, str] = {}
-            for m in maps_of(link.object):
-                if not m.writable:
-                    continue
-                value = engine_text(view.get(m.contact_field), m.kind)
-                if value != shadow.get(m.path, "false" if m.kind == "True/False" else ""):
-                    changed[m.path] = value
-            if changed:
-                kinds = {m.path: m.kind for m in maps_of(link.object)}
-                body = {"Id": link.salesforce_id}
-                body.update({p: to_salesforce(v, kinds[p]) for p, v in changed.items()})
-                batches[link.object].append((body, link, changed))
-        outcomes: list[tuple[Linked, dict[str, str], str | None, str | None]] = []
-        try:
-            for sobject, items in batches.items():
-                results = source.update(sobject, [body for body, _, _ in items])
-                for (_, link, changed), result in zip(items, results, strict=True):
-                    outcomes.append(
-                        (link, changed, result.code if not result.ok else None, result.message)
-                    )
-        except SyncPaused:
+    done: set[int] = set()
+    again: set[int] = set()
+    try:
+        while _push_batch(store, source, maps_of, ctx, sent, done, again):
+            pass
+    finally:
+        # Contacts whose record failed (retried next cycle) and ones marked again by this
+        # cycle's own bookkeeping (the errors list): each is looked at once per cycle.
+        back = again | set(sent.failed_contacts)
+        if back:
             with store.begin() as conn:
-                mark_sync_pending(conn, list(claimed), ctx.now)
-                _settle(conn, outcomes, ctx, sent)
-            raise
+                mark_sync_pending(conn, sorted(back), ctx.now)
+    return sent
+
+
+def _push_batch(
+    store: Store,
+    source: SyncSource,
+    maps_of: Callable[[str], list[FieldMap]],
+    ctx: ContactContext,
+    sent: Sent,
+    done: set[int],
+    again: set[int],
+) -> bool:
+    """One claimed batch; False when nothing new is pending."""
+    with store.begin() as conn:
+        claimed_all = take_pending(conn)
+        claimed = [c for c in claimed_all if c not in done]
+        again.update(c for c in claimed_all if c in done)
+        if not claimed:
+            return False
+        done.update(claimed)
+        links = [
+            link
+            for link in load_records(conn, contact_ids=list(claimed))
+            if link.object in ("Lead", "Contact") and link.synced and link.shadow is not None
+        ]
+        views = load_views(conn, [link.contact_id for link in links if link.contact_id])
+    batches: dict[str, list[tuple[dict[str, Any], Linked, dict[str, str]]]] = defaultdict(list)
+    for link in links:
+        view = views.get(link.contact_id or 0)
+        if view is None or (view.salesforce_id or "")[:15] != link.salesforce_id[:15]:
+            continue
+        shadow = link.shadow or {}
+        changed: dict[str, str] = {}
+        for m in maps_of(link.object):
+            if not m.writable:
+                continue
+            value = engine_text(view.get(m.contact_field), m.kind)
+            if value != shadow.get(m.path, "false" if m.kind == "True/False" else ""):
+                changed[m.path] = value
+        if changed:
+            kinds = {m.path: m.kind for m in maps_of(link.object)}
+            body = {"Id": link.salesforce_id}
+            body.update({p: to_salesforce(v, kinds[p]) for p, v in changed.items()})
+            batches[link.object].append((body, link, changed))
+    outcomes: list[tuple[Linked, dict[str, str], str | None, str | None]] = []
+    try:
+        for sobject, items in batches.items():
+            results = source.update(sobject, [body for body, _, _ in items])
+            for (_, link, changed), result in zip(items, results, strict=True):
+                outcomes.append(
+                    (link, changed, result.code if not result.ok else None, result.message)
+                )
+    except SyncPaused:
+        settled = {link.contact_id for link, _, _, _ in outcomes}
+        again.update(c for c in claimed if c not in settled)
         with store.begin() as conn:
             _settle(conn, outcomes, ctx, sent)
+        raise
+    with store.begin() as conn:
+        _settle(conn, outcomes, ctx, sent)
+    return True
 
 
 def _settle(
@@ -143,8 +172,6 @@ def _settle(
     save_records(conn, saved)
     fixed = clear_errors(conn, cleared)
     set_error_list(conn, ctx, add=failed, remove=[c for c in fixed if c not in failed])
-    if failed:
-        mark_sync_pending(conn, failed, ctx.now)
 
 
 def set_error_list(

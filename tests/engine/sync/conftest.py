@@ -80,6 +80,7 @@ class SyncWorld:
         """What ``journey salesforce renew`` does for the embedded org: a new session, the
         pause lifted."""
         self.org.renew_session()
+        self.sf = self.org.client()
         clear_pause(self.state)
         old = self.source.api
         client = connect(
