@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from conftest import SyncWorld
 
@@ -350,3 +351,61 @@ def test_sync_changes_start_journeys_through_their_triggers(world: SyncWorld) ->
         ).scalars()
         entered = sorted(runs)
     assert entered == ["New lead", "Webinar", "Working"]
+
+
+def test_criteria_select_records_and_a_leaver_is_removed(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    tricky = "O'Brien \\ Sons"
+    world = world_factory(
+        sync={
+            "Lead": {
+                "mode": "criteria",
+                "criteria": [
+                    {"field": "Company", "op": "is", "value": f"{tricky}, Acme"},
+                    {"field": "Status", "op": "is not", "value": "Closed - Not Converted"},
+                ],
+            },
+            "Contact": {"mode": "none"},
+        }
+    )
+    world.org.insert("Lead", [{"LastName": "Quote", "Company": tricky}])
+    world.org.insert("Lead", [{"LastName": "Out", "Company": "Elsewhere"}])
+    world.cycle()
+    quote, doe = world.contact(_lead_id(world, "Quote")), world.contact(_lead_id(world))
+    assert quote.get("Company") == tricky
+    with pytest.raises(AssertionError):
+        world.contact(_lead_id(world, "Out"))
+    with pytest.raises(AssertionError):  # Contacts: mode = "none"
+        world.contact(world.sf.query("SELECT Id FROM Contact")["records"][0]["Id"])
+    world.sf.Lead.update(_lead_id(world), {"Status": "Closed - Not Converted"})
+    summary = world.cycle()
+    assert summary.deleted == 1
+    assert doe.id not in world.contact_ids()
+    assert quote.id in world.contact_ids()
+
+
+def test_a_leaver_can_be_kept_and_no_longer_synced(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    world = world_factory(
+        sync={
+            "Lead": {
+                "mode": "criteria",
+                "criteria": [
+                    {"field": "Status", "op": "is not", "value": "Closed - Not Converted"}
+                ],
+                "when_no_longer_matching": "keep",
+            }
+        }
+    )
+    world.cycle()
+    lead_id = _lead_id(world)
+    world.sf.Lead.update(lead_id, {"Status": "Closed - Not Converted", "Title": "Gone"})
+    world.cycle()
+    kept = world.contact(lead_id)
+    assert kept.get("Lead Status") == "Open - Not Contacted"  # kept as it was
+    world.edit(lead_id, Phone="555")
+    summary = world.cycle()
+    assert summary.outbound == 0  # no longer synced
+    assert world.sf.Lead.get(lead_id)["Phone"] is None
