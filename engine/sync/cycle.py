@@ -143,7 +143,14 @@ def _read_only(run: SyncRun) -> None:
         run._read_only[sobject] = frozenset(cached)
 
 
-def _take(run: SyncRun, sobject: str, records: list[Record], summary: CycleSummary) -> None:
+def _take(
+    run: SyncRun,
+    sobject: str,
+    records: list[Record],
+    summary: CycleSummary,
+    *,
+    full: bool = False,
+) -> None:
     for start in range(0, len(records), BATCH):
         chunk = records[start : start + BATCH]
         with run.store.begin() as conn:
@@ -155,7 +162,7 @@ def _take(run: SyncRun, sobject: str, records: list[Record], summary: CycleSumma
                 taken = take_members(conn, chunk, ctx)
             else:
                 kind: Literal["Lead", "Contact"] = "Lead" if sobject == "Lead" else "Contact"
-                taken = take_people(conn, kind, chunk, run.maps(sobject), ctx)
+                taken = take_people(conn, kind, chunk, run.maps(sobject), ctx, recheck=full)
         summary.inbound += taken.changed
         summary.conflicts += taken.conflicts
         summary.failed += taken.failed
@@ -255,7 +262,7 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
             seen = 0
             latest = marks[sobject]
             for batch in run.source.read_all(reads[sobject], expected):
-                _take(run, sobject, batch, summary)
+                _take(run, sobject, batch, summary, full=True)
                 seen += len(batch)
                 latest = _latest(batch, latest)
                 if run.progress is not None:

@@ -149,8 +149,12 @@ def take_people(
     records: Sequence[Record],
     maps: Sequence[FieldMap],
     ctx: ContactContext,
+    *,
+    recheck: bool = False,
 ) -> Taken:
-    """Leads or Contacts into the store (module docstring)."""
+    """Leads or Contacts into the store (module docstring). A record read again with the
+    SystemModstamp we already hold is skipped, unless ``recheck`` (a full read: a formula
+    may have changed without moving it)."""
     taken = Taken()
     if not records:
         return taken
@@ -170,6 +174,14 @@ def take_people(
     for record in records:
         record_id = str(record["Id"])
         link = links.get(record_id)
+        if (
+            not recheck
+            and link is not None
+            and link.shadow is not None
+            and link.modstamp
+            and link.modstamp == str(record.get("SystemModstamp") or "")
+        ):
+            continue  # read again inside the overlap window, unchanged since: nothing to do
         contact_id = link.contact_id if link is not None else matched.get(record_id)
         converted = sobject == "Lead" and record.get("IsConverted")
         if converted and record.get("ConvertedContactId"):
