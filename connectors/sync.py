@@ -20,7 +20,7 @@ Exceptions the engine handles::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeAlias
@@ -146,17 +146,11 @@ class SyncSource(Protocol):
         """PATCH by ``Id``, as few calls as possible; one result per record, in order."""
         ...
 
-    def create(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        ...
+    def create(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...
 
-    def describe(self, sobject: str) -> list[FieldInfo]:
-        ...
+    def describe(self, sobject: str) -> list[FieldInfo]: ...
 
     @property
     def api_calls(self) -> int:
         """API calls made so far through this source (all kinds)."""
         ...
-
-
-#: Called with (object, records so far) during a long first read.
-ReadProgress: TypeAlias = Callable[[str, int], None]

@@ -30,6 +30,7 @@ __all__ = [
     "Linked",
     "clear_errors",
     "error_rows",
+    "forget_records",
     "get_setting",
     "load_records",
     "put_setting",
@@ -130,16 +131,6 @@ def take_pending(conn: Connection, limit: int = 5000) -> dict[int, datetime | No
     for chunk in _chunks(ids):
         conn.execute(sa.delete(sp).where(sp.c.contact_id.in_(chunk)))
     return dict.fromkeys(ids)
-
-
-def pending_ids(conn: Connection, contact_ids: Sequence[int]) -> set[int]:
-    sp = table(SyncPending)
-    out: set[int] = set()
-    for chunk in _chunks(list(contact_ids)):
-        out |= set(
-            conn.execute(sa.select(sp.c.contact_id).where(sp.c.contact_id.in_(chunk))).scalars()
-        )
-    return out
 
 
 def get_setting(conn: Connection, key: str) -> Any:

@@ -131,11 +131,11 @@ def make_world(
     seed: dict[str, Any] | None = None,
     **org_kw: Any,
 ) -> tuple[EmulatedOrg, Callable[[], SyncWorld]]:
+    url = org_kw.pop("store_url", None) or f"sqlite:///{tmp_path / 'state.db'}"
     org = EmulatedOrg(seed=copy.deepcopy(seed or SEED), **org_kw)
     served = org.start()
 
     def build() -> SyncWorld:
-        url = f"sqlite:///{tmp_path / 'state.db'}"
         config = ProjectConfig.model_validate(
             {
                 "root": tmp_path,
