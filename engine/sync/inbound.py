@@ -249,9 +249,19 @@ def take_people(
         taken.changed += len(fresh)
     forget_records(conn, [f for f in forgotten if f not in {x.salesforce_id for x in saved}])
     save_records(conn, saved)
+    # write_contacts marked every contact written here pending; what the sync itself took
+    # in needs no comparison: only the ones the engine had changed stay pending.
+    ours = [cid for cid in [*touched, *(v.id for _, v in fresh)] if cid not in marks]
+    _unmark(conn, ours)
     if engine_keeps:
         mark_sync_pending(conn, engine_keeps, ctx.now)
     return taken
+
+
+def _unmark(conn: Connection, contact_ids: Sequence[int]) -> None:
+    sp = table(SyncPending)
+    for start in range(0, len(contact_ids), 500):
+        conn.execute(sa.delete(sp).where(sp.c.contact_id.in_(contact_ids[start : start + 500])))
 
 
 def _pending_marks(conn: Connection, contact_ids: Sequence[int]) -> dict[int, datetime | None]:
