@@ -213,9 +213,7 @@ class SalesforceReplication:
                 if status >= 300:
                     code, message = first_error(sub.get("body"))
                     if status == 401:
-                        problem = PausedError(
-                            code, f"{message} — run `journey salesforce renew`"
-                        )
+                        problem = PausedError(code, f"{message} — run `journey salesforce renew`")
                         self._pause(problem)
                         raise SyncPaused(problem.code, problem.message)
                     raise SyncReadError(code, f"{sub.get('referenceId')}: {message}")
@@ -273,9 +271,7 @@ class SalesforceReplication:
             self._save_budget()
 
     def count(self, reads: Sequence[ObjectRead]) -> dict[str, int]:
-        queries = [
-(read.object, "query", select_soql(read, count=True)) for read in reads
-        ]
+        queries = [(read.object, "query", select_soql(read, count=True)) for read in reads]
         try:
             answers = self._composite(queries)
         finally:
@@ -359,5 +355,3 @@ def replication_for(connector: object, *, bulk_threshold: int = 10000) -> Salesf
     return SalesforceReplication(
         connector.api, connector.state, bulk_threshold=bulk_threshold, clock=connector.clock
     )
-
-
