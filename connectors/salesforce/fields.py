@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connectors.base import RecordChange
-from connectors.salesforce.records import Item, Workspace
+from connectors.salesforce.records import STANDARD_FIELD_NAMES, Item, Workspace
 from connectors.salesforce.state import Link
 from dsl.syntax import UpdateSalesforceField
 
@@ -23,12 +23,16 @@ _NUMBER = {"double", "currency", "percent", "int"}
 
 
 def describe_field(ws: Workspace, sobject: str, name: str) -> dict[str, Any] | None:
-    """The describe entry of ``sobject``'s field whose API name or label is ``name``."""
+    """The describe entry of ``sobject``'s field named ``name``: a standard contact field
+    ("Lead Status" is ``Status`` on a Lead), else an API name, else a label. Journeys name
+    fields the way the engine does, so the engine's names must win over labels."""
     key = f"describe:{sobject}"
     if key not in ws.cache:
         describe = ws.api.call(lambda: getattr(ws.api.sf, sobject).describe())
         ws.cache[key] = list(describe.get("fields", []))
-    wanted = name.strip().casefold()
+    standard = STANDARD_FIELD_NAMES.get(name.strip().casefold())
+    api_name = standard and (standard[0] if sobject == "Lead" else standard[1])
+    wanted = (api_name or name).strip().casefold()
     fields: list[dict[str, Any]] = ws.cache[key]
     for field in fields:
         if str(field.get("name", "")).casefold() == wanted:

@@ -33,6 +33,7 @@ from connectors.salesforce.state import ConnectorState, Link
 
 __all__ = [
     "AUTO_ASSIGN_FALSE",
+    "STANDARD_FIELD_NAMES",
     "Item",
     "Owner",
     "Workspace",
@@ -64,6 +65,18 @@ _FIELD_MAP: dict[str, tuple[str | None, str | None]] = {
     "Unsubscribed": ("HasOptedOutOfEmail", "HasOptedOutOfEmail"),
     "Do Not Call": ("DoNotCall", "DoNotCall"),
     "Rating": ("Rating", None),
+}
+#: Every standard contact field that has a Salesforce field, casefolded display name →
+#: (Lead field, Contact field): what ``update salesforce field "Lead Status"`` writes.
+#: Wider than ``_FIELD_MAP``, whose fields are also copied onto records we create.
+STANDARD_FIELD_NAMES: dict[str, tuple[str | None, str | None]] = {
+    name.casefold(): names
+    for name, names in {
+        **_FIELD_MAP,
+        "Last Name": ("LastName", "LastName"),
+        "Company": ("Company", None),
+        "Lead Status": ("Status", None),
+    }.items()
 }
 _RATINGS = {"hot": "Hot", "warm": "Warm", "cold": "Cold"}
 _TRUE = {"true", "yes", "1", "y"}

@@ -185,6 +185,21 @@ def test_update_salesforce_field_by_label_or_api_name(harness: Harness) -> None:
     assert by_label.changes.fields == {"Plan Tier": "Gold"}
 
 
+def test_update_salesforce_field_by_the_engines_standard_field_name(harness: Harness) -> None:
+    """Journeys say "Lead Status" (the contact field), which is ``Status`` on a Lead."""
+    jo = contact(1, "jo@acme.example", salesforce_id="00Q5E0000000001UAA", salesforce_type="Lead")
+    [result] = harness.perform(
+        UpdateSalesforceField("Lead Status", "Working - Contacted"),
+        [jo],
+        field="Lead Status",
+        value="Working - Contacted",
+    )
+    assert result.status == "done", result.message
+    [row] = harness.query("SELECT Status FROM Lead WHERE Email = 'jo@acme.example'")
+    assert row["Status"] == "Working - Contacted"
+    assert result.changes.fields == {"Lead Status": "Working - Contacted"}
+
+
 def test_update_salesforce_field_without_a_record_is_skipped_with_why(harness: Harness) -> None:
     calls = harness.org.api_calls
     [result] = harness.perform(
