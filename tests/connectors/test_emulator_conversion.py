@@ -169,3 +169,16 @@ def test_conversion_into_an_existing_contact_fills_its_blanks(sf: Salesforce) ->
     assert contact["Email"] == "sam@globex.example"  # kept
     assert (contact["Phone"], contact["Title"]) == ("+1 555 0100", "Buyer")  # filled in
     assert sf.Lead.get(lead_id)["ConvertedContactId"] == stone
+
+
+def test_conversion_carries_campaign_membership_to_the_contact(sf: Salesforce) -> None:
+    lead_id = new_lead(sf)
+    [campaign] = sf.query("SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'")["records"]
+    sf.CampaignMember.create({"CampaignId": campaign["Id"], "LeadId": lead_id, "Status": "Sent"})
+    status, root = convert(sf, leadId=lead_id, convertedStatus="Closed - Converted")
+    assert status == 200
+    contact_id = result_of(root)["contactId"]
+    [member] = sf.query(
+        f"SELECT LeadId, ContactId, Status FROM CampaignMember WHERE LeadId = '{lead_id}'"
+    )["records"]
+    assert (member["ContactId"], member["Status"]) == (contact_id, "Sent")

@@ -141,6 +141,11 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
             },
             auto_assign=False,
         )
+    # Salesforce carries the lead's campaign history over: its campaign members now also
+    # name the new contact, so "campaign member status" still holds after conversion.
+    _, members = org.query(f"SELECT Id FROM CampaignMember WHERE LeadId = '{lead['Id']}'", False)
+    for member in members:
+        org.system_update(str(member["Id"]), {"ContactId": contact_id})
     org.system_update(
         lead["Id"],
         {
