@@ -1,78 +1,335 @@
-"""Commands: journey demo — the main job on embedded defaults.
+"""Commands: journey demo — the main job, end to end, on embedded defaults.
 
-Pipeline position: the README's first command. Today it takes every journey in the
-project's ``journeys/`` folder through the language (check and compile) and prints each
-one's name, version, triggers and steps; later stages extend ``demo_report`` to run sample
-contacts through the engine on the emulated org. Works from a fresh clone: no
-``journey.toml`` needed, no credentials, no network.
+Pipeline position: the README's first command. It copies the example project (this
+folder's ``journey.toml``, ``journeys/*.journey``, the Salesforce seed and
+``journeys/sample-contacts.csv``) into a fresh ``.journey/demo/`` and runs it for real:
+the sample contacts enter the journeys, the durable engine takes them through three weeks
+of virtual time, and every Salesforce action goes over HTTPS to the embedded emulated org
+(seeded with users, a round-robin group, campaigns and an assignment rule). The user then
+sees what happened: per-step counts, and the records created or changed in the org.
+
+No credentials, no network, repeatable: each run starts from a new ``.journey/demo/``,
+which is left behind so ``cd .journey/demo && journey status`` can look around.
+
+The demo stands in for two things that happen outside the engine: sales reps qualifying
+leads in Salesforce (it sets Lead Status in the org and mirrors it onto the contact, as
+the sync would) and webinar attendance (campaign member statuses).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
 from cli.app import app
-from cli.language import compile_path
-from dsl.formatter import trigger_text
-from engine.config import ConfigError, load_config
+from cli.runs import parse_moment
+from connectors.factory import ConnectionSettingsError, open_connector
+from engine.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
+from engine.contacts import contact_id_by_email, load_views, snapshot, write_contacts
+from engine.intake import IntakeError, import_csv, record_campaign_status, submit_form
+from engine.journeys import JourneyLoadError
+from engine.project import Project, open_project
+from engine.runner import PassReport
+from engine.status import journey_status
 
-__all__ = ["demo", "demo_report"]
+__all__ = ["DemoError", "DemoReport", "demo", "run_demo"]
+
+SAMPLE_CONTACTS = Path("journeys") / "sample-contacts.csv"
+#: How far the demo moves the clock, and how often the engine wakes up on the way.
+DAYS = 21
+TICK = timedelta(hours=6)
+
+#: (day, what happens outside the engine) — the sales floor and the webinar.
+QUALIFIED_ON_DAY_1 = (
+    "ada@initech.example",
+    "grace@globex.example",
+    "barbara@stark.example",
+    "margaret@cyberdyne.example",
+)
+WEBINAR_REGISTRANTS = (
+    "grace@globex.example",
+    "frances@tyrell.example",
+    "john@oscorp.example",
+    "ken@wayne.example",
+)
+ATTENDED_ON_DAY_9 = ("john@oscorp.example",)
+FORM_SUBMISSION = {
+    "Email": "hedy@lamarr.example",
+    "First Name": "Hedy",
+    "Last Name": "Lamarr",
+    "Company": "Lamarr Labs",
+    "Rating": "Hot",
+}
+
+#: What the demo shows of the org: object -> (SOQL, columns).
+ORG_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Lead": (
+        "SELECT Name, Company, Owner.Name, Status, LeadSource, IsConverted FROM Lead ORDER BY Name",
+        ("Name", "Company", "Owner.Name", "Status", "LeadSource", "IsConverted"),
+    ),
+    "Opportunity": (
+        "SELECT Name, StageName, Amount, CloseDate, Account.Name FROM Opportunity ORDER BY Name",
+        ("Name", "StageName", "Amount", "CloseDate", "Account.Name"),
+    ),
+    "Task": (
+        "SELECT Subject, Owner.Name, ActivityDate, Priority FROM Task ORDER BY Subject",
+        ("Subject", "Owner.Name", "ActivityDate", "Priority"),
+    ),
+    "CampaignMember": (
+        "SELECT Campaign.Name, Lead.Name, Contact.Name, Status FROM CampaignMember ORDER BY Status",
+        ("Campaign.Name", "Lead.Name", "Contact.Name", "Status"),
+    ),
+    "Account": ("SELECT Name FROM Account ORDER BY Name", ("Name",)),
+    "Contact": ("SELECT Name, Account.Name FROM Contact ORDER BY Name", ("Name", "Account.Name")),
+}
 
 
-def demo_report(root: Path) -> list[dict[str, Any]]:
-    """One entry per journey file in ``root/journeys``: its name, version, triggers and
-    step counts by kind, or its diagnostics when it does not compile."""
-    report: list[dict[str, Any]] = []
-    for path in sorted((root / "journeys").glob("*.journey")):
-        compiled, diagnostics = compile_path(path)
-        entry: dict[str, Any] = {
-            "path": str(path.relative_to(root)),
-            "diagnostics": [d.as_dict() for d in diagnostics],
-        }
-        if compiled is not None:
-            kinds = Counter(step.kind for step in compiled.steps.values() if step.kind != "end")
-            entry.update(
-                name=compiled.name,
-                version=compiled.version,
-                triggers=[trigger_text(t) for t in compiled.triggers],
-                steps=sum(kinds.values()),
-                steps_by_kind=dict(sorted(kinds.items())),
+class DemoError(Exception):
+    """The example project is missing a piece; the message says which."""
+
+
+@dataclass
+class DemoReport:
+    """What the demo did: where, what the engine did, the journeys' counts, the org."""
+
+    folder: str
+    started: str
+    finished: str
+    connection: str
+    imported: int
+    engine: dict[str, Any]
+    journeys: list[dict[str, Any]]
+    org: dict[str, list[dict[str, Any]]]
+    api_calls: int
+    outbox: int
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _prepare(root: Path, config: ProjectConfig) -> Path:
+    """A fresh ``.journey/demo/`` holding a copy of the example project."""
+    if not config.found:
+        raise DemoError(f"no {CONFIG_FILE} in {root}: run the demo from the project's folder")
+    sample = root / SAMPLE_CONTACTS
+    if not sample.is_file():
+        raise DemoError(f"no sample contacts at {sample}")
+    folder = config.state_dir / "demo"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "journeys").mkdir(parents=True)
+    shutil.copy(root / CONFIG_FILE, folder / CONFIG_FILE)
+    for journey in sorted((root / "journeys").glob("*.journey")):
+        shutil.copy(journey, folder / "journeys" / journey.name)
+    shutil.copy(sample, folder / "journeys" / sample.name)
+    if config.salesforce.seed:
+        seed = Path(config.salesforce.seed)
+        source = seed if seed.is_absolute() else root / seed
+        if not source.is_file():
+            raise DemoError(f"[salesforce] seed: no file {source}")
+        if not seed.is_absolute():
+            (folder / seed).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / seed)
+    return folder
+
+
+def _mirror_status(project: Project, sf: Any, emails: tuple[str, ...], now: datetime) -> int:
+    """A sales rep marks these leads Qualified in Salesforce; the contact follows, as the
+    sync brings it in. Returns how many leads changed."""
+    changed = 0
+    with project.store.begin() as conn:
+        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
+        pairs = []
+        for view in load_views(conn, ids).values():
+            if view.salesforce_type != "Lead" or not view.salesforce_id:
+                continue
+            sf.Lead.update(
+                view.salesforce_id, {"Status": "Qualified"}, headers={"Sforce-Auto-Assign": "FALSE"}
             )
-        report.append(entry)
-    return report
+            before = snapshot(view)
+            view.set("Lead Status", "Qualified")
+            pairs.append((before, view))
+            changed += 1
+        write_contacts(conn, pairs, project.context(now))
+    return changed
+
+
+def _campaign(project: Project, emails: tuple[str, ...], status: str, now: datetime) -> None:
+    ctx = project.context(now)
+    with project.store.begin() as conn:
+        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
+    for cid in ids:
+        record_campaign_status(project.store, ctx, cid, "Q4 Webinar", status)
+
+
+def _org_records(sf: Any) -> dict[str, list[dict[str, Any]]]:
+    def flat(record: dict[str, Any], column: str) -> Any:
+        value: Any = record
+        for part in column.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    return {
+        name: [{c: flat(r, c) for c in columns} for r in sf.query_all(soql)["records"]]
+        for name, (soql, columns) in ORG_VIEWS.items()
+    }
+
+
+@contextmanager
+def _ticker(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
+    if not enabled:
+        yield lambda _label: None
+        return
+    with Progress(transient=True) as progress:
+        task = progress.add_task("demo", total=total)
+
+        def tick(label: str) -> None:
+            progress.update(task, advance=1, description=label)
+
+        yield tick
+
+
+def run_demo(
+    root: Path, *, start: datetime | None = None, show_progress: bool = False
+) -> DemoReport:
+    """Run the example project end to end in ``root/.journey/demo`` (see module docs)."""
+    config = load_config(root)
+    folder = _prepare(root, config)
+    demo_config = load_config(folder)
+    t0 = (start or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    handle = open_connector(demo_config)
+    org = handle.org
+    if org is None:  # pragma: no cover - the copied journey.toml names no instance_url
+        handle.close()
+        raise DemoError("the demo runs on the embedded emulated org; remove instance_url")
+    engine_total = PassReport()
+    notes: list[str] = []
+    with handle as connector:
+        project = open_project(folder, connector=connector, now=t0)
+        try:
+            sf = org.client()
+            ctx = project.context(t0)
+            imported = import_csv(project.store, folder / SAMPLE_CONTACTS, ctx, "Website Leads")
+            if imported.errors:
+                notes += [f"row {e.row}: {e.message}" for e in imported.errors]
+            submit_form(
+                project.store,
+                ctx,
+                "Demo request",
+                FORM_SUBMISSION["Email"],
+                {k: v for k, v in FORM_SUBMISSION.items() if k != "Email"},
+            )
+            _campaign(project, WEBINAR_REGISTRANTS, "Registered", t0)
+            runner = project.runner()
+            ticks = int(timedelta(days=DAYS) / TICK)
+            with _ticker(show_progress, ticks + 1) as tick:
+                for n in range(ticks + 1):
+                    now = t0 + n * TICK
+                    if now == t0 + timedelta(days=1):
+                        qualified = _mirror_status(project, sf, QUALIFIED_ON_DAY_1, now)
+                        notes.append(f"day 1: a rep marked {qualified} leads Qualified")
+                    if now == t0 + timedelta(days=9):
+                        _campaign(project, ATTENDED_ON_DAY_9, "Attended", now)
+                        notes.append(f"day 9: {len(ATTENDED_ON_DAY_9)} registrant attended")
+                    report = runner.run_until_idle(now)
+                    engine_total.add(report)
+                    tick(f"day {n * TICK / timedelta(days=1):.1f}")
+                    if report.paused:
+                        notes.append(f"paused: {report.paused}")
+                        break
+            journeys = [s.as_dict() for s in journey_status(project.store, project.catalog)]
+            records = _org_records(sf)
+            calls = org.api_calls
+        finally:
+            project.close()
+    outbox = demo_config.state_dir / "outbox"
+    return DemoReport(
+        folder=str(folder.relative_to(config.root)),
+        started=t0.isoformat(),
+        finished=(t0 + timedelta(days=DAYS)).isoformat(),
+        connection=handle.description,
+        imported=imported.created + imported.updated + imported.unchanged,
+        engine=engine_total.as_dict(),
+        journeys=journeys,
+        org=records,
+        api_calls=calls,
+        outbox=len(list(outbox.glob("*.eml"))) if outbox.is_dir() else 0,
+        notes=notes,
+    )
+
+
+def print_report(report: DemoReport, console: Console) -> None:
+    """The demo's story for people: what ran, each journey's steps, the org's records."""
+    e = report.engine
+    console.print(f"[bold]journey demo[/] in {report.folder}, {report.connection}")
+    console.print(
+        f"{report.imported} sample contacts imported; {DAYS} days of virtual time from "
+        f"{report.started[:16]}: {e['entered']} runs entered, {e['steps']} steps, "
+        f"{e['effects']} Salesforce actions, {report.api_calls} API calls"
+    )
+    for note in report.notes:
+        console.print(f"  {note}")
+    for j in report.journeys:
+        runs = ", ".join(f"{n} {k}" for k, n in sorted(j["runs"].items())) or "no runs"
+        table = Table(title=f"{j['journey']}: {runs}", title_justify="left")
+        for column in ("step", "entered", "waiting", "done", "failed"):
+            table.add_column(column, justify="left" if column == "step" else "right")
+        for s in j["steps"]:
+            table.add_row(
+                f"{s['step']}  {s['text']}",
+                *(str(s[k]) for k in ("entered", "waiting", "done", "failed")),
+            )
+        console.print(table)
+    for name, rows in report.org.items():
+        if not rows:
+            continue
+        table = Table(
+            title=f"{name} records in the emulated org ({len(rows)})", title_justify="left"
+        )
+        for column in rows[0]:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row.values()))
+        console.print(table)
+    console.print(
+        f"{report.outbox} notification emails written to "
+        f"{Path(report.folder) / '.journey' / 'outbox'}"
+    )
+    console.print(f"Look around: cd {report.folder} && journey status")
 
 
 @app.command()
 def demo(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Start the virtual clock at this ISO date-time (default: now)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
-    """Run the example journeys in journeys/ through the pipeline on embedded defaults."""
+    """Run the example journeys end to end on the embedded emulated org."""
+    console = Console()
     try:
-        root = load_config(Path.cwd()).root
-        report = demo_report(root)
-    except ConfigError as exc:
+        start = parse_moment(at) if at else None
+        report = run_demo(
+            Path.cwd(), start=start, show_progress=not as_json and console.is_terminal
+        )
+    except (DemoError, ConfigError, ConnectionSettingsError, JourneyLoadError, IntakeError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if as_json:
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
-    elif not report:
-        typer.echo(f"no journeys in {root / 'journeys'}")
-    for entry in [] if as_json else report:
-        if "name" not in entry:
-            typer.echo(f"{entry['path']}: does not compile")
-            for d in entry["diagnostics"]:
-                if d["severity"] == "error":
-                    typer.echo(f"  {d['line']}:{d['column']}: {d['message']}")
-            continue
-        kinds = ", ".join(f"{n} {k}" for k, n in entry["steps_by_kind"].items())
-        typer.echo(f'{entry["path"]}: "{entry["name"]}" version {entry["version"]}')
-        for trigger in entry["triggers"]:
-            typer.echo(f"  {trigger}")
-        typer.echo(f"  {entry['steps']} steps ({kinds})")
-    if not report or any("name" not in e for e in report):
+        typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print_report(report, console)
+    if any(s["failed"] for j in report.journeys for s in j["steps"]):
         raise typer.Exit(1)

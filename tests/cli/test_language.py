@@ -4,15 +4,13 @@ temporary folders, real ``journey.toml`` files, the exit codes and the printed t
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-import cli.demo
-import cli.language  # registers check, fmt, graph
+import cli.language  # noqa: F401  (registers check, fmt, graph)
 from cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -192,44 +190,6 @@ def test_graph_of_an_invalid_journey_prints_the_problems(tmp_path: Path) -> None
     code, output = run("graph", str(path))
     assert code == 1
     assert "no `trigger`" in output
-
-
-def test_demo_summarises_the_project_journeys(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for example in (REPO / "journeys").glob("*.journey"):
-        shutil.copy(example, project / "journeys")
-    (project / "journey.toml").write_text(
-        '[groups]\n"SDR Round Robin" = ["ann@acme.example"]\n'
-        '[segments]\n"High intent" = \'field "Rating" is "Hot"\'\n'
-    )
-    monkeypatch.chdir(project)
-    code, output = run("demo")
-    assert code == 0, output
-    assert '"Demo request follow-up" version' in output
-    code, output = run("demo", "--json")
-    report = json.loads(output)
-    assert {entry["name"] for entry in report} == {
-        "Demo request follow-up",
-        "Inbound routing",
-        "Webinar nurture",
-    }
-    assert all(entry["steps"] > 5 for entry in report)
-
-
-def test_demo_from_the_repository_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(REPO)
-    code, output = run("demo", "--json")
-    assert code == 0
-    assert len(json.loads(output)) == len(list((REPO / "journeys").glob("*.journey")))
-    assert cli.demo.demo_report(REPO)[0]["version"]
-
-
-def test_demo_without_journeys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    code, output = run("demo")
-    assert code == 1
-    assert "no journeys in" in output
 
 
 def test_check_reports_a_segment_that_is_not_a_condition(project: Path) -> None:

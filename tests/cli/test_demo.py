@@ -1,0 +1,84 @@
+"""`journey demo`, the README's first command: the example project end to end on the
+embedded emulated org, through the real CLI, the real store and HTTPS to the org."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from typer.testing import CliRunner
+
+import cli.main  # noqa: F401  (registers every command)
+from cli.app import app
+
+REPO = Path(__file__).resolve().parents[2]
+START = "2026-03-02T09:00"
+
+
+@pytest.fixture
+def example_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's example project, as a new user has it after cloning."""
+    shutil.copy(REPO / "journey.toml", tmp_path)
+    shutil.copy(REPO / "salesforce-seed.json", tmp_path)
+    shutil.copytree(REPO / "journeys", tmp_path / "journeys")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def demo(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["demo", "--at", START, *args])
+    return result.exit_code, result.output
+
+
+def test_demo_takes_the_sample_contacts_through_the_emulated_org(example_project: Path) -> None:
+    code, output = demo("--json")
+    assert code == 0, output
+    report = json.loads(output)
+    contacts = (example_project / "journeys" / "sample-contacts.csv").read_text().splitlines()
+    assert report["imported"] == len(contacts) - 1
+    assert report["connection"].startswith("using the embedded emulated org")
+    # Nothing failed, and every journey saw contacts.
+    steps = [s for j in report["journeys"] for s in j["steps"]]
+    assert sum(s["failed"] for s in steps) == 0
+    assert all(j["runs"] for j in report["journeys"])
+    org = report["org"]
+    # Every sample contact (and the form submitter) became a Lead in the org...
+    assert len(org["Lead"]) == report["imported"] + 1
+    # ...assigned by round robin over the group's three SDRs, or kept by an explicit owner.
+    owners = {lead["Owner.Name"] for lead in org["Lead"]}
+    assert {"Ann Archer", "Bob Baker", "Cara Cole"} <= owners
+    # The leads the rep qualified were converted: Contact, Account (the seeded Globex
+    # reused, not duplicated) and Opportunity.
+    converted = [lead for lead in org["Lead"] if lead["IsConverted"]]
+    assert len(converted) == 4
+    assert len(org["Opportunity"]) == len(org["Contact"]) == 4
+    assert [a["Name"] for a in org["Account"]].count("Globex") == 1
+    assert {m["Status"] for m in org["CampaignMember"]} == {"Responded"}
+    # Batching: fewer API calls than Salesforce actions.
+    assert 0 < report["api_calls"] < report["engine"]["effects"]
+    assert report["outbox"] > 0
+
+
+def test_demo_starts_afresh_each_time(example_project: Path) -> None:
+    first = json.loads(demo("--json")[1])
+    second = json.loads(demo("--json")[1])
+    assert first["org"] == second["org"]
+    assert first["journeys"] == second["journeys"]
+
+
+def test_demo_text(example_project: Path, snapshot: SnapshotAssertion) -> None:
+    code, output = demo()
+    assert code == 0, output
+    assert output.replace(str(example_project), "<project>") == snapshot
+
+
+def test_demo_outside_a_project_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, output = demo()
+    assert code == 2
+    assert "no journey.toml" in output
