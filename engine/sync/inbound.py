@@ -59,6 +59,7 @@ from engine.store import (
     table,
 )
 from engine.sync.mapping import ACCOUNT_FIELDS, FieldMap, engine_text, from_salesforce
+from engine.sync.outbound import set_error_list
 from engine.sync.records import (
     Linked,
     forget_records,
@@ -167,6 +168,7 @@ def take_people(
     befores = {cid: snapshot(v) for cid, v in views.items()}
     marks = _pending_marks(conn, list(views))
     fresh: list[tuple[Record, ContactView]] = []
+    problems: list[tuple[str, ContactView, str, str]] = []
     touched: dict[int, ContactView] = {}
     saved: list[Linked] = []
     forgotten: list[str] = []
@@ -206,21 +208,9 @@ def take_people(
         view.lists.setdefault(_LIST_OF[sobject].casefold(), _LIST_OF[sobject])
         if keeps and view.id:
             engine_keeps.append(view.id)
-        problems = _invalid(view, maps, ctx)
-        for name, message in problems:
+        for name, message in _invalid(view, maps, ctx):
             view.set(name, befores[view.id].get(name) if view.id in befores else "")
-            record_error(
-                conn,
-                key=f"in:{record_id}:{name}",
-                contact_id=view.id or None,
-                salesforce_id=record_id,
-                sobject=sobject,
-                direction="in",
-                code="INVALID_VALUE",
-                message=message,
-                now=ctx.now,
-            )
-            taken.failed += 1
+            problems.append((record_id, view, name, message))
         new_link = Linked(
             record_id,
             sobject,
@@ -249,6 +239,7 @@ def take_people(
         taken.changed += len(fresh)
     forget_records(conn, [f for f in forgotten if f not in {x.salesforce_id for x in saved}])
     save_records(conn, saved)
+    _inbound_errors(conn, sobject, saved, problems, ctx, taken)
     # write_contacts marked every contact written here pending; what the sync itself took
     # in needs no comparison: only the ones the engine had changed stay pending.
     ours = [cid for cid in [*touched, *(v.id for _, v in fresh)] if cid not in marks]
@@ -256,6 +247,46 @@ def take_people(
     if engine_keeps:
         mark_sync_pending(conn, engine_keeps, ctx.now)
     return taken
+
+
+def _inbound_errors(
+    conn: Connection,
+    sobject: str,
+    saved: Sequence[Linked],
+    problems: Sequence[tuple[str, ContactView, str, str]],
+    ctx: ContactContext,
+    taken: Taken,
+) -> None:
+    """Values that did not fit go on the errors list (the rest of the record is taken);
+    a record taken cleanly clears its earlier inbound errors."""
+    se = table(SyncError)
+    failing = {record_id for record_id, _, _, _ in problems}
+    cleared: list[int] = []
+    open_errors = conn.execute(sa.select(se.c.key).where(se.c.key.like("in:%")).limit(1)).first()
+    for link in saved if open_errors is not None else ():
+        if link.salesforce_id in failing:
+            continue
+        gone = conn.execute(
+            sa.delete(se)
+            .where(se.c.key.like(f"in:{link.salesforce_id}:%"))
+            .returning(se.c.contact_id)
+        ).scalars()
+        cleared += [int(c) for c in gone if c is not None]
+    for record_id, view, name, message in problems:
+        record_error(
+            conn,
+            key=f"in:{record_id}:{name}",
+            contact_id=view.id or None,
+            salesforce_id=record_id,
+            sobject=sobject,
+            direction="in",
+            code="INVALID_VALUE",
+            message=message,
+            now=ctx.now,
+        )
+        taken.failed += 1
+    failed_ids = [v.id for _, v, _, _ in problems if v.id]
+    set_error_list(conn, ctx, add=failed_ids, remove=[c for c in cleared if c not in failed_ids])
 
 
 def _unmark(conn: Connection, contact_ids: Sequence[int]) -> None:

@@ -409,3 +409,26 @@ def test_a_leaver_can_be_kept_and_no_longer_synced(
     summary = world.cycle()
     assert summary.outbound == 0  # no longer synced
     assert world.sf.Lead.get(lead_id)["Phone"] is None
+
+
+def test_a_salesforce_value_that_does_not_fit_its_field_is_listed_then_cleared(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    # "Score" is declared a Number; mapped here onto a text field.
+    world = world_factory(sync={"fields": {"Lead": {"Score": {"salesforce": "Plan_Tier__c"}}}})
+    lead_id = _lead_id(world)
+    world.sf.Lead.update(lead_id, {"Plan_Tier__c": "gold", "Title": "CTO"})
+    summary = world.cycle()
+    assert summary.failed == 1
+    assert summary.errors == 1
+    lead = world.contact(lead_id)
+    assert lead.get("Title") == "CTO"  # the rest of the record is taken
+    assert lead.get("Score") == ""
+    assert lead.in_list("Salesforce Sync Errors")
+    assert any('"gold" is not a number' in line for line in world.feed(lead.id))
+    world.sf.Lead.update(lead_id, {"Plan_Tier__c": "5"})
+    summary = world.cycle()
+    assert summary.errors == 0
+    lead = world.contact(lead_id)
+    assert lead.get("Score") == "5"
+    assert not lead.in_list("Salesforce Sync Errors")
