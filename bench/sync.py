@@ -20,6 +20,7 @@ org (``org.api_calls``); writes are the Collections (and Bulk ingest) calls amon
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import resource
 import statistics
@@ -220,13 +221,25 @@ def each_side(folder: Path) -> dict[str, float]:
         bench.close()
 
 
+def _status_mb(key: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def first_sync(records: int) -> Callable[[Path], dict[str, float]]:
     def run(folder: Path) -> dict[str, float]:
         bench = Bench(folder, records)
         try:
+            before = _status_mb("VmRSS")
+            # Reset the peak (Linux): the cycle's own peak, not the set-up's.
+            with contextlib.suppress(OSError):
+                Path("/proc/self/clear_refs").write_text("5")
             summary, calls, writes, seconds = bench.cycle()
             assert summary.inbound >= records, summary
-            return {"calls": calls, "writes": writes, "seconds": seconds}
+            grew = _status_mb("VmHWM") - before
+            return {"calls": calls, "writes": writes, "seconds": seconds, "grew": grew}
         finally:
             bench.close()
 
@@ -257,6 +270,10 @@ def main() -> None:
     print(
         f"first sync of {args.first:,} Leads: API calls {_figure(got['calls'], '', 0)}; "
         f"wall {_figure(got['seconds'], ' s')}"
+    )
+    print(
+        f"  memory the first sync added at its peak (RSS over the set-up; the in-process org's "
+        f"Bulk job included): {_figure(got['grew'], ' MB', 0)}"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the whole benchmark process: {peak:.0f} MB")
