@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import track
 
 from cli.app import app
+from connectors.salesforce.emulator.seed import SeedError, load_seed, seed_names
 from dsl import (
     Diagnostic,
     JourneyError,
@@ -33,11 +35,11 @@ from dsl.draw import to_dot, to_json, to_mermaid
 from dsl.pipeline import read_source
 from engine.config import (
     CONFIG_FILE,
-    STANDARD_FIELDS,
     ConfigError,
     ProjectConfig,
     load_config,
 )
+from engine.journeys import schema_for
 
 __all__ = [
     "check",
@@ -58,24 +60,20 @@ PathsArgument = Annotated[
 
 
 def schema_for_project(config: ProjectConfig) -> Schema:
-    """What ``journey.toml`` declares, as the checker's ``Schema``. Without a
-    ``journey.toml`` fields, groups and segments are unknown (warnings, not errors); users
-    and campaigns belong to the org, which ``check`` does not contact."""
-    if not config.found:
-        return Schema(standard_fields=STANDARD_FIELDS)
-    fields: dict[str, str] = dict(config.all_fields())
-    mapped = (config.sync.model_extra or {}).get("fields", {})
-    if isinstance(mapped, dict):
-        for per_object in mapped.values():
-            if isinstance(per_object, dict):
-                for name in per_object:
-                    fields.setdefault(str(name), "Text")
-    return Schema(
-        fields=fields,
-        groups=frozenset(config.groups),
-        segments=frozenset(config.segments),
-        standard_fields=STANDARD_FIELDS,
-    )
+    """What ``journey.toml`` declares (``engine.journeys.schema_for``), plus the users and
+    campaigns of the org when the project runs on the embedded emulated org with a seed:
+    those are known without contacting anything. A real org is not contacted by
+    ``check``, so its users and campaigns stay unknown (warnings)."""
+    schema = schema_for(config)
+    if not config.found or config.salesforce.instance_url or not config.salesforce.seed:
+        return schema
+    seed_path = Path(config.salesforce.seed)
+    try:
+        seed = load_seed(seed_path if seed_path.is_absolute() else config.root / seed_path)
+    except SeedError as exc:
+        raise ConfigError(f"[salesforce] seed: {exc}") from None
+    users, campaigns = seed_names(seed)
+    return replace(schema, users=users, campaigns=campaigns)
 
 
 def segment_problems(config: ProjectConfig) -> list[Diagnostic]:

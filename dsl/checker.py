@@ -198,6 +198,8 @@ def _conditions(condition: Condition) -> Iterator[Condition]:
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+#: A Salesforce User ID, 15 or 18 characters (key prefix 005).
+_USER_ID = re.compile(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 
 
 class _Checker:
@@ -259,6 +261,8 @@ class _Checker:
             return
         if name.casefold() in {k.casefold() for k in known}:
             return
+        if kind == "user" and _USER_ID.fullmatch(name):
+            return  # a Salesforce user ID: valid wherever a user is named
         self.warned.add(key)
         near = closest(name, known)
         hint = (

@@ -25,7 +25,7 @@ from dsl.syntax import (
     FormSubmitted,
     Trigger,
 )
-from engine.config import ProjectConfig
+from engine.config import STANDARD_FIELDS, SYNC_OBJECTS, ProjectConfig
 from engine.store import JourneyVersion, Store, table
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
@@ -49,13 +49,21 @@ def journey_key(name: str) -> str:
 
 
 def schema_for(config: ProjectConfig) -> Schema:
-    """What the project declares (unknown kinds stay None: warnings, not errors)."""
+    """What the project declares, as the checker's ``Schema``: the standard fields, the
+    ``[fields]`` and the fields mapped under ``[sync.fields.*]``, the groups and segments.
+    Without a ``journey.toml`` those kinds are unknown (warnings, not errors). ``journey
+    check`` and the engine both use this, so a journey that checks also loads."""
     if not config.found:
-        return Schema()
+        return Schema(standard_fields=STANDARD_FIELDS)
+    fields: dict[str, str] = dict(config.all_fields())
+    for sobject in SYNC_OBJECTS:
+        for name in config.sync.mappings(sobject):
+            fields.setdefault(name, "Text")
     return Schema(
-        fields=config.all_fields(),
+        fields=fields,
         groups=frozenset(config.groups),
         segments=frozenset(config.segments),
+        standard_fields=STANDARD_FIELDS,
     )
 
 

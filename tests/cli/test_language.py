@@ -199,3 +199,64 @@ def test_check_reports_a_segment_that_is_not_a_condition(project: Path) -> None:
     code, output = run("check", str(path))
     assert code == 1
     assert f'{project / "journey.toml"}:2:1: error: segment "Hot" is not a condition' in output
+
+
+ORG_JOURNEY = """journey "Owners"
+trigger added to list "A"
+assign lead to "{user}"
+set member status "Sent" in campaign "{campaign}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("user", "campaign", "expected"),
+    [
+        ("bob@acme.example", "Q4 Webinar", None),
+        ("Bob Baker", "q4 webinar", None),
+        ("005000000000001AAA", "Q4 Webinar", None),
+        ("bob@acme.exmple", "Q4 Webinar", "did you mean `bob@acme.example`?"),
+        ("bob@acme.example", "Q5 Webinar", 'campaign "Q5 Webinar"'),
+    ],
+)
+def test_check_holds_users_and_campaigns_against_the_embedded_orgs_seed(
+    project: Path, user: str, campaign: str, expected: str | None
+) -> None:
+    (project / "seed.json").write_text(
+        json.dumps(
+            {
+                "User": [{"Name": "Bob Baker", "Email": "bob@acme.example", "connected": True}],
+                "Campaign": [{"Name": "Q4 Webinar", "statuses": ["Sent"]}],
+            }
+        )
+    )
+    with (project / "journey.toml").open("a") as toml:
+        toml.write('[salesforce]\nseed = "seed.json"\n')
+    path = project / "journeys" / "owners.journey"
+    path.write_text(ORG_JOURNEY.format(user=user, campaign=campaign))
+    code, output = run("check", str(path))
+    if expected is None:
+        assert (code, output.strip()) == (0, "checked 1 journey: 0 error(s), 0 warning(s)")
+    else:
+        assert code == 1
+        assert "error:" in output
+        assert expected in output
+
+
+def test_a_field_mapped_for_the_sync_checks_and_loads_in_the_engine(project: Path) -> None:
+    from engine.config import load_config
+    from engine.journeys import load_catalog
+    from engine.store import open_store
+
+    with (project / "journey.toml").open("a") as toml:
+        toml.write('[sync.fields.Lead]\n"Shoe Size" = { salesforce = "Shoe_Size__c" }\n')
+    path = project / "journeys" / "shoes.journey"
+    path.write_text(
+        'journey "Shoes"\ntrigger added to list "A"\nif field "Shoe Size" is "9":\n    exit\n'
+    )
+    assert run("check", str(path))[0] == 0
+    config = load_config(project)
+    store = open_store(f"sqlite:///{project / 'state.db'}")
+    try:
+        assert "shoes" in {key.casefold() for key in load_catalog(config, store).current}
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ from connectors.salesforce.emulator.org import Org
 from connectors.salesforce.emulator.schema import SchemaError
 from connectors.salesforce.emulator.soql import SoqlError
 
-__all__ = ["DEFAULT_SEED", "SeedError", "apply_seed", "load_seed"]
+__all__ = ["DEFAULT_SEED", "SeedError", "apply_seed", "load_seed", "seed_names"]
 
 #: What an org holds without a seed: one connected admin and Salesforce's lead statuses.
 DEFAULT_SEED: dict[str, Any] = {
@@ -58,6 +58,22 @@ def load_seed(source: Mapping[str, Any] | Path | str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SeedError(f"{path}: a seed is a JSON object keyed by object name")
     return data
+
+
+def seed_names(seed: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """The users (emails and names) and campaigns (names) a seed gives the org: what
+    ``journey check`` may hold journeys against before the embedded org ever starts."""
+    users = frozenset(
+        str(user[key])
+        for user in seed.get("User", [])
+        if isinstance(user, Mapping)
+        for key in ("Email", "Name")
+        if user.get(key)
+    )
+    campaigns = frozenset(
+        str(c["Name"]) for c in seed.get("Campaign", []) if isinstance(c, Mapping) and c.get("Name")
+    )
+    return users, campaigns
 
 
 def apply_seed(org: Org, seed: Mapping[str, Any]) -> None:
