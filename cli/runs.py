@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,12 @@ from rich.table import Table
 
 from cli.app import app, contacts_app
 from connectors.base import Connector
-from connectors.factory import ConnectionSettingsError, ConnectorHandle, open_connector
+from connectors.factory import (
+    ConnectionSettingsError,
+    ConnectorHandle,
+    connection_status,
+    open_connector,
+)
 from connectors.recording import RecordingConnector
 from connectors.salesforce.emulator import SeedError
 from engine.config import ConfigError, load_config
@@ -39,6 +44,7 @@ from engine.journeys import JourneyLoadError
 from engine.project import Project, open_project
 from engine.runner import PassReport
 from engine.status import contact_report, journey_status
+from engine.sync import possible_duplicates
 
 __all__ = ["event_app", "parse_moment", "print_dry_run"]
 
@@ -220,12 +226,23 @@ def status_command(
     journey: Annotated[str | None, typer.Argument(help="One journey's name.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Per-step counts for each published journey: entered, waiting, done, failed."""
+    """Per-step counts for each published journey (entered, waiting, done, failed), the
+    Salesforce API calls used today, and possible duplicates to fix in Salesforce."""
     with _project() as project:
         statuses = journey_status(project.store, project.catalog, journey)
+        with project.store.begin() as conn:
+            duplicates = possible_duplicates(conn)
+        connection = connection_status(project.config)
     if journey is not None and not statuses:
         raise _fail(f'no published journey is named "{journey}"')
-    if _emit(as_json, [s.as_dict() for s in statuses]):
+    if _emit(
+        as_json,
+        {
+            "journeys": [s.as_dict() for s in statuses],
+            "salesforce": connection,
+            "possible_duplicates": duplicates,
+        },
+    ):
         return
     console = Console()
     for s in statuses:
@@ -243,6 +260,25 @@ def status_command(
                 str(c.failed),
             )
         console.print(table)
+    console.print(_connection_line(connection), soft_wrap=True)
+    for dup in duplicates:
+        ids = ", ".join(f"{r['type']} {r['salesforce_id']}" for r in dup["records"])
+        console.print(
+            f"possible duplicate: {dup['email']} is held by {ids} (merge them in Salesforce)",
+            soft_wrap=True,
+        )
+
+
+def _connection_line(connection: Mapping[str, Any]) -> str:
+    api = connection["api"]
+    line = f"Salesforce: {connection['org']}: {api['calls_by_journeys']} API calls today"
+    if api["org_limit"]:
+        line += f" (org: {api['org_used']} of {api['org_limit']} used; our cap {api['cap']})"
+    pause = connection["paused"]
+    if pause:
+        line += f"\npaused: {pause.get('code')}: {pause.get('message')}"
+        line += f" (until {pause['until']})" if pause.get("until") else " (until renewed)"
+    return line
 
 
 @app.command("contact")

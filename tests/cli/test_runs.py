@@ -77,7 +77,7 @@ def test_import_trigger_wait_and_finish(project: Path) -> None:
     assert imported == {"created": 2, "updated": 0, "unchanged": 0, "errors": []}
     first = as_json("run", "--now", T0)
     assert (first["entered"], first["ended"]) == (2, 0)
-    status = as_json("status", "welcome")[0]
+    status = as_json("status", "welcome")["journeys"][0]
     wait = next(s for s in status["steps"] if s["text"] == "wait 2 days")
     assert (wait["entered"], wait["waiting"]) == (2, 2)
     assert as_json("run", "--now", "2026-03-03T09:00")["steps"] == 0  # a day later: waiting
@@ -183,7 +183,7 @@ def test_goal_met_while_waiting_ends_the_run(project: Path) -> None:
     journey("run", "--now", "2026-03-03T09:00")
     run = runs_of("g@x.example")[0]
     assert (run["status"], run["goal"]) == ("goal", "Converted")
-    status = as_json("status")[0]
+    status = as_json("status")["journeys"][0]
     assert status["runs"] == {"goal": 1}
 
 
@@ -196,7 +196,7 @@ def test_go_to_loop_through_the_cli(project: Path) -> None:
     journey("event", "form-submitted", "Webinar", "--email", "w@x.example", "--now", T0)
     for day in ("2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"):
         journey("run", "--until-idle", "--now", f"{day}T09:00")
-    status = next(s for s in as_json("status", "WEEKLY"))
+    status = next(s for s in as_json("status", "WEEKLY")["journeys"])
     counts = {s["step"]: s for s in status["steps"]}
     assert counts["weekly"]["entered"] == 4
     assert counts["weekly"]["waiting"] == 1

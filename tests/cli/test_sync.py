@@ -116,3 +116,24 @@ def test_a_bad_sync_section_is_a_message(project: Path) -> None:
     (project / "journey.toml").write_text('[sync.Leads]\nmode = "all"\n')
     output = journey("sync", "--once", code=2)
     assert "unknown key 'Leads'" in output
+
+
+def test_status_shows_api_calls_and_possible_duplicates(project: Path) -> None:
+    """Two Salesforce records with one email stay two contacts; `journey status` says so,
+    with the API calls the sync used today."""
+    org = EmulatedOrg(project / ".journey" / "emulator", project / "salesforce-seed.json")
+    try:
+        org.start()
+        org.client().Contact.create({"LastName": "Doe", "Email": "JO@acme.example"})
+    finally:
+        org.stop()
+    journey("sync", "--once")
+    status = as_json("status")
+    [duplicate] = status["possible_duplicates"]
+    assert duplicate["email"] == "jo@acme.example"
+    assert sorted(r["type"] for r in duplicate["records"]) == ["Contact", "Lead"]
+    assert status["salesforce"]["api"]["calls_by_journeys"] > 0
+    text = journey("status")
+    assert "possible duplicate: jo@acme.example is held by" in text
+    assert "(merge them in Salesforce)" in text
+    assert re.search(r"Salesforce: embedded emulated org .*: \d+ API calls today", text)
