@@ -31,12 +31,22 @@ from dsl.syntax import (
     UpdateSalesforceField,
 )
 
-__all__ = ["SALESFORCE_LIST_NAMES", "action_params", "action_text", "is_local", "render"]
+__all__ = [
+    "CLOSE_IN_DAYS",
+    "SALESFORCE_LIST_NAMES",
+    "action_params",
+    "action_text",
+    "is_local",
+    "render",
+]
 
 #: Lists whose membership is a Salesforce record: adding to them is a connector action.
 SALESFORCE_LIST_NAMES = frozenset({"salesforce leads", "salesforce contacts"})
 
 Params = dict[str, str | int | bool | None]
+
+#: ``create opportunity`` without ``close in``: the opportunity closes in 30 days.
+CLOSE_IN_DAYS = 30
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -99,9 +109,10 @@ def action_params(action: Action, values: Callable[[], Mapping[str, str]], now: 
         case SetMemberStatus():
             return {"status": action.status, "campaign": action.campaign}
         case CreateOpportunity():
-            close = None
-            if action.close_in_days is not None:
-                close = (now + timedelta(days=action.close_in_days)).date().isoformat()
+            # The default is decided here, on the engine's clock, like every other date:
+            # a run replayed or dry-run at another moment gets the same close date.
+            days = CLOSE_IN_DAYS if action.close_in_days is None else action.close_in_days
+            close = (now + timedelta(days=days)).date().isoformat()
             return {
                 "name": r(action.name),
                 "stage": action.stage,
