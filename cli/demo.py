@@ -11,9 +11,10 @@ sees what happened: per-step counts, and the records created or changed in the o
 No credentials, no network, repeatable: each run starts from a new ``.journey/demo/``,
 which is left behind so ``cd .journey/demo && journey status`` can look around.
 
-The demo stands in for two things that happen outside the engine: sales reps qualifying
-leads in Salesforce (it sets Lead Status in the org and mirrors it onto the contact, as
-the sync would) and webinar attendance (campaign member statuses).
+The sync runs after every tick, as ``journey sync`` would every 10 minutes. The demo
+plays the parts that happen in Salesforce, outside the engine: a sales rep qualifying
+leads, and the webinar tool registering leads and marking attendance (campaign members);
+the sync brings each in, and they move the journeys on.
 """
 
 from __future__ import annotations
@@ -31,17 +32,20 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from simple_salesforce.format import format_soql
 
 from cli.app import app
 from cli.runs import parse_moment
 from connectors.factory import ConnectionSettingsError, open_connector
+from connectors.salesforce.replication import replication_for
 from engine.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from engine.contacts import contact_id_by_email, load_views, snapshot, write_contacts
-from engine.intake import IntakeError, import_csv, record_campaign_status, submit_form
+from engine.contacts import ContactContext, contact_id_by_email, load_views
+from engine.intake import IntakeError, import_csv, submit_form
 from engine.journeys import JourneyLoadError
 from engine.project import Project, open_project
 from engine.runner import PassReport
 from engine.status import journey_status
+from engine.sync import SyncRun, run_cycle
 
 __all__ = ["DemoError", "DemoReport", "demo", "run_demo"]
 
@@ -50,6 +54,8 @@ SAMPLE_CONTACTS = Path("journeys") / "sample-contacts.csv"
 DAYS = 21
 TICK = timedelta(hours=6)
 
+#: The sync runs every 10 minutes in real life; here every tick of virtual time.
+SYNC_EVERY_TICKS = 1
 #: (day, what happens outside the engine) — the sales floor and the webinar.
 QUALIFIED_ON_DAY_1 = (
     "ada@initech.example",
@@ -109,6 +115,8 @@ class DemoReport:
     connection: str
     imported: int
     engine: dict[str, Any]
+    #: The sync's cycles added up: records in, out, deleted, errors, API calls.
+    sync: dict[str, int]
     journeys: list[dict[str, Any]]
     org: dict[str, list[dict[str, Any]]]
     api_calls: int
@@ -144,33 +152,57 @@ def _prepare(root: Path, config: ProjectConfig) -> Path:
     return folder
 
 
-def _mirror_status(project: Project, sf: Any, emails: tuple[str, ...], now: datetime) -> int:
-    """A sales rep marks these leads Qualified in Salesforce; the contact follows, as the
-    sync brings it in. Returns how many leads changed."""
-    changed = 0
+def _qualify(project: Project, sf: Any, emails: tuple[str, ...]) -> int:
+    """A sales rep marks these leads Qualified in Salesforce (the sync brings it in).
+    Returns how many leads changed."""
     with project.store.begin() as conn:
         ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
-        pairs = []
-        for view in load_views(conn, ids).values():
-            if view.salesforce_type != "Lead" or not view.salesforce_id:
-                continue
-            sf.Lead.update(
-                view.salesforce_id, {"Status": "Qualified"}, headers={"Sforce-Auto-Assign": "FALSE"}
+        views = load_views(conn, ids).values()
+    leads = [v.salesforce_id for v in views if v.salesforce_type == "Lead" and v.salesforce_id]
+    for lead in leads:
+        sf.Lead.update(lead, {"Status": "Qualified"}, headers={"Sforce-Auto-Assign": "FALSE"})
+    return len(leads)
+
+
+def _webinar(project: Project, sf: Any, emails: tuple[str, ...], status: str) -> int:
+    """Webinar registrations and attendance happen in Salesforce (the webinar tool writes
+    campaign members); the sync brings them in and they trigger the webinar journey."""
+    with project.store.begin() as conn:
+        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
+        views = load_views(conn, ids).values()
+    [campaign] = sf.query("SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'")["records"]
+    changed = 0
+    for view in views:
+        if not view.salesforce_id:
+            continue
+        who = "LeadId" if view.salesforce_type == "Lead" else "ContactId"
+        found = sf.query(
+            format_soql(
+                "SELECT Id FROM CampaignMember WHERE CampaignId = {c} AND " + who + " = {w}",
+                c=campaign["Id"],
+                w=view.salesforce_id,
             )
-            before = snapshot(view)
-            view.set("Lead Status", "Qualified")
-            pairs.append((before, view))
-            changed += 1
-        write_contacts(conn, pairs, project.context(now))
+        )["records"]
+        if found:
+            sf.CampaignMember.update(found[0]["Id"], {"Status": status})
+        else:
+            sf.CampaignMember.create(
+                {"CampaignId": campaign["Id"], who: view.salesforce_id, "Status": status}
+            )
+        changed += 1
     return changed
 
 
-def _campaign(project: Project, emails: tuple[str, ...], status: str, now: datetime) -> None:
-    ctx = project.context(now)
-    with project.store.begin() as conn:
-        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
-    for cid in ids:
-        record_campaign_status(project.store, ctx, cid, "Q4 Webinar", status)
+def _clock(project: Project) -> Callable[[datetime], Callable[[], ContactContext]]:
+    """The sync's view of "now" at a tick of virtual time."""
+    return lambda now: lambda: project.context(now)
+
+
+def _add_cycle(total: dict[str, int], cycle: dict[str, Any]) -> dict[str, int]:
+    keys = ("inbound", "outbound", "deleted", "conflicts", "errors", "api_calls")
+    return {k: total.get(k, 0) + int(cycle.get(k) or 0) for k in keys} | {
+        "cycles": total.get("cycles", 0) + 1
+    }
 
 
 def _org_records(sf: Any) -> dict[str, list[dict[str, Any]]]:
@@ -219,6 +251,9 @@ def run_demo(
         project = open_project(folder, connector=connector, now=t0)
         try:
             sf = org.client()
+            source = replication_for(connector, bulk_threshold=demo_config.sync.bulk_threshold)
+            sync_total: dict[str, int] = {}
+            clock = _clock(project)
             ctx = project.context(t0)
             imported = import_csv(project.store, folder / SAMPLE_CONTACTS, ctx, "Website Leads")
             if imported.errors:
@@ -230,20 +265,29 @@ def run_demo(
                 FORM_SUBMISSION["Email"],
                 {k: v for k, v in FORM_SUBMISSION.items() if k != "Email"},
             )
-            _campaign(project, WEBINAR_REGISTRANTS, "Registered", t0)
             runner = project.runner()
             ticks = int(timedelta(days=DAYS) / TICK)
             with _ticker(show_progress, ticks + 1) as tick:
                 for n in range(ticks + 1):
                     now = t0 + n * TICK
                     if now == t0 + timedelta(days=1):
-                        qualified = _mirror_status(project, sf, QUALIFIED_ON_DAY_1, now)
-                        notes.append(f"day 1: a rep marked {qualified} leads Qualified")
+                        qualified = _qualify(project, sf, QUALIFIED_ON_DAY_1)
+                        notes.append(
+                            f"day 1: a rep marked {qualified} leads Qualified in Salesforce"
+                        )
+                    if now == t0 + TICK:
+                        registered = _webinar(project, sf, WEBINAR_REGISTRANTS, "Registered")
+                        notes.append(f"day 0: {registered} leads registered for the webinar")
                     if now == t0 + timedelta(days=9):
-                        _campaign(project, ATTENDED_ON_DAY_9, "Attended", now)
-                        notes.append(f"day 9: {len(ATTENDED_ON_DAY_9)} registrant attended")
+                        attended = _webinar(project, sf, ATTENDED_ON_DAY_9, "Attended")
+                        notes.append(f"day 9: {attended} registrant attended the webinar")
                     report = runner.run_until_idle(now)
                     engine_total.add(report)
+                    if n % SYNC_EVERY_TICKS == 0:
+                        cycle = run_cycle(SyncRun(project.store, source, demo_config, clock(now)))
+                        sync_total = _add_cycle(sync_total, cycle.as_dict())
+                        if cycle.stopped:
+                            notes.append(f"sync stopped: {cycle.stopped}")
                     tick(f"day {n * TICK / timedelta(days=1):.1f}")
                     if report.paused:
                         notes.append(f"paused: {report.paused}")
@@ -261,6 +305,7 @@ def run_demo(
         connection=handle.description,
         imported=imported.created + imported.updated + imported.unchanged,
         engine=engine_total.as_dict(),
+        sync=sync_total,
         journeys=journeys,
         org=records,
         api_calls=calls,
@@ -277,6 +322,12 @@ def print_report(report: DemoReport, console: Console) -> None:
         f"{report.imported} sample contacts imported; {DAYS} days of virtual time from "
         f"{report.started[:16]}: {e['entered']} runs entered, {e['steps']} steps, "
         f"{e['effects']} Salesforce actions, {report.api_calls} API calls"
+    )
+    y = report.sync
+    console.print(
+        f"{y.get('cycles', 0)} sync cycles: {y.get('inbound', 0)} records in, "
+        f"{y.get('outbound', 0)} out, {y.get('deleted', 0)} deleted, {y.get('errors', 0)} "
+        f"errors, {y.get('api_calls', 0)} API calls"
     )
     for note in report.notes:
         console.print(f"  {note}")

@@ -56,9 +56,21 @@ def test_demo_takes_the_sample_contacts_through_the_emulated_org(example_project
     assert len(converted) == 4
     assert len(org["Opportunity"]) == len(org["Contact"]) == 4
     assert [a["Name"] for a in org["Account"]].count("Globex") == 1
-    assert {m["Status"] for m in org["CampaignMember"]} == {"Responded"}
-    # Batching: fewer API calls than Salesforce actions.
-    assert 0 < report["api_calls"] < report["engine"]["effects"]
+    # The webinar tool's campaign members reached the engine through the sync and moved
+    # the webinar journey: one registrant attended and met its goal.
+    members = {m["Lead.Name"]: m["Status"] for m in org["CampaignMember"]}
+    assert len(members) == 4
+    assert members["John Backus"] == "Attended"
+    webinar = next(j for j in report["journeys"] if j["journey"] == "Webinar nurture")
+    assert webinar["runs"]["goal"] == 1
+    assert sum(webinar["runs"].values()) == 4
+    # The sync brought every Lead in, and its idle cycles cost one API call each.
+    sync = report["sync"]
+    assert sync["inbound"] >= len(org["Lead"])
+    assert sync["errors"] == 0
+    assert sync["api_calls"] <= sync["cycles"] + 10
+    # Batching: the journeys' Salesforce actions used fewer calls than there were actions.
+    assert report["api_calls"] - sync["api_calls"] < report["engine"]["effects"]
     assert report["outbox"] > 0
 
 
