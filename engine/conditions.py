@@ -36,7 +36,7 @@ from dsl.syntax import (
 )
 from engine.contact import OWNER_FIELD, ContactView
 
-__all__ = ["Evaluator", "Verdict", "describe", "parse_number_or_date"]
+__all__ = ["Evaluator", "Verdict", "parse_number_or_date"]
 
 _Ordered = TypeVar("_Ordered", float, date)
 
@@ -71,36 +71,6 @@ def parse_number_or_date(text: str) -> float | date | None:
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
-
-
-def describe(condition: Condition) -> str:
-    """A condition in journey syntax (for the feed when no explanation is wanted)."""
-    match condition:
-        case FieldCondition(field=f, op=op, value=v):
-            if v is None:
-                return f'field "{f}" {op}'
-            shown = v if op in (">", ">=", "<", "<=") else f'"{v}"'
-            return f'field "{f}" {op} {shown}'
-        case InList(list_name=name):
-            return f'in list "{name}"'
-        case InSegment(segment=name):
-            return f'in segment "{name}"'
-        case RecordTypeCondition(record_type=kind):
-            return f"is salesforce {kind}"
-        case CampaignStatusCondition(campaign=c, status=s):
-            return f'campaign member status in "{c}" is "{s}"'
-        case Not(operand=inner):
-            return f"not {_grouped(inner)}"
-        case AllOf(operands=ops):
-            return " and ".join(_grouped(o) for o in ops)
-        case AnyOf(operands=ops):
-            return " or ".join(_grouped(o) for o in ops)
-    raise AssertionError(condition)  # pragma: no cover
-
-
-def _grouped(condition: Condition) -> str:
-    text = describe(condition)
-    return f"({text})" if isinstance(condition, AllOf | AnyOf) else text
 
 
 class Evaluator:
