@@ -10,43 +10,25 @@ are never printed.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, NoReturn
+from typing import Any
 
 import typer
 
-from cli.app import salesforce_app
+from cli.app import JsonOpt, fail, project_config, salesforce_app
 from connectors.factory import ConnectionSettingsError, connection_status, renew_connection
-from engine.config import ConfigError, ProjectConfig, load_config
 
 __all__ = ["renew_command", "status_command"]
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
-
-
-def _fail(message: str, as_json: bool) -> NoReturn:
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _config(as_json: bool) -> ProjectConfig:
-    try:
-        return load_config()
-    except ConfigError as error:
-        _fail(str(error), as_json)
 
 
 @salesforce_app.command("renew")
 def renew_command(as_json: JsonOpt = False) -> None:
     """Re-authorise after INVALID_SESSION_ID and lift the pause: a new session for the
     embedded org, the variable named by session_id_env read again, or a fresh login."""
-    config = _config(as_json)
+    config = project_config(as_json)
     try:
         outcome = renew_connection(config)
     except ConnectionSettingsError as error:
-        _fail(str(error), as_json)
+        fail(str(error), as_json)
     if as_json:
         typer.echo(json.dumps(outcome, sort_keys=True, default=str))
         return
@@ -71,7 +53,7 @@ def _usage_line(api: dict[str, Any]) -> str:
 def status_command(as_json: JsonOpt = False) -> None:
     """The connection: which org, whether Salesforce work is paused and why, and today's
     API calls against the cap (as last seen; this command makes no Salesforce call)."""
-    config = _config(as_json)
+    config = project_config(as_json)
     status = connection_status(config)
     if as_json:
         typer.echo(json.dumps(status, sort_keys=True, default=str))

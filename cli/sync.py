@@ -18,18 +18,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.app import app, salesforce_app
+from cli.app import JsonOpt, app, fail, project_config, salesforce_app
 from connectors.factory import ConnectionSettingsError, open_connector
 from connectors.salesforce.replication import SalesforceReplication, replication_for
 from connectors.sync import SyncProblem
-from engine.config import SYNC_OBJECTS, ConfigError, ProjectConfig, load_config
+from engine.config import SYNC_OBJECTS, ConfigError, ProjectConfig
 from engine.journeys import JourneyLoadError
 from engine.project import Project, open_project
 from engine.store import open_store
@@ -47,36 +47,19 @@ app.add_typer(sync_app, name="sync")
 fields_app = typer.Typer(help="Salesforce fields the sync can map.", no_args_is_help=True)
 salesforce_app.add_typer(fields_app, name="fields")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
-
-
-def _fail(message: str, as_json: bool) -> NoReturn:
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _config(as_json: bool) -> ProjectConfig:
-    try:
-        return load_config()
-    except ConfigError as error:
-        _fail(str(error), as_json)
-
 
 @contextmanager
 def _opened(as_json: bool) -> Iterator[tuple[ProjectConfig, Project, SalesforceReplication, str]]:
-    config = _config(as_json)
+    config = project_config(as_json)
     try:
         handle = open_connector(config)
     except ConnectionSettingsError as error:
-        _fail(str(error), as_json)
+        fail(str(error), as_json)
     try:
         try:
             project = open_project(config.root, connector=handle.connector, with_journeys=False)
         except (ConfigError, JourneyLoadError) as error:
-            _fail(str(error), as_json)
+            fail(str(error), as_json)
         try:
             source = replication_for(handle.connector, bulk_threshold=config.sync.bulk_threshold)
             yield config, project, source, handle.description
@@ -175,7 +158,7 @@ def sync_callback(
 @sync_app.command("errors")
 def errors_command(as_json: JsonOpt = False) -> None:
     """Records the sync could not take or write; each is retried every cycle."""
-    config = _config(as_json)
+    config = project_config(as_json)
     store = open_store(config.store_url)
     try:
         with store.begin() as conn:
@@ -216,11 +199,11 @@ def fields_refresh_command(
     with _opened(as_json) as (config, project, source, _description):
         for sobject in wanted:
             if sobject not in SYNC_OBJECTS:
-                _fail(f"{sobject}: not a synced object ({', '.join(SYNC_OBJECTS)})", as_json)
+                fail(f"{sobject}: not a synced object ({', '.join(SYNC_OBJECTS)})", as_json)
             try:
                 fields = source.describe(sobject)
             except SyncProblem as problem:
-                _fail(f"{sobject}: {problem.code}: {problem.message}", as_json)
+                fail(f"{sobject}: {problem.code}: {problem.message}", as_json)
             mapped = {
                 m.path: m.contact_field
                 for m in field_maps(sobject, config.sync, config.all_fields())
