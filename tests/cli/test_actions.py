@@ -5,6 +5,7 @@ and the ``journey salesforce status`` / ``renew`` commands around a 401 pause.""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from connectors.salesforce.dryrun import ReadingRecorder
 from connectors.salesforce.emulator import EmulatedOrg
 from dsl.syntax import AddToList
 from engine.config import load_config
+from tests.cli import actions_support as sup
 
 SEED = {
     "User": [
@@ -185,3 +187,253 @@ def test_renew_with_a_session_that_does_not_work_says_so(
 
 def test_status_text_of_a_new_project(project: Path, snapshot: SnapshotAssertion) -> None:
     assert journey("salesforce", "status") == snapshot
+
+
+# --- Each action and each rule, through `journey run` on the org over HTTP ---------------
+
+LEADS_JOURNEY = """journey "Leads"
+
+trigger added to list "L"
+
+add to list "Salesforce Leads"
+assign lead to "ann@acme.example" keep current assignment lead source "Web" lead status "Working"
+add task "Call {{First Name}}" due in 2 days priority "High"
+send notification "New lead {{Email}}" to "ops@acme.example" also to lead owner
+"""
+
+
+def test_leads_rules_keep_current_assignment_tasks_and_notifications(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"leads": LEADS_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(
+        root,
+        [
+            # The org's rule gives a German lead to Jane: a user owner, kept.
+            {"Email": "dirk@de.example", "First Name": "Dirk", "Country": "Germany"},
+            # A French lead waits in a queue: no user owner, so Ann gets it.
+            {"Email": "fleur@fr.example", "First Name": "Fleur", "Country": "France"},
+        ],
+    )
+    summary = sup.run()
+    assert (summary["entered"], summary["ended"], summary["failed"]) == (2, 2, 0)
+    leads = {
+        lead["Email"]: lead
+        for lead in sup.query(root, "SELECT Email, Owner.Name, LeadSource, Status FROM Lead")
+    }
+    assert leads["dirk@de.example"]["Owner.Name"] == "Jane Doe"
+    assert leads["fleur@fr.example"]["Owner.Name"] == "Ann Archer"
+    # Source and status are written either way.
+    assert {(v["LeadSource"], v["Status"]) for v in leads.values()} == {("Web", "Working")}
+    # The task: on the lead, owned by the lead owner, due two days after --now, priority.
+    tasks = sup.query(root, "SELECT Subject, ActivityDate, Priority, Owner.Name FROM Task")
+    assert sorted(
+        (t["Subject"], t["ActivityDate"], t["Priority"], t["Owner.Name"]) for t in tasks
+    ) == [
+        ("Call Dirk", "2026-03-04", "High", "Jane Doe"),
+        ("Call Fleur", "2026-03-04", "High", "Ann Archer"),
+    ]
+    # With no SMTP configured, the notifications are in the outbox, the owner copied.
+    mails = sorted((root / ".journey" / "outbox").glob("*.eml"))
+    assert len(mails) == 2
+    texts = [m.read_text() for m in mails]
+    assert any("New lead dirk@de.example" in t and "jane@acme.example" in t for t in texts)
+    assert any("New lead fleur@fr.example" in t and "ann@acme.example" in t for t in texts)
+    # The contact refers to its Lead, and the feed says what was done to which record.
+    dirk = sup.contact("dirk@de.example")
+    assert dirk["salesforce"]["type"] == "Lead"
+    assert dirk["fields"]["Lead Owner"] == "Jane Doe"
+    actions = sup.feed("dirk@de.example")
+    assert [outcome for outcome, _ in actions] == ["done"] * 4
+    assert f"create Lead {dirk['salesforce']['id']}" in actions[0][1]
+
+
+CONTACTS_JOURNEY = """journey "Customers"
+
+trigger added to list "L"
+
+add to list "Salesforce Contacts"
+update salesforce field "Title" to "Buyer"
+"""
+
+
+def test_add_to_salesforce_contacts_creates_a_contact_not_a_lead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"customers": CONTACTS_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(root, [{"Email": "carl@buyer.example", "Last Name": "Carlsen"}])
+    assert sup.run()["failed"] == 0
+    contacts = sup.query(root, "SELECT Email, LastName, Title FROM Contact")
+    assert contacts == [{"Email": "carl@buyer.example", "LastName": "Carlsen", "Title": "Buyer"}]
+    assert sup.query(root, "SELECT Id FROM Lead") == []
+    assert sup.contact("carl@buyer.example")["salesforce"]["type"] == "Contact"
+
+
+GROUP_JOURNEY = """journey "Spread"
+
+trigger added to list "L"
+
+assign lead to group "SDRs" lead source "Web"
+"""
+
+
+def test_round_robin_over_the_group_is_fair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"spread": GROUP_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(root, [{"Email": f"lead{i}@x.example"} for i in range(300)])
+    assert sup.run(code=0)["failed"] == 0
+    owners = Counter(lead["Owner.Name"] for lead in sup.query(root, "SELECT Owner.Name FROM Lead"))
+    assert owners == {"Ann Archer": 100, "Bob Baker": 100, "Cara Cole": 100}
+    # Fair across runs too: three more leads, one each.
+    csv = root / "more.csv"
+    csv.write_text("Email\n" + "".join(f"more{i}@x.example\n" for i in range(3)))
+    sup.journey("contacts", "import", str(csv), "--list", "L", "--now", sup.NOW)
+    sup.run()
+    owners = Counter(lead["Owner.Name"] for lead in sup.query(root, "SELECT Owner.Name FROM Lead"))
+    assert owners == {"Ann Archer": 101, "Bob Baker": 101, "Cara Cole": 101}
+
+
+MEMBER_JOURNEY = """journey "Webinar"
+
+trigger added to list "L"
+
+set member status "Registered" in campaign "Q4 Webinar"
+wait 1 day
+set member status "Attended" in campaign "Q4 Webinar"
+"""
+
+BAD_STATUS_JOURNEY = """journey "Webinar typo"
+
+trigger added to list "T"
+
+set member status "Atended" in campaign "Q4 Webinar"
+"""
+
+
+def test_member_status_created_then_updated_and_an_unknown_status_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"webinar": MEMBER_JOURNEY, "typo": BAD_STATUS_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(root, [{"Email": "wendy@web.example"}])
+    sup.run()
+    members = "SELECT Lead.Email, Campaign.Name, Status, HasResponded FROM CampaignMember"
+    assert sup.query(root, members) == [
+        {
+            "Lead.Email": "wendy@web.example",
+            "Campaign.Name": "Q4 Webinar",
+            "Status": "Registered",
+            "HasResponded": False,
+        }
+    ]
+    sup.run("2026-03-03T09:30:00+00:00")
+    [member] = sup.query(root, members)
+    assert (member["Status"], member["HasResponded"]) == ("Attended", True)
+    # A status the campaign does not have: the run fails, the feed names the error.
+    sup.import_contacts(root, [{"Email": "tom@typo.example"}], list_name="T")
+    assert sup.run("2026-03-03T09:30:00+00:00")["failed"] == 1
+    [typo_run] = sup.contact("tom@typo.example")["runs"]
+    assert typo_run["status"] == "failed"
+    [(outcome, detail)] = sup.feed("tom@typo.example")
+    assert outcome == "failed"
+    assert "UNKNOWN_MEMBER_STATUS" in detail
+    assert 'no member status "Atended"' in detail
+    assert len(sup.query(root, "SELECT Id FROM CampaignMember")) == 1
+
+
+OPPORTUNITY_JOURNEY = """journey "Deals"
+
+trigger added to list "L"
+
+add to list "Salesforce Leads"
+create opportunity "{{Company}} - Demo" stage "Prospecting" amount 5000
+add task "Kick-off with {{Company}}"
+"""
+
+
+def test_create_opportunity_converts_with_and_without_an_existing_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"deals": OPPORTUNITY_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(
+        root,
+        [
+            {"Email": "gina@globex.example", "Last Name": "Gold", "Company": "Globex"},
+            {"Email": "ned@newco.example", "Last Name": "New", "Company": "Newco"},
+        ],
+    )
+    assert sup.run()["failed"] == 0
+    accounts = Counter(a["Name"] for a in sup.query(root, "SELECT Name FROM Account"))
+    assert accounts == {"Globex": 1, "Newco": 1}  # Globex reused, Newco created
+    leads = sup.query(root, "SELECT Email, IsConverted, Status FROM Lead")
+    assert {(lead["IsConverted"], lead["Status"]) for lead in leads} == {
+        (True, "Closed - Converted")
+    }
+    opportunities = sup.query(root, "SELECT Name, StageName, Amount, Account.Name FROM Opportunity")
+    assert sorted((o["Name"], o["Account.Name"], o["Amount"]) for o in opportunities) == [
+        ("Globex - Demo", "Globex", 5000.0),
+        ("Newco - Demo", "Newco", 5000.0),
+    ]
+    # The contact is now the Salesforce Contact and its run went on: the task is on it.
+    for email, company in (("gina@globex.example", "Globex"), ("ned@newco.example", "Newco")):
+        person = sup.contact(email)
+        assert person["salesforce"]["type"] == "Contact"
+        assert person["runs"][0]["status"] == "completed"
+        [task] = sup.query(
+            root, f"SELECT WhoId FROM Task WHERE Subject = 'Kick-off with {company}'"
+        )
+        assert task["WhoId"] == person["salesforce"]["id"]
+        assert str(task["WhoId"]).startswith("003")  # a Contact's key prefix
+
+
+UPDATE_JOURNEY = """journey "Touch"
+
+trigger added to list "L"
+
+update salesforce field "Lead Status" to "Working"
+"""
+
+
+def test_update_salesforce_field_skips_a_contact_with_no_record_without_a_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = sup.make_project(tmp_path, {"touch": UPDATE_JOURNEY})
+    monkeypatch.chdir(root)
+    sup.import_contacts(root, [{"Email": "nobody@x.example"}])
+    assert sup.run()["failed"] == 0
+    [(outcome, detail)] = sup.feed("nobody@x.example")
+    assert outcome == "skipped"
+    assert "no Salesforce record" in detail
+    assert sup.contact("nobody@x.example")["runs"][0]["status"] == "completed"
+    assert sup.query(root, "SELECT Id FROM Lead") == []
+    assert sup.as_json("salesforce", "status")["api"]["calls_by_journeys"] == 0
+
+
+REASSIGN_JOURNEY = """journey "Move"
+
+trigger added to list "L"
+
+assign lead to "ann@acme.example"
+update salesforce field "Country" to "Germany"
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "owner"),
+    [("", "Ann Archer"), ("assignment_rules_on_update = true", "Jane Doe")],
+    ids=["rules-kept-out", "rules-on-update"],
+)
+def test_an_update_the_rules_would_reassign_keeps_its_owner_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, owner: str
+) -> None:
+    root = sup.make_project(tmp_path, {"move": REASSIGN_JOURNEY}, salesforce=setting)
+    monkeypatch.chdir(root)
+    sup.import_contacts(root, [{"Email": "mo@x.example", "Last Name": "Mover"}])
+    assert sup.run()["failed"] == 0
+    [lead] = sup.query(root, "SELECT Country, Owner.Name FROM Lead")
+    assert lead == {"Country": "Germany", "Owner.Name": owner}
