@@ -214,16 +214,19 @@ def test_leads_rules_keep_current_assignment_tasks_and_notifications(
             {"Email": "dirk@de.example", "First Name": "Dirk", "Country": "Germany"},
             # A French lead waits in a queue: no user owner, so Ann gets it.
             {"Email": "fleur@fr.example", "First Name": "Fleur", "Country": "France"},
+            # No rule matches and no owner given: the connected user owns it, and keeps it.
+            {"Email": "pia@plain.example", "First Name": "Pia"},
         ],
     )
     summary = sup.run()
-    assert (summary["entered"], summary["ended"], summary["failed"]) == (2, 2, 0)
+    assert (summary["entered"], summary["ended"], summary["failed"]) == (3, 3, 0)
     leads = {
         lead["Email"]: lead
         for lead in sup.query(root, "SELECT Email, Owner.Name, LeadSource, Status FROM Lead")
     }
     assert leads["dirk@de.example"]["Owner.Name"] == "Jane Doe"
     assert leads["fleur@fr.example"]["Owner.Name"] == "Ann Archer"
+    assert leads["pia@plain.example"]["Owner.Name"] == "Olga Ops"
     # Source and status are written either way.
     assert {(v["LeadSource"], v["Status"]) for v in leads.values()} == {("Web", "Working")}
     # The task: on the lead, owned by the lead owner, due two days after --now, priority.
@@ -233,10 +236,11 @@ def test_leads_rules_keep_current_assignment_tasks_and_notifications(
     ) == [
         ("Call Dirk", "2026-03-04", "High", "Jane Doe"),
         ("Call Fleur", "2026-03-04", "High", "Ann Archer"),
+        ("Call Pia", "2026-03-04", "High", "Olga Ops"),
     ]
     # With no SMTP configured, the notifications are in the outbox, the owner copied.
     mails = sorted((root / ".journey" / "outbox").glob("*.eml"))
-    assert len(mails) == 2
+    assert len(mails) == 3
     texts = [m.read_text() for m in mails]
     assert any("New lead dirk@de.example" in t and "jane@acme.example" in t for t in texts)
     assert any("New lead fleur@fr.example" in t and "ann@acme.example" in t for t in texts)
@@ -437,3 +441,125 @@ def test_an_update_the_rules_would_reassign_keeps_its_owner_unless_told(
     assert sup.run()["failed"] == 0
     [lead] = sup.query(root, "SELECT Country, Owner.Name FROM Lead")
     assert lead == {"Country": "Germany", "Owner.Name": owner}
+
+
+# --- A standalone org in another process: faults through its admin path -------------------
+
+FAULTS_JOURNEY = """journey "Faults"
+
+trigger added to list "L"
+
+add to list "Salesforce Leads"
+add task "Call {{Email}}" due in 1 day
+"""
+LATER, LATEST = "2026-03-02T10:00:00+00:00", "2026-03-02T11:00:00+00:00"
+PEOPLE = [{"Email": f"p{i}@x.example", "Company": "Acme"} for i in range(12)]
+
+
+@pytest.fixture
+def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sup.Standalone]:
+    """A project whose journey.toml points at a ``journey salesforce emulator`` process,
+    the session in the SF_SESSION variable."""
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    with sup.standalone_emulator(tmp_path / "org") as org:
+        settings = (
+            f'instance_url = "{org.instance_url}"\n'
+            'session_id_env = "SF_SESSION"\n'
+            f'ca_file = "{org.ca_file}"\n'
+        )
+        root = sup.make_project(tmp_path / "project", {"faults": FAULTS_JOURNEY}, settings)
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("SF_SESSION", org.session_id)
+        sup.import_contacts(root, PEOPLE)
+        yield org
+
+
+def statuses() -> Counter[str]:
+    return Counter(sup.contact(p["Email"])["runs"][0]["status"] for p in PEOPLE)
+
+
+def test_an_expired_session_pauses_until_renewed(
+    remote: sup.Standalone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote.admin({"expire_session": True})
+    paused = sup.run(code=3)
+    assert paused["failed"] == 0
+    assert "journey salesforce renew" in paused["paused"]
+    assert statuses() == {"active": len(PEOPLE)}  # nothing failed, nothing lost
+    assert sup.as_json("salesforce", "status")["paused"]["code"] == "INVALID_SESSION_ID"
+    # An hour later, still expired: still paused, still nothing failed.
+    assert sup.run(LATER, code=3)["failed"] == 0
+    assert statuses() == {"active": len(PEOPLE)}
+    # Renewing with the old session in the variable says it does not work.
+    assert "does not work" in sup.as_json("salesforce", "renew", code=2)["error"]
+    # The org's admin hands out a new session; put it in the variable and renew.
+    new_session = remote.admin({"renew_session": True})["session_id"]
+    monkeypatch.setenv("SF_SESSION", new_session)
+    renewed = sup.as_json("salesforce", "renew")
+    assert renewed["renewed"] is True
+    assert renewed["was_paused"]
+    done = sup.run(LATEST)
+    assert (done["failed"], done["paused"]) == (0, None)
+    assert statuses() == {"completed": len(PEOPLE)}
+    # The same runs completed: one Lead and one Task per contact, no duplicate.
+    with_new = sup.Standalone(**{**remote.__dict__, "session_id": new_session})
+    leads = Counter(r["Email"] for r in with_new.soql("SELECT Email FROM Lead"))
+    assert leads == {p["Email"]: 1 for p in PEOPLE}
+    assert len(with_new.soql("SELECT Id FROM Task")) == len(PEOPLE)
+
+
+def test_an_exhausted_api_allocation_pauses_then_resumes(remote: sup.Standalone) -> None:
+    remote.admin({"exhaust_api": True})
+    paused = sup.run(code=3)
+    assert paused["failed"] == 0
+    status = sup.as_json("salesforce", "status")
+    assert status["paused"]["code"] == "REQUEST_LIMIT_EXCEEDED"
+    assert statuses() == {"active": len(PEOPLE)}
+    assert status["paused"]["until"]  # a limit pause ends by itself; a 401 waits for renew
+    assert sup.run(LATER, code=3)["failed"] == 0
+    # The allocation is back (a new day, or the admin raised it): renew lifts the pause now.
+    remote.admin({"reset_api": True})
+    assert sup.as_json("salesforce", "renew")["org_remaining"] > 0
+    done = sup.run(LATEST)
+    assert (done["failed"], done["paused"]) == (0, None)
+    assert statuses() == {"completed": len(PEOPLE)}
+    assert len(remote.soql("SELECT Id FROM Lead")) == len(PEOPLE)
+
+
+@pytest.mark.parametrize("error", ["UNABLE_TO_LOCK_ROW", "503"])
+def test_lock_errors_and_unavailability_are_retried_until_every_contact_is_done(
+    remote: sup.Standalone, error: str
+) -> None:
+    def calls() -> int:
+        used: int = sup.as_json("salesforce", "status")["api"]["calls_by_journeys"]
+        return used
+
+    clean = sup.run()  # the first dozen on a healthy org: what it costs without faults
+    assert clean["failed"] == 0
+    clean_calls = calls()
+    remote.admin({"fail_writes": {"share": 0.3, "error": error, "seed": 7}})
+    more = [{"Email": f"q{i}@x.example", "Company": "Acme"} for i in range(len(PEOPLE))]
+    root = Path.cwd()
+    sup.import_contacts(root, more)
+    assert sup.run(LATER)["failed"] == 0
+    # Later passes (the worker's, or `journey run` again) finish whatever was parked.
+    for moment in (LATEST, "2026-03-03T09:00:00+00:00"):
+        assert sup.run(moment)["failed"] == 0
+    runs = Counter(sup.contact(p["Email"])["runs"][0]["status"] for p in more)
+    assert runs == {"completed": len(more)}
+    leads = Counter(r["Email"] for r in remote.soql("SELECT Email FROM Lead"))
+    assert leads == {p["Email"]: 1 for p in [*PEOPLE, *more]}  # retried, never duplicated
+    assert len(remote.soql("SELECT Id FROM Task")) == 2 * len(PEOPLE)
+    # The faults did happen: the same work took more calls than on the healthy org.
+    assert calls() - clean_calls > clean_calls
+
+
+def test_status_shows_the_api_calls_used(remote: sup.Standalone) -> None:
+    assert sup.as_json("salesforce", "status")["api"]["calls_by_journeys"] == 0
+    sup.run()
+    used = sup.as_json("status")["salesforce"]["api"]
+    # Batched: a dozen contacts, two actions, a handful of calls — not one per record.
+    assert 2 <= used["calls_by_journeys"] <= 8
+    assert used["org_used"] >= used["calls_by_journeys"]
+    assert sup.as_json("salesforce", "status")["api"] == used
+    assert remote.admin({})["api_usage"]["used"] >= used["calls_by_journeys"]
