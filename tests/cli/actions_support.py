@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from simple_salesforce.api import Salesforce
 from typer.testing import CliRunner
 
 import cli.main  # noqa: F401  (registers every command)
@@ -162,8 +163,6 @@ class Standalone:
         return body
 
     def soql(self, query: str) -> list[dict[str, Any]]:
-        from simple_salesforce import Salesforce
-
         session = requests.Session()
         session.verify = self.ca_file
         session.trust_env = False

@@ -5,6 +5,9 @@ and the ``journey salesforce status`` / ``renew`` commands around a 401 pause.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -563,3 +566,35 @@ def test_status_shows_the_api_calls_used(remote: sup.Standalone) -> None:
     assert used["org_used"] >= used["calls_by_journeys"]
     assert sup.as_json("salesforce", "status")["api"] == used
     assert remote.admin({})["api_usage"]["used"] >= used["calls_by_journeys"]
+
+
+def test_a_killed_run_resumes_without_duplicate_records(
+    remote: sup.Standalone, tmp_path: Path
+) -> None:
+    """``kill -9`` of ``journey run`` while it talks to the org, then ``journey run`` again:
+    whatever the kill interrupted (a call in flight, an answer not yet committed), every
+    contact ends with one Lead and one Task. The exact window between Salesforce's answer
+    and the local commit is pinned deterministically in
+    tests/connectors/salesforce/test_sf_crash.py; this is the same promise from the shell."""
+    remote.admin({"latency_seconds": 0.15})  # slow enough to land the kill mid-run
+    process = subprocess.Popen(
+        [str(sup.JOURNEY_BIN), "run", "--until-idle", "--now", sup.NOW, "--batch-size", "3"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
+    )
+    try:
+        while process.poll() is None and not remote.soql("SELECT Id FROM Lead LIMIT 1"):
+            time.sleep(0.02)
+    finally:
+        process.kill()
+        process.wait()
+    killed_with = len(remote.soql("SELECT Id FROM Lead"))
+    assert 0 < killed_with < len(PEOPLE)  # the kill landed mid-run
+    remote.admin({"clear": True})
+    assert sup.run(LATER)["failed"] == 0
+    assert statuses() == {"completed": len(PEOPLE)}
+    leads = Counter(r["Email"] for r in remote.soql("SELECT Email FROM Lead"))
+    assert leads == {p["Email"]: 1 for p in PEOPLE}
+    tasks = Counter(r["Subject"] for r in remote.soql("SELECT Subject FROM Task"))
+    assert tasks == {f"Call {p['Email']}": 1 for p in PEOPLE}
