@@ -162,17 +162,20 @@ class Standalone:
         body: dict[str, Any] = answer.json()
         return body
 
-    def soql(self, query: str) -> list[dict[str, Any]]:
+    def client(self) -> Salesforce:
+        """simple-salesforce on this org, as any other client of it would connect."""
         session = requests.Session()
         session.verify = self.ca_file
         session.trust_env = False
-        sf = Salesforce(
+        return Salesforce(
             instance_url=self.instance_url,
             session_id=self.session_id,
             version="59.0",
             session=session,
         )
-        return [flatten(r) for r in sf.query_all(query)["records"]]
+
+    def soql(self, query: str) -> list[dict[str, Any]]:
+        return [flatten(r) for r in self.client().query_all(query)["records"]]
 
 
 @contextmanager
