@@ -11,9 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from simple_salesforce.api import SFType
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
@@ -602,9 +603,8 @@ def test_a_killed_run_resumes_without_duplicate_records(
 
 def already_a_lead(remote: sup.Standalone) -> str:
     """p0's email is on a Lead the org had before the engine knew the contact."""
-    created = remote.client().Lead.create(
-        {"LastName": "Zero", "Company": "Acme", "Email": "p0@x.example"}
-    )
+    leads = cast(SFType, remote.client().Lead)  # Salesforce.__getattr__ is typed loosely
+    created = leads.create({"LastName": "Zero", "Company": "Acme", "Email": "p0@x.example"})
     return str(created["id"])
 
 
