@@ -360,6 +360,7 @@ trigger added to list "L"
 add to list "Salesforce Leads"
 create opportunity "{{Company}} - Demo" stage "Prospecting" amount 5000
 add task "Kick-off with {{Company}}"
+create opportunity "{{Company}} - Expansion" amount 100
 """
 
 
@@ -383,10 +384,15 @@ def test_create_opportunity_converts_with_and_without_an_existing_account(
         (True, "Closed - Converted")
     }
     opportunities = sup.query(root, "SELECT Name, StageName, Amount, Account.Name FROM Opportunity")
+    # The second create opportunity finds a Contact: an Opportunity on its Account, no
+    # second conversion, no new Account.
     assert sorted((o["Name"], o["Account.Name"], o["Amount"]) for o in opportunities) == [
         ("Globex - Demo", "Globex", 5000.0),
+        ("Globex - Expansion", "Globex", 100.0),
         ("Newco - Demo", "Newco", 5000.0),
+        ("Newco - Expansion", "Newco", 100.0),
     ]
+    assert len(sup.query(root, "SELECT Id FROM Contact")) == 2
     # The contact is now the Salesforce Contact and its run went on: the task is on it.
     for email, company in (("gina@globex.example", "Globex"), ("ned@newco.example", "Newco")):
         person = sup.contact(email)
