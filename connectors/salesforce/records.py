@@ -227,6 +227,36 @@ def _adopt(items: Sequence[Item], links: Mapping[int, Link]) -> None:
             item.new_link = True
 
 
+def _link_existing(
+    ws: Workspace, firsts: list[Item], missing: Mapping[int, list[Item]], kind: RecordType
+) -> list[Item]:
+    """Contacts whose email already has a record in the org are linked to it, not given a
+    second one: an unconverted Lead (for a Lead) or else a Contact, the oldest first — the
+    record the dry run reads too. Returns the items that still need a record."""
+    by_email = {i.contact.email.casefold(): i for i in firsts if i.contact.email}
+    if not by_email:
+        return firsts
+    found: dict[str, Link] = {}
+    objects: tuple[RecordType, ...] = ("Lead", "Contact") if kind == "Lead" else ("Contact",)
+    for sobject in objects:
+        unconverted = " AND IsConverted = false" if sobject == "Lead" else ""
+        rows = ws.api.query_in(
+            f"SELECT Id, Email FROM {sobject} WHERE Email IN {{values}}{unconverted} "
+            "ORDER BY CreatedDate",
+            [i.contact.email for i in by_email.values()],
+        )
+        for row in rows:
+            found.setdefault(str(row.get("Email") or "").casefold(), Link(str(row["Id"]), sobject))
+    links = {by_email[email].contact.id: link for email, link in found.items() if email in by_email}
+    for contact_id, link in links.items():
+        for member in missing[contact_id]:
+            member.record_id, member.record_type = link.salesforce_id, link.salesforce_type
+            member.new_link = True
+    if links:
+        ws.state.save_links(links, ws.now)
+    return [i for i in firsts if i.contact.id not in links]
+
+
 def ensure_records(
     ws: Workspace,
     items: Sequence[Item],
@@ -235,9 +265,10 @@ def ensure_records(
     extra: Callable[[Item], Mapping[str, Any]] | None = None,
     explicit_owner: bool = False,
 ) -> list[Item]:
-    """Give every live item a record, creating the missing ones; returns the items that
-    were created now. ``extra`` adds fields to a new record (an owner, a lead source);
-    ``explicit_owner`` sends ``Sforce-Auto-Assign: FALSE`` so the org's rules keep out."""
+    """Give every live item a record — its own, one the org already holds under its email,
+    or a new one; returns the items whose record was created now. ``extra`` adds fields to
+    a new record (an owner, a lead source); ``explicit_owner`` sends
+    ``Sforce-Auto-Assign: FALSE`` so the org's rules keep out."""
     _adopt(items, ws.state.links(i.contact.id for i in items if not i.contact.salesforce_id))
     missing: dict[int, list[Item]] = {}
     for item in items:
@@ -245,7 +276,9 @@ def ensure_records(
             missing.setdefault(item.contact.id, []).append(item)
     if not missing:
         return []
-    firsts = [group[0] for group in missing.values()]
+    firsts = _link_existing(ws, [group[0] for group in missing.values()], missing, kind)
+    if not firsts:
+        return []
     payloads = []
     for item in firsts:
         payload = record_fields(item.contact, kind, ws.default_company)

@@ -67,6 +67,20 @@ def test_a_contact_with_a_record_is_not_created_again(harness: Harness) -> None:
     assert len(harness.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")) == 1
 
 
+def test_a_contact_whose_email_the_org_holds_is_linked_not_duplicated(harness: Harness) -> None:
+    """The org already has a Lead for jo@acme.example (made by hand, or before the sync
+    ran): the contact is linked to it — the record a dry run reads — not given a second."""
+    [jo] = harness.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")
+    [result] = harness.perform(
+        AddTask("Call"), [contact(3, "JO@acme.example", Last_Name="Doe")], subject="Call"
+    )
+    assert result.status == "done"
+    assert (result.changes.salesforce_id, result.changes.salesforce_type) == (jo["Id"], "Lead")
+    assert len(harness.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")) == 1
+    [task] = harness.query("SELECT WhoId FROM Task WHERE Subject = 'Call'")
+    assert task["WhoId"] == jo["Id"]
+
+
 def test_the_same_contact_is_created_once_across_batches_and_actions(harness: Harness) -> None:
     person = contact(7, "once@example.org", Last_Name="Once")
     # Two journeys reach Salesforce actions in the same pass: both snapshots lack an ID.
