@@ -631,13 +631,6 @@ def test_a_dry_run_sees_a_lead_already_in_the_org(remote: sup.Standalone, tmp_pa
     assert len(remote.soql("SELECT Id FROM Lead")) == 1  # a dry run writes nothing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the real run does not look a contact up by Email before creating its Lead "
-    "(connectors/salesforce/records.py ensure_records), so a person already a Lead in the "
-    "org gets a second Lead, while the dry run (ReadingRecorder) says 'already a Salesforce "
-    "Lead'",
-)
 def test_a_real_run_uses_a_lead_already_in_the_org(remote: sup.Standalone) -> None:
     lead_id = already_a_lead(remote)
     assert sup.run()["failed"] == 0
