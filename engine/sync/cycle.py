@@ -40,6 +40,7 @@ from engine.sync.inbound import (
     Taken,
     possible_duplicates,
     remove_records,
+    salesforce_time,
     take_accounts,
     take_members,
     take_people,
@@ -109,19 +110,10 @@ def _criteria(config: ProjectConfig, sobject: str) -> tuple[SourceCriterion, ...
     return tuple(SourceCriterion(c.field, c.op, tuple(c.values())) for c in section.criteria)
 
 
-def _stamp(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _latest(records: Sequence[Record], current: datetime | None) -> datetime | None:
     best = current
     for record in records:
-        moment = _stamp(record.get("SystemModstamp"))
+        moment = salesforce_time(record.get("SystemModstamp"))
         if moment is not None and (best is None or moment > best):
             best = moment
     return best
@@ -235,7 +227,7 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
             raw = get_setting(conn, f"watermark:{sobject}")
             if raw is None or full:
                 first.append(sobject)
-            marks[sobject] = _stamp(raw) if raw else None
+            marks[sobject] = salesforce_time(raw) if raw else None
     reads = {
         o: ObjectRead(o, read_fields(o, run.maps(o)), _criteria(run.config, o)) for o in objects
     }

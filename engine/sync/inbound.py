@@ -74,6 +74,7 @@ __all__ = [
     "Taken",
     "possible_duplicates",
     "remove_records",
+    "salesforce_time",
     "take_accounts",
     "take_members",
     "take_people",
@@ -99,7 +100,9 @@ def _id18(value: Any) -> str:
     return str(value or "")
 
 
-def _when(text: Any) -> datetime | None:
+def salesforce_time(text: Any) -> datetime | None:
+    """A Salesforce date-time (``2026-03-02T09:00:00.000+0000`` or ``...Z``), or None when
+    absent or unreadable."""
     if not text:
         return None
     try:
@@ -319,7 +322,7 @@ def _merge(
     """Apply the record's values to the view (three-way, module docstring). Returns
     whether the engine kept a value of its own that must go out."""
     keeps = False
-    sf_changed_at = _when(record.get("LastModifiedDate"))
+    sf_changed_at = salesforce_time(record.get("LastModifiedDate"))
     for m in maps:
         s = from_salesforce(record.get(m.path), m.kind)
         e = engine_text(view.get(m.contact_field), m.kind)
