@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from dsl import CompiledJourney
+from dsl.formatter import trigger_text
 from dsl.syntax import (
     AddedToList,
     CampaignMemberStatusChanged,
@@ -35,7 +36,7 @@ from dsl.syntax import (
 from engine.journeys import Catalog, journey_key
 from engine.store import LIVE_STATUSES, Activity, Event, Run, RunStatus, table
 
-__all__ = ["EventRow", "describe_trigger", "matches", "process_events"]
+__all__ = ["EventRow", "matches", "process_events"]
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,9 @@ def matches(trigger: Trigger, event: EventRow) -> bool:
     raise AssertionError(trigger)  # pragma: no cover
 
 
-def describe_trigger(trigger: Trigger) -> str:
-    match trigger:
-        case FormSubmitted(form=form):
-            return f'form submitted "{form}"'
-        case AddedToList(list_name=name):
-            return f'added to list "{name}"'
-        case EnteredSegment(segment=name):
-            return f'entered segment "{name}"'
-        case FieldChanged(field=name, to=to):
-            return f'field changed "{name}"' + (f' to "{to}"' if to else "")
-        case CampaignMemberStatusChanged(campaign=name, to=to):
-            return f'campaign member status changed "{name}"' + (f' to "{to}"' if to else "")
-    raise AssertionError(trigger)  # pragma: no cover
+def _on(trigger: Trigger) -> str:
+    """The trigger as the feed shows it: the language's own text, without its keyword."""
+    return trigger_text(trigger).removeprefix("trigger ")
 
 
 def _allowed(
@@ -170,7 +161,7 @@ def process_events(
                     "step_id": j.start,
                     "kind": "enter",
                     "outcome": "entered",
-                    "detail": f'entered "{j.name}" (version {j.version}) on {describe_trigger(t)}',
+                    "detail": f'entered "{j.name}" (version {j.version}) on {_on(t)}',
                     "data": None,
                     "at": now,
                 }
