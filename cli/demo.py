@@ -39,6 +39,7 @@ from cli.runs import parse_moment
 from connectors.factory import ConnectionSettingsError, open_connector
 from connectors.salesforce.replication import replication_for
 from engine.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
+from engine.contact import ContactView
 from engine.contacts import ContactContext, contact_id_by_email, load_views
 from engine.intake import IntakeError, import_csv, submit_form
 from engine.journeys import JourneyLoadError
@@ -152,12 +153,17 @@ def _prepare(root: Path, config: ProjectConfig) -> Path:
     return folder
 
 
+def _contacts(project: Project, emails: tuple[str, ...]) -> list[ContactView]:
+    """The demo's named people as the store holds them (their Salesforce records)."""
+    with project.store.begin() as conn:
+        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
+        return list(load_views(conn, ids).values())
+
+
 def _qualify(project: Project, sf: Any, emails: tuple[str, ...]) -> int:
     """A sales rep marks these leads Qualified in Salesforce (the sync brings it in).
     Returns how many leads changed."""
-    with project.store.begin() as conn:
-        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
-        views = load_views(conn, ids).values()
+    views = _contacts(project, emails)
     leads = [v.salesforce_id for v in views if v.salesforce_type == "Lead" and v.salesforce_id]
     for lead in leads:
         sf.Lead.update(lead, {"Status": "Qualified"}, headers={"Sforce-Auto-Assign": "FALSE"})
@@ -167,9 +173,7 @@ def _qualify(project: Project, sf: Any, emails: tuple[str, ...]) -> int:
 def _webinar(project: Project, sf: Any, emails: tuple[str, ...], status: str) -> int:
     """Webinar registrations and attendance happen in Salesforce (the webinar tool writes
     campaign members); the sync brings them in and they trigger the webinar journey."""
-    with project.store.begin() as conn:
-        ids = [cid for e in emails if (cid := contact_id_by_email(conn, e)) is not None]
-        views = load_views(conn, ids).values()
+    views = _contacts(project, emails)
     [campaign] = sf.query("SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'")["records"]
     changed = 0
     for view in views:
