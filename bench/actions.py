@@ -24,7 +24,6 @@ import argparse
 import math
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -33,15 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from connectors.base import Connector, EffectRequest, EffectResult, Reconciled
-from connectors.factory import open_connector
-from connectors.salesforce.connector import SalesforceConnector
-from dsl.syntax import Action
-from engine.config import load_config
-from engine.intake import import_csv
-from engine.project import open_project
+from journey.connectors.base import Connector, EffectRequest, EffectResult, Reconciled
+from journey.connectors.factory import open_connector
+from journey.connectors.salesforce.connector import SalesforceConnector
+from journey.dsl.syntax import Action
+from journey.engine.config import load_config
+from journey.engine.intake import import_csv
+from journey.engine.project import open_project
 
 JOURNEY = """journey "Bench"
 trigger added to list "Bench"

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dsl import compile_source
-from dsl.parser import journey_parser
+from journey.dsl import compile_source
+from journey.dsl.parser import journey_parser
 
 
 def generate(steps: int) -> str:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from connectors.salesforce.emulator import EmulatedOrg
+from journey.emulator import EmulatedOrg
 
 SEED = {
     "User": [{"Name": "Bench Admin", "Email": "bench@acme.example", "connected": True}],

@@ -68,11 +68,11 @@ def _peak_mb() -> float:
 
 
 def one_dry(n: int) -> dict[str, float]:
-    from dsl import compile_source
-    from engine.conditions import Evaluator
-    from engine.config import STANDARD_FIELDS
-    from engine.contact import ContactView
-    from engine.dryrun import dry_run
+    from journey.dsl import compile_source
+    from journey.engine.conditions import Evaluator
+    from journey.engine.config import STANDARD_FIELDS
+    from journey.engine.contact import ContactView
+    from journey.engine.dryrun import dry_run
 
     journey, _ = compile_source(JOURNEY)
     assert journey is not None
@@ -92,15 +92,15 @@ def one_dry(n: int) -> dict[str, float]:
 
 
 def one_durable(n: int) -> dict[str, float]:
-    from connectors.recording import RecordingConnector
-    from dsl import compile_source
-    from engine.conditions import Evaluator
-    from engine.config import STANDARD_FIELDS
-    from engine.contacts import ContactContext
-    from engine.intake import import_rows
-    from engine.journeys import Catalog
-    from engine.runner import Runner
-    from engine.store import open_store
+    from journey.connectors.recording import RecordingConnector
+    from journey.dsl import compile_source
+    from journey.engine.conditions import Evaluator
+    from journey.engine.config import STANDARD_FIELDS
+    from journey.engine.contacts import ContactContext
+    from journey.engine.intake import import_rows
+    from journey.engine.journeys import Catalog
+    from journey.engine.runner import Runner
+    from journey.engine.store import open_store
 
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(f"sqlite:///{folder}/state.db")
@@ -188,7 +188,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # This file is bench/engine.py: its folder must not shadow the ``engine`` package.
-    here = str(Path(__file__).resolve().parent)
-    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != here]
     main()

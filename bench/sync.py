@@ -24,7 +24,6 @@ import contextlib
 import math
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,19 +31,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from connectors.salesforce.batching import OrgApi
-from connectors.salesforce.budget import ApiBudget
-from connectors.salesforce.connection import Endpoint, connect
-from connectors.salesforce.emulator import EmulatedOrg
-from connectors.salesforce.replication import SalesforceReplication
-from connectors.salesforce.state import ConnectorState
-from engine.conditions import Evaluator
-from engine.config import ProjectConfig
-from engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from engine.store import Contact, open_store, table
-from engine.sync import CycleSummary, SyncRun, run_cycle
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.connection import Endpoint, connect
+from journey.connectors.salesforce.replication import SalesforceReplication
+from journey.connectors.salesforce.state import ConnectorState
+from journey.emulator import EmulatedOrg
+from journey.engine.conditions import Evaluator
+from journey.engine.config import ProjectConfig
+from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
+from journey.engine.store import Contact, open_store, table
+from journey.engine.sync import CycleSummary, SyncRun, run_cycle
 
 SEED: dict[str, Any] = {
     "User": [{"Name": "Ann Admin", "Email": "ann@acme.example", "connected": True}],

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -21,12 +20,9 @@ from pathlib import Path
 
 import pytest
 
-# pytest puts this folder on sys.path to import this file; its sub-folders ``tests/dsl``,
-# ``tests/engine`` would then shadow the real packages (installed editable, found after the
-# path) as namespace packages. The repository root first keeps the real ones first.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if sys.path[0] != _ROOT:
-    sys.path.insert(0, _ROOT)
+# The seeded emulated org (``org``, ``sf``, ``clock``, ``clocked_org``) serves the emulated
+# org's own tests, the connector's and the sync's.
+pytest_plugins = ["tests.emulated_org"]
 
 _PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
 

@@ -18,9 +18,8 @@ import requests
 from simple_salesforce.api import Salesforce
 from typer.testing import CliRunner
 
-import cli.main  # noqa: F401  (registers every command)
-from cli.app import app
-from connectors.salesforce.emulator import EmulatedOrg
+from journey.cli.main import app  # the whole command, every command registered
+from journey.emulator import EmulatedOrg
 
 NOW = "2026-03-02T09:00:00+00:00"
 JOURNEY_BIN = Path(sys.executable).with_name("journey")

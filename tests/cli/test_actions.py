@@ -18,15 +18,15 @@ from simple_salesforce.api import SFType
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-from cli.main import app
-from connectors.base import ContactSnapshot, EffectRequest
-from connectors.factory import ConnectionSettingsError, open_connector
-from connectors.recording import RecordingConnector
-from connectors.salesforce.connector import SalesforceConnector
-from connectors.salesforce.dryrun import ReadingRecorder
-from connectors.salesforce.emulator import EmulatedOrg
-from dsl.syntax import AddToList
-from engine.config import load_config
+from journey.cli.main import app
+from journey.connectors.base import ContactSnapshot, EffectRequest
+from journey.connectors.factory import ConnectionSettingsError, open_connector
+from journey.connectors.recording import RecordingConnector
+from journey.connectors.salesforce.connector import SalesforceConnector
+from journey.connectors.salesforce.dryrun import ReadingRecorder
+from journey.dsl.syntax import AddToList
+from journey.emulator import EmulatedOrg
+from journey.engine.config import load_config
 from tests.cli import actions_support as sup
 
 SEED = {

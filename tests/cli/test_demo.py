@@ -11,8 +11,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-import cli.main  # noqa: F401  (registers every command)
-from cli.app import app
+from journey.cli.main import app  # the whole command, every command registered
 
 REPO = Path(__file__).resolve().parents[2]
 START = "2026-03-02T09:00"

@@ -11,8 +11,8 @@ from pathlib import Path
 import requests
 from simple_salesforce.api import Salesforce
 
-# The installed ``journey`` entry point, run with this interpreter.
-JOURNEY = [sys.executable, "-c", "from cli.main import main; main()"]
+# The ``journey`` command, run with this interpreter (``python -m journey``).
+JOURNEY = [sys.executable, "-m", "journey"]
 
 
 def test_the_emulator_command_serves_until_terminated(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-import cli.language  # noqa: F401  (registers check, fmt, graph)
-from cli.app import app
+import journey.cli.language  # noqa: F401  (registers check, fmt, graph)
+from journey.cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = (REPO / "../shared/spec/acceptance").resolve()
@@ -243,9 +243,9 @@ def test_check_holds_users_and_campaigns_against_the_embedded_orgs_seed(
 
 
 def test_a_field_mapped_for_the_sync_checks_and_loads_in_the_engine(project: Path) -> None:
-    from engine.config import load_config
-    from engine.journeys import load_catalog
-    from engine.store import open_store
+    from journey.engine.config import load_config
+    from journey.engine.journeys import load_catalog
+    from journey.engine.store import open_store
 
     with (project / "journey.toml").open("a") as toml:
         toml.write('[sync.fields.Lead]\n"Shoe Size" = { salesforce = "Shoe_Size__c" }\n')

@@ -12,7 +12,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-from cli.main import app
+from journey.cli.main import app
 
 T0 = "2026-03-02T09:00:00+00:00"
 

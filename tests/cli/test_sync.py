@@ -12,8 +12,8 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-from cli.main import app
-from connectors.salesforce.emulator import EmulatedOrg
+from journey.cli.main import app
+from journey.emulator import EmulatedOrg
 
 SEED = {
     "fields": {

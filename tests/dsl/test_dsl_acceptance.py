@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from dsl import compile_source, parse
-from dsl.draw import to_json, to_mermaid, to_plain
+from journey.dsl import compile_source, parse
+from journey.dsl.draw import to_json, to_mermaid, to_plain
 from tests.dsl.dsl_spec import acceptance_files, invalid_files, needs_spec
 
 pytestmark = needs_spec()

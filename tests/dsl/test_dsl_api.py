@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dsl
+from journey import dsl
 
 PUBLIC = {
     "END",

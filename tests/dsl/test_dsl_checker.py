@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl import Diagnostic, Schema, compile_source
+from journey.dsl import Diagnostic, Schema, compile_source
 
 HEAD = 'journey "J"\ntrigger added to list "A"\n'
 PROJECT = Schema(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dsl import END, CompiledJourney, compile_source
-from dsl.syntax import AddToList, InSegment
+from journey.dsl import END, CompiledJourney, compile_source
+from journey.dsl.syntax import AddToList, InSegment
 
 HEAD = 'journey "J"\ntrigger added to list "A"\n'
 

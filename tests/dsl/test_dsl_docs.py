@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl import compile_source, format_source
+from journey.dsl import compile_source, format_source
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "language.md"

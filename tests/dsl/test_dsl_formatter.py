@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl import JourneyError, format_source, parse
+from journey.dsl import JourneyError, format_source, parse
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dsl import JourneyError, parse, parse_condition
-from dsl.syntax import (
+from journey.dsl import JourneyError, parse, parse_condition
+from journey.dsl.syntax import (
     AddTask,
     AllOf,
     AnyOf,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dsl import JourneyError, compile_source, format_source, parse, parse_condition
-from dsl.formatter import condition_text, format_journey
-from dsl.syntax import (
+from journey.dsl import JourneyError, compile_source, format_source, parse, parse_condition
+from journey.dsl.formatter import condition_text, format_journey
+from journey.dsl.syntax import (
     AddedToList,
     AddTask,
     AddToList,

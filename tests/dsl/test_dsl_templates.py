@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsl import render_template, template_fields
+from journey.dsl import render_template, template_fields
 
 
 def test_template_fields_in_order_without_repeats() -> None:

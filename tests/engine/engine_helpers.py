@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors.recording import RecordingConnector
-from dsl import CompiledJourney, compile_source
-from engine.conditions import Evaluator
-from engine.config import STANDARD_FIELDS
-from engine.contacts import ContactContext
-from engine.journeys import Catalog
-from engine.runner import Runner
-from engine.store import Store
+from journey.connectors.recording import RecordingConnector
+from journey.dsl import CompiledJourney, compile_source
+from journey.engine.conditions import Evaluator
+from journey.engine.config import STANDARD_FIELDS
+from journey.engine.contacts import ContactContext
+from journey.engine.journeys import Catalog
+from journey.engine.runner import Runner
+from journey.engine.store import Store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FIELDS: dict[str, str] = {

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from dsl import parse_condition
-from dsl.syntax import AllOf, AnyOf, FieldCondition, InList, InSegment, Not, RecordTypeCondition
-from engine.conditions import Evaluator
-from engine.contact import ContactView
+from journey.dsl import parse_condition
+from journey.dsl.syntax import (
+    AllOf,
+    AnyOf,
+    FieldCondition,
+    InList,
+    InSegment,
+    Not,
+    RecordTypeCondition,
+)
+from journey.engine.conditions import Evaluator
+from journey.engine.contact import ContactView
 
 
 def contact(**fields: str) -> ContactView:

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from connectors.recording import RecordingConnector
-from engine.contacts import ContactContext
-from engine.intake import import_rows
-from engine.project import open_project
-from engine.store import Activity, Effect, Run, table
+from journey.connectors.recording import RecordingConnector
+from journey.engine.contacts import ContactContext
+from journey.engine.intake import import_rows
+from journey.engine.project import open_project
+from journey.engine.store import Activity, Effect, Run, table
 
 JOURNEY = """journey "Crash course"
 trigger added to list "Batch"

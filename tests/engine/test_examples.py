@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from engine_helpers import T0, compiled
 
-from engine.conditions import Evaluator
-from engine.contact import ContactView
-from engine.dryrun import dry_run
+from journey.engine.conditions import Evaluator
+from journey.engine.contact import ContactView
+from journey.engine.dryrun import dry_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT.parent / "shared" / "spec" / "acceptance"
@@ -39,7 +39,7 @@ def test_example_journey_runs_for_every_kind_of_contact(path: Path) -> None:
     sf.salesforce_id, sf.salesforce_type = "003000000000001AAA", "Contact"
     views.append(sf)
     groups = {"SDR Round Robin": ["ann@acme.example"], "EMEA SDRs": ["bob@acme.example"]}
-    from connectors.recording import RecordingConnector
+    from journey.connectors.recording import RecordingConnector
 
     report = dry_run(journey, views, T0, Evaluator(), RecordingConnector(groups))
     assert len(report.contacts) == len(views)

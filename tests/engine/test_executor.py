@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from engine_helpers import T0, compiled, context, make_runner
 
-from connectors.base import EffectRequest, EffectResult
-from connectors.recording import RecordingConnector
-from dsl.syntax import Action
-from engine.contact import ContactView
-from engine.dryrun import dry_run
-from engine.intake import import_rows
-from engine.status import contact_report
-from engine.store import open_store
+from journey.connectors.base import EffectRequest, EffectResult
+from journey.connectors.recording import RecordingConnector
+from journey.dsl.syntax import Action
+from journey.engine.contact import ContactView
+from journey.engine.dryrun import dry_run
+from journey.engine.intake import import_rows
+from journey.engine.status import contact_report
+from journey.engine.store import open_store
 
 SPLIT = """journey "AB test"
 trigger form submitted "Demo"
@@ -67,7 +67,7 @@ def test_go_to_loops_until_a_goal_is_met(tmp_path) -> None:  # type: ignore[no-u
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     runner, _, _ = make_runner(store, LOOP)
     import_rows(store, [(2, {"Email": "a@x.example"})], context())
-    from engine.intake import submit_form
+    from journey.engine.intake import submit_form
 
     submit_form(store, context(), "Signup", "a@x.example", {})
     runner.run_until_idle(T0)
@@ -171,7 +171,7 @@ else:
 
 
 def test_wait_until_goes_on_when_the_contact_changes_or_time_runs_out(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from engine.intake import submit_form
+    from journey.engine.intake import submit_form
 
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     runner, _, _ = make_runner(store, WAIT_UNTIL)

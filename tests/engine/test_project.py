@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from engine_helpers import T0
 
-from engine.config import ConfigError
-from engine.journeys import JourneyLoadError
-from engine.project import open_project
+from journey.engine.config import ConfigError
+from journey.engine.journeys import JourneyLoadError
+from journey.engine.project import open_project
 
 SOURCE = 'journey "J"\ntrigger form submitted "F"\nupdate field "Rating" to "Warm"\n'
 

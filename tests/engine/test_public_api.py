@@ -7,21 +7,21 @@ import importlib
 import pytest
 
 MODULES = [
-    "connectors.base",
-    "connectors.recording",
-    "engine.actions",
-    "engine.conditions",
-    "engine.contact",
-    "engine.contacts",
-    "engine.dryrun",
-    "engine.executor",
-    "engine.intake",
-    "engine.journeys",
-    "engine.project",
-    "engine.runner",
-    "engine.status",
-    "engine.store",
-    "engine.triggers",
+    "journey.connectors.base",
+    "journey.connectors.recording",
+    "journey.engine.actions",
+    "journey.engine.conditions",
+    "journey.engine.contact",
+    "journey.engine.contacts",
+    "journey.engine.dryrun",
+    "journey.engine.executor",
+    "journey.engine.intake",
+    "journey.engine.journeys",
+    "journey.engine.project",
+    "journey.engine.runner",
+    "journey.engine.status",
+    "journey.engine.store",
+    "journey.engine.triggers",
 ]
 
 

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from engine_helpers import T0, context, make_runner
 
-from engine.intake import import_rows, submit_form
-from engine.status import contact_report
-from engine.store import SCHEMA_VERSION, Run, open_store, table
+from journey.engine.intake import import_rows, submit_form
+from journey.engine.status import contact_report
+from journey.engine.store import SCHEMA_VERSION, Run, open_store, table
 
 JOURNEY = """journey "Welcome"
 trigger added to list "Newsletter"

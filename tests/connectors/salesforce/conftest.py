@@ -1,5 +1,5 @@
 """Fixtures for the Salesforce connector tests: the seeded emulated org over HTTPS (from
-``tests/connectors/conftest.py``), and a ``SalesforceConnector`` talking to it through
+``tests/emulated_org.py``), and a ``SalesforceConnector`` talking to it through
 simple-salesforce exactly as ``open_connector`` builds one — a real SQLite store file for
 its state, no patching anywhere."""
 
@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from simple_salesforce.api import Salesforce
 
-from connectors.base import ContactSnapshot, EffectRequest, EffectResult
-from connectors.notify import Notifier
-from connectors.salesforce.batching import OrgApi
-from connectors.salesforce.budget import ApiBudget
-from connectors.salesforce.connection import Endpoint, connect
-from connectors.salesforce.connector import SalesforceConnector
-from connectors.salesforce.emulator import EmulatedOrg
-from connectors.salesforce.errors import Backoff
-from connectors.salesforce.state import ConnectorState
-from dsl.syntax import Action
-from engine.config import NotificationsConfig, SalesforceConfig
+from journey.connectors.base import ContactSnapshot, EffectRequest, EffectResult
+from journey.connectors.notify import Notifier
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.connection import Endpoint, connect
+from journey.connectors.salesforce.connector import SalesforceConnector
+from journey.connectors.salesforce.errors import Backoff
+from journey.connectors.salesforce.state import ConnectorState
+from journey.dsl.syntax import Action
+from journey.emulator import EmulatedOrg
+from journey.engine.config import NotificationsConfig, SalesforceConfig
 
 GROUPS = {"SDR Round Robin": ["ann@acme.example", "bob@acme.example", "eva@acme.example"]}
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.salesforce.batching import OrgApi
-from connectors.salesforce.budget import ApiBudget
-from connectors.salesforce.connection import Endpoint, connect
-from connectors.salesforce.emulator import EmulatedOrg
-from connectors.salesforce.replication import SalesforceReplication, criteria_soql
-from connectors.salesforce.state import ConnectorState
-from connectors.sync import Criterion, ObjectRead, SyncPaused, SyncReadError
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.connection import Endpoint, connect
+from journey.connectors.salesforce.replication import SalesforceReplication, criteria_soql
+from journey.connectors.salesforce.state import ConnectorState
+from journey.connectors.sync import Criterion, ObjectRead, SyncPaused, SyncReadError
+from journey.emulator import EmulatedOrg
 
 TRICKY = "O'Brien \\ Sons"  # a quote and a backslash
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from email import message_from_bytes
 from pathlib import Path
 
-from dsl.syntax import (
+from journey.dsl.syntax import (
     AddTask,
     CreateOpportunity,
     SendNotification,

@@ -8,8 +8,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from connectors.salesforce.emulator import EmulatedOrg
-from dsl.syntax import AssignLead, AssignLeadToGroup, UpdateSalesforceField
+from journey.dsl.syntax import AssignLead, AssignLeadToGroup, UpdateSalesforceField
+from journey.emulator import EmulatedOrg
 from tests.connectors.salesforce.conftest import Harness, build_connector, contact
 
 GROUP = "SDR Round Robin"
@@ -198,7 +198,7 @@ def test_a_salesforce_contact_is_not_assigned_as_a_lead(harness: Harness) -> Non
 def test_round_robin_turns_are_shared_through_the_store(store_url: str) -> None:
     """Two workers on one store (SQLite file or PostgreSQL) taking turns at once: every
     user gets the same share, and a restart continues where they stopped."""
-    from connectors.salesforce.state import ConnectorState
+    from journey.connectors.salesforce.state import ConnectorState
 
     users = ["ann@acme.example", "bob@acme.example", "eva@acme.example"]
     picks: Counter[str] = Counter()

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from connectors.salesforce.emulator import EmulatedOrg
-from connectors.salesforce.state import ConnectorState
-from engine.intake import import_csv
-from engine.project import open_project
-from engine.store import Contact
+from journey.connectors.salesforce.state import ConnectorState
+from journey.emulator import EmulatedOrg
+from journey.engine.intake import import_csv
+from journey.engine.project import open_project
+from journey.engine.store import Contact
 from tests.connectors.salesforce.conftest import build_connector
 
 JOURNEY = """journey "Inbound"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from connectors.base import ContactSnapshot
-from connectors.salesforce.connector import clear_pause, current_pause
-from connectors.salesforce.emulator import EmulatedOrg
-from dsl.syntax import AddToList, AssignLead, CreateOpportunity, UpdateSalesforceField
+from journey.connectors.base import ContactSnapshot
+from journey.connectors.salesforce.connector import clear_pause, current_pause
+from journey.dsl.syntax import AddToList, AssignLead, CreateOpportunity, UpdateSalesforceField
+from journey.emulator import EmulatedOrg
 from tests.connectors.salesforce.conftest import NOW, Harness, build_connector, contact
 
 LEADS = AddToList("Salesforce Leads")
@@ -113,7 +113,7 @@ def test_service_unavailable_is_retried_then_left_for_later(harness: Harness) ->
 
 
 def test_api_calls_are_counted_and_remembered(harness: Harness) -> None:
-    from connectors.salesforce.budget import api_usage
+    from journey.connectors.salesforce.budget import api_usage
 
     before = harness.org.api_calls
     harness.perform(LEADS, people(450), list="Salesforce Leads")

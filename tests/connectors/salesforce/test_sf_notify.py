@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.notify import Notifier, NotifyError
-from engine.config import NotificationsConfig
+from journey.connectors.notify import Notifier, NotifyError
+from journey.engine.config import NotificationsConfig
 
 
 class _SmtpHandler(socketserver.StreamRequestHandler):

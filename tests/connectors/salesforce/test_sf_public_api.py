@@ -7,10 +7,10 @@ import importlib
 import pytest
 
 MODULES = [
-    "connectors.factory",
-    "connectors.notify",
+    "journey.connectors.factory",
+    "journey.connectors.notify",
     *(
-        f"connectors.salesforce.{name}"
+        f"journey.connectors.salesforce.{name}"
         for name in (
             "activities",
             "assignment",
@@ -27,7 +27,7 @@ MODULES = [
             "state",
         )
     ),
-    "cli.connection",
+    "journey.cli.connection",
 ]
 
 

@@ -3,8 +3,8 @@ without a Salesforce record one — filled from the contact, never twice."""
 
 from __future__ import annotations
 
-from connectors.salesforce.emulator import EmulatedOrg
-from dsl.syntax import AddTask, AddToList
+from journey.dsl.syntax import AddTask, AddToList
+from journey.emulator import EmulatedOrg
 from tests.connectors.salesforce.conftest import Harness, contact
 
 LEADS = AddToList("Salesforce Leads")

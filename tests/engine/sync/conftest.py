@@ -14,21 +14,21 @@ import pytest
 import sqlalchemy as sa
 from simple_salesforce.api import Salesforce
 
-from connectors.salesforce.batching import OrgApi
-from connectors.salesforce.budget import ApiBudget
-from connectors.salesforce.connection import Endpoint, connect
-from connectors.salesforce.connector import clear_pause
-from connectors.salesforce.emulator import EmulatedOrg
-from connectors.salesforce.errors import Backoff
-from connectors.salesforce.replication import SalesforceReplication
-from connectors.salesforce.state import ConnectorState
-from engine.conditions import Evaluator
-from engine.config import ProjectConfig
-from engine.contact import ContactView
-from engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from engine.store import Activity, Contact, Event, Store, open_store, table
-from engine.sync import CycleSummary, SyncRun, run_cycle
-from tests.connectors.conftest import SEED
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.connection import Endpoint, connect
+from journey.connectors.salesforce.connector import clear_pause
+from journey.connectors.salesforce.errors import Backoff
+from journey.connectors.salesforce.replication import SalesforceReplication
+from journey.connectors.salesforce.state import ConnectorState
+from journey.emulator import EmulatedOrg
+from journey.engine.conditions import Evaluator
+from journey.engine.config import ProjectConfig
+from journey.engine.contact import ContactView
+from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
+from journey.engine.store import Activity, Contact, Event, Store, open_store, table
+from journey.engine.sync import CycleSummary, SyncRun, run_cycle
+from tests.emulated_org import SEED
 
 
 def _no_sleep(_seconds: float) -> None:

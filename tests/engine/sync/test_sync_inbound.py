@@ -10,13 +10,13 @@ import pytest
 import sqlalchemy as sa
 from conftest import SyncWorld
 
-from dsl import compile_source
-from engine.contacts import load_views
-from engine.intake import submit_form
-from engine.journeys import Catalog
-from engine.store import CampaignStatus, Company, Contact, Run, table
-from engine.triggers import process_events
-from tests.connectors.conftest import FakeClock
+from journey.dsl import compile_source
+from journey.engine.contacts import load_views
+from journey.engine.intake import submit_form
+from journey.engine.journeys import Catalog
+from journey.engine.store import CampaignStatus, Company, Contact, Run, table
+from journey.engine.triggers import process_events
+from tests.emulated_org import FakeClock
 
 
 def _lead_id(world: SyncWorld, last_name: str = "Doe") -> str:

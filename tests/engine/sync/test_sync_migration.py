@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine.store import MIGRATIONS, SCHEMA_VERSION, Contact, open_store, table
+from journey.engine.store import MIGRATIONS, SCHEMA_VERSION, Contact, open_store, table
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:

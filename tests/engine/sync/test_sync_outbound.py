@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from conftest import SyncWorld
 
-from connectors.sync import FieldInfo, ObjectChanges, ObjectRead, Record, WriteResult
-from engine.store import SyncError, table
-from engine.sync import run_cycle
+from journey.connectors.sync import FieldInfo, ObjectChanges, ObjectRead, Record, WriteResult
+from journey.engine.store import SyncError, table
+from journey.engine.sync import run_cycle
 
 
 def _lead_id(world: SyncWorld, last_name: str = "Doe") -> str:

@@ -8,15 +8,15 @@ import importlib
 import pytest
 
 MODULES = [
-    "engine.sync",
-    "engine.sync.cycle",
-    "engine.sync.inbound",
-    "engine.sync.mapping",
-    "engine.sync.outbound",
-    "engine.sync.records",
-    "connectors.sync",
-    "connectors.salesforce.replication",
-    "cli.sync",
+    "journey.engine.sync",
+    "journey.engine.sync.cycle",
+    "journey.engine.sync.inbound",
+    "journey.engine.sync.mapping",
+    "journey.engine.sync.outbound",
+    "journey.engine.sync.records",
+    "journey.connectors.sync",
+    "journey.connectors.salesforce.replication",
+    "journey.cli.sync",
 ]
 
 
@@ -28,20 +28,20 @@ def test_every_exported_name_exists_and_is_public(name: str) -> None:
     assert [n for n in exported if not hasattr(module, n)] == []
     assert [n for n in exported if n.startswith("_")] == []
     assert module.__doc__
-    assert "Pipeline position" in module.__doc__ or name == "engine.sync"
+    assert "Pipeline position" in module.__doc__ or name == "journey.engine.sync"
 
 
 def test_the_engine_side_never_imports_simple_salesforce() -> None:
     import ast
     from pathlib import Path
 
-    folder = Path(importlib.import_module("engine.sync").__file__ or "").parent
+    folder = Path(importlib.import_module("journey.engine.sync").__file__ or "").parent
     for path in folder.glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith(
-                    ("simple_salesforce", "connectors.salesforce")
+                    ("simple_salesforce", "journey.connectors.salesforce")
                 ), path
             elif isinstance(node, ast.Import):
                 assert all(not a.name.startswith("simple_salesforce") for a in node.names), path

@@ -1,0 +1,70 @@
+"""Commands: ``journey salesforce renew`` and ``journey salesforce status`` — the Salesforce
+connection the journeys act through.
+
+Pipeline position: the thin shell around ``connectors.factory``: load ``journey.toml``,
+call ``renew_connection`` / ``connection_status``, print (``--json`` for programs). A bad
+setting or a refused session is a message and exit code 2, never a traceback; secrets
+are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from journey.cli.app import JsonOpt, fail, project_config, salesforce_app
+from journey.connectors.factory import ConnectionSettingsError, connection_status, renew_connection
+
+__all__ = ["renew_command", "status_command"]
+
+
+@salesforce_app.command("renew")
+def renew_command(as_json: JsonOpt = False) -> None:
+    """Re-authorise after INVALID_SESSION_ID and lift the pause: a new session for the
+    embedded org, the variable named by session_id_env read again, or a fresh login."""
+    config = project_config(as_json)
+    try:
+        outcome = renew_connection(config)
+    except ConnectionSettingsError as error:
+        fail(str(error), as_json)
+    if as_json:
+        typer.echo(json.dumps(outcome, sort_keys=True, default=str))
+        return
+    where = config.salesforce.instance_url or "the embedded emulated org"
+    was = outcome.get("was_paused")
+    lifted = f"; lifted the pause ({was['code']})" if was else "; nothing was paused"
+    remaining = outcome.get("org_remaining")
+    tail = f"; {remaining} of {outcome.get('org_limit')} API calls left today" if remaining else ""
+    typer.echo(f"renewed the session with {where}{lifted}{tail}")
+
+
+def _usage_line(api: dict[str, Any]) -> str:
+    if api.get("org_used") is None:
+        seen = "the org's usage not seen today"
+    else:
+        seen = f"the org has used {api['org_used']} of {api['org_limit']} API calls today"
+    cap = f"; our cap is {api['cap']}" if api.get("cap") is not None else ""
+    return f"{api['calls_by_journeys']} API calls made by journeys today; {seen}{cap}"
+
+
+@salesforce_app.command("status")
+def status_command(as_json: JsonOpt = False) -> None:
+    """The connection: which org, whether Salesforce work is paused and why, and today's
+    API calls against the cap (as last seen; this command makes no Salesforce call)."""
+    config = project_config(as_json)
+    status = connection_status(config)
+    if as_json:
+        typer.echo(json.dumps(status, sort_keys=True, default=str))
+        return
+    typer.echo(f"org: {status['org']} (API {status['api_version']})")
+    pause = status["paused"]
+    if pause is None:
+        typer.echo("state: active")
+    else:
+        until = f" until {pause['until']}" if pause.get("until") else ""
+        typer.echo(f"state: paused{until}: {pause['code']}: {pause['message']}")
+        if pause["code"] == "INVALID_SESSION_ID":
+            typer.echo("run `journey salesforce renew` once the session is valid again")
+    typer.echo(_usage_line(status["api"]))

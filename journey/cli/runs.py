@@ -1,0 +1,421 @@
+"""Commands: journey run, worker, status, contact, contacts import, event, dry-run.
+
+Thin: parse arguments, call the engine (``engine.project``, ``engine.intake``,
+``engine.runner``, ``engine.status``, ``engine.dryrun``), print for people (rich) or for
+programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
+compile, an unreadable CSV, a bad ``--now`` — are one clear line on stderr and exit code
+2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from journey.cli.app import app, contacts_app
+from journey.connectors.base import Connector
+from journey.connectors.factory import (
+    ConnectionSettingsError,
+    ConnectorHandle,
+    connection_status,
+    open_connector,
+)
+from journey.connectors.recording import RecordingConnector
+from journey.emulator import SeedError
+from journey.engine.config import ConfigError, load_config
+from journey.engine.contacts import FieldValueError
+from journey.engine.dryrun import DryRunReport, dry_run_file
+from journey.engine.intake import IntakeError, import_csv, submit_form
+from journey.engine.journeys import JourneyLoadError
+from journey.engine.project import Project, open_project
+from journey.engine.runner import PassReport
+from journey.engine.status import contact_report, journey_status
+from journey.engine.sync import possible_duplicates
+
+__all__ = ["event_app", "parse_moment", "print_dry_run"]
+
+event_app = typer.Typer(
+    help="Tell the engine something happened to a contact.", no_args_is_help=True
+)
+app.add_typer(event_app, name="event")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="Act as if it were this ISO date-time (default: the clock)."),
+]
+
+
+def parse_moment(text: str | None) -> datetime:
+    """An ISO date or date-time (UTC when no zone is given), or the clock's now."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date-time (e.g. 2026-03-01T09:00 or 2026-03-01)"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+#: ``JOURNEY_CONNECTOR=recording``: record side effects (in ``.journey/recorder.db``)
+#: instead of performing them — for trying journeys out and for the engine's own tests.
+CONNECTOR_ENV = "JOURNEY_CONNECTOR"
+
+
+def _recording_only() -> bool:
+    return os.environ.get(CONNECTOR_ENV, "").strip().casefold() == "recording"
+
+
+@contextmanager
+def _project(
+    now: datetime | None = None, with_journeys: bool = True, act: bool = False
+) -> Iterator[Project]:
+    """The project; with ``act``, its connector is the one ``journey.toml`` describes (the
+    embedded emulated org by default, a real org when configured)."""
+    handle: ConnectorHandle | None = None
+    try:
+        config = load_config()
+        if act and not _recording_only():
+            handle = open_connector(config)
+            if sys.stdout.isatty():
+                typer.echo(handle.description, err=True)
+        connector: Connector | None = handle.connector if handle else None
+        if not act:  # reading or taking contacts in: nothing is performed
+            connector = RecordingConnector(keep_log=False)
+        project = open_project(with_journeys=with_journeys, now=now, connector=connector)
+    except (ConfigError, JourneyLoadError, ConnectionSettingsError, SeedError) as exc:
+        if handle is not None:
+            handle.close()
+        raise _fail(str(exc)) from None
+    try:
+        yield project
+    except (IntakeError, FieldValueError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        project.close()
+        if handle is not None:
+            handle.close()
+
+
+def _emit(as_json: bool, data: Any) -> bool:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    return as_json
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[PassReport], None]]:
+    """A live line of counts on a terminal; nothing when output is piped or JSON."""
+    if not (enabled and sys.stdout.isatty()):
+        yield lambda _report: None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(label)
+
+        def update(report: PassReport) -> None:
+            progress.update(task, description=f"{label}: {report.runs} runs, {report.steps} steps")
+
+        yield update
+
+
+def _summary(report: PassReport) -> str:
+    text = (
+        f"{report.entered} entered, {report.runs} runs advanced, {report.steps} steps, "
+        f"{report.effects} effects, {report.ended} ended ({report.failed} failed)"
+    )
+    if report.reconciled:
+        text += f", {report.reconciled} effects reconciled after a crash"
+    if report.paused:
+        text += f"; paused: {report.paused}"
+    return text
+
+
+# --------------------------------------------------------------------------- running
+
+
+@app.command("run")
+def run_command(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Repeat until nothing is left to do.")
+    ] = False,
+    now: NowOpt = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process everything due: events into runs, due runs through their journeys."""
+    moment = parse_moment(now)
+    with _project(moment, act=True) as project, _progress(not as_json, "running") as progress:
+        runner = project.runner(batch_size)
+        report = (runner.run_until_idle if until_idle else runner.run_once)(moment, progress)
+    if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
+        typer.echo(_summary(report))
+    if report.paused:
+        raise typer.Exit(3)
+
+
+@app.command("worker")
+def worker_command(
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
+    exit_when_idle: Annotated[
+        bool, typer.Option("--exit-when-idle", help="Stop when a pass finds nothing to do.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
+) -> None:
+    """Keep processing what is due, on the real clock, until stopped (Ctrl-C / SIGTERM)."""
+    stopping = False
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with _project(parse_moment(None), act=True) as project:
+        runner = project.runner(batch_size)
+        while not stopping:
+            try:
+                if project.reload_journeys(parse_moment(None)):
+                    runner.catalog = project.catalog
+                    typer.echo("journeys changed: published the new versions")
+            except JourneyLoadError as exc:
+                typer.echo(
+                    f"error: not publishing the edit, still running the last good versions:\n{exc}",
+                    err=True,
+                )
+            report = runner.run_until_idle(parse_moment(None))
+            if report.events or report.runs or report.reconciled:
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                if as_json:
+                    typer.echo(json.dumps({"at": stamp, **report.as_dict()}, sort_keys=True))
+                else:
+                    typer.echo(f"{stamp} {_summary(report)}")
+            elif exit_when_idle:
+                break
+            if not stopping:
+                time.sleep(poll)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@app.command("status")
+def status_command(
+    journey: Annotated[str | None, typer.Argument(help="One journey's name.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-step counts for each published journey (entered, waiting, done, failed), the
+    Salesforce API calls used today, and possible duplicates to fix in Salesforce."""
+    with _project() as project:
+        statuses = journey_status(project.store, project.catalog, journey)
+        with project.store.begin() as conn:
+            duplicates = possible_duplicates(conn)
+        connection = connection_status(project.config)
+    if journey is not None and not statuses:
+        raise _fail(f'no published journey is named "{journey}"')
+    if _emit(
+        as_json,
+        {
+            "journeys": [s.as_dict() for s in statuses],
+            "salesforce": connection,
+            "possible_duplicates": duplicates,
+        },
+    ):
+        return
+    console = Console()
+    for s in statuses:
+        runs = ", ".join(f"{n} {k}" for k, n in sorted(s.runs.items())) or "no runs yet"
+        table = Table(title=f"{s.journey} (version {s.version}): {runs}", title_justify="left")
+        for column in ("step", "line", "entered", "waiting", "done", "failed"):
+            table.add_column(column, justify="left" if column == "step" else "right")
+        for c in s.steps:
+            table.add_row(
+                f"{c.step}  {c.text}",
+                str(c.line or ""),
+                str(c.entered),
+                str(c.waiting),
+                str(c.done),
+                str(c.failed),
+            )
+        console.print(table)
+    console.print(_connection_line(connection), soft_wrap=True)
+    for dup in duplicates:
+        ids = ", ".join(f"{r['type']} {r['salesforce_id']}" for r in dup["records"])
+        console.print(
+            f"possible duplicate: {dup['email']} is held by {ids} (merge them in Salesforce)",
+            soft_wrap=True,
+        )
+
+
+def _connection_line(connection: Mapping[str, Any]) -> str:
+    api = connection["api"]
+    line = f"Salesforce: {connection['org']}: {api['calls_by_journeys']} API calls today"
+    if api["org_limit"]:
+        line += f" (org: {api['org_used']} of {api['org_limit']} used; our cap {api['cap']})"
+    pause = connection["paused"]
+    if pause:
+        line += f"\npaused: {pause.get('code')}: {pause.get('message')}"
+        line += f" (until {pause['until']})" if pause.get("until") else " (until renewed)"
+    return line
+
+
+@app.command("contact")
+def contact_command(email: str, as_json: JsonOpt = False) -> None:
+    """A contact's fields, lists, runs and activity feed."""
+    with _project(with_journeys=False) as project:
+        report = contact_report(project.store, email)
+    if report is None:
+        raise _fail(f"no contact has the email {email!r}")
+    if _emit(as_json, report.as_dict()):
+        return
+    typer.echo(f"{report.email or '(no email)'}  (contact {report.id})")
+    sf = report.salesforce
+    typer.echo(f"  salesforce: {sf['type']} {sf['id']}" if sf["id"] else "  salesforce: no record")
+    typer.echo("  fields:")
+    for name, value in report.fields.items():
+        typer.echo(f"    {name}: {value}")
+    typer.echo(f"  lists: {', '.join(report.lists) or '(none)'}")
+    typer.echo("  runs:")
+    for r in report.runs:
+        due = f" until {r['next_due']}" if r["next_due"] else ""
+        goal = f" ({r['goal']})" if r["goal"] else ""
+        typer.echo(f"    {r['journey']}: {r['status']}{goal} at step {r['step']}{due}")
+    typer.echo("  activity:")
+    for a in report.activity:
+        typer.echo(f"    {a['at']}  {a['journey'] or ''} [{a['step'] or ''}] {a['detail']}")
+
+
+# --------------------------------------------------------------------------- contacts in
+
+
+@contacts_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A CSV file; the header row names the fields.")],
+    list_name: Annotated[str | None, typer.Option("--list", help="Add them to this list.")] = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
+    moment = parse_moment(now)
+    with _project(moment, with_journeys=False) as project:
+        report = import_csv(project.store, file, project.context(moment), list_name)
+    data = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "errors": [{"row": e.row, "message": e.message} for e in report.errors],
+    }
+    if not _emit(as_json, data):
+        for e in report.errors:
+            typer.echo(f"{file}:{e.row}: error: {e.message}", err=True)
+        added = f" to list {list_name!r}" if list_name else ""
+        typer.echo(
+            f"{report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged{added}; {len(report.errors)} rows refused"
+        )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@event_app.command("form-submitted")
+def form_submitted_command(
+    form: Annotated[str, typer.Argument(help="The form's name.")],
+    email: Annotated[str, typer.Option("--email", help="Who submitted it.")],
+    field: Annotated[
+        list[str] | None, typer.Option("--field", help="NAME=VALUE, repeatable.")
+    ] = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A contact submitted a form: the contact is created or updated, journeys triggered."""
+    moment = parse_moment(now)
+    values: dict[str, str] = {}
+    for item in field or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: write it as NAME=VALUE", param_hint="--field")
+        values[name.strip()] = value
+    with _project(moment, with_journeys=False) as project:
+        cid, created = submit_form(project.store, project.context(moment), form, email, values)
+    if not _emit(as_json, {"contact": cid, "created": created, "form": form}):
+        typer.echo(f"{'created' if created else 'updated'} {email}; form {form!r} submitted")
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+@app.command("dry-run")
+def dry_run_command(
+    file: Annotated[Path, typer.Argument(help="The journey file.")],
+    contacts: Annotated[Path, typer.Option("--contacts", help="A CSV of contacts.")],
+    at: Annotated[str | None, typer.Option("--at", help="Start time, ISO (default: now).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take contacts through a journey in memory: nothing is written anywhere."""
+    moment = parse_moment(at)
+    handle: ConnectorHandle | None = None
+    try:
+        # A dry run never writes to Salesforce: the recorder, which first reads the real
+        # records when an org is configured.
+        if not _recording_only():
+            handle = open_connector(load_config(file), dry_run=True)
+        report, errors = dry_run_file(
+            file, contacts, moment, connector=handle.connector if handle else None
+        )
+    except (ConfigError, JourneyLoadError, IntakeError, ConnectionSettingsError, SeedError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        if handle is not None:
+            handle.close()
+    for e in errors:
+        typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
+    if _emit(
+        as_json,
+        {**report.as_dict(), "errors": [{"row": e.row, "message": e.message} for e in errors]},
+    ):
+        return
+    print_dry_run(report, typer.echo)
+
+
+def print_dry_run(report: DryRunReport, echo: Callable[[str], Any]) -> None:
+    """The human dry-run report (the demo prints it too)."""
+    echo(
+        f'dry run of "{report.journey}" (version {report.version}) from '
+        f"{report.at.isoformat(timespec='seconds')}: {len(report.contacts)} contacts, "
+        "nothing written"
+    )
+    for path in report.contacts:
+        echo("")
+        echo(path.contact)
+        for r in path.records:
+            when = r.at.isoformat(timespec="minutes") if r.at else ""
+            echo(f"  {when}  [{r.step_id}] {r.detail}")
+            for rec in r.data.get("records", []):
+                fields = ", ".join(f"{k}={v!r}" for k, v in sorted(rec["fields"].items()))
+                echo(f"      would {rec['operation']} {rec['object']} {rec['id']}: {fields}")
+        ending = path.status + (f' "{path.goal}"' if path.goal else "")
+        if path.truncated:
+            ending = f"still running after {path.steps} steps (cut short)"
+        echo(f"  → {ending}")

@@ -1,0 +1,222 @@
+"""``open_connector``: the one entry point that turns ``journey.toml`` into a connector.
+
+Pipeline position: CLI → **factory** → connector → engine. It chooses the org and the
+connector so that commands and tests never assemble one by hand:
+
+* no ``[salesforce] instance_url``: the embedded emulated org, started in-process on
+  127.0.0.1 with its state in ``.journey/emulator/`` and seeded once from
+  ``[salesforce] seed`` — the description says so, and the CLI prints it;
+* ``instance_url``: a real org (or a standalone emulator), credentials from the
+  environment variables the config names;
+* ``dry_run=True``: the recorder; with a configured org it first reads the contacts' real
+  records (``ReadingRecorder``) — it never writes to Salesforce.
+
+Also here: ``renew_connection`` (``journey salesforce renew``) and ``connection_status``
+(``journey salesforce status``, ``journey status``).
+
+How a command uses it::
+
+    with open_connector(config) as connector:   # handle.description for the user
+        project = open_project(connector=connector)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from journey.connectors.base import Connector
+from journey.connectors.notify import Notifier
+from journey.connectors.recording import RecordingConnector
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget, ApiUsage, api_usage
+from journey.connectors.salesforce.connection import (
+    ConnectionSettingsError,
+    Endpoint,
+    connect,
+    endpoint_from_config,
+)
+from journey.connectors.salesforce.connector import SalesforceConnector, clear_pause, current_pause
+from journey.connectors.salesforce.dryrun import ReadingRecorder
+from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, with_retries
+from journey.connectors.salesforce.state import ConnectorState
+from journey.emulator import EmulatedOrg, SeedError
+from journey.engine.config import ProjectConfig
+
+__all__ = [
+    "ConnectionSettingsError",
+    "ConnectorHandle",
+    "connection_status",
+    "embedded_state_dir",
+    "open_connector",
+    "renew_connection",
+]
+
+
+#: How long the connector's journal of sent requests is kept (reconcile needs hours at most).
+JOURNAL_DAYS = timedelta(days=30)
+
+
+def embedded_state_dir(config: ProjectConfig) -> Path:
+    return config.state_dir / "emulator"
+
+
+@dataclass
+class ConnectorHandle:
+    """An open connector and what it holds (the embedded org, the state). ``description``
+    is the line the CLI prints ("using the embedded emulated org (.journey/emulator)")."""
+
+    connector: Connector
+    description: str
+    org: EmulatedOrg | None = None
+    state: ConnectorState | None = None
+    extras: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        close = getattr(self.connector, "close", None)
+        if callable(close):
+            close()
+        if self.state is not None:
+            self.state.close()
+        if self.org is not None:
+            self.org.stop()
+            self.org = None
+
+    def __enter__(self) -> Connector:
+        return self.connector
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
+    seed = None
+    if config.salesforce.seed:
+        seed = Path(config.salesforce.seed)
+        if not seed.is_absolute():
+            seed = config.root / seed
+    try:
+        org = EmulatedOrg(embedded_state_dir(config), seed, version=config.salesforce.api_version)
+    except SeedError as error:
+        raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+    served = org.start()
+    return org, Endpoint(
+        served.instance_url, served.version, session_id=served.session_id, ca_file=served.ca_file
+    )
+
+
+def _where(config: ProjectConfig) -> str:
+    folder = embedded_state_dir(config)
+    try:
+        return str(folder.relative_to(Path.cwd()))
+    except ValueError:
+        return str(folder)
+
+
+def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> ConnectorHandle:
+    """The connector ``config`` describes (module docstring). Raises
+    ``ConnectionSettingsError`` with a message naming the setting when it cannot."""
+    settings = config.salesforce
+    if dry_run and not settings.instance_url:
+        return ConnectorHandle(
+            RecordingConnector(config.groups), "dry run: recording what would be done"
+        )
+    org: EmulatedOrg | None = None
+    if settings.instance_url:
+        endpoint = endpoint_from_config(settings, config.root)
+        description = f"connected to {settings.instance_url}"
+    else:
+        org, endpoint = _embedded(config)
+        description = f"using the embedded emulated org ({_where(config)})"
+    state = ConnectorState(config.store_url)
+    try:
+        state.prune(datetime.now(UTC) - JOURNAL_DAYS)
+        budget = ApiBudget(state, settings.max_daily_api_share)
+        client = connect(endpoint, hooks=[budget.hook])
+        api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold)
+    except Exception:
+        state.close()
+        if org is not None:
+            org.stop()
+        raise
+    if dry_run:
+        return ConnectorHandle(
+            ReadingRecorder(api, config.groups),
+            f"dry run: recording, reading real records ({description})",
+            org,
+            state,
+        )
+    notifier = Notifier(config.notifications, config.state_dir / "outbox")
+    connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
+    return ConnectorHandle(connector, description, org, state)
+
+
+def renew_connection(config: ProjectConfig) -> dict[str, Any]:
+    """Re-authorise and lift a pause. Embedded org: a new session is issued. A session from
+    the environment: the variable is read again (put the new token there first). Username
+    and password: a fresh login. The new session is tried with one ``limits`` call."""
+    settings = config.salesforce
+    org: EmulatedOrg | None = None
+    if settings.instance_url:
+        endpoint = endpoint_from_config(settings, config.root)
+    else:
+        org, endpoint = _embedded(config)
+        org.renew_session()
+        endpoint = Endpoint(
+            endpoint.instance_url,
+            endpoint.version,
+            session_id=org.session_id,
+            ca_file=endpoint.ca_file,
+        )
+    state = ConnectorState(config.store_url)
+    try:
+        budget = ApiBudget(state, settings.max_daily_api_share)
+        client = connect(endpoint, hooks=[budget.hook])
+        try:
+            limits = with_retries(client.limits, Backoff(attempts=1))
+        except SalesforceProblem as problem:
+            raise ConnectionSettingsError(
+                f"the renewed session does not work: {problem.code}: {problem.message}"
+            ) from None
+        budget.save()
+        was = current_pause(state, datetime.now(UTC))
+        clear_pause(state)
+        daily = limits.get("DailyApiRequests", {}) if isinstance(limits, dict) else {}
+        return {
+            "renewed": True,
+            "was_paused": was,
+            "org_limit": daily.get("Max"),
+            "org_remaining": daily.get("Remaining"),
+        }
+    finally:
+        state.close()
+        if org is not None:
+            org.stop()
+
+
+def connection_status(config: ProjectConfig, now: datetime | None = None) -> dict[str, Any]:
+    """The connection as last seen, without calling Salesforce: where, the pause in force,
+    today's API usage (what ``journey status`` shows)."""
+    settings = config.salesforce
+    state = ConnectorState(config.store_url)
+    try:
+        moment = now or datetime.now(UTC)
+        usage: ApiUsage = api_usage(state, settings.max_daily_api_share, moment)
+        pause = current_pause(state, moment)
+    finally:
+        state.close()
+    return {
+        "org": settings.instance_url or f"embedded emulated org ({_where(config)})",
+        "embedded": not settings.instance_url,
+        "api_version": settings.api_version,
+        "paused": pause,
+        "api": usage.as_dict(),
+    }

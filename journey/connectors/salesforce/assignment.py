@@ -1,0 +1,189 @@
+"""``assign lead to "USER"`` and ``assign lead to group "G"``: owners, ``keep current
+assignment``, round robin, and the ``Sforce-Auto-Assign`` header.
+
+Pipeline position: connector → **assignment** → records / batching / state (round robin).
+
+* The user is named by email, name or ID and looked up once (one batched SOQL query for
+  all the names an action needs, values escaped); a queue's name also works.
+* ``keep current assignment``: a Lead that already has an owner keeps it and only Lead
+  Source / Status are written. "Has an owner" means owned by a *user*: a new Lead, or one
+  waiting in a queue, is unassigned and gets the owner.
+* Group: the users of ``[groups]`` in ``journey.toml`` take turns, least recently
+  assigned first; turns are kept in ``sf_round_robin`` and taken in one write
+  transaction, so concurrent workers and restarts stay fair.
+* Every write here sets the owner explicitly, so it sends ``Sforce-Auto-Assign: FALSE``
+  (or, for updates, the project's ``assignment_rules_on_update`` choice) — the org's
+  assignment rules must not undo it.
+* A Salesforce Contact is not a Lead: the action is skipped for it, with why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from simple_salesforce.format import format_soql
+
+from journey.connectors.base import RecordChange
+from journey.connectors.salesforce.records import (
+    AUTO_ASSIGN_FALSE,
+    Item,
+    Owner,
+    Workspace,
+    ensure_records,
+    read_owners,
+)
+from journey.dsl.syntax import AssignLead, AssignLeadToGroup
+
+__all__ = ["assign", "find_users"]
+
+
+def find_users(ws: Workspace, names: Sequence[str]) -> dict[str, Owner]:
+    """casefolded email / name / ID → the User (or queue) it names; unknown names absent.
+    Cached for the connector's life (users rarely change within a pass)."""
+    cache: dict[str, Owner] = ws.cache.setdefault("users", {})
+    wanted = [n for n in dict.fromkeys(names) if n.casefold() not in cache]
+    if wanted:
+        ids = [n for n in wanted if n.startswith("005") and len(n) in (15, 18)]
+        texts = [n for n in wanted if n not in ids]
+        soql = "SELECT Id, Name, Email FROM User WHERE Email IN {t} OR Name IN {t}"
+        if ids:
+            soql += " OR Id IN {i}"
+        rows = ws.api.query(format_soql(soql, t=texts or [""], i=ids))
+        missing = [
+            n
+            for n in texts
+            if not any(
+                n.casefold() in (str(r.get("Email")).casefold(), str(r.get("Name")).casefold())
+                for r in rows
+            )
+        ]
+        if missing:
+            rows += ws.api.query(
+                format_soql(
+                    "SELECT Id, Name, Email FROM Group WHERE Type = 'Queue' AND "
+                    "(Name IN {t} OR Email IN {t})",
+                    t=missing,
+                )
+            )
+        for row in rows:
+            owner = Owner(str(row["Id"]), row.get("Name"), row.get("Email"))
+            for key in (row.get("Email"), row.get("Name"), row["Id"], str(row["Id"])[:15]):
+                if key:
+                    cache.setdefault(str(key).casefold(), owner)
+    return {n.casefold(): cache[n.casefold()] for n in names if n.casefold() in cache}
+
+
+def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequence[Item]) -> None:
+    group_users: list[str] = []
+    group_name = action.group if isinstance(action, AssignLeadToGroup) else ""
+    if isinstance(action, AssignLeadToGroup):
+        users = {k.casefold(): list(v) for k, v in ws.groups.items()}.get(action.group.casefold())
+        if not users:
+            for item in items:
+                item.finish(
+                    "failed",
+                    code="UNKNOWN_GROUP",
+                    message=f'group "{action.group}" is not in journey.toml [groups]',
+                )
+            return
+        group_users = users
+        wanted = users
+    else:
+        wanted = [action.user]
+    user_name = action.user if isinstance(action, AssignLead) else ""
+    found = find_users(ws, wanted)
+    unknown = [u for u in wanted if u.casefold() not in found]
+    if unknown:
+        for item in items:
+            item.finish(
+                "failed",
+                code="USER_NOT_FOUND",
+                message="no Salesforce user or queue is named "
+                + ", ".join(repr(u) for u in unknown),
+            )
+        return
+
+    def source_status(item: Item) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if item.params.get("lead_source"):
+            out["LeadSource"] = str(item.params["lead_source"])
+            item.fields["Lead Source"] = out["LeadSource"]
+        if item.params.get("lead_status"):
+            out["Status"] = str(item.params["lead_status"])
+            item.fields["Lead Status"] = out["Status"]
+        return out
+
+    # Existing records: Contacts are skipped; with keep_current, user-owned Leads keep theirs.
+    for item in items:
+        c = item.contact
+        if item.live and c.salesforce_id and c.salesforce_type == "Contact":
+            item.finish(
+                "skipped", why="the contact is a Salesforce Contact; only Leads are assigned"
+            )
+    existing = [i for i in items if i.live and i.contact.salesforce_id]
+    keepers: list[Item] = []
+    if action.keep_current and existing:
+        for item in existing:
+            item.record_id, item.record_type = item.contact.salesforce_id, "Lead"
+        owners = read_owners(ws, existing)
+        for item in existing:
+            owner = owners.get(str(item.record_id))
+            if owner is not None and owner.is_user:
+                item.owner = owner
+                keepers.append(item)
+    kept = set(map(id, keepers))
+    needs_owner = [i for i in items if i.live and id(i) not in kept]
+    if group_users:
+        picks = ws.state.take_turns(group_name, group_users, len(needs_owner))
+    else:
+        picks = [user_name] * len(needs_owner)
+    for item, pick in zip(needs_owner, picks, strict=True):
+        item.owner = found[pick.casefold()]
+
+    def new_lead_fields(item: Item) -> dict[str, Any]:
+        assert item.owner is not None
+        return {"OwnerId": item.owner.id, **source_status(item)}
+
+    created = {
+        id(i)
+        for i in ensure_records(ws, needs_owner, "Lead", extra=new_lead_fields, explicit_owner=True)
+    }
+    updates: list[tuple[Item, dict[str, Any]]] = []
+    for item in [*keepers, *needs_owner]:
+        if not item.live or id(item) in created:
+            continue
+        values = source_status(item)
+        if id(item) not in kept:
+            assert item.owner is not None
+            values["OwnerId"] = item.owner.id
+        if values:
+            updates.append((item, values))
+        else:
+            item.finish("skipped", why=f"kept the current owner ({_owner_text(item.owner)})")
+    if updates:
+        # An explicit owner always goes with FALSE; a keep-current update follows the setting.
+        explicit = [(i, v) for i, v in updates if "OwnerId" in v]
+        others = [(i, v) for i, v in updates if "OwnerId" not in v]
+        for batch, hdrs in ((explicit, dict(AUTO_ASSIGN_FALSE)), (others, ws.update_headers)):
+            if not batch:
+                continue
+            saved = ws.api.update("Lead", [{"Id": i.record_id, **v} for i, v in batch], hdrs)
+            for (item, values), outcome in zip(batch, saved, strict=True):
+                if outcome.ok:
+                    shown = {k: str(v) for k, v in values.items()}
+                    item.records.append(RecordChange("Lead", str(item.record_id), "update", shown))
+                else:
+                    item.fail(outcome, f"Lead {item.record_id}")
+    for item in items:
+        if item.live:
+            if id(item) in kept and not item.records:
+                item.finish("skipped", why=f"kept the current owner ({_owner_text(item.owner)})")
+            else:
+                item.finish("done")
+
+
+def _owner_text(owner: Owner | None) -> str:
+    if owner is None:
+        return "unknown"
+    return owner.email or owner.name or owner.id

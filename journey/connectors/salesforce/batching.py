@@ -1,0 +1,337 @@
+"""Talking to the org in as few calls as possible: batched reads, Collections writes of up
+to 200 records, Bulk API 2.0 for big updates, SOAP ``convertLead`` in batches of 100.
+
+Pipeline position: action modules → **batching** → simple-salesforce → the org. Every
+call passes the API budget's check first and ``errors.with_retries`` around it, so the
+action modules see only outcomes: a ``Saved`` per record, or a ``PausedError`` that stops
+the whole batch. Every value put into SOQL goes through ``simple_salesforce.format_soql``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+from xml.sax.saxutils import escape
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.format import format_soql
+
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.errors import (
+    RETRYABLE_CODES,
+    Backoff,
+    CallRefusedError,
+    PausedError,
+    TransientError,
+    first_error,
+    with_retries,
+)
+
+__all__ = [
+    "COLLECTION_SIZE",
+    "CONVERT_SIZE",
+    "QUERY_CHUNK",
+    "Converted",
+    "OrgApi",
+    "Saved",
+    "chunks",
+]
+
+COLLECTION_SIZE = 200  # sObject Collections' limit per call
+CONVERT_SIZE = 100  # SOAP convertLead's limit per call
+QUERY_CHUNK = 200  # values per IN (...) list: keeps the URL well under its limit
+
+T = TypeVar("T")
+_SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_PARTNER = "urn:partner.soap.sforce.com"
+_NS = {"env": _SOAP_ENV, "p": _PARTNER}
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One record's outcome: ``id`` when saved; else ``code``/``message``, and
+    ``transient`` when trying again later may succeed."""
+
+    id: str | None
+    code: str | None = None
+    message: str | None = None
+    transient: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.id is not None and self.code is None
+
+
+@dataclass(frozen=True)
+class Converted:
+    lead_id: str
+    account_id: str | None = None
+    contact_id: str | None = None
+    opportunity_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    transient: bool = False
+
+
+class OrgApi:
+    """The org, as the action modules use it. ``bulk_threshold``: updates of more records
+    than this go through Bulk API 2.0 (one job) instead of Collections."""
+
+    def __init__(
+        self,
+        client: Salesforce,
+        budget: ApiBudget,
+        *,
+        backoff: Backoff | None = None,
+        bulk_threshold: int = 2000,
+        bulk_poll_seconds: float = 0.2,
+    ) -> None:
+        self.sf = client
+        self.budget = budget
+        self.backoff = backoff or Backoff()
+        self.bulk_threshold = bulk_threshold
+        self.bulk_poll_seconds = bulk_poll_seconds
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """One API call: budget check, then retries of transient problems."""
+        self.budget.check()
+        return with_retries(fn, self.backoff)
+
+    # ---- reads ----------------------------------------------------------------------------
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every row of ``soql`` (following ``nextRecordsUrl``)."""
+        page: dict[str, Any] = self.call(lambda: self.sf.query(soql))
+        rows: list[dict[str, Any]] = list(page["records"])
+        while not page.get("done", True) and page.get("nextRecordsUrl"):
+            url = str(page["nextRecordsUrl"])
+            page = self.call(partial(self.sf.query_more, url, identifier_is_url=True))
+            rows.extend(page["records"])
+        return rows
+
+    def query_in(self, template: str, values: Sequence[Any], **extra: Any) -> list[dict[str, Any]]:
+        """``template`` with ``{values}`` filled by chunks of ``values`` (escaped)."""
+        unique = list(dict.fromkeys(v for v in values if v is not None))
+        rows: list[dict[str, Any]] = []
+        for chunk in chunks(unique, QUERY_CHUNK):
+            rows.extend(self.query(format_soql(template, values=list(chunk), **extra)))
+        return rows
+
+    # ---- writes ---------------------------------------------------------------------------
+    def create(
+        self, sobject: str, records: Sequence[Mapping[str, Any]], headers: Mapping[str, str]
+    ) -> list[Saved]:
+        return self._save(sobject, records, "POST", headers)
+
+    def update(
+        self, sobject: str, records: Sequence[Mapping[str, Any]], headers: Mapping[str, str]
+    ) -> list[Saved]:
+        """PATCH by ``Id``. Big batches go through one Bulk 2.0 job — Bulk 2.0 runs no
+        assignment rules, which is what a FALSE ``Sforce-Auto-Assign`` asks for; when
+        rules must run (the header says TRUE), Collections are used whatever the size."""
+        rules_wanted = headers.get("Sforce-Auto-Assign", "TRUE").upper() != "FALSE"
+        if len(records) > self.bulk_threshold and not rules_wanted:
+            return self._bulk_update(sobject, records)
+        return self._save(sobject, records, "PATCH", headers)
+
+    def _save(
+        self,
+        sobject: str,
+        records: Sequence[Mapping[str, Any]],
+        method: str,
+        headers: Mapping[str, str],
+    ) -> list[Saved]:
+        out: list[Saved | None] = [None] * len(records)
+        pending = list(range(len(records)))
+        delays = [*self.backoff.delays(), None]
+        for delay in delays:
+            retry_later: list[int] = []
+            for chunk in chunks(pending, COLLECTION_SIZE):
+                body = {
+                    "allOrNone": False,
+                    "records": [{"attributes": {"type": sobject}, **records[i]} for i in chunk],
+                }
+                try:
+                    answer: Any = self.call(
+                        partial(
+                            self.sf.restful,
+                            "composite/sobjects",
+                            method=method,
+                            json=body,
+                            headers=dict(headers),
+                        )
+                    )
+                except TransientError as problem:
+                    for i in chunk:
+                        out[i] = Saved(None, problem.code, problem.message, transient=True)
+                    continue
+                except CallRefusedError as problem:
+                    for i in chunk:
+                        out[i] = Saved(None, problem.code, problem.message)
+                    continue
+                for i, result in zip(chunk, answer or [], strict=False):
+                    if result.get("success"):
+                        out[i] = Saved(str(result["id"]))
+                        continue
+                    code, message = first_error(result)
+                    out[i] = Saved(None, code, message, transient=code in RETRYABLE_CODES)
+                    if code in RETRYABLE_CODES:
+                        retry_later.append(i)
+            if not retry_later or delay is None:
+                break
+            self.backoff.sleep(delay)
+            pending = retry_later
+        return [o if o is not None else Saved(None, "UNKNOWN_EXCEPTION", "no answer") for o in out]
+
+    def _bulk_update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[Saved]:
+        columns = sorted({k for r in records for k in r})
+        rows = [{c: _csv_value(r.get(c)) for c in columns} for r in records]
+        handler = getattr(self.sf.bulk2, sobject)
+        jobs: list[dict[str, Any]] = self.call(
+            partial(handler.update, records=rows, wait=self.bulk_poll_seconds)
+        )
+        failed: dict[str, tuple[str, str]] = {}
+        for job in jobs:
+            if int(job.get("numberRecordsFailed", 0)):
+                text: str = self.call(partial(handler.get_failed_records, job["job_id"]))
+                for row in csv.DictReader(io.StringIO(text)):
+                    code, _, message = (row.get("sf__Error") or "").partition(":")
+                    failed[_id15(row.get("Id") or row.get("sf__Id") or "")] = (code, message)
+        out = []
+        for record in records:
+            record_id = str(record["Id"])
+            problem = failed.get(_id15(record_id))
+            if problem is None:
+                out.append(Saved(record_id))
+            else:
+                out.append(
+                    Saved(None, problem[0], problem[1], transient=problem[0] in RETRYABLE_CODES)
+                )
+        return out
+
+    # ---- SOAP convertLead -----------------------------------------------------------------
+    def convert(self, converts: Sequence[Mapping[str, Any]]) -> list[Converted]:
+        """``convertLead`` for each mapping (keys: leadId, convertedStatus, accountId,
+        opportunityName, ownerId), 100 per call. simple-salesforce does not wrap it, so
+        the envelope is POSTed with the client's own session and session ID."""
+        out: list[Converted] = []
+        for chunk in chunks(converts, CONVERT_SIZE):
+            try:
+                out.extend(self.call(partial(self._convert_call, chunk)))
+            except (TransientError, CallRefusedError) as problem:
+                transient = isinstance(problem, TransientError)
+                out.extend(
+                    Converted(
+                        str(c["leadId"]),
+                        code=problem.code,
+                        message=problem.message,
+                        transient=transient,
+                    )
+                    for c in chunk
+                )
+        return out
+
+    def _convert_call(self, converts: Sequence[Mapping[str, Any]]) -> list[Converted]:
+        order = (
+            "accountId",
+            "contactId",
+            "convertedStatus",
+            "doNotCreateOpportunity",
+            "leadId",
+            "opportunityName",
+            "overwriteLeadSource",
+            "ownerId",
+            "sendNotificationEmail",
+        )
+        body = "".join(
+            "<leadConverts>"
+            + "".join(
+                f"<{name}>{escape(str(c[name]))}</{name}>"
+                for name in order
+                if c.get(name) not in (None, "")
+            )
+            + "</leadConverts>"
+            for c in converts
+        )
+        envelope = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f'<soapenv:Envelope xmlns:soapenv="{_SOAP_ENV}" xmlns:urn="{_PARTNER}">'
+            "<soapenv:Header><urn:SessionHeader>"
+            f"<urn:sessionId>{escape(self.sf.session_id)}</urn:sessionId>"
+            "</urn:SessionHeader></soapenv:Header>"
+            f'<soapenv:Body><convertLead xmlns="{_PARTNER}">{body}</convertLead>'
+            "</soapenv:Body></soapenv:Envelope>"
+        )
+        url = f"https://{self.sf.sf_instance}/services/Soap/u/{self.sf.sf_version}"
+        response = self.sf.session.post(
+            url,
+            data=envelope.encode("utf-8"),
+            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
+        )
+        if response.status_code >= 500 and b"Fault" not in response.content:
+            raise TransientError(str(response.status_code), "convertLead: service unavailable")
+        try:
+            root = ET.fromstring(response.content)
+        except ET.ParseError:
+            problem = f"convertLead answered HTTP {response.status_code} without a SOAP envelope"
+            if response.status_code >= 500:
+                raise TransientError(str(response.status_code), problem) from None
+            raise CallRefusedError(str(response.status_code), problem) from None
+        fault = root.find("env:Body/env:Fault", _NS)
+        if fault is not None:
+            code = (fault.findtext("faultcode") or "").split(":")[-1]
+            message = fault.findtext("faultstring") or code
+            if code == "INVALID_SESSION_ID":
+                raise PausedError(
+                    code,
+                    "the Salesforce session is no longer valid; run `journey salesforce renew`",
+                )
+            if code == "REQUEST_LIMIT_EXCEEDED":
+                raise PausedError(code, "the org's daily API allocation is spent")
+            if code in RETRYABLE_CODES:
+                raise TransientError(code, message)
+            raise CallRefusedError(code, message)
+        results = root.findall("env:Body/p:convertLeadResponse/p:result", _NS)
+        out = []
+        for convert, result in zip(converts, results, strict=False):
+            if result.findtext("p:success", "", _NS) == "true":
+                out.append(
+                    Converted(
+                        str(convert["leadId"]),
+                        result.findtext("p:accountId", None, _NS),
+                        result.findtext("p:contactId", None, _NS),
+                        result.findtext("p:opportunityId", None, _NS) or None,
+                    )
+                )
+            else:
+                code = result.findtext("p:errors/p:statusCode", "UNKNOWN_EXCEPTION", _NS)
+                out.append(
+                    Converted(
+                        str(convert["leadId"]),
+                        code=code,
+                        message=result.findtext("p:errors/p:message", "", _NS),
+                        transient=code in RETRYABLE_CODES,
+                    )
+                )
+        return out
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""  # Bulk 2.0 would need #N/A to clear a field; we never clear
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _id15(record_id: str) -> str:
+    return record_id[:15]

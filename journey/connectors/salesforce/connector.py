@@ -1,0 +1,282 @@
+"""The Salesforce connector: the ``Connector`` the engine calls to act on a real (or the
+emulated) org through simple-salesforce.
+
+Pipeline position: executor → runner → **SalesforceConnector.perform(action, requests)** →
+one action module (``assignment``, ``activities``, ``conversion``, ``fields``, or the
+record creation of ``records``) → ``batching`` → the org. One ``perform`` serves a whole
+batch of contacts with as few API calls as Salesforce allows.
+
+Around every batch:
+
+* a pause in force (session expired, allocation or cap spent — kept in the store so every
+  process sees it) answers ``paused`` at once, without a call;
+* the keys are journaled as *sent* before the first call, and the final outcomes after;
+  ``reconcile`` answers from that journal and, for requests a crash caught in flight,
+  looks in the org for what they created (module ``reconcile``);
+* a ``PausedError`` anywhere stops the batch: the rest is ``paused`` and the pause stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from journey.connectors.base import (
+    EffectRequest,
+    EffectResult,
+    Reconciled,
+    RecordChange,
+    result_to_json,
+)
+from journey.connectors.notify import Notifier, NotifyError
+from journey.connectors.salesforce.activities import add_tasks, set_member_status
+from journey.connectors.salesforce.assignment import assign
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.conversion import create_opportunities
+from journey.connectors.salesforce.errors import (
+    CallRefusedError,
+    PausedError,
+    SalesforceProblem,
+    TransientError,
+)
+from journey.connectors.salesforce.fields import update_fields
+from journey.connectors.salesforce.reconcile import reconcile_requests
+from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
+from journey.connectors.salesforce.state import ConnectorState
+from journey.dsl.syntax import (
+    Action,
+    AddTask,
+    AddToList,
+    AssignLead,
+    AssignLeadToGroup,
+    CreateOpportunity,
+    SendNotification,
+    SetMemberStatus,
+    UpdateSalesforceField,
+)
+from journey.engine.config import SalesforceConfig
+
+__all__ = ["PAUSE_KEY", "Pause", "SalesforceConnector", "clear_pause", "current_pause"]
+
+PAUSE_KEY = "pause"
+#: After a 403 REQUEST_LIMIT_EXCEEDED: when to look again.
+LIMIT_PAUSE = timedelta(minutes=30)
+_LISTS = {"salesforce leads": "Lead", "salesforce contacts": "Contact"}
+
+Pause = dict[str, Any]
+
+
+def current_pause(state: ConnectorState, now: datetime) -> Pause | None:
+    """The pause in force at ``now``: ``{"code", "message", "since", "until"}``."""
+    pause: Pause | None = state.get(PAUSE_KEY)
+    if not pause:
+        return None
+    until = pause.get("until")
+    if until and datetime.fromisoformat(until) <= now:
+        return None
+    return pause
+
+
+def clear_pause(state: ConnectorState) -> None:
+    state.put(PAUSE_KEY, None)
+
+
+class SalesforceConnector:
+    """See the module docstring. ``clock`` is used for pauses, dates and the journal."""
+
+    name = "salesforce"
+
+    def __init__(
+        self,
+        api: OrgApi,
+        state: ConnectorState,
+        settings: SalesforceConfig,
+        *,
+        groups: Mapping[str, Sequence[str]] | None = None,
+        notifier: Notifier | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.api, self.state, self.settings = api, state, settings
+        self.groups = dict(groups or {})
+        self.notifier = notifier
+        self.clock = clock
+        self.cache: dict[str, Any] = {}
+
+    def workspace(self) -> Workspace:
+        return Workspace(
+            self.api,
+            self.state,
+            self.settings.default_company,
+            self.settings.assignment_rules_on_update,
+            self.clock(),
+            self.groups,
+            self.cache,
+        )
+
+    # ---- the interface --------------------------------------------------------------------
+    def perform(self, action: Action, requests: Sequence[EffectRequest]) -> list[EffectResult]:
+        items = [Item(r) for r in requests]
+        if not items:
+            return []
+        now = self.clock()
+        pause = current_pause(self.state, now)
+        if pause is None and self.state.get(PAUSE_KEY):
+            # A timed pause has lapsed: lift it, and let the next call read fresh figures.
+            clear_pause(self.state)
+            self.api.budget.forget()
+        if pause is not None:
+            for item in items:
+                item.finish("paused", code=pause["code"], message=pause["message"])
+            return [i.result for i in items if i.result is not None]
+        self.state.mark_sent([(r.key, r.contact.id, type(action).__name__) for r in requests], now)
+        try:
+            self._dispatch(action, items)
+        except PausedError as problem:
+            self._pause(problem, now)
+            for item in items:
+                item.finish("paused", code=problem.code, message=problem.message)
+        except TransientError as problem:
+            for item in items:
+                item.finish("retry", code=problem.code, message=problem.message)
+        except CallRefusedError as problem:
+            # A whole call refused (a read the org rejects, a SOAP fault): the contacts
+            # still waiting fail with Salesforce's code; those already settled keep theirs.
+            for item in items:
+                item.finish("failed", code=problem.code, message=f"Salesforce refused: {problem}")
+        finally:
+            self.api.budget.save()
+        results = [i.result for i in items if i.result is not None]
+        assert len(results) == len(items)
+        self.state.record_results(
+            {r.key: result_to_json(r) for r in results if r.status in ("done", "skipped", "failed")}
+        )
+        return results
+
+    def reconcile(self, action: Action, requests: Sequence[EffectRequest]) -> list[Reconciled]:
+        try:
+            return reconcile_requests(self.workspace(), action, requests)
+        except PausedError as problem:
+            self._pause(problem, self.clock())
+            return [Reconciled(r.key, applied=False) for r in requests]
+        except SalesforceProblem:
+            # Unknown stays unknown: the perform that follows meets the same problem and
+            # reports it per contact.
+            return [Reconciled(r.key, applied=False) for r in requests]
+        finally:
+            self.api.budget.save()
+
+    def close(self) -> None:
+        self.state.close()
+
+    # ---- dispatch -------------------------------------------------------------------------
+    def _dispatch(self, action: Action, items: list[Item]) -> None:
+        ws = self.workspace()
+        match action:
+            case AddToList():
+                kind = _LISTS.get(action.list_name.casefold())
+                if kind is None:
+                    for item in items:
+                        item.finish("skipped", why="not a Salesforce list")
+                    return
+                for item in items:
+                    if item.contact.salesforce_id:
+                        item.finish(
+                            "skipped", why=f"already a Salesforce {item.contact.salesforce_type}"
+                        )
+                ensure_records(ws, items, "Lead" if kind == "Lead" else "Contact")
+                self._learn_owners(ws, items)
+            case AssignLead() | AssignLeadToGroup():
+                assign(ws, action, items)
+            case AddTask():
+                add_tasks(ws, action, items)
+            case SetMemberStatus():
+                set_member_status(ws, action, items)
+            case CreateOpportunity():
+                create_opportunities(ws, action, items)
+            case UpdateSalesforceField():
+                update_fields(ws, action, items)
+            case SendNotification():
+                self._notify(ws, action, items)
+            case _:
+                for item in items:
+                    item.finish("skipped", why="not a Salesforce action")
+        for item in items:
+            item.finish("done")
+
+    def _learn_owners(self, ws: Workspace, items: Sequence[Item]) -> None:
+        """A new record's owner is whatever the org's rules chose: read it back, so the
+        contact's Lead Owner shows it."""
+        fresh = [i for i in items if i.live and i.records]
+        if not fresh:
+            return
+        owners = read_owners(ws, fresh)
+        for item in fresh:
+            item.owner = owners.get(str(item.record_id))
+            if item.owner is not None and item.records:
+                first = item.records[0]
+                item.records[0] = RecordChange(
+                    first.object,
+                    first.id,
+                    first.operation,
+                    {**first.fields, "OwnerId": item.owner.id},
+                )
+
+    def _notify(self, ws: Workspace, action: SendNotification, items: Sequence[Item]) -> None:
+        if self.notifier is None:
+            for item in items:
+                item.finish("skipped", why="notifications are not configured")
+            return
+        need_owner = [
+            i
+            for i in items
+            if i.params.get("also_to_lead_owner")
+            and not i.contact.owner_email
+            and i.contact.salesforce_id
+        ]
+        for item in need_owner:
+            item.record_id, item.record_type = (
+                item.contact.salesforce_id,
+                item.contact.salesforce_type or "Lead",
+            )
+        owners = read_owners(ws, need_owner) if need_owner else {}
+        messages = []
+        for item in items:
+            to = [str(item.params.get("to") or action.to)]
+            if item.params.get("also_to_lead_owner"):
+                owner = item.contact.owner_email
+                if not owner and item.record_id:
+                    found = owners.get(str(item.record_id))
+                    owner = found.email if found else None
+                if owner and owner.casefold() not in (t.casefold() for t in to):
+                    to.append(owner)
+            subject = str(item.params.get("subject") or action.subject)
+            lines = [f"{k}: {v}" for k, v in sorted(item.contact.fields.items())]
+            body = f"{subject}\n\nContact:\n" + "\n".join(lines) + "\n"
+            messages.append(self.notifier.compose(subject, to, body))
+        try:
+            deliveries = self.notifier.send(messages)
+        except NotifyError as error:
+            for item in items:
+                item.finish("retry", code="NOTIFICATION_FAILED", message=str(error))
+            return
+        for item, message, delivery in zip(items, messages, deliveries, strict=True):
+            fields = {"To": str(message["To"]), "Subject": str(message["Subject"])}
+            if delivery.path is not None:
+                fields["Outbox"] = str(delivery.path)
+            item.records.append(RecordChange("Email", delivery.message_id, "send", fields))
+            item.finish("done")
+
+    def _pause(self, problem: PausedError, now: datetime) -> None:
+        until = problem.until
+        if until is None and problem.code == "REQUEST_LIMIT_EXCEEDED":
+            until = now + LIMIT_PAUSE
+        self.state.put(
+            PAUSE_KEY,
+            {
+                "code": problem.code,
+                "message": problem.message,
+                "since": now.isoformat(),
+                "until": until.isoformat() if until else None,
+            },
+        )

@@ -1,0 +1,40 @@
+"""The journey language: source text -> syntax tree -> checked model -> compiled graph.
+
+The dsl knows nothing of the engine or of Salesforce; it turns ``*.journey`` text into a
+``CompiledJourney`` (``dsl.compiled``) or a list of diagnostics saying where and why not.
+
+Stages, each testable alone:
+
+* ``dsl.parser`` (grammar ``journey.lark``) and ``dsl.transformer``: text -> syntax tree
+  (``dsl.syntax``); ``parse``, ``parse_condition``.
+* ``dsl.checker``: every meaning problem, against a ``Schema``.
+* ``dsl.compiler``: the step graph (``CompiledJourney``); ``compile_source``,
+  ``compile_file``.
+* ``dsl.formatter``: back to canonical text; ``format_source``.
+* ``dsl.draw``: Mermaid, Graphviz DOT and node-link JSON of a compiled journey.
+* ``dsl.templates``: ``{{Field Name}}`` placeholders; ``render_template``.
+"""
+
+from __future__ import annotations
+
+from journey.dsl.compiled import END, CompiledJourney, Step
+from journey.dsl.diagnostics import Diagnostic, JourneyError, Schema
+from journey.dsl.parser import parse_condition
+from journey.dsl.pipeline import compile_file, compile_source, format_source, parse
+from journey.dsl.templates import render_template, template_fields
+
+__all__ = [
+    "END",
+    "CompiledJourney",
+    "Diagnostic",
+    "JourneyError",
+    "Schema",
+    "Step",
+    "compile_file",
+    "compile_source",
+    "format_source",
+    "parse",
+    "parse_condition",
+    "render_template",
+    "template_fields",
+]

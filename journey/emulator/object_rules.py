@@ -1,0 +1,163 @@
+"""What particular objects do on every write: compound names, person accounts, lead
+statuses, task and opportunity flags, event times, campaign member statuses.
+
+Pipeline position: called by ``org``'s write path between applying the client's values
+and validating the result, so the derived values are checked and stored with the write.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from journey.emulator.errors import ApiError
+from journey.emulator.schema import ObjectDef
+from journey.emulator.values import format_datetime, parse_datetime
+
+if TYPE_CHECKING:
+    from journey.emulator.org import Org
+
+__all__ = [
+    "canonical_lead_status",
+    "check_new_member",
+    "default_lead_status",
+    "derive",
+    "lead_status",
+    "lead_statuses",
+    "sync_person_contact",
+]
+
+Record = dict[str, Any]
+
+# Account field of a person account → field of its person Contact.
+_PERSON_FIELDS = {
+    "PersonEmail": "Email",
+    "PersonMobilePhone": "MobilePhone",
+    "PersonHasOptedOutOfEmail": "HasOptedOutOfEmail",
+    "FirstName": "FirstName",
+    "LastName": "LastName",
+    "OwnerId": "OwnerId",
+}
+_CLOSED_STAGES = {"closed won": True, "closed lost": False}
+
+
+def derive(org: Org, definition: ObjectDef, record: Record, creating: bool) -> None:
+    name = definition.name
+    if name == "Account" and (
+        record.get("IsPersonAccount") or (creating and record.get("LastName"))
+    ):
+        record["IsPersonAccount"] = True
+    if name in ("Lead", "Contact", "User") or record.get("IsPersonAccount"):
+        record["Name"] = (
+            " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
+        )
+    if name == "Lead" and record.get("Status") is None and creating:
+        record["Status"] = default_lead_status(org)
+    if name == "Task":
+        record["Status"] = record.get("Status") or "Not Started"
+        record["Priority"] = record.get("Priority") or "Normal"
+        record["IsClosed"] = record["Status"] == "Completed"
+    if name == "Opportunity":
+        stage = str(record.get("StageName") or "").lower()
+        record["IsClosed"] = stage in _CLOSED_STAGES
+        record["IsWon"] = _CLOSED_STAGES.get(stage, False)
+    if name == "Event":
+        _derive_event(record)
+    if name == "CampaignMember":
+        derive_campaign_member(org, record)
+
+
+def lead_statuses(org: Org) -> list[Record]:
+    return sorted(org.store.scan("LeadStatus"), key=lambda s: s.get("SortOrder") or 0)
+
+
+def default_lead_status(org: Org) -> str | None:
+    statuses = lead_statuses(org)
+    default = next((s for s in statuses if s.get("IsDefault")), statuses[0] if statuses else None)
+    return default["MasterLabel"] if default else None
+
+
+def canonical_lead_status(org: Org, value: Any) -> str:
+    for status in lead_statuses(org):
+        if isinstance(value, str) and status["MasterLabel"].lower() == value.lower():
+            return str(status["MasterLabel"])
+    raise ApiError(
+        400,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        f"Lead Status: bad value for restricted picklist field: {value}",
+        ["Status"],
+    )
+
+
+def lead_status(org: Org, label: str) -> Record | None:
+    """The LeadStatus labelled ``label`` (any case), for conversion."""
+    return next((s for s in lead_statuses(org) if s["MasterLabel"].lower() == label.lower()), None)
+
+
+def derive_campaign_member(org: Org, record: Record) -> None:
+    statuses = [
+        s
+        for s in org.store.scan("CampaignMemberStatus")
+        if s.get("CampaignId") == record.get("CampaignId")
+    ]
+    if not record.get("Status") and statuses:
+        default = next((s for s in statuses if s.get("IsDefault")), statuses[0])
+        record["Status"] = default["Label"]
+    chosen = next(
+        (s for s in statuses if str(s["Label"]).lower() == str(record.get("Status")).lower()),
+        None,
+    )
+    if statuses and chosen is None:
+        raise ApiError(
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            f"Status: bad value for campaign member status: {record.get('Status')}",
+            ["Status"],
+        )
+    if chosen is not None:
+        record["Status"] = chosen["Label"]
+        record["HasResponded"] = bool(chosen.get("HasResponded"))
+        if record["HasResponded"] and not record.get("FirstDateResponded"):
+            record["FirstDateResponded"] = org.today().isoformat()
+
+
+def check_new_member(org: Org, record: Record) -> None:
+    for member in org.store.scan("CampaignMember"):
+        if member.get("CampaignId") == record.get("CampaignId") and (
+            (record.get("LeadId") and member.get("LeadId") == record.get("LeadId"))
+            or (record.get("ContactId") and member.get("ContactId") == record.get("ContactId"))
+        ):
+            raise ApiError(400, "DUPLICATE_VALUE", "Already a campaign member.")
+
+
+def sync_person_contact(org: Org, account: Record) -> None:
+    """A person account's contact half mirrors its Person* and ``__pc`` fields."""
+    changes = {contact: account.get(field) for field, contact in _PERSON_FIELDS.items()}
+    for key, value in account.items():
+        if key.endswith("__pc"):
+            changes[key[:-4] + "__c"] = value
+    contact_id = account.get("PersonContactId")
+    if contact_id:
+        org.system_update(contact_id, {**changes, "Name": account.get("Name")})
+        return
+    contact_id = org.create(
+        "Contact", {k: v for k, v in changes.items() if v is not None}, system=True
+    )
+    org.system_update(contact_id, {"AccountId": account["Id"], "IsPersonAccount": True})
+    account["PersonContactId"] = contact_id
+    org.store.replace(account)
+
+
+def _derive_event(record: Record) -> None:
+    start = record.get("StartDateTime") or record.get("ActivityDateTime")
+    if not start:
+        return
+    begin = parse_datetime(start)
+    record["StartDateTime"] = record["ActivityDateTime"] = format_datetime(begin)
+    record["ActivityDate"] = begin.date().isoformat()
+    if record.get("EndDateTime"):
+        minutes = (parse_datetime(record["EndDateTime"]) - begin).total_seconds() // 60
+        record["DurationInMinutes"] = int(minutes)
+    elif record.get("DurationInMinutes") is not None:
+        end = begin + timedelta(minutes=int(record["DurationInMinutes"]))
+        record["EndDateTime"] = format_datetime(end)

@@ -1,0 +1,472 @@
+"""The emulated org's record semantics: create, read, update, delete, query.
+
+Pipeline position: below the HTTP layer (``rest``, ``bulk``, ``soap``), above the
+``store``. Every write passes the same checks a real org makes — unknown and read-only
+fields, value types, required fields, references, restricted picklists, converted Leads,
+the recycle bin — then assignment rules and the system timestamps. Formula fields are
+computed on read and never stored, so they bump no timestamp.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from journey.emulator.assignment import RuleEntry, choose_owner
+from journey.emulator.errors import ApiError, not_found
+from journey.emulator.evaluate import BoundQuery, bind, bind_condition
+from journey.emulator.formula import Formula, compile_formula
+from journey.emulator.ids import InvalidIdError, object_for_id, to_18
+from journey.emulator.object_rules import (
+    canonical_lead_status,
+    check_new_member,
+    derive,
+    lead_status,
+    sync_person_contact,
+)
+from journey.emulator.replication import empty_recycle_bin
+from journey.emulator.schema import ObjectDef, Schema, standard_schema
+from journey.emulator.soql import (
+    Comparison,
+    Condition,
+    SoqlError,
+    parse_condition,
+    parse_query,
+)
+from journey.emulator.store import Store
+from journey.emulator.values import (
+    ValueRefusedError,
+    coerce,
+    coerce_text,
+    format_datetime,
+)
+
+__all__ = ["Clock", "Org"]
+
+Clock = Callable[[], datetime]
+Record = dict[str, Any]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Org:
+    """One emulated org: its schema (standard + seed fields), rules and records."""
+
+    def __init__(self, store: Store, clock: Clock | None = None, version: str = "59.0") -> None:
+        self.store = store
+        self.clock = clock or _utc_now
+        self.version = version
+        self.schema: Schema = standard_schema()
+        self.formulas: dict[str, dict[str, Formula]] = {}
+        self.rules: list[RuleEntry] = []
+        self.configure()
+
+    # ---- configuration (from the seed, kept in the store) ------------------------------
+    def configure(self) -> None:
+        """(Re)build schema, formulas and assignment rules from the store's settings."""
+        self.schema = standard_schema()
+        self.schema.add_custom_fields(self.store.meta("custom_fields") or {})
+        self.formulas = {}
+        for sobject in self.schema.objects():
+            for field in sobject.fields.values():
+                if field.formula is not None:
+                    known = sobject.field
+
+                    def canonical(name: str, known: Callable[..., Any] = known) -> str | None:
+                        found = known(name)
+                        return found.name if found is not None else None
+
+                    compiled = compile_formula(field.formula, canonical)
+                    self.formulas.setdefault(sobject.name, {})[field.name] = compiled
+        lead = self.schema.get("Lead")
+        assert lead is not None
+        self.rules = []
+        for entry in self.store.meta("assignment_rules") or []:
+            criteria = entry.get("criteria") or ""
+            predicate = None
+            if criteria.strip():
+                try:
+                    condition = parse_condition(criteria)
+                    predicate = bind_condition(condition, lead, self.schema, self.today())
+                except SoqlError as error:
+                    raise SoqlError(
+                        f"AssignmentRule criteria {criteria!r}:{error.message}",
+                        error.code,
+                    ) from None
+            self.rules.append(
+                RuleEntry(criteria, predicate, entry["owner_id"], bool(entry["doNotReassignOwner"]))
+            )
+
+    @property
+    def connected_user_id(self) -> str:
+        return str(self.store.meta("connected_user"))
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def object(self, name: str) -> ObjectDef:
+        sobject = self.schema.get(name)
+        if sobject is None:
+            raise not_found()
+        return sobject
+
+    # ---- reading ------------------------------------------------------------------------
+    def view(self, sobject: str, record: Record) -> Record:
+        """The record as clients see it: stored fields plus formula values."""
+        formulas = self.formulas.get(sobject)
+        if not formulas:
+            return record
+        shown = dict(record)
+        for name, formula in formulas.items():
+            shown[name] = formula(record)
+        return shown
+
+    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
+        """A live record by ID (for relationship paths); deleted records read as absent."""
+        found = self.store.get(record_id)
+        if found is None or found[2]:
+            return None
+        sobject = self.object(found[0])
+        return sobject, self.view(sobject.name, found[1])
+
+    def locate(self, sobject: str | None, record_id: str) -> tuple[ObjectDef, Record]:
+        """The live record ``record_id`` of ``sobject``, or the 404 a real org answers."""
+        try:
+            canonical = to_18(record_id)
+        except InvalidIdError:
+            raise not_found() from None
+        found = self.store.get(canonical)
+        if found is None or (sobject is not None and found[0].lower() != sobject.lower()):
+            raise not_found()
+        if found[2]:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return self.object(found[0]), found[1]
+
+    def retrieve(self, sobject: str, record_id: str, fields: list[str] | None) -> Record:
+        """``GET sobjects/X/{id}``: attributes then every (or the listed) field."""
+        definition, record = self.locate(sobject, record_id)
+        shown = self.view(definition.name, record)
+        names = [f.name for f in definition.fields.values()]
+        if fields:
+            names = []
+            for name in fields:
+                field = definition.field(name)
+                if field is None:
+                    raise ApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on entity '{definition.name}'.",
+                    )
+                names.append(field.name)
+        out: Record = {"attributes": self.attributes(definition.name, record["Id"])}
+        for name in names:
+            out[name] = shown.get(name)
+        return out
+
+    def attributes(self, sobject: str, record_id: str) -> dict[str, str]:
+        return {
+            "type": sobject,
+            "url": f"/services/data/v{self.version}/sobjects/{sobject}/{record_id}",
+        }
+
+    def query(self, soql: str, include_deleted: bool) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
+        """Run ``soql``; the rows are projected as the REST API returns them."""
+        try:
+            parsed = parse_query(soql)
+            bound = bind(parsed, self.schema, self.today())
+        except SoqlError as error:
+            raise ApiError(400, error.code, error.message) from None
+        if include_deleted:
+            empty_recycle_bin(self)
+        reader = _CachingReader(self)
+        wanted = _ids_wanted(parsed.where)
+        if wanted is not None:  # WHERE Id = … / Id IN (…): read those records, not all
+            found = [self.store.get(i) for i in wanted]
+            candidates = [
+                f[1]
+                for f in found
+                if f is not None and f[0] == bound.sobject.name and (include_deleted or not f[2])
+            ]
+        else:
+            candidates = self.store.scan(bound.sobject.name, include_deleted)
+        rows = [self.view(bound.sobject.name, r) for r in candidates]
+        selected = bound.run(rows, reader)
+        if bound.count:
+            return bound, selected
+        return bound, [bound.project(r, reader, self.version) for r in selected]
+
+    # ---- writing ------------------------------------------------------------------------
+    def create(
+        self,
+        sobject: str,
+        values: Mapping[str, Any],
+        *,
+        auto_assign: bool = True,
+        from_text: bool = False,
+        system: bool = False,
+    ) -> str:
+        """Insert one record; returns its 18-character ID. ``system`` skips API-only checks
+        (the seed creates users and queues this way)."""
+        definition = self.object(sobject)
+        if not definition.createable and not system:
+            raise ApiError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type {definition.name} does not support insert",
+            )
+        with self.store.transaction():
+            record: Record = {
+                f.name: (False if f.type == "boolean" else None)
+                for f in definition.fields.values()
+                if not f.calculated
+            }
+            self._apply(definition, record, values, True, from_text, system)
+            record["Id"] = self.store.new_id(definition.name)
+            derive(self, definition, record, creating=True)
+            self._validate(definition, record, values, creating=True)
+            if definition.name == "Lead":
+                self._assign(record, values, auto_assign, creating=True)
+            elif "OwnerId" in record and record["OwnerId"] is None:
+                record["OwnerId"] = self.connected_user_id
+            self._stamp(record, creating=True)
+            self.store.insert(definition.name, record)
+            if record.get("IsPersonAccount"):
+                sync_person_contact(self, record)
+        return str(record["Id"])
+
+    def update(
+        self,
+        sobject: str | None,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        auto_assign: bool = True,
+        from_text: bool = False,
+    ) -> None:
+        """Update one record (PATCH semantics: only the given fields change)."""
+        with self.store.transaction():
+            definition, record = self.locate(sobject, record_id)
+            if definition.name == "Lead" and record.get("IsConverted"):
+                raise ApiError(
+                    400, "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead"
+                )
+            if not definition.createable:
+                raise ApiError(
+                    400,
+                    "INVALID_TYPE_FOR_OPERATION",
+                    f"entity type {definition.name} does not support update",
+                )
+            self._apply(definition, record, values, False, from_text, False)
+            derive(self, definition, record, creating=False)
+            self._validate(definition, record, values, creating=False)
+            if definition.name == "Lead":
+                self._assign(record, values, auto_assign, creating=False)
+            self._stamp(record, creating=False)
+            self.store.replace(record)
+            if record.get("IsPersonAccount"):
+                sync_person_contact(self, record)
+
+    def system_update(self, record_id: str, changes: Mapping[str, Any]) -> None:
+        """A change made by the org itself (conversion): no field checks, timestamps bumped."""
+        found = self.store.get(record_id)
+        assert found is not None
+        record = found[1]
+        record.update(changes)
+        self._stamp(record, creating=False)
+        self.store.replace(record)
+
+    def delete(self, sobject: str | None, record_id: str) -> None:
+        """Move a record to the recycle bin (``IsDeleted``; ``queryAll`` still sees it)."""
+        with self.store.transaction():
+            definition, record = self.locate(sobject, record_id)
+            if not definition.createable:
+                raise ApiError(
+                    400,
+                    "INVALID_TYPE_FOR_OPERATION",
+                    f"entity type {definition.name} does not support delete",
+                )
+            now = format_datetime(self.now())
+            record["IsDeleted"] = True
+            record["SystemModstamp"] = now
+            self.store.mark_deleted(record, now)
+
+    # ---- the steps of a write -------------------------------------------------------------
+    def _apply(
+        self,
+        definition: ObjectDef,
+        record: Record,
+        values: Mapping[str, Any],
+        creating: bool,
+        from_text: bool,
+        system: bool,
+    ) -> None:
+        read_only: list[str] = []
+        for key, raw in values.items():
+            if key == "attributes":
+                continue
+            field = definition.field(key)
+            if field is None:
+                raise ApiError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{key}' on sobject of type {definition.name}",
+                )
+            if field.name == "Id":
+                if not creating and isinstance(raw, str) and _same_id(raw, record.get("Id")):
+                    continue
+                read_only.append(field.name)
+                continue
+            allowed = field.createable if creating else field.updateable
+            if field.calculated or (not allowed and not system):
+                read_only.append(field.name)
+                continue
+            try:
+                record[field.name] = coerce_text(field, raw) if from_text else coerce(field, raw)
+            except ValueRefusedError as error:
+                raise ApiError(400, error.code, error.message, [field.name]) from None
+        if read_only:
+            raise ApiError(
+                400,
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(read_only)}. Please check the "
+                "security settings of this field and verify that it is read/write for your "
+                "profile or permission set.",
+                read_only,
+            )
+
+    def _validate(
+        self, definition: ObjectDef, record: Record, values: Mapping[str, Any], creating: bool
+    ) -> None:
+        missing = [
+            f.name
+            for f in definition.fields.values()
+            if f.required and record.get(f.name) in (None, "")
+        ]
+        if (
+            definition.name == "Account"
+            and not record.get("IsPersonAccount")
+            and not record.get("Name")
+        ):
+            missing.append("Name")
+        if definition.name == "Event":
+            if not record.get("StartDateTime"):
+                missing.append("ActivityDateTime")
+            if not record.get("EndDateTime"):
+                missing.append("DurationInMinutes")
+        if definition.name == "CampaignMember" and not (
+            record.get("LeadId") or record.get("ContactId")
+        ):
+            missing.append("ContactId or LeadId")
+        if missing:
+            raise ApiError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+        for key in values:
+            field = definition.field(key)
+            if field is not None and field.type == "reference" and record.get(field.name):
+                self._check_reference(
+                    definition, field.name, field.reference_to, record[field.name]
+                )
+        if definition.name == "Lead" and ("Status" in values or creating):
+            record["Status"] = canonical_lead_status(self, record.get("Status"))
+        if definition.name == "CampaignMember" and creating:
+            check_new_member(self, record)
+
+    def _check_reference(
+        self, definition: ObjectDef, name: str, targets: tuple[str, ...], value: str
+    ) -> None:
+        kind = object_for_id(value)
+        if kind not in targets:
+            raise ApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{name}: id value of incorrect type: {value}",
+                [name],
+            )
+        found = self.store.get(value)
+        if found is None or found[2]:
+            raise ApiError(
+                400, "INVALID_CROSS_REFERENCE_KEY", f"{name}: invalid cross reference id", [name]
+            )
+        if kind == "Group" and name == "OwnerId" and found[1].get("Type") != "Queue":
+            raise ApiError(
+                400,
+                "INVALID_CROSS_REFERENCE_KEY",
+                f"{name}: the group {value} is not a queue",
+                [name],
+            )
+
+    def lead_status(self, label: str) -> Record | None:
+        """The LeadStatus labelled ``label`` (any case), for conversion."""
+        return lead_status(self, label)
+
+    def _assign(
+        self, record: Record, values: Mapping[str, Any], auto_assign: bool, creating: bool
+    ) -> None:
+        owner = record.get("OwnerId")
+        if auto_assign and self.rules:
+            had_owner = owner if (not creating or "OwnerId" in values) else None
+            owner = choose_owner(
+                self.rules,
+                self.view("Lead", record),
+                _CachingReader(self),
+                had_owner,
+                self.connected_user_id,
+            )
+        record["OwnerId"] = owner or self.connected_user_id
+
+    def _stamp(self, record: Record, creating: bool) -> None:
+        now = format_datetime(self.now())
+        user = self.connected_user_id
+        if creating:
+            record["CreatedDate"] = now
+            record["CreatedById"] = user
+            record["IsDeleted"] = False
+        record["LastModifiedDate"] = now
+        record["LastModifiedById"] = user
+        record["SystemModstamp"] = now
+
+
+class _CachingReader:
+    """Parent lookups for one query: each parent is read from the store once."""
+
+    def __init__(self, org: Org) -> None:
+        self._org = org
+        self._cache: dict[str, tuple[ObjectDef, Record] | None] = {}
+
+    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
+        if record_id not in self._cache:
+            self._cache[record_id] = self._org.read(record_id)
+        return self._cache[record_id]
+
+
+def _ids_wanted(where: Condition | None) -> list[str] | None:
+    """The IDs a top-level ``Id = 'x'`` or ``Id IN (...)`` filter allows (None: any)."""
+    if not isinstance(where, Comparison) or [p.lower() for p in where.field.parts] != ["id"]:
+        return None
+    values = where.value if isinstance(where.value, tuple) else (where.value,)
+    if where.op not in ("=", "IN") or any(v.kind != "string" for v in values):
+        return None
+    ids = []
+    for value in values:
+        try:
+            ids.append(to_18(str(value.value)))
+        except InvalidIdError:
+            return None  # let the evaluator refuse it as Salesforce does
+    return list(dict.fromkeys(ids))
+
+
+def _same_id(given: str, actual: Any) -> bool:
+    try:
+        return bool(to_18(given) == actual)
+    except InvalidIdError:
+        return False

@@ -1,0 +1,230 @@
+"""Seeding an emulated org from JSON: users, queues, lead statuses, campaigns, rules,
+custom and formula fields, and records.
+
+Pipeline position: run once, when an org's store is new (a restarted org keeps its state
+and is not re-seeded). Records refer to users and queues by email, and to each other by
+a ``"ref"`` name (``"AccountId": "#acme"``), so a seed reads like the org it describes.
+The format is documented in ``docs/emulator.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from journey.emulator.errors import ApiError
+from journey.emulator.formula import FormulaError
+from journey.emulator.org import Org
+from journey.emulator.schema import SchemaError
+from journey.emulator.soql import SoqlError
+
+__all__ = ["DEFAULT_SEED", "SeedError", "apply_seed", "load_seed", "seed_names"]
+
+#: What an org holds without a seed: one connected admin and Salesforce's lead statuses.
+DEFAULT_SEED: dict[str, Any] = {
+    "User": [{"Name": "Admin User", "Email": "admin@emulated.example", "connected": True}],
+}
+DEFAULT_LEAD_STATUSES: list[dict[str, Any]] = [
+    {"MasterLabel": "Open - Not Contacted", "IsDefault": True},
+    {"MasterLabel": "Working - Contacted"},
+    {"MasterLabel": "Closed - Converted", "IsConverted": True},
+    {"MasterLabel": "Closed - Not Converted"},
+]
+DEFAULT_CAMPAIGN_STATUSES: list[Any] = ["Sent", {"Label": "Responded", "HasResponded": True}]
+
+_SETTINGS = {"User", "Group", "LeadStatus", "Campaign", "AssignmentRule", "fields", "limits"}
+_RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
+
+
+class SeedError(ValueError):
+    """A seed the emulated org cannot load; the message names the entry and the problem."""
+
+
+def load_seed(source: Mapping[str, Any] | Path | str | None) -> dict[str, Any]:
+    """Read a seed from a mapping or a JSON file; ``None`` gives the default seed."""
+    if source is None:
+        return dict(DEFAULT_SEED)
+    if isinstance(source, Mapping):
+        return dict(source)
+    path = Path(source)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read the seed: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise SeedError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None
+    if not isinstance(data, dict):
+        raise SeedError(f"{path}: a seed is a JSON object keyed by object name")
+    return data
+
+
+def seed_names(seed: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """The users (emails and names) and campaigns (names) a seed gives the org: what
+    ``journey check`` may hold journeys against before the embedded org ever starts."""
+    users = frozenset(
+        str(user[key])
+        for user in seed.get("User", [])
+        if isinstance(user, Mapping)
+        for key in ("Email", "Name")
+        if user.get(key)
+    )
+    campaigns = frozenset(
+        str(c["Name"]) for c in seed.get("Campaign", []) if isinstance(c, Mapping) and c.get("Name")
+    )
+    return users, campaigns
+
+
+def apply_seed(org: Org, seed: Mapping[str, Any]) -> None:
+    """Load ``seed`` into a new org (one transaction: all of it or none)."""
+    unknown = [k for k in seed if k not in _SETTINGS and org.schema.get(k) is None]
+    if unknown:
+        raise SeedError(f"seed: unknown object(s) {', '.join(sorted(unknown))}")
+    with org.store.transaction():
+        _Seeder(org, seed).run()
+
+
+class _Seeder:
+    def __init__(self, org: Org, seed: Mapping[str, Any]) -> None:
+        self.org = org
+        self.seed = seed
+        self.refs: dict[str, str] = {}
+        self.people: dict[str, str] = {}  # email or queue name (lower case) → ID
+
+    def entries(self, key: str) -> list[dict[str, Any]]:
+        value = self.seed.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise SeedError(f"seed {key}: expected a list of objects")
+        return value
+
+    def run(self) -> None:
+        store = self.org.store
+        limits = self.seed.get("limits", {})
+        if "DailyApiRequests" in limits:
+            store.set_meta("api_limit", int(limits["DailyApiRequests"]))
+        try:
+            self.org.schema.add_custom_fields(self.seed.get("fields", {}))
+        except SchemaError as error:
+            raise SeedError(str(error)) from None
+        store.set_meta("custom_fields", self.seed.get("fields", {}))
+        self.users()
+        self.groups()
+        for index, status in enumerate(self.entries("LeadStatus") or DEFAULT_LEAD_STATUSES):
+            label = status.get("MasterLabel")
+            if not label:
+                raise SeedError(f"seed LeadStatus[{index}]: MasterLabel is required")
+            self.create(
+                "LeadStatus",
+                index,
+                {
+                    "MasterLabel": label,
+                    "ApiName": label,
+                    "SortOrder": index + 1,
+                    "IsDefault": bool(status.get("IsDefault")),
+                    "IsConverted": bool(status.get("IsConverted")),
+                },
+            )
+        self.campaigns()
+        self.rules()
+        try:
+            self.org.configure()
+        except (SoqlError, FormulaError) as error:
+            raise SeedError(f"seed: {getattr(error, 'message', error)}") from None
+        keys = [k for k in _RECORD_ORDER if k in self.seed]
+        keys += [k for k in self.seed if k not in _SETTINGS and k not in keys]
+        for key in keys:
+            for index, entry in enumerate(self.entries(key)):
+                values = {k: self.resolve(v) for k, v in entry.items() if k != "ref"}
+                record_id = self.create(key, index, values)
+                if "ref" in entry:
+                    self.refs[str(entry["ref"])] = record_id
+
+    def create(self, sobject: str, index: int, values: Mapping[str, Any]) -> str:
+        try:
+            return self.org.create(sobject, values, auto_assign=False, system=True)
+        except ApiError as error:
+            raise SeedError(f"seed {sobject}[{index}]: {error.code}: {error.message}") from None
+
+    def resolve(self, value: Any) -> Any:
+        """``#ref`` → the seeded record's ID; an email of a user or queue → its ID."""
+        if isinstance(value, str) and value.startswith("#"):
+            if value[1:] not in self.refs:
+                raise SeedError(f'seed: no record with "ref": {value[1:]!r} (seeded earlier)')
+            return self.refs[value[1:]]
+        if isinstance(value, str) and value.lower() in self.people:
+            return self.people[value.lower()]
+        return value
+
+    def users(self) -> None:
+        users = self.entries("User") or DEFAULT_SEED["User"]
+        connected = [u for u in users if u.get("connected")] or users[:1]
+        if len(connected) > 1:
+            raise SeedError('seed User: only one user can be "connected"')
+        ordered = sorted(enumerate(users), key=lambda pair: pair[1] is not connected[0])
+        for index, user in ordered:
+            email = str(user.get("Email", ""))
+            name = str(user.get("Name", ""))
+            first, _, last = name.rpartition(" ")
+            values = {k: v for k, v in user.items() if k not in ("connected", "Name")}
+            values.setdefault("FirstName", first or None)
+            values.setdefault("LastName", last or email.split("@")[0])
+            values.setdefault("Username", email)
+            values.setdefault("IsActive", True)
+            values.setdefault("Alias", (values["LastName"] or "user")[:8])
+            user_id = self.create("User", index, values)
+            self.people[email.lower()] = user_id
+            if user is connected[0]:
+                # The connected user created itself: the first record has no creator yet.
+                self.org.store.set_meta("connected_user", user_id)
+                self.org.system_update(user_id, {"CreatedById": user_id})
+
+    def groups(self) -> None:
+        for index, group in enumerate(self.entries("Group")):
+            values = {k: v for k, v in group.items() if k != "members"}
+            values.setdefault("Type", "Regular")
+            values.setdefault("DeveloperName", str(group.get("Name", "")).replace(" ", "_"))
+            group_id = self.create("Group", index, values)
+            for key in (group.get("Email"), group.get("Name")):
+                if key:
+                    self.people[str(key).lower()] = group_id
+            for member in group.get("members", []):
+                member_id = self.people.get(str(member).lower())
+                if member_id is None:
+                    raise SeedError(f"seed Group[{index}]: no user or group {member!r}")
+                self.create("GroupMember", index, {"GroupId": group_id, "UserOrGroupId": member_id})
+
+    def campaigns(self) -> None:
+        for index, campaign in enumerate(self.entries("Campaign")):
+            values = {
+                k: self.resolve(v) for k, v in campaign.items() if k not in ("statuses", "ref")
+            }
+            campaign_id = self.create("Campaign", index, values)
+            if "ref" in campaign:
+                self.refs[str(campaign["ref"])] = campaign_id
+            for order, status in enumerate(campaign.get("statuses") or DEFAULT_CAMPAIGN_STATUSES):
+                spec = {"Label": status} if isinstance(status, str) else dict(status)
+                spec.setdefault("IsDefault", order == 0)
+                spec["SortOrder"] = order + 1
+                self.create("CampaignMemberStatus", index, {"CampaignId": campaign_id, **spec})
+
+    def rules(self) -> None:
+        active = [r for r in self.entries("AssignmentRule") if r.get("active", True)]
+        lead_rules = [r for r in active if r.get("object", "Lead") == "Lead"]
+        if len(lead_rules) > 1:
+            raise SeedError("seed AssignmentRule: only one Lead rule can be active")
+        entries = []
+        for index, entry in enumerate(lead_rules[0].get("entries", []) if lead_rules else []):
+            owner = self.people.get(str(entry.get("owner", "")).lower())
+            if owner is None:
+                raise SeedError(
+                    f"seed AssignmentRule entry {index}: no user or queue {entry.get('owner')!r}"
+                )
+            entries.append(
+                {
+                    "criteria": str(entry.get("criteria", "")),
+                    "owner_id": owner,
+                    "doNotReassignOwner": bool(entry.get("doNotReassignOwner", False)),
+                }
+            )
+        self.org.store.set_meta("assignment_rules", entries)

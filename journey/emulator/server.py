@@ -1,0 +1,276 @@
+"""The HTTPS front door of the emulated org: TLS with a throw-away CA, the session,
+the API allocation and injected faults, then routing to REST, SOAP or the admin path.
+
+Pipeline position: the outermost layer; simple-salesforce talks to it exactly as to a
+real org (it only builds https URLs, so the emulator serves TLS: a ``trustme`` CA and a
+certificate for 127.0.0.1/localhost, kept in the state folder, never in git). It binds to
+127.0.0.1 only. Requests are served one at a time under the store's lock; the sleep of
+an injected latency happens outside it, so slow responses still overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import trustme
+
+from journey.emulator.errors import ApiError
+from journey.emulator.faults import Faults
+from journey.emulator.limits import ApiCounter
+from journey.emulator.org import Org
+from journey.emulator.protocol import Request, Response, json_response
+from journey.emulator.rest import RestApi
+from journey.emulator.soap import SoapFaultError, handle_soap
+
+__all__ = ["ADMIN_PATH", "OrgApp", "OrgServer", "ensure_certificates"]
+
+ADMIN_PATH = "/__emulator__/faults"
+_log = logging.getLogger(__name__)
+_WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+def ensure_certificates(folder: Path) -> tuple[Path, Path]:
+    """The CA file clients trust and the server's key+chain file, made once per folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_file, server_file = folder / "ca.pem", folder / "server.pem"
+    if not (ca_file.exists() and server_file.exists()):
+        ca = trustme.CA(organization_name="journey emulated org")
+        certificate = ca.issue_cert("127.0.0.1", "localhost")
+        ca.cert_pem.write_to_path(str(ca_file))
+        certificate.private_key_and_cert_chain_pem.write_to_path(str(server_file))
+        server_file.chmod(0o600)
+    return ca_file, server_file
+
+
+class OrgApp:
+    """Turns one ``Request`` into one ``Response``: the checks every call goes through."""
+
+    def __init__(self, org: Org, rest: RestApi, counter: ApiCounter, faults: Faults) -> None:
+        self.org = org
+        self.rest = rest
+        self.counter = counter
+        self.faults = faults
+        self.admin_token = ""
+
+    def session_valid(self, session_id: str) -> bool:
+        return session_id in (self.org.store.meta("sessions") or [])
+
+    def dispatch(self, request: Request) -> Response:
+        if self.faults.latency_seconds and not request.path.startswith(ADMIN_PATH):
+            time.sleep(self.faults.latency_seconds)
+        with self.org.store.lock:
+            try:
+                if request.path.startswith(ADMIN_PATH):
+                    return self._admin(request)
+                if request.path.startswith("/services/Soap/u/"):
+                    return self._soap(request)
+                response = self._rest(request)
+            except ApiError as error:
+                response = json_response(error.status, error.body())
+            except Exception:  # an emulator bug must answer 500, not drop the connection
+                _log.exception("emulated org failed on %s %s", request.method, request.path)
+                response = json_response(
+                    500,
+                    [
+                        {
+                            "errorCode": "UNKNOWN_EXCEPTION",
+                            "message": "An unexpected error occurred.",
+                            "fields": [],
+                        }
+                    ],
+                )
+            response.headers["Sforce-Limit-Info"] = self.counter.header()
+            return response
+
+    def _rest(self, request: Request) -> Response:
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() not in ("bearer", "oauth") or not self.session_valid(token.strip()):
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        self.counter.charge()
+        if request.method in _WRITE_METHODS and not _is_read(request):
+            per_record = "/composite/sobjects" in request.path or "/jobs/" in request.path
+            unavailable = self.faults.write_error == "SERVER_UNAVAILABLE"
+            if (unavailable or not per_record) and self.faults.next_write_fails():
+                if unavailable:
+                    raise ApiError(
+                        503, "SERVER_UNAVAILABLE", "Service temporarily unavailable; please retry"
+                    )
+                raise ApiError(
+                    400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"
+                )
+        return self.rest.handle(request)
+
+    def lock_fault(self) -> bool:
+        """Per-record draw used by Collections and Bulk ingest."""
+        return self.faults.write_error == "UNABLE_TO_LOCK_ROW" and self.faults.next_write_fails()
+
+    def _soap(self, request: Request) -> Response:
+        try:
+            self.counter.charge()
+            body = handle_soap(self.org, request.body, self.session_valid, self.counter.header)
+            return Response(200, body.encode("utf-8"), content_type="text/xml;charset=UTF-8")
+        except ApiError as error:
+            fault = SoapFaultError(f"sf:{error.code}", error.message)
+        except SoapFaultError as error:
+            fault = error
+        return Response(
+            500, fault.envelope().encode("utf-8"), content_type="text/xml;charset=UTF-8"
+        )
+
+    def _admin(self, request: Request) -> Response:
+        if not self.admin_token or request.headers.get("x-emulator-admin") != self.admin_token:
+            raise ApiError(401, "INVALID_SESSION_ID", "the admin path needs X-Emulator-Admin")
+        changed: dict[str, Any] = {}
+        if request.method == "POST":
+            command = request.json() or {}
+            if not isinstance(command, dict):
+                raise ApiError(400, "INVALID_INPUT", "a JSON object of commands")
+            changed = self.apply_admin(command)
+        elif request.method != "GET":
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "GET or POST")
+        return json_response(200, {**self.admin_state(), **changed})
+
+    def admin_state(self) -> dict[str, Any]:
+        return {
+            **self.faults.state(),
+            "api_usage": {"used": self.counter.used, "limit": self.counter.limit},
+        }
+
+    def apply_admin(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Apply fault commands (the admin path's body) and return what changed."""
+        out: dict[str, Any] = {}
+        try:
+            if command.get("clear"):
+                self.faults.clear()
+            if command.get("expire_session"):
+                self.org.store.set_meta("sessions", [])
+            if command.get("renew_session"):
+                out["session_id"] = self.new_session()
+            if command.get("exhaust_api"):
+                self.counter.exhaust()
+            if command.get("reset_api"):
+                self.counter.reset()
+            if "api_limit" in command:
+                self.counter.limit = int(command["api_limit"])
+            if "latency_seconds" in command:
+                self.faults.add_latency(float(command["latency_seconds"]))
+            if "fail_writes" in command:
+                spec = command["fail_writes"] or {}
+                self.faults.fail_writes(
+                    float(spec.get("share", 0)),
+                    str(spec.get("error", "UNABLE_TO_LOCK_ROW")),
+                    int(spec.get("seed", 0)),
+                )
+        except (TypeError, ValueError) as error:
+            raise ApiError(400, "INVALID_INPUT", str(error)) from None
+        return out
+
+    def new_session(self) -> str:
+        org_id = "00D5E0000000001"
+        token = f"{org_id}!{secrets.token_urlsafe(48)}"
+        sessions = list(self.org.store.meta("sessions") or [])
+        self.org.store.set_meta("sessions", [*sessions, token])
+        return token
+
+
+def _is_read(request: Request) -> bool:
+    """POSTs that only read: Bulk query jobs."""
+    return request.method == "POST" and request.path.rstrip("/").endswith("/jobs/query")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Buffered writes: headers and body leave in one TLS record (handle_one_request
+    # flushes), instead of two small writes that meet Nagle and delayed ACKs (~40 ms).
+    wbufsize = 64 * 1024
+    server: OrgServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s " + format, self.address_string(), *args)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=unquote(split.path),
+            params=dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+        )
+        response = self.server.app.dispatch(request)
+        self.send_response(response.status)
+        if response.body or response.status not in (204, 304):
+            self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if response.body:
+            self.wfile.write(response.body)
+
+
+class OrgServer(ThreadingHTTPServer):
+    """A threaded HTTPS server on 127.0.0.1 serving one ``OrgApp``."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, app: OrgApp, port: int, server_file: Path) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.app = app
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(server_file))
+        # The handshake runs in the connection's own thread, not the accept loop.
+        self.socket = context.wrap_socket(
+            self.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="emulated-org",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-handshake is not an error worth a traceback.
+        _log.debug("connection from %s ended abruptly", client_address, exc_info=True)

@@ -1,0 +1,143 @@
+"""SOAP ``convertLead`` at ``/services/Soap/u/{version}``: the envelope in, the result out.
+
+Pipeline position: an HTTP entry point beside ``rest``, translating the partner API's XML
+to ``conversion``. The body is parsed with ``xml.etree`` after refusing any DTD (no
+entity expansion is possible without one). Faults use SOAP's own shape — HTTP 500 with
+``sf:INVALID_SESSION_ID`` and the like — because that is what a SOAP client parses.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from xml.sax.saxutils import escape
+
+from journey.emulator.conversion import LeadConvert, LeadConvertResult, convert_lead
+from journey.emulator.errors import ApiError
+from journey.emulator.org import Org
+
+__all__ = ["SoapFaultError", "handle_soap"]
+
+_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+_PARTNER = "urn:partner.soap.sforce.com"
+_NS = {"env": _ENV, "p": _PARTNER}
+
+
+class SoapFaultError(Exception):
+    """A SOAP fault: ``code`` like ``sf:INVALID_SESSION_ID``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def envelope(self) -> str:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f'<soapenv:Envelope xmlns:soapenv="{_ENV}" '
+            'xmlns:sf="urn:fault.partner.soap.sforce.com">'
+            "<soapenv:Body><soapenv:Fault>"
+            f"<faultcode>{escape(self.code)}</faultcode>"
+            f"<faultstring>{escape(self.code.removeprefix('sf:'))}: {escape(self.message)}"
+            "</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        )
+
+
+def handle_soap(
+    org: Org, body: bytes, session_valid: Callable[[str], bool], limit_header: Callable[[], str]
+) -> str:
+    """Answer one SOAP request; raises ``SoapFaultError`` for faults."""
+    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
+        raise SoapFaultError("soapenv:Client", "DTDs are not allowed in SOAP requests")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as error:
+        raise SoapFaultError("soapenv:Client", f"malformed XML: {error}") from None
+    session = root.findtext("env:Header/p:SessionHeader/p:sessionId", None, _NS)
+    if not session or not session_valid(session.strip()):
+        raise SoapFaultError(
+            "sf:INVALID_SESSION_ID",
+            "Invalid Session ID found in SessionHeader: "
+            "Illegal Session. Session not found, missing session hash",
+        )
+    call = root.find("env:Body/p:convertLead", _NS)
+    if call is None:
+        operation = next(iter(root.find("env:Body", _NS) or []), None)
+        name = operation.tag.split("}")[-1] if operation is not None else "nothing"
+        raise SoapFaultError(
+            "sf:UNKNOWN_EXCEPTION", f"the emulated org answers convertLead only, not {name}"
+        )
+    results = []
+    for element in call.findall("p:leadConverts", _NS):
+        request = _parse_convert(element)
+        results.append(convert_lead(org, request))
+    return _response(results, limit_header())
+
+
+def _text(element: ET.Element, name: str) -> str | None:
+    found = element.find(f"p:{name}", _NS)
+    if found is None or found.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true":
+        return None
+    text = (found.text or "").strip()
+    return text or None
+
+
+def _flag(element: ET.Element, name: str) -> bool:
+    return (_text(element, name) or "false").lower() == "true"
+
+
+def _parse_convert(element: ET.Element) -> LeadConvert:
+    lead_id = _text(element, "leadId")
+    if lead_id is None:
+        raise SoapFaultError("sf:INVALID_FIELD", "leadConverts needs a leadId")
+    return LeadConvert(
+        lead_id=lead_id,
+        converted_status=_text(element, "convertedStatus"),
+        account_id=_text(element, "accountId"),
+        contact_id=_text(element, "contactId"),
+        do_not_create_opportunity=_flag(element, "doNotCreateOpportunity"),
+        opportunity_name=_text(element, "opportunityName"),
+        overwrite_lead_source=_flag(element, "overwriteLeadSource"),
+        owner_id=_text(element, "ownerId"),
+    )
+
+
+def _value(name: str, value: str | None) -> str:
+    if value is None:
+        return f'<{name} xsi:nil="true"/>'
+    return f"<{name}>{escape(value)}</{name}>"
+
+
+def _result(result: LeadConvertResult) -> str:
+    errors = ""
+    if result.error is not None:
+        error: ApiError = result.error
+        fields = "".join(f"<fields>{escape(f)}</fields>" for f in error.fields)
+        errors = (
+            f"<errors>{fields}<message>{escape(error.message)}</message>"
+            f"<statusCode>{escape(error.code)}</statusCode></errors>"
+        )
+    return (
+        "<result>"
+        + _value("accountId", result.account_id)
+        + _value("contactId", result.contact_id)
+        + errors
+        + _value("leadId", result.lead_id)
+        + _value("opportunityId", result.opportunity_id)
+        + f"<success>{'true' if result.success else 'false'}</success></result>"
+    )
+
+
+def _response(results: list[LeadConvertResult], limit_info: str) -> str:
+    used, _, limit = limit_info.removeprefix("api-usage=").partition("/")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{_ENV}" xmlns="{_PARTNER}" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        "<soapenv:Header><LimitInfoHeader><limitInfo>"
+        f"<current>{used}</current><limit>{limit}</limit><type>API REQUESTS</type>"
+        "</limitInfo></LimitInfoHeader></soapenv:Header>"
+        "<soapenv:Body><convertLeadResponse>"
+        + "".join(_result(r) for r in results)
+        + "</convertLeadResponse></soapenv:Body></soapenv:Envelope>"
+    )

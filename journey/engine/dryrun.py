@@ -1,0 +1,223 @@
+"""Dry runs: take contacts through a journey in memory, with virtual time, touching nothing.
+
+Pipeline position: CSV (or any ``ContactView``s) -> **dry run** -> executor -> a connector
+that does not write (the recorder today; a Salesforce reader that answers from the real
+org without writing can take its place — anything implementing ``Connector``).
+
+Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
+clock jumps to when it would end; ``wait until`` waits its full time unless its condition
+already holds (nothing changes a contact while it waits in a dry run). Contacts move in
+lockstep so that every contact reaching the same action forms one connector batch, just
+as in the durable runner. Nothing is written to the store or to Salesforce.
+
+The result per contact: the path taken (every step, each condition with the values that
+decided it, each wait with the time it would end) and the side effects it would make
+(records created or changed, with their fields).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from journey.connectors.base import Connector, EffectRequest, EffectResult
+from journey.connectors.recording import RecordingConnector
+from journey.dsl.compiled import CompiledJourney
+from journey.engine.conditions import Evaluator
+from journey.engine.config import load_config
+from journey.engine.contact import ContactView
+from journey.engine.contacts import ContactContext
+from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
+from journey.engine.intake import RowError, read_csv, views_from_rows
+from journey.engine.journeys import load_catalog
+from journey.engine.project import segments_of
+from journey.engine.store import RunStatus
+
+__all__ = ["ContactPath", "DryRunReport", "dry_run", "dry_run_file"]
+
+#: A journey that loops (``go to`` with a wait) is followed this many steps, then cut
+#: short in the report (``truncated``): a dry run answers "what happens", not "forever".
+MAX_DRY_STEPS = 200
+
+
+@dataclass(slots=True)
+class ContactPath:
+    """One contact's dry run."""
+
+    contact: str
+    records: list[Record] = field(default_factory=list)
+    status: str = RunStatus.ACTIVE.value
+    goal: str | None = None
+    steps: int = 0
+    truncated: bool = False
+    ended_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contact": self.contact,
+            "status": self.status,
+            "goal": self.goal,
+            "truncated": self.truncated,
+            "ended_at": _iso(self.ended_at),
+            "path": [
+                {
+                    "step": r.step_id,
+                    "kind": r.kind,
+                    "outcome": r.outcome,
+                    "detail": r.detail,
+                    "at": _iso(r.at),
+                    **({"data": r.data} if r.data else {}),
+                }
+                for r in self.records
+            ],
+        }
+
+
+@dataclass(slots=True)
+class DryRunReport:
+    journey: str
+    version: str
+    at: datetime
+    contacts: list[ContactPath]
+
+    @property
+    def steps(self) -> int:
+        return sum(c.steps for c in self.contacts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "journey": self.journey,
+            "version": self.version,
+            "at": _iso(self.at),
+            "contacts": [c.as_dict() for c in self.contacts],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class _Walker:
+    view: ContactView
+    path: ContactPath
+    position: Position
+    clock: datetime
+    pending: Pending | None = None
+    result: EffectResult | None = None
+
+
+def dry_run(
+    journey: CompiledJourney,
+    contacts: Iterable[ContactView],
+    at: datetime,
+    evaluator: Evaluator | None = None,
+    connector: Connector | None = None,
+    *,
+    keep_records: bool = True,
+) -> DryRunReport:
+    """Take every contact through ``journey`` from ``at`` (module docstring)."""
+    evaluator = evaluator or Evaluator()
+    connector = connector or RecordingConnector(keep_log=False)
+    walkers = [
+        _Walker(
+            view,
+            ContactPath(view.email or f"contact {view.id}"),
+            Position(view.id, journey.start),
+            at,
+        )
+        for view in contacts
+    ]
+    for w in walkers:
+        w.path.records.append(
+            Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
+        )
+    live = list(walkers)
+    while live:
+        waiting_on_connector: list[_Walker] = []
+        still: list[_Walker] = []
+        for w in live:
+            adv = _step(journey, w, evaluator)
+            _take(w, adv, keep_records)
+            if adv.pending is not None:
+                waiting_on_connector.append(w)
+            elif w.position.status == RunStatus.WAITING:
+                assert w.position.next_due is not None
+                w.clock = max(w.clock, w.position.next_due)  # virtual time: the wait passes
+                still.append(w)
+            elif w.position.status == RunStatus.ACTIVE:
+                still.append(w)  # a retry: try again at the retry time
+            else:
+                w.path.status, w.path.ended_at = w.position.status.value, w.clock
+            if w.path.steps >= MAX_DRY_STEPS and w in still:
+                still.remove(w)
+                w.path.truncated, w.path.ended_at = True, w.clock
+        _perform(journey, waiting_on_connector, connector)
+        live = still + waiting_on_connector
+    return DryRunReport(journey.name, journey.version, at, [w.path for w in walkers])
+
+
+def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator) -> Advance:
+    if w.result is None:
+        return advance(journey, w.position, w.view, w.clock, evaluator)
+    assert w.pending is not None
+    done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock)
+    w.result = None
+    if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
+        more = advance(journey, done.position, w.view, w.clock, evaluator)
+        more.records[:0] = done.records
+        more.steps += done.steps
+        return more
+    if done.position.status == RunStatus.ACTIVE:
+        # retry/paused: the recorder never asks, but a reading connector might.
+        assert done.position.next_due is not None
+        w.clock = done.position.next_due
+    return done
+
+
+def _take(w: _Walker, adv: Advance, keep_records: bool) -> None:
+    w.position = adv.position
+    w.pending = adv.pending
+    w.path.steps += adv.steps
+    w.path.goal = adv.goal or w.path.goal
+    if keep_records:
+        w.path.records.extend(adv.records)
+
+
+def _perform(journey: CompiledJourney, walkers: Sequence[_Walker], connector: Connector) -> None:
+    groups: dict[str, list[_Walker]] = defaultdict(list)
+    for w in walkers:
+        assert w.pending is not None
+        groups[w.pending.step_id].append(w)
+    for step_id, members in groups.items():
+        action = journey.steps[step_id].action
+        assert action is not None
+        requests = [
+            EffectRequest(f"dry:{m.view.id}:{m.pending.key}", m.view.snapshot(), m.pending.params)
+            for m in members
+            if m.pending is not None
+        ]
+        for member, result in zip(members, connector.perform(action, requests), strict=True):
+            member.result = result
+
+
+def dry_run_file(
+    journey_path: Path,
+    contacts_csv: Path,
+    at: datetime,
+    connector: Connector | None = None,
+) -> tuple[DryRunReport, list[RowError]]:
+    """The dry run of one journey file over a CSV of contacts, with the project's
+    ``journey.toml`` (found upwards from the journey file) for fields, segments and groups.
+    Raises ``JourneyLoadError`` (with diagnostics), ``ConfigError`` or ``IntakeError``."""
+    config = load_config(journey_path)
+    journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
+    evaluator = Evaluator(segments_of(config), config.all_fields())
+    ctx = ContactContext(config.all_fields(), evaluator, at)
+    views, errors = views_from_rows(read_csv(contacts_csv), ctx)
+    connector = connector or RecordingConnector(config.groups, keep_log=False)
+    return dry_run(journey, views, at, evaluator, connector), errors

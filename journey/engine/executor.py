@@ -1,0 +1,374 @@
+"""The executor: decides where a run goes next. Deterministic, no I/O, no clock of its own.
+
+Pipeline position: runner / dry run -> **executor** -> (records, new position, pending
+effect). Given a compiled journey, a run's position, the contact (``ContactView``) and
+``now``, ``advance`` walks the run forward step by step until it must stop:
+
+* at a ``wait`` / ``wait until`` (it returns the due time; the caller parks the run),
+* at an action the connector must perform (it returns the ``Pending`` effect with its
+  idempotency key ``"<run id>:<seq>"``; the caller commits the intent, calls the connector,
+  then hands the result to ``complete_effect``),
+* at ``exit``, the end, or a goal — goals are checked before every step.
+
+Local actions (lists, ``update field``) change the ``ContactView`` in place and are
+listed in ``Advance.changes`` for the caller to write back in the same transaction as the
+run's new position. Everything the run did is in ``Advance.records`` (the activity feed).
+
+Split assignment is a hash of (journey name, step id, contact key) into 100 buckets, so
+the same contact always takes the same path, and a large population lands near the shares.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from journey.connectors.base import EffectResult
+from journey.dsl.compiled import CompiledJourney, Step
+from journey.dsl.syntax import Action, AddToList, RemoveFromList, UpdateField
+from journey.engine.actions import Params, action_params, is_local
+from journey.engine.conditions import Evaluator
+from journey.engine.contact import ContactView
+from journey.engine.store import RunStatus
+
+__all__ = [
+    "MAX_STEPS_PER_ADVANCE",
+    "Advance",
+    "Change",
+    "Pending",
+    "Position",
+    "Record",
+    "advance",
+    "complete_effect",
+    "split_bucket",
+]
+
+#: A run that takes this many steps without stopping is failed: only a loop could do it,
+#: and the compiler refuses loops without a wait, so this is a safety net.
+MAX_STEPS_PER_ADVANCE = 10_000
+
+
+@dataclass(slots=True)
+class Position:
+    """What the executor needs of a run (the store holds the rest)."""
+
+    run_id: int
+    step_id: str
+    status: RunStatus = RunStatus.ACTIVE
+    next_due: datetime | None = None
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One activity-feed entry."""
+
+    step_id: str
+    kind: str
+    detail: str
+    outcome: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A local change to the contact: ``field`` (name, old, new) or ``list_add`` /
+    ``list_remove`` (name)."""
+
+    kind: Literal["field", "list_add", "list_remove"]
+    name: str
+    old: str = ""
+    new: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An effect the connector must perform before the run can go on."""
+
+    key: str
+    step_id: str
+    action: Action
+    params: Params
+
+
+@dataclass(slots=True)
+class Advance:
+    """The result of walking a run: where it stands and what it did on the way."""
+
+    position: Position
+    records: list[Record] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    pending: Pending | None = None
+    goal: str | None = None
+    steps: int = 0  # steps taken (the contact-steps the benchmark counts)
+
+
+def split_bucket(journey_name: str, step_id: str, contact_key: str) -> int:
+    """0..99, stable for a contact at one split of one journey."""
+    digest = hashlib.sha256(f"{journey_name}\0{step_id}\0{contact_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def _split_path(step: Step, bucket: int) -> str:
+    total = 0
+    for index, share in enumerate(step.shares, start=1):
+        total += share
+        if bucket < total:
+            return f"path {index}"
+    return f"path {len(step.shares)}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def advance(
+    journey: CompiledJourney,
+    position: Position,
+    contact: ContactView,
+    now: datetime,
+    evaluator: Evaluator,
+) -> Advance:
+    """Walk the run from its position as far as it can go at ``now``."""
+    pos = Position(
+        position.run_id, position.step_id, position.status, position.next_due, position.seq
+    )
+    out = Advance(pos)
+    resuming = pos.status == RunStatus.WAITING
+    while out.steps < MAX_STEPS_PER_ADVANCE:
+        step = journey.steps[pos.step_id]
+        # Goals first: a contact that meets one leaves at whatever step it is.
+        for goal in journey.goals:
+            verdict = evaluator.evaluate(goal.condition, contact)
+            if verdict.value:
+                out.records.append(
+                    Record(
+                        step.id,
+                        "goal",
+                        f'reached goal "{goal.name}": {verdict.text()}',
+                        goal.name,
+                        at=now,
+                    )
+                )
+                pos.status, out.goal = RunStatus.GOAL, goal.name
+                return out
+        if step.kind == "end":
+            out.records.append(Record(step.id, "end", "completed the journey", at=now))
+            pos.status = RunStatus.COMPLETED
+            return out
+        if step.kind == "exit":
+            out.steps += 1
+            pos.seq += 1
+            out.records.append(Record(step.id, "exit", "exit", at=now))
+            pos.status = RunStatus.EXITED
+            return out
+        if step.kind in ("wait", "wait_until"):
+            moved = _wait(step, pos, contact, now, evaluator, out, resuming)
+            resuming = False
+            if not moved:
+                return out
+            continue
+        resuming = False
+        out.steps += 1
+        pos.seq += 1
+        if step.kind == "condition":
+            assert step.condition is not None
+            verdict = evaluator.evaluate(step.condition, contact)
+            outcome = "yes" if verdict.value else "no"
+            out.records.append(
+                Record(
+                    step.id,
+                    "condition",
+                    f"{step.text} → {verdict.text()}",
+                    outcome,
+                    {"reasons": verdict.reasons},
+                    at=now,
+                )
+            )
+            pos.step_id = step.next[outcome]
+        elif step.kind == "split":
+            bucket = split_bucket(journey.name, step.id, contact.key())
+            outcome = _split_path(step, bucket)
+            out.records.append(
+                Record(
+                    step.id,
+                    "split",
+                    f"{step.text} → {outcome}",
+                    outcome,
+                    {"bucket": bucket},
+                    at=now,
+                )
+            )
+            pos.step_id = step.next[outcome]
+        elif step.kind == "action":
+            assert step.action is not None
+            action = step.action
+            params = action_params(action, contact.values, now)
+            if is_local(action):
+                detail = _local(action, contact, out, params)
+                out.records.append(
+                    Record(step.id, "action", f"{step.text} → {detail}", "done", at=now)
+                )
+                pos.step_id = step.next["next"]
+            else:
+                pos.status = RunStatus.EFFECT
+                out.pending = Pending(f"{pos.run_id}:{pos.seq}", step.id, action, params)
+                return out
+        else:  # pragma: no cover - the compiler makes no other kinds
+            raise AssertionError(step.kind)
+    pos.status = RunStatus.FAILED
+    out.records.append(
+        Record(pos.step_id, "error", "too many steps without a wait", "failed", at=now)
+    )
+    return out
+
+
+def _wait(
+    step: Step,
+    pos: Position,
+    contact: ContactView,
+    now: datetime,
+    evaluator: Evaluator,
+    out: Advance,
+    resuming: bool,
+) -> bool:
+    """Arrive at or resume a wait; True when the run moves past it."""
+    assert step.duration is not None
+    if not resuming:
+        out.steps += 1
+        pos.seq += 1
+        pos.next_due = now + step.duration
+    assert pos.next_due is not None
+    if step.kind == "wait_until":
+        assert step.condition is not None
+        verdict = evaluator.evaluate(step.condition, contact)
+        if verdict.value:
+            out.records.append(
+                Record(
+                    step.id, "wait", f"{step.text} → condition met: {verdict.text()}", "met", at=now
+                )
+            )
+            pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+            return True
+        if now >= pos.next_due:
+            out.records.append(
+                Record(
+                    step.id,
+                    "wait",
+                    f"{step.text} → time ran out: {verdict.text()}",
+                    "timed out",
+                    at=now,
+                )
+            )
+            pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+            return True
+        if not resuming:
+            out.records.append(
+                Record(
+                    step.id,
+                    "wait",
+                    f"{step.text} → waiting, at most until {_iso(pos.next_due)}",
+                    "waiting",
+                    {"until": _iso(pos.next_due)},
+                    at=now,
+                )
+            )
+        pos.status = RunStatus.WAITING
+        return False
+    if now >= pos.next_due and resuming:
+        pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+        return True
+    if not resuming:
+        out.records.append(
+            Record(
+                step.id,
+                "wait",
+                f"{step.text} → until {_iso(pos.next_due)}",
+                "waiting",
+                {"until": _iso(pos.next_due)},
+                at=now,
+            )
+        )
+        if step.duration.total_seconds() <= 0:
+            pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+            return True
+    pos.status = RunStatus.WAITING
+    return False
+
+
+def _local(action: Action, contact: ContactView, out: Advance, params: Params) -> str:
+    if isinstance(action, AddToList):
+        if contact.in_list(action.list_name):
+            return "already in the list"
+        contact.lists[action.list_name.casefold()] = action.list_name
+        out.changes.append(Change("list_add", action.list_name))
+        return "added"
+    if isinstance(action, RemoveFromList):
+        if not contact.in_list(action.list_name):
+            return "was not in the list"
+        del contact.lists[action.list_name.casefold()]
+        out.changes.append(Change("list_remove", action.list_name))
+        return "removed"
+    assert isinstance(action, UpdateField)
+    value = str(params.get("value") or "")
+    change = contact.set(action.field, value)
+    if change is None:
+        return "unchanged"
+    out.changes.append(Change("field", change[0], change[1], change[2]))
+    return f"'{change[1]}' → '{change[2]}'"
+
+
+def complete_effect(
+    journey: CompiledJourney,
+    position: Position,
+    contact: ContactView,
+    pending: Pending,
+    result: EffectResult,
+    now: datetime,
+    retry_after: datetime | None = None,
+) -> Advance:
+    """Take the connector's result for a pending effect: apply the contact changes,
+    record the outcome, and move the run on (done/skipped), park it (retry), leave it
+    where it was (paused), or stop it (failed)."""
+    pos = Position(
+        position.run_id, position.step_id, position.status, position.next_due, position.seq
+    )
+    out = Advance(pos)
+    step = journey.steps[pending.step_id]
+    data: dict[str, Any] = {"key": pending.key}
+    if result.records:
+        data["records"] = [
+            {"object": r.object, "id": r.id, "operation": r.operation, "fields": dict(r.fields)}
+            for r in result.records
+        ]
+    if result.status in ("done", "skipped"):
+        for name, old, new in contact.apply(result.changes):
+            out.changes.append(Change("field", name, old, new))
+        if result.changes.salesforce_id:
+            data["salesforce"] = {"id": contact.salesforce_id, "type": contact.salesforce_type}
+        joined = result.status == "done" or contact.salesforce_id
+        action = step.action
+        if isinstance(action, AddToList) and joined and not contact.in_list(action.list_name):
+            contact.lists[action.list_name.casefold()] = action.list_name
+            out.changes.append(Change("list_add", action.list_name))
+        detail = step.text if result.status == "done" else f"{step.text} → skipped: {result.why}"
+        if result.records:
+            detail += " → " + ", ".join(f"{r.operation} {r.object} {r.id}" for r in result.records)
+        out.records.append(Record(step.id, "action", detail, result.status, data, at=now))
+        pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+    elif result.status == "failed":
+        detail = f"{step.text} → failed: {result.error_code}: {result.message}"
+        data["error"] = {"code": result.error_code, "message": result.message}
+        out.records.append(Record(step.id, "error", detail, "failed", data, at=now))
+        pos.status = RunStatus.FAILED
+    elif result.status == "retry":
+        detail = f"{step.text} → will retry: {result.message or result.why or ''}".rstrip()
+        out.records.append(Record(step.id, "action", detail, "retry", data, at=now))
+        # Same step again later; the next attempt takes a new key (seq moves on).
+        pos.status, pos.next_due = RunStatus.ACTIVE, retry_after or now
+    else:  # paused: the connection is down; nothing happened, try the same step later
+        pos.status, pos.next_due = RunStatus.ACTIVE, retry_after or now
+    return out

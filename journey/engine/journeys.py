@@ -1,0 +1,193 @@
+"""Published journeys and their versions: what runs may enter, and what running runs walk.
+
+Pipeline position: ``journeys/*.journey`` -> dsl (compile) -> **catalog** -> triggers,
+runner. Published means "a file in the project's ``journeys/`` folder": new runs enter the
+current version of each. Every version a run entered with is kept in the store
+(``journey_versions``, the source text by content hash) so that a run stays on its version
+when the file changes: an old version is recompiled from its stored source on demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from journey.dsl import CompiledJourney, Diagnostic, Schema, compile_source
+from journey.dsl.syntax import (
+    AddedToList,
+    CampaignMemberStatusChanged,
+    EnteredSegment,
+    FieldChanged,
+    FormSubmitted,
+    Trigger,
+)
+from journey.engine.config import STANDARD_FIELDS, SYNC_OBJECTS, ProjectConfig
+from journey.engine.store import JourneyVersion, Store, table
+
+__all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
+
+
+class JourneyLoadError(Exception):
+    """A published journey does not compile; ``diagnostics`` say where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        lines = [
+            f"{d.path}:{d.line}:{d.column}: {d.severity}: {d.message}"
+            for d in diagnostics
+            if d.severity == "error"
+        ]
+        super().__init__("\n".join(lines) or "a journey does not compile")
+
+
+def journey_key(name: str) -> str:
+    return name.casefold()
+
+
+def schema_for(config: ProjectConfig) -> Schema:
+    """What the project declares, as the checker's ``Schema``: the standard fields, the
+    ``[fields]`` and the fields mapped under ``[sync.fields.*]``, the groups and segments.
+    Without a ``journey.toml`` those kinds are unknown (warnings, not errors). ``journey
+    check`` and the engine both use this, so a journey that checks also loads."""
+    if not config.found:
+        return Schema(standard_fields=STANDARD_FIELDS)
+    fields: dict[str, str] = dict(config.all_fields())
+    for sobject in SYNC_OBJECTS:
+        for name in config.sync.mappings(sobject):
+            fields.setdefault(name, "Text")
+    return Schema(
+        fields=fields,
+        groups=frozenset(config.groups),
+        segments=frozenset(config.segments),
+        standard_fields=STANDARD_FIELDS,
+    )
+
+
+@dataclass
+class Catalog:
+    """The current journeys by name, plus every version a run may be pinned to."""
+
+    current: dict[str, CompiledJourney] = field(default_factory=dict)
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # version -> (path, text)
+    _versions: dict[str, CompiledJourney] = field(default_factory=dict)
+    store: Store | None = None
+    _listening: set[tuple[str, str]] | None = None
+
+    def add(self, journey: CompiledJourney, source: str, path: str) -> None:
+        key = journey_key(journey.name)
+        if key in self.current:
+            other = self.current[key].source_path
+            raise JourneyLoadError(
+                [
+                    Diagnostic(
+                        path,
+                        1,
+                        1,
+                        "error",
+                        f'journey "{journey.name}" is also in {other}',
+                        "give each journey its own name",
+                        None,
+                    )
+                ]
+            )
+        self.current[key] = journey
+        self._listening = None
+        self._versions[journey.version] = journey
+        self.sources[journey.version] = (path, source)
+
+    def listens(self, kind: str, name: str) -> bool:
+        """Does any current journey have a trigger for events of this kind and name?"""
+        if self._listening is None:
+            self._listening = {_trigger_key(t) for j in self.current.values() for t in j.triggers}
+        return (kind, name.casefold()) in self._listening
+
+    def get(self, version: str) -> CompiledJourney:
+        """The compiled journey of a version, recompiled from the store when it is old."""
+        found = self._versions.get(version)
+        if found is not None:
+            return found
+        if self.store is None:
+            raise KeyError(version)
+        jv = table(JourneyVersion)
+        with self.store.engine.connect() as conn:
+            row = conn.execute(sa.select(jv).where(jv.c.version == version)).first()
+        if row is None:
+            raise KeyError(version)
+        # An old version is recompiled leniently: names it used may no longer be declared.
+        journey, diagnostics = compile_source(row.source, row.path, None)
+        if journey is None:
+            raise JourneyLoadError(diagnostics)
+        self._versions[version] = journey
+        return journey
+
+    def publish(self, now: datetime) -> None:
+        """Keep the source of every current version in the store (idempotent)."""
+        if self.store is None:
+            return
+        jv = table(JourneyVersion)
+        with self.store.begin() as conn:
+            known = {r.version for r in conn.execute(sa.select(jv.c.version))}
+            rows = [
+                {
+                    "version": v,
+                    "name": self._versions[v].name,
+                    "path": p,
+                    "source": s,
+                    "first_seen": now,
+                }
+                for v, (p, s) in self.sources.items()
+                if v not in known
+            ]
+            if rows:
+                conn.execute(sa.insert(jv), rows)
+
+
+def _trigger_key(trigger: Trigger) -> tuple[str, str]:
+    """(event kind, casefolded name) of the events a trigger waits for."""
+    match trigger:
+        case FormSubmitted(form=name):
+            return ("form_submitted", name.casefold())
+        case AddedToList(list_name=name):
+            return ("added_to_list", name.casefold())
+        case EnteredSegment(segment=name):
+            return ("entered_segment", name.casefold())
+        case FieldChanged(field=name):
+            return ("field_changed", name.casefold())
+        case CampaignMemberStatusChanged(campaign=name):
+            return ("campaign_status_changed", name.casefold())
+    raise AssertionError(trigger)  # pragma: no cover
+
+
+def journey_files(config: ProjectConfig) -> list[Path]:
+    folder = config.root / "journeys"
+    return sorted(folder.rglob("*.journey")) if folder.is_dir() else []
+
+
+def load_catalog(
+    config: ProjectConfig, store: Store | None = None, files: Iterable[Path] | None = None
+) -> Catalog:
+    """Compile the project's published journeys; any error stops with every diagnostic."""
+    catalog = Catalog(store=store)
+    schema = schema_for(config)
+    errors: list[Diagnostic] = []
+    for path in journey_files(config) if files is None else files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(Diagnostic(str(path), 1, 1, "error", f"cannot read: {exc}", None, None))
+            continue
+        journey, diagnostics = compile_source(text, str(path), schema)
+        if journey is None:
+            errors.extend(d for d in diagnostics if d.severity == "error")
+            continue
+        try:
+            catalog.add(journey, text, str(path))
+        except JourneyLoadError as exc:
+            errors.extend(exc.diagnostics)
+    if errors:
+        raise JourneyLoadError(errors)
+    return catalog

@@ -1,0 +1,125 @@
+"""A project opened for running: config, store, published journeys, segments, connector.
+
+Pipeline position: CLI -> **project** -> (intake, runner, status). It is the one place
+that turns ``journey.toml`` into live objects, so every command and test opens a project
+the same way. Segments (``[segments]``) are parsed with the language's own condition
+parser; a bad one is a clear ``ConfigError`` naming the segment.
+
+Until the Salesforce connector exists (issue 5) the default connector is the recorder,
+with its journal at ``.journey/recorder.db`` so effects survive crashes like Salesforce
+writes would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from journey.connectors.base import Connector
+from journey.connectors.recording import RecordingConnector
+from journey.dsl import JourneyError, parse_condition
+from journey.dsl.syntax import Condition
+from journey.engine.conditions import Evaluator
+from journey.engine.config import ConfigError, ProjectConfig, load_config
+from journey.engine.contacts import ContactContext
+from journey.engine.journeys import Catalog, journey_files, load_catalog
+from journey.engine.runner import Runner
+from journey.engine.store import Store, open_store
+
+__all__ = ["Project", "open_project", "segments_of"]
+
+
+def segments_of(config: ProjectConfig) -> dict[str, Condition]:
+    """The ``[segments]`` conditions, parsed; a bad one names the segment."""
+    parsed: dict[str, Condition] = {}
+    for name, text in config.segments.items():
+        try:
+            parsed[name] = parse_condition(text, origin=f'journey.toml [segments] "{name}"')
+        except JourneyError as exc:
+            first = exc.diagnostics[0] if exc.diagnostics else None
+            detail = first.message if first else str(exc)
+            raise ConfigError(
+                f'{config.root / "journey.toml"}: [segments] "{name}": {detail}'
+            ) from None
+    return parsed
+
+
+@dataclass
+class Project:
+    config: ProjectConfig
+    store: Store
+    catalog: Catalog
+    evaluator: Evaluator
+    connector: Connector
+    files: tuple[tuple[str, int, int], ...] = ()
+
+    def reload_journeys(self, now: datetime) -> bool:
+        """Recompile the published journeys if a file in ``journeys/`` changed, so a
+        long-running worker publishes edits without a restart. Running runs stay on their
+        versions. Raises ``JourneyLoadError`` (and keeps the old catalog) on a bad edit."""
+        current = _signature(self.config)
+        if current == self.files:
+            return False
+        catalog = load_catalog(self.config, self.store)
+        catalog.publish(now)
+        self.catalog, self.files = catalog, current
+        return True
+
+    @property
+    def field_types(self) -> dict[str, str]:
+        return dict(self.config.all_fields())
+
+    def context(self, now: datetime) -> ContactContext:
+        return ContactContext(self.field_types, self.evaluator, now)
+
+    def runner(self, batch_size: int = 1000) -> Runner:
+        return Runner(
+            self.store,
+            self.catalog,
+            self.connector,
+            self.evaluator,
+            self.field_types,
+            batch_size=batch_size,
+        )
+
+    def close(self) -> None:
+        close = getattr(self.connector, "close", None)
+        if callable(close):
+            close()
+        self.store.close()
+
+
+def _signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for path in journey_files(config):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+def open_project(
+    start: Path | None = None,
+    *,
+    connector: Connector | None = None,
+    with_journeys: bool = True,
+    now: datetime | None = None,
+) -> Project:
+    """Open the project found from ``start`` (default: the current folder)."""
+    config = load_config(start)
+    evaluator = Evaluator(segments_of(config), config.all_fields())
+    store = open_store(config.store_url)
+    try:
+        catalog = load_catalog(config, store) if with_journeys else Catalog(store=store)
+        if now is not None:
+            catalog.publish(now)
+    except Exception:
+        store.close()
+        raise
+    if connector is None:
+        connector = RecordingConnector(config.groups, journal=config.state_dir / "recorder.db")
+    files = _signature(config) if with_journeys else ()
+    return Project(config, store, catalog, evaluator, connector, files)

@@ -1,0 +1,31 @@
+"""The Salesforce sync, store side: Leads, Contacts, Accounts and campaign members kept in
+step with the org, both ways, within a tiny API budget.
+
+Pipeline position: ``journey sync`` -> **engine.sync** -> store (contacts, lists, campaign
+statuses, the events inbox that triggers read) and ``connectors.sync.SyncSource`` -> the
+org. It never imports simple-salesforce. Read in this order:
+
+* ``engine.sync.cycle`` — one cycle: read, take in, send out, summarise (``run_cycle``).
+* ``engine.sync.mapping`` — which contact field is which Salesforce field, and values.
+* ``engine.sync.inbound`` — the three-way merge, identity and de-duplication, conversion,
+  deletions, accounts, campaign members.
+* ``engine.sync.outbound`` — engine-side changes and the activity feed to Salesforce.
+* ``engine.sync.records`` — the sync's tables: shadows, watermarks, errors, pending.
+"""
+
+from __future__ import annotations
+
+from journey.engine.sync.cycle import CycleSummary, SyncRun, run_cycle
+from journey.engine.sync.inbound import CONTACTS_LIST, LEADS_LIST, possible_duplicates
+from journey.engine.sync.records import ERRORS_LIST, error_rows
+
+__all__ = [
+    "CONTACTS_LIST",
+    "ERRORS_LIST",
+    "LEADS_LIST",
+    "CycleSummary",
+    "SyncRun",
+    "error_rows",
+    "possible_duplicates",
+    "run_cycle",
+]

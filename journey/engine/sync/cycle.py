@@ -1,0 +1,281 @@
+"""One sync cycle: read what changed in Salesforce, take it in, send out what changed here.
+
+Pipeline position: ``journey sync`` (or a worker's schedule) -> **cycle** -> inbound /
+outbound -> store, and ``connectors.sync.SyncSource`` -> the org.
+
+A cycle, in order:
+
+1. A pause in force (session expired, API cap) stops it before any call.
+2. Objects never read (no watermark) are read in full: one composite ``COUNT()`` for all
+   of them, then every record in scope (Bulk API 2.0 above ``bulk_threshold``).
+3. The others: ONE composite call for all of them — changed records since the watermark
+   minus the overlap window, deletions, records that left their criteria.
+4. Records are taken in per object (Accounts, Leads, Contacts, campaign members), 1,000
+   per transaction, each object's watermark committed with its last batch.
+5. Pending engine-side changes go out (Collections, 200 a call); the feed as Events when
+   ``[sync] activities = true``.
+
+A 401 anywhere stops the cycle with "renew the connection": what was committed stays,
+the rest is read again next time (the merge is idempotent), nothing is lost. A formula
+field's change moves no ``SystemModstamp``, so it is not seen until another field of the
+record changes — ``--full`` re-reads everything (docs/sync.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from journey.connectors.sync import Criterion as SourceCriterion
+from journey.connectors.sync import (
+    ObjectChanges,
+    ObjectRead,
+    Record,
+    SyncPaused,
+    SyncReadError,
+    SyncSource,
+)
+from journey.engine.config import SYNC_OBJECTS, ProjectConfig
+from journey.engine.contacts import ContactContext
+from journey.engine.store import Store, SyncError, table
+from journey.engine.sync.inbound import (
+    Taken,
+    possible_duplicates,
+    remove_records,
+    salesforce_time,
+    take_accounts,
+    take_members,
+    take_people,
+)
+from journey.engine.sync.mapping import FieldMap, field_maps, read_fields
+from journey.engine.sync.outbound import push_activities, push_changes
+from journey.engine.sync.records import get_setting, put_setting
+
+__all__ = ["BATCH", "CycleSummary", "SyncRun", "run_cycle"]
+
+BATCH = 1000
+#: Called with (object, records taken so far, records expected) during long reads.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class CycleSummary:
+    """What one cycle did (``journey sync`` prints it; ``--json`` gives this dict)."""
+
+    started_at: str = ""
+    inbound: int = 0
+    outbound: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    errors: int = 0
+    api_calls: int = 0
+    activities: int = 0
+    full_reads: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SyncRun:
+    """Everything a cycle needs: the store, the org, the project's configuration, and a
+    way to get a contact context for the current moment."""
+
+    store: Store
+    source: SyncSource
+    config: ProjectConfig
+    context: Callable[[], ContactContext]
+    progress: Progress | None = None
+    _read_only: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def maps(self, sobject: str) -> list[FieldMap]:
+        return field_maps(
+            sobject,
+            self.config.sync,
+            self.config.all_fields(),
+            self._read_only.get(sobject, frozenset()),
+        )
+
+
+def _objects(config: ProjectConfig) -> list[str]:
+    return [o for o in SYNC_OBJECTS if config.sync.object_sync(o).mode != "none"]
+
+
+def _criteria(config: ProjectConfig, sobject: str) -> tuple[SourceCriterion, ...]:
+    section = config.sync.object_sync(sobject)
+    if section.mode != "criteria":
+        return ()
+    return tuple(SourceCriterion(c.field, c.op, tuple(c.values())) for c in section.criteria)
+
+
+def _latest(records: Sequence[Record], current: datetime | None) -> datetime | None:
+    best = current
+    for record in records:
+        moment = salesforce_time(record.get("SystemModstamp"))
+        if moment is not None and (best is None or moment > best):
+            best = moment
+    return best
+
+
+def _read_only(run: SyncRun) -> None:
+    """Custom-mapped fields describe reports not updateable or formula sync inbound only
+    (one describe per object with custom mappings, cached in the store)."""
+    for sobject in _objects(run.config):
+        if not run.config.sync.mappings(sobject):
+            continue
+        key = f"describe:{sobject}"
+        with run.store.begin() as conn:
+            cached = get_setting(conn, key)
+        if cached is None:
+            cached = [f.name for f in run.source.describe(sobject) if not f.writable]
+            with run.store.begin() as conn:
+                put_setting(conn, key, cached)
+        run._read_only[sobject] = frozenset(cached)
+
+
+def _take(
+    run: SyncRun,
+    sobject: str,
+    records: list[Record],
+    summary: CycleSummary,
+    *,
+    full: bool = False,
+) -> None:
+    for start in range(0, len(records), BATCH):
+        chunk = records[start : start + BATCH]
+        with run.store.begin() as conn:
+            ctx = run.context()
+            taken: Taken
+            if sobject == "Account":
+                taken = take_accounts(conn, chunk, ctx)
+            elif sobject == "CampaignMember":
+                taken = take_members(conn, chunk, ctx)
+            else:
+                kind: Literal["Lead", "Contact"] = "Lead" if sobject == "Lead" else "Contact"
+                taken = take_people(conn, kind, chunk, run.maps(sobject), ctx, recheck=full)
+        summary.inbound += taken.changed
+        summary.conflicts += taken.conflicts
+        summary.failed += taken.failed
+
+
+def _removals(run: SyncRun, sobject: str, changes: ObjectChanges, summary: CycleSummary) -> None:
+    keep = run.config.sync.object_sync(sobject).when_no_longer_matching == "keep"
+    with run.store.begin() as conn:
+        ctx = run.context()
+        if changes.deleted:
+            summary.deleted += remove_records(
+                conn, changes.deleted, ctx, why="was deleted in Salesforce"
+            ).removed
+        if changes.left_scope:
+            summary.deleted += remove_records(
+                conn,
+                changes.left_scope,
+                ctx,
+                why="no longer meets the sync criteria",
+                keep=keep,
+            ).removed
+
+
+def _since(mark: datetime | None, overlap: timedelta) -> datetime:
+    return mark - overlap if mark is not None else datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _save_watermark(run: SyncRun, sobject: str, moment: datetime | None) -> None:
+    with run.store.begin() as conn:
+        put_setting(conn, f"watermark:{sobject}", moment.isoformat() if moment else "")
+
+
+def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
+    """One cycle (module docstring). Never raises for a paused or refusing org: the
+    summary's ``stopped`` says why it stopped."""
+    started = time.perf_counter()
+    calls = run.source.api_calls
+    summary = CycleSummary(started_at=run.context().now.isoformat())
+    try:
+        run.source.check()
+        _read_only(run)
+        _cycle(run, summary, full)
+    except SyncPaused as problem:
+        summary.stopped = (
+            f"{problem.code}: {problem.message}"
+            if problem.code != "INVALID_SESSION_ID"
+            else f"{problem.code}: the Salesforce session expired — renew the connection "
+            "(`journey salesforce renew`); nothing was lost"
+        )
+    except SyncReadError as problem:
+        summary.stopped = f"{problem.code}: {problem.message}"
+    with run.store.begin() as conn:
+        se = table(SyncError)
+        summary.errors = int(conn.execute(sa.select(sa.func.count()).select_from(se)).scalar() or 0)
+        summary.duplicates = len(possible_duplicates(conn))
+    summary.api_calls = run.source.api_calls - calls
+    summary.seconds = round(time.perf_counter() - started, 3)
+    with run.store.begin() as conn:
+        put_setting(conn, "last_cycle", summary.as_dict())
+    return summary
+
+
+def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
+    objects = _objects(run.config)
+    overlap = timedelta(seconds=run.config.sync.overlap_seconds)
+    marks: dict[str, datetime | None] = {}
+    first: list[str] = []
+    with run.store.begin() as conn:
+        for sobject in objects:
+            raw = get_setting(conn, f"watermark:{sobject}")
+            if raw is None or full:
+                first.append(sobject)
+            marks[sobject] = salesforce_time(raw) if raw else None
+    reads = {
+        o: ObjectRead(o, read_fields(o, run.maps(o)), _criteria(run.config, o)) for o in objects
+    }
+    if first:
+        counts = run.source.count([reads[o] for o in first])
+        summary.full_reads = list(first)
+    incremental = [o for o in objects if o not in first]
+    changes: dict[str, ObjectChanges] = {}
+    if incremental:
+        changes = run.source.read_changes(
+            [
+                ObjectRead(
+                    o,
+                    reads[o].fields,
+                    reads[o].criteria,
+                    since=_since(marks[o], overlap),
+                )
+                for o in incremental
+            ]
+        )
+    for sobject in objects:  # SYNC_OBJECTS' order: Accounts, Leads, Contacts, members
+        if sobject in first:
+            expected = counts.get(sobject, 0)
+            seen = 0
+            latest = marks[sobject]
+            for batch in run.source.read_all(reads[sobject], expected):
+                _take(run, sobject, batch, summary, full=True)
+                seen += len(batch)
+                latest = _latest(batch, latest)
+                if run.progress is not None:
+                    run.progress(sobject, seen, expected)
+            _save_watermark(run, sobject, latest)
+            continue
+        got = changes.get(sobject, ObjectChanges())
+        _take(run, sobject, got.records, summary)
+        _removals(run, sobject, got, summary)
+        _save_watermark(run, sobject, _latest(got.records, marks[sobject]))
+    sent = push_changes(run.store, run.source, run.maps, run.context())
+    summary.outbound += sent.written
+    summary.failed += sent.failed
+    if run.config.sync.activities:
+        done, failed = push_activities(run.store, run.source, run.context())
+        summary.activities += done
+        summary.failed += failed

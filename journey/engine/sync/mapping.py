@@ -1,0 +1,192 @@
+"""Field mapping: which contact field is which Salesforce field, which way it may flow,
+and how a Salesforce value becomes the engine's text (and back).
+
+Pipeline position: ``journey.toml`` ``[sync.fields.<Object>]`` + the standard fields ->
+**mapping** -> the cycle (what to read, how to merge, what to write). The standard
+fields need no configuration. A field behind a relationship (``Account.Industry`` on a
+Contact), the owner, and any field Salesforce reports as not updateable or a formula
+(``journey salesforce fields refresh``) sync inbound only.
+
+Values are compared as the engine stores them — text: a checkbox is ``"true"``/
+``"false"``, a number without a trailing ``.0``, a date as ``YYYY-MM-DD``, blank as ``""``.
+Comparing normalised text is what lets the sync tell a real change from its own echo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from journey.engine.config import FieldType, SyncConfig, SyncDirection
+
+__all__ = [
+    "ACCOUNT_FIELDS",
+    "OWNER_PATHS",
+    "FieldMap",
+    "engine_text",
+    "field_maps",
+    "from_salesforce",
+    "read_fields",
+    "to_salesforce",
+]
+
+#: The owner: inbound only, shown as "Lead Owner" (matched by name, email or user ID).
+OWNER_PATHS = ("OwnerId", "Owner.Name", "Owner.Email")
+
+_COMMON: list[tuple[str, str, FieldType]] = [
+    ("Email", "Email", "Text"),
+    ("First Name", "FirstName", "Text"),
+    ("Last Name", "LastName", "Text"),
+    ("Title", "Title", "Text"),
+    ("Phone", "Phone", "Text"),
+    ("Lead Source", "LeadSource", "Text"),
+    ("Unsubscribed", "HasOptedOutOfEmail", "True/False"),
+    ("Do Not Call", "DoNotCall", "True/False"),
+    ("Description", "Description", "Text"),
+]
+_STANDARD: dict[str, list[tuple[str, str, FieldType]]] = {
+    "Lead": [
+        *_COMMON,
+        ("Company", "Company", "Text"),
+        ("Lead Status", "Status", "Text"),
+        ("Rating", "Rating", "Text"),
+        ("Annual Revenue", "AnnualRevenue", "Number"),
+        ("Industry", "Industry", "Text"),
+        ("Country", "Country", "Text"),
+        ("City", "City", "Text"),
+        ("State", "State", "Text"),
+        ("Postal Code", "PostalCode", "Text"),
+        ("Street", "Street", "Text"),
+    ],
+    "Contact": [
+        *_COMMON,
+        ("Country", "MailingCountry", "Text"),
+        ("City", "MailingCity", "Text"),
+        ("State", "MailingState", "Text"),
+        ("Postal Code", "MailingPostalCode", "Text"),
+        ("Street", "MailingStreet", "Text"),
+        # Account fields mapped onto the contact: inbound only (a relationship).
+        ("Company", "Account.Name", "Text"),
+        ("Industry", "Account.Industry", "Text"),
+        ("Annual Revenue", "Account.AnnualRevenue", "Number"),
+        ("Account Type", "Account.Type", "Text"),
+    ],
+}
+#: Account field -> the contact field it shows as, on the Account's contacts.
+ACCOUNT_FIELDS = {
+    "Name": "Company",
+    "Industry": "Industry",
+    "AnnualRevenue": "Annual Revenue",
+    "Type": "Account Type",
+}
+#: Extra fields each object's read needs besides the mapped ones.
+_EXTRA: dict[str, tuple[str, ...]] = {
+    "Lead": (*OWNER_PATHS, "LastModifiedDate", "IsConverted", "ConvertedContactId"),
+    "Contact": (*OWNER_PATHS, "LastModifiedDate", "AccountId", "IsPersonAccount"),
+    "Account": ("Name", "Industry", "AnnualRevenue", "Type", "IsPersonAccount"),
+    "CampaignMember": ("CampaignId", "Campaign.Name", "LeadId", "ContactId", "Status"),
+}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One mapped field. ``writable``: engine-side changes go to Salesforce."""
+
+    contact_field: str
+    path: str
+    kind: FieldType
+    direction: SyncDirection = "latest wins"
+    writable: bool = True
+
+
+def field_maps(
+    sobject: str,
+    config: SyncConfig,
+    field_types: Mapping[str, str],
+    read_only: frozenset[str] = frozenset(),
+) -> list[FieldMap]:
+    """The object's mapped fields: standard, then ``[sync.fields.<Object>]`` (a custom
+    mapping of a standard field's contact name replaces it). ``read_only``: API names
+    describe reported not updateable or formula."""
+    maps: dict[str, FieldMap] = {}
+    for name, path, kind in _STANDARD.get(sobject, []):
+        maps[name.casefold()] = FieldMap(name, path, kind, writable="." not in path)
+    kinds: dict[str, FieldType] = {
+        "Text": "Text",
+        "Number": "Number",
+        "Date": "Date",
+        "True/False": "True/False",
+    }
+    for name, mapping in config.mappings(sobject).items():
+        maps[name.casefold()] = FieldMap(
+            name,
+            mapping.salesforce,
+            kinds.get(field_types.get(name, "Text"), "Text"),
+            mapping.direction,
+            writable="." not in mapping.salesforce,
+        )
+    lowered = {r.casefold() for r in read_only}
+    return [
+        FieldMap(m.contact_field, m.path, m.kind, m.direction, False)
+        if m.path.casefold() in lowered
+        else m
+        for m in maps.values()
+    ]
+
+
+def read_fields(sobject: str, maps: list[FieldMap]) -> tuple[str, ...]:
+    """Every API path one object's read selects."""
+    return tuple(dict.fromkeys([*(m.path for m in maps), *_EXTRA.get(sobject, ())]))
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if number == int(number) and abs(number) < 1e15 else repr(number)
+
+
+def from_salesforce(value: Any, kind: str) -> str:
+    """A Salesforce value (JSON from REST, or CSV text from Bulk) as the engine's text."""
+    if value is None or value == "":
+        return "false" if kind == "True/False" else ""
+    if kind == "True/False":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "true" if str(value).strip().casefold() in ("true", "1", "yes") else "false"
+    if kind == "Number":
+        try:
+            return _number_text(float(value))
+        except (TypeError, ValueError):
+            return str(value).strip()
+    if kind == "Date":
+        return str(value)[:10]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _number_text(value)
+    return str(value).strip()
+
+
+def engine_text(value: str, kind: str) -> str:
+    """The engine's stored text, compared the same way (an unset checkbox is false)."""
+    if kind == "True/False" and not value:
+        return "false"
+    if kind == "Number" and value:
+        try:
+            return _number_text(float(value.replace(",", "")))
+        except ValueError:
+            return value
+    return value
+
+
+def to_salesforce(text: str, kind: str) -> Any:
+    """The engine's text as the typed value Salesforce takes (blank clears the field)."""
+    if text == "":
+        return False if kind == "True/False" else None
+    if kind == "True/False":
+        return text.casefold() in ("true", "yes", "1", "y")
+    if kind == "Number":
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            return text
+    return text

@@ -1,0 +1,195 @@
+"""Triggers: events from the inbox become runs, honouring each journey's entry rule.
+
+Pipeline position: intake / connectors / journeys' own actions -> events (inbox) ->
+**triggers** -> runs -> runner. An event enters a contact into every current journey with
+a matching trigger, unless:
+
+* the contact has a live run in that journey (never two, whatever the rule — the store's
+  unique index enforces it too);
+* ``entry once`` and the contact has ever entered it;
+* ``entry once every N days`` and the last entry is less than N days ago.
+
+Events are taken in order, in batches, and marked processed in the same transaction as
+the runs they created, so a crash neither loses nor repeats an entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journey.dsl import CompiledJourney
+from journey.dsl.formatter import trigger_text
+from journey.dsl.syntax import (
+    AddedToList,
+    CampaignMemberStatusChanged,
+    EnteredSegment,
+    FieldChanged,
+    FormSubmitted,
+    Trigger,
+)
+from journey.engine.journeys import Catalog, journey_key
+from journey.engine.store import LIVE_STATUSES, Activity, Event, Run, RunStatus, table
+
+__all__ = ["EventRow", "matches", "process_events"]
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    kind: str
+    contact_id: int
+    name: str
+    value: str | None
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return (a or "").casefold() == (b or "").casefold()
+
+
+def matches(trigger: Trigger, event: EventRow) -> bool:
+    """Does this event fire this trigger?"""
+    match trigger:
+        case FormSubmitted(form=form):
+            return event.kind == "form_submitted" and _same(form, event.name)
+        case AddedToList(list_name=name):
+            return event.kind == "added_to_list" and _same(name, event.name)
+        case EnteredSegment(segment=name):
+            return event.kind == "entered_segment" and _same(name, event.name)
+        case FieldChanged(field=name, to=to):
+            return (
+                event.kind == "field_changed"
+                and _same(name, event.name)
+                and (to is None or _same(to, event.value))
+            )
+        case CampaignMemberStatusChanged(campaign=name, to=to):
+            return (
+                event.kind == "campaign_status_changed"
+                and _same(name, event.name)
+                and (to is None or _same(to, event.value))
+            )
+    raise AssertionError(trigger)  # pragma: no cover
+
+
+def _on(trigger: Trigger) -> str:
+    """The trigger as the feed shows it: the language's own text, without its keyword."""
+    return trigger_text(trigger).removeprefix("trigger ")
+
+
+def _allowed(
+    journey: CompiledJourney, history: tuple[bool, datetime | None], now: datetime
+) -> bool:
+    live, last_entered = history
+    if live:
+        return False
+    if last_entered is None or journey.entry.mode == "always":
+        return True
+    if journey.entry.mode == "once every":
+        return now - last_entered >= timedelta(days=journey.entry.days or 0)
+    return False
+
+
+def process_events(
+    conn: Connection, catalog: Catalog, now: datetime, limit: int = 2000
+) -> tuple[int, int]:
+    """Turn up to ``limit`` pending events into runs. Returns (events taken, runs created)."""
+    ev, runs = table(Event), table(Run)
+    rows = [
+        EventRow(r.id, r.kind, r.contact_id, r.name, r.value)
+        for r in conn.execute(
+            sa.select(ev.c.id, ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value)
+            .where(ev.c.processed.is_(False))
+            .order_by(ev.c.id)
+            .limit(limit)
+        )
+    ]
+    if not rows:
+        return 0, 0
+    journeys = list(catalog.current.values())
+    wanted: list[tuple[EventRow, CompiledJourney, Trigger]] = []
+    for event in rows:
+        for journey in journeys:
+            for trigger in journey.triggers:
+                if matches(trigger, event):
+                    wanted.append((event, journey, trigger))
+                    break
+    created: list[dict[str, Any]] = []
+    entries: list[tuple[EventRow, CompiledJourney, Trigger]] = []
+    if wanted:
+        history = _history(conn, sorted({e.contact_id for e, _, _ in wanted}))
+        for event, journey, trigger in wanted:
+            key = (event.contact_id, journey_key(journey.name))
+            if not _allowed(journey, history.get(key, (False, None)), now):
+                continue
+            history[key] = (True, now)
+            created.append(
+                {
+                    "contact_id": event.contact_id,
+                    "journey": journey.name,
+                    "journey_key": key[1],
+                    "version": journey.version,
+                    "step_id": journey.start,
+                    "status": RunStatus.ACTIVE.value,
+                    "next_due": now,
+                    "wake": False,
+                    "seq": 0,
+                    "attempts": 0,
+                    "entered_at": now,
+                }
+            )
+            entries.append((event, journey, trigger))
+    if created:
+        # (contact, journey) is unique among live runs, so it maps ids back without asking
+        # for ordered RETURNING (which would insert row by row).
+        inserted = conn.execute(
+            sa.insert(runs).returning(runs.c.id, runs.c.contact_id, runs.c.journey_key), created
+        ).all()
+        by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
+        ids = [by_pair[(row["contact_id"], row["journey_key"])] for row in created]
+        conn.execute(
+            sa.insert(table(Activity)),
+            [
+                {
+                    "contact_id": e.contact_id,
+                    "run_id": run_id,
+                    "journey": j.name,
+                    "step_id": j.start,
+                    "kind": "enter",
+                    "outcome": "entered",
+                    "detail": f'entered "{j.name}" (version {j.version}) on {_on(t)}',
+                    "data": None,
+                    "at": now,
+                }
+                for run_id, (e, j, t) in zip(ids, entries, strict=True)
+            ],
+        )
+    conn.execute(sa.update(ev).where(ev.c.id.in_([e.id for e in rows])).values(processed=True))
+    return len(rows), len(created)
+
+
+def _history(
+    conn: Connection, contact_ids: Sequence[int]
+) -> dict[tuple[int, str], tuple[bool, datetime | None]]:
+    """(contact, journey) -> (has a live run, last entry time)."""
+    runs = table(Run)
+    live = sa.func.max(sa.case((runs.c.status.in_(LIVE_STATUSES), 1), else_=0))
+    out: dict[tuple[int, str], tuple[bool, datetime | None]] = {}
+    for start in range(0, len(contact_ids), 900):
+        chunk = contact_ids[start : start + 900]
+        for r in conn.execute(
+            sa.select(
+                runs.c.contact_id,
+                runs.c.journey_key,
+                live.label("live"),
+                sa.func.max(runs.c.entered_at).label("last"),
+            )
+            .where(runs.c.contact_id.in_(chunk))
+            .group_by(runs.c.contact_id, runs.c.journey_key)
+        ):
+            out[(r.contact_id, r.journey_key)] = (bool(r.live), r.last)
+    return out

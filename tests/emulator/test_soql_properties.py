@@ -1,0 +1,164 @@
+"""Properties of the SOQL subset: any text gets an answer (rows or a 400), never a crash
+or a 500; generated filters agree with a plain Python reading of the same condition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from journey.emulator import EmulatedOrg
+from journey.emulator.protocol import Request
+from journey.emulator.soql import SoqlError, parse_query
+
+WORDS = [
+    "SELECT",
+    "Id",
+    "Name",
+    ",",
+    "FROM",
+    "Lead",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "(",
+    ")",
+    "=",
+    "!=",
+    "<",
+    ">=",
+    "LIKE",
+    "IN",
+    "NULL",
+    "TRUE",
+    "'x'",
+    "'%a%'",
+    "42",
+    "3.5",
+    "2024-01-01",
+    "2024-01-01T00:00:00Z",
+    "ORDER",
+    "BY",
+    "DESC",
+    "NULLS",
+    "LAST",
+    "LIMIT",
+    "OFFSET",
+    "COUNT()",
+    "GROUP",
+    "Owner.Name",
+    "AnnualRevenue",
+    "TODAY",
+    "'",
+    ":x",
+    "SUM(Id)",
+    "CreatedDate",
+    "Email",
+]
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[EmulatedOrg]:
+    with EmulatedOrg() as emulated:
+        yield emulated
+
+
+def ask(org: EmulatedOrg, soql: str) -> tuple[int, Any]:
+    """The request path the HTTPS server takes (session, allocation, routing), minus TLS."""
+    response = org.app.dispatch(
+        Request(
+            "GET",
+            "/services/data/v59.0/query",
+            {"q": soql},
+            {"authorization": f"Bearer {org.session_id}"},
+        )
+    )
+    return response.status, response.data()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join) | st.text(max_size=60))
+def test_any_text_is_answered_never_crashed(org: EmulatedOrg, soql: str) -> None:
+    code = "parsed"
+    try:
+        parse_query(soql)
+    except SoqlError as error:
+        code = error.code
+    assert code in ("parsed", "MALFORMED_QUERY")
+    status, body = ask(org, soql)
+    assert status in (200, 400), body
+    if status == 400:
+        assert body[0]["errorCode"] in {
+            "MALFORMED_QUERY",
+            "INVALID_FIELD",
+            "INVALID_TYPE",
+            "INVALID_QUERY_FILTER_OPERATOR",
+            "NUMBER_OUTSIDE_VALID_RANGE",
+        }
+
+
+REVENUES = [None, 0, 10, 10, 250, 999.5, 1000, 5000]
+
+
+@pytest.fixture(scope="module")
+def revenue_org() -> Iterator[EmulatedOrg]:
+    with EmulatedOrg() as emulated:
+        emulated.insert(
+            "Lead",
+            (
+                {
+                    "LastName": f"R{i}",
+                    "Company": "C",
+                    "AnnualRevenue": r,
+                    "Rating": ["Hot", None, "Cold"][i % 3],
+                }
+                for i, r in enumerate(REVENUES)
+            ),
+        )
+        yield emulated
+
+
+OPERATORS = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    op=st.sampled_from(sorted(OPERATORS)),
+    value=st.sampled_from([0, 10, 250, 999.5, 1000, 7]),
+    negate=st.booleans(),
+    rating=st.sampled_from(["Hot", "Cold", "Warm"]),
+    join=st.sampled_from(["AND", "OR"]),
+)
+def test_filters_agree_with_python(
+    revenue_org: EmulatedOrg, op: str, value: float, negate: bool, rating: str, join: str
+) -> None:
+    condition = f"AnnualRevenue {op} {value}"
+    if negate:
+        condition = f"NOT ({condition})"
+    condition = f"({condition}) {join} Rating = '{rating}'"
+    status, body = ask(revenue_org, f"SELECT LastName FROM Lead WHERE {condition}")
+    assert status == 200
+    expected = set()
+    for i, revenue in enumerate(REVENUES):
+        # SOQL: of the comparisons, only != matches a blank
+        hit = op == "!=" if revenue is None else OPERATORS[op](revenue, value)
+        hit = (not hit) if negate else hit
+        same_rating = ["Hot", None, "Cold"][i % 3] == rating
+        if (hit and same_rating) if join == "AND" else (hit or same_rating):
+            expected.add(f"R{i}")
+    assert {r["LastName"] for r in body["records"]} == expected
