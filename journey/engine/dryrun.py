@@ -1,8 +1,8 @@
 """Dry runs: take contacts through a journey in memory, with virtual time, touching nothing.
 
 Pipeline position: CSV (or any ``ContactView``s) -> **dry run** -> executor -> a connector
-that does not write (the recorder today; a Salesforce reader that answers from the real
-org without writing can take its place — anything implementing ``Connector``).
+that does not write: the recorder, or ``connectors.salesforce.dryrun.ReadingRecorder``,
+which first reads what a configured org holds — anything implementing ``Connector``.
 
 Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
 clock jumps to when it would end; ``wait until`` waits its full time unless its condition

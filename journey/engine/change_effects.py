@@ -1,0 +1,124 @@
+"""What a stored contact change causes: inbox events, segment membership, woken runs, sync marks.
+
+Pipeline position: ``engine.contacts.write_contacts`` -> **change_effects** -> the events
+inbox (read by ``engine.triggers``), segment members, waiting runs (re-checked by the
+runner) and the sync's pending marks (read by ``engine.sync``). They live apart from the
+write itself because intake and the sync also call ``wake_runs`` and ``mark_sync_pending``
+on their own: a campaign member status is not a field write, and the sync re-marks the
+contacts whose push failed so its next cycle looks at them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from journey.engine.conditions import Evaluator
+from journey.engine.contact import ContactView
+from journey.engine.sql_batches import in_batches
+from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending, table
+
+__all__ = ["event_row", "mark_sync_pending", "reevaluate_segments", "wake_runs"]
+
+
+def event_row(
+    kind: str, contact_id: int, name: str, value: str | None, at: datetime
+) -> dict[str, Any]:
+    """An unprocessed inbox event, as a row for one batched insert."""
+    return {
+        "kind": kind,
+        "contact_id": contact_id,
+        "name": name,
+        "value": value,
+        "at": at,
+        "processed": False,
+    }
+
+
+def reevaluate_segments(
+    conn: Connection, views: Sequence[ContactView], evaluator: Evaluator, now: datetime
+) -> list[dict[str, Any]]:
+    """Re-evaluate segment membership; an ``entered_segment`` event row for each new match.
+    The rows are returned, not inserted, so the caller filters and inserts every event of
+    a write in one statement."""
+    sm = table(SegmentMember)
+    ids = [v.id for v in views]
+    current: set[tuple[str, int]] = set()
+    for chunk in in_batches(ids):
+        current |= {
+            (r.segment_key, r.contact_id)
+            for r in conn.execute(
+                sa.select(sm.c.segment_key, sm.c.contact_id).where(sm.c.contact_id.in_(chunk))
+            )
+        }
+    entered: list[dict[str, Any]] = []
+    left: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for name in evaluator.segment_names:
+        key = name.casefold()
+        for view in views:
+            matches = evaluator.in_segment(name, view)
+            member = (key, view.id) in current
+            if matches and not member:
+                entered.append({"segment_key": key, "contact_id": view.id})
+                events.append(event_row("entered_segment", view.id, name, None, now))
+            elif member and not matches:
+                left.append({"k": key, "cid": view.id})
+    if entered:
+        conn.execute(sa.insert(sm), entered)
+    if left:
+        conn.execute(
+            sa.delete(sm).where(
+                sm.c.segment_key == sa.bindparam("k"), sm.c.contact_id == sa.bindparam("cid")
+            ),
+            left,
+        )
+    return events
+
+
+def wake_runs(
+    conn: Connection, contact_ids: Sequence[int], busy: Collection[int] = frozenset()
+) -> None:
+    """Waiting runs of changed contacts are re-checked at the next pass (goals, wait until).
+    ``busy`` runs are the ones whose change this is: the caller is advancing them already."""
+    r = table(Run)
+    for chunk in in_batches(sorted(set(contact_ids))):
+        found = conn.execute(
+            sa.select(r.c.id).where(
+                r.c.contact_id.in_(chunk),
+                r.c.status == RunStatus.WAITING.value,
+                r.c.wake.is_(False),
+            )
+        ).scalars()
+        ids = [i for i in found if i not in busy]
+        if ids:
+            conn.execute(sa.update(r).where(r.c.id.in_(ids)).values(wake=True))
+
+
+def mark_sync_pending(conn: Connection, contact_ids: Sequence[int], now: datetime) -> None:
+    """Hook for the sync (``engine.sync``): contacts linked to a Salesforce record changed
+    here, so its next cycle compares them with what Salesforce last had."""
+    rows = [{"contact_id": cid, "marked_at": now} for cid in sorted(set(contact_ids))]
+    if not rows:
+        return
+    name = conn.dialect.name
+    pending = table(SyncPending)
+    if name in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
+        stmt = dialect_insert(pending)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["contact_id"], set_={"marked_at": stmt.excluded.marked_at}
+            ),
+            rows,
+        )
+        return
+    ids = [r["contact_id"] for r in rows]  # pragma: no cover (other databases)
+    conn.execute(sa.delete(pending).where(pending.c.contact_id.in_(ids)))
+    conn.execute(sa.insert(pending), rows)
