@@ -2,10 +2,11 @@
 unmodified — the embedded default, the ground for connector tests, the stage for dry runs.
 
 Inside, top to bottom: ``server`` (TLS, session, API allocation, faults) → ``rest`` /
-``composite`` / ``bulk`` / ``soap`` (the API surfaces) → ``org`` (record semantics, with
-``assignment`` and ``conversion``) → ``soql`` + ``evaluate`` (queries) → ``store``
-(SQLite). ``schema``, ``ids``, ``values`` and ``formula`` are shared vocabulary; ``seed``
-fills a new org. See docs/emulator.md for what is emulated and what is not.
+``composite`` / ``bulk`` / ``soap`` (the API surfaces) → ``org`` (record semantics: the
+checks of ``write_checks``, the per-object ``object_rules``, ``assignment`` rules,
+``conversion``, ``replication``) → ``soql`` + ``evaluate`` (queries) → ``store`` (SQLite).
+``schema``, ``ids``, ``values`` and ``formula`` are shared vocabulary; ``seed`` fills a
+new org. See docs/emulator.md for what is emulated and what is not.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Lead assignment rules: which owner a Lead gets when it is created or updated.
 
-Pipeline position: called by ``org`` on every Lead write unless the request carries
+Pipeline position: loaded by ``org`` from the seed's rule entries (kept in the store),
+called by ``org`` on every Lead write unless the request carries
 ``Sforce-Auto-Assign: FALSE`` (a missing header means TRUE, as in Salesforce's REST API).
 This is the behaviour integrations trip over: an update made without the header can
 re-assign a Lead the integration assigned earlier — unless the matching entry says
@@ -9,13 +10,16 @@ re-assign a Lead the integration assigned earlier — unless the matching entry 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from journey.emulator.evaluate import Predicate, RecordReader
+from journey.emulator.evaluate import Predicate, RecordReader, bind_condition
+from journey.emulator.schema import ObjectDef, Schema
+from journey.emulator.soql import SoqlError, parse_condition
 
-__all__ = ["RuleEntry", "choose_owner"]
+__all__ = ["RuleEntry", "choose_owner", "load_rules"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,28 @@ class RuleEntry:
     criteria: Predicate | None
     owner_id: str
     do_not_reassign_owner: bool
+
+
+def load_rules(
+    entries: Iterable[Mapping[str, Any]], lead: ObjectDef, schema: Schema, today: date
+) -> list[RuleEntry]:
+    """The rule's entries from their stored form (``criteria`` as a SOQL condition on Lead,
+    ``owner_id``, ``doNotReassignOwner``); a criteria error names the criteria it is in."""
+    rules: list[RuleEntry] = []
+    for entry in entries:
+        criteria = entry.get("criteria") or ""
+        predicate = None
+        if criteria.strip():
+            try:
+                predicate = bind_condition(parse_condition(criteria), lead, schema, today)
+            except SoqlError as error:
+                raise SoqlError(
+                    f"AssignmentRule criteria {criteria!r}:{error.message}", error.code
+                ) from None
+        rules.append(
+            RuleEntry(criteria, predicate, entry["owner_id"], bool(entry["doNotReassignOwner"]))
+        )
+    return rules
 
 
 def choose_owner(

@@ -36,7 +36,15 @@ from journey.emulator.soql import (
 )
 from journey.emulator.values import format_datetime, parse_datetime
 
-__all__ = ["BoundPath", "BoundQuery", "Predicate", "RecordReader", "bind", "bind_condition"]
+__all__ = [
+    "BoundPath",
+    "BoundQuery",
+    "CachingReader",
+    "Predicate",
+    "RecordReader",
+    "bind",
+    "bind_condition",
+]
 
 Record = Mapping[str, Any]
 
@@ -45,6 +53,20 @@ class RecordReader(Protocol):
     """Reads a parent record (with formula values) for relationship paths like Owner.Name."""
 
     def read(self, record_id: str) -> tuple[ObjectDef, Record] | None: ...
+
+
+class CachingReader:
+    """Parent lookups for one query or one rule evaluation: each parent is read once, since
+    a thousand Leads of one owner name the same User a thousand times."""
+
+    def __init__(self, reader: RecordReader) -> None:
+        self._reader = reader
+        self._cache: dict[str, tuple[ObjectDef, Record] | None] = {}
+
+    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
+        if record_id not in self._cache:
+            self._cache[record_id] = self._reader.read(record_id)
+        return self._cache[record_id]
 
 
 Predicate = Callable[[Record, RecordReader], bool]

@@ -1,7 +1,8 @@
 """Formula fields: parsed once from the seed, computed each time a record is read.
 
-Pipeline position: called by the store's read path. A formula value is never stored and
-changes no timestamp — the reason a LastModifiedDate-based sync misses formula changes,
+Pipeline position: compiled by ``org`` whenever it is configured from the seed's fields,
+computed on its read path (``Org.view``). A formula value is never stored and changes no
+timestamp — the reason a LastModifiedDate-based sync misses formula changes,
 which the emulated org must reproduce. Arithmetic over number fields only; a blank input
 or a division by zero gives a blank result (Salesforce's "treat blanks as blanks").
 """
@@ -15,7 +16,9 @@ from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedInput
 
-__all__ = ["Formula", "FormulaError", "compile_formula"]
+from journey.emulator.schema import Schema
+
+__all__ = ["Formula", "FormulaError", "compile_formula", "compile_formulas"]
 
 Formula = Callable[[Mapping[str, Any]], float | None]
 
@@ -61,6 +64,23 @@ def compile_formula(text: str, known_fields: Callable[[str], str | None]) -> For
         return lambda record: _apply(op, left(record), right(record))
 
     return build(tree)
+
+
+def compile_formulas(schema: Schema) -> dict[str, dict[str, Formula]]:
+    """Every formula field of ``schema``, compiled: object name -> field name -> formula.
+    Field names in a formula resolve within its own object, in any case."""
+    compiled: dict[str, dict[str, Formula]] = {}
+    for sobject in schema.objects():
+        for field in sobject.fields.values():
+            if field.formula is not None:
+
+                def canonical(name: str, known: Callable[..., Any] = sobject.field) -> str | None:
+                    found = known(name)
+                    return found.name if found is not None else None
+
+                formula = compile_formula(field.formula, canonical)
+                compiled.setdefault(sobject.name, {})[field.name] = formula
+    return compiled
 
 
 def _apply(op: str, left: float | None, right: float | None) -> float | None:

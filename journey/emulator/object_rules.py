@@ -2,7 +2,8 @@
 statuses, task and opportunity flags, event times, campaign member statuses.
 
 Pipeline position: called by ``org``'s write path between applying the client's values
-and validating the result, so the derived values are checked and stored with the write.
+(``write_checks.apply_values``) and validating the result (``write_checks.validate``), so
+the derived values are checked and stored with the write.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""The emulated org's record semantics: create, read, update, delete, query.
+"""The emulated org's records: create, read, update, delete and query, as a real org does them.
 
-Pipeline position: below the HTTP layer (``rest``, ``bulk``, ``soap``), above the
-``store``. Every write passes the same checks a real org makes — unknown and read-only
-fields, value types, required fields, references, restricted picklists, converted Leads,
-the recycle bin — then assignment rules and the system timestamps. Formula fields are
-computed on read and never stored, so they bump no timestamp.
+Pipeline position: below the HTTP layer (``rest``, ``composite``, ``bulk``, ``soap``),
+above the ``store``. A write takes the client's values and refuses what no write may set
+(``write_checks.apply_values``), fills what particular objects derive (``object_rules``),
+checks the whole record (``write_checks.validate``), runs the Lead assignment rules
+(``assignment``) and stamps the system timestamps — one store transaction. Formula fields
+(``formula``) are computed on read and never stored, so they bump no timestamp. Deleted
+records stay in the recycle bin, seen only by ``queryAll``, until ``replication`` empties it.
 """
 
 from __future__ import annotations
@@ -13,34 +15,18 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from journey.emulator.assignment import RuleEntry, choose_owner
+from journey.emulator.assignment import RuleEntry, choose_owner, load_rules
 from journey.emulator.errors import ApiError, not_found
-from journey.emulator.evaluate import BoundQuery, bind, bind_condition
-from journey.emulator.formula import Formula, compile_formula
-from journey.emulator.ids import InvalidIdError, object_for_id, to_18
-from journey.emulator.object_rules import (
-    canonical_lead_status,
-    check_new_member,
-    derive,
-    lead_status,
-    sync_person_contact,
-)
+from journey.emulator.evaluate import BoundQuery, CachingReader, bind
+from journey.emulator.formula import Formula, compile_formulas
+from journey.emulator.ids import InvalidIdError, to_18
+from journey.emulator.object_rules import derive, lead_status, sync_person_contact
 from journey.emulator.replication import empty_recycle_bin
 from journey.emulator.schema import ObjectDef, Schema, standard_schema
-from journey.emulator.soql import (
-    Comparison,
-    Condition,
-    SoqlError,
-    parse_condition,
-    parse_query,
-)
+from journey.emulator.soql import Comparison, Condition, SoqlError, parse_query
 from journey.emulator.store import Store
-from journey.emulator.values import (
-    ValueRefusedError,
-    coerce,
-    coerce_text,
-    format_datetime,
-)
+from journey.emulator.values import format_datetime
+from journey.emulator.write_checks import apply_values, validate
 
 __all__ = ["Clock", "Org"]
 
@@ -69,36 +55,12 @@ class Org:
         """(Re)build schema, formulas and assignment rules from the store's settings."""
         self.schema = standard_schema()
         self.schema.add_custom_fields(self.store.meta("custom_fields") or {})
-        self.formulas = {}
-        for sobject in self.schema.objects():
-            for field in sobject.fields.values():
-                if field.formula is not None:
-                    known = sobject.field
-
-                    def canonical(name: str, known: Callable[..., Any] = known) -> str | None:
-                        found = known(name)
-                        return found.name if found is not None else None
-
-                    compiled = compile_formula(field.formula, canonical)
-                    self.formulas.setdefault(sobject.name, {})[field.name] = compiled
+        self.formulas = compile_formulas(self.schema)
         lead = self.schema.get("Lead")
         assert lead is not None
-        self.rules = []
-        for entry in self.store.meta("assignment_rules") or []:
-            criteria = entry.get("criteria") or ""
-            predicate = None
-            if criteria.strip():
-                try:
-                    condition = parse_condition(criteria)
-                    predicate = bind_condition(condition, lead, self.schema, self.today())
-                except SoqlError as error:
-                    raise SoqlError(
-                        f"AssignmentRule criteria {criteria!r}:{error.message}",
-                        error.code,
-                    ) from None
-            self.rules.append(
-                RuleEntry(criteria, predicate, entry["owner_id"], bool(entry["doNotReassignOwner"]))
-            )
+        self.rules = load_rules(
+            self.store.meta("assignment_rules") or [], lead, self.schema, self.today()
+        )
 
     @property
     def connected_user_id(self) -> str:
@@ -184,7 +146,7 @@ class Org:
             raise ApiError(400, error.code, error.message) from None
         if include_deleted:
             empty_recycle_bin(self)
-        reader = _CachingReader(self)
+        reader = CachingReader(self)
         wanted = _ids_wanted(parsed.where)
         if wanted is not None:  # WHERE Id = … / Id IN (…): read those records, not all
             found = [self.store.get(i) for i in wanted]
@@ -226,10 +188,12 @@ class Org:
                 for f in definition.fields.values()
                 if not f.calculated
             }
-            self._apply(definition, record, values, True, from_text, system)
+            apply_values(
+                definition, record, values, creating=True, from_text=from_text, system=system
+            )
             record["Id"] = self.store.new_id(definition.name)
             derive(self, definition, record, creating=True)
-            self._validate(definition, record, values, creating=True)
+            validate(self, definition, record, values, creating=True)
             if definition.name == "Lead":
                 self._assign(record, values, auto_assign, creating=True)
             elif "OwnerId" in record and record["OwnerId"] is None:
@@ -262,9 +226,11 @@ class Org:
                     "INVALID_TYPE_FOR_OPERATION",
                     f"entity type {definition.name} does not support update",
                 )
-            self._apply(definition, record, values, False, from_text, False)
+            apply_values(
+                definition, record, values, creating=False, from_text=from_text, system=False
+            )
             derive(self, definition, record, creating=False)
-            self._validate(definition, record, values, creating=False)
+            validate(self, definition, record, values, creating=False)
             if definition.name == "Lead":
                 self._assign(record, values, auto_assign, creating=False)
             self._stamp(record, creating=False)
@@ -296,115 +262,6 @@ class Org:
             record["SystemModstamp"] = now
             self.store.mark_deleted(record, now)
 
-    # ---- the steps of a write -------------------------------------------------------------
-    def _apply(
-        self,
-        definition: ObjectDef,
-        record: Record,
-        values: Mapping[str, Any],
-        creating: bool,
-        from_text: bool,
-        system: bool,
-    ) -> None:
-        read_only: list[str] = []
-        for key, raw in values.items():
-            if key == "attributes":
-                continue
-            field = definition.field(key)
-            if field is None:
-                raise ApiError(
-                    400,
-                    "INVALID_FIELD",
-                    f"No such column '{key}' on sobject of type {definition.name}",
-                )
-            if field.name == "Id":
-                if not creating and isinstance(raw, str) and _same_id(raw, record.get("Id")):
-                    continue
-                read_only.append(field.name)
-                continue
-            allowed = field.createable if creating else field.updateable
-            if field.calculated or (not allowed and not system):
-                read_only.append(field.name)
-                continue
-            try:
-                record[field.name] = coerce_text(field, raw) if from_text else coerce(field, raw)
-            except ValueRefusedError as error:
-                raise ApiError(400, error.code, error.message, [field.name]) from None
-        if read_only:
-            raise ApiError(
-                400,
-                "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"Unable to create/update fields: {', '.join(read_only)}. Please check the "
-                "security settings of this field and verify that it is read/write for your "
-                "profile or permission set.",
-                read_only,
-            )
-
-    def _validate(
-        self, definition: ObjectDef, record: Record, values: Mapping[str, Any], creating: bool
-    ) -> None:
-        missing = [
-            f.name
-            for f in definition.fields.values()
-            if f.required and record.get(f.name) in (None, "")
-        ]
-        if (
-            definition.name == "Account"
-            and not record.get("IsPersonAccount")
-            and not record.get("Name")
-        ):
-            missing.append("Name")
-        if definition.name == "Event":
-            if not record.get("StartDateTime"):
-                missing.append("ActivityDateTime")
-            if not record.get("EndDateTime"):
-                missing.append("DurationInMinutes")
-        if definition.name == "CampaignMember" and not (
-            record.get("LeadId") or record.get("ContactId")
-        ):
-            missing.append("ContactId or LeadId")
-        if missing:
-            raise ApiError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                missing,
-            )
-        for key in values:
-            field = definition.field(key)
-            if field is not None and field.type == "reference" and record.get(field.name):
-                self._check_reference(
-                    definition, field.name, field.reference_to, record[field.name]
-                )
-        if definition.name == "Lead" and ("Status" in values or creating):
-            record["Status"] = canonical_lead_status(self, record.get("Status"))
-        if definition.name == "CampaignMember" and creating:
-            check_new_member(self, record)
-
-    def _check_reference(
-        self, definition: ObjectDef, name: str, targets: tuple[str, ...], value: str
-    ) -> None:
-        kind = object_for_id(value)
-        if kind not in targets:
-            raise ApiError(
-                400,
-                "FIELD_INTEGRITY_EXCEPTION",
-                f"{name}: id value of incorrect type: {value}",
-                [name],
-            )
-        found = self.store.get(value)
-        if found is None or found[2]:
-            raise ApiError(
-                400, "INVALID_CROSS_REFERENCE_KEY", f"{name}: invalid cross reference id", [name]
-            )
-        if kind == "Group" and name == "OwnerId" and found[1].get("Type") != "Queue":
-            raise ApiError(
-                400,
-                "INVALID_CROSS_REFERENCE_KEY",
-                f"{name}: the group {value} is not a queue",
-                [name],
-            )
-
     def lead_status(self, label: str) -> Record | None:
         """The LeadStatus labelled ``label`` (any case), for conversion."""
         return lead_status(self, label)
@@ -418,7 +275,7 @@ class Org:
             owner = choose_owner(
                 self.rules,
                 self.view("Lead", record),
-                _CachingReader(self),
+                CachingReader(self),
                 had_owner,
                 self.connected_user_id,
             )
@@ -436,19 +293,6 @@ class Org:
         record["SystemModstamp"] = now
 
 
-class _CachingReader:
-    """Parent lookups for one query: each parent is read from the store once."""
-
-    def __init__(self, org: Org) -> None:
-        self._org = org
-        self._cache: dict[str, tuple[ObjectDef, Record] | None] = {}
-
-    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
-        if record_id not in self._cache:
-            self._cache[record_id] = self._org.read(record_id)
-        return self._cache[record_id]
-
-
 def _ids_wanted(where: Condition | None) -> list[str] | None:
     """The IDs a top-level ``Id = 'x'`` or ``Id IN (...)`` filter allows (None: any)."""
     if not isinstance(where, Comparison) or [p.lower() for p in where.field.parts] != ["id"]:
@@ -463,10 +307,3 @@ def _ids_wanted(where: Condition | None) -> list[str] | None:
         except InvalidIdError:
             return None  # let the evaluator refuse it as Salesforce does
     return list(dict.fromkeys(ids))
-
-
-def _same_id(given: str, actual: Any) -> bool:
-    try:
-        return bool(to_18(given) == actual)
-    except InvalidIdError:
-        return False
