@@ -9,6 +9,11 @@ import pytest
 MODULES = [
     "journey.connectors.base",
     "journey.connectors.recording",
+    "journey.emulator.assignment",
+    "journey.emulator.evaluate",
+    "journey.emulator.formula",
+    "journey.emulator.org",
+    "journey.emulator.write_checks",
     "journey.engine.actions",
     "journey.engine.change_effects",
     "journey.engine.conditions",
