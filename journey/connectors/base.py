@@ -134,7 +134,8 @@ class Reconciled:
 @runtime_checkable
 class Connector(Protocol):
     """Acts on the outside world for batches of contacts. Implementations: the recorder
-    (``connectors.recording``), the Salesforce connector (later)."""
+    (``journey.connectors.recording``) and the Salesforce connector
+    (``journey.connectors.salesforce``), which speaks to a real org or the emulated one."""
 
     #: Shown in dry runs and the activity feed ("recording", "salesforce", ...).
     name: str

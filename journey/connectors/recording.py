@@ -1,8 +1,8 @@
 """The recording connector: acts like a Salesforce org would, but only writes down what it did.
 
 Pipeline position: executor -> **recorder** (instead of Salesforce). It serves dry runs
-("what would this journey do to these contacts?") and, until the Salesforce connector is
-configured, the durable engine. Its answers follow the language's rules for each action
+("what would this journey do to these contacts?") and the commands that open a project
+without acting on Salesforce (the engine's default when no connector is handed in). Its answers follow the language's rules for each action
 (``docs/language.md``): a contact without a record gets a Lead created, ``update salesforce
 field`` on a contact without a record is skipped, ``create opportunity`` converts a Lead...
 so a dry run shows the records that *would* be created or changed, with their fields.

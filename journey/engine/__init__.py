@@ -1,13 +1,15 @@
 """The durable engine: store, triggers -> runs, executor (decides), runner (acts, durably).
 
-It reads compiled journeys (``dsl.compiled``) and acts only through the connector
-interface (``connectors.base``); it never imports simple-salesforce. Read in this order:
+It reads compiled journeys (``journey.dsl``) and acts only through the connector
+interface (``journey.connectors.base``); it never imports simple-salesforce. Read in this order:
 
 * ``engine.config`` — ``journey.toml``; ``engine.project`` opens config, store, published
   journeys (``engine.journeys``: versions kept by content hash) and the connector.
 * ``engine.store`` — the SQLModel tables, schema versions and migrations.
 * ``engine.intake`` — contacts in: CSV import, form events; ``engine.contacts`` writes
-  contact changes and what they cause (events, segments, waking runs).
+  contact changes (``engine.field_values``: columns or typed values), and
+  ``engine.change_effects`` what they cause (events, segments, waking runs, sync marks);
+  ``engine.contact_loading`` reads contacts back.
 * ``engine.triggers`` — events from the inbox become runs, honouring entry rules.
 * ``engine.executor`` — deterministic: walks a run until a wait, an effect, an exit, a goal
   or the end; ``engine.conditions`` evaluates and explains conditions; ``engine.actions``

@@ -31,6 +31,7 @@ from journey.engine.contacts import (
     wake_runs,
     write_contacts,
 )
+from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, table
 
 __all__ = [
@@ -203,13 +204,13 @@ def _match(conn: Connection, rows: list[dict[str, str]]) -> list[int | None]:
     by_email: dict[str, int] = {}
     by_sf: dict[str, int] = {}
     if emails:
-        for chunk in _chunked(sorted(emails)):
+        for chunk in in_batches(sorted(emails)):
             for r in conn.execute(
                 sa.select(c.c.id, c.c.email_key).where(c.c.email_key.in_(chunk)).order_by(c.c.id)
             ):
                 by_email.setdefault(r.email_key, int(r.id))
     if sf_ids:
-        for chunk in _chunked(sorted(sf_ids)):
+        for chunk in in_batches(sorted(sf_ids)):
             for r in conn.execute(
                 sa.select(c.c.id, c.c.salesforce_id).where(c.c.salesforce_id.in_(chunk))
             ):
@@ -221,11 +222,6 @@ def _match(conn: Connection, rows: list[dict[str, str]]) -> list[int | None]:
         else:
             out.append(by_email.get(values["Email"].casefold()))
     return out
-
-
-def _chunked(items: list[str]) -> Iterable[list[str]]:
-    for i in range(0, len(items), 900):
-        yield items[i : i + 900]
 
 
 def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) -> None:

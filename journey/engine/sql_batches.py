@@ -1,7 +1,8 @@
 """Id lists cut into batches that fit one SQL ``IN (...)`` clause.
 
 Pipeline position: used by the modules that read or write contacts in bulk
-(``engine.contact_loading``, ``engine.change_effects``), so a batch of 100,000 contacts
+(``engine.contact_loading``, ``engine.change_effects``, ``engine.intake``,
+``engine.triggers``), so a batch of 100,000 contacts
 costs a few statements per 900 ids rather than one statement per contact, and never more
 bound parameters than SQLite allows in one statement (999 in its older builds).
 """

@@ -34,6 +34,7 @@ from journey.dsl.syntax import (
     Trigger,
 )
 from journey.engine.journeys import Catalog, journey_key
+from journey.engine.sql_batches import in_batches
 from journey.engine.store import LIVE_STATUSES, Activity, Event, Run, RunStatus, table
 
 __all__ = ["EventRow", "matches", "process_events"]
@@ -179,8 +180,7 @@ def _history(
     runs = table(Run)
     live = sa.func.max(sa.case((runs.c.status.in_(LIVE_STATUSES), 1), else_=0))
     out: dict[tuple[int, str], tuple[bool, datetime | None]] = {}
-    for start in range(0, len(contact_ids), 900):
-        chunk = contact_ids[start : start + 900]
+    for chunk in in_batches(contact_ids):
         for r in conn.execute(
             sa.select(
                 runs.c.contact_id,
