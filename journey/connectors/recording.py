@@ -2,10 +2,11 @@
 
 Pipeline position: executor -> **recorder** (instead of Salesforce). It serves dry runs
 ("what would this journey do to these contacts?") and the commands that open a project
-without acting on Salesforce (the engine's default when no connector is handed in). Its answers follow the language's rules for each action
-(``docs/language.md``): a contact without a record gets a Lead created, ``update salesforce
-field`` on a contact without a record is skipped, ``create opportunity`` converts a Lead...
-so a dry run shows the records that *would* be created or changed, with their fields.
+without acting on Salesforce (the engine's default when no connector is handed in). Its
+answers follow the language's rules for each action (``docs/language.md``): a contact
+without a record gets a Lead created, ``update salesforce field`` on a contact without a
+record is skipped, ``create opportunity`` converts a Lead... so a dry run shows the records
+that *would* be created or changed, with their fields.
 
 Record IDs are derived from the idempotency key (``00Q`` + hash for a Lead, ...), so the
 same dry run always prints the same IDs and a snapshot test can hold them.
