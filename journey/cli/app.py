@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from journey import __version__
 from journey.engine.config import ConfigError, ProjectConfig, load_config
 
 __all__ = ["JsonOpt", "app", "contacts_app", "fail", "project_config", "salesforce_app"]
@@ -44,5 +45,26 @@ salesforce_app = typer.Typer(
     help="The Salesforce connection and the local emulated org.", no_args_is_help=True
 )
 contacts_app = typer.Typer(help="Contacts in the engine's store.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"journey {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    # The options of `journey` itself, before any command.
+    pass
+
+
 app.add_typer(salesforce_app, name="salesforce")
 app.add_typer(contacts_app, name="contacts")

@@ -1,12 +1,13 @@
 """Commands: journey demo — the main job, end to end, on embedded defaults.
 
-Pipeline position: the README's first command. It copies the example project (this
-folder's ``journey.toml``, ``journeys/*.journey``, the Salesforce seed and
-``journeys/sample-contacts.csv``) into a fresh ``.journey/demo/`` and runs it for real:
-the sample contacts enter the journeys, the durable engine takes them through three weeks
-of virtual time, and every Salesforce action goes over HTTPS to the embedded emulated org
-(seeded with users, a round-robin group, campaigns and an assignment rule). The user then
-sees what happened: per-step counts, and the records created or changed in the org.
+Pipeline position: the README's first command. It copies the example project shipped in
+the package (``journey.example``: ``journey.toml``, ``journeys/*.journey``, the Salesforce
+seed and ``journeys/sample-contacts.csv``) into a fresh ``.journey/demo/`` under the
+current folder, whatever that folder holds, and runs it for real: the sample contacts
+enter the journeys, the durable engine takes them through three weeks of virtual time,
+and every Salesforce action goes over HTTPS to the embedded emulated org (seeded with
+users, a round-robin group, campaigns and an assignment rule). The user then sees what
+happened: per-step counts, and the records created or changed in the org.
 
 No credentials, no network, repeatable: each run starts from a new ``.journey/demo/``,
 which is left behind so ``cd .journey/demo && journey status`` can look around.
@@ -20,6 +21,7 @@ the sync brings each in, and they move the journeys on.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,19 +40,20 @@ from journey.cli.app import app
 from journey.cli.runs import parse_moment
 from journey.connectors.factory import ConnectionSettingsError, open_connector
 from journey.connectors.salesforce.replication import replication_for
-from journey.engine.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
+from journey.engine.config import ConfigError, ProjectConfig, find_config, load_config
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, contact_id_by_email, load_views
 from journey.engine.intake import IntakeError, import_csv, submit_form
 from journey.engine.journeys import JourneyLoadError
 from journey.engine.project import Project, open_project
 from journey.engine.runner import PassReport
+from journey.engine.scaffold import copy_project
 from journey.engine.status import journey_status
 from journey.engine.sync import SyncRun, run_cycle
+from journey.example import SAMPLE_CONTACTS, example_project
 
 __all__ = ["DemoError", "DemoReport", "demo", "run_demo"]
 
-SAMPLE_CONTACTS = Path("journeys") / "sample-contacts.csv"
 #: How far the demo moves the clock, and how often the engine wakes up on the way.
 DAYS = 21
 TICK = timedelta(hours=6)
@@ -103,7 +106,7 @@ ORG_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 class DemoError(Exception):
-    """The example project is missing a piece; the message says which."""
+    """The demo cannot run as configured; the message says why."""
 
 
 @dataclass
@@ -128,28 +131,15 @@ class DemoReport:
         return dict(self.__dict__)
 
 
-def _prepare(root: Path, config: ProjectConfig) -> Path:
-    """A fresh ``.journey/demo/`` holding a copy of the example project."""
-    if not config.found:
-        raise DemoError(f"no {CONFIG_FILE} in {root}: run the demo from the project's folder")
-    sample = root / SAMPLE_CONTACTS
-    if not sample.is_file():
-        raise DemoError(f"no sample contacts at {sample}")
-    folder = config.state_dir / "demo"
+def _prepare(where: Path) -> Path:
+    """A fresh ``.journey/demo/`` holding a copy of the example project: in the project
+    ``where`` belongs to (as its other state), else in ``where`` itself. The demo brings
+    its own project, so ``where`` may be any folder, an empty one too; a ``journey.toml``
+    around it is found, never read."""
+    found = find_config(where)
+    folder = ProjectConfig(root=found.parent if found else where).state_dir / "demo"
     shutil.rmtree(folder, ignore_errors=True)
-    (folder / "journeys").mkdir(parents=True)
-    shutil.copy(root / CONFIG_FILE, folder / CONFIG_FILE)
-    for journey in sorted((root / "journeys").glob("*.journey")):
-        shutil.copy(journey, folder / "journeys" / journey.name)
-    shutil.copy(sample, folder / "journeys" / sample.name)
-    if config.salesforce.seed:
-        seed = Path(config.salesforce.seed)
-        source = seed if seed.is_absolute() else root / seed
-        if not source.is_file():
-            raise DemoError(f"[salesforce] seed: no file {source}")
-        if not seed.is_absolute():
-            (folder / seed).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, folder / seed)
+    copy_project(example_project(), folder)
     return folder
 
 
@@ -239,9 +229,9 @@ def _ticker(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
 def run_demo(
     root: Path, *, start: datetime | None = None, show_progress: bool = False
 ) -> DemoReport:
-    """Run the example project end to end in ``root/.journey/demo`` (see module docs)."""
-    config = load_config(root)
-    folder = _prepare(root, config)
+    """Run the example project end to end in a fresh ``.journey/demo/`` (see
+    ``_prepare``), ``root`` being the current folder (see module docs)."""
+    folder = _prepare(root)
     demo_config = load_config(folder)
     t0 = (start or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     handle = open_connector(demo_config)
@@ -303,7 +293,7 @@ def run_demo(
             project.close()
     outbox = demo_config.state_dir / "outbox"
     return DemoReport(
-        folder=str(folder.relative_to(config.root)),
+        folder=os.path.relpath(folder, root),
         started=t0.isoformat(),
         finished=(t0 + timedelta(days=DAYS)).isoformat(),
         connection=handle.description,

@@ -7,7 +7,7 @@ and the demo that runs the example journeys on embedded defaults.
 
 from __future__ import annotations
 
-from journey.cli import connection, demo, language, org, runs, sync  # noqa: F401  (imported to register commands)
+from journey.cli import connection, demo, init, language, org, runs, sync  # noqa: F401  (imported to register commands)
 from journey.cli.app import app
 
 __all__ = ["app", "main"]

@@ -4,7 +4,6 @@ embedded emulated org, through the real CLI, the real store and HTTPS to the org
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,15 @@ from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
 from journey.cli.main import app  # the whole command, every command registered
+from journey.example import SAMPLE_CONTACTS, example_project
 
-REPO = Path(__file__).resolve().parents[2]
 START = "2026-03-02T09:00"
 
 
 @pytest.fixture
-def example_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the repository's example project, as a new user has it after cloning."""
-    shutil.copy(REPO / "journey.toml", tmp_path)
-    shutil.copy(REPO / "salesforce-seed.json", tmp_path)
-    shutil.copytree(REPO / "journeys", tmp_path / "journeys")
+def empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where a new user runs the demo after ``pip install``: any folder, an empty one too
+    (the example project ships in the package)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -32,11 +29,11 @@ def demo(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_demo_takes_the_sample_contacts_through_the_emulated_org(example_project: Path) -> None:
+def test_demo_takes_the_sample_contacts_through_the_emulated_org(empty_folder: Path) -> None:
     code, output = demo("--json")
     assert code == 0, output
     report = json.loads(output)
-    contacts = (example_project / "journeys" / "sample-contacts.csv").read_text().splitlines()
+    contacts = (example_project() / SAMPLE_CONTACTS).read_text().splitlines()
     assert report["imported"] == len(contacts) - 1
     assert report["connection"].startswith("using the embedded emulated org")
     # Nothing failed, and every journey saw contacts.
@@ -73,23 +70,34 @@ def test_demo_takes_the_sample_contacts_through_the_emulated_org(example_project
     assert report["outbox"] > 0
 
 
-def test_demo_starts_afresh_each_time(example_project: Path) -> None:
+def test_demo_starts_afresh_each_time(empty_folder: Path) -> None:
     first = json.loads(demo("--json")[1])
     second = json.loads(demo("--json")[1])
     assert first["org"] == second["org"]
     assert first["journeys"] == second["journeys"]
 
 
-def test_demo_text(example_project: Path, snapshot: SnapshotAssertion) -> None:
+def test_demo_text(empty_folder: Path, snapshot: SnapshotAssertion) -> None:
     code, output = demo()
     assert code == 0, output
-    assert output.replace(str(example_project), "<project>") == snapshot
+    assert output.replace(str(empty_folder), "<project>") == snapshot
 
 
-def test_demo_outside_a_project_says_what_is_missing(
+def test_demo_in_a_project_runs_the_example_and_leaves_the_project_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    code, output = demo()
-    assert code == 2
-    assert "no journey.toml" in output
+    (tmp_path / "journeys").mkdir()
+    own = {
+        "journey.toml": '[groups]\n"Team" = ["me@example.com"]\n',
+        "journeys/own.journey": 'journey "Own"\ntrigger added to list "Mine"\nexit\n',
+    }
+    for name, text in own.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path / "journeys")  # a subfolder of the project
+    code, output = demo("--json")
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["folder"] == "../.journey/demo"  # with the project's other state
+    assert (tmp_path / ".journey" / "demo" / "journey.toml").is_file()
+    assert "Own" not in {j["journey"] for j in report["journeys"]}
+    assert {name: (tmp_path / name).read_text() for name in own} == own

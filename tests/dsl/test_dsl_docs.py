@@ -1,5 +1,5 @@
-"""Every ```journey example in docs/language.md and every file in journeys/ checks
-cleanly, so the reference and the examples cannot go stale."""
+"""Every ```journey example in docs/language.md and every journey of the example project
+(journey/example/journeys/) checks cleanly, so the reference and the examples cannot go stale."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from journey.dsl import compile_source, format_source
+from journey.example import example_project
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "language.md"
+JOURNEYS = sorted(Path(str(example_project() / "journeys")).glob("*.journey"))
 EXAMPLES = re.findall(r"```journey\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 
 
@@ -25,7 +27,7 @@ def test_doc_example_checks(example: str) -> None:
     assert compiled is not None, [d.format() for d in diagnostics]
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "journeys").glob("*.journey")), ids=str)
+@pytest.mark.parametrize("path", JOURNEYS, ids=lambda p: p.name)
 def test_example_journey_checks(path: Path) -> None:
     compiled, diagnostics = compile_source(path.read_text(), str(path))
     assert compiled is not None, [d.format() for d in diagnostics]
@@ -33,7 +35,7 @@ def test_example_journey_checks(path: Path) -> None:
 
 
 def test_examples_cover_every_construct() -> None:
-    text = "\n".join(p.read_text() for p in (REPO / "journeys").glob("*.journey")).lower()
+    text = "\n".join(p.read_text() for p in JOURNEYS).lower()
     constructs = [
         "trigger form submitted", "trigger added to list", "trigger entered segment",
         "trigger field changed", "trigger campaign member status changed",

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from journey.dsl import JourneyError, format_source, parse
-
-REPO = Path(__file__).resolve().parents[2]
+from journey.example import example_project
 
 MESSY = """\
 # Leading comment
@@ -68,7 +67,9 @@ def test_meaning_problems_still_format() -> None:
     assert format_source('journey "J"\nexit\n') == 'journey "J"\n\nexit\n'
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "journeys").glob("*.journey")), ids=str)
+@pytest.mark.parametrize(
+    "path", sorted(Path(str(example_project() / "journeys")).glob("*.journey")), ids=str
+)
 def test_example_journeys_are_formatted(path: Path) -> None:
     text = path.read_text()
     assert format_source(text) == text

@@ -11,10 +11,10 @@ from engine_helpers import T0, compiled
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
 from journey.engine.dryrun import dry_run
+from journey.example import example_project
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT.parent / "shared" / "spec" / "acceptance"
-FILES = sorted((ROOT / "journeys").glob("*.journey")) + (
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "acceptance"
+FILES = sorted(Path(str(example_project() / "journeys")).glob("*.journey")) + (
     sorted(SPEC.glob("*.journey")) if SPEC.is_dir() else []
 )
 PEOPLE = [
