@@ -32,8 +32,9 @@ class ScaffoldError(Exception):
     def __init__(self, target: Path, existing: list[PurePosixPath]) -> None:
         self.target = target
         self.existing = existing
-        names = ", ".join(str(p) for p in existing)
-        super().__init__(f"{target} already has {names} (--force replaces them)")
+        names = ", ".join(str(target / p) for p in existing)
+        verb = "exists" if len(existing) == 1 else "exist"
+        super().__init__(f"{names} already {verb}: not written over (--force replaces)")
 
 
 def _is_data(name: str) -> bool:
