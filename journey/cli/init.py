@@ -21,9 +21,9 @@ __all__ = ["init"]
 
 @app.command("init")
 def init(
-    folder: Annotated[Path, typer.Argument(help="The project's folder (made if missing).")] = Path(
-        "."
-    ),
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The project's folder (made if missing).")
+    ] = Path("."),
     force: Annotated[
         bool, typer.Option("--force", help="Replace files the project would write.")
     ] = False,

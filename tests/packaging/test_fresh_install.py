@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from journey import __version__
-from tests.packaging.conftest import pip
+from tests.packaging.support import pip
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from journey import __version__
-from tests.packaging.conftest import REPO
+from tests.packaging.support import REPO
 
 pytestmark = pytest.mark.slow
 
