@@ -55,8 +55,9 @@ from journey.dsl.syntax import (
 )
 from journey.dsl.templates import template_fields
 from journey.dsl.transformer import Document, JourneyName
+from journey.dsl.walk import statements, walk
 
-__all__ = ["check_header", "check_journey", "iter_statements"]
+__all__ = ["check_header", "check_journey"]
 
 _TRIGGERS = (FormSubmitted, AddedToList, EnteredSegment, FieldChanged, CampaignMemberStatusChanged)
 _ORDER_HINT = "the order is: `journey`, `trigger`s, `entry`, `goal`s, then the steps"
@@ -158,33 +159,6 @@ def check_header(
             )
         )
     return problems
-
-
-def iter_statements(block: tuple[Statement, ...]) -> Iterator[Statement]:
-    """Every statement in ``block`` and in the blocks nested in it, in file order."""
-    for statement in block:
-        yield statement
-        if isinstance(statement, If):
-            for branch in statement.branches:
-                yield from iter_statements(branch.body)
-            if statement.otherwise is not None:
-                yield from iter_statements(statement.otherwise)
-        elif isinstance(statement, Split):
-            for body in statement.paths:
-                yield from iter_statements(body)
-
-
-def _blocks(block: tuple[Statement, ...]) -> Iterator[tuple[Statement, ...]]:
-    yield block
-    for statement in block:
-        if isinstance(statement, If):
-            for branch in statement.branches:
-                yield from _blocks(branch.body)
-            if statement.otherwise is not None:
-                yield from _blocks(statement.otherwise)
-        elif isinstance(statement, Split):
-            for body in statement.paths:
-                yield from _blocks(body)
 
 
 def _conditions(condition: Condition) -> Iterator[Condition]:
@@ -350,54 +324,54 @@ class _Checker:
         for goal in journey.goals:
             self.condition(goal.condition)
         self.labels()
-        for statement in iter_statements(journey.steps):
+        for statement in statements(journey.steps):
             self.statement(statement)
         return self.problems
 
     def labels(self) -> None:
         defined: dict[str, Label] = {}
-        for statement in iter_statements(self.journey.steps):
-            if isinstance(statement, Label):
-                span = statement.name_span if statement.name_span != NO_SPAN else statement.span
-                if statement.name.casefold() == "end":
-                    self.report(
-                        span,
-                        "error",
-                        "`end` is reserved for the end of the journey",
-                        "choose another step name",
-                    )
-                elif statement.name in defined:
-                    first = defined[statement.name].span.line
-                    self.report(
-                        span,
-                        "error",
-                        f"step `{statement.name}` is defined twice (first on line {first})",
-                        "give each step its own name",
-                    )
-                else:
-                    defined[statement.name] = statement
-        for block in _blocks(self.journey.steps):
-            for index, statement in enumerate(block):
-                if isinstance(statement, Label) and not any(
-                    not isinstance(s, Label) for s in block[index + 1 :]
-                ):
-                    self.report(
-                        statement.span,
-                        "error",
-                        f"`step {statement.name}` names the step after it, "
-                        "but nothing follows it in this block",
-                        "put the label just before the step it names",
-                    )
-        for statement in iter_statements(self.journey.steps):
-            if isinstance(statement, GoTo) and statement.label not in defined:
-                span = statement.label_span if statement.label_span != NO_SPAN else statement.span
-                near = closest(statement.label, defined)
+        places = [p for p in walk(self.journey.steps) if isinstance(p.node, Label | GoTo)]
+        for place in places:
+            label = place.node
+            if not isinstance(label, Label):
+                continue
+            span = label.name_span if label.name_span != NO_SPAN else label.span
+            if label.name.casefold() == "end":
+                self.report(
+                    span,
+                    "error",
+                    "`end` is reserved for the end of the journey",
+                    "choose another step name",
+                )
+            elif label.name in defined:
+                first = defined[label.name].span.line
+                self.report(
+                    span,
+                    "error",
+                    f"step `{label.name}` is defined twice (first on line {first})",
+                    "give each step its own name",
+                )
+            else:
+                defined[label.name] = label
+            if place.names is None:
+                self.report(
+                    label.span,
+                    "error",
+                    f"`step {label.name}` names the step after it, "
+                    "but nothing follows it in this block",
+                    "put the label just before the step it names",
+                )
+        for place in places:
+            goto = place.node
+            if isinstance(goto, GoTo) and goto.label not in defined:
+                span = goto.label_span if goto.label_span != NO_SPAN else goto.span
+                near = closest(goto.label, defined)
                 hint = (
                     f"did you mean `{near}`?"
                     if near
-                    else f"label the step to jump to with `step {statement.label}` before it"
+                    else f"label the step to jump to with `step {goto.label}` before it"
                 )
-                self.report(span, "error", f"no step is named `{statement.label}`", hint)
+                self.report(span, "error", f"no step is named `{goto.label}`", hint)
 
     def statement(self, statement: Statement) -> None:
         if isinstance(statement, If):

@@ -4,14 +4,12 @@ Pipeline position: checked model -> **compiled graph** -> executor. Blocks and l
 disappear here: every action, condition, split, wait, wait-until and exit becomes a
 ``Step`` whose ``next`` maps each outcome to the following step's id; ``go to`` is not a
 step but the edge to its label's step; the implicit ``END`` step follows the last one.
+Step ids, and which blocks an ``if`` or ``split`` nests, come from ``dsl.walk``; each
+step's text is the syntax tree's own (``dsl.syntax.statement_text``).
 
-Step ids are stable (a run stores its position as one): a step's ``step`` label when it
-has one, else its structural position — top-level steps count ``1``, ``2``, … (labels
-and ``go to``s are not steps, so they do not shift the count); a step nested in a block
-is named after the block's opening step: ``3.yes.1`` (first step of the ``if`` at 3),
-``3.else-if.1`` (the first ``else if`` condition), ``3.else-if.1.yes.2``, ``3.else.1``,
-``5.path2.1`` (first step of the split's second path). A labelled block opener lends
-its label: ``weekly.yes.1``.
+The journey version a run is pinned to hashes the source together with the step-id
+scheme (``dsl.walk.STEP_ID_SCHEME``): the same text compiled under another scheme is
+another version, because its ids name other steps.
 
 Graph-shaped checks live here because they need the graph: a loop that can go round
 without passing a wait (an error at its ``go to``) and steps no contact can reach
@@ -28,7 +26,6 @@ import networkx as nx
 
 from journey.dsl.compiled import END, CompiledJourney, Step
 from journey.dsl.diagnostics import Diagnostic, at_span
-from journey.dsl.formatter import condition_text, statement_text
 from journey.dsl.syntax import (
     NO_SPAN,
     Exit,
@@ -42,14 +39,19 @@ from journey.dsl.syntax import (
     TimeUnit,
     Wait,
     WaitUntil,
+    branch_text,
+    statement_text,
 )
+from journey.dsl.walk import STEP_ID_SCHEME, arms, walk
 
-__all__ = ["compile_journey", "source_version"]
+__all__ = ["compile_journey", "journey_version"]
 
 
-def source_version(source: str) -> str:
-    """The journey version: the first 16 hex digits of the source's sha256."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+def journey_version(source: str) -> str:
+    """The version of a journey's ``source``: the first 16 hex digits of the sha256 of the
+    step-id scheme's number and the text, so either changing gives a new version."""
+    stamped = f"{STEP_ID_SCHEME}\0{source}"
+    return hashlib.sha256(stamped.encode("utf-8")).hexdigest()[:16]
 
 
 def _duration(amount: int, unit: TimeUnit) -> timedelta:
@@ -66,7 +68,7 @@ class _Entry:
 
 @dataclass
 class _Build:
-    ids: dict[int, str] = field(default_factory=dict)  # id(statement) -> step id
+    ids: dict[int, str] = field(default_factory=dict)  # id(statement or branch) -> step id
     order: list[str] = field(default_factory=list)  # step ids in file order
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (kind, value)
     steps: dict[str, Step] = field(default_factory=dict)
@@ -76,37 +78,17 @@ class _Build:
 
     # -------------------------------------------------------- pass 1: ids
 
-    def number(self, block: tuple[Statement, ...], prefix: str) -> None:
-        count = 0
-        pending: list[str] = []
-        for statement in block:
-            if isinstance(statement, Label):
-                pending.append(statement.name)
-                continue
-            if isinstance(statement, GoTo):
-                for name in pending:
-                    self.labels.setdefault(name, ("goto", statement.label))
-                pending = []
-                continue
-            count += 1
-            sid = pending[0] if pending else f"{prefix}{count}"
-            for name in pending:
-                self.labels.setdefault(name, ("step", sid))
-            pending = []
-            self.ids[id(statement)] = sid
-            self.order.append(sid)
-            if isinstance(statement, If):
-                for index, branch in enumerate(statement.branches):
-                    base = sid if index == 0 else f"{sid}.else-if.{index}"
-                    if index:
-                        self.ids[id(branch)] = base
-                        self.order.append(base)
-                    self.number(branch.body, f"{base}.yes.")
-                if statement.otherwise is not None:
-                    self.number(statement.otherwise, f"{sid}.else.")
-            elif isinstance(statement, Split):
-                for index, body in enumerate(statement.paths, start=1):
-                    self.number(body, f"{sid}.path{index}.")
+    def number(self, block: tuple[Statement, ...]) -> None:
+        for place in walk(block):
+            node = place.node
+            if isinstance(node, Label):
+                if isinstance(place.names, GoTo):
+                    self.labels.setdefault(node.name, ("goto", place.names.label))
+                elif place.step_id is not None:
+                    self.labels.setdefault(node.name, ("step", place.step_id))
+            elif place.step_id is not None:
+                self.ids[id(node)] = place.step_id
+                self.order.append(place.step_id)
 
     def resolve(self, label: str) -> str | None:
         """The step a label names, following labels that stand on a ``go to``; None when
@@ -148,34 +130,32 @@ class _Build:
         sid = self.ids[id(statement)]
         line = statement.span.line
         if isinstance(statement, If):
-            otherwise = (
-                self.build(statement.otherwise, after) if statement.otherwise is not None else after
-            )
-            no = otherwise
-            for index in reversed(range(len(statement.branches))):
-                branch = statement.branches[index]
-                cid = sid if index == 0 else self.ids[id(branch)]
-                yes = self.build(branch.body, after)
-                outcomes = {"yes": yes, "no": no}
+            no = after
+            for arm in reversed(arms(statement, sid)):
+                body = self.build(arm.body, after)
+                if arm.branch is None or arm.condition_id is None:
+                    no = body  # the ``else``
+                    continue
+                outcomes = {"yes": body, "no": no}
                 self.add(
                     Step(
-                        cid,
+                        arm.condition_id,
                         "condition",
-                        f"if {condition_text(branch.condition)}",
-                        branch.span.line,
+                        branch_text(arm.branch),
+                        arm.branch.span.line,
                         next={k: v.target for k, v in outcomes.items()},
-                        condition=branch.condition,
+                        condition=arm.branch.condition,
                     ),
-                    branch.span,
+                    arm.branch.span,
                     outcomes,
                 )
-                no = _Entry(cid)
+                no = _Entry(arm.condition_id)
             return _Entry(sid)
         text = statement_text(statement)
         if isinstance(statement, Split):
             outcomes = {
-                f"path {index}": self.build(body, after)
-                for index, body in enumerate(statement.paths, start=1)
+                f"path {number}": self.build(arm.body, after)
+                for number, arm in enumerate(arms(statement, sid), start=1)
             }
             step = Step(
                 sid,
@@ -275,7 +255,7 @@ def compile_journey(
     """The step graph of a (checked) journey, plus the problems only the graph shows."""
     lines = lines if lines is not None else source.split("\n")
     build = _Build()
-    build.number(journey.steps, "")
+    build.number(journey.steps)
     build.steps[END] = Step(END, "end", "end", 0)
     build.spans[END] = NO_SPAN
     start = build.build(journey.steps, _Entry(END)).target
@@ -284,7 +264,7 @@ def compile_journey(
     graph = _graph(build.steps)
     compiled = CompiledJourney(
         name=journey.name,
-        version=source_version(source),
+        version=journey_version(source),
         triggers=journey.triggers,
         entry=journey.entry,
         goals=journey.goals,

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.dsl import CompiledJourney
-from journey.dsl.formatter import trigger_text
 from journey.dsl.syntax import (
     AddedToList,
     CampaignMemberStatusChanged,
@@ -32,6 +31,7 @@ from journey.dsl.syntax import (
     FieldChanged,
     FormSubmitted,
     Trigger,
+    trigger_text,
 )
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.sql_batches import in_batches

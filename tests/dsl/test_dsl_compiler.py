@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from journey.dsl import END, CompiledJourney, compile_source
-from journey.dsl.syntax import AddToList, InSegment
+import pytest
+
+from journey.dsl import END, CompiledJourney, compile_source, parse
+from journey.dsl import compiler as compiler_module
+from journey.dsl.syntax import AddToList, GoTo, InSegment, Label
+from journey.dsl.walk import STEP_ID_SCHEME, walk
 
 HEAD = 'journey "J"\ntrigger added to list "A"\n'
 
@@ -98,13 +102,69 @@ def test_wait_until_and_graph_attributes() -> None:
     )
 
 
-def test_version_is_the_source_hash() -> None:
+def test_version_is_stable_for_the_same_source_and_changes_with_it() -> None:
     a = compiled("exit\n")
     b = compiled("exit\n")
     c = compiled("exit\n\n")
     assert a.version == b.version
     assert a.version != c.version
     assert len(a.version) == 16
+
+
+def test_version_changes_with_the_step_id_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Runs are pinned to (version, step id): the same text under another id scheme
+    # must be another version, or stored runs would point at the wrong steps.
+    before = compiled("exit\n").version
+    monkeypatch.setattr(compiler_module, "STEP_ID_SCHEME", STEP_ID_SCHEME + 1)
+    after = compiled("exit\n").version
+    assert after != before
+    assert compiled("exit\n").version == after
+
+
+NESTED = (
+    "step weekly\n"
+    'if in segment "A":\n'
+    '    add to list "X"\n'
+    'else if in segment "B":\n'
+    "    wait 1 day\n"
+    "    split 50% / 50%:\n"
+    "        path:\n"
+    "            exit\n"
+    "        path:\n"
+    "            step late\n"
+    '            add to list "Y"\n'
+    "            go to weekly\n"
+    "else:\n"
+    "    exit\n"
+    "wait 1 week\n"
+    "go to weekly\n"
+)
+
+
+def test_nested_ids_follow_their_block_and_a_labelled_opener_lends_its_label() -> None:
+    journey = compiled(NESTED)
+    assert list(journey.steps) == [
+        "weekly",
+        "weekly.yes.1",
+        "weekly.else-if.1",
+        "weekly.else-if.1.yes.1",
+        "weekly.else-if.1.yes.2",
+        "weekly.else-if.1.yes.2.path1.1",
+        "late",
+        "weekly.else.1",
+        "2",
+        END,
+    ]
+    assert nexts(journey)["late"] == {"next": "weekly"}
+    assert journey.steps["weekly.else-if.1"].text == 'if in segment "B"'
+
+
+def test_the_walk_the_checker_reads_passes_every_compiled_step_in_order() -> None:
+    places = list(walk(parse(HEAD + NESTED).steps))
+    steps = [p.step_id for p in places if not isinstance(p.node, Label | GoTo)]
+    assert [*steps, END] == list(compiled(NESTED).steps)
+    labels = {p.node.name: p.step_id for p in places if isinstance(p.node, Label)}
+    assert labels == {"weekly": "weekly", "late": "late"}
 
 
 def test_empty_journey_starts_at_end() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from journey.dsl import JourneyError, compile_source, format_source, parse, parse_condition
-from journey.dsl.formatter import condition_text, format_journey
+from journey.dsl.formatter import format_journey
 from journey.dsl.syntax import (
     AddedToList,
     AddTask,
@@ -49,6 +49,7 @@ from journey.dsl.syntax import (
     UpdateSalesforceField,
     Wait,
     WaitUntil,
+    condition_text,
 )
 
 # Any text a string literal can hold: everything but line breaks.
