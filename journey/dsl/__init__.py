@@ -7,10 +7,13 @@ Stages, each testable alone:
 
 * ``dsl.parser`` (grammar ``journey.lark``) and ``dsl.transformer``: text -> syntax tree
   (``dsl.syntax``); ``parse``, ``parse_condition``.
+* ``dsl.walk``: the one walk over nested blocks, giving every step its id; the checker
+  and the compiler both read the journey through it.
 * ``dsl.checker``: every meaning problem, against a ``Schema``.
 * ``dsl.compiler``: the step graph (``CompiledJourney``); ``compile_source``,
   ``compile_file``.
-* ``dsl.formatter``: back to canonical text; ``format_source``.
+* ``dsl.formatter``: back to canonical text, each line's text the syntax tree's own;
+  ``format_source``.
 * ``dsl.draw``: Mermaid, Graphviz DOT and node-link JSON of a compiled journey.
 * ``dsl.templates``: ``{{Field Name}}`` placeholders; ``render_template``.
 """

@@ -4,9 +4,10 @@ Pipeline position: checked syntax tree -> **compiled journey** (graph) -> execut
 This is the contract between the language and the engine: the engine reads only
 what is declared here (steps, their outcomes, the header), never the syntax of
 blocks and labels. A run stores ``(version, step id)``; both must therefore be
-stable: ``version`` is the content hash of the source, and a step id is its ``step``
-label where given, else its structural position (see ``dsl.compiler``), so an edit
-elsewhere in the file does not renumber it.
+stable: ``version`` hashes the source with the step-id scheme that names its steps
+(``dsl.compiler.journey_version``), and a step id is its ``step`` label where given,
+else its structural position (see ``dsl.walk``), so an edit elsewhere in the file does
+not renumber it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class CompiledJourney:
     """A journey ready to run. Shared by every run; runs carry their own position."""
 
     name: str
-    #: Content hash of the source text (hex sha256, first 16 chars): the journey version.
+    #: The journey version: 16 hex digits hashing the source text and the step-id scheme.
     version: str
     triggers: tuple[Trigger, ...]
     entry: EntryRule

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from journey.dsl import END, CompiledJourney, compile_source, parse
+from journey.dsl import END, CompiledJourney, compile_source, format_source, parse
 from journey.dsl import compiler as compiler_module
 from journey.dsl.syntax import AddToList, GoTo, InSegment, Label
 from journey.dsl.walk import STEP_ID_SCHEME, walk
@@ -157,6 +157,16 @@ def test_nested_ids_follow_their_block_and_a_labelled_opener_lends_its_label() -
     ]
     assert nexts(journey)["late"] == {"next": "weekly"}
     assert journey.steps["weekly.else-if.1"].text == 'if in segment "B"'
+
+
+def test_each_step_reads_as_its_line_in_the_formatted_file() -> None:
+    source = HEAD + NESTED
+    lines = {
+        line.strip().rstrip(":").removeprefix("else ")
+        for line in format_source(source).splitlines()
+    }
+    journey = compiled(NESTED)
+    assert {s.text for s in journey.steps.values() if s.id != END} <= lines
 
 
 def test_the_walk_the_checker_reads_passes_every_compiled_step_in_order() -> None:
