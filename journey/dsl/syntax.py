@@ -501,6 +501,7 @@ def condition_text(condition: Condition, parent: int = 0) -> str:
 
 
 def trigger_text(trigger: Trigger) -> str:
+    """A trigger's line in canonical syntax; the engine's activity feed shows it too."""
     if isinstance(trigger, FormSubmitted):
         return f"trigger form submitted {quote(trigger.form)}"
     if isinstance(trigger, AddedToList):
@@ -515,12 +516,14 @@ def trigger_text(trigger: Trigger) -> str:
 
 
 def entry_text(entry: EntryRule) -> str:
+    """The ``entry`` line in canonical syntax."""
     if entry.mode == "once every":
         return f"entry once every {_amount(entry.days or 0, 'days')}"
     return f"entry {entry.mode}"
 
 
 def goal_text(goal: Goal) -> str:
+    """A ``goal`` line in canonical syntax."""
     return f"goal {quote(goal.name)} when {condition_text(goal.condition)}"
 
 
