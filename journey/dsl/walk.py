@@ -17,7 +17,9 @@ path). A labelled block opener lends its label: ``weekly.yes.1``.
 
 ``STEP_ID_SCHEME`` numbers this scheme and is part of every journey version
 (``dsl.compiler.journey_version``): any change to how ids are given must raise it, so
-that a store's runs stay pinned to the versions their ids were given under.
+that today's journeys get new versions and runs already in a store keep theirs. Those are
+recompiled with today's scheme, so a change of ids also needs a store migration that moves
+the runs' positions to the new ids.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ It reads compiled journeys (``journey.dsl``) and acts only through the connector
 interface (``journey.connectors.base``); it never imports simple-salesforce. Read in this order:
 
 * ``engine.config`` — ``journey.toml``; ``engine.project`` opens config, store, published
-  journeys (``engine.journeys``: versions kept by content hash) and the connector.
+  journeys (``engine.journeys``: every version a run entered, kept) and the connector.
 * ``engine.store`` — the SQLModel tables, schema versions and migrations.
 * ``engine.intake`` — contacts in: CSV import, form events; ``engine.contacts`` writes
   contact changes (``engine.field_values``: columns or typed values), and

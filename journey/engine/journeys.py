@@ -3,14 +3,15 @@
 Pipeline position: ``journeys/*.journey`` -> dsl (compile) -> **catalog** -> triggers,
 runner. Published means "a file in the project's ``journeys/`` folder": new runs enter the
 current version of each. Every version a run entered with is kept in the store
-(``journey_versions``, the source text by content hash) so that a run stays on its version
-when the file changes: an old version is recompiled from its stored source on demand.
+(``journey_versions``, the source text under its version: the hash of the source and the
+compiler's step-id scheme) so that a run stays on its version when the file changes: an old
+version is recompiled from its stored source on demand, and keeps its key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -118,9 +119,13 @@ class Catalog:
         if row is None:
             raise KeyError(version)
         # An old version is recompiled leniently: names it used may no longer be declared.
+        # Today's compiler gives its steps their ids; a key made under an earlier step-id
+        # scheme (``dsl.walk.STEP_ID_SCHEME``) differs from today's hash of the same source,
+        # and the run keeps its key. Scheme 1 gives the ids the source-only hash had.
         journey, diagnostics = compile_source(row.source, row.path, None)
         if journey is None:
             raise JourneyLoadError(diagnostics)
+        journey = replace(journey, version=version)
         self._versions[version] = journey
         return journey
 

@@ -52,4 +52,6 @@ def test_a_run_pinned_to_a_source_only_version_still_runs(tmp_path: Path) -> Non
     assert [(r["version"], r["status"]) for r in report.runs] == [(source_only, "completed")]
     assert report.fields["Nurture Stage"] == "Gold"
     assert [a["step"] for a in report.activity][-2:] == ["2.yes.1", "end"]
+    # The recompiled old version answers to the name its runs hold, not today's hash.
+    assert catalog.get(source_only).version == source_only
     store.close()
