@@ -1,50 +1,161 @@
-"""The Typer application, its command groups, and what every command module shares:
-the ``--json`` option and the one way a command refuses (a message, exit code 2)."""
+"""The Typer application: its command groups, the panels of ``journey --help``, the options
+every command shares, and the one place a failure is printed.
+
+Pipeline position: the top of the CLI. Command modules register on ``app`` (and the groups
+here); ``RootGroup.main`` runs every invocation, so whatever a command raises — a
+``CommandError`` (``journey.cli.errors.fail``), a library exception, a usage mistake, a bug —
+ends the same way: one ``error:`` line (or the JSON error shape with ``--json``) and the exit
+code of the README's table. Help is plain (``journey.cli.help``).
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, NoReturn
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 import typer
 
 from journey import __version__
-from journey.engine.config import ConfigError, ProjectConfig, load_config
+from journey.cli.errors import Problem, print_problem, problem_of
+from journey.cli.help import PlainCommand, PlainGroup
 
-__all__ = ["JsonOpt", "app", "contacts_app", "fail", "project_config", "salesforce_app"]
+__all__ = [
+    "DEBUG_ENV",
+    "NO_STORE",
+    "PANELS",
+    "JsonOpt",
+    "RootGroup",
+    "app",
+    "contacts_app",
+    "group",
+    "salesforce_app",
+]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
 
+#: ``JOURNEY_DEBUG=1`` (or ``journey --debug``): an internal error shows its traceback.
+DEBUG_ENV = "JOURNEY_DEBUG"
 
-def fail(message: str, as_json: bool) -> NoReturn:
-    """Stop the command on a user mistake: the message (as ``{"error": ...}`` with
-    ``--json``) and exit code 2 — never a traceback."""
-    if as_json:
-        typer.echo(json.dumps({"error": message}))
+#: What reading commands say in a folder where nothing has run yet (they never create it).
+NO_STORE = "no store yet: run `journey contacts import` or `journey run` first"
+
+#: ``journey --help`` shows the commands in these panels, in this order; the README's
+#: Commands table follows it.
+PANELS: dict[str, tuple[str, ...]] = {
+    "Get started": ("init", "demo"),
+    "Write journeys": ("check", "fmt", "graph", "dry-run"),
+    "Run": ("run", "worker", "event", "contacts"),
+    "Observe": ("status", "contact"),
+    "Salesforce": ("salesforce", "sync"),
+}
+_PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
+_ORDER = list(_PANEL_OF)
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    options = argv[: list(argv).index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
+def _debug(argv: Sequence[str]) -> bool:
+    flag = os.environ.get(DEBUG_ENV, "").strip().casefold() not in ("", "0", "false", "no")
+    return flag or "--debug" in argv
+
+
+def _usage_problem(error: typer.TyperException) -> Problem:
+    ctx = getattr(error, "ctx", None)
+    hint = None
+    if ctx is not None:
+        usage = ctx.get_usage().removeprefix("Usage: ").strip()
+        hint = f"usage: {usage} (`{ctx.command_path} --help` says more)"
+    return Problem("usage", error.format_message(), hint=hint)
+
+
+def _ended(error: BaseException, argv: Sequence[str]) -> int:
+    """Print what ended the command; its exit code."""
+    if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed
+        return 2
+    if isinstance(error, typer.Abort):
+        problem: Problem | None = Problem("interrupted", "aborted")
+    elif isinstance(error, typer.TyperException):
+        problem = _usage_problem(error)
     else:
-        typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
+        problem = problem_of(error)
+    if problem is None:
+        if _debug(argv):
+            raise error
+        problem = Problem(
+            "internal",
+            f"{type(error).__name__}: {error}",
+            hint=f"this is a bug in journey: run again with {DEBUG_ENV}=1 for the traceback "
+            "and report it",
+        )
+    print_problem(problem, _wants_json(argv))
+    return problem.exit_code
 
 
-def project_config(as_json: bool) -> ProjectConfig:
-    """The project's ``journey.toml`` from the current folder up; a bad one is ``fail``."""
-    try:
-        return load_config()
-    except ConfigError as error:
-        fail(str(error), as_json)
+class RootGroup(PlainGroup):
+    """``journey`` itself: the commands in their panels, and the one failure path."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, command in self.commands.items():
+            if name in _PANEL_OF:
+                setattr(command, "rich_help_panel", _PANEL_OF[name])  # noqa: B010
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(self.commands, key=lambda n: _ORDER.index(n) if n in _ORDER else 99)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            result = super().main(
+                argv, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+        except Exception as error:
+            code = _ended(error, argv)
+        else:
+            code = result if isinstance(result, int) else 0
+        sys.exit(code)
 
 
-app = typer.Typer(
+class _Typer(typer.Typer):
+    """A Typer whose commands and groups print plain help."""
+
+    def __init__(self, *, cls: type[PlainGroup] = PlainGroup, **kwargs: Any) -> None:
+        super().__init__(cls=cls, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        kwargs.setdefault("cls", PlainCommand)
+        return super().command(*args, **kwargs)
+
+
+def group(help: str, **kwargs: Any) -> typer.Typer:
+    """A command group (``journey salesforce ...``) that prints plain help."""
+    kwargs.setdefault("no_args_is_help", True)
+    return _Typer(help=help, **kwargs)
+
+
+app = _Typer(
+    cls=RootGroup,
     name="journey",
     help="Check, format, draw, dry-run and run customer journeys kept as text in git.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-salesforce_app = typer.Typer(
-    help="The Salesforce connection and the local emulated org.", no_args_is_help=True
-)
-contacts_app = typer.Typer(help="Contacts in the engine's store.", no_args_is_help=True)
 
 
 def _print_version(value: bool) -> None:
@@ -53,18 +164,29 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _options(
+@app.callback(epilog="Example: journey demo (then: cd .journey/demo && journey status)")
+def journey_callback(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version."
+            "--version", "-V", callback=_print_version, is_eager=True, help="Print the version."
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help=f"Show an internal error's traceback (or {DEBUG_ENV}=1)."),
+    ] = False,
 ) -> None:
-    # The options of `journey` itself, before any command.
-    pass
+    """Check, format, draw, dry-run and run customer journeys kept as text in git."""
 
 
+salesforce_app = group(
+    "The Salesforce connection and the local emulated org.",
+    epilog="Example: journey salesforce status",
+)
+contacts_app = group(
+    "Contacts in the engine's store.",
+    epilog='Example: journey contacts import people.csv --list "Website Leads"',
+)
 app.add_typer(salesforce_app, name="salesforce")
 app.add_typer(contacts_app, name="contacts")

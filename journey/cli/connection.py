@@ -2,9 +2,9 @@
 connection the journeys act through.
 
 Pipeline position: the thin shell around ``connectors.factory``: load ``journey.toml``,
-call ``renew_connection`` / ``connection_status``, print (``--json`` for programs). A bad
-setting or a refused session is a message and exit code 2, never a traceback; secrets
-are never printed.
+call ``renew_connection`` / ``connection_status``, print (``--json`` for programs). Failures
+go through the one failure path (``journey.cli.errors``); secrets are never printed.
+``status`` only looks: in a folder with no store yet it says so and creates nothing.
 """
 
 from __future__ import annotations
@@ -14,21 +14,20 @@ from typing import Any
 
 import typer
 
-from journey.cli.app import JsonOpt, fail, project_config, salesforce_app
-from journey.connectors.factory import ConnectionSettingsError, connection_status, renew_connection
+from journey.cli.app import JsonOpt, salesforce_app
+from journey.connectors.factory import connection_status, renew_connection
+from journey.engine.config import load_config
+from journey.engine.project import store_exists
 
 __all__ = ["renew_command", "status_command"]
 
 
-@salesforce_app.command("renew")
+@salesforce_app.command("renew", epilog="Example: journey salesforce renew")
 def renew_command(as_json: JsonOpt = False) -> None:
     """Re-authorise after INVALID_SESSION_ID and lift the pause: a new session for the
     embedded org, the variable named by session_id_env read again, or a fresh login."""
-    config = project_config(as_json)
-    try:
-        outcome = renew_connection(config)
-    except ConnectionSettingsError as error:
-        fail(str(error), as_json)
+    config = load_config()
+    outcome = renew_connection(config)
     if as_json:
         typer.echo(json.dumps(outcome, sort_keys=True, default=str))
         return
@@ -49,11 +48,26 @@ def _usage_line(api: dict[str, Any]) -> str:
     return f"{api['calls_by_journeys']} API calls made by journeys today; {seen}{cap}"
 
 
-@salesforce_app.command("status")
+@salesforce_app.command("status", epilog="Example: journey salesforce status --json")
 def status_command(as_json: JsonOpt = False) -> None:
     """The connection: which org, whether Salesforce work is paused and why, and today's
     API calls against the cap (as last seen; this command makes no Salesforce call)."""
-    config = project_config(as_json)
+    config = load_config()
+    if not store_exists(config):
+        org = config.salesforce.instance_url or "the embedded emulated org"
+        if as_json:
+            nothing = {
+                "org": org,
+                "embedded": not config.salesforce.instance_url,
+                "api_version": config.salesforce.api_version,
+                "paused": None,
+                "api": None,
+            }
+            typer.echo(json.dumps(nothing, sort_keys=True))
+        else:
+            typer.echo(f"org: {org} (API {config.salesforce.api_version})")
+            typer.echo("no store yet: nothing has called Salesforce from this project")
+        return
     status = connection_status(config)
     if as_json:
         typer.echo(json.dumps(status, sort_keys=True, default=str))

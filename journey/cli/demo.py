@@ -36,15 +36,15 @@ from rich.progress import Progress
 from rich.table import Table
 from simple_salesforce.format import format_soql
 
-from journey.cli.app import app
+from journey.cli.app import JsonOpt, app
+from journey.cli.errors import fail
 from journey.cli.runs import parse_moment
-from journey.connectors.factory import ConnectionSettingsError, open_connector
+from journey.connectors.factory import open_connector
 from journey.connectors.salesforce.replication import replication_for
-from journey.engine.config import ConfigError, ProjectConfig, find_config, load_config
+from journey.engine.config import ProjectConfig, find_config, load_config
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, contact_id_by_email, load_views
-from journey.engine.intake import IntakeError, import_csv, submit_form
-from journey.engine.journeys import JourneyLoadError
+from journey.engine.intake import import_csv, submit_form
 from journey.engine.project import Project, open_project
 from journey.engine.runner import PassReport
 from journey.engine.scaffold import copy_project
@@ -360,7 +360,7 @@ def demo(
         str | None,
         typer.Option("--at", help="Start the virtual clock at this ISO date-time (default: now)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run the example journeys end to end on the embedded emulated org."""
     console = Console()
@@ -369,9 +369,8 @@ def demo(
         report = run_demo(
             Path.cwd(), start=start, show_progress=not as_json and console.is_terminal
         )
-    except (DemoError, ConfigError, ConnectionSettingsError, JourneyLoadError, IntakeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except DemoError as exc:
+        fail(str(exc), "config")
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:

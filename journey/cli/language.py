@@ -2,9 +2,10 @@
 
 Pipeline position: the thin shell around ``dsl``: find the journey files, find each
 one's ``journey.toml`` (upwards from its folder) for the ``Schema``, call the library,
-print compiler-style text or ``--json``. No traceback reaches the user: unreadable files,
-folders, binary files and bad configuration are all messages with an exit code
-(0 fine, 1 problems found, 2 the configuration cannot be read).
+print compiler-style text or ``--json``. Problems in journeys are findings (exit 1, every
+one printed); what stops a command — a ``journey.toml`` that cannot be read, a journey
+``graph`` cannot compile, a file it cannot write — goes through the one failure path
+(``journey.cli.errors``). None of these commands creates a store.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import typer
 from rich.console import Console
 from rich.progress import track
 
-from journey.cli.app import app
+from journey.cli.app import JsonOpt, app
+from journey.cli.errors import ExitCode
 from journey.dsl import (
     Diagnostic,
     JourneyError,
@@ -53,9 +55,9 @@ __all__ = [
     "segment_problems",
 ]
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 PathsArgument = Annotated[
-    list[Path], typer.Argument(help="Journey files, or folders searched for *.journey.")
+    list[Path],
+    typer.Argument(metavar="PATH", help="Journey files, or folders searched for *.journey."),
 ]
 
 
@@ -149,14 +151,6 @@ def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     return files, problems
 
 
-def _config_failure(exc: ConfigError, as_json: bool) -> typer.Exit:
-    if as_json:
-        typer.echo(json.dumps({"config_error": str(exc)}))
-    else:
-        typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(2)
-
-
 def _progress(files: list[Path], what: str) -> Iterable[Path]:
     """``files``, with a progress bar on the terminal for long runs (none when piped)."""
     console = Console(stderr=True)
@@ -178,22 +172,19 @@ def compile_path(path: Path) -> tuple[CompiledJourney | None, list[Diagnostic]]:
     return compile_source(text, str(path), load_schema(path))
 
 
-@app.command()
+@app.command(epilog="Example: journey check journeys/ --strict")
 def check(
     paths: PathsArgument,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
     files, diagnostics = find_journeys(paths)
-    try:
-        for path in _progress(files, "Checking"):
-            for problem in load_project(path)[1]:
-                if problem not in diagnostics:
-                    diagnostics.append(problem)
-            diagnostics.extend(compile_path(path)[1])
-    except ConfigError as exc:
-        raise _config_failure(exc, as_json) from None
+    for path in _progress(files, "Checking"):
+        for problem in load_project(path)[1]:
+            if problem not in diagnostics:
+                diagnostics.append(problem)
+        diagnostics.extend(compile_path(path)[1])
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = len(diagnostics) - errors
     if as_json:
@@ -203,16 +194,16 @@ def check(
         noun = "journey" if len(files) == 1 else "journeys"
         typer.echo(f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)")
     if errors or (strict and warnings):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
-@app.command()
+@app.command(epilog="Example: journey fmt --check journeys/ (in CI; without --check it rewrites)")
 def fmt(
     paths: PathsArgument,
     check_only: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")
     ] = False,
-    as_json: JsonOption = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Rewrite journeys in the canonical layout (comments kept; meaning never changes)."""
     files, diagnostics = find_journeys(paths)
@@ -251,7 +242,7 @@ def fmt(
         if not changed and not diagnostics:
             typer.echo(f"{len(files)} journey(s) already formatted")
     if diagnostics or (check_only and changed):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
 class GraphFormat(StrEnum):
@@ -260,33 +251,26 @@ class GraphFormat(StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(epilog="Example: journey graph journeys/welcome.journey --format dot -o welcome.dot")
 def graph(
-    path: Annotated[Path, typer.Argument(help="The journey file to draw.")],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="The journey file to draw.")],
     format_: Annotated[
-        GraphFormat, typer.Option("--format", "-f", help="mermaid, dot or json.")
+        GraphFormat, typer.Option("--format", "-f", help="The drawing's format.")
     ] = GraphFormat.mermaid,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of printing.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of printing."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Draw a journey's step graph: Mermaid (renders on GitHub), Graphviz DOT or JSON."""
-    try:
-        compiled, diagnostics = compile_path(path)
-    except ConfigError as exc:
-        raise _config_failure(exc, as_json) from None
+    compiled, diagnostics = compile_path(path)
     if compiled is None:
-        _print(diagnostics)
-        raise typer.Exit(1)
+        raise JourneyError(diagnostics)
     chosen = GraphFormat.json if as_json else format_
     draw = {GraphFormat.mermaid: to_mermaid, GraphFormat.dot: to_dot, GraphFormat.json: to_json}
     text = draw[chosen](compiled)
     if output is None:
         typer.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        typer.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
-        raise typer.Exit(1) from None
+    output.write_text(text, encoding="utf-8")

@@ -2,8 +2,8 @@
 
 Pipeline position: the thin shell around ``journey.emulator``: parse the
 options, start the org, print what a client needs (one JSON line with ``--json``), serve
-until Ctrl-C or SIGTERM. A bad seed or a busy port is a message and exit code 2, never a
-traceback.
+until Ctrl-C or SIGTERM. A bad seed, an unusable state folder or a busy port goes through the
+one failure path (``journey.cli.errors``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from journey.cli.app import salesforce_app
-from journey.emulator import EmulatedOrg, SeedError
+from journey.cli.errors import fail
+from journey.emulator import EmulatedOrg
 
 __all__ = ["emulator"]
 
@@ -26,17 +27,26 @@ DEFAULT_PORT = 8443
 DEFAULT_STATE = Path(".journey/emulator")
 
 
-@salesforce_app.command("emulator")
+@salesforce_app.command(
+    "emulator", epilog="Example: journey salesforce emulator --port 0 --seed salesforce-seed.json"
+)
 def emulator(
     port: Annotated[
-        int, typer.Option("--port", help="Port on 127.0.0.1; 0 takes a free port.")
+        int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1; 0 takes a free port.")
     ] = DEFAULT_PORT,
     seed: Annotated[
         Path | None,
-        typer.Option("--seed", help="JSON seed applied when the state is new (docs/emulator.md)."),
+        typer.Option(
+            "--seed",
+            metavar="FILE",
+            help="JSON seed applied when the state is new (docs/emulator.md).",
+        ),
     ] = None,
     state: Annotated[
-        Path, typer.Option("--state", help="Folder for the org's database and TLS files.")
+        Path,
+        typer.Option(
+            "--state", metavar="FOLDER", help="Folder for the org's database and TLS files."
+        ),
     ] = DEFAULT_STATE,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON line: instance_url, session_id, ca_file.")
@@ -44,18 +54,19 @@ def emulator(
 ) -> None:
     """Serve an emulated Salesforce org over HTTPS until stopped (Ctrl-C or SIGTERM)."""
     if not 0 <= port <= 65535:
-        _fail(f"--port must be between 0 and 65535, not {port}", json_output)
+        fail(f"--port must be between 0 and 65535, not {port}")
     try:
         org = EmulatedOrg(state, seed)
-    except SeedError as error:
-        _fail(str(error), json_output)
     except OSError as error:
-        _fail(f"cannot use the state folder {state}: {error.strerror or error}", json_output)
+        fail(f"cannot use the state folder: {error.strerror or error}", "file", where=str(state))
     try:
         endpoint = org.start(port)
     except OSError as error:
         org.stop()
-        _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}", json_output)
+        fail(
+            f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
+            hint="choose another --port, or --port 0 for a free one",
+        )
     stopped = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -82,11 +93,3 @@ def emulator(
         org.stop()
     if not json_output:
         typer.echo("Stopped.")
-
-
-def _fail(message: str, json_output: bool) -> NoReturn:
-    if json_output:
-        typer.echo(json.dumps({"error": message}))
-    else:
-        typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)

@@ -3,8 +3,9 @@
 Thin: parse arguments, call the engine (``engine.project``, ``engine.intake``,
 ``engine.runner``, ``engine.status``, ``engine.dryrun``), print for people (rich) or for
 programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
-compile, an unreadable CSV, a bad ``--now`` — are one clear line on stderr and exit code
-2, never a traceback.
+compile, an unreadable CSV, a bad ``--now`` — go through the one failure path
+(``journey.cli.errors``). The reading commands (``status``, ``contact``) never create the
+store: in a fresh folder they say there is none yet.
 """
 
 from __future__ import annotations
@@ -26,37 +27,35 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from journey.cli.app import app, contacts_app
+from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
+from journey.cli.errors import ExitCode, fail, row_problem
 from journey.connectors.base import Connector
-from journey.connectors.factory import (
-    ConnectionSettingsError,
-    ConnectorHandle,
-    connection_status,
-    open_connector,
-)
+from journey.connectors.factory import ConnectorHandle, connection_status, open_connector
 from journey.connectors.recording import RecordingConnector
-from journey.emulator import SeedError
-from journey.engine.config import ConfigError, load_config
-from journey.engine.contacts import FieldValueError
+from journey.engine.config import ProjectConfig, load_config
 from journey.engine.dryrun import DryRunReport, dry_run_file
-from journey.engine.intake import IntakeError, import_csv, submit_form
+from journey.engine.intake import import_csv, submit_form
 from journey.engine.journeys import JourneyLoadError
-from journey.engine.project import Project, open_project
+from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
 from journey.engine.status import contact_report, journey_status
 from journey.engine.sync import possible_duplicates
 
-__all__ = ["event_app", "parse_moment", "print_dry_run"]
+__all__ = ["NowOpt", "event_app", "parse_moment", "print_dry_run"]
 
-event_app = typer.Typer(
-    help="Tell the engine something happened to a contact.", no_args_is_help=True
+event_app = group(
+    "Tell the engine something happened to a contact.",
+    epilog='Example: journey event form-submitted "Demo request" --email ada@initech.example',
 )
 app.add_typer(event_app, name="event")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
 NowOpt = Annotated[
     str | None,
-    typer.Option("--now", help="Act as if it were this ISO date-time (default: the clock)."),
+    typer.Option(
+        "--now",
+        metavar="ISO-TIME",
+        help="Act as if it were this ISO date-time (default: the clock).",
+    ),
 ]
 
 
@@ -67,15 +66,8 @@ def parse_moment(text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not an ISO date-time (e.g. 2026-03-01T09:00 or 2026-03-01)"
-        ) from None
+        fail(f"{text!r} is not an ISO date-time", hint="e.g. 2026-03-01T09:00 or 2026-03-01")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 #: ``JOURNEY_CONNECTOR=recording``: record side effects (in ``.journey/recorder.db``)
@@ -104,18 +96,22 @@ def _project(
         if not act:  # reading or taking contacts in: nothing is performed
             connector = RecordingConnector(keep_log=False)
         project = open_project(with_journeys=with_journeys, now=now, connector=connector)
-    except (ConfigError, JourneyLoadError, ConnectionSettingsError, SeedError) as exc:
+    except BaseException:
         if handle is not None:
             handle.close()
-        raise _fail(str(exc)) from None
+        raise
     try:
         yield project
-    except (IntakeError, FieldValueError) as exc:
-        raise _fail(str(exc)) from None
     finally:
         project.close()
         if handle is not None:
             handle.close()
+
+
+def _existing_store() -> ProjectConfig | None:
+    """The project's configuration when its store exists; ``None`` in a fresh folder."""
+    config = load_config()
+    return config if store_exists(config) else None
 
 
 def _emit(as_json: bool, data: Any) -> bool:
@@ -155,7 +151,11 @@ def _summary(report: PassReport) -> str:
 # --------------------------------------------------------------------------- running
 
 
-@app.command("run")
+@app.command(
+    "run",
+    epilog="Example: journey run --until-idle --now 2026-03-04T09:00 (exit 1: a run failed; "
+    "exit 3: Salesforce paused the work)",
+)
 def run_command(
     until_idle: Annotated[
         bool, typer.Option("--until-idle", help="Repeat until nothing is left to do.")
@@ -172,10 +172,12 @@ def run_command(
     if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
         typer.echo(_summary(report))
     if report.paused:
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.SALESFORCE)
+    if report.failed:
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
-@app.command("worker")
+@app.command("worker", epilog="Example: journey worker --poll 5")
 def worker_command(
     poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
     exit_when_idle: Annotated[
@@ -221,20 +223,29 @@ def worker_command(
 # --------------------------------------------------------------------------- reading
 
 
-@app.command("status")
+@app.command("status", epilog='Example: journey status "Welcome"')
 def status_command(
-    journey: Annotated[str | None, typer.Argument(help="One journey's name.")] = None,
+    journey: Annotated[
+        str | None, typer.Argument(metavar="JOURNEY", help="One journey's name.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Per-step counts for each published journey (entered, waiting, done, failed), the
     Salesforce API calls used today, and possible duplicates to fix in Salesforce."""
+    if _existing_store() is None:
+        if journey is not None:
+            fail(f'no published journey is named "{journey}"', "not_found", hint=NO_STORE)
+        nothing: dict[str, Any] = {"journeys": [], "salesforce": None, "possible_duplicates": []}
+        if not _emit(as_json, nothing):
+            typer.echo(NO_STORE)
+        return
     with _project() as project:
         statuses = journey_status(project.store, project.catalog, journey)
         with project.store.begin() as conn:
             duplicates = possible_duplicates(conn)
         connection = connection_status(project.config)
     if journey is not None and not statuses:
-        raise _fail(f'no published journey is named "{journey}"')
+        fail(f'no published journey is named "{journey}"', "not_found")
     if _emit(
         as_json,
         {
@@ -281,13 +292,18 @@ def _connection_line(connection: Mapping[str, Any]) -> str:
     return line
 
 
-@app.command("contact")
-def contact_command(email: str, as_json: JsonOpt = False) -> None:
+@app.command("contact", epilog="Example: journey contact ada@initech.example --json")
+def contact_command(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The contact's email.")],
+    as_json: JsonOpt = False,
+) -> None:
     """A contact's fields, lists, runs and activity feed."""
+    if _existing_store() is None:
+        fail(f"no contact has the email {email!r}", "not_found", hint=NO_STORE)
     with _project(with_journeys=False) as project:
         report = contact_report(project.store, email)
     if report is None:
-        raise _fail(f"no contact has the email {email!r}")
+        fail(f"no contact has the email {email!r}", "not_found")
     if _emit(as_json, report.as_dict()):
         return
     typer.echo(f"{report.email or '(no email)'}  (contact {report.id})")
@@ -310,10 +326,16 @@ def contact_command(email: str, as_json: JsonOpt = False) -> None:
 # --------------------------------------------------------------------------- contacts in
 
 
-@contacts_app.command("import")
+@contacts_app.command(
+    "import", epilog='Example: journey contacts import people.csv --list "Website Leads"'
+)
 def import_command(
-    file: Annotated[Path, typer.Argument(help="A CSV file; the header row names the fields.")],
-    list_name: Annotated[str | None, typer.Option("--list", help="Add them to this list.")] = None,
+    file: Annotated[
+        Path, typer.Argument(metavar="CSV", help="A CSV file; the header row names the fields.")
+    ],
+    list_name: Annotated[
+        str | None, typer.Option("--list", metavar="LIST", help="Add them to this list.")
+    ] = None,
     now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -325,7 +347,7 @@ def import_command(
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
-        "errors": [{"row": e.row, "message": e.message} for e in report.errors],
+        "errors": [row_problem(str(file), e.row, e.message) for e in report.errors],
     }
     if not _emit(as_json, data):
         for e in report.errors:
@@ -336,15 +358,20 @@ def import_command(
             f"{report.unchanged} unchanged{added}; {len(report.errors)} rows refused"
         )
     if report.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
-@event_app.command("form-submitted")
+@event_app.command(
+    "form-submitted",
+    epilog='Example: journey event form-submitted "Demo request" --email ada@initech.example '
+    '--field "Company=Initech"',
+)
 def form_submitted_command(
-    form: Annotated[str, typer.Argument(help="The form's name.")],
-    email: Annotated[str, typer.Option("--email", help="Who submitted it.")],
+    form: Annotated[str, typer.Argument(metavar="FORM", help="The form's name.")],
+    email: Annotated[str, typer.Option("--email", metavar="EMAIL", help="Who submitted it.")],
     field: Annotated[
-        list[str] | None, typer.Option("--field", help="NAME=VALUE, repeatable.")
+        list[str] | None,
+        typer.Option("--field", metavar="NAME=VALUE", help="A field of the form; repeatable."),
     ] = None,
     now: NowOpt = None,
     as_json: JsonOpt = False,
@@ -355,7 +382,7 @@ def form_submitted_command(
     for item in field or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise typer.BadParameter(f"{item!r}: write it as NAME=VALUE", param_hint="--field")
+            fail(f"--field {item!r}: write it as NAME=VALUE")
         values[name.strip()] = value
     with _project(moment, with_journeys=False) as project:
         cid, created = submit_form(project.store, project.context(moment), form, email, values)
@@ -366,14 +393,23 @@ def form_submitted_command(
 # --------------------------------------------------------------------------- dry run
 
 
-@app.command("dry-run")
+@app.command(
+    "dry-run",
+    epilog="Example: journey dry-run journeys/welcome.journey --contacts "
+    "journeys/sample-contacts.csv --at 2026-03-02T09:00",
+)
 def dry_run_command(
-    file: Annotated[Path, typer.Argument(help="The journey file.")],
-    contacts: Annotated[Path, typer.Option("--contacts", help="A CSV of contacts.")],
-    at: Annotated[str | None, typer.Option("--at", help="Start time, ISO (default: now).")] = None,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The journey file.")],
+    contacts: Annotated[Path, typer.Option("--contacts", metavar="CSV", help="A CSV of contacts.")],
+    at: Annotated[
+        str | None,
+        typer.Option("--at", metavar="ISO-TIME", help="Start time (default: now)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Take contacts through a journey in memory: nothing is written anywhere."""
+    """Take contacts through a journey in memory: nothing is written anywhere.
+
+    Refused rows are reported by line, as by contacts import, and the rest taken through."""
     moment = parse_moment(at)
     handle: ConnectorHandle | None = None
     try:
@@ -384,19 +420,21 @@ def dry_run_command(
         report, errors = dry_run_file(
             file, contacts, moment, connector=handle.connector if handle else None
         )
-    except (ConfigError, JourneyLoadError, IntakeError, ConnectionSettingsError, SeedError) as exc:
-        raise _fail(str(exc)) from None
     finally:
         if handle is not None:
             handle.close()
-    for e in errors:
-        typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
-    if _emit(
+    if not _emit(
         as_json,
-        {**report.as_dict(), "errors": [{"row": e.row, "message": e.message} for e in errors]},
+        {
+            **report.as_dict(),
+            "errors": [row_problem(str(contacts), e.row, e.message) for e in errors],
+        },
     ):
-        return
-    print_dry_run(report, typer.echo)
+        for e in errors:
+            typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
+        print_dry_run(report, typer.echo)
+    if errors:
+        raise typer.Exit(ExitCode.PROBLEMS)
 
 
 def print_dry_run(report: DryRunReport, echo: Callable[[str], Any]) -> None:

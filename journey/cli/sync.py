@@ -3,9 +3,11 @@ salesforce fields refresh``.
 
 Pipeline position: the thin shell around ``engine.sync``: load ``journey.toml``, open the
 connector (``connectors.factory``) and the project, run cycles, print one summary line per
-cycle (``--json``: one JSON object per cycle). A bad setting is a message and exit code 2;
-a cycle stopped by Salesforce (session expired, API cap) prints why and, with ``--once``,
-exits 1 — nothing is lost, the next cycle picks up where this one stopped.
+cycle (``--json``: one JSON object per cycle). A bad setting goes through the one failure
+path (``journey.cli.errors``); a cycle stopped by Salesforce prints why and, with
+``--once``, exits 3 when Salesforce paused the work (session expired, API cap) and 1 when
+it stopped for another reason — nothing is lost, the next cycle picks up where this one
+stopped. ``sync errors`` only looks: without a store it creates none.
 """
 
 from __future__ import annotations
@@ -25,13 +27,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from journey.cli.app import JsonOpt, app, fail, project_config, salesforce_app
-from journey.connectors.factory import ConnectionSettingsError, open_connector
+from journey.cli.app import NO_STORE, JsonOpt, app, group, salesforce_app
+from journey.cli.errors import ExitCode, fail
+from journey.connectors.factory import connection_status, open_connector
 from journey.connectors.salesforce.replication import SalesforceReplication, replication_for
-from journey.connectors.sync import SyncProblem
-from journey.engine.config import SYNC_OBJECTS, ConfigError, ProjectConfig
-from journey.engine.journeys import JourneyLoadError
-from journey.engine.project import Project, open_project
+from journey.engine.config import SYNC_OBJECTS, ProjectConfig, load_config
+from journey.engine.project import Project, open_project, store_exists
 from journey.engine.store import open_store
 from journey.engine.sync import CycleSummary, SyncRun, error_rows, run_cycle
 from journey.engine.sync.mapping import field_maps
@@ -39,27 +40,26 @@ from journey.engine.sync.records import put_setting
 
 __all__ = ["errors_command", "fields_refresh_command", "summary_line", "sync_callback"]
 
-sync_app = typer.Typer(
-    help="Keep Leads, Contacts, Accounts and campaign members in step with Salesforce.",
+sync_app = group(
+    "Keep Leads, Contacts, Accounts and campaign members in step with Salesforce.",
     invoke_without_command=True,
+    no_args_is_help=False,
+    epilog="Example: journey sync --once (exit 3: Salesforce paused the sync; "
+    "1: it stopped for another reason)",
 )
 app.add_typer(sync_app, name="sync")
-fields_app = typer.Typer(help="Salesforce fields the sync can map.", no_args_is_help=True)
+fields_app = group(
+    "Salesforce fields the sync can map.", epilog="Example: journey salesforce fields refresh Lead"
+)
 salesforce_app.add_typer(fields_app, name="fields")
 
 
 @contextmanager
-def _opened(as_json: bool) -> Iterator[tuple[ProjectConfig, Project, SalesforceReplication, str]]:
-    config = project_config(as_json)
+def _opened() -> Iterator[tuple[ProjectConfig, Project, SalesforceReplication, str]]:
+    config = load_config()
+    handle = open_connector(config)
     try:
-        handle = open_connector(config)
-    except ConnectionSettingsError as error:
-        fail(str(error), as_json)
-    try:
-        try:
-            project = open_project(config.root, connector=handle.connector, with_journeys=False)
-        except (ConfigError, JourneyLoadError) as error:
-            fail(str(error), as_json)
+        project = open_project(config.root, connector=handle.connector, with_journeys=False)
         try:
             source = replication_for(handle.connector, bulk_threshold=config.sync.bulk_threshold)
             yield config, project, source, handle.description
@@ -122,7 +122,7 @@ def sync_callback(
     """Run sync cycles every [sync] every (default 10m), or one with --once."""
     if ctx.invoked_subcommand is not None:
         return
-    with _opened(as_json) as (config, project, source, description):
+    with _opened() as (config, project, source, description):
         if not as_json:
             typer.echo(description, err=True)
         stop = threading.Event()
@@ -150,15 +150,25 @@ def sync_callback(
             else:
                 typer.echo(summary_line(summary))
             if once:
-                raise typer.Exit(1 if summary.stopped else 0)
+                raise typer.Exit(_stopped_code(config) if summary.stopped else ExitCode.OK)
             if stop.wait(config.sync.interval_seconds):
                 return
 
 
-@sync_app.command("errors")
+def _stopped_code(config: ProjectConfig) -> int:
+    """3 when the cycle stopped because Salesforce paused the work (as ``journey run``
+    says), 1 otherwise."""
+    paused = connection_status(config)["paused"]
+    return ExitCode.SALESFORCE if paused else ExitCode.PROBLEMS
+
+
+@sync_app.command("errors", epilog="Example: journey sync errors --json")
 def errors_command(as_json: JsonOpt = False) -> None:
     """Records the sync could not take or write; each is retried every cycle."""
-    config = project_config(as_json)
+    config = load_config()
+    if not store_exists(config):
+        typer.echo("[]" if as_json else NO_STORE)
+        return
     store = open_store(config.store_url)
     try:
         with store.begin() as conn:
@@ -184,11 +194,13 @@ def errors_command(as_json: JsonOpt = False) -> None:
     Console(width=140).print(table)
 
 
-@fields_app.command("refresh")
+@fields_app.command("refresh", epilog="Example: journey salesforce fields refresh Lead Contact")
 def fields_refresh_command(
     objects: Annotated[
         list[str] | None,
-        typer.Argument(help="Objects to describe (default: Lead, Contact, Account)."),
+        typer.Argument(
+            metavar="OBJECT", help="Objects to describe (default: Lead, Contact, Account)."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -196,14 +208,12 @@ def fields_refresh_command(
     formula) sync inbound only. The sync remembers what it read."""
     wanted = objects or ["Lead", "Contact", "Account"]
     out: dict[str, list[dict[str, Any]]] = {}
-    with _opened(as_json) as (config, project, source, _description):
+    for sobject in wanted:
+        if sobject not in SYNC_OBJECTS:
+            fail(f"{sobject}: not a synced object", hint=f"one of {', '.join(SYNC_OBJECTS)}")
+    with _opened() as (config, project, source, _description):
         for sobject in wanted:
-            if sobject not in SYNC_OBJECTS:
-                fail(f"{sobject}: not a synced object ({', '.join(SYNC_OBJECTS)})", as_json)
-            try:
-                fields = source.describe(sobject)
-            except SyncProblem as problem:
-                fail(f"{sobject}: {problem.code}: {problem.message}", as_json)
+            fields = source.describe(sobject)
             mapped = {
                 m.path: m.contact_field
                 for m in field_maps(sobject, config.sync, config.all_fields())

@@ -5,9 +5,10 @@ that turns ``journey.toml`` into live objects, so every command and test opens a
 the same way. Segments (``[segments]``) are parsed with the language's own condition
 parser; a bad one is a clear ``ConfigError`` naming the segment.
 
-Until the Salesforce connector exists (issue 5) the default connector is the recorder,
-with its journal at ``.journey/recorder.db`` so effects survive crashes like Salesforce
-writes would.
+Without a connector given, the project's connector is the recorder, with its journal at
+``.journey/recorder.db`` so effects survive crashes like Salesforce writes would. Opening a
+project creates its store; commands that only look ask ``store_exists`` first, so looking
+at a fresh folder leaves it as it was.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
 from journey.engine.store import Store, open_store
 
-__all__ = ["Project", "open_project", "segments_of"]
+__all__ = ["Project", "open_project", "segments_of", "store_exists"]
 
 
 def segments_of(config: ProjectConfig) -> dict[str, Condition]:
@@ -99,6 +100,16 @@ def _signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
             continue
         out.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(out)
+
+
+def store_exists(config: ProjectConfig) -> bool:
+    """Whether the project's store has been made. A SQLite store is a file that exists (or
+    memory); any other database lives on its server, which holds it."""
+    url = config.store_url
+    if not url.startswith("sqlite:"):
+        return True
+    path = url.removeprefix("sqlite:").removeprefix("///").removeprefix("//")
+    return path in ("", ":memory:") or Path(path).is_file()
 
 
 def open_project(
