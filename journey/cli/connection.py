@@ -66,7 +66,8 @@ def status_command(as_json: JsonOpt = False) -> None:
             typer.echo(json.dumps(nothing, sort_keys=True))
         else:
             typer.echo(f"org: {org} (API {config.salesforce.api_version})")
-            typer.echo("no store yet: nothing has called Salesforce from this project")
+            typer.echo("state: active")
+            typer.echo("0 API calls made by journeys (no store yet: nothing has called Salesforce)")
         return
     status = connection_status(config)
     if as_json:

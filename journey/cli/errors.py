@@ -165,7 +165,10 @@ def _connection(error: ConnectionSettingsError) -> Problem:
     if text.startswith("[salesforce]"):
         return Problem("config", text)
     return Problem(
-        "salesforce", text, hint="check the credentials, then `journey salesforce renew`"
+        "salesforce",
+        text,
+        hint="put valid credentials where journey.toml [salesforce] points, then "
+        "`journey salesforce renew`",
     )
 
 

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from journey.cli.app import NO_STORE, JsonOpt, app, group, salesforce_app
+from journey.cli.app import JsonOpt, app, group, salesforce_app
 from journey.cli.errors import ExitCode, fail
 from journey.connectors.factory import connection_status, open_connector
 from journey.connectors.salesforce.replication import SalesforceReplication, replication_for
@@ -166,8 +166,8 @@ def _stopped_code(config: ProjectConfig) -> int:
 def errors_command(as_json: JsonOpt = False) -> None:
     """Records the sync could not take or write; each is retried every cycle."""
     config = load_config()
-    if not store_exists(config):
-        typer.echo("[]" if as_json else NO_STORE)
+    if not store_exists(config):  # nothing has synced: nothing to show, nothing to create
+        typer.echo("[]" if as_json else "no sync errors")
         return
     store = open_store(config.store_url)
     try:

@@ -181,10 +181,14 @@ def test_renew_with_a_session_that_does_not_work_says_so(
 ) -> None:
     configure_org(project, standalone, monkeypatch)
     monkeypatch.setenv("TEST_SF_SESSION", "00Dnot-a-session")
-    output = journey("salesforce", "renew", "--json", code=2)
-    assert json.loads(output) == {
-        "error": "the renewed session does not work: INVALID_SESSION_ID: Session expired or "
-        "invalid — the Salesforce session is no longer valid; run `journey salesforce renew`"
+    output = journey("salesforce", "renew", "--json", code=3)
+    assert json.loads(output)["error"] == {
+        "code": "salesforce",
+        "message": "the renewed session does not work: INVALID_SESSION_ID: Session expired or "
+        "invalid — the Salesforce session is no longer valid; run `journey salesforce renew`",
+        "where": None,
+        "hint": "put valid credentials where journey.toml [salesforce] points, then "
+        "`journey salesforce renew`",
     }
     assert "00Dnot-a-session" not in output
 
@@ -343,7 +347,7 @@ def test_member_status_created_then_updated_and_an_unknown_status_fails(
     assert (member["Status"], member["HasResponded"]) == ("Attended", True)
     # A status the campaign does not have: the run fails, the feed names the error.
     sup.import_contacts(root, [{"Email": "tom@typo.example"}], list_name="T")
-    assert sup.run("2026-03-03T09:30:00+00:00")["failed"] == 1
+    assert sup.run("2026-03-03T09:30:00+00:00", code=1)["failed"] == 1
     [typo_run] = sup.contact("tom@typo.example")["runs"]
     assert typo_run["status"] == "failed"
     [(outcome, detail)] = sup.feed("tom@typo.example")
@@ -501,7 +505,7 @@ def test_an_expired_session_pauses_until_renewed(
     assert sup.run(LATER, code=3)["failed"] == 0
     assert statuses() == {"active": len(PEOPLE)}
     # Renewing with the old session in the variable says it does not work.
-    assert "does not work" in sup.as_json("salesforce", "renew", code=2)["error"]
+    assert "does not work" in sup.as_json("salesforce", "renew", code=3)["error"]["message"]
     # The org's admin hands out a new session; put it in the variable and renew.
     new_session = remote.admin({"renew_session": True})["session_id"]
     monkeypatch.setenv("SF_SESSION", new_session)

@@ -184,11 +184,14 @@ def test_graph_dot_and_json_to_a_file(tmp_path: Path) -> None:
     assert {n["id"] for n in data["graph"]["nodes"]} >= {"1", "3.else-if.1", "end"}
 
 
-def test_graph_of_an_invalid_journey_prints_the_problems(tmp_path: Path) -> None:
+def test_graph_of_an_invalid_journey_says_where_and_why(tmp_path: Path) -> None:
+    """A journey that does not compile cannot be drawn: exit 2, like every command given a
+    journey it cannot compile (``check`` is the one that lists problems, exit 1)."""
     path = tmp_path / "j.journey"
     path.write_text('journey "J"\nexit\n')
     code, output = run("graph", str(path))
-    assert code == 1
+    assert code == 2
+    assert f"error: {path}:1:1:" in output
     assert "no `trigger`" in output
 
 
