@@ -128,7 +128,7 @@ class RootGroup(PlainGroup):
             code = _ended(error, argv)
         else:
             code = result if isinstance(result, int) else 0
-        sys.exit(code)
+        sys.exit(int(code))
 
 
 class _Typer(typer.Typer):

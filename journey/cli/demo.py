@@ -354,7 +354,7 @@ def print_report(report: DemoReport, console: Console) -> None:
     console.print(f"Look around: cd {report.folder} && journey status")
 
 
-@app.command()
+@app.command(epilog="Example: journey demo --at 2026-03-02T09:00")
 def demo(
     at: Annotated[
         str | None,
