@@ -6,6 +6,7 @@ asked for."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,12 @@ def test_refused_rows_exit_1_in_import_and_in_dry_run_alike(project: Path) -> No
 )
 def test_exit_codes(project: Path, args: tuple[str, ...], code: int) -> None:
     assert exit_code(*args) == code
+
+
+def test_the_readme_documents_every_exit_code_and_error_code() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Exit codes and errors", 1)[1].split("\n## ", 1)[0]
+    documented = {int(n) for n in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert documented == {int(code) for code in ExitCode}
+    for code in CODES:
+        assert f"`{code}`" in section
