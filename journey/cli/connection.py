@@ -16,10 +16,10 @@ import typer
 
 from journey.cli.app import JsonOpt, salesforce_app
 from journey.connectors.factory import connection_status, renew_connection
-from journey.engine.config import load_config
+from journey.engine.config import ProjectConfig, load_config
 from journey.engine.project import store_exists
 
-__all__ = ["renew_command", "status_command"]
+__all__ = ["connection_summary", "renew_command", "status_command"]
 
 
 @salesforce_app.command("renew", epilog="Example: journey salesforce renew")
@@ -48,28 +48,25 @@ def _usage_line(api: dict[str, Any]) -> str:
     return f"{api['calls_by_journeys']} API calls made by journeys today; {seen}{cap}"
 
 
+def connection_summary(config: ProjectConfig) -> dict[str, Any]:
+    """``connection_status`` once the store exists; before, the same keys with nothing seen
+    (``api`` is ``None``) — reading the connector's state would create the store."""
+    if store_exists(config):
+        return connection_status(config)
+    return {
+        "org": config.salesforce.instance_url or "the embedded emulated org",
+        "embedded": not config.salesforce.instance_url,
+        "api_version": config.salesforce.api_version,
+        "paused": None,
+        "api": None,
+    }
+
+
 @salesforce_app.command("status", epilog="Example: journey salesforce status --json")
 def status_command(as_json: JsonOpt = False) -> None:
     """The connection: which org, whether Salesforce work is paused and why, and today's
     API calls against the cap (as last seen; this command makes no Salesforce call)."""
-    config = load_config()
-    if not store_exists(config):
-        org = config.salesforce.instance_url or "the embedded emulated org"
-        if as_json:
-            nothing = {
-                "org": org,
-                "embedded": not config.salesforce.instance_url,
-                "api_version": config.salesforce.api_version,
-                "paused": None,
-                "api": None,
-            }
-            typer.echo(json.dumps(nothing, sort_keys=True))
-        else:
-            typer.echo(f"org: {org} (API {config.salesforce.api_version})")
-            typer.echo("state: active")
-            typer.echo("0 API calls made by journeys (no store yet: nothing has called Salesforce)")
-        return
-    status = connection_status(config)
+    status = connection_summary(load_config())
     if as_json:
         typer.echo(json.dumps(status, sort_keys=True, default=str))
         return
@@ -82,4 +79,7 @@ def status_command(as_json: JsonOpt = False) -> None:
         typer.echo(f"state: paused{until}: {pause['code']}: {pause['message']}")
         if pause["code"] == "INVALID_SESSION_ID":
             typer.echo("run `journey salesforce renew` once the session is valid again")
-    typer.echo(_usage_line(status["api"]))
+    if status["api"] is None:
+        typer.echo("0 API calls made by journeys (no store yet: nothing has called Salesforce)")
+    else:
+        typer.echo(_usage_line(status["api"]))

@@ -1,7 +1,7 @@
-"""Commands: journey run, worker, status, contact, contacts import, event, dry-run.
+"""Commands: journey run, worker, status, contact, contacts import, event.
 
 Thin: parse arguments, call the engine (``engine.project``, ``engine.intake``,
-``engine.runner``, ``engine.status``, ``engine.dryrun``), print for people (rich) or for
+``engine.runner``, ``engine.status``), print for people (rich) or for
 programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
 compile, an unreadable CSV, a bad ``--now`` — go through the one failure path
 (``journey.cli.errors``). The reading commands (``status``, ``contact``) never create the
@@ -15,12 +15,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,20 +28,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
+from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
 from journey.connectors.base import Connector
-from journey.connectors.factory import ConnectorHandle, connection_status, open_connector
+from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import RecordingConnector
-from journey.engine.config import ProjectConfig, load_config
-from journey.engine.dryrun import DryRunReport, dry_run_file
-from journey.engine.intake import import_csv, submit_form
+from journey.engine.config import load_config
+from journey.engine.intake import import_rows, read_csv, submit_form
 from journey.engine.journeys import JourneyLoadError
 from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
 from journey.engine.status import contact_report, journey_status
 from journey.engine.sync import possible_duplicates
 
-__all__ = ["NowOpt", "event_app", "parse_moment", "print_dry_run"]
+__all__ = ["CONNECTOR_ENV", "NowOpt", "event_app", "parse_moment", "recording_only"]
 
 event_app = group(
     "Tell the engine something happened to a contact.",
@@ -70,12 +70,14 @@ def parse_moment(text: str | None) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+T = TypeVar("T")
+
 #: ``JOURNEY_CONNECTOR=recording``: record side effects (in ``.journey/recorder.db``)
 #: instead of performing them — for trying journeys out and for the engine's own tests.
 CONNECTOR_ENV = "JOURNEY_CONNECTOR"
 
 
-def _recording_only() -> bool:
+def recording_only() -> bool:
     return os.environ.get(CONNECTOR_ENV, "").strip().casefold() == "recording"
 
 
@@ -88,7 +90,7 @@ def _project(
     handle: ConnectorHandle | None = None
     try:
         config = load_config()
-        if act and not _recording_only():
+        if act and not recording_only():
             handle = open_connector(config)
             if sys.stdout.isatty():
                 typer.echo(handle.description, err=True)
@@ -108,12 +110,6 @@ def _project(
             handle.close()
 
 
-def _existing_store() -> ProjectConfig | None:
-    """The project's configuration when its store exists; ``None`` in a fresh folder."""
-    config = load_config()
-    return config if store_exists(config) else None
-
-
 def _emit(as_json: bool, data: Any) -> bool:
     if as_json:
         typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
@@ -121,19 +117,27 @@ def _emit(as_json: bool, data: Any) -> bool:
 
 
 @contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[Callable[[PassReport], None]]:
-    """A live line of counts on a terminal; nothing when output is piped or JSON."""
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[str], None]]:
+    """A live line of counts on a terminal (``label: counts``); nothing when output is
+    piped or JSON."""
     if not (enabled and sys.stdout.isatty()):
-        yield lambda _report: None
+        yield lambda _counts: None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task(label)
 
-        def update(report: PassReport) -> None:
-            progress.update(task, description=f"{label}: {report.runs} runs, {report.steps} steps")
+        def update(counts: str) -> None:
+            progress.update(task, description=f"{label}: {counts}")
 
         yield update
+
+
+def _counted(rows: Iterable[T], update: Callable[[str], None], every: int = 500) -> Iterator[T]:
+    for number, row in enumerate(rows, start=1):
+        if number % every == 0:
+            update(f"{number} rows")
+        yield row
 
 
 def _summary(report: PassReport) -> str:
@@ -168,7 +172,8 @@ def run_command(
     moment = parse_moment(now)
     with _project(moment, act=True) as project, _progress(not as_json, "running") as progress:
         runner = project.runner(batch_size)
-        report = (runner.run_until_idle if until_idle else runner.run_once)(moment, progress)
+        run = runner.run_until_idle if until_idle else runner.run_once
+        report = run(moment, lambda r: progress(f"{r.runs} runs, {r.steps} steps"))
     if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
         typer.echo(_summary(report))
     if report.paused:
@@ -232,18 +237,19 @@ def status_command(
 ) -> None:
     """Per-step counts for each published journey (entered, waiting, done, failed), the
     Salesforce API calls used today, and possible duplicates to fix in Salesforce."""
-    if _existing_store() is None:
+    config = load_config()
+    if not store_exists(config):
         if journey is not None:
             fail(f'no published journey is named "{journey}"', "not_found", hint=NO_STORE)
-        nothing: dict[str, Any] = {"journeys": [], "salesforce": None, "possible_duplicates": []}
-        if not _emit(as_json, nothing):
+        nothing = {"journeys": [], "salesforce": connection_summary(config)}
+        if not _emit(as_json, {**nothing, "possible_duplicates": []}):
             typer.echo(NO_STORE)
         return
     with _project() as project:
         statuses = journey_status(project.store, project.catalog, journey)
         with project.store.begin() as conn:
             duplicates = possible_duplicates(conn)
-        connection = connection_status(project.config)
+        connection = connection_summary(project.config)
     if journey is not None and not statuses:
         fail(f'no published journey is named "{journey}"', "not_found")
     if _emit(
@@ -298,7 +304,7 @@ def contact_command(
     as_json: JsonOpt = False,
 ) -> None:
     """A contact's fields, lists, runs and activity feed."""
-    if _existing_store() is None:
+    if not store_exists(load_config()):
         fail(f"no contact has the email {email!r}", "not_found", hint=NO_STORE)
     with _project(with_journeys=False) as project:
         report = contact_report(project.store, email)
@@ -341,8 +347,12 @@ def import_command(
 ) -> None:
     """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
     moment = parse_moment(now)
-    with _project(moment, with_journeys=False) as project:
-        report = import_csv(project.store, file, project.context(moment), list_name)
+    with (
+        _project(moment, with_journeys=False) as project,
+        _progress(not as_json, "importing") as progress,
+    ):
+        rows = _counted(read_csv(file), progress)
+        report = import_rows(project.store, rows, project.context(moment), list_name)
     data = {
         "created": report.created,
         "updated": report.updated,
@@ -388,72 +398,3 @@ def form_submitted_command(
         cid, created = submit_form(project.store, project.context(moment), form, email, values)
     if not _emit(as_json, {"contact": cid, "created": created, "form": form}):
         typer.echo(f"{'created' if created else 'updated'} {email}; form {form!r} submitted")
-
-
-# --------------------------------------------------------------------------- dry run
-
-
-@app.command(
-    "dry-run",
-    epilog="Example: journey dry-run journeys/welcome.journey --contacts "
-    "journeys/sample-contacts.csv --at 2026-03-02T09:00",
-)
-def dry_run_command(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="The journey file.")],
-    contacts: Annotated[Path, typer.Option("--contacts", metavar="CSV", help="A CSV of contacts.")],
-    at: Annotated[
-        str | None,
-        typer.Option("--at", metavar="ISO-TIME", help="Start time (default: now)."),
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Take contacts through a journey in memory: nothing is written anywhere.
-
-    Refused rows are reported by line, as by contacts import, and the rest taken through."""
-    moment = parse_moment(at)
-    handle: ConnectorHandle | None = None
-    try:
-        # A dry run never writes to Salesforce: the recorder, which first reads the real
-        # records when an org is configured.
-        if not _recording_only():
-            handle = open_connector(load_config(file), dry_run=True)
-        report, errors = dry_run_file(
-            file, contacts, moment, connector=handle.connector if handle else None
-        )
-    finally:
-        if handle is not None:
-            handle.close()
-    if not _emit(
-        as_json,
-        {
-            **report.as_dict(),
-            "errors": [row_problem(str(contacts), e.row, e.message) for e in errors],
-        },
-    ):
-        for e in errors:
-            typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
-        print_dry_run(report, typer.echo)
-    if errors:
-        raise typer.Exit(ExitCode.PROBLEMS)
-
-
-def print_dry_run(report: DryRunReport, echo: Callable[[str], Any]) -> None:
-    """The human dry-run report (the demo prints it too)."""
-    echo(
-        f'dry run of "{report.journey}" (version {report.version}) from '
-        f"{report.at.isoformat(timespec='seconds')}: {len(report.contacts)} contacts, "
-        "nothing written"
-    )
-    for path in report.contacts:
-        echo("")
-        echo(path.contact)
-        for r in path.records:
-            when = r.at.isoformat(timespec="minutes") if r.at else ""
-            echo(f"  {when}  [{r.step_id}] {r.detail}")
-            for rec in r.data.get("records", []):
-                fields = ", ".join(f"{k}={v!r}" for k, v in sorted(rec["fields"].items()))
-                echo(f"      would {rec['operation']} {rec['object']} {rec['id']}: {fields}")
-        ending = path.status + (f' "{path.goal}"' if path.goal else "")
-        if path.truncated:
-            ending = f"still running after {path.steps} steps (cut short)"
-        echo(f"  → {ending}")
