@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from journey import __version__
-from journey.cli.errors import Problem, print_problem, problem_of
+from journey.cli.errors import ExitCode, Problem, print_problem, problem_of
 from journey.cli.help import PlainCommand, PlainGroup
 
 __all__ = [
@@ -75,8 +75,8 @@ def _usage_problem(error: typer.TyperException) -> Problem:
 
 def _ended(error: BaseException, argv: Sequence[str]) -> int:
     """Print what ended the command; its exit code."""
-    if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed
-        return 2
+    if type(error).__name__ == "NoArgsIsHelpError":  # typer printed the help already
+        return ExitCode.USAGE
     if isinstance(error, typer.Abort):
         problem: Problem | None = Problem("interrupted", "aborted")
     elif isinstance(error, typer.TyperException):
