@@ -131,6 +131,7 @@ def print_problem(problem: Problem, as_json: bool) -> None:
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 _CHECK_HINT = "`journey check journeys/` shows every problem with its line and a caret"
+_CONFIG_HINT = "docs/configuration.md describes every section and key"
 
 
 def _where(diagnostic: Diagnostic) -> str:
@@ -150,12 +151,12 @@ def _config(error: ConfigError) -> Problem:
     """``ConfigError`` messages start with the file they are about: that is ``where``."""
     path, sep, rest = str(error).partition(": ")
     if not sep or not path.endswith(".toml"):
-        return Problem("config", str(error))
+        return Problem("config", str(error), hint=_CONFIG_HINT)
     position = _TOML_POSITION.search(rest)
     if position:
         rest = _TOML_POSITION.sub("", rest)
         path = f"{path}:{position[1]}:{position[2]}"
-    return Problem("config", rest, path)
+    return Problem("config", rest, path, _CONFIG_HINT)
 
 
 def _connection(error: ConnectionSettingsError) -> Problem:

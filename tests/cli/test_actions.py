@@ -522,6 +522,13 @@ def test_an_expired_session_pauses_until_renewed(
     assert len(with_new.soql("SELECT Id FROM Task")) == len(PEOPLE)
 
 
+def test_a_sync_stopped_by_an_expired_session_exits_3_like_run(remote: sup.Standalone) -> None:
+    remote.admin({"expire_session": True})
+    stopped = sup.as_json("sync", "--once", code=3)
+    assert stopped["stopped"].startswith("INVALID_SESSION_ID")
+    assert sup.as_json("salesforce", "status")["paused"]["code"] == "INVALID_SESSION_ID"
+
+
 def test_an_exhausted_api_allocation_pauses_then_resumes(remote: sup.Standalone) -> None:
     remote.admin({"exhaust_api": True})
     paused = sup.run(code=3)
