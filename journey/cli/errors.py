@@ -59,10 +59,10 @@ class ExitCode(IntEnum):
     #: Salesforce stopped the work: unreachable, the session needs renewing, the API
     #: allocation is spent, or it refused the call. Nothing is lost; the work waits.
     SALESFORCE = 3
-    #: Interrupted (Ctrl-C), as shells count it.
-    INTERRUPTED = 130
     #: A bug in journey (``EX_SOFTWARE``): please report it with ``--debug``'s traceback.
     INTERNAL = 70
+    #: Interrupted (Ctrl-C), as shells count it.
+    INTERRUPTED = 130
 
 
 #: Every ``code`` of the error shape, and the exit code it ends the command with.
@@ -74,8 +74,8 @@ CODES: dict[str, ExitCode] = {
     "file": ExitCode.USAGE,  # a file or folder that cannot be read or written
     "not_found": ExitCode.USAGE,  # the contact, journey or object named is not there
     "salesforce": ExitCode.SALESFORCE,
-    "interrupted": ExitCode.INTERRUPTED,
     "internal": ExitCode.INTERNAL,
+    "interrupted": ExitCode.INTERRUPTED,
 }
 
 

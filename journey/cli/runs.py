@@ -1,7 +1,7 @@
 """Commands: journey run, worker, status, contact, contacts import, event.
 
-Thin: parse arguments, call the engine (``engine.project``, ``engine.intake``,
-``engine.runner``, ``engine.status``), print for people (rich) or for
+Pipeline position: thin — parse arguments, call the engine (``engine.project``,
+``engine.intake``, ``engine.runner``, ``engine.status``), print for people (rich) or for
 programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
 compile, an unreadable CSV, a bad ``--now`` — go through the one failure path
 (``journey.cli.errors``). The reading commands (``status``, ``contact``) never create the

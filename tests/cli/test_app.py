@@ -4,6 +4,7 @@ was."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,14 @@ def test_once_a_store_exists_status_reads_it(fresh: Path) -> None:
     assert code == 0
     assert "ada@initech.example" in out
     assert os.path.getsize(fresh / ".journey" / "state.db") > 0
+
+
+@pytest.mark.parametrize(
+    "name", ["app", "errors", "help", "connection", "dryrun", "language", "org", "runs", "sync"]
+)
+def test_each_module_says_where_it_sits_and_exports_what_it_defines(name: str) -> None:
+    module = importlib.import_module(f"journey.cli.{name}")
+    assert "Pipeline position" in (module.__doc__ or "")
+    exported = list(module.__all__)
+    assert len(exported) == len(set(exported))
+    assert [n for n in exported if not hasattr(module, n) or n.startswith("_")] == []
