@@ -13,13 +13,17 @@ from typing import Annotated
 
 import typer
 
-from journey.cli.app import JsonOpt, app, fail
+from journey.cli.app import JsonOpt, app
+from journey.cli.errors import fail
 from journey.engine.scaffold import ScaffoldError, scaffold
 
 __all__ = ["init"]
 
 
-@app.command("init")
+@app.command(
+    "init",
+    epilog="Example: journey init acme (then: cd acme && journey check journeys/)",
+)
 def init(
     folder: Annotated[
         Path, typer.Argument(metavar="DIR", help="The project's folder (made if missing).")
@@ -34,9 +38,9 @@ def init(
     try:
         written = scaffold(folder, force=force)
     except ScaffoldError as error:
-        fail(str(error), as_json)
+        fail(str(error), "file", hint="--force replaces them")
     except OSError as error:
-        fail(f"{folder}: cannot write: {error.strerror or error}", as_json)
+        fail(f"cannot write: {error.strerror or error}", "file", where=str(folder))
     if as_json:
         typer.echo(json.dumps({"folder": str(folder), "written": [str(path) for path in written]}))
         return

@@ -1,8 +1,9 @@
 """Entry point of the ``journey`` console command.
 
-Importing the command modules registers their commands on ``journey.cli.app.app``; each module
-owns one area: the language (check, fmt, graph), the dry run, the Salesforce org, the
-engine's runs, the sync, and the demo that runs the example journeys on embedded defaults.
+Importing the command modules registers their commands on ``journey.cli.app.app``; each
+module owns one area: the language (check, fmt, graph), the dry run, the Salesforce org,
+the engine's runs, the sync, a new project (init), and the demo that runs the example
+journeys on embedded defaults.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ class ScaffoldError(Exception):
         self.existing = existing
         names = ", ".join(str(target / p) for p in existing)
         verb = "exists" if len(existing) == 1 else "exist"
-        super().__init__(f"{names} already {verb}: not written over (--force replaces)")
+        super().__init__(f"{names} already {verb}: not written over")
 
 
 def _is_data(name: str) -> bool:

@@ -73,11 +73,16 @@ def test_init_makes_the_folder_and_says_what_it_wrote_as_json(folder: Path) -> N
 def test_init_refuses_to_replace_files_unless_forced(folder: Path) -> None:
     (folder / "journey.toml").write_text("# mine\n")
     output = journey("init", code=2)
-    assert "error: journey.toml already exists: not written over (--force replaces)" in output
+    assert (
+        "error: journey.toml already exists: not written over\nhint: --force replaces them"
+        in output
+    )
     # Nothing was written, not even the files that were not in the way.
     assert not (folder / "journeys").exists()
     error = json.loads(journey("init", "--json", code=2))["error"]
-    assert error.startswith("journey.toml already exists")
+    assert error["code"] == "file"
+    assert error["message"].startswith("journey.toml already exists")
+    assert error["hint"] == "--force replaces them"
     journey("init", "--force")
     assert (folder / "journey.toml").read_text().startswith("# journey.toml")
 
