@@ -45,6 +45,7 @@ from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, wit
 from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
+from journey.engine.store import open_store
 
 __all__ = [
     "ConnectionSettingsError",
@@ -58,6 +59,13 @@ __all__ = [
 
 #: How long the connector's journal of sent requests is kept (reconcile needs hours at most).
 JOURNAL_DAYS = timedelta(days=30)
+
+
+def _connector_state(config: ProjectConfig) -> ConnectorState:
+    """The connector's state, in the project's store migrated first: the store's revisions
+    make the connector's tables, whichever command opens the store first."""
+    open_store(config.store_url).close()
+    return ConnectorState(config.store_url)
 
 
 def embedded_state_dir(config: ProjectConfig) -> Path:
@@ -136,7 +144,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     else:
         org, endpoint = _embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
-    state = ConnectorState(config.store_url)
+    state = _connector_state(config)
     try:
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
@@ -176,7 +184,7 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
             session_id=org.session_id,
             ca_file=endpoint.ca_file,
         )
-    state = ConnectorState(config.store_url)
+    state = _connector_state(config)
     try:
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
@@ -206,7 +214,7 @@ def connection_status(config: ProjectConfig, now: datetime | None = None) -> dic
     """The connection as last seen, without calling Salesforce: where, the pause in force,
     today's API usage (what ``journey status`` shows)."""
     settings = config.salesforce
-    state = ConnectorState(config.store_url)
+    state = _connector_state(config)
     try:
         moment = now or datetime.now(UTC)
         usage: ApiUsage = api_usage(state, settings.max_daily_api_share, moment)

@@ -20,10 +20,15 @@ Tables (the ``SQLModel`` classes below document each column):
 * ``effects`` — the effect journal: an intent (idempotency key) is committed before the
   connector is called, its outcome after.
 * ``sync_records``, ``sync_errors``, ``sync_pending``, ``sync_settings`` — the
-  Salesforce sync's state (``engine.sync``), added by schema version 2.
+  Salesforce sync's state (``engine.sync``).
 
-The schema is created and migrated by the tool: ``schema_version`` holds the version and
-``MIGRATIONS`` the explicit steps from one version to the next.
+The schema is Alembic's: ``engine.migrations`` holds one revision per change, the first
+being the schema as first released, frozen as DDL. ``open_store`` brings a store to the
+head revision before anything reads it (one process at a time; a store made before
+Alembic, with a ``schema_version`` table, is adopted by its version), so these classes
+and the database agree; a test fails while a model differs from the revisions. The same
+revisions create the Salesforce connector's tables (``connectors.salesforce.state``),
+which share the database but not these classes.
 
 Hot paths (a pass over thousands of runs) use SQLAlchemy Core on these tables with
 ``executemany`` rather than ORM objects; the classes stay the single definition.
@@ -40,13 +45,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from journey.engine import migrations
 
 __all__ = [
     "LIVE_STATUSES",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
     "Activity",
     "CampaignStatus",
     "Company",
@@ -267,12 +271,7 @@ class Effect(SQLModel, table=True):
     created_at: datetime
 
 
-class _SyncTables(SQLModel, registry=registry()):
-    """The sync's tables (``engine.sync``) live in their own metadata: the first migration
-    creates every table of the default metadata, and these arrive with version 2."""
-
-
-class SyncRecord(_SyncTables, table=True):
+class SyncRecord(SQLModel, table=True):
     """A Salesforce record the sync keeps in step (keyed by its 18-character ID).
     ``shadow`` (JSON) holds the record's mapped values as of the last cycle — the common
     ancestor of a three-way merge: a side whose value differs from it changed. Our own
@@ -289,7 +288,7 @@ class SyncRecord(_SyncTables, table=True):
     synced: bool = True
 
 
-class SyncError(_SyncTables, table=True):
+class SyncError(SQLModel, table=True):
     """A record the sync could not take or write; retried every cycle until it works."""
 
     __tablename__ = "sync_errors"
@@ -305,7 +304,7 @@ class SyncError(_SyncTables, table=True):
     last_at: datetime
 
 
-class SyncPending(_SyncTables, table=True):
+class SyncPending(SQLModel, table=True):
     """Contacts linked to a Salesforce record whose fields changed in the engine since the
     sync last looked (written by ``engine.contacts.write_contacts``)."""
 
@@ -316,17 +315,12 @@ class SyncPending(_SyncTables, table=True):
     marked_at: datetime | None = None
 
 
-class SyncSetting(_SyncTables, table=True):
+class SyncSetting(SQLModel, table=True):
     """Key/value (JSON): per-object watermarks, the last cycle's summary."""
 
     __tablename__ = "sync_settings"
     key: str = Field(primary_key=True)
     value: str
-
-
-class _SchemaVersion(SQLModel, table=True):
-    __tablename__ = "schema_version"
-    version: int = Field(primary_key=True)
 
 
 def table(model: type[SQLModel]) -> sa.Table:
@@ -344,7 +338,7 @@ def _marker(conn: Connection) -> str | None:
 def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
     """The column type's bind processing, memoised per value: a batch mostly repeats a
     few values (its clock), and the per-row type machinery is the hot path's main cost."""
-    process = column.type._cached_bind_processor(conn.dialect)
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return None
     memo: dict[Any, Any] = {}
@@ -403,22 +397,6 @@ def update_many(
     conn.exec_driver_sql(sql, data)
 
 
-def _create_v1(conn: Connection) -> None:
-    SQLModel.metadata.create_all(conn)
-
-
-def _add_sync_v2(conn: Connection) -> None:
-    """Version 2: the sync's tables (records and their shadows, errors, pending contacts,
-    settings)."""
-    _SyncTables.metadata.create_all(conn)
-
-
-#: ``MIGRATIONS[n]`` takes a store from schema version ``n`` to ``n + 1``. Append only;
-#: never edit a released step.
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _add_sync_v2]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
 class Store:
     """An open store: an engine plus the helpers every module shares."""
 
@@ -435,16 +413,10 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def schema_version(self) -> int:
+    def revision(self) -> str | None:
+        """The schema revision the store is at (``migrations.HEAD`` once open)."""
         with self.engine.connect() as conn:
-            return _current_version(conn)
-
-
-def _current_version(conn: Connection) -> int:
-    if not sa.inspect(conn).has_table("schema_version"):
-        return 0
-    value = conn.execute(sa.select(sa.func.max(table(_SchemaVersion).c.version))).scalar()
-    return int(value or 0)
+            return migrations.revision(conn)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -462,17 +434,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def open_store(url: str) -> Store:
-    """Open (creating and migrating as needed) the store at ``url``."""
+    """Open the store at ``url``, created or migrated to the head revision first."""
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    with engine.begin() as conn:
-        current = _current_version(conn)
-        for step in MIGRATIONS[current:]:
-            step(conn)
-        if current < SCHEMA_VERSION:
-            conn.execute(sa.delete(table(_SchemaVersion)))
-            conn.execute(sa.insert(table(_SchemaVersion)).values(version=SCHEMA_VERSION))
+    try:
+        migrations.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return Store(engine)

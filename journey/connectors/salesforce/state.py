@@ -14,6 +14,12 @@ four small tables of its own:
   write transaction (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
   PostgreSQL), so two workers never hand out the same turn.
 * ``sf_settings`` — key/value: the pause (why, until when), the last API usage seen.
+
+The classes below are how the connector reads and writes them; the tables themselves are
+made by the store's migrations (``engine.migrations``, revision
+``0003_salesforce_connector``), so they change only through a revision like the engine's.
+``ConnectorState`` therefore needs a migrated store — ``open_connector`` migrates it — and
+refuses, saying so, one without its tables.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -31,12 +36,24 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ConnectorState", "Link", "RecordLink", "RoundRobinTurn", "SentEffect", "Setting"]
+__all__ = [
+    "ConnectorState",
+    "Link",
+    "RecordLink",
+    "RoundRobinTurn",
+    "SentEffect",
+    "Setting",
+    "UnmigratedStoreError",
+]
+
+
+class UnmigratedStoreError(RuntimeError):
+    """The store has not been migrated to hold the connector's tables."""
 
 
 class _ConnectorTables(SQLModel, registry=registry()):
-    """The connector's own metadata: the engine creates every table of ``SQLModel``'s
-    default metadata in its first migration, and ours must not depend on import order."""
+    """The connector's own metadata, apart from the engine's models: the connector reads
+    and writes only these four tables."""
 
 
 class RecordLink(_ConnectorTables, table=True):
@@ -95,20 +112,24 @@ def _utc(moment: datetime) -> datetime:
 
 
 class ConnectorState:
-    """The connector's tables in the store at ``url`` (created when missing)."""
+    """The connector's tables in the (migrated) store at ``url``."""
 
     def __init__(self, url: str) -> None:
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = sa.create_engine(url)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_connect)
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Two workers starting at once must not both create the tables.
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('sf_tables'))"))
-            _ConnectorTables.metadata.create_all(conn, tables=_TABLES)
+        with self.engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
+        missing = [t.name for t in _TABLES if t.name not in present]
+        if missing:
+            where = self.engine.url.render_as_string(hide_password=True)
+            self.engine.dispose()
+            raise UnmigratedStoreError(
+                f"the store {where} has no {', '.join(missing)}: it has not been migrated "
+                "for the Salesforce connector; any journey command migrates it "
+                "(journey status), or journey.engine.store.open_store"
+            )
 
     def close(self) -> None:
         self.engine.dispose()

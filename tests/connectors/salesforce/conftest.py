@@ -25,6 +25,7 @@ from journey.connectors.salesforce.state import ConnectorState
 from journey.dsl.syntax import Action
 from journey.emulator import EmulatedOrg
 from journey.engine.config import NotificationsConfig, SalesforceConfig
+from journey.engine.store import open_store
 
 GROUPS = {"SDR Round Robin": ["ann@acme.example", "bob@acme.example", "eva@acme.example"]}
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -89,7 +90,9 @@ def build_connector(
 ) -> tuple[SalesforceConnector, ConnectorState]:
     endpoint = org.endpoint
     config = SalesforceConfig(**(settings or {}))
-    state = state_cls(f"sqlite:///{folder / 'state.db'}")
+    url = f"sqlite:///{folder / 'state.db'}"
+    open_store(url).close()  # the store's migrations make the connector's tables
+    state = state_cls(url)
     budget = ApiBudget(state, config.max_daily_api_share, clock=lambda: NOW)
     client = connect(
         Endpoint(

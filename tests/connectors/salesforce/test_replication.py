@@ -17,13 +17,16 @@ from journey.connectors.salesforce.replication import SalesforceReplication, cri
 from journey.connectors.salesforce.state import ConnectorState
 from journey.connectors.sync import Criterion, ObjectRead, SyncPaused, SyncReadError
 from journey.emulator import EmulatedOrg
+from journey.engine.store import open_store
 
 TRICKY = "O'Brien \\ Sons"  # a quote and a backslash
 
 
 @pytest.fixture
 def source(org: EmulatedOrg, tmp_path: Path) -> Iterator[SalesforceReplication]:
-    state = ConnectorState(f"sqlite:///{tmp_path / 'state.db'}")
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    open_store(url).close()
+    state = ConnectorState(url)
     budget = ApiBudget(state, 0.5)
     served = org.endpoint
     client = connect(

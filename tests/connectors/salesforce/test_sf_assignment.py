@@ -199,7 +199,9 @@ def test_round_robin_turns_are_shared_through_the_store(store_url: str) -> None:
     """Two workers on one store (SQLite file or PostgreSQL) taking turns at once: every
     user gets the same share, and a restart continues where they stopped."""
     from journey.connectors.salesforce.state import ConnectorState
+    from journey.engine.store import open_store
 
+    open_store(store_url).close()
     users = ["ann@acme.example", "bob@acme.example", "eva@acme.example"]
     picks: Counter[str] = Counter()
     lock = threading.Lock()

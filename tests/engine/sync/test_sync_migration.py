@@ -1,5 +1,5 @@
-"""Schema version 2 adds the sync's tables to a store created at version 1, keeping its
-data; a fresh store is created at version 2 directly."""
+"""The sync's tables arrive with revision ``0002_v2_sync`` on a store at the first
+revision, keeping its data; a fresh store is created at the head directly."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from journey.engine.store import MIGRATIONS, SCHEMA_VERSION, Contact, open_store, table
+from journey.engine import migrations
+from journey.engine.store import Contact, open_store, table
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = sa.create_engine(url)
     now = datetime.now(UTC)
+    migrations.upgrade(engine, "0001_v1")
     with engine.begin() as conn:
-        MIGRATIONS[0](conn)
-        conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
         conn.execute(
             sa.insert(table(Contact)).values(email="a@b.example", created_at=now, updated_at=now)
         )
@@ -25,7 +25,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     engine.dispose()
     store = open_store(url)
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.revision() == migrations.HEAD
         with store.begin() as conn:
             names = set(sa.inspect(conn).get_table_names())
             assert {"sync_records", "sync_errors", "sync_pending", "sync_settings"} <= names

@@ -1,0 +1,120 @@
+"""The store's schema, one Alembic revision per change (``versions/``), applied in order.
+
+Pipeline position: under ``engine.store``: ``open_store`` calls ``upgrade`` before it
+hands out a store, so every part sharing the database — the engine's tables, the sync's,
+the Salesforce connector's — finds them at the head revision.
+
+* ``0001_v1`` — the schema as first released (its ``schema_version`` 1), frozen as DDL.
+* ``0002_v2_sync`` — the sync's tables (``schema_version`` 2).
+* ``0003_salesforce_connector`` — the connector's four tables (``sf_*``).
+* ``0004_drop_schema_version`` — ``alembic_version`` is the one record of the schema.
+
+A store made before Alembic has ``schema_version`` and no ``alembic_version``: it is
+stamped with the revision its version matches, then upgraded like any other. A revision
+this release does not know (a store a newer release has migrated) is refused, never
+guessed at.
+
+Only one process migrates a store at a time: on PostgreSQL the upgrade runs in one
+transaction holding an advisory lock, on SQLite in one ``BEGIN IMMEDIATE`` transaction
+(both databases roll DDL back, so a failed upgrade leaves the store as it was). The
+others wait, then find the store at head and do nothing.
+
+Adding a change: a new file in ``versions/`` with the next number, ``down_revision`` the
+previous head, explicit ``op.*`` DDL (``op.batch_alter_table`` to alter, for SQLite).
+``tests/engine/test_migrations.py`` fails while the models and the revisions disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["HEAD", "StoreVersionError", "revision", "upgrade"]
+
+_FOLDER = Path(__file__).parent
+
+#: The revision a store made before Alembic matches, by its ``schema_version``.
+_ADOPTED = {1: "0001_v1", 2: "0002_v2_sync"}
+
+
+class StoreVersionError(RuntimeError):
+    """The store's schema is not one this release can migrate."""
+
+
+def _config(conn: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_FOLDER))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+HEAD: str = _script().get_current_head() or ""
+
+
+def revision(conn: Connection) -> str | None:
+    """The store's revision (``None``: not under Alembic yet, or empty)."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, target: str = "head") -> None:
+    """Bring the store behind ``engine`` to ``target`` (the head unless a test asks for
+    less), unless it is there already."""
+    with engine.connect() as conn:
+        if target == "head" and revision(conn) == HEAD:
+            return
+        conn.rollback()
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode copies a table to alter it: foreign keys must not fire meanwhile
+            # (the pragma cannot change inside a transaction).
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('journey store'))"))
+        try:
+            _migrate(conn, target)
+            conn.commit()
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def _migrate(conn: Connection, target: str) -> None:
+    _adopt(conn)
+    current = revision(conn)
+    known = {script.revision for script in _script().walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreVersionError(
+            f"the store is at schema revision {current!r}, which this release of journey "
+            f"does not know (the newest it knows is {HEAD!r}): a newer release has "
+            "migrated it; use that release"
+        )
+    if current != target:
+        command.upgrade(_config(conn), target)
+
+
+def _adopt(conn: Connection) -> None:
+    """Stamp a store made before Alembic with the revision its ``schema_version`` names."""
+    inspector = sa.inspect(conn)
+    if inspector.has_table("alembic_version") or not inspector.has_table("schema_version"):
+        return
+    version = conn.execute(sa.text("SELECT MAX(version) FROM schema_version")).scalar()
+    stamp = _ADOPTED.get(int(version or 0))
+    if stamp is None:
+        raise StoreVersionError(
+            f"the store has schema version {version}, which this release of journey cannot "
+            f"migrate (it knows {', '.join(map(str, _ADOPTED))})"
+        )
+    command.stamp(_config(conn), stamp)
