@@ -26,6 +26,7 @@ previous head, explicit ``op.*`` DDL (``op.batch_alter_table`` to alter, for SQL
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,6 +42,11 @@ _FOLDER = Path(__file__).parent
 
 #: The revision a store made before Alembic matches, by its ``schema_version``.
 _ADOPTED = {1: "0001_v1", 2: "0002_v2_sync"}
+
+
+#: Alembic's ``op`` and ``context`` are process-wide: one migration at a time per process
+#: (taken after the database's lock, so no thread holds it while waiting for another's).
+_ALEMBIC = threading.Lock()
 
 
 class StoreVersionError(RuntimeError):
@@ -82,7 +88,8 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         else:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('journey store'))"))
         try:
-            _migrate(conn, target)
+            with _ALEMBIC:
+                _migrate(conn, target)
             conn.commit()
         finally:
             conn.rollback()
