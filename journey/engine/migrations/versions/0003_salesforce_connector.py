@@ -1,9 +1,9 @@
 """The Salesforce connector's tables (``connectors.salesforce.state``): links to the
 records it created, its journal of sent requests, round-robin turns, settings.
 
-The previous release let the connector create these itself, so a store it used may have
-them already: a table that exists is left as it is (same columns — the models were the
-same), the others are created.
+A store adopted from ``schema_version`` 2 may hold them already, made by the connector
+itself from the same models: a table that exists is left as it is, the others are
+created (``test_migrations_previous_release`` checks the result equals the models).
 
 Revision ID: 0003_salesforce_connector
 Revises: 0002_v2_sync
