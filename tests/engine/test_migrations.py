@@ -155,3 +155,18 @@ def test_the_connector_needs_a_migrated_store(tmp_path: Path) -> None:
     state.put("pause", {"why": "test"})
     assert state.get("pause") == {"why": "test"}
     state.close()
+
+
+def test_the_migrated_store_still_enforces_foreign_keys(store_url: str) -> None:
+    """SQLite migrates with foreign keys off (batch mode copies tables); they come back."""
+    store = open_store(store_url)
+    try:
+        with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO memberships (list_id, contact_id, added_at) "
+                    "VALUES (41, 42, '2026-03-02 09:00:00')"
+                )
+            )
+    finally:
+        store.close()

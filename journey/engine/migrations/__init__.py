@@ -83,6 +83,7 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         if sqlite:
             # Batch mode copies a table to alter it: foreign keys must not fire meanwhile
             # (the pragma cannot change inside a transaction).
+            keys = int(conn.exec_driver_sql("PRAGMA foreign_keys").scalar() or 0)
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
@@ -94,7 +95,7 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         finally:
             conn.rollback()
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.exec_driver_sql(f"PRAGMA foreign_keys={keys}")
                 conn.commit()
 
 
