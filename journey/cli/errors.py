@@ -26,6 +26,7 @@ import typer
 
 from journey.connectors.salesforce.connection import ConnectionSettingsError
 from journey.connectors.salesforce.errors import SalesforceProblem
+from journey.connectors.salesforce.state import UnmigratedStoreError
 from journey.connectors.sync import SyncProblem
 from journey.dsl import Diagnostic, JourneyError
 from journey.emulator import SeedError
@@ -33,6 +34,7 @@ from journey.engine.config import ConfigError
 from journey.engine.contacts import FieldValueError
 from journey.engine.intake import IntakeError
 from journey.engine.journeys import JourneyLoadError
+from journey.engine.migrations import StoreVersionError
 
 __all__ = [
     "CODES",
@@ -73,6 +75,7 @@ CODES: dict[str, ExitCode] = {
     "input": ExitCode.USAGE,  # a CSV or a value that cannot be taken at all
     "file": ExitCode.USAGE,  # a file or folder that cannot be read or written
     "not_found": ExitCode.USAGE,  # the contact, journey or object named is not there
+    "store": ExitCode.USAGE,  # a store this release cannot migrate, or one never migrated
     "salesforce": ExitCode.SALESFORCE,
     "internal": ExitCode.INTERNAL,
     "interrupted": ExitCode.INTERRUPTED,
@@ -193,6 +196,8 @@ def problem_of(error: BaseException) -> Problem | None:
             f"{error.code}: {error.message}",
             hint="`journey salesforce status` shows the connection and any pause",
         )
+    if isinstance(error, StoreVersionError | UnmigratedStoreError):
+        return Problem("store", str(error))
     if isinstance(error, OSError) and error.filename is not None:
         return Problem("file", error.strerror or str(error), str(error.filename))
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,20 @@ def test_naming_what_is_not_there(project: Path) -> None:
 def test_a_file_that_cannot_be_written_says_which(project: Path) -> None:
     error = error_of("graph", "journeys/welcome.journey", "-o", "no/such/folder.mmd", code=2)
     assert (error["code"], error["where"]) == ("file", "no/such/folder.mmd")
+
+
+def test_a_store_from_a_newer_release_is_refused_not_touched(project: Path) -> None:
+    assert CliRunner().invoke(app, ["run", "--now", "2026-03-02T09:00"]).exit_code == 0
+    db = project / ".journey" / "state.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    error = error_of("status", code=2)
+    assert error["code"] == "store"
+    assert "9999_from_the_future" in error["message"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("9999_from_the_future",)
+        ]
 
 
 def test_an_unexpected_failure_is_an_internal_error_without_a_traceback(
