@@ -50,14 +50,10 @@ from journey.dsl.syntax import (
     UpdateField,
     UpdateSalesforceField,
 )
+from journey.vocabulary import SALESFORCE_LISTS
 
 __all__ = ["SALESFORCE_LISTS", "RecordingConnector"]
 
-#: The two lists whose membership means "has a Salesforce record of this type".
-SALESFORCE_LISTS: dict[str, Literal["Lead", "Contact"]] = {
-    "salesforce leads": "Lead",
-    "salesforce contacts": "Contact",
-}
 
 _PREFIX = {
     "Lead": "00Q",

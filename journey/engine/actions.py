@@ -30,18 +30,15 @@ from journey.dsl.syntax import (
     UpdateField,
     UpdateSalesforceField,
 )
+from journey.vocabulary import is_salesforce_list
 
 __all__ = [
     "CLOSE_IN_DAYS",
-    "SALESFORCE_LIST_NAMES",
     "action_params",
     "action_text",
     "is_local",
     "render",
 ]
-
-#: Lists whose membership is a Salesforce record: adding to them is a connector action.
-SALESFORCE_LIST_NAMES = frozenset({"salesforce leads", "salesforce contacts"})
 
 Params = dict[str, str | int | bool | None]
 
@@ -60,7 +57,7 @@ def render(template: str, values: Mapping[str, str]) -> str:
 def is_local(action: Action) -> bool:
     """Done by the engine in its store, with no connector call."""
     if isinstance(action, AddToList):
-        return action.list_name.casefold() not in SALESFORCE_LIST_NAMES
+        return not is_salesforce_list(action.list_name)
     return isinstance(action, RemoveFromList | UpdateField)
 
 

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
+
 __all__ = [
     "CONFIG_FILE",
     "STANDARD_FIELDS",
@@ -46,31 +48,9 @@ __all__ = [
 
 CONFIG_FILE = "journey.toml"
 
-FieldType = Literal["Text", "Number", "Date", "True/False"]
-
-#: Contact fields every project has without declaring them, with their types.
-STANDARD_FIELDS: dict[str, FieldType] = {
-    "Email": "Text",
-    "First Name": "Text",
-    "Last Name": "Text",
-    "Company": "Text",
-    "Title": "Text",
-    "Phone": "Text",
-    "Lead Source": "Text",
-    "Lead Status": "Text",
-    "Lead Owner": "Text",
-    "Rating": "Text",
-    "Annual Revenue": "Number",
-    "Industry": "Text",
-    "Country": "Text",
-    "City": "Text",
-    "State": "Text",
-    "Postal Code": "Text",
-    "Street": "Text",
-    "Unsubscribed": "True/False",
-    "Do Not Call": "True/False",
-    "Description": "Text",
-}
+#: Contact fields every project has without declaring them, with their types (the
+#: Salesforce vocabulary's standard fields).
+STANDARD_FIELDS: dict[str, FieldType] = dict(STANDARD_FIELD_TYPES)
 
 
 class ConfigError(Exception):
@@ -97,7 +77,7 @@ class SalesforceConfig(_Section):
     sandbox: bool = False
     ca_file: str | None = None
     api_version: str = "59.0"
-    default_company: str = "[not provided]"
+    default_company: str = NOT_PROVIDED
     assignment_rules_on_update: bool = False
     max_daily_api_share: float = Field(default=0.5, gt=0, le=1)
     #: Updates of more records than this in one action go through Bulk API 2.0.

@@ -26,8 +26,9 @@ from journey.dsl.syntax import (
     FormSubmitted,
     Trigger,
 )
-from journey.engine.config import STANDARD_FIELDS, SYNC_OBJECTS, ProjectConfig
+from journey.engine.config import SYNC_OBJECTS, ProjectConfig
 from journey.engine.store import JourneyVersion, Store, table
+from journey.vocabulary import STANDARD_FIELD_TYPES
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
 
@@ -55,7 +56,7 @@ def schema_for(config: ProjectConfig) -> Schema:
     Without a ``journey.toml`` those kinds are unknown (warnings, not errors). ``journey
     check`` and the engine both use this, so a journey that checks also loads."""
     if not config.found:
-        return Schema(standard_fields=STANDARD_FIELDS)
+        return Schema(standard_fields=STANDARD_FIELD_TYPES)
     fields: dict[str, str] = dict(config.all_fields())
     for sobject in SYNC_OBJECTS:
         for name in config.sync.mappings(sobject):
@@ -64,7 +65,7 @@ def schema_for(config: ProjectConfig) -> Schema:
         fields=fields,
         groups=frozenset(config.groups),
         segments=frozenset(config.segments),
-        standard_fields=STANDARD_FIELDS,
+        standard_fields=STANDARD_FIELD_TYPES,
     )
 
 

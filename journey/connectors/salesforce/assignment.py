@@ -34,6 +34,7 @@ from journey.connectors.salesforce.records import (
     read_owners,
 )
 from journey.dsl.syntax import AssignLead, AssignLeadToGroup
+from journey.vocabulary import is_user_id
 
 __all__ = ["assign", "find_users"]
 
@@ -44,7 +45,7 @@ def find_users(ws: Workspace, names: Sequence[str]) -> dict[str, Owner]:
     cache: dict[str, Owner] = ws.cache.setdefault("users", {})
     wanted = [n for n in dict.fromkeys(names) if n.casefold() not in cache]
     if wanted:
-        ids = [n for n in wanted if n.startswith("005") and len(n) in (15, 18)]
+        ids = [n for n in wanted if is_user_id(n)]
         texts = [n for n in wanted if n not in ids]
         soql = "SELECT Id, Name, Email FROM User WHERE Email IN {t} OR Name IN {t}"
         if ids:

@@ -56,13 +56,13 @@ from journey.dsl.syntax import (
     UpdateSalesforceField,
 )
 from journey.engine.config import SalesforceConfig
+from journey.vocabulary import list_record_type
 
 __all__ = ["PAUSE_KEY", "Pause", "SalesforceConnector", "clear_pause", "current_pause"]
 
 PAUSE_KEY = "pause"
 #: After a 403 REQUEST_LIMIT_EXCEEDED: when to look again.
 LIMIT_PAUSE = timedelta(minutes=30)
-_LISTS = {"salesforce leads": "Lead", "salesforce contacts": "Contact"}
 
 Pause = dict[str, Any]
 
@@ -174,7 +174,7 @@ class SalesforceConnector:
         ws = self.workspace()
         match action:
             case AddToList():
-                kind = _LISTS.get(action.list_name.casefold())
+                kind = list_record_type(action.list_name)
                 if kind is None:
                     for item in items:
                         item.finish("skipped", why="not a Salesforce list")

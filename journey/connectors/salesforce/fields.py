@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from journey.connectors.base import RecordChange
-from journey.connectors.salesforce.records import STANDARD_FIELD_NAMES, Item, Workspace
+from journey.connectors.salesforce.records import Item, Workspace
 from journey.connectors.salesforce.state import Link
 from journey.dsl.syntax import UpdateSalesforceField
+from journey.vocabulary import standard_field
 
 __all__ = ["describe_field", "update_fields"]
 
@@ -30,8 +31,8 @@ def describe_field(ws: Workspace, sobject: str, name: str) -> dict[str, Any] | N
     if key not in ws.cache:
         describe = ws.api.call(lambda: getattr(ws.api.sf, sobject).describe())
         ws.cache[key] = list(describe.get("fields", []))
-    standard = STANDARD_FIELD_NAMES.get(name.strip().casefold())
-    api_name = standard and (standard[0] if sobject == "Lead" else standard[1])
+    standard = standard_field(name)
+    api_name = standard.field_on(sobject) if standard else None
     wanted = (api_name or name).strip().casefold()
     fields: list[dict[str, Any]] = ws.cache[key]
     for field in fields:

@@ -41,6 +41,7 @@ from journey.connectors.base import (
 from journey.connectors.salesforce.records import Workspace
 from journey.connectors.salesforce.state import Link
 from journey.dsl.syntax import Action, AddTask, AddToList, CreateOpportunity
+from journey.vocabulary import RecordType, list_record_type
 
 __all__ = ["reconcile_requests"]
 
@@ -87,8 +88,8 @@ def _relink(
     if not orphans:
         return
     since = min(s for _, s in orphans) - _SLACK
-    kinds = ["Lead"]
-    if isinstance(action, AddToList) and action.list_name.casefold() == "salesforce contacts":
+    kinds: list[RecordType] = ["Lead"]
+    if isinstance(action, AddToList) and list_record_type(action.list_name) == "Contact":
         kinds = ["Contact"]
     found: dict[int, Link] = {}
     for kind in kinds:
@@ -104,7 +105,7 @@ def _relink(
         for request, _ in orphans:
             record = by_email.get(str(request.contact.email).casefold())
             if record is not None:
-                found[request.contact.id] = Link(record, "Contact" if kind == "Contact" else "Lead")
+                found[request.contact.id] = Link(record, kind)
     ws.state.save_links(found, ws.now)
 
 

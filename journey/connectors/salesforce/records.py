@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from journey.connectors.base import (
     ContactChanges,
@@ -30,10 +30,16 @@ from journey.connectors.base import (
 )
 from journey.connectors.salesforce.batching import OrgApi, Saved
 from journey.connectors.salesforce.state import ConnectorState, Link
+from journey.vocabulary import (
+    AUTO_ASSIGN_HEADER,
+    NOT_PROVIDED,
+    STANDARD_FIELDS,
+    RecordType,
+    is_user_id,
+)
 
 __all__ = [
     "AUTO_ASSIGN_FALSE",
-    "STANDARD_FIELD_NAMES",
     "Item",
     "Owner",
     "Workspace",
@@ -42,43 +48,10 @@ __all__ = [
     "record_fields",
 ]
 
-RecordType = Literal["Lead", "Contact"]
-
 #: Sent with every write that sets an owner explicitly and every update we make.
-AUTO_ASSIGN_FALSE = {"Sforce-Auto-Assign": "FALSE"}
+AUTO_ASSIGN_FALSE = {AUTO_ASSIGN_HEADER: "FALSE"}
 
-# Contact field (display name) → Lead field, Contact field.
-_FIELD_MAP: dict[str, tuple[str | None, str | None]] = {
-    "First Name": ("FirstName", "FirstName"),
-    "Email": ("Email", "Email"),
-    "Title": ("Title", "Title"),
-    "Phone": ("Phone", "Phone"),
-    "Lead Source": ("LeadSource", "LeadSource"),
-    "Industry": ("Industry", None),
-    "Annual Revenue": ("AnnualRevenue", None),
-    "Street": ("Street", "MailingStreet"),
-    "City": ("City", "MailingCity"),
-    "State": ("State", "MailingState"),
-    "Postal Code": ("PostalCode", "MailingPostalCode"),
-    "Country": ("Country", "MailingCountry"),
-    "Description": ("Description", "Description"),
-    "Unsubscribed": ("HasOptedOutOfEmail", "HasOptedOutOfEmail"),
-    "Do Not Call": ("DoNotCall", "DoNotCall"),
-    "Rating": ("Rating", None),
-}
-#: Every standard contact field that has a Salesforce field, casefolded display name →
-#: (Lead field, Contact field): what ``update salesforce field "Lead Status"`` writes.
-#: Wider than ``_FIELD_MAP``, whose fields are also copied onto records we create.
-STANDARD_FIELD_NAMES: dict[str, tuple[str | None, str | None]] = {
-    name.casefold(): names
-    for name, names in {
-        **_FIELD_MAP,
-        "Last Name": ("LastName", "LastName"),
-        "Company": ("Company", None),
-        "Lead Status": ("Status", None),
-    }.items()
-}
-_RATINGS = {"hot": "Hot", "warm": "Warm", "cold": "Cold"}
+_RATINGS = {"hot": "Hot", "warm": "Warm", "cold": "Cold"}  # the Rating picklist's values
 _TRUE = {"true", "yes", "1", "y"}
 
 
@@ -90,7 +63,7 @@ class Owner:
 
     @property
     def is_user(self) -> bool:
-        return self.id.startswith("005")
+        return is_user_id(self.id)
 
 
 @dataclass
@@ -186,18 +159,18 @@ class Workspace:
 def record_fields(
     contact: ContactSnapshot, kind: RecordType, default_company: str
 ) -> dict[str, Any]:
-    """The new record's fields from the contact (required ones always filled)."""
+    """The new record's fields from the contact: every standard field the object holds
+    (the vocabulary's), typed; the required ones always filled."""
     values = contact.fields
     out: dict[str, Any] = {}
-    index = 0 if kind == "Lead" else 1
-    for display, names in _FIELD_MAP.items():
-        target = names[index]
-        raw = values.get(display) or (contact.email if display == "Email" else None)
-        if not target or not raw:
+    for standard in STANDARD_FIELDS:
+        target = standard.field_on(kind)
+        raw = values.get(standard.name) or (contact.email if target == "Email" else None)
+        if not target or not raw or not standard.on_create:
             continue
-        if target in ("HasOptedOutOfEmail", "DoNotCall"):
+        if standard.kind == "True/False":
             out[target] = raw.strip().lower() in _TRUE
-        elif target == "AnnualRevenue":
+        elif standard.kind == "Number":
             try:
                 out[target] = float(raw.replace(",", ""))
             except ValueError:
@@ -208,7 +181,7 @@ def record_fields(
         else:
             out[target] = raw
     email_name = (contact.email or "").partition("@")[0]
-    out["LastName"] = values.get("Last Name") or email_name or "[not provided]"
+    out["LastName"] = values.get("Last Name") or email_name or NOT_PROVIDED
     if kind == "Lead":
         out["Company"] = values.get("Company") or default_company
     return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journey.engine.config import FieldType, SyncConfig, SyncDirection
+from journey.vocabulary import ACCOUNT_FIELDS, OWNER_PATHS, STANDARD_FIELDS
 
 __all__ = [
     "ACCOUNT_FIELDS",
@@ -31,60 +32,18 @@ __all__ = [
     "to_salesforce",
 ]
 
-#: The owner: inbound only, shown as "Lead Owner" (matched by name, email or user ID).
-OWNER_PATHS = ("OwnerId", "Owner.Name", "Owner.Email")
 
-_COMMON: list[tuple[str, str, FieldType]] = [
-    ("Email", "Email", "Text"),
-    ("First Name", "FirstName", "Text"),
-    ("Last Name", "LastName", "Text"),
-    ("Title", "Title", "Text"),
-    ("Phone", "Phone", "Text"),
-    ("Lead Source", "LeadSource", "Text"),
-    ("Unsubscribed", "HasOptedOutOfEmail", "True/False"),
-    ("Do Not Call", "DoNotCall", "True/False"),
-    ("Description", "Description", "Text"),
-]
-_STANDARD: dict[str, list[tuple[str, str, FieldType]]] = {
-    "Lead": [
-        *_COMMON,
-        ("Company", "Company", "Text"),
-        ("Lead Status", "Status", "Text"),
-        ("Rating", "Rating", "Text"),
-        ("Annual Revenue", "AnnualRevenue", "Number"),
-        ("Industry", "Industry", "Text"),
-        ("Country", "Country", "Text"),
-        ("City", "City", "Text"),
-        ("State", "State", "Text"),
-        ("Postal Code", "PostalCode", "Text"),
-        ("Street", "Street", "Text"),
-    ],
-    "Contact": [
-        *_COMMON,
-        ("Country", "MailingCountry", "Text"),
-        ("City", "MailingCity", "Text"),
-        ("State", "MailingState", "Text"),
-        ("Postal Code", "MailingPostalCode", "Text"),
-        ("Street", "MailingStreet", "Text"),
-        # Account fields mapped onto the contact: inbound only (a relationship).
-        ("Company", "Account.Name", "Text"),
-        ("Industry", "Account.Industry", "Text"),
-        ("Annual Revenue", "Account.AnnualRevenue", "Number"),
-        ("Account Type", "Account.Type", "Text"),
-    ],
-}
-#: Account field -> the contact field it shows as, on the Account's contacts.
-ACCOUNT_FIELDS = {
-    "Name": "Company",
-    "Industry": "Industry",
-    "AnnualRevenue": "Annual Revenue",
-    "Type": "Account Type",
-}
+def _standard(sobject: str) -> list[tuple[str, str, FieldType]]:
+    """The standard fields ``sobject`` has (the vocabulary's), as (contact field, API
+    path, type). The owner is not among them: it is read through ``OWNER_PATHS``."""
+    return [(f.name, p, f.kind) for f in STANDARD_FIELDS if (p := f.path(sobject))]
+
+
 #: Extra fields each object's read needs besides the mapped ones.
 _EXTRA: dict[str, tuple[str, ...]] = {
     "Lead": (*OWNER_PATHS, "LastModifiedDate", "IsConverted", "ConvertedContactId"),
     "Contact": (*OWNER_PATHS, "LastModifiedDate", "AccountId", "IsPersonAccount"),
-    "Account": ("Name", "Industry", "AnnualRevenue", "Type", "IsPersonAccount"),
+    "Account": (*ACCOUNT_FIELDS, "IsPersonAccount"),
     "CampaignMember": ("CampaignId", "Campaign.Name", "LeadId", "ContactId", "Status"),
 }
 
@@ -110,7 +69,7 @@ def field_maps(
     mapping of a standard field's contact name replaces it). ``read_only``: API names
     describe reported not updateable or formula."""
     maps: dict[str, FieldMap] = {}
-    for name, path, kind in _STANDARD.get(sobject, []):
+    for name, path, kind in _standard(sobject):
         maps[name.casefold()] = FieldMap(name, path, kind, writable="." not in path)
     kinds: dict[str, FieldType] = {
         "Text": "Text",
