@@ -105,7 +105,9 @@ class StandardField:
 
     def path(self, record_type: str) -> str | None:
         """The field's API path on ``record_type`` (``None`` when it has none)."""
-        return self.lead if record_type == "Lead" else self.contact
+        if record_type == "Lead":
+            return self.lead
+        return self.contact if record_type == "Contact" else None
 
     def field_on(self, record_type: str) -> str | None:
         """The field ``record_type`` itself holds (a relationship path is not one)."""
@@ -174,4 +176,6 @@ def list_for(record_type: RecordType) -> str:
 
 def is_user_id(text: str) -> bool:
     """A Salesforce User ID: 15 or 18 letters and digits starting with ``005``."""
-    return len(text) in (15, 18) and text.startswith(USER_ID_PREFIX) and text.isascii() and text.isalnum()
+    if len(text) not in (15, 18) or not text.startswith(USER_ID_PREFIX):
+        return False
+    return text.isascii() and text.isalnum()

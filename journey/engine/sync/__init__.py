@@ -7,8 +7,11 @@ org. It never imports simple-salesforce. Read in this order:
 
 * ``engine.sync.cycle`` — one cycle: read, take in, send out, summarise (``run_cycle``).
 * ``engine.sync.mapping`` — which contact field is which Salesforce field, and values.
-* ``engine.sync.inbound`` — the three-way merge, identity and de-duplication, conversion,
-  deletions, accounts, campaign members.
+* ``engine.sync.inbound`` — Leads and Contacts into the store, conversions;
+  ``engine.sync.identity`` which contact a record is (and duplicates),
+  ``engine.sync.merge`` the three-way merge of one record's values.
+* ``engine.sync.accounts``, ``engine.sync.members``, ``engine.sync.removal`` — Accounts and
+  the fields their Contacts show, campaign member statuses, deleted records.
 * ``engine.sync.outbound`` — engine-side changes and the activity feed to Salesforce.
 * ``engine.sync.records`` — the sync's tables: shadows, watermarks, errors, pending.
 """
@@ -16,8 +19,9 @@ org. It never imports simple-salesforce. Read in this order:
 from __future__ import annotations
 
 from journey.engine.sync.cycle import CycleSummary, SyncRun, run_cycle
-from journey.engine.sync.inbound import CONTACTS_LIST, LEADS_LIST, possible_duplicates
+from journey.engine.sync.identity import possible_duplicates
 from journey.engine.sync.records import ERRORS_LIST, error_rows
+from journey.vocabulary import CONTACTS_LIST, LEADS_LIST
 
 __all__ = [
     "CONTACTS_LIST",

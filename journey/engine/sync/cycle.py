@@ -43,18 +43,15 @@ from journey.connectors.sync import (
 from journey.engine.config import SYNC_OBJECTS, ProjectConfig
 from journey.engine.contacts import ContactContext
 from journey.engine.store import Store, SyncError, table
-from journey.engine.sync.inbound import (
-    Taken,
-    possible_duplicates,
-    remove_records,
-    salesforce_time,
-    take_accounts,
-    take_members,
-    take_people,
-)
+from journey.engine.sync.accounts import take_accounts
+from journey.engine.sync.identity import possible_duplicates
+from journey.engine.sync.inbound import Taken, take_people
 from journey.engine.sync.mapping import FieldMap, field_maps, read_fields
+from journey.engine.sync.members import take_members
+from journey.engine.sync.merge import salesforce_time
 from journey.engine.sync.outbound import push_activities, push_changes
 from journey.engine.sync.records import get_setting, put_setting
+from journey.engine.sync.removal import remove_records
 
 __all__ = ["BATCH", "CycleSummary", "SyncRun", "run_cycle"]
 

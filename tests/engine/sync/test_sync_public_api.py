@@ -10,7 +10,12 @@ import pytest
 MODULES = [
     "journey.engine.sync",
     "journey.engine.sync.cycle",
+    "journey.engine.sync.accounts",
+    "journey.engine.sync.identity",
     "journey.engine.sync.inbound",
+    "journey.engine.sync.members",
+    "journey.engine.sync.merge",
+    "journey.engine.sync.removal",
     "journey.engine.sync.mapping",
     "journey.engine.sync.outbound",
     "journey.engine.sync.records",
