@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from journey.engine.store import (
     update_many,
 )
 from journey.engine.triggers import process_events
+from journey.retry import STEP_RETRIES, RetrySchedule
 
 __all__ = ["PassReport", "Runner"]
 
@@ -119,11 +120,11 @@ class Runner:
         field_types: dict[str, str],
         *,
         batch_size: int = 1000,
-        retry_delay: timedelta = timedelta(minutes=5),
+        retries: RetrySchedule = STEP_RETRIES,
     ) -> None:
         self.store, self.catalog, self.connector = store, catalog, connector
         self.evaluator, self.field_types = evaluator, field_types
-        self.batch_size, self.retry_delay = batch_size, retry_delay
+        self.batch_size, self.retries = batch_size, retries
 
     # ------------------------------------------------------------------ passes
 
@@ -301,7 +302,7 @@ class Runner:
         assert item.pending is not None
         result, pending = item.result, item.pending
         item.result = None
-        retry_after = now + self.retry_delay * (item.attempts + 1)
+        result, retry_after = self._retry(item, result, now)
         done = complete_effect(journey, item.position, view, pending, result, now, retry_after)
         writes.outcomes.append(
             {
@@ -311,8 +312,9 @@ class Runner:
             }
         )
         report.effects += 1
-        item.attempts = item.attempts + 1 if result.status in ("retry", "paused") else 0
-        if result.status == "paused":
+        if result.status != "paused":
+            item.attempts = item.attempts + 1 if result.status == "retry" else 0
+        if result.status == "paused":  # the connection's state, not the step's failure
             report.paused = result.message or result.why or "the connector paused"
         if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
             more = advance(journey, done.position, view, now, self.evaluator)
@@ -321,6 +323,25 @@ class Runner:
             more.steps += done.steps
             return more
         return done
+
+    def _retry(
+        self, item: _Item, result: EffectResult, now: datetime
+    ) -> tuple[EffectResult, datetime]:
+        """The step retry of ``journey.retry``: a ``retry`` runs the step again after the
+        schedule's delay, and the last attempt's ``retry`` fails the run, its error named;
+        a ``paused`` waits the first delay, uncounted."""
+        if result.status == "paused":
+            return result, now + timedelta(seconds=self.retries.delay(1))
+        failures = item.attempts + 1
+        if result.status == "retry" and self.retries.exhausted(failures):
+            why = result.message or result.why or "a transient failure"
+            result = replace(
+                result,
+                status="failed",
+                error_code=result.error_code or "RETRIES_EXHAUSTED",
+                message=f"still failing after {failures} attempts: {why}",
+            )
+        return result, now + timedelta(seconds=self.retries.delay(failures))
 
     def _collect(
         self, item: _Item, adv: Advance, now: datetime, writes: _Writes, report: PassReport

@@ -2,9 +2,11 @@
 to 200 records, Bulk API 2.0 for big updates, SOAP ``convertLead`` in batches of 100.
 
 Pipeline position: action modules → **batching** → simple-salesforce → the org. Every
-call passes the API budget's check first and ``errors.with_retries`` around it, so the
-action modules see only outcomes: a ``Saved`` per record, or a ``PausedError`` that stops
-the whole batch. Every value put into SOQL goes through ``simple_salesforce.format_soql``.
+call passes the API budget's check first and is retried per ``journey.retry.CALL_RETRIES``
+— by ``errors.with_retries``, or for Collections writes by ``OrgApi._save``'s own loop,
+which sends again only the records that failed — never both. So the action modules see
+only outcomes: a ``Saved`` per record, or a ``PausedError`` that stops the whole batch.
+Every value put into SOQL goes through ``simple_salesforce.format_soql``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from journey.connectors.salesforce.errors import (
     CallRefusedError,
     PausedError,
     TransientError,
+    call_once,
     first_error,
     with_retries,
 )
@@ -107,6 +110,11 @@ class OrgApi:
         self.budget.check()
         return with_retries(fn, self.backoff)
 
+    def try_once(self, fn: Callable[[], T]) -> T:
+        """One API call, one try (the caller retries what failed): budget check first."""
+        self.budget.check()
+        return call_once(fn)
+
     # ---- reads ----------------------------------------------------------------------------
     def query(self, soql: str) -> list[dict[str, Any]]:
         """Every row of ``soql`` (following ``nextRecordsUrl``)."""
@@ -150,10 +158,12 @@ class OrgApi:
         method: str,
         headers: Mapping[str, str],
     ) -> list[Saved]:
+        """Collections writes of 200, with the only retry loop they get: a transient
+        failure — of the whole call or of single records — sends just those records again,
+        per ``backoff``, so no record is tried more than ``backoff.attempts`` times."""
         out: list[Saved | None] = [None] * len(records)
         pending = list(range(len(records)))
-        delays = [*self.backoff.delays(), None]
-        for delay in delays:
+        for delay in [*self.backoff.delays(), None]:
             retry_later: list[int] = []
             for chunk in chunks(pending, COLLECTION_SIZE):
                 body = {
@@ -161,7 +171,7 @@ class OrgApi:
                     "records": [{"attributes": {"type": sobject}, **records[i]} for i in chunk],
                 }
                 try:
-                    answer: Any = self.call(
+                    answer: Any = self.try_once(
                         partial(
                             self.sf.restful,
                             "composite/sobjects",
@@ -173,6 +183,7 @@ class OrgApi:
                 except TransientError as problem:
                     for i in chunk:
                         out[i] = Saved(None, problem.code, problem.message, transient=True)
+                    retry_later.extend(chunk)
                     continue
                 except CallRefusedError as problem:
                     for i in chunk:

@@ -1,22 +1,37 @@
-"""How Salesforce's refusals become outcomes: failed, retry or paused.
+"""How Salesforce's refusals become outcomes — failed, retry or paused — and where each is
+retried.
 
 Pipeline position: used by ``batching`` around every call and by the action modules for
-per-record SaveResults. The rules (docs/salesforce.md, "Failures"):
+per-record SaveResults. ``classify`` is the one place that says which failures are
+transient; ``journey.retry`` holds the schedules. The policy (docs/salesforce.md,
+"Failures"), each kind of failure handled at exactly one layer:
 
-* a per-record error (``REQUIRED_FIELD_MISSING``, ``FIELD_CUSTOM_VALIDATION_EXCEPTION``,
-  ``DUPLICATES_DETECTED``, …) → that contact ``failed``, the code and the record named;
-* ``UNABLE_TO_LOCK_ROW``, HTTP 503/502/500 and network errors → retried here with
-  exponential backoff (bounded), then ``retry`` — the engine tries again later;
-* HTTP 401 ``INVALID_SESSION_ID`` → every contact ``paused`` until
-  ``journey salesforce renew``; HTTP 403 ``REQUEST_LIMIT_EXCEEDED`` or our own daily cap
-  → ``paused`` until the allocation allows.
+==========================================  =============================================
+failure                                      outcome
+==========================================  =============================================
+per-record error (``REQUIRED_FIELD_MISSING``,  that contact ``failed``, the code and the
+``FIELD_CUSTOM_VALIDATION_EXCEPTION``,         record named; never retried
+``DUPLICATES_DETECTED``, …) or a refused call
+(HTTP 400/404 …)
+HTTP 500/502/503/504, a network error,         retried inside the call: ``CALL_RETRIES``,
+``UNABLE_TO_LOCK_ROW`` / ``SERVER_UNAVAILABLE``  4 tries in all (0.5 s, 1 s, 2 s apart); a
+(whole call or single records)                 Collections write retries only the records
+                                               that failed, in the same loop. Still
+                                               failing → ``retry``: the engine runs the
+                                               step again on ``STEP_RETRIES`` (5 min, 10,
+                                               20, 40, then hourly; ``failed`` after 8)
+HTTP 401 ``INVALID_SESSION_ID``                 every contact ``paused`` until
+                                               ``journey salesforce renew``; no retry
+HTTP 403 ``REQUEST_LIMIT_EXCEEDED``, our own   ``paused`` until the allocation allows; no
+daily cap                                      retry
+==========================================  =============================================
 
 Exception tree (raised inside the connector, never past ``perform``)::
 
     SalesforceProblem
-    ├── PausedError     the connection is unusable: stop all Salesforce work
-    ├── TransientError  worth retrying later (lock, 503, network), after our own retries
-    └── CallRefusedError   the whole call was refused (400/404 …): fail its contacts
+    ├── PausedError       the connection is unusable: stop all Salesforce work
+    ├── TransientError    worth trying again: retried per CALL_RETRIES, then ``retry``
+    └── CallRefusedError  the whole call was refused (400/404 …): fail its contacts
 """
 
 from __future__ import annotations
@@ -34,6 +49,8 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
+from journey.retry import CALL_RETRIES, RetrySchedule
+
 __all__ = [
     "RETRYABLE_CODES",
     "Backoff",
@@ -41,12 +58,14 @@ __all__ = [
     "PausedError",
     "SalesforceProblem",
     "TransientError",
+    "call_once",
     "classify",
     "first_error",
     "with_retries",
 ]
 
-#: Per-record error codes that are worth retrying.
+#: Error codes worth retrying, for one record or a whole call (besides HTTP 5xx and
+#: network errors).
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 
 T = TypeVar("T")
@@ -114,30 +133,39 @@ def classify(error: BaseException) -> SalesforceProblem | None:
 
 
 @dataclass(frozen=True)
-class Backoff:
-    """Bounded exponential backoff: ``attempts`` tries, ``first`` seconds doubling."""
+class Backoff(RetrySchedule):
+    """``CALL_RETRIES`` as the connector applies it, with the ``sleep`` that waits (a test
+    passes one that does not)."""
 
-    attempts: int = 4
-    first: float = 0.5
+    attempts: int = CALL_RETRIES.attempts
+    first: float = CALL_RETRIES.first
+    factor: float = CALL_RETRIES.factor
+    cap: float = CALL_RETRIES.cap
     sleep: Callable[[float], None] = time.sleep
 
-    def delays(self) -> list[float]:
-        return [self.first * 2**i for i in range(self.attempts - 1)]
+
+def call_once(call: Callable[[], T]) -> T:
+    """Run ``call`` once; a problem is raised classified (a bug re-raises unchanged). For
+    the loop that retries by itself (a Collections write retries only its failed
+    records)."""
+    try:
+        return call()
+    except Exception as error:  # classified below; a bug re-raises unchanged
+        problem = classify(error)
+        if problem is None:
+            raise
+        raise problem from error
 
 
 def with_retries(call: Callable[[], T], backoff: Backoff) -> T:
-    """Run ``call``; transient problems are retried per ``backoff``, then raised as
-    ``TransientError``; everything else is raised classified."""
+    """Run ``call``; a ``TransientError`` is tried again per ``backoff``, then raised;
+    every other problem is raised at once."""
     delays = backoff.delays()
     for attempt in range(backoff.attempts):
         try:
-            return call()
-        except Exception as error:  # classified below; a bug re-raises unchanged
-            problem = classify(error)
-            if problem is None:
+            return call_once(call)
+        except TransientError:
+            if attempt >= len(delays):
                 raise
-            if isinstance(problem, TransientError) and attempt < len(delays):
-                backoff.sleep(delays[attempt])
-                continue
-            raise problem from error
+            backoff.sleep(delays[attempt])
     raise AssertionError("unreachable")  # pragma: no cover

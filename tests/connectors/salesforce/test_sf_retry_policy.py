@@ -1,0 +1,133 @@
+"""The retry policy (``journey.retry``), counted on the emulated org: a transient failure is
+retried at one layer only, so the number of requests the org sees is exactly the documented
+one — the connector's tries within a call, times the engine's tries of the step, and then
+the run is ``failed`` with the last error named."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from journey.connectors.base import ContactSnapshot
+from journey.dsl.syntax import AddToList
+from journey.emulator import EmulatedOrg
+from journey.engine.intake import import_csv
+from journey.engine.project import open_project
+from journey.engine.store import Activity, Run, table
+from journey.retry import CALL_RETRIES, STEP_RETRIES, RetrySchedule
+from tests.connectors.salesforce.conftest import NOW, Harness, build_connector, contact
+
+LEADS = AddToList("Salesforce Leads")
+#: What the harness's connector applies within a call (conftest: 3 tries, no sleeping).
+TRIES_PER_CALL = 3
+#: Every create first looks the emails up on Lead and on Contact: 2 queries.
+LOOKUPS = 2
+
+
+def people(n: int) -> list[ContactSnapshot]:
+    return [contact(i, f"r{i}@example.org") for i in range(n)]
+
+
+def create_calls(harness: Harness, n: int = 3) -> tuple[int, set[tuple[str, str | None]]]:
+    """Requests the org answered while creating Leads for ``n`` people, and the outcomes."""
+    before = harness.org.api_calls
+    results = harness.perform(LEADS, people(n), list="Salesforce Leads")
+    return harness.org.api_calls - before - LOOKUPS, {(r.status, r.error_code) for r in results}
+
+
+def test_the_documented_schedules() -> None:
+    assert CALL_RETRIES.delays() == [0.5, 1.0, 2.0]
+    assert STEP_RETRIES.attempts == 8
+    assert STEP_RETRIES.delays() == [300, 600, 1200, 2400, 3600, 3600, 3600]
+    assert RetrySchedule(attempts=1, first=1).delays() == []
+    with pytest.raises(ValueError, match="not a retry schedule"):
+        RetrySchedule(attempts=0, first=1)
+
+
+def test_service_unavailable_is_tried_exactly_the_calls_tries(harness: Harness) -> None:
+    harness.org.faults.fail_writes(1.0, "503")
+    calls, outcomes = create_calls(harness)
+    assert calls == TRIES_PER_CALL
+    assert outcomes == {("retry", "SERVER_UNAVAILABLE")}
+
+
+def test_locked_records_are_tried_exactly_the_calls_tries(harness: Harness) -> None:
+    harness.org.faults.fail_writes(1.0, "UNABLE_TO_LOCK_ROW")
+    calls, outcomes = create_calls(harness)
+    assert calls == TRIES_PER_CALL
+    assert outcomes == {("retry", "UNABLE_TO_LOCK_ROW")}
+
+
+def test_locks_then_outages_share_one_budget_of_tries(harness: Harness) -> None:
+    """Every record locked on the first try, then the org answers 503: the retry of the
+    locked records is the same loop as the retry of the outage, not a second one inside."""
+    org = harness.org
+    org.faults.fail_writes(1.0, "UNABLE_TO_LOCK_ROW")
+
+    def then_unavailable(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if "composite/sobjects" in response.url:
+            org.faults.fail_writes(1.0, "503")
+
+    harness.connector.api.sf.session.hooks["response"].append(then_unavailable)
+    calls, outcomes = create_calls(harness)
+    assert calls == TRIES_PER_CALL
+    assert outcomes == {("retry", "SERVER_UNAVAILABLE")}
+
+
+def test_a_transient_failure_that_recovers_is_done_within_the_call(harness: Harness) -> None:
+    harness.org.faults.fail_writes(0.5, "UNABLE_TO_LOCK_ROW", seed=3)
+    calls, outcomes = create_calls(harness, 10)
+    assert outcomes == {("done", None)}
+    calls -= 1  # the new Leads' owners, read back once they exist
+    assert 1 < calls <= TRIES_PER_CALL
+
+
+JOURNEY = """journey "Inbound"
+
+trigger added to list "Website Leads"
+
+add to list "Salesforce Leads"
+"""
+
+
+def test_the_engine_retries_the_step_on_its_schedule_then_fails_the_run(
+    tmp_path: Path, org: EmulatedOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "inbound.journey").write_text(JOURNEY)
+    (tmp_path / "journey.toml").write_text("")
+    (tmp_path / "contacts.csv").write_text("Email\nr1@example.org\nr2@example.org\n")
+    opened = open_project(tmp_path, with_journeys=False)
+    import_csv(opened.store, tmp_path / "contacts.csv", opened.context(NOW), "Website Leads")
+    opened.close()
+    org.faults.fail_writes(1.0, "503")
+    connector, _ = build_connector(org, tmp_path / ".journey")
+    opened = open_project(tmp_path, connector=connector, now=NOW)
+    runner = opened.runner()
+    before = org.api_calls
+    at = NOW
+    runner.run_until_idle(at)
+    for delay in STEP_RETRIES.delays():
+        at += timedelta(seconds=delay)
+        early = org.api_calls
+        runner.run_until_idle(at - timedelta(seconds=1))  # not due yet: no call at all
+        assert org.api_calls == early
+        runner.run_until_idle(at)
+    # Both contacts' requests share each pass's calls: one batch, retried as one.
+    assert org.api_calls - before == STEP_RETRIES.attempts * (LOOKUPS + TRIES_PER_CALL)
+    with opened.store.begin() as conn:
+        statuses = conn.execute(sa.select(table(Run).c.status)).scalars().all()
+        details = conn.execute(sa.select(table(Activity).c.detail)).scalars().all()
+    assert statuses == ["failed", "failed"]
+    last = f"still failing after {STEP_RETRIES.attempts} attempts"
+    assert len([d for d in details if "failed: SERVER_UNAVAILABLE" in d and last in d]) == 2
+    report = runner.run_until_idle(at + timedelta(days=1))
+    assert report.effects == 0  # a failed run is not tried again
+    assert org.api_calls - before == STEP_RETRIES.attempts * (LOOKUPS + TRIES_PER_CALL)
+    opened.close()
