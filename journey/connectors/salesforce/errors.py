@@ -6,25 +6,18 @@ per-record SaveResults. ``classify`` is the one place that says which failures a
 transient; ``journey.retry`` holds the schedules. The policy (docs/salesforce.md,
 "Failures"), each kind of failure handled at exactly one layer:
 
-==========================================  =============================================
-failure                                      outcome
-==========================================  =============================================
-per-record error (``REQUIRED_FIELD_MISSING``,  that contact ``failed``, the code and the
-``FIELD_CUSTOM_VALIDATION_EXCEPTION``,         record named; never retried
-``DUPLICATES_DETECTED``, …) or a refused call
-(HTTP 400/404 …)
-HTTP 500/502/503/504, a network error,         retried inside the call: ``CALL_RETRIES``,
-``UNABLE_TO_LOCK_ROW`` / ``SERVER_UNAVAILABLE``  4 tries in all (0.5 s, 1 s, 2 s apart); a
-(whole call or single records)                 Collections write retries only the records
-                                               that failed, in the same loop. Still
-                                               failing → ``retry``: the engine runs the
-                                               step again on ``STEP_RETRIES`` (5 min, 10,
-                                               20, 40, then hourly; ``failed`` after 8)
-HTTP 401 ``INVALID_SESSION_ID``                 every contact ``paused`` until
-                                               ``journey salesforce renew``; no retry
-HTTP 403 ``REQUEST_LIMIT_EXCEEDED``, our own   ``paused`` until the allocation allows; no
-daily cap                                      retry
-==========================================  =============================================
+* a per-record error (``REQUIRED_FIELD_MISSING``, ``FIELD_CUSTOM_VALIDATION_EXCEPTION``,
+  ``DUPLICATES_DETECTED``, …) or a refused call (HTTP 400/404 …) → that contact
+  ``failed``, the code and the record named; never retried;
+* HTTP 500/502/503/504, a network error, ``UNABLE_TO_LOCK_ROW``/``SERVER_UNAVAILABLE``
+  (for the whole call or for single records) → retried inside the call, per
+  ``CALL_RETRIES``: 4 tries in all, 0.5 s, 1 s, 2 s apart (``with_retries``; a Collections
+  write retries only its failed records, in ``OrgApi._save``'s one loop). Still failing →
+  ``retry``: the engine runs the step again per ``STEP_RETRIES`` (5 min, 10, 20, 40, then
+  hourly) and fails the run at the 8th ``retry`` in a row;
+* HTTP 401 ``INVALID_SESSION_ID`` → every contact ``paused`` until
+  ``journey salesforce renew``; HTTP 403 ``REQUEST_LIMIT_EXCEEDED`` or our own daily cap →
+  ``paused`` until the allocation allows. Never retried, never counted as a step's failure.
 
 Exception tree (raised inside the connector, never past ``perform``)::
 
