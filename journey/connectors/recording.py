@@ -50,7 +50,7 @@ from journey.dsl.syntax import (
     UpdateField,
     UpdateSalesforceField,
 )
-from journey.vocabulary import SALESFORCE_LISTS
+from journey.vocabulary import NOT_PROVIDED, SALESFORCE_LISTS
 
 __all__ = ["SALESFORCE_LISTS", "RecordingConnector"]
 
@@ -224,7 +224,7 @@ class RecordingConnector:
     def _create(self, record_type: str, c: ContactSnapshot, key: str) -> EffectResult:
         sf_id = _fake_id(record_type, key)
         fields = {k: v for k, v in c.fields.items() if k in ("First Name", "Last Name", "Email")}
-        fields["Company"] = c.fields.get("Company", "[not provided]")
+        fields["Company"] = c.fields.get("Company", NOT_PROVIDED)
         kind: Literal["Lead", "Contact"] = "Contact" if record_type == "Contact" else "Lead"
         return EffectResult(
             key,
@@ -306,7 +306,7 @@ class RecordingConnector:
                     "Account",
                     account_id,
                     "create",
-                    {"Name": c.fields.get("Company", "[not provided]")},
+                    {"Name": c.fields.get("Company", NOT_PROVIDED)},
                 )
             )
             records.append(RecordChange("Contact", contact_id, "create", {"AccountId": account_id}))

@@ -17,11 +17,9 @@ from typing import Literal
 
 from journey.connectors.base import ContactChanges, ContactSnapshot
 from journey.engine.config import STANDARD_FIELDS
+from journey.vocabulary import OWNER_FIELD, is_user_id
 
 __all__ = ["OWNER_FIELD", "ContactView", "canonical_field"]
-
-#: The field whose value is the owner: matched by name, email or Salesforce user ID.
-OWNER_FIELD = "Lead Owner"
 
 _OWNER_KEY = OWNER_FIELD.casefold()
 _STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELDS}
@@ -159,7 +157,7 @@ class ContactView:
         self.owner_name = self.owner_email = self.owner_id = None
         if "@" in owner:
             self.owner_email = owner
-        elif owner.startswith("005") and len(owner) in (15, 18):
+        elif is_user_id(owner):
             self.owner_id = owner
         elif owner:
             self.owner_name = owner
