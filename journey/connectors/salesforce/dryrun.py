@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from journey.connectors.base import EffectRequest, EffectResult
 from journey.connectors.recording import RecordingConnector
 from journey.connectors.salesforce.batching import OrgApi
 from journey.connectors.salesforce.errors import SalesforceProblem
-from journey.dsl.syntax import Action
+from journey.dsl.syntax import Action, AddToList
+from journey.vocabulary import RECORD_TYPES, RecordType, list_record_type
 
 __all__ = ["ReadingRecorder"]
 
@@ -33,15 +34,25 @@ class ReadingRecorder(RecordingConnector):
         self.read_failures = 0
 
     def perform(self, action: Action, requests: Sequence[EffectRequest]) -> list[EffectResult]:
+        # The record the real run would take for an email: for "Salesforce Contacts" a
+        # Contact; for every other action an unconverted Lead, else a Contact.
+        wanted = isinstance(action, AddToList) and list_record_type(action.list_name)
+        objects: tuple[RecordType, ...] = (
+            ("Contact",) if wanted == "Contact" else ("Lead", "Contact")
+        )
         try:
-            requests = self._as_the_org_says(requests)
+            requests = self._as_the_org_says(requests, objects)
         except SalesforceProblem:
             # Reading is a courtesy: without it the dry run is the plain recorder's.
             self.read_failures += 1
         return super().perform(action, requests)
 
-    def _as_the_org_says(self, requests: Sequence[EffectRequest]) -> list[EffectRequest]:
-        by_email: dict[str, tuple[str, Literal["Lead", "Contact"], Mapping[str, Any]]] = {}
+    def _as_the_org_says(
+        self, requests: Sequence[EffectRequest], objects: Sequence[RecordType]
+    ) -> list[EffectRequest]:
+        """The requests' contacts as the org has them: by record ID, else by email — the
+        first of ``objects`` that holds one, its oldest record (as ``records`` links)."""
+        by_email: dict[str, tuple[str, RecordType, Mapping[str, Any]]] = {}
         by_id: dict[str, Mapping[str, Any]] = {}
         emails = [
             r.contact.email for r in requests if r.contact.email and not r.contact.salesforce_id
@@ -50,17 +61,17 @@ class ReadingRecorder(RecordingConnector):
         for r in requests:
             if r.contact.salesforce_id:
                 ids[r.contact.salesforce_type or "Lead"].append(r.contact.salesforce_id)
-        for kind in ("Contact", "Lead"):
-            kind_l: Literal["Lead", "Contact"] = "Contact" if kind == "Contact" else "Lead"
+        for kind in RECORD_TYPES:
             select = f"SELECT Id, Email, OwnerId, Owner.Email FROM {kind}"
             if kind == "Lead":
                 select += " WHERE IsConverted = false AND"
             else:
                 select += " WHERE"
-            if emails:
-                for found in self.api.query_in(select + " Email IN {values}", emails):
+            if emails and kind in objects:
+                query = select + " Email IN {values} ORDER BY CreatedDate"
+                for found in self.api.query_in(query, emails):
                     by_email.setdefault(
-                        str(found["Email"]).casefold(), (str(found["Id"]), kind_l, found)
+                        str(found["Email"]).casefold(), (str(found["Id"]), kind, found)
                     )
             if ids[kind]:
                 for found in self.api.query_in(select + " Id IN {values}", ids[kind]):
