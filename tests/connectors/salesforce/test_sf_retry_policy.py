@@ -131,3 +131,28 @@ def test_the_engine_retries_the_step_on_its_schedule_then_fails_the_run(
     assert report.effects == 0  # a failed run is not tried again
     assert org.api_calls - before == STEP_RETRIES.attempts * (LOOKUPS + TRIES_PER_CALL)
     opened.close()
+
+
+def test_a_pause_is_never_counted_as_a_failure(
+    tmp_path: Path, org: EmulatedOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "inbound.journey").write_text(JOURNEY)
+    (tmp_path / "journey.toml").write_text("")
+    (tmp_path / "contacts.csv").write_text("Email\nr1@example.org\n")
+    opened = open_project(tmp_path, with_journeys=False)
+    import_csv(opened.store, tmp_path / "contacts.csv", opened.context(NOW), "Website Leads")
+    opened.close()
+    org.expire_session()
+    connector, _ = build_connector(org, tmp_path / ".journey")
+    opened = open_project(tmp_path, connector=connector, now=NOW)
+    runner = opened.runner()
+    at = NOW
+    for _ in range(STEP_RETRIES.attempts * 2):
+        assert runner.run_until_idle(at).paused
+        at += timedelta(seconds=STEP_RETRIES.first)
+    with opened.store.begin() as conn:
+        runs = conn.execute(sa.select(table(Run).c.status, table(Run).c.attempts)).all()
+    assert [tuple(r) for r in runs] == [("active", 0)]
+    opened.close()
