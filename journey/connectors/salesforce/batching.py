@@ -34,6 +34,7 @@ from journey.connectors.salesforce.errors import (
     first_error,
     with_retries,
 )
+from journey.vocabulary import AUTO_ASSIGN_HEADER
 
 __all__ = [
     "COLLECTION_SIZE",
@@ -146,7 +147,7 @@ class OrgApi:
         """PATCH by ``Id``. Big batches go through one Bulk 2.0 job — Bulk 2.0 runs no
         assignment rules, which is what a FALSE ``Sforce-Auto-Assign`` asks for; when
         rules must run (the header says TRUE), Collections are used whatever the size."""
-        rules_wanted = headers.get("Sforce-Auto-Assign", "TRUE").upper() != "FALSE"
+        rules_wanted = headers.get(AUTO_ASSIGN_HEADER, "TRUE").upper() != "FALSE"
         if len(records) > self.bulk_threshold and not rules_wanted:
             return self._bulk_update(sobject, records)
         return self._save(sobject, records, "PATCH", headers)

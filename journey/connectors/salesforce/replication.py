@@ -47,12 +47,13 @@ from journey.connectors.sync import (
     SyncReadError,
     WriteResult,
 )
+from journey.vocabulary import AUTO_ASSIGN_HEADER
 
 __all__ = ["SalesforceReplication", "criteria_soql", "replication_for", "select_soql"]
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
-_NO_AUTO_ASSIGN = {"Sforce-Auto-Assign": "FALSE"}
+_NO_AUTO_ASSIGN = {AUTO_ASSIGN_HEADER: "FALSE"}
 BULK_PAGE = 50000
 
 
