@@ -51,6 +51,7 @@ from journey.engine.scaffold import copy_project
 from journey.engine.status import journey_status
 from journey.engine.sync import SyncRun, run_cycle
 from journey.example import SAMPLE_CONTACTS, example_project
+from journey.vocabulary import AUTO_ASSIGN_HEADER
 
 __all__ = ["DemoError", "DemoReport", "demo", "run_demo"]
 
@@ -156,7 +157,7 @@ def _qualify(project: Project, sf: Any, emails: tuple[str, ...]) -> int:
     views = _contacts(project, emails)
     leads = [v.salesforce_id for v in views if v.salesforce_type == "Lead" and v.salesforce_id]
     for lead in leads:
-        sf.Lead.update(lead, {"Status": "Qualified"}, headers={"Sforce-Auto-Assign": "FALSE"})
+        sf.Lead.update(lead, {"Status": "Qualified"}, headers={AUTO_ASSIGN_HEADER: "FALSE"})
     return len(leads)
 
 

@@ -56,6 +56,7 @@ from journey.dsl.syntax import (
 from journey.dsl.templates import template_fields
 from journey.dsl.transformer import Document, JourneyName
 from journey.dsl.walk import statements, walk
+from journey.vocabulary import is_user_id
 
 __all__ = ["check_header", "check_journey"]
 
@@ -172,8 +173,6 @@ def _conditions(condition: Condition) -> Iterator[Condition]:
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-#: A Salesforce User ID, 15 or 18 characters (key prefix 005).
-_USER_ID = re.compile(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 
 
 class _Checker:
@@ -235,7 +234,7 @@ class _Checker:
             return
         if name.casefold() in {k.casefold() for k in known}:
             return
-        if kind == "user" and _USER_ID.fullmatch(name):
+        if kind == "user" and is_user_id(name):
             return  # a Salesforce user ID: valid wherever a user is named
         self.warned.add(key)
         near = closest(name, known)
