@@ -22,6 +22,8 @@ How a command uses it::
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +47,7 @@ from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, wit
 from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
+from journey.engine.project import store_exists
 from journey.engine.store import open_store
 
 __all__ = [
@@ -61,11 +64,11 @@ __all__ = [
 JOURNAL_DAYS = timedelta(days=30)
 
 
-def _connector_state(config: ProjectConfig) -> ConnectorState:
-    """The connector's state, in the project's store migrated first: the store's revisions
+def _connector_state(url: str) -> ConnectorState:
+    """The connector's state, in the store at ``url`` migrated first: the store's revisions
     make the connector's tables, whichever command opens the store first."""
-    open_store(config.store_url).close()
-    return ConnectorState(config.store_url)
+    open_store(url).close()
+    return ConnectorState(url)
 
 
 def embedded_state_dir(config: ProjectConfig) -> Path:
@@ -82,6 +85,8 @@ class ConnectorHandle:
     org: EmulatedOrg | None = None
     state: ConnectorState | None = None
     extras: list[Any] = field(default_factory=list)
+    #: A dry run's scratch folder for the connector's state, removed on close.
+    scratch: Path | None = None
 
     def close(self) -> None:
         close = getattr(self.connector, "close", None)
@@ -92,6 +97,9 @@ class ConnectorHandle:
         if self.org is not None:
             self.org.stop()
             self.org = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     def __enter__(self) -> Connector:
         return self.connector
@@ -144,7 +152,17 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     else:
         org, endpoint = _embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
-    state = _connector_state(config)
+    # A dry run only reads: in a project where nothing has run yet, the connector's state
+    # (the API calls counted against the cap) lives in a scratch store for this run alone,
+    # so looking never creates the project's store.
+    scratch = (
+        Path(tempfile.mkdtemp(prefix="journey-dry-run-"))
+        if dry_run and not store_exists(config)
+        else None
+    )
+    state = _connector_state(
+        f"sqlite:///{scratch / 'state.db'}" if scratch is not None else config.store_url
+    )
     try:
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
@@ -154,6 +172,8 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
         state.close()
         if org is not None:
             org.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
         raise
     if dry_run:
         return ConnectorHandle(
@@ -161,6 +181,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             f"dry run: recording, reading real records ({description})",
             org,
             state,
+            scratch=scratch,
         )
     notifier = Notifier(config.notifications, config.state_dir / "outbox")
     connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
@@ -184,7 +205,7 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
             session_id=org.session_id,
             ca_file=endpoint.ca_file,
         )
-    state = _connector_state(config)
+    state = _connector_state(config.store_url)
     try:
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
@@ -214,7 +235,7 @@ def connection_status(config: ProjectConfig, now: datetime | None = None) -> dic
     """The connection as last seen, without calling Salesforce: where, the pause in force,
     today's API usage (what ``journey status`` shows)."""
     settings = config.salesforce
-    state = _connector_state(config)
+    state = _connector_state(config.store_url)
     try:
         moment = now or datetime.now(UTC)
         usage: ApiUsage = api_usage(state, settings.max_daily_api_share, moment)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections import Counter
@@ -640,6 +641,21 @@ def test_a_dry_run_sees_a_lead_already_in_the_org(remote: sup.Standalone, tmp_pa
     fresh = [step for step in paths["fresh@x.example"] if step["kind"] == "action"]
     assert fresh[0]["data"]["records"][0]["operation"] == "create"
     assert len(remote.soql("SELECT Id FROM Lead")) == 1  # a dry run writes nothing
+
+
+def test_a_dry_run_on_a_real_org_creates_no_store(remote: sup.Standalone, tmp_path: Path) -> None:
+    lead_id = already_a_lead(remote)
+    state = Path.cwd() / ".journey"
+    shutil.rmtree(state)  # a project where nothing has run yet
+    csv = tmp_path / "one.csv"
+    csv.write_text("Email,Company\np0@x.example,Acme\n")
+    report = sup.as_json(
+        "dry-run", "journeys/faults.journey", "--contacts", str(csv), "--at", sup.NOW
+    )
+    (path,) = (c["path"] for c in report["contacts"])
+    assert next(s["outcome"] for s in path if s["kind"] == "action") == "skipped"
+    assert lead_id in json.dumps(path)  # it read the org
+    assert not state.exists()
 
 
 def test_a_real_run_uses_a_lead_already_in_the_org(remote: sup.Standalone) -> None:
