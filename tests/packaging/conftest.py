@@ -15,9 +15,15 @@ from tests.packaging.support import NOT_SOURCE, REPO, pip
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("source") / "journey"
-    shutil.copytree(REPO, source, ignore=NOT_SOURCE)
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean copy of the source tree, as a fresh clone would hold it."""
+    copy = tmp_path_factory.mktemp("source") / "journey"
+    shutil.copytree(REPO, copy, ignore=NOT_SOURCE)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source))
     [built] = out.glob("*.whl")

@@ -14,10 +14,11 @@ NOT_SOURCE = shutil.ignore_patterns(
 )
 
 
-def pip(*args: str) -> subprocess.CompletedProcess[str]:
+def pip(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """pip of the interpreter running the tests; a failure shows pip's own words."""
     done = subprocess.run(
         [sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,

@@ -38,7 +38,7 @@ def run(command: list[str], cwd: Path) -> str:
     return done.stdout
 
 
-def test_a_fresh_install_works_in_an_empty_folder(wheel: Path, tmp_path: Path) -> None:
+def test_a_fresh_install_works_in_an_empty_folder(source: Path, tmp_path: Path) -> None:
     env = tmp_path / "env"
     # No pip inside: the running pip installs into it (`--python`), which saves a copy.
     venv.create(env, with_pip=False)
@@ -48,7 +48,7 @@ def test_a_fresh_install_works_in_an_empty_folder(wheel: Path, tmp_path: Path) -
     (other / "pyproject.toml").write_text(OTHER_CLI)
     (other / "cli.py").write_text('WHO = "another tool"\n')
     pip("--python", str(python), "install", "--quiet", str(other))
-    pip("--python", str(python), "install", "--quiet", str(wheel))
+    pip("--python", str(python), "install", "--quiet", ".", cwd=source)  # as a user would
 
     empty = tmp_path / "empty"
     empty.mkdir()
