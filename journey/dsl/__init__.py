@@ -6,13 +6,14 @@ The dsl knows nothing of the engine or of Salesforce; it turns ``*.journey`` tex
 Stages, each testable alone:
 
 * ``dsl.parser`` (grammar ``journey.lark``) and ``dsl.transformer``: text -> syntax tree
-  (``dsl.syntax``); ``parse``, ``parse_condition``.
+  (``dsl.syntax``); ``parse``, ``parse_condition``. ``dsl.text``: each node's one-line
+  text, for the compiler's steps, the formatter's lines and the engine's feed.
 * ``dsl.walk``: the one walk over nested blocks, giving every step its id; the checker
   and the compiler both read the journey through it.
 * ``dsl.checker``: every meaning problem, against a ``Schema``.
 * ``dsl.compiler``: the step graph (``CompiledJourney``); ``compile_source``,
   ``compile_file``.
-* ``dsl.formatter``: back to canonical text, each line's text the syntax tree's own;
+* ``dsl.formatter``: back to canonical text, each line's text from ``dsl.text``;
   ``format_source``.
 * ``dsl.draw``: Mermaid, Graphviz DOT and node-link JSON of a compiled journey.
 * ``dsl.templates``: ``{{Field Name}}`` placeholders; ``render_template``.

@@ -5,7 +5,7 @@ disappear here: every action, condition, split, wait, wait-until and exit become
 ``Step`` whose ``next`` maps each outcome to the following step's id; ``go to`` is not a
 step but the edge to its label's step; the implicit ``END`` step follows the last one.
 Step ids, and which blocks an ``if`` or ``split`` nests, come from ``dsl.walk``; each
-step's text is the syntax tree's own (``dsl.syntax.statement_text``).
+step's text is the syntax tree's own (``dsl.text.statement_text``).
 
 The journey version a run is pinned to hashes the source together with the step-id
 scheme (``dsl.walk.STEP_ID_SCHEME``): the same text compiled under another scheme is
@@ -39,9 +39,8 @@ from journey.dsl.syntax import (
     TimeUnit,
     Wait,
     WaitUntil,
-    branch_text,
-    statement_text,
 )
+from journey.dsl.text import branch_text, statement_text
 from journey.dsl.walk import STEP_ID_SCHEME, arms, walk
 
 __all__ = ["compile_journey", "journey_version"]

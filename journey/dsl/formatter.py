@@ -1,7 +1,7 @@
 """The formatter: one canonical layout for every journey, comments kept.
 
 Pipeline position: syntax tree -> **text** (the way back). ``journey fmt`` uses it. Each
-line's text is the syntax tree's own (``dsl.syntax.statement_text`` and its siblings);
+line's text is the syntax tree's own (``dsl.text.statement_text`` and its siblings);
 this module decides only the layout around it: blocks, blank lines and comments.
 
 The layout rules (docs/language.md, "Layout"):
@@ -35,6 +35,8 @@ from journey.dsl.syntax import (
     Span,
     Split,
     Statement,
+)
+from journey.dsl.text import (
     condition_text,
     entry_text,
     goal_text,

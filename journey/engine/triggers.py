@@ -31,8 +31,8 @@ from journey.dsl.syntax import (
     FieldChanged,
     FormSubmitted,
     Trigger,
-    trigger_text,
 )
+from journey.dsl.text import trigger_text
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import LIVE_STATUSES, Activity, Event, Run, RunStatus, table

@@ -49,8 +49,8 @@ from journey.dsl.syntax import (
     UpdateSalesforceField,
     Wait,
     WaitUntil,
-    condition_text,
 )
+from journey.dsl.text import condition_text
 
 # Any text a string literal can hold: everything but line breaks.
 texts = st.text(
