@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import T0, compiled
 
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
 from journey.engine.dryrun import dry_run
 from journey.example import example_project
+from tests.engine.engine_helpers import T0, compiled
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "acceptance"
 FILES = sorted(Path(str(example_project() / "journeys")).glob("*.journey")) + (

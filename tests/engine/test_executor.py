@@ -6,8 +6,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 
-from engine_helpers import T0, compiled, context, make_runner
-
 from journey.connectors.base import EffectRequest, EffectResult
 from journey.connectors.recording import RecordingConnector
 from journey.dsl.syntax import Action
@@ -16,6 +14,7 @@ from journey.engine.dryrun import dry_run
 from journey.engine.intake import import_rows
 from journey.engine.status import contact_report
 from journey.engine.store import open_store
+from tests.engine.engine_helpers import T0, compiled, context, make_runner
 
 SPLIT = """journey "AB test"
 trigger form submitted "Demo"

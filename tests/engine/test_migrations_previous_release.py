@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import SQLModel
-from test_migrations import schema_differences
 
 from journey.connectors.factory import open_connector
 from journey.connectors.salesforce.state import RecordLink
@@ -28,6 +27,7 @@ from journey.engine.config import load_config
 from journey.engine.project import open_project
 from journey.engine.scaffold import copy_project
 from journey.example import example_project
+from tests.engine.test_migrations import schema_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -13,11 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from engine_helpers import T0, context, make_runner
 
 from journey.engine.intake import import_rows, submit_form
 from journey.engine.status import contact_report
 from journey.engine.store import JourneyVersion, Run, open_store, table
+from tests.engine.engine_helpers import T0, context, make_runner
 
 SOURCE = (
     'journey "Welcome"\n'

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_helpers import T0
 
 from journey.engine.config import ConfigError
 from journey.engine.journeys import JourneyLoadError
 from journey.engine.project import open_project
+from tests.engine.engine_helpers import T0
 
 SOURCE = 'journey "J"\ntrigger form submitted "F"\nupdate field "Rating" to "Warm"\n'
 

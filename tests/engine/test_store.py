@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from engine_helpers import T0, context, make_runner
 
 from journey.engine.intake import import_rows, submit_form
 from journey.engine.migrations import HEAD
 from journey.engine.status import contact_report
 from journey.engine.store import Run, open_store, table
+from tests.engine.engine_helpers import T0, context, make_runner
 
 JOURNEY = """journey "Welcome"
 trigger added to list "Newsletter"

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from conftest import SyncWorld
 
 from journey.dsl import compile_source
 from journey.engine.contacts import load_views
@@ -17,6 +16,7 @@ from journey.engine.journeys import Catalog
 from journey.engine.store import CampaignStatus, Company, Contact, Run, table
 from journey.engine.triggers import process_events
 from tests.emulated_org import FakeClock
+from tests.engine.sync.world import SyncWorld
 
 
 def _lead_id(world: SyncWorld, last_name: str = "Doe") -> str:

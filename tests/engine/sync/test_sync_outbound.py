@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from conftest import SyncWorld
 
 from journey.connectors.sync import FieldInfo, ObjectChanges, ObjectRead, Record, WriteResult
 from journey.engine.store import SyncError, table
 from journey.engine.sync import run_cycle
+from tests.engine.sync.world import SyncWorld
 
 
 def _lead_id(world: SyncWorld, last_name: str = "Doe") -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import SyncWorld
+from tests.engine.sync.world import SyncWorld
 
 
 def test_a_round_trip_on_either_database(
