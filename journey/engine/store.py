@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from journey.engine import migrations
+from journey.engine.sqlite_setup import configure_sqlite
 
 __all__ = [
     "LIVE_STATUSES",
@@ -419,27 +420,13 @@ class Store:
             return migrations.revision(conn)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    # WAL: readers (journey status) never block the worker; NORMAL sync is durable at
-    # every checkpoint and safe against process crashes, which is what SIGKILL is.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # 16 MB of page cache (the default is 2 MB): enough for the hot index pages of a large
-    # store across batches, and bounded, so memory stays flat as the store grows.
-    cursor.execute("PRAGMA cache_size=-16384")
-    cursor.close()
-
-
 def open_store(url: str) -> Store:
     """Open the store at ``url``, created or migrated to the head revision first."""
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", configure_sqlite)
     try:
         migrations.upgrade(engine)
     except BaseException:
