@@ -1,5 +1,6 @@
 """Plain ``--help``: metavars people read (``FILE``, ``CSV``, ``ISO-TIME``, ``TEXT``), no
-Python types (``<bool>``, ``<list[Path]>``), nothing after a flag.
+Python types (``<bool>``, ``<list[Path]>``), nothing after a flag, and each command's summary
+on one line.
 
 Pipeline position: under every command. ``journey.cli.app`` builds each command and group
 with ``PlainCommand`` / ``PlainGroup``; they name each parameter once, when built: an
@@ -59,6 +60,16 @@ def plain_params(command: TyperCommand | TyperGroup) -> None:
         _plain(param)
 
 
+def _short_help(command: Any) -> None:
+    """The one-line summary in a group's command list: the first paragraph of the
+    command's help, its source line breaks folded (a docstring wraps at 100 columns, the
+    terminal somewhere else)."""
+    if getattr(command, "short_help", None) or not getattr(command, "help", None):
+        return
+    first = str(command.help).strip().split("\n\n", 1)[0]
+    command.short_help = " ".join(first.split())
+
+
 class PlainCommand(TyperCommand):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -74,6 +85,8 @@ class PlainGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         plain_params(self)
+        for command in self.commands.values():
+            _short_help(command)
 
     def get_help_option(self, ctx: Any) -> TyperOption | None:
         option = super().get_help_option(ctx)
