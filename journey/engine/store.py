@@ -415,7 +415,7 @@ class Store:
         self.engine.dispose()
 
     def revision(self) -> str | None:
-        """The schema revision the store is at (``migrations.HEAD`` once open)."""
+        """The schema revision the store is at (``migrations.head()`` once open)."""
         with self.engine.connect() as conn:
             return migrations.revision(conn)
 

@@ -78,7 +78,7 @@ def test_every_revision_goes_down_and_up_again(tmp_path: Path) -> None:
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     engine.dispose()
     store = open_store(url)
-    assert store.revision() == migrations.HEAD
+    assert store.revision() == migrations.head()
     store.close()
     assert schema_differences(url) == []
 
@@ -101,7 +101,7 @@ def test_two_processes_opening_a_new_store_at_once_migrate_it_once(store_url: st
         worker.join()
     assert failures == []
     store = open_store(store_url)
-    assert store.revision() == migrations.HEAD
+    assert store.revision() == migrations.head()
     with store.engine.connect() as conn:
         stamps = conn.execute(sa.text("SELECT COUNT(*) FROM alembic_version")).scalar()
     store.close()
@@ -138,7 +138,7 @@ def test_a_version_1_store_is_adopted_and_upgraded(tmp_path: Path) -> None:
         conn.execute(sa.text("INSERT INTO schema_version VALUES (1)"))
     engine.dispose()
     store = open_store(url)
-    assert store.revision() == migrations.HEAD
+    assert store.revision() == migrations.head()
     tables = set(sa.inspect(store.engine).get_table_names())
     store.close()
     assert {"sync_records", "sf_links"} <= tables

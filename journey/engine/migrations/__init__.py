@@ -27,16 +27,20 @@ previous head, explicit ``op.*`` DDL (``op.batch_alter_table`` to alter, for SQL
 from __future__ import annotations
 
 import threading
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["HEAD", "StoreVersionError", "revision", "upgrade"]
+# Alembic, and the revision scripts it parses, are loaded when a store is opened, not when
+# this module is imported: every command imports the store's models, few open a store.
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+__all__ = ["StoreVersionError", "head", "revision", "upgrade"]
 
 _FOLDER = Path(__file__).parent
 
@@ -54,21 +58,30 @@ class StoreVersionError(RuntimeError):
 
 
 def _config(conn: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_FOLDER))
     config.attributes["connection"] = conn
     return config
 
 
+@cache
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config())
 
 
-HEAD: str = _script().get_current_head() or ""
+def head() -> str:
+    """The newest revision this release knows: where ``upgrade`` takes every store."""
+    return _script().get_current_head() or ""
 
 
 def revision(conn: Connection) -> str | None:
     """The store's revision (``None``: not under Alembic yet, or empty)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -76,7 +89,7 @@ def upgrade(engine: Engine, target: str = "head") -> None:
     """Bring the store behind ``engine`` to ``target`` (the head unless a test asks for
     less), unless it is there already."""
     with engine.connect() as conn:
-        if target == "head" and revision(conn) == HEAD:
+        if target == "head" and revision(conn) == head():
             return
         conn.rollback()
         sqlite = conn.dialect.name == "sqlite"
@@ -100,13 +113,15 @@ def upgrade(engine: Engine, target: str = "head") -> None:
 
 
 def _migrate(conn: Connection, target: str) -> None:
+    from alembic import command
+
     _adopt(conn)
     current = revision(conn)
     known = {script.revision for script in _script().walk_revisions()}
     if current is not None and current not in known:
         raise StoreVersionError(
             f"the store is at schema revision {current!r}, which this release of journey "
-            f"does not know (the newest it knows is {HEAD!r}): a newer release has "
+            f"does not know (the newest it knows is {head()!r}): a newer release has "
             "migrated it; use that release"
         )
     if current != target:
@@ -115,6 +130,8 @@ def _migrate(conn: Connection, target: str) -> None:
 
 def _adopt(conn: Connection) -> None:
     """Stamp a store made before Alembic with the revision its ``schema_version`` names."""
+    from alembic import command
+
     inspector = sa.inspect(conn)
     if inspector.has_table("alembic_version") or not inspector.has_table("schema_version"):
         return
