@@ -22,7 +22,7 @@ import pytest
 
 # The seeded emulated org (``org``, ``sf``, ``clock``, ``clocked_org``) serves the emulated
 # org's own tests, the connector's and the sync's.
-pytest_plugins = ["tests.emulated_org"]
+pytest_plugins = ["tests.emulated_org", "tests.existing_org"]
 
 _PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from journey.emulator.conversion import LeadConvert, convert_lead
 from journey.emulator.errors import ApiError
 from journey.emulator.formula import FormulaError
 from journey.emulator.org import Org
@@ -34,7 +35,16 @@ DEFAULT_LEAD_STATUSES: list[dict[str, Any]] = [
 ]
 DEFAULT_CAMPAIGN_STATUSES: list[Any] = ["Sent", {"Label": "Responded", "HasResponded": True}]
 
-_SETTINGS = {"User", "Group", "LeadStatus", "Campaign", "AssignmentRule", "fields", "limits"}
+_SETTINGS = {
+    "User",
+    "Group",
+    "LeadStatus",
+    "Campaign",
+    "AssignmentRule",
+    "fields",
+    "limits",
+    "LeadConvert",
+}
 _RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
 
 
@@ -139,12 +149,47 @@ class _Seeder:
                 record_id = self.create(key, index, values)
                 if "ref" in entry:
                     self.refs[str(entry["ref"])] = record_id
+        self.conversions()
 
     def create(self, sobject: str, index: int, values: Mapping[str, Any]) -> str:
         try:
             return self.org.create(sobject, values, auto_assign=False, system=True)
         except ApiError as error:
             raise SeedError(f"seed {sobject}[{index}]: {error.code}: {error.message}") from None
+
+    def conversions(self) -> None:
+        """Leads converted before the tool met the org: through the org's own conversion,
+        so the Lead is frozen and its Contact, Account (and Opportunity) exist as any
+        converted Lead's do."""
+        for index, entry in enumerate(self.entries("LeadConvert")):
+            lead = self.resolve(entry.get("lead"))
+            if not isinstance(lead, str) or not lead:
+                raise SeedError(f'seed LeadConvert[{index}]: "lead" must be "#ref" of a Lead')
+            status = entry.get("status") or next(
+                (
+                    r["MasterLabel"]
+                    for r in self.org.store.scan("LeadStatus")
+                    if r.get("IsConverted")
+                ),
+                None,
+            )
+            result = convert_lead(
+                self.org,
+                LeadConvert(
+                    lead_id=lead,
+                    converted_status=status,
+                    account_id=self.resolve(entry["account"]) if entry.get("account") else None,
+                    do_not_create_opportunity=not entry.get("opportunity", False),
+                ),
+            )
+            if result.error is not None:
+                raise SeedError(
+                    f"seed LeadConvert[{index}]: {result.error.code}: {result.error.message}"
+                )
+            for key, value in (("contact", result.contact_id), ("account", result.account_id)):
+                name = entry.get(f"{key}_ref")
+                if name and value:
+                    self.refs[str(name)] = value
 
     def resolve(self, value: Any) -> Any:
         """``#ref`` → the seeded record's ID; an email of a user or queue → its ID."""
