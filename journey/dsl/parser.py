@@ -21,6 +21,7 @@ from lark.indenter import Indenter
 
 from journey.dsl.diagnostics import Diagnostic, JourneyError, at, at_span
 from journey.dsl.hints import describe_expected, describe_found, opening_phrase, suggest
+from journey.dsl.limits import depth_problem
 from journey.dsl.syntax import Comment, Condition, Span
 from journey.dsl.transformer import BuildError, Document, JourneyTransformer
 
@@ -34,6 +35,15 @@ class _IndentMismatchError(Exception):
         super().__init__("indentation mismatch")
         self.line = line
         self.column = column
+
+
+class _TooDeepError(Exception):
+    """The file nests deeper than ``dsl.limits.MAX_DEPTH``: one diagnostic, no stand-ins
+    (the nesting would still be there)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
 
 
 class JourneyIndenter(Indenter):
@@ -195,6 +205,9 @@ def _read(text: str, path: str, lines: list[str]) -> Document | Diagnostic:
     """One parse: the document, or the first syntax problem."""
     try:
         tree = journey_parser().parse(text, start="start")
+        too_deep = depth_problem(tree, path, lines)
+        if too_deep is not None:
+            raise _TooDeepError(too_deep)
         document: Document = JourneyTransformer().transform(tree)
     except UnexpectedInput as exc:
         return _syntax_diagnostic(exc, path, lines)
@@ -243,14 +256,21 @@ def parse_document(text: str, path: str = "<string>") -> Document:
     comments, problems = scan_lines(text, path)
     if problems:
         raise JourneyError(problems)
-    result = _read(text, path, lines)
+    try:
+        result = _read(text, path, lines)
+    except _TooDeepError as exc:
+        raise JourneyError([exc.diagnostic]) from None
     if isinstance(result, Document):
         return Document(result.items, tuple(comments), result.span)
     errors = [result]
     attempt = _stand_in(lines, result.line)
     while attempt is not None and len(errors) < MAX_SYNTAX_ERRORS:
         # Diagnostics keep quoting the real lines; only the parser sees the stand-ins.
-        again = _read("\n".join(attempt), path, lines)
+        try:
+            again = _read("\n".join(attempt), path, lines)
+        except _TooDeepError as exc:
+            errors.append(exc.diagnostic)
+            break
         if isinstance(again, Document) or again.line <= errors[-1].line:
             break
         errors.append(again)
@@ -272,6 +292,9 @@ def parse_condition(text: str, origin: str = "<condition>") -> Condition:
         raise JourneyError(problems)
     try:
         tree = journey_parser().parse(source, start="condition_only")
+        too_deep = depth_problem(tree, origin, lines)
+        if too_deep is not None:
+            raise JourneyError([too_deep])
         condition: Condition = JourneyTransformer().transform(tree)
     except UnexpectedInput as exc:
         raise JourneyError([_syntax_diagnostic(exc, origin, lines)]) from None

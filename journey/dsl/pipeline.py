@@ -15,6 +15,7 @@ from journey.dsl.compiled import CompiledJourney
 from journey.dsl.compiler import compile_journey
 from journey.dsl.diagnostics import Diagnostic, JourneyError, Schema, sort_diagnostics
 from journey.dsl.formatter import format_journey
+from journey.dsl.limits import step_count_problem
 from journey.dsl.parser import parse_document, split_lines
 from journey.dsl.syntax import Journey
 from journey.dsl.transformer import assemble
@@ -50,6 +51,10 @@ def compile_source(
         return None, sort_diagnostics(exc.diagnostics)
     problems = check_header(document, path, lines)
     journey = assemble(document)
+    too_many = step_count_problem(journey.steps, path, lines)
+    if too_many is not None:
+        # Compiling thousands of steps that cannot run would only repeat this problem.
+        return None, sort_diagnostics([*problems, too_many])
     problems += check_journey(journey, schema, path, lines)
     compiled, graph_problems = compile_journey(journey, text, path, lines)
     problems = sort_diagnostics(problems + graph_problems)

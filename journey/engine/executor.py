@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from journey.connectors.base import EffectResult
 from journey.dsl.compiled import CompiledJourney, Step
+from journey.dsl.limits import MAX_STEPS
 from journey.dsl.syntax import Action, AddToList, RemoveFromList, UpdateField
 from journey.engine.actions import Params, action_params, is_local
 from journey.engine.conditions import Evaluator
@@ -46,8 +47,9 @@ __all__ = [
 ]
 
 #: A run that takes this many steps without stopping is failed: only a loop could do it,
-#: and the compiler refuses loops without a wait, so this is a safety net.
-MAX_STEPS_PER_ADVANCE = 10_000
+#: and the compiler refuses loops without a wait, so this is a safety net. The language's
+#: own limit (``dsl.limits.MAX_STEPS``): ``check`` refuses a journey with this many steps.
+MAX_STEPS_PER_ADVANCE = MAX_STEPS
 
 
 @dataclass(slots=True)
