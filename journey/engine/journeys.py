@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from journey.dsl import CompiledJourney, Diagnostic, Schema, compile_source
+from journey.dsl.pipeline import read_source
 from journey.dsl.syntax import (
     AddedToList,
     CampaignMemberStatusChanged,
@@ -77,6 +78,10 @@ class Catalog:
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # version -> (path, text)
     _versions: dict[str, CompiledJourney] = field(default_factory=dict)
     store: Store | None = None
+    #: Errors of the files that did not load (``load_catalog(strict=False)``).
+    problems: list[Diagnostic] = field(default_factory=list)
+    #: Paths of those files whose last good version is still the current one.
+    kept: list[str] = field(default_factory=list)
     _listening: set[tuple[str, str]] | None = None
 
     def add(self, journey: CompiledJourney, source: str, path: str) -> None:
@@ -173,27 +178,66 @@ def journey_files(config: ProjectConfig) -> list[Path]:
     return sorted(folder.rglob("*.journey")) if folder.is_dir() else []
 
 
+def _compile_one(
+    path: Path, schema: Schema
+) -> tuple[CompiledJourney | None, str, list[Diagnostic]]:
+    """One file compiled, or its errors. Whatever goes wrong stays with this file: a
+    special file (a FIFO would block the read), an unreadable or non-UTF-8 one, and any
+    exception from the compiler become a diagnostic naming the file."""
+    if not path.is_file():
+        return None, "", [Diagnostic(str(path), 1, 1, "error", "not a regular file", None, None)]
+    text, problem = read_source(path)
+    if text is None:
+        return None, "", [problem] if problem else []
+    # Newlines as a text-mode read gives them: the version hashes this text.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        journey, diagnostics = compile_source(text, str(path), schema)
+    except Exception as exc:  # any bug in the compiler costs this file only, named
+        message = f"cannot be loaded: {type(exc).__name__}: {exc}"
+        return None, text, [Diagnostic(str(path), 1, 1, "error", message, None, None)]
+    return journey, text, [d for d in diagnostics if d.severity == "error"]
+
+
+def _last_good(previous: Catalog | None, path: Path) -> tuple[CompiledJourney, str] | None:
+    """The version of ``path`` that ``previous`` published, with its source."""
+    if previous is None:
+        return None
+    for journey in previous.current.values():
+        if journey.source_path == str(path):
+            return journey, previous.sources[journey.version][1]
+    return None
+
+
 def load_catalog(
-    config: ProjectConfig, store: Store | None = None, files: Iterable[Path] | None = None
+    config: ProjectConfig,
+    store: Store | None = None,
+    files: Iterable[Path] | None = None,
+    *,
+    previous: Catalog | None = None,
+    strict: bool = True,
 ) -> Catalog:
-    """Compile the project's published journeys; any error stops with every diagnostic."""
+    """Compile the project's published journeys. ``strict``: any error raises
+    ``JourneyLoadError`` with every diagnostic. Otherwise each file stands alone: one
+    that does not load is left out, or, when ``previous`` published it, stays at that
+    last good version; its errors are in the catalog's ``problems`` either way."""
     catalog = Catalog(store=store)
     schema = schema_for(config)
     errors: list[Diagnostic] = []
     for path in journey_files(config) if files is None else files:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(Diagnostic(str(path), 1, 1, "error", f"cannot read: {exc}", None, None))
-            continue
-        journey, diagnostics = compile_source(text, str(path), schema)
+        journey, text, problems = _compile_one(path, schema)
         if journey is None:
-            errors.extend(d for d in diagnostics if d.severity == "error")
-            continue
+            errors.extend(problems)
+            kept = _last_good(previous, path)
+            if kept is None:
+                continue
+            journey, text = kept
+            catalog.kept.append(str(path))
         try:
             catalog.add(journey, text, str(path))
         except JourneyLoadError as exc:
             errors.extend(exc.diagnostics)
-    if errors:
+    if errors and strict:
         raise JourneyLoadError(errors)
+    catalog.problems = errors
     return catalog

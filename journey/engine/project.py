@@ -57,12 +57,16 @@ class Project:
 
     def reload_journeys(self, now: datetime) -> bool:
         """Recompile the published journeys if a file in ``journeys/`` changed, so a
-        long-running worker publishes edits without a restart. Running runs stay on their
-        versions. Raises ``JourneyLoadError`` (and keeps the old catalog) on a bad edit."""
+        long-running worker publishes edits without a restart; True when it looked again.
+        Running runs stay on their versions. Each file stands alone, so one bad file never
+        stops the others: a file that does not load keeps its last good version (or stays
+        out), and its errors are in ``catalog.problems`` for the caller to report (the
+        paths kept at their last version in ``catalog.kept``). Never raises for what a
+        journey file holds."""
         current = _signature(self.config)
         if current == self.files:
             return False
-        catalog = load_catalog(self.config, self.store)
+        catalog = load_catalog(self.config, self.store, previous=self.catalog, strict=False)
         catalog.publish(now)
         self.catalog, self.files = catalog, current
         return True
