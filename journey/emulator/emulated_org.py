@@ -11,7 +11,9 @@ reaches it exactly as it reaches a real org::
 
 State lives in ``state_dir`` (``org.db`` plus the TLS files) and survives a restart; with
 no ``state_dir`` the org lives in memory and its certificates in a temporary folder. The
-seed is applied once, when the state is new.
+seed is applied once, when the state is new. Two ``EmulatedOrg``s may open one state
+folder (two processes): each reads what the other committed (``emulator.store``).
+``copy_state`` takes a consistent copy of the state while the org runs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from journey.emulator.rest import RestApi
 from journey.emulator.seed import apply_seed, load_seed
 from journey.emulator.server import (
     ADMIN_PATH,
+    DEFAULT_IDLE_TIMEOUT,
     OrgApp,
     OrgServer,
     ensure_certificates,
@@ -71,7 +74,8 @@ class OrgEndpoint:
 
 
 class EmulatedOrg:
-    """An emulated org. ``seed``: a mapping or a JSON file (see docs/emulator.md)."""
+    """An emulated org. ``seed``: a mapping or a JSON file (see docs/emulator.md).
+    ``idle_timeout``: seconds a client connection may stay silent before it is closed."""
 
     def __init__(
         self,
@@ -81,13 +85,16 @@ class EmulatedOrg:
         clock: Clock | None = None,
         version: str = DEFAULT_API_VERSION,
         api_limit: int | None = None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
+        self.idle_timeout = idle_timeout
         self._temp: Path | None = None
         if state_dir is None:
             self._temp = Path(tempfile.mkdtemp(prefix="journey-emulated-org-"))
         self.state_dir = Path(state_dir) if state_dir is not None else self._temp
         assert self.state_dir is not None
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        # Owner-only when made here: it holds the org's secrets (org.db, server.pem).
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store(self.state_dir / "org.db" if state_dir is not None else None)
         try:
             self.org = Org(self.store, clock, version)
@@ -122,7 +129,7 @@ class EmulatedOrg:
         if self._server is None:
             assert self.state_dir is not None
             _, server_file = ensure_certificates(self.state_dir)
-            self._server = OrgServer(self.app, port, server_file)
+            self._server = OrgServer(self.app, port, server_file, self.idle_timeout)
             self._server.start()
         return self.endpoint
 
@@ -139,6 +146,22 @@ class EmulatedOrg:
         if self._temp is not None:
             shutil.rmtree(self._temp, ignore_errors=True)
             self._temp = None
+
+    def copy_state(self, dest: Path) -> Path:
+        """Copy the org's records and settings into the state folder ``dest`` (its
+        ``org.db``, replaced if there) as one consistent snapshot, taken with SQLite's
+        backup API while the org may be serving: an ``EmulatedOrg(dest)`` then opens an
+        org as this one stood, to try things on without touching this one. Faults and
+        Bulk jobs live in memory and are not copied; nor are the TLS files (the copy
+        makes its own when started). Returns the copy's database file."""
+        dest = Path(dest)
+        assert self.state_dir is not None
+        if dest.resolve() == self.state_dir.resolve():
+            raise ValueError(f"{dest} is this org's own state folder")
+        dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = dest / "org.db"
+        self.store.backup(target)
+        return target
 
     def __enter__(self) -> EmulatedOrg:
         return self
@@ -198,7 +221,8 @@ class EmulatedOrg:
         self.app.apply_admin({"expire_session": True})
 
     def renew_session(self) -> str:
-        """Issue a new valid session ID (what a re-login would get)."""
+        """Issue a new valid session ID (what a re-login would get); the one it replaces
+        is revoked."""
         return self.app.new_session()
 
     def exhaust_api(self) -> None:

@@ -10,6 +10,8 @@ The format is documented in ``docs/emulator.md``.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from journey.emulator.org import Org
 from journey.emulator.schema import SchemaError
 from journey.emulator.soql import SoqlError
 
-__all__ = ["DEFAULT_SEED", "SeedError", "apply_seed", "load_seed", "seed_names"]
+__all__ = ["DEFAULT_SEED", "MAX_SEED_BYTES", "SeedError", "apply_seed", "load_seed", "seed_names"]
 
 #: What an org holds without a seed: one connected admin and Salesforce's lead statuses.
 DEFAULT_SEED: dict[str, Any] = {
@@ -59,15 +61,57 @@ def load_seed(source: Mapping[str, Any] | Path | str | None) -> dict[str, Any]:
     if isinstance(source, Mapping):
         return dict(source)
     path = Path(source)
+    raw = _read_regular(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SeedError(f"{path}: cannot read the seed: {error.strerror}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SeedError(
+            f"{path}:{line}:{column}: not UTF-8 text: a seed is a UTF-8 JSON file"
+        ) from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise SeedError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from None
+    except RecursionError:
+        raise SeedError(f"{path}: invalid JSON: nested too deep") from None
+    except ValueError as error:  # e.g. an integer past Python's digit limit
+        raise SeedError(f"{path}: invalid JSON: {error}") from None
     if not isinstance(data, dict):
         raise SeedError(f"{path}: a seed is a JSON object keyed by object name")
     return data
+
+
+#: The largest seed file read, far above any seed a test or a demo needs.
+MAX_SEED_BYTES = 64 * 1024 * 1024
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file of at most ``MAX_SEED_BYTES``. Opened without blocking
+    and looked at before reading, so a FIFO, a device (``/dev/zero`` never ends) or a
+    folder is refused at once, never read."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read the seed: {error.strerror}") from None
+    try:
+        kind = os.fstat(handle)
+        if stat.S_ISDIR(kind.st_mode):
+            raise SeedError(f"{path}: is a folder, not a seed file")
+        if not stat.S_ISREG(kind.st_mode):
+            raise SeedError(f"{path}: not a regular file (a seed is a JSON file)")
+        if kind.st_size > MAX_SEED_BYTES:
+            raise SeedError(f"{path}: {kind.st_size:,} bytes; a seed is at most {MAX_SEED_BYTES:,}")
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_SEED_BYTES + 1)
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read the seed: {error.strerror}") from None
+    finally:
+        os.close(handle)
+    if len(raw) > MAX_SEED_BYTES:  # the file grew while it was read
+        raise SeedError(f"{path}: more than {MAX_SEED_BYTES:,} bytes")
+    return raw
 
 
 def seed_names(seed: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:

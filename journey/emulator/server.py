@@ -5,12 +5,16 @@ Pipeline position: the outermost layer; simple-salesforce talks to it exactly as
 real org (it only builds https URLs, so the emulator serves TLS: a ``trustme`` CA and a
 certificate for 127.0.0.1/localhost, kept in the state folder, never in git). It binds to
 127.0.0.1 only. Requests are served one at a time under the store's lock; the sleep of
-an injected latency happens outside it, so slow responses still overlap.
+an injected latency happens outside it, so slow responses still overlap. Each connection
+has its own thread, and a connection that sends nothing for ``idle_timeout`` seconds (the
+TLS handshake included) is closed, so an idle or stalled client cannot hold a thread
+forever.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import ssl
 import threading
@@ -30,9 +34,11 @@ from journey.emulator.protocol import Request, Response, json_response
 from journey.emulator.rest import RestApi
 from journey.emulator.soap import SoapFaultError, handle_soap
 
-__all__ = ["ADMIN_PATH", "OrgApp", "OrgServer", "ensure_certificates"]
+__all__ = ["ADMIN_PATH", "DEFAULT_IDLE_TIMEOUT", "OrgApp", "OrgServer", "ensure_certificates"]
 
 ADMIN_PATH = "/__emulator__/faults"
+#: Seconds a connection may stay silent before the server closes it.
+DEFAULT_IDLE_TIMEOUT = 60.0
 _log = logging.getLogger(__name__)
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
@@ -45,8 +51,10 @@ def ensure_certificates(folder: Path) -> tuple[Path, Path]:
         ca = trustme.CA(organization_name="journey emulated org")
         certificate = ca.issue_cert("127.0.0.1", "localhost")
         ca.cert_pem.write_to_path(str(ca_file))
-        certificate.private_key_and_cert_chain_pem.write_to_path(str(server_file))
+        # The private key is created owner-only, never readable by others for a moment.
+        os.close(os.open(server_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         server_file.chmod(0o600)
+        certificate.private_key_and_cert_chain_pem.write_to_path(str(server_file))
     return ca_file, server_file
 
 
@@ -115,8 +123,9 @@ class OrgApp:
 
     def _soap(self, request: Request) -> Response:
         try:
-            self.counter.charge()
-            body = handle_soap(self.org, request.body, self.session_valid, self.counter.header)
+            body = handle_soap(
+                self.org, request.body, self.session_valid, self.counter.charge, self.counter.header
+            )
             return Response(200, body.encode("utf-8"), content_type="text/xml;charset=UTF-8")
         except ApiError as error:
             fault = SoapFaultError(f"sf:{error.code}", error.message)
@@ -175,10 +184,14 @@ class OrgApp:
         return out
 
     def new_session(self) -> str:
+        """Re-authorise: a new session, and the one it replaces revoked (Salesforce
+        invalidates a revoked access token at once: "If an access token is included,
+        Salesforce invalidates it and revokes the token",
+        https://developer.salesforce.com/docs/atlas.en-us.mobile_sdk.meta/mobile_sdk/oauth_revoking_tokens.htm),
+        so a leaked or superseded session ID stops working the moment it is renewed."""
         org_id = "00D5E0000000001"
         token = f"{org_id}!{secrets.token_urlsafe(48)}"
-        sessions = list(self.org.store.meta("sessions") or [])
-        self.org.store.set_meta("sessions", [*sessions, token])
+        self.org.store.set_meta("sessions", [token])
         return token
 
 
@@ -208,6 +221,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._serve()
+
+    def setup(self) -> None:
+        super().setup()
+        # Every read (the TLS handshake too) waits at most this long: a silent client
+        # ends in handle_one_request's TimeoutError, which closes the connection.
+        self.connection.settimeout(self.server.idle_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -241,9 +260,16 @@ class OrgServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, app: OrgApp, port: int, server_file: Path) -> None:
+    def __init__(
+        self,
+        app: OrgApp,
+        port: int,
+        server_file: Path,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.app = app
+        self.idle_timeout = idle_timeout
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(server_file))
         # The handshake runs in the connection's own thread, not the accept loop.

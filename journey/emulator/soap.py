@@ -1,15 +1,22 @@
 """SOAP ``convertLead`` at ``/services/Soap/u/{version}``: the envelope in, the result out.
 
 Pipeline position: an HTTP entry point beside ``rest``, translating the partner API's XML
-to ``conversion``. The body is parsed with ``xml.etree`` after refusing any DTD (no
-entity expansion is possible without one). Faults use SOAP's own shape — HTTP 500 with
-``sf:INVALID_SESSION_ID`` and the like — because that is what a SOAP client parses.
+to ``conversion``. The body is parsed by expat into ``xml.etree`` elements, refusing any
+document type declaration as expat meets it — after expat has decoded the body, so a DTD
+in UTF-16 or any other encoding is refused like one in UTF-8 (no entity can be declared,
+so none can expand). The session is checked before the call is charged against the daily
+allocation: SOAP counts the calls an org serves, ``login()`` excepted (LimitInfoHeader,
+https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_header_limitinfo.htm),
+and a request without a valid session is served by none. Faults use SOAP's own shape —
+HTTP 500 with ``sf:INVALID_SESSION_ID`` and the like — because that is what a SOAP client
+parses.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from journey.emulator.conversion import LeadConvert, LeadConvertResult, convert_lead
@@ -43,16 +50,59 @@ class SoapFaultError(Exception):
         )
 
 
-def handle_soap(
-    org: Org, body: bytes, session_valid: Callable[[str], bool], limit_header: Callable[[], str]
-) -> str:
-    """Answer one SOAP request; raises ``SoapFaultError`` for faults."""
-    if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
-        raise SoapFaultError("soapenv:Client", "DTDs are not allowed in SOAP requests")
+_NO_DTD = "DTDs are not allowed in SOAP requests"
+
+
+def _refuse_dtd(*_args: object) -> None:
+    raise SoapFaultError("soapenv:Client", _NO_DTD)
+
+
+def _refuse_entity(*_args: object) -> int:
+    raise SoapFaultError("soapenv:Client", _NO_DTD)
+
+
+def parse_envelope(body: bytes) -> ET.Element:
+    """The request's XML as elements. Expat reads the encoding (a byte-order mark, the XML
+    declaration) and calls the handlers below on decoded text, so no encoding hides a
+    DTD; the tree is built from its events without ``xml.etree``'s own parser."""
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = _refuse_dtd
+    parser.EntityDeclHandler = _refuse_dtd
+    parser.ExternalEntityRefHandler = _refuse_entity
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        builder.start(_qualified(name), {_qualified(k): v for k, v in attributes.items()})
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda name: builder.end(_qualified(name))
+    parser.CharacterDataHandler = builder.data
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as error:
+        parser.Parse(body, True)
+        return builder.close()
+    except expat.ExpatError as error:
         raise SoapFaultError("soapenv:Client", f"malformed XML: {error}") from None
+    except ValueError as error:  # an encoding expat cannot read (UTF-32, no byte-order mark)
+        raise SoapFaultError("soapenv:Client", f"unreadable XML: {error}") from None
+    except AssertionError:  # TreeBuilder: no root element was closed
+        raise SoapFaultError("soapenv:Client", "malformed XML: no element") from None
+
+
+def _qualified(name: str) -> str:
+    """Expat's ``uri}local`` as ElementTree's ``{uri}local``."""
+    return "{" + name if "}" in name else name
+
+
+def handle_soap(
+    org: Org,
+    body: bytes,
+    session_valid: Callable[[str], bool],
+    charge: Callable[[], None],
+    limit_header: Callable[[], str],
+) -> str:
+    """Answer one SOAP request; raises ``SoapFaultError`` for faults. ``charge`` counts the
+    call once the session is known to be valid (it raises when the allocation is spent)."""
+    root = parse_envelope(body)
     session = root.findtext("env:Header/p:SessionHeader/p:sessionId", None, _NS)
     if not session or not session_valid(session.strip()):
         raise SoapFaultError(
@@ -60,6 +110,7 @@ def handle_soap(
             "Invalid Session ID found in SessionHeader: "
             "Illegal Session. Session not found, missing session hash",
         )
+    charge()
     call = root.find("env:Body/p:convertLead", _NS)
     if call is None:
         operation = next(iter(root.find("env:Body", _NS) or []), None)

@@ -11,11 +11,24 @@ Decoded records of an object are cached in memory once the object is first scann
 kept in step by every write: queries scan Python dicts instead of decoding JSON each
 time (about 30× faster on a few thousand Leads). A rollback drops the whole cache, since
 the database is then the only truth. Callers must treat scanned records as read-only.
+
+Another process may open the same file (a second ``EmulatedOrg`` on one state folder).
+Its commits would leave this cache stale, so every read and every outermost transaction
+first asks SQLite's ``PRAGMA data_version``, which changes exactly when another
+connection committed to the file (https://www.sqlite.org/pragma.html#pragma_data_version),
+and drops the cache when it did. The outermost transaction is ``BEGIN IMMEDIATE``: it
+holds the file's write lock from its first statement, so nothing another process commits
+can slip between that check and the transaction's own reads and writes.
+
+The file holds the org's session IDs and admin token, so it is made owner-only (0600)
+before SQLite opens it; SQLite gives its ``-wal`` and ``-shm`` files the database file's
+permissions, and files left 0644 by an earlier version are tightened on open.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -26,6 +39,9 @@ from typing import Any
 from journey.emulator.ids import mint
 
 __all__ = ["Store", "StoredRecord"]
+
+#: Owner read/write only: the file holds session IDs and the admin token.
+PRIVATE = 0o600
 
 StoredRecord = tuple[str, dict[str, Any], bool]  # (sobject, fields, is_deleted)
 
@@ -54,9 +70,12 @@ class Store:
         # sobject → {id: (record, is_deleted)} in creation order, for scanned objects only
         self._cache: dict[str, dict[str, tuple[dict[str, Any], bool]]] = {}
         self._object_of: dict[str, str] = {}
+        if path:
+            _make_private(path)
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
+        self._data_version = self._current_data_version()
         if path:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -74,11 +93,29 @@ class Store:
         with self.lock:
             self._db.close()
 
+    def _current_data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _fresh(self) -> None:
+        """Drop the cache when another connection committed since this one last looked.
+        Inside a transaction this process holds the write lock, so nothing changed."""
+        if self._depth:
+            return
+        version = self._current_data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self._cache.clear()
+            self._object_of.clear()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all; blocks nest."""
+        """All writes inside commit together or not at all; blocks nest (savepoints)."""
         with self.lock:
+            outermost = self._depth == 0
             name = f"sp{self._depth}"
+            if outermost:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._fresh()
             self._db.execute(f"SAVEPOINT {name}")
             self._depth += 1
             try:
@@ -88,11 +125,30 @@ class Store:
                 self._object_of.clear()
                 self._db.execute(f"ROLLBACK TO {name}")
                 self._db.execute(f"RELEASE {name}")
+                if outermost:
+                    self._db.execute("ROLLBACK")
                 raise
             else:
                 self._db.execute(f"RELEASE {name}")
+                if outermost:
+                    self._db.execute("COMMIT")
             finally:
                 self._depth -= 1
+
+    def backup(self, target: Path) -> None:
+        """Everything in the store, as one consistent snapshot, into the database file
+        ``target`` (created 0600; its old content replaced), through SQLite's online
+        backup API (https://www.sqlite.org/backup.html), which copies a database while
+        it stays in use. Not inside a transaction: the copy is of what is committed."""
+        with self.lock:
+            if self._depth:
+                raise RuntimeError("copy the store outside a transaction")
+            _make_private(target)
+            copy = sqlite3.connect(str(target))
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
 
     def new_id(self, sobject: str) -> str:
         with self.lock:
@@ -153,6 +209,7 @@ class Store:
     def get(self, record_id: str) -> StoredRecord | None:
         """A copy of one record (callers may change it and ``replace`` it)."""
         with self.lock:
+            self._fresh()
             sobject = self._object_of.get(record_id)
             if sobject is not None:
                 record, deleted = self._cache[sobject][record_id]
@@ -167,6 +224,7 @@ class Store:
     def scan(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Every record of ``sobject`` in creation order (shared: do not change them)."""
         with self.lock:
+            self._fresh()
             cached = self._load(sobject)
             return [r for r, deleted in cached.values() if include_deleted or not deleted]
 
@@ -195,3 +253,12 @@ class Store:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
             )
+
+
+def _make_private(path: Path) -> None:
+    """``path`` and SQLite's companion files owner-only; a new database file is created
+    0600, so it is never readable by others, not even for a moment."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if name.exists():
+            name.chmod(PRIVATE)
