@@ -119,15 +119,23 @@ def seed_names(seed: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]
     ``journey check`` may hold journeys against before the embedded org ever starts."""
     users = frozenset(
         str(user[key])
-        for user in seed.get("User", [])
+        for user in _listed(seed, "User")
         if isinstance(user, Mapping)
         for key in ("Email", "Name")
         if user.get(key)
     )
     campaigns = frozenset(
-        str(c["Name"]) for c in seed.get("Campaign", []) if isinstance(c, Mapping) and c.get("Name")
+        str(c["Name"])
+        for c in _listed(seed, "Campaign")
+        if isinstance(c, Mapping) and c.get("Name")
     )
     return users, campaigns
+
+
+def _listed(seed: Mapping[str, Any], key: str) -> list[Any]:
+    """The entries under ``key`` when they are a list (``apply_seed`` refuses others)."""
+    value = seed.get(key, [])
+    return value if isinstance(value, list) else []
 
 
 def apply_seed(org: Org, seed: Mapping[str, Any]) -> None:
@@ -135,8 +143,15 @@ def apply_seed(org: Org, seed: Mapping[str, Any]) -> None:
     unknown = [k for k in seed if k not in _SETTINGS and org.schema.get(k) is None]
     if unknown:
         raise SeedError(f"seed: unknown object(s) {', '.join(sorted(unknown))}")
-    with org.store.transaction():
-        _Seeder(org, seed).run()
+    try:
+        with org.store.transaction():
+            _Seeder(org, seed).run()
+    except SeedError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        # A value of the wrong shape where the entries above look for another (a number
+        # for a list, a list for an object): one message, whatever the entry.
+        raise SeedError(f"seed: an entry has the wrong shape: {error}") from None
 
 
 class _Seeder:

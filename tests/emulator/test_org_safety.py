@@ -18,10 +18,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from journey.emulator import EmulatedOrg, SeedError, load_seed
+from journey.emulator.seed import seed_names
 from tests.existing_org import PEOPLE, existing_seed
 
 #: Upper bound on waits that guard against a hang; never what a test measures.
@@ -307,3 +310,40 @@ def test_requests_to_a_closed_idle_connection_reconnect(state: Path) -> None:
         done.wait(0.5)  # past the idle timeout: the pooled connection is closed
         assert isinstance(sf.session, requests.Session)
         assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] > 0
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_seed_keys = st.sampled_from(
+    [
+        "User",
+        "Group",
+        "LeadStatus",
+        "Campaign",
+        "AssignmentRule",
+        "fields",
+        "limits",
+        "LeadConvert",
+        "Lead",
+        "Contact",
+        "Account",
+        "Task",
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_seed_keys, _json, max_size=3))
+def test_a_seed_of_any_shape_loads_or_is_one_seed_error(seed: dict[str, object]) -> None:
+    seed_names(seed)  # what `journey check` reads of a seed never raises
+    refused: SeedError | None = None
+    try:
+        EmulatedOrg(seed=seed).stop()
+    except SeedError as error:
+        refused = error
+    assert refused is None or str(refused).startswith("seed")
