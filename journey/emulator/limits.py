@@ -50,11 +50,15 @@ class ApiCounter:
         return self._clock().date().isoformat()
 
     def charge(self) -> None:
-        """Count one call, or refuse it when the allocation is spent."""
-        used = self.used
-        if used >= self.limit:
+        """Count one call, or refuse it when the allocation is spent. Read and written in
+        one transaction, so two processes serving one state file count every call."""
+        with self._store.transaction():
+            used = self.used
+            spent = used >= self.limit
+            if not spent:
+                self._set_used(used + 1)
+        if spent:
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        self._set_used(used + 1)
 
     def exhaust(self) -> None:
         """Spend the rest of today's allocation (a fault for tests)."""

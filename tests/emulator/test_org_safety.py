@@ -224,6 +224,16 @@ def test_two_orgs_on_one_state_folder_read_each_others_writes(state: Path) -> No
             assert two.Lead.get(created["id"])["Company"] == "Fresh"
 
 
+def test_two_orgs_on_one_state_folder_count_every_call(state: Path) -> None:
+    with EmulatedOrg(state, seed=existing_seed()) as first, EmulatedOrg(state) as second:
+        one, two = first.client(), second.client(session_id=first.session_id)
+        used = first.api_calls
+        for _ in range(5):
+            one.query("SELECT COUNT() FROM Lead")
+            two.query("SELECT COUNT() FROM Lead")
+        assert first.api_calls == second.api_calls == used + 10
+
+
 def _without_hanging(load: object) -> BaseException | None:
     """Run ``load()`` in a thread; what it raised, or fail if it is still running."""
     raised: list[BaseException] = []
