@@ -22,7 +22,7 @@ can slip between that check and the transaction's own reads and writes.
 
 The file holds the org's session IDs and admin token, so it is made owner-only (0600)
 before SQLite opens it; SQLite gives its ``-wal`` and ``-shm`` files the database file's
-permissions, and files left 0644 by an earlier version are tightened on open.
+permissions, and existing files that others can read are tightened on open.
 """
 
 from __future__ import annotations
