@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -125,7 +125,12 @@ def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
         raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
     served = org.start()
     return org, Endpoint(
-        served.instance_url, served.version, session_id=served.session_id, ca_file=served.ca_file
+        served.instance_url,
+        served.version,
+        session_id=served.session_id,
+        ca_file=served.ca_file,
+        connect_timeout=config.salesforce.connect_timeout,
+        read_timeout=config.salesforce.read_timeout,
     )
 
 
@@ -199,12 +204,7 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
     else:
         org, endpoint = _embedded(config)
         org.renew_session()
-        endpoint = Endpoint(
-            endpoint.instance_url,
-            endpoint.version,
-            session_id=org.session_id,
-            ca_file=endpoint.ca_file,
-        )
+        endpoint = replace(endpoint, session_id=org.session_id)
     state = _connector_state(config.store_url)
     try:
         budget = ApiBudget(state, settings.max_daily_api_share)

@@ -82,6 +82,10 @@ class SalesforceConfig(_Section):
     max_daily_api_share: float = Field(default=0.5, gt=0, le=1)
     #: Updates of more records than this in one action go through Bulk API 2.0.
     bulk_threshold: int = Field(default=2000, ge=1)
+    #: Seconds to open a connection to Salesforce, and to wait for the next bytes of an
+    #: answer: every call is bounded (a hung org gives ``retry``, not a hung process).
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
 
 
 class NotificationsConfig(_Section):

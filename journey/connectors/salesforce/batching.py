@@ -3,10 +3,15 @@ to 200 records, Bulk API 2.0 for big updates, SOAP ``convertLead`` in batches of
 
 Pipeline position: action modules → **batching** → simple-salesforce → the org. Every
 call passes the API budget's check first and is retried per ``journey.retry.CALL_RETRIES``
-— by ``errors.with_retries``, or for Collections writes by ``OrgApi._save``'s own loop,
-which sends again only the records that failed — never both. So the action modules see
-only outcomes: a ``Saved`` per record, or a ``PausedError`` that stops the whole batch.
-Every value put into SOQL goes through ``simple_salesforce.format_soql``.
+through that module's one loop — reads and updates by ``errors.with_retries``; creates
+(``_save``) and conversions (``_convert_chunk``) by a loop of their own on the same
+schedule, which sends again only the records that failed and, when an answer was lost
+after the request went out (``TransientError.maybe_applied``), first looks for what the
+request may have made (``reconcile.find_created`` / ``find_conversions``) and sends only
+what is missing: a lost answer never doubles a record. The lookups inside those loops are
+tried once each, so no loop wraps another. The action modules see only outcomes: a
+``Saved`` per record, or a ``PausedError`` that stops the whole batch. Every value put
+into SOQL goes through ``simple_salesforce.format_soql``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 from xml.sax.saxutils import escape
@@ -29,10 +35,16 @@ from journey.connectors.salesforce.errors import (
     Backoff,
     CallRefusedError,
     PausedError,
+    SalesforceProblem,
     TransientError,
     call_once,
     first_error,
     with_retries,
+)
+from journey.connectors.salesforce.reconcile import (
+    CONVERSION_FIELDS,
+    find_conversions,
+    find_created,
 )
 from journey.vocabulary import AUTO_ASSIGN_HEADER
 
@@ -117,13 +129,15 @@ class OrgApi:
         return call_once(fn)
 
     # ---- reads ----------------------------------------------------------------------------
-    def query(self, soql: str) -> list[dict[str, Any]]:
-        """Every row of ``soql`` (following ``nextRecordsUrl``)."""
-        page: dict[str, Any] = self.call(lambda: self.sf.query(soql))
+    def query(self, soql: str, *, once: bool = False) -> list[dict[str, Any]]:
+        """Every row of ``soql`` (following ``nextRecordsUrl``). ``once``: each page is
+        tried once, for a lookup made inside another call's retry loop."""
+        run = self.try_once if once else self.call
+        page: dict[str, Any] = run(lambda: self.sf.query(soql))
         rows: list[dict[str, Any]] = list(page["records"])
         while not page.get("done", True) and page.get("nextRecordsUrl"):
             url = str(page["nextRecordsUrl"])
-            page = self.call(partial(self.sf.query_more, url, identifier_is_url=True))
+            page = run(partial(self.sf.query_more, url, identifier_is_url=True))
             rows.extend(page["records"])
         return rows
 
@@ -159,14 +173,34 @@ class OrgApi:
         method: str,
         headers: Mapping[str, str],
     ) -> list[Saved]:
-        """Collections writes of 200, with the only retry loop they get: a transient
-        failure — of the whole call or of single records — sends just those records again,
-        per ``backoff``, so no record is tried more than ``backoff.attempts`` times."""
+        """Collections writes of 200, in the one retry loop they get: a transient failure —
+        of the whole call or of single records — sends just those records again, per
+        ``backoff``, so no record is tried more than ``backoff.attempts`` times. A create
+        whose answer was lost is looked for before it is sent again; one still in doubt
+        when the tries are spent is reported transient (``retry``), never sent blindly."""
         out: list[Saved | None] = [None] * len(records)
         pending = list(range(len(records)))
-        for delay in [*self.backoff.delays(), None]:
+        unsure: list[int] = []  # a create that may have been saved: look before sending
+        since = datetime.now(UTC)
+        last: list[TransientError] = []
+
+        def attempt() -> bool:
+            nonlocal pending, unsure
+            if unsure:
+                try:
+                    found = find_created(self, sobject, [records[i] for i in unsure], since)
+                except PausedError:
+                    raise
+                except SalesforceProblem:
+                    return False  # still in doubt: look again on the next try
+                for i, record_id in zip(unsure, found, strict=True):
+                    if record_id is not None:
+                        out[i] = Saved(record_id)
+                    else:
+                        pending.append(i)
+                unsure = []
             retry_later: list[int] = []
-            for chunk in chunks(pending, COLLECTION_SIZE):
+            for chunk in chunks(sorted(pending), COLLECTION_SIZE):
                 body = {
                     "allOrNone": False,
                     "records": [{"attributes": {"type": sobject}, **records[i]} for i in chunk],
@@ -182,9 +216,13 @@ class OrgApi:
                         )
                     )
                 except TransientError as problem:
+                    last[:] = [problem]
                     for i in chunk:
                         out[i] = Saved(None, problem.code, problem.message, transient=True)
-                    retry_later.extend(chunk)
+                    if problem.maybe_applied and method == "POST":
+                        unsure.extend(chunk)
+                    else:
+                        retry_later.extend(chunk)
                     continue
                 except CallRefusedError as problem:
                     for i in chunk:
@@ -198,10 +236,19 @@ class OrgApi:
                     out[i] = Saved(None, code, message, transient=code in RETRYABLE_CODES)
                     if code in RETRYABLE_CODES:
                         retry_later.append(i)
-            if not retry_later or delay is None:
-                break
-            self.backoff.sleep(delay)
             pending = retry_later
+            return not pending and not unsure
+
+        self.backoff.retry(attempt)
+        for i in unsure:
+            problem = last[0]
+            out[i] = Saved(
+                None,
+                problem.code,
+                f"{problem.message} — the answer was lost and the record could not be "
+                "looked for; it is looked for again before any new attempt",
+                transient=True,
+            )
         return [o if o is not None else Saved(None, "UNKNOWN_EXCEPTION", "no answer") for o in out]
 
     def _bulk_update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[Saved]:
@@ -237,18 +284,74 @@ class OrgApi:
         the envelope is POSTed with the client's own session and session ID."""
         out: list[Converted] = []
         for chunk in chunks(converts, CONVERT_SIZE):
-            try:
-                out.extend(self.call(partial(self._convert_call, chunk)))
-            except (TransientError, CallRefusedError) as problem:
-                transient = isinstance(problem, TransientError)
-                out.extend(
-                    Converted(
-                        str(c["leadId"]),
-                        code=problem.code,
-                        message=problem.message,
-                        transient=transient,
+            out.extend(self._convert_chunk(chunk))
+        return out
+
+    def _convert_chunk(self, converts: Sequence[Mapping[str, Any]]) -> list[Converted]:
+        """One chunk in the call's one retry loop. An answer lost after the envelope went
+        out may hide conversions the org made: the Leads are read back first
+        (``find_conversions``) — a converted one is taken as converted, with the IDs the
+        org gave it — and only the others are sent again."""
+        done: dict[str, Converted] = {}
+        pending = list(converts)
+        unsure: list[Mapping[str, Any]] = []
+        last: list[SalesforceProblem] = []
+
+        def attempt() -> bool:
+            nonlocal pending, unsure
+            if unsure:
+                try:
+                    converted = find_conversions(self, [str(c["leadId"]) for c in unsure])
+                except PausedError:
+                    raise
+                except SalesforceProblem:
+                    return False
+                for c in unsure:
+                    row = converted.get(str(c["leadId"])[:15])
+                    if row is None:
+                        pending.append(c)
+                        continue
+                    account, contact, opportunity = (row.get(f) for f in CONVERSION_FIELDS[1:])
+                    done[str(c["leadId"])] = Converted(
+                        str(c["leadId"]), account, contact, opportunity or None
                     )
-                    for c in chunk
+                unsure = []
+            if not pending:
+                return True
+            try:
+                results = self.try_once(partial(self._convert_call, pending))
+            except TransientError as problem:
+                last[:] = [problem]
+                if problem.maybe_applied:
+                    unsure, pending = pending, []
+                return False
+            except CallRefusedError as problem:
+                last[:] = [problem]
+                for c in pending:
+                    done[str(c["leadId"])] = Converted(
+                        str(c["leadId"]), code=problem.code, message=problem.message
+                    )
+                pending = []
+                return True
+            for result in results:
+                done[result.lead_id] = result
+            pending = []
+            return True
+
+        self.backoff.retry(attempt)
+        out = []
+        for c in converts:
+            lead_id = str(c["leadId"])
+            if lead_id in done:
+                out.append(done[lead_id])
+            else:
+                out.append(
+                    Converted(
+                        lead_id,
+                        code=last[0].code if last else "UNKNOWN_EXCEPTION",
+                        message=last[0].message if last else "no answer",
+                        transient=True,
+                    )
                 )
         return out
 
@@ -290,13 +393,17 @@ class OrgApi:
             headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
         )
         if response.status_code >= 500 and b"Fault" not in response.content:
-            raise TransientError(str(response.status_code), "convertLead: service unavailable")
+            raise TransientError(
+                str(response.status_code), "convertLead: service unavailable", maybe_applied=True
+            )
         try:
             root = ET.fromstring(response.content)
         except ET.ParseError:
             problem = f"convertLead answered HTTP {response.status_code} without a SOAP envelope"
             if response.status_code >= 500:
-                raise TransientError(str(response.status_code), problem) from None
+                raise TransientError(
+                    str(response.status_code), problem, maybe_applied=True
+                ) from None
             raise CallRefusedError(str(response.status_code), problem) from None
         fault = root.find("env:Body/env:Fault", _NS)
         if fault is not None:

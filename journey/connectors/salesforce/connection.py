@@ -6,6 +6,13 @@ come only from the environment variables the config names (``session_id_env``, o
 ``username_env`` + ``password_env`` + ``security_token_env``), are handed to the client
 and never logged, echoed or stored. ``sandbox = true`` logs in at test.salesforce.com;
 ``ca_file`` trusts a private CA (the standalone emulator's).
+
+Every request is bounded: requests waits forever unless each call passes ``timeout=``
+(https://requests.readthedocs.io/en/latest/user/advanced/#timeouts), and simple-salesforce
+passes none, so the client's session is a ``BoundedSession`` that gives every request —
+simple-salesforce's REST calls and login, Bulk 2.0's uploads and polling, our SOAP
+``convertLead``, the sync's reads — ``[salesforce] connect_timeout`` to connect and
+``read_timeout`` between bytes of the answer.
 """
 
 from __future__ import annotations
@@ -22,9 +29,29 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 
 from journey.engine.config import SalesforceConfig
 
-__all__ = ["ConnectionSettingsError", "Endpoint", "connect", "endpoint_from_config"]
+__all__ = [
+    "BoundedSession",
+    "ConnectionSettingsError",
+    "Endpoint",
+    "connect",
+    "endpoint_from_config",
+]
 
 ResponseHook = Callable[..., Any]
+
+
+class BoundedSession(requests.Session):
+    """A session whose every request has a (connect, read) timeout: one given by the
+    caller is kept, a missing or ``None`` one (wait forever) is replaced."""
+
+    def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+        super().__init__()
+        self.timeout = (connect_timeout, read_timeout)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
 
 
 class ConnectionSettingsError(Exception):
@@ -44,6 +71,8 @@ class Endpoint:
     security_token: str | None = None
     sandbox: bool = False
     ca_file: Path | None = None
+    connect_timeout: float = SalesforceConfig.model_fields["connect_timeout"].default
+    read_timeout: float = SalesforceConfig.model_fields["read_timeout"].default
 
     def __repr__(self) -> str:  # never show a secret, even in a traceback
         return f"Endpoint(instance_url={self.instance_url!r}, version={self.version!r})"
@@ -78,6 +107,8 @@ def endpoint_from_config(
             settings.api_version,
             session_id=_env(settings.session_id_env, "session_id_env", env),
             ca_file=ca_file,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
         )
     if settings.username_env:
         return Endpoint(
@@ -92,6 +123,8 @@ def endpoint_from_config(
             else "",
             sandbox=settings.sandbox,
             ca_file=ca_file,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
         )
     raise ConnectionSettingsError(
         "[salesforce] instance_url is set but no credentials: set session_id_env, or "
@@ -101,7 +134,7 @@ def endpoint_from_config(
 
 def connect(endpoint: Endpoint, hooks: list[ResponseHook] | None = None) -> Salesforce:
     """A client for ``endpoint``; every response passes through ``hooks`` (API counting)."""
-    session = requests.Session()
+    session = BoundedSession(endpoint.connect_timeout, endpoint.read_timeout)
     if endpoint.ca_file is not None:
         session.verify = str(endpoint.ca_file)
         # requests lets REQUESTS_CA_BUNDLE override ``verify`` (psf/requests#3829).

@@ -3,33 +3,46 @@ retried.
 
 Pipeline position: used by ``batching`` around every call and by the action modules for
 per-record SaveResults. ``classify`` is the one place that says which failures are
-transient; ``journey.retry`` holds the schedules. The policy (docs/salesforce.md,
-"Failures"), each kind of failure handled at exactly one layer:
+transient, and of those which may have been applied; ``journey.retry`` holds the schedules
+and the one retry loop. The policy (docs/salesforce.md, "Failures"), each kind of failure
+handled at exactly one layer:
 
 * a per-record error (``REQUIRED_FIELD_MISSING``, ``FIELD_CUSTOM_VALIDATION_EXCEPTION``,
   ``DUPLICATES_DETECTED``, …) or a refused call (HTTP 400/404 …) → that contact
   ``failed``, the code and the record named; never retried;
-* HTTP 500/502/503/504, a network error, ``UNABLE_TO_LOCK_ROW``/``SERVER_UNAVAILABLE``
-  (for the whole call or for single records) → retried inside the call, per
-  ``CALL_RETRIES``: 4 tries in all, 0.5 s, 1 s, 2 s apart (``with_retries``; a Collections
-  write retries only its failed records, in ``OrgApi._save``'s one loop). Still failing →
-  ``retry``: the engine runs the step again per ``STEP_RETRIES`` (5 min, 10, 20, 40, then
-  hourly) and fails the run at the 8th ``retry`` in a row;
+* HTTP 500/502/503/504, a network error or a timeout, ``UNABLE_TO_LOCK_ROW``/
+  ``SERVER_UNAVAILABLE`` (for the whole call or for single records) → retried inside the
+  call, per ``CALL_RETRIES``: 4 tries in all, about 0.5 s, 1 s, 2 s apart (``with_retries``;
+  a Collections write retries only its failed records, in ``OrgApi._save``). Still
+  failing → ``retry``: the engine runs the step again per ``STEP_RETRIES`` (5 min, 10, 20,
+  40, then hourly) and fails the run at the 8th ``retry`` in a row;
 * HTTP 401 ``INVALID_SESSION_ID`` → every contact ``paused`` until
   ``journey salesforce renew``; HTTP 403 ``REQUEST_LIMIT_EXCEEDED`` or our own daily cap →
   ``paused`` until the allocation allows. Never retried, never counted as a step's failure.
+
+Never sent or maybe applied: a ``TransientError`` says whether the request may have
+reached the org (``maybe_applied``). A connection that was never made (refused, a connect
+timeout, a failed TLS handshake, an unknown host) sent nothing: a write is simply sent
+again. A read timeout, a connection dropped after the request went out, or a 5xx answer
+may follow a save — Salesforce's status-code table says only that a 500 is "an error …
+so the request couldn't be completed" and a 503 that the server "is unavailable"
+(https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm),
+and a proxy's 502/504 says nothing of what the org did. Such a write is never sent again
+blindly: ``batching`` first looks for what it may have created (``reconcile.find_created``,
+``reconcile.find_conversions``) and sends only what is missing. A refusal Salesforce
+itself answered with a 4xx (``UNABLE_TO_LOCK_ROW``) saved nothing.
 
 Exception tree (raised inside the connector, never past ``perform``)::
 
     SalesforceProblem
     ├── PausedError       the connection is unusable: stop all Salesforce work
-    ├── TransientError    worth trying again: retried per CALL_RETRIES, then ``retry``
+    ├── TransientError    worth trying again: retried per CALL_RETRIES, then ``retry``;
+    │                     ``maybe_applied`` when a write may have been saved
     └── CallRefusedError  the whole call was refused (400/404 …): fail its contacts
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,11 +54,14 @@ from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceRefusedRequest,
 )
+from urllib3 import exceptions as urllib3_exceptions
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from journey.retry import CALL_RETRIES, RetrySchedule
 
 __all__ = [
     "RETRYABLE_CODES",
+    "SERVER_ERRORS",
     "Backoff",
     "CallRefusedError",
     "PausedError",
@@ -54,9 +70,12 @@ __all__ = [
     "call_once",
     "classify",
     "first_error",
+    "network_problem",
     "with_retries",
 ]
 
+#: HTTP answers that may follow a save (see the module docstring).
+SERVER_ERRORS = frozenset({500, 502, 503, 504})
 #: Error codes worth retrying, for one record or a whole call (besides HTTP 5xx and
 #: network errors).
 RETRYABLE_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
@@ -80,7 +99,12 @@ class PausedError(SalesforceProblem):
 
 
 class TransientError(SalesforceProblem):
-    pass
+    """``maybe_applied``: the request reached the org (or may have), so a write it carried
+    may have been saved although no answer says so."""
+
+    def __init__(self, code: str, message: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(code, message)
+        self.maybe_applied = maybe_applied
 
 
 class CallRefusedError(SalesforceProblem):
@@ -115,32 +139,61 @@ def classify(error: BaseException) -> SalesforceProblem | None:
         return CallRefusedError(code, message)
     if isinstance(error, SalesforceError):
         code, message = first_error(error.content)
-        if error.status in (500, 502, 503, 504) or code in RETRYABLE_CODES:
+        if error.status in SERVER_ERRORS:
             return TransientError(
-                code if code != "UNKNOWN_EXCEPTION" else str(error.status), message
+                code if code != "UNKNOWN_EXCEPTION" else str(error.status),
+                message,
+                maybe_applied=True,
             )
+        if code in RETRYABLE_CODES:
+            return TransientError(code, message)
         return CallRefusedError(code, message)
     if isinstance(error, requests.RequestException):
-        return TransientError("NETWORK_ERROR", str(error)[:300])
+        return network_problem(error)
     return None
+
+
+def network_problem(error: requests.RequestException) -> TransientError:
+    """A failure below HTTP: never sent when no connection was made, else maybe applied."""
+    text = str(error)[:300]
+    if isinstance(error, requests.ConnectTimeout):
+        return TransientError("CONNECT_TIMEOUT", text)
+    if isinstance(error, requests.ReadTimeout):
+        return TransientError("READ_TIMEOUT", text, maybe_applied=True)
+    if isinstance(error, requests.ConnectionError) and _never_connected(error):
+        return TransientError("NETWORK_ERROR", text)
+    return TransientError("NETWORK_ERROR", text, maybe_applied=True)
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    """urllib3 wraps a failure to open the connection (refused, unknown host, TLS
+    handshake) in ``MaxRetryError(reason=...)``; a request cut off after it went out is a
+    ``ProtocolError`` ("Connection aborted") instead."""
+    if isinstance(error, requests.exceptions.SSLError):
+        return True
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", None)
+    return isinstance(cause, MaxRetryError) and isinstance(
+        reason, NewConnectionError | ConnectTimeoutError | urllib3_exceptions.SSLError
+    )
 
 
 @dataclass(frozen=True)
 class Backoff(RetrySchedule):
-    """``CALL_RETRIES`` as the connector applies it, with the ``sleep`` that waits (a test
-    passes one that does not)."""
+    """``CALL_RETRIES`` as the connector applies it (a test passes a ``sleep`` that does
+    not wait, or fewer attempts)."""
 
     attempts: int = CALL_RETRIES.attempts
     first: float = CALL_RETRIES.first
     factor: float = CALL_RETRIES.factor
     cap: float = CALL_RETRIES.cap
-    sleep: Callable[[float], None] = time.sleep
+    jitter: float = CALL_RETRIES.jitter
 
 
 def call_once(call: Callable[[], T]) -> T:
     """Run ``call`` once; a problem is raised classified (a bug re-raises unchanged). For
-    the loop that retries by itself (a Collections write retries only its failed
-    records)."""
+    the loops that decide themselves what to send again (a Collections write retries only
+    its failed records; a lost create looks before it sends again)."""
     try:
         return call()
     except Exception as error:  # classified below; a bug re-raises unchanged
@@ -150,15 +203,21 @@ def call_once(call: Callable[[], T]) -> T:
         raise problem from error
 
 
-def with_retries(call: Callable[[], T], backoff: Backoff) -> T:
-    """Run ``call``; a ``TransientError`` is tried again per ``backoff``, then raised;
+def with_retries(call: Callable[[], T], backoff: RetrySchedule) -> T:
+    """Run ``call`` — a read, or a write that may simply be sent again (an update sets the
+    same values twice); a ``TransientError`` is tried again per ``backoff``, then raised;
     every other problem is raised at once."""
-    delays = backoff.delays()
-    for attempt in range(backoff.attempts):
+    outcome: list[T] = []
+    last: list[TransientError] = []
+
+    def attempt() -> bool:
         try:
-            return call_once(call)
-        except TransientError:
-            if attempt >= len(delays):
-                raise
-            backoff.sleep(delays[attempt])
-    raise AssertionError("unreachable")  # pragma: no cover
+            outcome.append(call_once(call))
+        except TransientError as problem:
+            last[:] = [problem]
+            return False
+        return True
+
+    if backoff.retry(attempt):
+        return outcome[0]
+    raise last[0]

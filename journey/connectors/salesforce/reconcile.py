@@ -1,31 +1,46 @@
-"""After a crash: was each request applied? Answered from the journal, then from the org.
+"""Was a request whose answer never came applied? Answered from the journal, then from the
+org — the one lookup used after a crash, on a step's retry and inside a call's own retry.
 
-Pipeline position: runner.recover → connector.reconcile → **reconcile**. The engine asks
-only about intents it committed but has no outcome for. Three cases:
+Pipeline position: connector.perform / connector.reconcile → **reconcile** (requests whose
+earlier attempt left no outcome), and batching → **reconcile** (``find_created``,
+``find_conversions``: a write that may have been applied, before anything is sent again).
+
+Salesforce has no idempotency key for a create or a ``convertLead`` (REST and SOAP alike):
+the connector does not write a marker field of its own either, since the org it is given
+need not have one. So what a lost request may have made is looked for by its natural key,
+among records created since the request first went out (``CreatedDate >= sent_at`` less a
+few minutes for clock skew; every value escaped with ``format_soql``):
+
+* a Lead or Contact: its ``Email``; without one, ``LastName`` (+ ``FirstName``) and, for a
+  Lead, ``Company``;
+* a Task: ``WhoId`` + ``Subject`` + ``ActivityDate``;
+* an Opportunity on a Contact's Account: ``Name`` + ``AccountId``;
+* a CampaignMember: ``CampaignId`` + ``LeadId``/``ContactId`` — whenever it was created,
+  since a Lead or Contact is a member of a campaign once
+  (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_objects_campaignmember.htm);
+* a conversion: the Lead's ``IsConverted``, ``ConvertedAccountId``, ``ConvertedContactId``
+  and ``ConvertedOpportunityId``, which the conversion sets
+  (https://developer.salesforce.com/docs/platform/change-data-capture/guide/cdc-standard-objects-lead-conversion.md);
+* updates (owner, status, fields) carry no key: setting the same values again is harmless,
+  so they are simply sent again. A round-robin turn taken by the lost call stays taken.
+
+Each record found is matched to one request only (the oldest first), so two requests with
+the same key are two records. For the journal (``reconcile_requests``) three cases:
 
 1. the journal (``sf_effects``) has the outcome — the crash came after our bookkeeping:
    ``applied``, with that outcome;
 2. the key never went out: not applied, the engine performs it;
-3. it went out and the answer was lost. Salesforce has no idempotency keys for these
-   calls, so we look for what the request would have created, made *after it was sent*
-   (``CreatedDate >= sent_at``, values escaped with ``format_soql``):
-   * the contact's Lead/Contact, matched by Email → remembered in ``sf_links``, so the
-     retry that follows uses it instead of creating a second record;
-   * for ``add task``: a Task with that subject on the record → ``applied`` (done);
-   * for ``create opportunity`` on a Lead, conversion is detected when the retry reads
-     the Lead (``IsConverted``); on a Contact, an Opportunity of that name on its
-     Account → ``applied``;
-   * everything else (owner, status, field updates, campaign membership) is idempotent
-     and simply performed again. A round-robin turn taken by the lost call stays taken.
-
-Contacts without an email cannot be matched by (3); their records are linked the moment
-Salesforce answers, so only a crash inside that very call can lose one.
+3. it went out and the answer was lost: the contact's Lead/Contact found by its key is
+   remembered in ``sf_links`` (the perform that follows uses it instead of creating a
+   second one); a Task, or an Opportunity on a Contact, found by its key → ``applied``
+   (done); a conversion is read back by ``conversion`` itself when it reads the Lead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from simple_salesforce.format import format_soql
 
@@ -38,15 +53,117 @@ from journey.connectors.base import (
     result_from_json,
     result_to_json,
 )
-from journey.connectors.salesforce.records import Workspace
 from journey.connectors.salesforce.state import Link
 from journey.dsl.syntax import Action, AddTask, AddToList, CreateOpportunity
 from journey.vocabulary import RecordType, list_record_type
 
-__all__ = ["reconcile_requests"]
+if TYPE_CHECKING:  # batching and records import this module: no cycle at run time
+    from journey.connectors.salesforce.batching import OrgApi
+    from journey.connectors.salesforce.records import Workspace
+
+__all__ = ["CONVERSION_FIELDS", "find_conversions", "find_created", "reconcile_requests"]
 
 # Our clock and the org's may disagree a little: look a few minutes before sending.
 _SLACK = timedelta(minutes=5)
+#: What a Lead's conversion left on it.
+CONVERSION_FIELDS = (
+    "IsConverted",
+    "ConvertedAccountId",
+    "ConvertedContactId",
+    "ConvertedOpportunityId",
+)
+
+
+def _key_fields(sobject: str, record: Mapping[str, Any]) -> tuple[tuple[str, ...], bool] | None:
+    """(the fields that identify ``record``, whether only recent records count), or None
+    when ``sobject`` has no natural key."""
+    present = tuple(f for f in _CANDIDATES.get(sobject, ()) if record.get(f) not in (None, ""))
+    if sobject in ("Lead", "Contact"):
+        if record.get("Email"):
+            return ("Email",), True
+        return tuple(f for f in present if f != "Email"), True
+    if sobject == "Task" and {"WhoId", "Subject"} <= set(present):
+        return present, True
+    if sobject == "Opportunity" and "Name" in present:
+        return present, True
+    if sobject == "CampaignMember" and "CampaignId" in present and len(present) > 1:
+        return present, False
+    return None
+
+
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "Lead": ("Email", "LastName", "FirstName", "Company"),
+    "Contact": ("Email", "LastName", "FirstName"),
+    "Task": ("WhoId", "Subject", "ActivityDate"),
+    "Opportunity": ("Name", "AccountId"),
+    "CampaignMember": ("CampaignId", "LeadId", "ContactId"),
+}
+
+
+def _same(field: str, ours: Any, theirs: Any) -> bool:
+    if theirs is None:
+        return False
+    if field == "Email":
+        return str(ours).casefold() == str(theirs).casefold()
+    if field.endswith("Id"):  # 15- and 18-character IDs of one record
+        return str(ours)[:15] == str(theirs)[:15]
+    return str(ours) == str(theirs)
+
+
+def _literal(field: str, value: Any) -> Any:
+    """A date field is compared with a date literal, never a quoted string (SOQL refuses
+    one: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm)."""
+    if field == "ActivityDate":
+        return date.fromisoformat(str(value)[:10])
+    return str(value)
+
+
+def find_created(
+    api: OrgApi, sobject: str, records: Sequence[Mapping[str, Any]], since: datetime
+) -> list[str | None]:
+    """For each record a write may have created: the ID of the record the org holds under
+    its natural key (made since ``since`` where that matters), else None. One query per
+    kind of key; each read is tried once (the caller's retry loop is the only one)."""
+    found: list[str | None] = [None] * len(records)
+    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+    for index, record in enumerate(records):
+        key = _key_fields(sobject, record)
+        if key is not None and key[0]:
+            groups.setdefault(key, []).append(index)
+    after = since.astimezone(UTC) - _SLACK
+    for (fields, recent), indexes in groups.items():
+        where = " AND ".join(f"{f} IN {{{f}}}" for f in fields)
+        if recent:
+            where += " AND CreatedDate >= {since}"
+        values = {
+            f: list(dict.fromkeys(_literal(f, records[i][f]) for i in indexes)) for f in fields
+        }
+        soql = format_soql(
+            f"SELECT Id, {', '.join(fields)} FROM {sobject} WHERE {where} ORDER BY CreatedDate",
+            since=after,
+            **values,
+        )
+        rows = api.query(soql, once=True)
+        taken: set[int] = set()
+        for i in indexes:
+            for n, row in enumerate(rows):
+                if n not in taken and all(_same(f, records[i][f], row.get(f)) for f in fields):
+                    taken.add(n)
+                    found[i] = str(row["Id"])
+                    break
+    return found
+
+
+def find_conversions(api: OrgApi, lead_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Lead ID (15 characters) → its conversion fields, for the Leads already converted."""
+    rows = api.query(
+        format_soql(
+            f"SELECT Id, {', '.join(CONVERSION_FIELDS)} FROM Lead WHERE Id IN {{ids}}",
+            ids=list(dict.fromkeys(lead_ids)),
+        ),
+        once=True,
+    )
+    return {str(r["Id"])[:15]: r for r in rows if r.get("IsConverted")}
 
 
 def reconcile_requests(
@@ -67,11 +184,13 @@ def reconcile_requests(
             in_flight.append((request, entry[0]))
     if in_flight:
         _relink(ws, action, in_flight)
-        for request, since in in_flight:
-            found = _applied(ws, action, request, since)
-            if found is not None:
-                ws.state.record_results({request.key: result_to_json(found)})
-            answers[request.key] = Reconciled(request.key, applied=found is not None, result=found)
+        found = _applied(ws, action, in_flight)
+        ws.state.record_results({k: result_to_json(r) for k, r in found.items()})
+        for request, _ in in_flight:
+            result = found.get(request.key)
+            answers[request.key] = Reconciled(
+                request.key, applied=result is not None, result=result
+            )
     return [answers[r.key] for r in requests]
 
 
@@ -87,26 +206,19 @@ def _relink(
     ]
     if not orphans:
         return
-    since = min(s for _, s in orphans) - _SLACK
-    kinds: list[RecordType] = ["Lead"]
+    since = min(s for _, s in orphans)
+    kind: RecordType = "Lead"
     if isinstance(action, AddToList) and list_record_type(action.list_name) == "Contact":
-        kinds = ["Contact"]
-    found: dict[int, Link] = {}
-    for kind in kinds:
-        rows = ws.api.query_in(
-            f"SELECT Id, Email, CreatedDate FROM {kind} WHERE Email IN {{values}} "
-            "AND CreatedDate >= {since} ORDER BY CreatedDate",
-            [str(r.contact.email) for r, _ in orphans],
-            since=since,
-        )
-        by_email: dict[str, str] = {}
-        for row in rows:
-            by_email.setdefault(str(row["Email"]).casefold(), str(row["Id"]))
-        for request, _ in orphans:
-            record = by_email.get(str(request.contact.email).casefold())
-            if record is not None:
-                found[request.contact.id] = Link(record, kind)
-    ws.state.save_links(found, ws.now)
+        kind = "Contact"
+    found = find_created(ws.api, kind, [{"Email": r.contact.email} for r, _ in orphans], since)
+    ws.state.save_links(
+        {
+            r.contact.id: Link(record, kind)
+            for (r, _), record in zip(orphans, found, strict=True)
+            if record
+        },
+        ws.now,
+    )
 
 
 def _record_of(ws: Workspace, request: EffectRequest) -> tuple[str, str, bool] | None:
@@ -118,41 +230,57 @@ def _record_of(ws: Workspace, request: EffectRequest) -> tuple[str, str, bool] |
 
 
 def _applied(
-    ws: Workspace, action: Action, request: EffectRequest, since: datetime
-) -> EffectResult | None:
-    """The outcome of a lost call that created something we can find, else None."""
-    record = _record_of(ws, request)
-    if record is None:
-        return None
-    record_id, record_type, new_link = record
-    changes = ContactChanges(
-        salesforce_id=record_id if new_link else None,
-        salesforce_type=("Contact" if record_type == "Contact" else "Lead") if new_link else None,
-    )
-    if isinstance(action, AddTask):
-        subject = str(request.params.get("subject") or action.subject)
+    ws: Workspace, action: Action, in_flight: Sequence[tuple[EffectRequest, datetime]]
+) -> dict[str, EffectResult]:
+    """key → the outcome of a lost call that created something we can find (a Task, an
+    Opportunity on a Contact's Account), in one lookup for the batch."""
+    if not isinstance(action, AddTask | CreateOpportunity):
+        return {}
+    placed = [(r, since, _record_of(ws, r)) for r, since in in_flight]
+    targets = [(r, since, rec) for r, since, rec in placed if rec is not None]
+    if isinstance(action, CreateOpportunity):
+        targets = [t for t in targets if t[2][1] == "Contact"]
+    if not targets:
+        return {}
+    accounts: dict[str, str] = {}
+    if isinstance(action, CreateOpportunity):
         rows = ws.api.query(
             format_soql(
-                "SELECT Id FROM Task WHERE WhoId = {w} AND Subject = {s} AND CreatedDate >= {t}",
-                w=record_id,
-                s=subject,
-                t=since - _SLACK,
-            )
+                "SELECT Id, AccountId FROM Contact WHERE Id IN {ids}",
+                ids=[rec[0] for _, _, rec in targets],
+            ),
+            once=True,
         )
-        if rows:
-            task = RecordChange("Task", str(rows[0]["Id"]), "create", {"Subject": subject})
-            return EffectResult(request.key, "done", changes=changes, records=(task,))
-    if isinstance(action, CreateOpportunity) and record_type == "Contact":
-        name = str(request.params.get("name") or action.name)
-        contact = ws.api.query(
-            format_soql("SELECT AccountId FROM Contact WHERE Id = {c}", c=record_id)
+        accounts = {str(r["Id"])[:15]: str(r["AccountId"]) for r in rows if r.get("AccountId")}
+    made: list[dict[str, Any]] = []
+    for request, _, (record_id, _, _) in targets:
+        if isinstance(action, AddTask):
+            fields = {
+                "WhoId": record_id,
+                "Subject": str(request.params.get("subject") or action.subject),
+            }
+            if request.params.get("due_date"):
+                fields["ActivityDate"] = str(request.params["due_date"])
+        else:
+            fields = {"Name": str(request.params.get("name") or action.name)}
+            if record_id[:15] in accounts:
+                fields["AccountId"] = accounts[record_id[:15]]
+        made.append(fields)
+    sobject = "Task" if isinstance(action, AddTask) else "Opportunity"
+    since = min(s for _, s, _ in targets)
+    out: dict[str, EffectResult] = {}
+    for (request, _, (record_id, record_type, new_link)), fields, found in zip(
+        targets, made, find_created(ws.api, sobject, made, since), strict=True
+    ):
+        if found is None:
+            continue
+        changes = ContactChanges(
+            salesforce_id=record_id if new_link else None,
+            salesforce_type=("Contact" if record_type == "Contact" else "Lead")
+            if new_link
+            else None,
         )
-        account = contact[0].get("AccountId") if contact else None
-        soql = "SELECT Id FROM Opportunity WHERE Name = {n} AND CreatedDate >= {t}"
-        if account:
-            soql += " AND AccountId = {a}"
-        rows = ws.api.query(format_soql(soql, n=name, t=since - _SLACK, a=account))
-        if rows:
-            opp = RecordChange("Opportunity", str(rows[0]["Id"]), "create", {"Name": name})
-            return EffectResult(request.key, "done", changes=changes, records=(opp,))
-    return None
+        shown = {k: v for k, v in fields.items() if k in ("Subject", "Name")}
+        created = RecordChange(sobject, found, "create", shown)
+        out[request.key] = EffectResult(request.key, "done", changes=changes, records=(created,))
+    return out
