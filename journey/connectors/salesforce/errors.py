@@ -157,9 +157,15 @@ def network_problem(error: requests.RequestException) -> TransientError:
     """A failure below HTTP: never sent when no connection was made, else maybe applied."""
     text = str(error)[:300]
     if isinstance(error, requests.ConnectTimeout):
-        return TransientError("CONNECT_TIMEOUT", text)
+        return TransientError(
+            "CONNECT_TIMEOUT", f"could not connect within [salesforce] connect_timeout: {text}"
+        )
     if isinstance(error, requests.ReadTimeout):
-        return TransientError("READ_TIMEOUT", text, maybe_applied=True)
+        return TransientError(
+            "READ_TIMEOUT",
+            f"no answer within [salesforce] read_timeout: {text}",
+            maybe_applied=True,
+        )
     if isinstance(error, requests.ConnectionError) and _never_connected(error):
         return TransientError("NETWORK_ERROR", text)
     return TransientError("NETWORK_ERROR", text, maybe_applied=True)

@@ -1,0 +1,78 @@
+"""A hung org: ``journey run`` (a subprocess, as a user runs it) against an org that accepts
+connections and never answers must come back on its own — every call is bounded by
+``[salesforce] read_timeout`` and tried per ``CALL_RETRIES`` — with the runs left to
+``retry`` later: not failed, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from journey.emulator import EmulatedOrg
+from journey.retry import CALL_RETRIES
+from tests.cli import actions_support as sup
+from tests.existing_org import PEOPLE, existing_seed
+from tests.faults import Rule, faulty_proxy
+
+READ_TIMEOUT = 1
+JOURNEY = """journey "Inbound"
+
+trigger added to list "Website Leads"
+
+add to list "Salesforce Leads"
+"""
+
+
+def test_a_hung_org_gives_a_bounded_run_and_runs_left_to_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = ["hung1@prospect.example", "hung2@prospect.example", PEOPLE["owned"]]
+    with EmulatedOrg(tmp_path / "org", seed=existing_seed()) as org:
+        endpoint = org.start()
+        with faulty_proxy(endpoint.instance_url, tmp_path / "org") as proxy:
+            root = tmp_path / "project"
+            (root / "journeys").mkdir(parents=True)
+            (root / "journeys" / "inbound.journey").write_text(JOURNEY)
+            (root / "journey.toml").write_text(
+                "[salesforce]\n"
+                f'instance_url = "{proxy.url}"\n'
+                'session_id_env = "TEST_SF_SESSION"\n'
+                f'ca_file = "{endpoint.ca_file}"\n'
+                f"connect_timeout = {READ_TIMEOUT}\n"
+                f"read_timeout = {READ_TIMEOUT}\n"
+            )
+            monkeypatch.setenv("TEST_SF_SESSION", endpoint.session_id)
+            monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+            monkeypatch.chdir(root)
+            sup.import_contacts(root, [{"Email": e} for e in people], "Website Leads")
+            proxy.add(Rule("hang", every=True))
+            # Every call waits at most read_timeout per try; the bound below is that times
+            # the tries, the waits between them, and the process's own start-up.
+            bound = READ_TIMEOUT * CALL_RETRIES.attempts + CALL_RETRIES.worst_case() + 60
+            finished = subprocess.run(
+                [str(sup.JOURNEY_BIN), "run", "--until-idle", "--now", sup.NOW, "--json"],
+                cwd=root,
+                env={k: v for k, v in os.environ.items() if k != "JOURNEY_DATABASE_URL"},
+                capture_output=True,
+                text=True,
+                timeout=bound,
+            )
+            assert finished.returncode == 0, finished.stderr
+            json.loads(finished.stdout)
+            assert proxy.seen, "the run never reached the org"
+            assert {s.fault for s in proxy.seen} == {"hang"}
+        # Nothing reached the org, nothing failed: every run waits for its retry.
+        leads = org.client().query("SELECT Id FROM Lead WHERE Email LIKE 'hung%'")
+        assert leads["records"] == []
+    for email in people:
+        shown = sup.contact(email)
+        assert shown["runs"][0]["status"] == "active"
+        outcomes = [outcome for outcome, _ in sup.feed(email)]
+        assert "retry" in outcomes
+        assert "failed" not in outcomes
+        details = " ".join(detail for _, detail in sup.feed(email))
+        assert "no answer within [salesforce] read_timeout" in details
