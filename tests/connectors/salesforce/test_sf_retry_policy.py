@@ -5,6 +5,7 @@ the run is ``failed`` with the last error named."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,20 @@ def test_the_documented_schedules() -> None:
     assert RetrySchedule(attempts=1, first=1).delays() == []
     with pytest.raises(ValueError, match="not a retry schedule"):
         RetrySchedule(attempts=0, first=1)
+
+
+def test_in_call_waits_are_jittered_within_their_delay() -> None:
+    """Each wait slept is between half and all of its nominal delay; the step retries,
+    scheduled per batch, carry none."""
+    slept: list[float] = []
+    low = replace(CALL_RETRIES, sleep=slept.append, random=lambda: 0.999)
+    assert low.retry(lambda: False) is False
+    high = replace(CALL_RETRIES, sleep=slept.append, random=lambda: 0.0)
+    assert high.retry(lambda: False) is False
+    nominal = CALL_RETRIES.delays()
+    assert slept[3:] == nominal
+    assert all(d / 2 <= s < d for s, d in zip(slept[:3], nominal, strict=True))
+    assert [STEP_RETRIES.wait(n) for n in range(1, 8)] == STEP_RETRIES.delays()
 
 
 def test_service_unavailable_is_tried_exactly_the_calls_tries(harness: Harness) -> None:
