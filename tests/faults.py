@@ -67,16 +67,19 @@ def anything(_method: str, _path: str, _body: bytes) -> bool:
 
 @dataclass
 class Rule:
-    """``fault`` for the ``nth`` request matching ``predicate`` (every one: ``every``)."""
+    """``fault`` for the ``nth`` request matching ``predicate`` (every one: ``every``),
+    counted while ``armed``."""
 
     fault: Fault
     predicate: Predicate = anything
     nth: int = 1
     every: bool = False
+    #: The rule counts only while this says so (e.g. once another rule has struck).
+    armed: Callable[[], bool] = lambda: True
     seen: int = 0
 
     def applies(self, method: str, path: str, body: bytes) -> bool:
-        if not self.predicate(method, path, body):
+        if not self.armed() or not self.predicate(method, path, body):
             return False
         self.seen += 1
         return self.every or self.seen == self.nth

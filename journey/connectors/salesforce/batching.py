@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import csv
 import io
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
-from xml.sax.saxutils import escape
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from journey.connectors.salesforce.budget import ApiBudget
 from journey.connectors.salesforce.errors import (
+    ANSWER_LOST,
     RETRYABLE_CODES,
     Backoff,
     CallRefusedError,
@@ -46,6 +45,7 @@ from journey.connectors.salesforce.reconcile import (
     find_conversions,
     find_created,
 )
+from journey.connectors.salesforce.soap import Converted, convert_leads
 from journey.vocabulary import AUTO_ASSIGN_HEADER
 
 __all__ = [
@@ -63,9 +63,6 @@ CONVERT_SIZE = 100  # SOAP convertLead's limit per call
 QUERY_CHUNK = 200  # values per IN (...) list: keeps the URL well under its limit
 
 T = TypeVar("T")
-_SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-_PARTNER = "urn:partner.soap.sforce.com"
-_NS = {"env": _SOAP_ENV, "p": _PARTNER}
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -86,17 +83,6 @@ class Saved:
     @property
     def ok(self) -> bool:
         return self.id is not None and self.code is None
-
-
-@dataclass(frozen=True)
-class Converted:
-    lead_id: str
-    account_id: str | None = None
-    contact_id: str | None = None
-    opportunity_id: str | None = None
-    code: str | None = None
-    message: str | None = None
-    transient: bool = False
 
 
 class OrgApi:
@@ -184,21 +170,27 @@ class OrgApi:
         since = datetime.now(UTC)
         last: list[TransientError] = []
 
+        def look() -> bool:
+            """Settle the creates in doubt: found → saved, missing → to send."""
+            nonlocal unsure
+            try:
+                found = find_created(self, sobject, [records[i] for i in unsure], since)
+            except PausedError:
+                raise
+            except SalesforceProblem:
+                return False  # still in doubt
+            for i, record_id in zip(unsure, found, strict=True):
+                if record_id is not None:
+                    out[i] = Saved(record_id)
+                else:
+                    pending.append(i)
+            unsure = []
+            return True
+
         def attempt() -> bool:
-            nonlocal pending, unsure
-            if unsure:
-                try:
-                    found = find_created(self, sobject, [records[i] for i in unsure], since)
-                except PausedError:
-                    raise
-                except SalesforceProblem:
-                    return False  # still in doubt: look again on the next try
-                for i, record_id in zip(unsure, found, strict=True):
-                    if record_id is not None:
-                        out[i] = Saved(record_id)
-                    else:
-                        pending.append(i)
-                unsure = []
+            nonlocal pending
+            if unsure and not look():
+                return False  # look again on the next try
             retry_later: list[int] = []
             for chunk in chunks(sorted(pending), COLLECTION_SIZE):
                 body = {
@@ -239,16 +231,10 @@ class OrgApi:
             pending = retry_later
             return not pending and not unsure
 
-        self.backoff.retry(attempt)
+        if not self.backoff.retry(attempt) and unsure:
+            look()  # after the last try: what it may have made is still found
         for i in unsure:
-            problem = last[0]
-            out[i] = Saved(
-                None,
-                problem.code,
-                f"{problem.message} — the answer was lost and the record could not be "
-                "looked for; it is looked for again before any new attempt",
-                transient=True,
-            )
+            out[i] = Saved(None, ANSWER_LOST, _in_doubt(last[0]), transient=True)
         return [o if o is not None else Saved(None, "UNKNOWN_EXCEPTION", "no answer") for o in out]
 
     def _bulk_update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[Saved]:
@@ -297,29 +283,35 @@ class OrgApi:
         unsure: list[Mapping[str, Any]] = []
         last: list[SalesforceProblem] = []
 
+        def look() -> bool:
+            """Settle the conversions in doubt: converted → taken, not → to send."""
+            nonlocal unsure
+            try:
+                converted = find_conversions(self, [str(c["leadId"]) for c in unsure])
+            except PausedError:
+                raise
+            except SalesforceProblem:
+                return False
+            for c in unsure:
+                row = converted.get(str(c["leadId"])[:15])
+                if row is None:
+                    pending.append(c)
+                    continue
+                account, contact, opportunity = (row.get(f) for f in CONVERSION_FIELDS[1:])
+                done[str(c["leadId"])] = Converted(
+                    str(c["leadId"]), account, contact, opportunity or None
+                )
+            unsure = []
+            return True
+
         def attempt() -> bool:
             nonlocal pending, unsure
-            if unsure:
-                try:
-                    converted = find_conversions(self, [str(c["leadId"]) for c in unsure])
-                except PausedError:
-                    raise
-                except SalesforceProblem:
-                    return False
-                for c in unsure:
-                    row = converted.get(str(c["leadId"])[:15])
-                    if row is None:
-                        pending.append(c)
-                        continue
-                    account, contact, opportunity = (row.get(f) for f in CONVERSION_FIELDS[1:])
-                    done[str(c["leadId"])] = Converted(
-                        str(c["leadId"]), account, contact, opportunity or None
-                    )
-                unsure = []
+            if unsure and not look():
+                return False
             if not pending:
                 return True
             try:
-                results = self.try_once(partial(self._convert_call, pending))
+                results = self.try_once(partial(convert_leads, self.sf, pending))
             except TransientError as problem:
                 last[:] = [problem]
                 if problem.maybe_applied:
@@ -338,12 +330,18 @@ class OrgApi:
             pending = []
             return True
 
-        self.backoff.retry(attempt)
+        if not self.backoff.retry(attempt) and unsure:
+            look()
+        doubtful = {str(c["leadId"]) for c in unsure}
         out = []
         for c in converts:
             lead_id = str(c["leadId"])
             if lead_id in done:
                 out.append(done[lead_id])
+            elif lead_id in doubtful:
+                out.append(
+                    Converted(lead_id, code=ANSWER_LOST, message=_in_doubt(last[0]), transient=True)
+                )
             else:
                 out.append(
                     Converted(
@@ -355,93 +353,12 @@ class OrgApi:
                 )
         return out
 
-    def _convert_call(self, converts: Sequence[Mapping[str, Any]]) -> list[Converted]:
-        order = (
-            "accountId",
-            "contactId",
-            "convertedStatus",
-            "doNotCreateOpportunity",
-            "leadId",
-            "opportunityName",
-            "overwriteLeadSource",
-            "ownerId",
-            "sendNotificationEmail",
-        )
-        body = "".join(
-            "<leadConverts>"
-            + "".join(
-                f"<{name}>{escape(str(c[name]))}</{name}>"
-                for name in order
-                if c.get(name) not in (None, "")
-            )
-            + "</leadConverts>"
-            for c in converts
-        )
-        envelope = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            f'<soapenv:Envelope xmlns:soapenv="{_SOAP_ENV}" xmlns:urn="{_PARTNER}">'
-            "<soapenv:Header><urn:SessionHeader>"
-            f"<urn:sessionId>{escape(self.sf.session_id)}</urn:sessionId>"
-            "</urn:SessionHeader></soapenv:Header>"
-            f'<soapenv:Body><convertLead xmlns="{_PARTNER}">{body}</convertLead>'
-            "</soapenv:Body></soapenv:Envelope>"
-        )
-        url = f"https://{self.sf.sf_instance}/services/Soap/u/{self.sf.sf_version}"
-        response = self.sf.session.post(
-            url,
-            data=envelope.encode("utf-8"),
-            headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
-        )
-        if response.status_code >= 500 and b"Fault" not in response.content:
-            raise TransientError(
-                str(response.status_code), "convertLead: service unavailable", maybe_applied=True
-            )
-        try:
-            root = ET.fromstring(response.content)
-        except ET.ParseError:
-            problem = f"convertLead answered HTTP {response.status_code} without a SOAP envelope"
-            if response.status_code >= 500:
-                raise TransientError(
-                    str(response.status_code), problem, maybe_applied=True
-                ) from None
-            raise CallRefusedError(str(response.status_code), problem) from None
-        fault = root.find("env:Body/env:Fault", _NS)
-        if fault is not None:
-            code = (fault.findtext("faultcode") or "").split(":")[-1]
-            message = fault.findtext("faultstring") or code
-            if code == "INVALID_SESSION_ID":
-                raise PausedError(
-                    code,
-                    "the Salesforce session is no longer valid; run `journey salesforce renew`",
-                )
-            if code == "REQUEST_LIMIT_EXCEEDED":
-                raise PausedError(code, "the org's daily API allocation is spent")
-            if code in RETRYABLE_CODES:
-                raise TransientError(code, message)
-            raise CallRefusedError(code, message)
-        results = root.findall("env:Body/p:convertLeadResponse/p:result", _NS)
-        out = []
-        for convert, result in zip(converts, results, strict=False):
-            if result.findtext("p:success", "", _NS) == "true":
-                out.append(
-                    Converted(
-                        str(convert["leadId"]),
-                        result.findtext("p:accountId", None, _NS),
-                        result.findtext("p:contactId", None, _NS),
-                        result.findtext("p:opportunityId", None, _NS) or None,
-                    )
-                )
-            else:
-                code = result.findtext("p:errors/p:statusCode", "UNKNOWN_EXCEPTION", _NS)
-                out.append(
-                    Converted(
-                        str(convert["leadId"]),
-                        code=code,
-                        message=result.findtext("p:errors/p:message", "", _NS),
-                        transient=code in RETRYABLE_CODES,
-                    )
-                )
-        return out
+
+def _in_doubt(problem: SalesforceProblem) -> str:
+    return (
+        f"{problem.code}: {problem.message} — the answer was lost and what the request may "
+        "have made could not be looked for; the next attempt looks before it sends"
+    )
 
 
 def _csv_value(value: Any) -> str:

@@ -12,13 +12,16 @@ Around every batch:
   process sees it) answers ``paused`` at once, without a call;
 * the keys are journaled as *sent* before the first call, and the final outcomes after;
   ``reconcile`` answers from that journal and, for requests a crash caught in flight,
-  looks in the org for what they created (module ``reconcile``);
+  looks in the org for what they created (module ``reconcile``). A write still in doubt
+  when its call's tries were spent (``ANSWER_LOST``) keeps its entry open: the contact's
+  next attempt of that step looks for what it made first (``reconcile.settle``);
 * a ``PausedError`` anywhere stops the batch: the rest is ``paused`` and the pause stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,13 +38,14 @@ from journey.connectors.salesforce.assignment import assign
 from journey.connectors.salesforce.batching import OrgApi
 from journey.connectors.salesforce.conversion import create_opportunities
 from journey.connectors.salesforce.errors import (
+    ANSWER_LOST,
     CallRefusedError,
     PausedError,
     SalesforceProblem,
     TransientError,
 )
 from journey.connectors.salesforce.fields import update_fields
-from journey.connectors.salesforce.reconcile import reconcile_requests
+from journey.connectors.salesforce.reconcile import reconcile_requests, settle
 from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.connectors.salesforce.state import ConnectorState
 from journey.dsl.syntax import (
@@ -129,9 +133,17 @@ class SalesforceConnector:
             for item in items:
                 item.finish("paused", code=pause["code"], message=pause["message"])
             return [i.result for i in items if i.result is not None]
-        self.state.mark_sent([(r.key, r.contact.id, type(action).__name__) for r in requests], now)
+        kind = type(action).__name__
+        doubts = self.state.in_doubt(
+            [r.contact.id for r in requests], kind, [r.key for r in requests]
+        )
+        self.state.mark_sent([(r.key, r.contact.id, kind) for r in requests], now)
         try:
-            self._dispatch(action, items)
+            if doubts:
+                self._settle_doubts(action, items, doubts)
+            live = [i for i in items if i.live]
+            if live:
+                self._dispatch(action, live)
         except PausedError as problem:
             self._pause(problem, now)
             for item in items:
@@ -148,10 +160,28 @@ class SalesforceConnector:
             self.api.budget.save()
         results = [i.result for i in items if i.result is not None]
         assert len(results) == len(items)
+        # Every outcome is final for its key (a retry takes a new key), except a write
+        # still in doubt: its entry stays open, so the next attempt looks first.
         self.state.record_results(
-            {r.key: result_to_json(r) for r in results if r.status in ("done", "skipped", "failed")}
+            {r.key: result_to_json(r) for r in results if r.error_code != ANSWER_LOST}
         )
         return results
+
+    def _settle_doubts(
+        self, action: Action, items: Sequence[Item], doubts: Mapping[int, tuple[str, datetime]]
+    ) -> None:
+        """Contacts whose earlier attempt of this step lost its answer: what it made is
+        looked for (``reconcile.settle``) before anything is sent, and the earlier entry
+        closed either way."""
+        doubtful = [(i.request, doubts[i.contact.id][1]) for i in items if i.contact.id in doubts]
+        found = settle(self.workspace(), action, doubtful)
+        for item in items:
+            if item.request.key in found:
+                item.result = found[item.request.key]
+        looked = EffectResult("", "retry", message="looked for by the next attempt")
+        self.state.record_results(
+            {key: result_to_json(replace(looked, key=key)) for key, _ in doubts.values()}
+        )
 
     def reconcile(self, action: Action, requests: Sequence[EffectRequest]) -> list[Reconciled]:
         try:

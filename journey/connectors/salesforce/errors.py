@@ -60,6 +60,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from journey.retry import CALL_RETRIES, RetrySchedule
 
 __all__ = [
+    "ANSWER_LOST",
     "RETRYABLE_CODES",
     "SERVER_ERRORS",
     "Backoff",
@@ -74,6 +75,9 @@ __all__ = [
     "with_retries",
 ]
 
+#: The code of a write still in doubt when its call's tries are spent: its answer was
+#: lost and what it may have made could not be looked for. Its next attempt looks first.
+ANSWER_LOST = "ANSWER_LOST"
 #: HTTP answers that may follow a save (see the module docstring).
 SERVER_ERRORS = frozenset({500, 502, 503, 504})
 #: Error codes worth retrying, for one record or a whole call (besides HTTP 5xx and

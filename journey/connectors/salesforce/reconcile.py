@@ -1,9 +1,11 @@
 """Was a request whose answer never came applied? Answered from the journal, then from the
 org — the one lookup used after a crash, on a step's retry and inside a call's own retry.
 
-Pipeline position: connector.perform / connector.reconcile → **reconcile** (requests whose
-earlier attempt left no outcome), and batching → **reconcile** (``find_created``,
-``find_conversions``: a write that may have been applied, before anything is sent again).
+Pipeline position: connector.reconcile → **reconcile** (after a crash: requests without
+an outcome), connector.perform → **settle** (a contact whose earlier attempt of the same
+step ended ``ANSWER_LOST``: still in doubt when its call's tries were spent), and
+batching → **reconcile** (``find_created``, ``find_conversions``: inside a call, a write
+that may have been applied, before anything is sent again).
 
 Salesforce has no idempotency key for a create or a ``convertLead`` (REST and SOAP alike):
 the connector does not write a marker field of its own either, since the org it is given
@@ -61,7 +63,13 @@ if TYPE_CHECKING:  # batching and records import this module: no cycle at run ti
     from journey.connectors.salesforce.batching import OrgApi
     from journey.connectors.salesforce.records import Workspace
 
-__all__ = ["CONVERSION_FIELDS", "find_conversions", "find_created", "reconcile_requests"]
+__all__ = [
+    "CONVERSION_FIELDS",
+    "find_conversions",
+    "find_created",
+    "reconcile_requests",
+    "settle",
+]
 
 # Our clock and the org's may disagree a little: look a few minutes before sending.
 _SLACK = timedelta(minutes=5)
@@ -183,8 +191,7 @@ def reconcile_requests(
         else:
             in_flight.append((request, entry[0]))
     if in_flight:
-        _relink(ws, action, in_flight)
-        found = _applied(ws, action, in_flight)
+        found = settle(ws, action, in_flight)
         ws.state.record_results({k: result_to_json(r) for k, r in found.items()})
         for request, _ in in_flight:
             result = found.get(request.key)
@@ -192,6 +199,17 @@ def reconcile_requests(
                 request.key, applied=result is not None, result=result
             )
     return [answers[r.key] for r in requests]
+
+
+def settle(
+    ws: Workspace, action: Action, doubtful: Sequence[tuple[EffectRequest, datetime]]
+) -> dict[str, EffectResult]:
+    """For requests that may already have been applied (sent at the given moment — by
+    themselves before a crash, or by an earlier attempt of the same step whose answer
+    was lost): link the Lead or Contact the lost call created, and return, by key, the
+    outcome of those whose effect is found made (a Task, an Opportunity)."""
+    _relink(ws, action, doubtful)
+    return _applied(ws, action, doubtful)
 
 
 def _relink(

@@ -228,6 +228,30 @@ class ConnectorState:
                     out[str(row.key)] = (_utc(row.sent_at), row.result)
         return out
 
+    def in_doubt(
+        self, contact_ids: Iterable[int], action: str, besides: Iterable[str]
+    ) -> dict[int, tuple[str, datetime]]:
+        """contact id → (key, sent at) of its oldest earlier ``action`` request still
+        without an outcome (its answer lost, and not found since), other than ``besides``."""
+        ids, skip = list(set(contact_ids)), set(besides)
+        table = _t(SentEffect)
+        out: dict[int, tuple[str, datetime]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    sa.select(table.c.key, table.c.contact_id, table.c.sent_at)
+                    .where(
+                        table.c.result.is_(None),
+                        table.c.action == action,
+                        table.c.contact_id.in_(ids[start : start + 500]),
+                    )
+                    .order_by(table.c.sent_at)
+                )
+                for row in rows:
+                    if row.key not in skip:
+                        out.setdefault(int(row.contact_id), (str(row.key), _utc(row.sent_at)))
+        return out
+
     # ---- round robin ----------------------------------------------------------------------
     def take_turns(self, group: str, users: Sequence[str], count: int) -> list[str]:
         """The next ``count`` owners for ``group``, least recently assigned first (ties:

@@ -109,6 +109,29 @@ def test_a_lost_task_create_leaves_one_task(world: World) -> None:
     assert statuses(people) == {"completed"}
 
 
+def test_a_write_still_in_doubt_is_looked_for_by_the_next_attempt(world: World) -> None:
+    """The Task create's answer is lost and then the org is unreachable for the rest of
+    the call, so the lookup cannot run: the run is left to retry, never failed. The next
+    attempt (a new pass, the org back) finds the Task and sends nothing."""
+    people = [PEOPLE["owned"], NEWCOMERS[0]]
+    start(world, 'add task "Call back" due in 2 days', people)
+    lost = world.proxy.add(Rule("lose", creates("Task")))
+    world.proxy.add(Rule("unavailable", every=True, armed=lambda: lost.seen >= 1))
+    sup.run()
+    assert world.proxy.count(creates("Task")) == 1
+    for email in people:
+        assert sup.contact(email)["runs"][0]["status"] == "active"
+        assert any("ANSWER_LOST" in detail for _, detail in sup.feed(email))
+    world.proxy.rules.clear()
+    sup.run(now="2026-03-02T09:30:00+00:00")
+    assert world.proxy.count(creates("Task")) == 1  # found, not sent again
+    for email in people:
+        [lead] = world.leads(email)
+        tasks = world.soql(f"SELECT Id FROM Task WHERE WhoId = '{lead['Id']}'")
+        assert len(tasks) == 1
+    assert statuses(people) == {"completed"}
+
+
 def test_a_lost_convert_answer_leaves_the_runs_done_with_the_conversion(world: World) -> None:
     people = [PEOPLE["owned"], PEOPLE["qualified"]]
     start(world, 'create opportunity "{{Company}} - Demo"', people)

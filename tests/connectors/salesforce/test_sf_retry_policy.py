@@ -72,8 +72,8 @@ def test_service_unavailable_is_tried_exactly_the_calls_tries(harness: Harness) 
     calls, outcomes = create_calls(harness)
     assert calls == TRIES_PER_CALL
     assert outcomes == {("retry", "SERVER_UNAVAILABLE")}
-    # A 503 may follow a save: before each new try the Leads are looked for, once.
-    assert harness.org.api_calls - before == LOOKUPS + TRIES_PER_CALL + (TRIES_PER_CALL - 1)
+    # A 503 may follow a save: after each try the Leads are looked for, once.
+    assert harness.org.api_calls - before == LOOKUPS + 2 * TRIES_PER_CALL
 
 
 def test_locked_records_are_tried_exactly_the_calls_tries(harness: Harness) -> None:
@@ -139,8 +139,8 @@ def test_the_engine_retries_the_step_on_its_schedule_then_fails_the_run(
         assert org.api_calls == early
         runner.run_until_idle(at)
     # Both contacts' requests share each pass's calls: one batch, retried as one; a 503
-    # may follow a save, so each try after the first looks for the Leads first.
-    per_pass = LOOKUPS + TRIES_PER_CALL + (TRIES_PER_CALL - 1)
+    # may follow a save, so each try is followed by a look for the Leads.
+    per_pass = LOOKUPS + 2 * TRIES_PER_CALL
     assert org.api_calls - before == STEP_RETRIES.attempts * per_pass
     with opened.store.begin() as conn:
         statuses = conn.execute(sa.select(table(Run).c.status)).scalars().all()
