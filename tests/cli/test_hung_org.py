@@ -8,11 +8,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
+from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.budget import ApiBudget
+from journey.connectors.salesforce.connection import Endpoint, connect
+from journey.connectors.salesforce.errors import Backoff, TransientError
+from journey.connectors.salesforce.records import AUTO_ASSIGN_FALSE
+from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator import EmulatedOrg
+from journey.engine.store import open_store
 from journey.retry import CALL_RETRIES
 from tests.cli import actions_support as sup
 from tests.existing_org import PEOPLE, existing_seed
@@ -76,3 +84,58 @@ def test_a_hung_org_gives_a_bounded_run_and_runs_left_to_retry(
         assert "failed" not in outcomes
         details = " ".join(detail for _, detail in sup.feed(email))
         assert "no answer within [salesforce] read_timeout" in details
+
+
+def test_bulk_2_and_soap_calls_are_bounded_too(tmp_path: Path) -> None:
+    """The bound is the session's, so it holds for what simple-salesforce does on its own
+    (a Bulk 2.0 job: create, upload, poll) and for our SOAP ``convertLead``: each gives up
+    after its tries, a conversion in doubt saying so."""
+    with EmulatedOrg(tmp_path / "org", seed=existing_seed()) as org:
+        endpoint = org.start()
+        [lead] = org.client().query(f"SELECT Id FROM Lead WHERE Email = '{PEOPLE['owned']}'")[
+            "records"
+        ]
+        with faulty_proxy(endpoint.instance_url, tmp_path / "org") as proxy:
+            url = f"sqlite:///{tmp_path / 'state.db'}"
+            open_store(url).close()
+            state = ConnectorState(url)
+            budget = ApiBudget(state, 0.5)
+            client = connect(
+                Endpoint(
+                    proxy.url,
+                    endpoint.version,
+                    session_id=endpoint.session_id,
+                    ca_file=endpoint.ca_file,
+                    connect_timeout=READ_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                ),
+                hooks=[budget.hook],
+            )
+            api = OrgApi(
+                client, budget, backoff=Backoff(attempts=2, sleep=lambda _: None), bulk_threshold=1
+            )
+            proxy.add(Rule("hang", every=True))
+            outcome: dict[str, object] = {}
+
+            def calls() -> None:
+                try:
+                    api.update(
+                        "Lead", [{"Id": lead["Id"], "Rating": "Cold"}] * 2, AUTO_ASSIGN_FALSE
+                    )
+                except TransientError as problem:
+                    outcome["bulk"] = problem.code
+                outcome["convert"] = api.convert(
+                    [{"leadId": lead["Id"], "convertedStatus": "Closed - Converted"}]
+                )
+
+            worker = threading.Thread(target=calls, daemon=True)
+            worker.start()
+            # An upper bound against a hang: 2 tries of the job's first request, then 2 tries
+            # of the conversion and 3 looks for it, each at most READ_TIMEOUT.
+            worker.join(timeout=READ_TIMEOUT * 7 + 60)
+            assert not worker.is_alive(), "a call was not bounded"
+            state.close()
+    assert outcome["bulk"] == "READ_TIMEOUT"
+    [converted] = outcome["convert"]  # type: ignore[misc]
+    assert (converted.code, converted.transient) == ("ANSWER_LOST", True)
+    assert proxy.count(lambda m, p, b: "/jobs/ingest" in p) == 2
