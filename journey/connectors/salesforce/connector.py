@@ -13,8 +13,9 @@ Around every batch:
 * the keys are journaled as *sent* before the first call, and the final outcomes after;
   ``reconcile`` answers from that journal and, for requests a crash caught in flight,
   looks in the org for what they created (module ``reconcile``). A write still in doubt
-  when its call's tries were spent (``ANSWER_LOST``) keeps its entry open: the contact's
-  next attempt of that step looks for what it made first (``reconcile.settle``);
+  when its call's tries were spent is journaled ``ANSWER_LOST``: the contact's next
+  attempt of that step looks for what it made first (``reconcile.settle``), then closes
+  that entry;
 * a ``PausedError`` anywhere stops the batch: the rest is ``paused`` and the pause stored.
 """
 
@@ -135,7 +136,7 @@ class SalesforceConnector:
             return [i.result for i in items if i.result is not None]
         kind = type(action).__name__
         doubts = self.state.in_doubt(
-            [r.contact.id for r in requests], kind, [r.key for r in requests]
+            [r.contact.id for r in requests], kind, ANSWER_LOST, [r.key for r in requests]
         )
         self.state.mark_sent([(r.key, r.contact.id, kind) for r in requests], now)
         try:
@@ -160,11 +161,9 @@ class SalesforceConnector:
             self.api.budget.save()
         results = [i.result for i in items if i.result is not None]
         assert len(results) == len(items)
-        # Every outcome is final for its key (a retry takes a new key), except a write
-        # still in doubt: its entry stays open, so the next attempt looks first.
-        self.state.record_results(
-            {r.key: result_to_json(r) for r in results if r.error_code != ANSWER_LOST}
-        )
+        # Every outcome is final for its key (a retry takes a new key); one that says
+        # ANSWER_LOST marks the write still in doubt, so the next attempt looks first.
+        self.state.record_results({r.key: result_to_json(r) for r in results})
         return results
 
     def _settle_doubts(

@@ -229,11 +229,15 @@ class ConnectorState:
         return out
 
     def in_doubt(
-        self, contact_ids: Iterable[int], action: str, besides: Iterable[str]
+        self, contact_ids: Iterable[int], action: str, code: str, besides: Iterable[str]
     ) -> dict[int, tuple[str, datetime]]:
-        """contact id → (key, sent at) of its oldest earlier ``action`` request still
-        without an outcome (its answer lost, and not found since), other than ``besides``."""
+        """contact id → (key, sent at) of its oldest earlier ``action`` request whose
+        result carries the error ``code`` (an answer lost and not found since), other than
+        ``besides``. Entries without a result are left alone: they are the crash
+        recovery's, or another process's in flight."""
         ids, skip = list(set(contact_ids)), set(besides)
+        # The result is the JSON ``result_to_json`` wrote, with its default separators.
+        marked = f'%"error_code": "{code}"%'
         table = _t(SentEffect)
         out: dict[int, tuple[str, datetime]] = {}
         with self.engine.connect() as conn:
@@ -241,7 +245,7 @@ class ConnectorState:
                 rows = conn.execute(
                     sa.select(table.c.key, table.c.contact_id, table.c.sent_at)
                     .where(
-                        table.c.result.is_(None),
+                        table.c.result.like(marked),
                         table.c.action == action,
                         table.c.contact_id.in_(ids[start : start + 500]),
                     )
