@@ -27,7 +27,12 @@ Sources (Salesforce Field Reference and Object Reference for the Salesforce Plat
   Account, reached through ``AccountId``, so those are ``Account.*`` relationship paths,
   readable but not writable on the Contact; the address is ``Mailing*``);
 * ``OwnerId`` references a User, whose IDs carry the key prefix ``005`` — Object Reference,
-  "ID Field Type" and "User".
+  "ID Field Type" and "User";
+* a record ID's first three characters name its object: ``00Q`` a Lead, ``003`` a Contact —
+  https://help.salesforce.com/s/articleView?id=000385203 ("Salesforce record ID key prefix");
+* a converted Lead stays a Lead with ``IsConverted`` true and ``ConvertedContactId`` naming
+  the Contact it became — Lead field reference above, and "convertLead()" in the SOAP API
+  Developer Guide (https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_convertlead.htm).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ __all__ = [
     "NOT_PROVIDED",
     "OWNER_FIELD",
     "OWNER_PATHS",
+    "RECORD_ID_PREFIXES",
     "RECORD_TYPES",
     "SALESFORCE_LISTS",
     "STANDARD_FIELDS",
@@ -56,6 +62,7 @@ __all__ = [
     "is_user_id",
     "list_for",
     "list_record_type",
+    "record_type_of",
     "standard_field",
 ]
 
@@ -66,8 +73,10 @@ RECORD_TYPES: tuple[RecordType, ...] = ("Lead", "Contact")
 #: How the engine types a contact field (``[fields]`` in ``journey.toml`` uses the same names).
 FieldType = Literal["Text", "Number", "Date", "True/False"]
 
-#: The lists whose membership *is* a Salesforce record: adding a contact creates the record
-#: when it has none, and the sync keeps every synced Lead/Contact in its list.
+#: The lists whose membership *is* a Salesforce record: "Salesforce Leads" holds exactly the
+#: contacts linked to an unconverted Lead, "Salesforce Contacts" those linked to a Contact
+#: (``engine.salesforce_lists`` derives both from the link). Adding a contact that has no
+#: record creates one; nothing else adds or removes a member.
 LEADS_LIST = "Salesforce Leads"
 CONTACTS_LIST = "Salesforce Contacts"
 #: Casefolded list name → the object its members are.
@@ -82,6 +91,8 @@ OWNER_FIELD = "Lead Owner"
 OWNER_PATHS = ("OwnerId", "Owner.Name", "Owner.Email")
 #: Key prefix of User IDs (``OwnerId`` may also hold a Queue, prefix ``00G``).
 USER_ID_PREFIX = "005"
+#: Key prefix of each record type's IDs (the help article in the module docstring).
+RECORD_ID_PREFIXES: Mapping[str, RecordType] = {"00Q": "Lead", "003": "Contact"}
 
 #: The REST header that turns the org's assignment rules on or off for one write.
 AUTO_ASSIGN_HEADER = "Sforce-Auto-Assign"
@@ -172,6 +183,16 @@ def is_salesforce_list(name: str) -> bool:
 def list_for(record_type: RecordType) -> str:
     """The list a synced record of ``record_type`` is kept in."""
     return LEADS_LIST if record_type == "Lead" else CONTACTS_LIST
+
+
+def record_type_of(salesforce_id: str | None, salesforce_type: str | None) -> RecordType | None:
+    """The object a contact's linked record is: its stated type, else its ID's key prefix;
+    ``None`` when the contact has no record (or one of another object)."""
+    if not salesforce_id:
+        return None
+    if salesforce_type in RECORD_TYPES:
+        return "Lead" if salesforce_type == "Lead" else "Contact"
+    return RECORD_ID_PREFIXES.get(salesforce_id[:3])
 
 
 def is_user_id(text: str) -> bool:

@@ -7,7 +7,9 @@ Every write goes through ``write_contacts``, which compares a contact before and
 stores only the difference, so a change made by a journey, an import or the sync has the
 same consequences (``engine.change_effects``): a ``field_changed`` event per changed field
 (existing contacts only: a new contact's first values are not "changes"), an
-``added_to_list`` event per new membership, segment membership re-evaluated
+``added_to_list`` event per new membership (the "Salesforce Leads"/"Salesforce Contacts"
+memberships first derived from the contact's link, ``engine.salesforce_lists``, so they
+change in the same transaction as the link), segment membership re-evaluated
 (``entered_segment`` when a contact starts to match), the contact's waiting runs woken so
 goals and ``wait until`` see the change, and contacts linked to Salesforce marked for the
 sync. How each field is kept (a column or a typed value) is ``engine.field_values``.
@@ -38,6 +40,7 @@ from journey.engine.conditions import Evaluator
 from journey.engine.contact import OWNER_FIELD, ContactView, canonical_field
 from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
+from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.store import Company, Contact, ContactList, Event, FieldValue, Membership, table
 
 __all__ = [
@@ -145,7 +148,9 @@ def write_contacts(
     events: list[dict[str, Any]] = []
     changed_ids: list[int] = []
     companies: dict[str, int] = {}
+    off = unsynced(conn) if any(after.salesforce_id for _, after in pairs) else frozenset()
     for before, after in pairs:
+        derive_lists(after, off)
         old_f = before.keyed() if before else {}
         new_f = after.keyed()
         core_changed = before is None or (

@@ -5,6 +5,7 @@ outbound -> store, and ``connectors.sync.SyncSource`` -> the org.
 
 A cycle, in order:
 
+0. An object with ``mode = "none"`` has an empty Salesforce list (``engine.salesforce_lists``).
 1. A pause in force (session expired, API cap) stops it before any call.
 2. Objects never read (no watermark) are read in full: one composite ``COUNT()`` for all
    of them, then every record in scope (Bulk API 2.0 above ``bulk_threshold``).
@@ -42,6 +43,7 @@ from journey.connectors.sync import (
 )
 from journey.engine.config import SYNC_OBJECTS, ProjectConfig
 from journey.engine.contacts import ContactContext
+from journey.engine.salesforce_lists import set_unsynced
 from journey.engine.store import Store, SyncError, table
 from journey.engine.sync.accounts import take_accounts
 from journey.engine.sync.identity import possible_duplicates
@@ -52,6 +54,7 @@ from journey.engine.sync.merge import salesforce_time
 from journey.engine.sync.outbound import push_activities, push_changes
 from journey.engine.sync.records import get_setting, put_setting
 from journey.engine.sync.removal import remove_records
+from journey.vocabulary import RECORD_TYPES
 
 __all__ = ["BATCH", "CycleSummary", "SyncRun", "run_cycle"]
 
@@ -197,6 +200,9 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
     started = time.perf_counter()
     calls = run.source.api_calls
     summary = CycleSummary(started_at=run.context().now.isoformat())
+    with run.store.begin() as conn:
+        off = [t for t in RECORD_TYPES if run.config.sync.object_sync(t).mode == "none"]
+        set_unsynced(conn, off, run.context().now)
     try:
         run.source.check()
         _read_only(run)

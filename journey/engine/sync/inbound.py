@@ -4,10 +4,11 @@ converted.
 Pipeline position: the cycle reads changes through ``connectors.sync`` -> **inbound**
 -> ``engine.contacts.write_contacts`` (so a sync change has every consequence a journey's
 change has: ``field changed`` events, list events, segments, woken runs). Each record is
-identified (``identity``), merged three-way into its contact (``merge``) and kept in its
-Salesforce list; a Lead converted in Salesforce hands its contact to the Contact it became.
-Accounts (``accounts``), campaign members (``members``) and deletions (``removal``) have
-modules of their own; ``Taken`` is what each of them reports.
+identified (``identity``), merged three-way into its contact (``merge``) and linked (its
+Salesforce list follows the link: ``engine.salesforce_lists``); a Lead converted in
+Salesforce hands its contact to the Contact it became. Accounts (``accounts``), campaign
+members (``members``) and deletions (``removal``) have modules of their own; ``Taken`` is
+what each of them reports.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from journey.engine.sync.records import (
     record_error,
     save_records,
 )
-from journey.vocabulary import CONTACTS_LIST, LEADS_LIST, RecordType, list_for
+from journey.vocabulary import RecordType
 
 __all__ = ["Taken", "take_people"]
 
@@ -121,7 +122,6 @@ def take_people(
         taken.conflicts += merged.conflicts
         take_owner(view, record)
         view.salesforce_id, view.salesforce_type = record_id, sobject
-        view.lists.setdefault(list_for(sobject).casefold(), list_for(sobject))
         if merged.engine_keeps and view.id:
             engine_keeps.append(view.id)
         for name, message in invalid_values(view, maps, ctx):
@@ -231,8 +231,6 @@ def _convert(
     the Contact the Lead became."""
     contact_id = id_text(record["ConvertedContactId"])
     view.salesforce_id, view.salesforce_type = contact_id, "Contact"
-    view.lists.pop(LEADS_LIST.casefold(), None)
-    view.lists.setdefault(CONTACTS_LIST.casefold(), CONTACTS_LIST)
     if view.id:
         conn.execute(
             sa.insert(table(Activity)).values(

@@ -28,7 +28,6 @@ from journey.engine.store import (
 )
 from journey.engine.sync.inbound import Taken
 from journey.engine.sync.records import Linked, forget_records, load_records, save_records
-from journey.vocabulary import CONTACTS_LIST, LEADS_LIST
 
 __all__ = ["remove_records"]
 
@@ -37,7 +36,7 @@ def remove_records(
     conn: Connection, ids: Sequence[str], ctx: ContactContext, *, why: str, keep: bool = False
 ) -> Taken:
     """Records deleted in Salesforce (or no longer meeting their criteria): out of the
-    store and out of the Salesforce lists (``LEADS_LIST``, ``CONTACTS_LIST``). A contact that
+    store and out of the Salesforce lists (they follow the link). A contact that
     has journey runs keeps them (and its feed) but loses its link; one without runs is
     deleted. ``keep``: the record stays as it is and is simply no longer synced."""
     taken = Taken()
@@ -78,9 +77,7 @@ def remove_records(
         if cid not in with_runs:
             _delete_contact(conn, cid)
             continue
-        view.lists.pop(LEADS_LIST.casefold(), None)
-        view.lists.pop(CONTACTS_LIST.casefold(), None)
-        view.salesforce_id = view.salesforce_type = None
+        view.salesforce_id = view.salesforce_type = None  # out of the Salesforce lists too
         detached.append((befores[cid], view))
         conn.execute(
             sa.insert(table(Activity)).values(
