@@ -44,6 +44,7 @@ from journey.dsl.syntax import (
     Journey,
     Label,
     Not,
+    RemoveFromList,
     SetMemberStatus,
     Span,
     Split,
@@ -56,7 +57,7 @@ from journey.dsl.syntax import (
 from journey.dsl.templates import template_fields
 from journey.dsl.transformer import Document, JourneyName
 from journey.dsl.walk import statements, walk
-from journey.vocabulary import is_user_id
+from journey.vocabulary import is_salesforce_list, is_user_id
 
 __all__ = ["check_header", "check_journey"]
 
@@ -400,11 +401,34 @@ class _Checker:
             self.name("campaign", statement.campaign, self.schema.campaigns, statement.span)
         if isinstance(statement, UpdateField | UpdateSalesforceField):
             self.field(statement.field, statement.span)
+        self.salesforce_owned(statement)
         if dataclasses.is_dataclass(statement) and not isinstance(statement, If | Split):
             for item in dataclasses.fields(statement):
                 value = getattr(statement, item.name)
                 if isinstance(value, str) and "{{" in value:
                     self.templates(value, statement.span)
+
+    def salesforce_owned(self, statement: Statement) -> None:
+        """What only Salesforce changes: membership of the two Salesforce lists (it is the
+        record type) and the fields journey.toml maps inbound only."""
+        if isinstance(statement, RemoveFromList) and is_salesforce_list(statement.list_name):
+            self.report(
+                statement.span,
+                "error",
+                f'"{statement.list_name}" is the contacts linked to a Salesforce record: '
+                "a journey cannot remove anyone from it",
+                "change the sync criteria or delete the record in Salesforce",
+            )
+        elif isinstance(statement, UpdateField | UpdateSalesforceField):
+            key = statement.field.casefold()
+            if any(key == name.casefold() for name in self.schema.inbound_fields):
+                self.report(
+                    statement.span,
+                    "error",
+                    f'"{statement.field}" is mapped inbound only: Salesforce computes or '
+                    "locks it, so a journey cannot write it",
+                    "read it in conditions; change it in Salesforce, or map a writable field",
+                )
 
     def split(self, split: Split) -> None:
         total = sum(split.shares)

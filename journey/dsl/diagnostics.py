@@ -93,6 +93,8 @@ class Schema:
     users: frozenset[str] | None = None
     campaigns: frozenset[str] | None = None
     standard_fields: Mapping[str, str] | None = None
+    #: Fields only Salesforce writes (inbound-only mappings): a journey's write is an error.
+    inbound_fields: frozenset[str] = frozenset()
 
 
 def at_span(

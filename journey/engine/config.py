@@ -100,7 +100,9 @@ SyncMode = Literal["all", "criteria", "none"]
 SyncOperator = Literal[
     "is", "is not", "contains", "starts with", ">", ">=", "<", "<=", "is empty", "is not empty"
 ]
-SyncDirection = Literal["salesforce wins", "engine wins", "latest wins"]
+#: "inbound only": Salesforce's value always wins and the engine never writes the field (a
+#: formula or locked field); a journey writing it is a ``journey check`` error.
+SyncDirection = Literal["salesforce wins", "engine wins", "latest wins", "inbound only"]
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -167,6 +167,8 @@ def write_contacts(
             after.owner_email,
         )
         field_changed = False
+        # A checkbox read as "false" where nothing was stored (``unset``) is stored, but no
+        # ``field changed``: blank and false mean the same to a condition (``sync.mapping``).
         for key in old_f.keys() | new_f.keys():
             was = old_f.get(key, ("", ""))[1]
             now_value = new_f.get(key, ("", ""))[1]
@@ -192,7 +194,8 @@ def write_contacts(
                 )
             else:
                 deletes.append({"cid": after.id, "key": key})
-            if before is not None and emit_field_events:
+            unset = {was, now_value} == {"", "false"} and ctx.type_of(display) == "True/False"
+            if before is not None and emit_field_events and not unset:
                 events.append(event_row("field_changed", after.id, display, now_value, ctx.now))
         old_lists = before.lists if before else {}
         for key, name in after.lists.items():

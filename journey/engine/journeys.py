@@ -29,6 +29,7 @@ from journey.dsl.syntax import (
 )
 from journey.engine.config import SYNC_OBJECTS, ProjectConfig
 from journey.engine.store import JourneyVersion, Store, table
+from journey.engine.sync.mapping import inbound_only_fields
 from journey.vocabulary import STANDARD_FIELD_TYPES
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
@@ -67,6 +68,7 @@ def schema_for(config: ProjectConfig) -> Schema:
         groups=frozenset(config.groups),
         segments=frozenset(config.segments),
         standard_fields=STANDARD_FIELD_TYPES,
+        inbound_fields=inbound_only_fields(config.sync, config.all_fields()),
     )
 
 

@@ -3,14 +3,15 @@
 Pipeline position: the cycle reads Accounts first -> **accounts** -> store (companies) and
 ``engine.contacts.write_contacts`` for the Account's Contacts. A Contact's Company,
 Industry, Annual Revenue and Account Type are its Account's fields (the vocabulary's
-``ACCOUNT_FIELDS``): a change to one reaches every synced Contact of the Account, as a
-``field changed`` like any other. A Person Account is a company too; its email stays on
-its contact.
+``ACCOUNT_FIELDS``), as is any custom mapping through the Account (``Account.Region__c``,
+``mapping.account_fields``): a change to one reaches every synced Contact of the Account
+in the same cycle, as a ``field changed`` like any other. A Person Account is a company
+too; its email stays on its contact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -25,13 +26,23 @@ from journey.vocabulary import ACCOUNT_FIELDS, STANDARD_FIELD_TYPES
 
 __all__ = ["take_accounts"]
 
-#: Contact field -> its type, to read the Account's values the way the contact stores them.
-_KINDS = {name: STANDARD_FIELD_TYPES.get(name, "Text") for name in ACCOUNT_FIELDS.values()}
+#: Account field -> (contact field, its type): the standard fields an Account's Contacts show.
+_STANDARD: dict[str, tuple[str, str]] = {
+    api: (name, STANDARD_FIELD_TYPES.get(name, "Text")) for api, name in ACCOUNT_FIELDS.items()
+}
 
 
-def take_accounts(conn: Connection, records: Sequence[Record], ctx: ContactContext) -> Taken:
+def take_accounts(
+    conn: Connection,
+    records: Sequence[Record],
+    ctx: ContactContext,
+    shown: Mapping[str, tuple[str, str]] | None = None,
+) -> Taken:
     """Accounts become companies (a Person Account too: its email stays on its contact);
-    a change to a mapped Account field reaches the Account's contacts."""
+    a change to a field its Contacts show (``shown``: Account field -> (contact field,
+    type); the standard ones by default) reaches the Account's contacts."""
+    fields = dict(shown if shown is not None else _STANDARD)
+    fields.setdefault("Name", ("Company", "Text"))
     taken = Taken()
     if not records:
         return taken
@@ -41,10 +52,7 @@ def take_accounts(conn: Connection, records: Sequence[Record], ctx: ContactConte
     changed_accounts: dict[str, dict[str, str]] = {}
     for record in records:
         record_id = str(record["Id"])
-        values = {
-            k: from_salesforce(record.get(k), _KINDS[contact_field])
-            for k, contact_field in ACCOUNT_FIELDS.items()
-        }
+        values = {k: from_salesforce(record.get(k), kind) for k, (_, kind) in fields.items()}
         name = values["Name"]
         if name:
             key = name.casefold()
@@ -78,7 +86,7 @@ def take_accounts(conn: Connection, records: Sequence[Record], ctx: ContactConte
                 continue
             values = changed_accounts[person.account_id]
             shadow = dict(person.shadow or {})
-            for api_name, contact_field in ACCOUNT_FIELDS.items():
+            for api_name, (contact_field, _) in fields.items():
                 view.set(contact_field, values[api_name])
                 shadow[f"Account.{api_name}"] = values[api_name]
             person.shadow = shadow

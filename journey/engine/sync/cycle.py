@@ -48,7 +48,7 @@ from journey.engine.store import Store, SyncError, table
 from journey.engine.sync.accounts import take_accounts
 from journey.engine.sync.identity import possible_duplicates
 from journey.engine.sync.inbound import Taken, take_people
-from journey.engine.sync.mapping import FieldMap, field_maps, read_fields
+from journey.engine.sync.mapping import FieldMap, account_fields, field_maps, read_fields
 from journey.engine.sync.members import take_members
 from journey.engine.sync.merge import salesforce_time
 from journey.engine.sync.outbound import push_activities, push_changes
@@ -156,7 +156,7 @@ def _take(
             ctx = run.context()
             taken: Taken
             if sobject == "Account":
-                taken = take_accounts(conn, chunk, ctx)
+                taken = take_accounts(conn, chunk, ctx, account_fields(run.maps("Contact")))
             elif sobject == "CampaignMember":
                 taken = take_members(conn, chunk, ctx)
             else:
@@ -238,8 +238,14 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
             if raw is None or full:
                 first.append(sobject)
             marks[sobject] = salesforce_time(raw) if raw else None
+    shown = tuple(account_fields(run.maps("Contact")))
     reads = {
-        o: ObjectRead(o, read_fields(o, run.maps(o)), _criteria(run.config, o)) for o in objects
+        o: ObjectRead(
+            o,
+            read_fields(o, run.maps(o), shown if o == "Account" else ()),
+            _criteria(run.config, o),
+        )
+        for o in objects
     }
     if first:
         counts = run.source.count([reads[o] for o in first])

@@ -41,8 +41,10 @@ from journey.engine.sync.records import (
     Linked,
     forget_records,
     load_records,
+    note_restored,
     record_error,
     save_records,
+    unmark,
 )
 from journey.vocabulary import RecordType
 
@@ -124,6 +126,8 @@ def take_people(
         view.salesforce_id, view.salesforce_type = record_id, sobject
         if merged.engine_keeps and view.id:
             engine_keeps.append(view.id)
+        if merged.restored and view.id:
+            note_restored(conn, view.id, merged.restored, ctx.now)
         for name, message in invalid_values(view, maps, ctx):
             view.set(name, befores[view.id].get(name) if view.id in befores else "")
             problems.append((record_id, view, name, message))
@@ -159,7 +163,7 @@ def take_people(
     # write_contacts marked every contact written here pending; what the sync itself took
     # in needs no comparison: only the ones the engine had changed stay pending.
     ours = [cid for cid in [*touched, *(v.id for _, v in fresh)] if cid not in marks]
-    _unmark(conn, ours)
+    unmark(conn, ours)
     if engine_keeps:
         mark_sync_pending(conn, engine_keeps, ctx.now)
     return taken
@@ -203,12 +207,6 @@ def _inbound_errors(
         taken.failed += 1
     failed_ids = [v.id for _, v, _, _ in problems if v.id]
     set_error_list(conn, ctx, add=failed_ids, remove=[c for c in cleared if c not in failed_ids])
-
-
-def _unmark(conn: Connection, contact_ids: Sequence[int]) -> None:
-    sp = table(SyncPending)
-    for start in range(0, len(contact_ids), 500):
-        conn.execute(sa.delete(sp).where(sp.c.contact_id.in_(contact_ids[start : start + 500])))
 
 
 def _pending_marks(conn: Connection, contact_ids: Sequence[int]) -> dict[int, datetime | None]:

@@ -5,7 +5,8 @@ Pipeline position: ``journey.toml`` ``[sync.fields.<Object>]`` + the standard fi
 **mapping** -> the cycle (what to read, how to merge, what to write). The standard
 fields need no configuration. A field behind a relationship (``Account.Industry`` on a
 Contact), the owner, and any field Salesforce reports as not updateable or a formula
-(``journey salesforce fields refresh``) sync inbound only.
+(``journey salesforce fields refresh``) sync inbound only, as does a mapping with
+``direction = "inbound only"``.
 
 Values are compared as the engine stores them — text: a checkbox is ``"true"``/
 ``"false"``, a number without a trailing ``.0``, a date as ``YYYY-MM-DD``, blank as ``""``.
@@ -25,9 +26,11 @@ __all__ = [
     "ACCOUNT_FIELDS",
     "OWNER_PATHS",
     "FieldMap",
+    "account_fields",
     "engine_text",
     "field_maps",
     "from_salesforce",
+    "inbound_only_fields",
     "read_fields",
     "to_salesforce",
 ]
@@ -83,7 +86,7 @@ def field_maps(
             mapping.salesforce,
             kinds.get(field_types.get(name, "Text"), "Text"),
             mapping.direction,
-            writable="." not in mapping.salesforce,
+            writable="." not in mapping.salesforce and mapping.direction != "inbound only",
         )
     lowered = {r.casefold() for r in read_only}
     return [
@@ -94,9 +97,40 @@ def field_maps(
     ]
 
 
-def read_fields(sobject: str, maps: list[FieldMap]) -> tuple[str, ...]:
-    """Every API path one object's read selects."""
-    return tuple(dict.fromkeys([*(m.path for m in maps), *_EXTRA.get(sobject, ())]))
+def inbound_only_fields(config: SyncConfig, field_types: Mapping[str, str]) -> frozenset[str]:
+    """Contact fields that journey.toml alone shows only Salesforce writes: mapped on some
+    synced Lead/Contact object and read-only on every one it is mapped on (a relationship
+    path such as ``Account.Type``, or ``direction = "inbound only"``). A journey's or an
+    import's write to one is refused up front (``journey check``, intake); a field only
+    ``describe`` reports read-only is caught at run time (``outbound.restore``)."""
+    writable: dict[str, bool] = {}
+    names: dict[str, str] = {}
+    for sobject in ("Lead", "Contact"):
+        if config.object_sync(sobject).mode == "none":
+            continue
+        for m in field_maps(sobject, config, field_types):
+            key = m.contact_field.casefold()
+            names[key] = m.contact_field
+            writable[key] = writable.get(key, False) or m.writable
+    return frozenset(names[k] for k, w in writable.items() if not w)
+
+
+def account_fields(contact_maps: list[FieldMap]) -> dict[str, tuple[str, FieldType]]:
+    """Account field -> (contact field, type) for every Contact mapping through the Account
+    (``Account.Industry``, a custom ``Account.Region__c``): what the Account read selects
+    and hands on to its Contacts, so they follow the Account's changes in every cycle (the
+    Contacts' own SystemModstamp does not move when their Account changes)."""
+    return {
+        m.path.removeprefix("Account."): (m.contact_field, m.kind)
+        for m in contact_maps
+        if m.path.startswith("Account.") and m.path.count(".") == 1
+    }
+
+
+def read_fields(sobject: str, maps: list[FieldMap], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Every API path one object's read selects (``extra``: the Account fields its Contacts
+    show, ``account_fields``)."""
+    return tuple(dict.fromkeys([*(m.path for m in maps), *_EXTRA.get(sobject, ()), *extra]))
 
 
 def _number_text(number: float) -> str:

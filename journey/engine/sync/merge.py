@@ -29,10 +29,12 @@ __all__ = ["Merged", "invalid_values", "merge_record", "salesforce_time", "take_
 @dataclass(frozen=True)
 class Merged:
     """One record merged: whether the engine kept a value of its own that must go out,
-    and how many fields changed on both sides."""
+    how many fields changed on both sides, and the inbound-only fields whose engine-side
+    value gave way to Salesforce's (field, the engine's value, Salesforce's)."""
 
     engine_keeps: bool
     conflicts: int
+    restored: tuple[tuple[str, str, str], ...] = ()
 
 
 def salesforce_time(text: Any) -> datetime | None:
@@ -53,22 +55,33 @@ def merge_record(
     shadow: Mapping[str, str] | None,
     engine_changed_at: datetime | None,
 ) -> Merged:
-    """Apply the record's values to the view (three-way, module docstring)."""
+    """Apply the record's values to the view (three-way, module docstring). An inbound-only
+    field (``not writable``) always takes Salesforce's value. A checkbox is stored as
+    "true" or "false", so an unset one from Salesforce shows "false", not nothing."""
     keeps, conflicts = False, 0
+    restored: list[tuple[str, str, str]] = []
     sf_changed_at = salesforce_time(record.get("LastModifiedDate"))
     for m in maps:
         s = from_salesforce(record.get(m.path), m.kind)
-        e = engine_text(view.get(m.contact_field), m.kind)
+        raw = view.get(m.contact_field)
+        e = engine_text(raw, m.kind)
         if s == e:
+            if m.kind == "True/False" and raw != s:  # blank: Salesforce's "false" is stored
+                view.set(m.contact_field, s)
             continue
         if shadow is None:  # first sight: Salesforce's values, blanks filled by the engine's
-            if s not in ("", "false") or m.kind == "True/False":
+            if s != "" or m.kind == "True/False" or not m.writable:
                 view.set(m.contact_field, s)
             continue
         h = shadow.get(m.path, "")
+        if not m.writable:
+            if s == h:  # only the engine changed it: it gives way, and the feed says so
+                restored.append((m.contact_field, raw, s))
+            view.set(m.contact_field, s)
+            continue
         if s == h:
             continue  # only the engine changed it (or nothing did): outbound's business
-        if e == h or not m.writable:
+        if e == h:
             view.set(m.contact_field, s)
             continue
         conflicts += 1
@@ -82,7 +95,7 @@ def merge_record(
             keeps = True
         else:
             view.set(m.contact_field, s)
-    return Merged(keeps, conflicts)
+    return Merged(keeps, conflicts, tuple(restored))
 
 
 def _aware(moment: datetime) -> datetime:

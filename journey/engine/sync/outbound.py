@@ -5,7 +5,8 @@ Pipeline position: ``write_contacts`` marks a linked contact *pending* -> the cy
 **outbound** -> ``SyncSource.update`` (Collections, 200 records a call) -> the org.
 
 A pending contact is claimed (removed from ``sync_pending``) in one transaction; its
-fields that differ from the record's shadow are sent; the outcome is written in a second
+writable fields that differ from the record's shadow are sent (an inbound-only one is set
+back to the shadow's value instead: ``restore``); the outcome is written in a second
 transaction: a saved field updates the shadow (so the next read is no echo), a refused
 record goes on the "Salesforce Sync Errors" list with the error on its feed and is
 pending again — retried next cycle. The engine never creates a Salesforce record here
@@ -38,13 +39,15 @@ from journey.engine.sync.records import (
     clear_errors,
     get_setting,
     load_records,
+    note_restored,
     put_setting,
     record_error,
     save_records,
     take_pending,
+    unmark,
 )
 
-__all__ = ["Sent", "push_activities", "push_changes", "set_error_list"]
+__all__ = ["Sent", "push_activities", "push_changes", "restore", "set_error_list"]
 
 EVENTS_BATCH = 2000
 
@@ -105,6 +108,7 @@ def _push_batch(
         ]
         views = load_views(conn, [link.contact_id for link in links if link.contact_id])
     batches: dict[str, list[tuple[dict[str, Any], Linked, dict[str, str]]]] = defaultdict(list)
+    restores: dict[int, dict[str, str]] = {}
     for link in links:
         view = views.get(link.contact_id or 0)
         if view is None or (view.salesforce_id or "")[:15] != link.salesforce_id[:15]:
@@ -112,11 +116,14 @@ def _push_batch(
         shadow = link.shadow or {}
         changed: dict[str, str] = {}
         for m in maps_of(link.object):
-            if not m.writable:
-                continue
             value = engine_text(view.get(m.contact_field), m.kind)
-            if value != shadow.get(m.path, "false" if m.kind == "True/False" else ""):
+            theirs = shadow.get(m.path, "false" if m.kind == "True/False" else "")
+            if value == theirs:
+                continue
+            if m.writable:
                 changed[m.path] = value
+            elif m.path in shadow:
+                restores.setdefault(view.id, {})[m.contact_field] = theirs
         if changed:
             kinds = {m.path: m.kind for m in maps_of(link.object)}
             body = {"Id": link.salesforce_id}
@@ -138,7 +145,32 @@ def _push_batch(
         raise
     with store.begin() as conn:
         _settle(conn, outcomes, ctx, sent)
+        restore(conn, restores, ctx)
     return True
+
+
+def restore(
+    conn: sa.engine.Connection, restores: dict[int, dict[str, str]], ctx: ContactContext
+) -> None:
+    """Inbound-only fields written in the engine get Salesforce's value back (from the
+    shadow: what the record held at the last read), with a feed entry saying why; nothing
+    is sent. Their pending mark goes: the restored value is Salesforce's own."""
+    if not restores:
+        return
+    views = load_views(conn, list(restores))
+    pairs = []
+    for cid, view in views.items():
+        before = snapshot(view)
+        notes = []
+        for name, theirs in restores[cid].items():
+            change = view.set(name, theirs)
+            if change is not None:
+                notes.append((change[0], change[1], change[2]))
+        if notes:
+            note_restored(conn, cid, notes, ctx.now)
+            pairs.append((before, view))
+    write_contacts(conn, pairs, ctx)
+    unmark(conn, [view.id for _, view in pairs])
 
 
 def _settle(

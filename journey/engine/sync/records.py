@@ -33,10 +33,12 @@ __all__ = [
     "forget_records",
     "get_setting",
     "load_records",
+    "note_restored",
     "put_setting",
     "record_error",
     "save_records",
     "take_pending",
+    "unmark",
 ]
 
 #: The list a contact joins while one of its records cannot be synced.
@@ -143,6 +145,35 @@ def put_setting(conn: Connection, key: str, value: Any) -> None:
     ss = table(SyncSetting)
     conn.execute(sa.delete(ss).where(ss.c.key == key))
     conn.execute(sa.insert(ss).values(key=key, value=json.dumps(value, default=str)))
+
+
+def unmark(conn: Connection, contact_ids: Sequence[int]) -> None:
+    """No longer pending: what the sync itself just wrote needs no comparison."""
+    sp = table(SyncPending)
+    for start in range(0, len(contact_ids), 500):
+        conn.execute(sa.delete(sp).where(sp.c.contact_id.in_(contact_ids[start : start + 500])))
+
+
+def note_restored(
+    conn: Connection,
+    contact_id: int,
+    restored: Sequence[tuple[str, str, str]],
+    now: datetime,
+) -> None:
+    """The feed says why a value written in the engine did not stay: the field is inbound
+    only (a formula, a field Salesforce does not let us update, or mapped so)."""
+    for name, ours, theirs in restored:
+        conn.execute(
+            sa.insert(table(Activity)).values(
+                contact_id=contact_id,
+                kind="sync",
+                outcome="restored",
+                detail=f'"{name}" is inbound only (Salesforce computes or locks it): '
+                f"Salesforce's value '{theirs}' restored over '{ours}'",
+                data=json.dumps({"field": name, "engine": ours, "salesforce": theirs}),
+                at=now,
+            )
+        )
 
 
 def record_error(

@@ -47,20 +47,16 @@ _members = sa.table(
 )
 
 
-def _list_id(conn: sa.Connection, name: str) -> int:
+def _list_id(conn: sa.Connection, name: str) -> int | None:
     key = name.casefold()
     found = conn.execute(sa.select(_lists.c.id).where(_lists.c.name_key == key)).scalar()
-    if found is None:
-        conn.execute(sa.insert(_lists).values(name=name, name_key=key))
-        found = conn.execute(sa.select(_lists.c.id).where(_lists.c.name_key == key)).scalar()
-    return int(found)
+    return None if found is None else int(found)
 
 
 def upgrade() -> None:
     conn = op.get_bind()
     c = _contacts.c
     for name, kind, prefix in _LISTS:
-        list_id = _list_id(conn, name)
         linked = sa.select(c.id).where(
             c.salesforce_id.is_not(None),
             sa.or_(
@@ -70,6 +66,12 @@ def upgrade() -> None:
                 ),
             ),
         )
+        list_id = _list_id(conn, name)
+        if list_id is None:
+            if conn.execute(linked.limit(1)).first() is None:
+                continue  # no list and nobody to put in it
+            conn.execute(sa.insert(_lists).values(name=name, name_key=name.casefold()))
+            list_id = _list_id(conn, name)
         conn.execute(
             sa.delete(_members).where(
                 _members.c.list_id == list_id, _members.c.contact_id.not_in(linked)
