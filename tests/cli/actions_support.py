@@ -178,11 +178,14 @@ class Standalone:
 
 
 @contextmanager
-def standalone_emulator(folder: Path) -> Iterator[Standalone]:
-    """``journey salesforce emulator --port 0 --json`` in a subprocess, stopped afterwards."""
+def standalone_emulator(
+    folder: Path, records: dict[str, Any] | None = None
+) -> Iterator[Standalone]:
+    """``journey salesforce emulator --port 0 --json`` in a subprocess, stopped afterwards;
+    seeded with ``records`` (default ``SEED``)."""
     folder.mkdir(parents=True, exist_ok=True)
     seed = folder / "seed.json"
-    seed.write_text(json.dumps(SEED))
+    seed.write_text(json.dumps(records if records is not None else SEED))
     env = {k: v for k, v in os.environ.items() if k != "JOURNEY_DATABASE_URL"}
     process = subprocess.Popen(
         [

@@ -3,7 +3,8 @@ not create (``tests/existing_org.py``): ``add to list "Salesforce Leads"`` on so
 record creates the Lead and the membership follows at once (``trigger added to list``
 fires without waiting for a sync); a Salesforce Contact never joins "Salesforce Leads";
 after ``journey sync`` every contact is in exactly the list of its record type, a converted
-Lead in "Salesforce Contacts" only; ``mode = "none"`` empties a list."""
+Lead in "Salesforce Contacts" only; ``mode = "none"`` empties a list. The main promises
+again on a standalone emulated org in another process."""
 
 from __future__ import annotations
 
@@ -90,6 +91,36 @@ def test_after_a_sync_each_contact_is_in_its_record_types_list(project: Path) ->
     sup.run()
     assert [r["journey"] for r in sup.contact(PEOPLE["owned"])["runs"]] == ["Welcome"]
     assert sup.contact(PEOPLE["converted"])["runs"] == []
+
+
+def test_on_a_standalone_org_the_lists_follow_the_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same promises against ``journey salesforce emulator`` in another process, the
+    way a real org is configured (instance URL, session in an environment variable)."""
+    with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
+        root = tmp_path / "project"
+        (root / "journeys").mkdir(parents=True)
+        (root / "journeys" / "route.journey").write_text(ROUTE)
+        (root / "journeys" / "welcome.journey").write_text(WELCOME)
+        (root / "journey.toml").write_text(
+            f'[salesforce]\ninstance_url = "{org.instance_url}"\n'
+            f'session_id_env = "SF_SESSION"\nca_file = "{org.ca_file}"\n'
+        )
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("SF_SESSION", org.session_id)
+        sup.journey("sync", "--once")
+        sup.import_contacts(
+            root,
+            [{"Email": NEW, "Last Name": "Newman", "Company": "Fresh Co"}],
+            list_name="Website Leads",
+        )
+        sup.run()
+        assert salesforce_lists(NEW) == {LEADS}
+        assert sup.contact(NEW)["fields"]["Title"] == "Welcomed"
+        assert len(org.soql(f"SELECT Id FROM Lead WHERE Email = '{NEW}'")) == 1
+        assert salesforce_lists(PEOPLE["converted"]) == {CONTACTS}
+        assert salesforce_lists(PEOPLE["queued"]) == {LEADS}
 
 
 def test_mode_none_empties_salesforce_contacts(project: Path) -> None:
