@@ -1,6 +1,7 @@
 """Inbound-only fields stay inbound: a value the engine writes to a formula, a field
-``describe`` reports read-only or one mapped ``direction = "inbound only"`` is never kept —
-the next cycle restores Salesforce's value, says why in the feed, and sends nothing. Fields
+``describe`` reports read-only or one mapped ``direction = "inbound only"`` — by a journey
+or a CSV import — is never kept: the next cycle restores Salesforce's value, says why in
+the feed, and sends nothing. Fields
 mapped through the Account follow the Account in every (incremental) cycle. A false
 checkbox from Salesforce is stored and shown as "false", without a ``field changed``."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from journey.engine.intake import submit_form
+from journey.engine.intake import import_rows, submit_form
 from tests.engine.sync.world import SyncWorld
 from tests.existing_org import PEOPLE, existing_seed
 
@@ -122,3 +123,18 @@ def test_a_false_checkbox_is_stored_and_shown_as_false(
     assert (cid, "Unsubscribed") not in changed
     assert (cid, "Do Not Call") not in changed
     assert world.cycle().outbound == 0
+
+
+def test_an_imported_value_of_an_inbound_only_field_is_not_kept(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    world = _world(world_factory)
+    lead_id = _id(world, "Lead", PEOPLE["owned"])
+    rows = [(2, {"Email": PEOPLE["owned"], "Score": "1", "Title": "Buyer"})]
+    assert import_rows(world.store, rows, world.context()).errors == []
+    assert world.cycle().outbound == 1  # the Title goes out; the Score does not
+    contact = world.contact(lead_id)
+    assert (contact.get("Score"), contact.get("Title")) == ("250", "Buyer")
+    record = world.sf.Lead.get(lead_id)
+    assert (record["Score__c"], record["Title"]) == (250, "Buyer")
+    assert any("'250' restored over '1'" in line for line in world.feed(contact.id))
