@@ -12,6 +12,7 @@ from journey.cli import (  # noqa: F401  (imported to register their commands)
     connection,
     demo,
     dryrun,
+    failures,
     init,
     language,
     org,

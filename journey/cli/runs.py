@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,8 +34,9 @@ from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import RecordingConnector
 from journey.engine.config import load_config
+from journey.engine.failed_runs import FailedRun, failed_runs
 from journey.engine.intake import import_rows, read_csv, submit_form
-from journey.engine.journeys import JourneyLoadError
+from journey.engine.journeys import JourneyLoadError, journey_key
 from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
 from journey.engine.status import contact_report, journey_status
@@ -236,7 +237,8 @@ def status_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Per-step counts for each published journey (entered, waiting, done, failed), the
-    Salesforce API calls used today, and possible duplicates to fix in Salesforce."""
+    Salesforce API calls used today, and possible duplicates to fix in Salesforce. With
+    JOURNEY, also who failed at which step and why (`journey retry` puts them back)."""
     config = load_config()
     if not store_exists(config):
         if journey is not None:
@@ -247,18 +249,27 @@ def status_command(
         return
     with _project() as project:
         statuses = journey_status(project.store, project.catalog, journey)
+        failures = {
+            s.journey: failed_runs(
+                project.store, project.catalog, journey_key=journey_key(s.journey)
+            )
+            for s in statuses
+            if journey is not None
+        }
         with project.store.begin() as conn:
             duplicates = possible_duplicates(conn)
         connection = connection_summary(project.config)
     if journey is not None and not statuses:
         fail(f'no published journey is named "{journey}"', "not_found")
+    listed = [
+        {**s.as_dict(), "failures": [f.as_dict() for f in failures[s.journey]]}
+        if s.journey in failures
+        else s.as_dict()
+        for s in statuses
+    ]
     if _emit(
         as_json,
-        {
-            "journeys": [s.as_dict() for s in statuses],
-            "salesforce": connection,
-            "possible_duplicates": duplicates,
-        },
+        {"journeys": listed, "salesforce": connection, "possible_duplicates": duplicates},
     ):
         return
     console = Console()
@@ -277,6 +288,8 @@ def status_command(
                 str(c.failed),
             )
         console.print(table)
+        for line in failure_lines(s.journey, failures.get(s.journey, [])):
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
     console.print(_connection_line(connection), soft_wrap=True)
     for dup in duplicates:
         ids = ", ".join(f"{r['type']} {r['salesforce_id']}" for r in dup["records"])
@@ -284,6 +297,30 @@ def status_command(
             f"possible duplicate: {dup['email']} is held by {ids} (merge them in Salesforce)",
             soft_wrap=True,
         )
+
+
+#: Failed runs ``journey status JOURNEY`` prints; ``--json`` lists every one.
+SHOWN = 50
+
+
+def failure_lines(journey: str, failures: Sequence[FailedRun]) -> list[str]:
+    """The failed runs of one journey for people: who, where, why, when, how often."""
+    if not failures:
+        return []
+    lines = [f"failed runs ({len(failures)}):"]
+    for f in failures[:SHOWN]:
+        why = f"{f.code}: {f.message}" if f.code else f.message
+        when = f.failed_at.isoformat(timespec="seconds") if f.failed_at else "?"
+        tries = f"{f.attempts} attempt{'s' if f.attempts != 1 else ''}"
+        lines.append(f"  {f.email or f'contact {f.contact_id}'}  [{f.step}] {f.step_text}")
+        lines.append(f"    {why}  ({when}, {tries})")
+    if len(failures) > SHOWN:
+        lines.append(f"  … and {len(failures) - SHOWN} more (--json lists every one)")
+    lines.append(
+        f'hint: fix the cause (in Salesforce or journey.toml), then `journey retry "{journey}"` '
+        "(--step ID, --contact EMAIL to choose)"
+    )
+    return lines
 
 
 def _connection_line(connection: Mapping[str, Any]) -> str:

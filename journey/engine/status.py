@@ -7,7 +7,10 @@ Counts per step, over every version still in the store:
   loop counts each pass);
 * ``waiting`` — runs parked at it now; ``failed`` — runs stopped at it by a refusal;
 * ``done`` — visits that went on past it (entered − waiting − failed); a run about to
-  take a step has no entry for it yet, so it is not counted.
+  take a step has no entry for it yet, so it is not counted. The feed entry of a
+  run put back by ``journey retry`` is not a visit; its next attempt at the step is.
+
+Who failed where and why is ``engine.failed_runs`` (``journey status JOURNEY`` lists it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sqlalchemy as sa
 
 from journey.dsl.compiled import END
 from journey.engine.contacts import contact_id_by_email, load_views
+from journey.engine.failed_runs import RETRY_KIND
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.store import LIVE_STATUSES, Activity, Run, RunStatus, Store, table
 
@@ -71,7 +75,7 @@ def journey_status(store: Store, catalog: Catalog, name: str | None = None) -> l
                 status.runs[r[0]] = int(r[1])
             for r in conn.execute(
                 sa.select(act.c.step_id, sa.func.count())
-                .where(act.c.journey == journey.name, act.c.kind.not_in(["enter"]))
+                .where(act.c.journey == journey.name, act.c.kind.not_in(["enter", RETRY_KIND]))
                 .group_by(act.c.step_id)
             ):
                 if r[0] in counts:
