@@ -34,6 +34,7 @@ from journey.engine.config import ConfigError
 from journey.engine.contacts import FieldValueError
 from journey.engine.intake import IntakeError
 from journey.engine.journeys import JourneyLoadError
+from journey.engine.locks import InUseError
 from journey.engine.migrations import StoreVersionError
 
 __all__ = [
@@ -76,6 +77,7 @@ CODES: dict[str, ExitCode] = {
     "file": ExitCode.USAGE,  # a file or folder that cannot be read or written
     "not_found": ExitCode.USAGE,  # the contact, journey or object named is not there
     "store": ExitCode.USAGE,  # a store this release cannot migrate, or one never migrated
+    "in_use": ExitCode.USAGE,  # the embedded org or the store's runs held by another process
     "salesforce": ExitCode.SALESFORCE,
     "internal": ExitCode.INTERNAL,
     "interrupted": ExitCode.INTERRUPTED,
@@ -196,6 +198,8 @@ def problem_of(error: BaseException) -> Problem | None:
             f"{error.code}: {error.message}",
             hint="`journey salesforce status` shows the connection and any pause",
         )
+    if isinstance(error, InUseError):
+        return Problem("in_use", error.message, hint=error.hint)
     if isinstance(error, StoreVersionError | UnmigratedStoreError):
         return Problem("store", str(error))
     if isinstance(error, OSError) and error.filename is not None:

@@ -18,6 +18,7 @@ from journey.cli import (  # noqa: F401  (imported to register their commands)
     org,
     runs,
     sync,
+    worker,
 )
 from journey.cli.app import app
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -36,13 +34,22 @@ from journey.connectors.recording import RecordingConnector
 from journey.engine.config import load_config
 from journey.engine.failed_runs import FailedRun, failed_runs
 from journey.engine.intake import import_rows, read_csv, submit_form
-from journey.engine.journeys import JourneyLoadError, journey_key
+from journey.engine.journeys import journey_key
+from journey.engine.locks import RunnerLock, command_name
 from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
 from journey.engine.status import contact_report, journey_status
 from journey.engine.sync import possible_duplicates
 
-__all__ = ["CONNECTOR_ENV", "NowOpt", "event_app", "parse_moment", "recording_only"]
+__all__ = [
+    "CONNECTOR_ENV",
+    "NowOpt",
+    "acting_project",
+    "event_app",
+    "parse_moment",
+    "pass_summary",
+    "recording_only",
+]
 
 event_app = group(
     "Tell the engine something happened to a contact.",
@@ -83,18 +90,28 @@ def recording_only() -> bool:
 
 
 @contextmanager
-def _project(
-    now: datetime | None = None, with_journeys: bool = True, act: bool = False
+def acting_project(
+    now: datetime | None = None,
+    with_journeys: bool = True,
+    act: bool = False,
+    stop: threading.Event | None = None,
 ) -> Iterator[Project]:
     """The project; with ``act``, its connector is the one ``journey.toml`` describes (the
-    embedded emulated org by default, a real org when configured)."""
+    embedded emulated org by default, a real org when configured) and this process holds
+    the store's runner lock (waiting for it on PostgreSQL until ``stop``). The org first:
+    when a worker holds both, the refusal names the embedded org, the one it cannot share
+    on any store."""
     handle: ConnectorHandle | None = None
+    lock: RunnerLock | None = None
     try:
         config = load_config()
         if act and not recording_only():
             handle = open_connector(config)
             if sys.stdout.isatty():
                 typer.echo(handle.description, err=True)
+        if act:
+            lock = RunnerLock(config.store_url)
+            lock.acquire(command_name(), stop, waiting=_waiting)
         connector: Connector | None = handle.connector if handle else None
         if not act:  # reading or taking contacts in: nothing is performed
             connector = RecordingConnector(keep_log=False)
@@ -102,6 +119,8 @@ def _project(
     except BaseException:
         if handle is not None:
             handle.close()
+        if lock is not None:
+            lock.release()
         raise
     try:
         yield project
@@ -109,6 +128,15 @@ def _project(
         project.close()
         if handle is not None:
             handle.close()
+        if lock is not None:
+            lock.release()
+
+
+def _waiting() -> None:
+    typer.echo(
+        "another process works this store's runs (a worker on PostgreSQL): waiting for it to stop",
+        err=True,
+    )
 
 
 def _emit(as_json: bool, data: Any) -> bool:
@@ -141,7 +169,7 @@ def _counted(rows: Iterable[T], update: Callable[[str], None], every: int = 500)
         yield row
 
 
-def _summary(report: PassReport) -> str:
+def pass_summary(report: PassReport) -> str:
     text = (
         f"{report.entered} entered, {report.runs} runs advanced, {report.steps} steps, "
         f"{report.effects} effects, {report.ended} ended ({report.failed} failed)"
@@ -171,59 +199,16 @@ def run_command(
 ) -> None:
     """Process everything due: events into runs, due runs through their journeys."""
     moment = parse_moment(now)
-    with _project(moment, act=True) as project, _progress(not as_json, "running") as progress:
+    with acting_project(moment, act=True) as project, _progress(not as_json, "running") as progress:
         runner = project.runner(batch_size)
         run = runner.run_until_idle if until_idle else runner.run_once
         report = run(moment, lambda r: progress(f"{r.runs} runs, {r.steps} steps"))
     if not _emit(as_json, {"now": moment.isoformat(), **report.as_dict()}):
-        typer.echo(_summary(report))
+        typer.echo(pass_summary(report))
     if report.paused:
         raise typer.Exit(ExitCode.SALESFORCE)
     if report.failed:
         raise typer.Exit(ExitCode.PROBLEMS)
-
-
-@app.command("worker", epilog="Example: journey worker --poll 5")
-def worker_command(
-    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
-    exit_when_idle: Annotated[
-        bool, typer.Option("--exit-when-idle", help="Stop when a pass finds nothing to do.")
-    ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
-) -> None:
-    """Keep processing what is due, on the real clock, until stopped (Ctrl-C / SIGTERM)."""
-    stopping = False
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    with _project(parse_moment(None), act=True) as project:
-        runner = project.runner(batch_size)
-        while not stopping:
-            try:
-                if project.reload_journeys(parse_moment(None)):
-                    runner.catalog = project.catalog
-                    typer.echo("journeys changed: published the new versions")
-            except JourneyLoadError as exc:
-                typer.echo(
-                    f"error: not publishing the edit, still running the last good versions:\n{exc}",
-                    err=True,
-                )
-            report = runner.run_until_idle(parse_moment(None))
-            if report.events or report.runs or report.reconciled:
-                stamp = datetime.now(UTC).isoformat(timespec="seconds")
-                if as_json:
-                    typer.echo(json.dumps({"at": stamp, **report.as_dict()}, sort_keys=True))
-                else:
-                    typer.echo(f"{stamp} {_summary(report)}")
-            elif exit_when_idle:
-                break
-            if not stopping:
-                time.sleep(poll)
 
 
 # --------------------------------------------------------------------------- reading
@@ -247,7 +232,7 @@ def status_command(
         if not _emit(as_json, {**nothing, "possible_duplicates": []}):
             typer.echo(NO_STORE)
         return
-    with _project() as project:
+    with acting_project() as project:
         statuses = journey_status(project.store, project.catalog, journey)
         failures = {
             s.journey: failed_runs(
@@ -343,7 +328,7 @@ def contact_command(
     """A contact's fields, lists, runs and activity feed."""
     if not store_exists(load_config()):
         fail(f"no contact has the email {email!r}", "not_found", hint=NO_STORE)
-    with _project(with_journeys=False) as project:
+    with acting_project(with_journeys=False) as project:
         report = contact_report(project.store, email)
     if report is None:
         fail(f"no contact has the email {email!r}", "not_found")
@@ -385,7 +370,7 @@ def import_command(
     """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
     moment = parse_moment(now)
     with (
-        _project(moment, with_journeys=False) as project,
+        acting_project(moment, with_journeys=False) as project,
         _progress(not as_json, "importing") as progress,
     ):
         rows = _counted(read_csv(file), progress)
@@ -431,7 +416,7 @@ def form_submitted_command(
         if not sep or not name.strip():
             fail(f"--field {item!r}: write it as NAME=VALUE")
         values[name.strip()] = value
-    with _project(moment, with_journeys=False) as project:
+    with acting_project(moment, with_journeys=False) as project:
         cid, created = submit_form(project.store, project.context(moment), form, email, values)
     if not _emit(as_json, {"contact": cid, "created": created, "form": form}):
         typer.echo(f"{'created' if created else 'updated'} {email}; form {form!r} submitted")

@@ -142,6 +142,7 @@ def sync_callback(
                     config,
                     lambda: project.context(datetime.now(UTC)),
                     progress=progress,
+                    should_stop=stop.is_set,
                 )
                 summary = run_cycle(run, full=full and first)
             first = False

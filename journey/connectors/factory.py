@@ -6,6 +6,8 @@ connector so that commands and tests never assemble one by hand:
 * no ``[salesforce] instance_url``: the embedded emulated org, started in-process on
   127.0.0.1 with its state in ``.journey/emulator/`` and seeded once from
   ``[salesforce] seed`` — the description says so, and the CLI prints it;
+  one process at a time serves it (``embedded_lock``): a second one is refused with
+  ``engine.locks.InUseError`` naming the holder;
 * ``instance_url``: a real org (or a standalone emulator), credentials from the
   environment variables the config names;
 * ``dry_run=True``: the recorder; with a configured org it first reads the contacts' real
@@ -47,6 +49,7 @@ from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, wit
 from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
+from journey.engine.locks import FileLock, InUseError, command_name, holder_words
 from journey.engine.project import store_exists
 from journey.engine.store import open_store
 
@@ -54,12 +57,15 @@ __all__ = [
     "ConnectionSettingsError",
     "ConnectorHandle",
     "connection_status",
+    "embedded_lock",
     "embedded_state_dir",
     "open_connector",
     "renew_connection",
 ]
 
 
+#: The lock file of the embedded org's folder (``embedded_lock``).
+ORG_LOCK_FILE = "process.lock"
 #: How long the connector's journal of sent requests is kept (reconcile needs hours at most).
 JOURNAL_DAYS = timedelta(days=30)
 
@@ -87,6 +93,8 @@ class ConnectorHandle:
     extras: list[Any] = field(default_factory=list)
     #: A dry run's scratch folder for the connector's state, removed on close.
     scratch: Path | None = None
+    #: Held while this process serves the embedded org; released after it stops.
+    lock: FileLock | None = None
 
     def close(self) -> None:
         close = getattr(self.connector, "close", None)
@@ -97,6 +105,9 @@ class ConnectorHandle:
         if self.org is not None:
             self.org.stop()
             self.org = None
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
@@ -113,18 +124,50 @@ class ConnectorHandle:
         self.close()
 
 
-def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
+def embedded_lock(config: ProjectConfig) -> FileLock:
+    """The lock the process serving the embedded org holds (``engine.locks``)."""
+    return FileLock(embedded_state_dir(config) / ORG_LOCK_FILE)
+
+
+def _lock_embedded(config: ProjectConfig) -> FileLock:
+    """One process at a time serves ``.journey/emulator/``: each would hold its own record
+    cache over the same file and overwrite the other's writes with a stale copy."""
+    lock = embedded_lock(config)
+    if lock.try_acquire(command_name()):
+        return lock
+    pid, command = lock.holder()
+    hint = (
+        "the worker already does this work: it runs the due runs and a sync cycle every "
+        "[sync] every; stop it (Ctrl-C, or kill the pid) to run this command yourself"
+        if command == "worker"
+        else "wait for it to finish, then run this command again"
+    )
+    raise InUseError(
+        f"the embedded org is in use by {holder_words(command)} (pid {pid or '?'}); "
+        "one process at a time serves .journey/emulator",
+        hint,
+    )
+
+
+def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLock]:
     seed = None
     if config.salesforce.seed:
         seed = Path(config.salesforce.seed)
         if not seed.is_absolute():
             seed = config.root / seed
+    lock = _lock_embedded(config)
     try:
-        org = EmulatedOrg(embedded_state_dir(config), seed, version=config.salesforce.api_version)
-    except SeedError as error:
-        raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
-    served = org.start()
-    return org, Endpoint(
+        try:
+            org = EmulatedOrg(
+                embedded_state_dir(config), seed, version=config.salesforce.api_version
+            )
+        except SeedError as error:
+            raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+        served = org.start()
+    except BaseException:
+        lock.release()
+        raise
+    endpoint = Endpoint(
         served.instance_url,
         served.version,
         session_id=served.session_id,
@@ -132,6 +175,7 @@ def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
         connect_timeout=config.salesforce.connect_timeout,
         read_timeout=config.salesforce.read_timeout,
     )
+    return org, endpoint, lock
 
 
 def _where(config: ProjectConfig) -> str:
@@ -151,11 +195,12 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             RecordingConnector(config.groups), "dry run: recording what would be done"
         )
     org: EmulatedOrg | None = None
+    lock: FileLock | None = None
     if settings.instance_url:
         endpoint = endpoint_from_config(settings, config.root)
         description = f"connected to {settings.instance_url}"
     else:
-        org, endpoint = _embedded(config)
+        org, endpoint, lock = _embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
     # A dry run only reads: in a project where nothing has run yet, the connector's state
     # (the API calls counted against the cap) lives in a scratch store for this run alone,
@@ -177,6 +222,8 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
         state.close()
         if org is not None:
             org.stop()
+        if lock is not None:
+            lock.release()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         raise
@@ -187,10 +234,11 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             org,
             state,
             scratch=scratch,
+            lock=lock,
         )
     notifier = Notifier(config.notifications, config.state_dir / "outbox")
     connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
-    return ConnectorHandle(connector, description, org, state)
+    return ConnectorHandle(connector, description, org, state, lock=lock)
 
 
 def renew_connection(config: ProjectConfig) -> dict[str, Any]:
@@ -199,10 +247,11 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
     and password: a fresh login. The new session is tried with one ``limits`` call."""
     settings = config.salesforce
     org: EmulatedOrg | None = None
+    lock: FileLock | None = None
     if settings.instance_url:
         endpoint = endpoint_from_config(settings, config.root)
     else:
-        org, endpoint = _embedded(config)
+        org, endpoint, lock = _embedded(config)
         org.renew_session()
         endpoint = replace(endpoint, session_id=org.session_id)
     state = _connector_state(config.store_url)
@@ -229,6 +278,8 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
         state.close()
         if org is not None:
             org.stop()
+        if lock is not None:
+            lock.release()
 
 
 def connection_status(config: ProjectConfig, now: datetime | None = None) -> dict[str, Any]:

@@ -129,20 +129,24 @@ class Runner:
     # ------------------------------------------------------------------ passes
 
     def run_once(
-        self, now: datetime, progress: Callable[[PassReport], None] | None = None
+        self,
+        now: datetime,
+        progress: Callable[[PassReport], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> PassReport:
-        """Recover, take pending events into runs, then advance every run due at ``now``."""
+        """Recover, take pending events into runs, then advance every run due at ``now``;
+        ``should_stop`` is asked between batches (a stopping worker ends the pass there)."""
         report = self.recover(now)
         if report.paused:
             return report
-        while True:
+        while not should_stop():
             with self.store.begin() as conn:
                 taken, entered = process_events(conn, self.catalog, now)
             report.events += taken
             report.entered += entered
             if not taken:
                 break
-        while True:
+        while not should_stop():
             rows = self._due(now)
             if not rows:
                 break
@@ -160,13 +164,17 @@ class Runner:
         now: datetime,
         progress: Callable[[PassReport], None] | None = None,
         max_passes: int = 1000,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> PassReport:
-        """Passes until nothing is left to do at ``now`` (journeys that trigger journeys)."""
+        """Passes until nothing is left to do at ``now`` (journeys that trigger journeys),
+        or until ``should_stop`` says so (``run_once``)."""
         total = PassReport()
         for _ in range(max_passes):
-            report = self.run_once(now, progress)
+            report = self.run_once(now, progress, should_stop)
             total.add(report)
             if report.paused or not (report.events or report.runs or report.reconciled):
+                break
+            if should_stop():
                 break
         return total
 

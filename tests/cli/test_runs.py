@@ -285,17 +285,6 @@ def test_a_broken_journey_names_file_line_and_column(project: Path) -> None:
     assert "broken.journey:3:" in result.output
 
 
-def test_worker_runs_on_the_real_clock_and_stops_when_idle(project: Path) -> None:
-    (project / "journeys" / "instant.journey").write_text(
-        'journey "Instant"\ntrigger form submitted "Now"\nupdate field "Rating" to "Warm"\n'
-    )
-    journey("event", "form-submitted", "Now", "--email", "now@x.example")
-    out = journey("worker", "--exit-when-idle", "--poll", "0.01", "--json")
-    passes = [json.loads(line) for line in out.splitlines()]
-    assert sum(p["entered"] for p in passes) == 1
-    assert [r["status"] for r in runs_of("now@x.example")] == ["completed"]
-
-
 def test_run_acts_on_the_embedded_emulated_org_unless_told_to_record(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -95,6 +95,9 @@ class SyncRun:
     config: ProjectConfig
     context: Callable[[], ContactContext]
     progress: Progress | None = None
+    #: Asked between objects and pages: a stopping worker ends the cycle there; what is
+    #: not yet read is read again next cycle, from the object's watermark.
+    should_stop: Callable[[], bool] = lambda: False
     _read_only: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def maps(self, sobject: str) -> list[FieldMap]:
@@ -151,6 +154,8 @@ def _take(
     full: bool = False,
 ) -> None:
     for start in range(0, len(records), BATCH):
+        if start:
+            _check_stop(run)
         chunk = records[start : start + BATCH]
         with run.store.begin() as conn:
             ctx = run.context()
@@ -216,6 +221,8 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
         )
     except SyncReadError as problem:
         summary.stopped = f"{problem.code}: {problem.message}"
+    except _StoppingError:
+        summary.stopped = "asked to stop: the rest is read again next cycle"
     with run.store.begin() as conn:
         se = table(SyncError)
         summary.errors = int(conn.execute(sa.select(sa.func.count()).select_from(se)).scalar() or 0)
@@ -225,6 +232,15 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
     with run.store.begin() as conn:
         put_setting(conn, "last_cycle", summary.as_dict())
     return summary
+
+
+class _StoppingError(Exception):
+    """Raised between objects and pages once ``SyncRun.should_stop`` says so."""
+
+
+def _check_stop(run: SyncRun) -> None:
+    if run.should_stop():
+        raise _StoppingError
 
 
 def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
@@ -265,11 +281,13 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
             ]
         )
     for sobject in objects:  # SYNC_OBJECTS' order: Accounts, Leads, Contacts, members
+        _check_stop(run)
         if sobject in first:
             expected = counts.get(sobject, 0)
             seen = 0
             latest = marks[sobject]
             for batch in run.source.read_all(reads[sobject], expected):
+                _check_stop(run)
                 _take(run, sobject, batch, summary, full=True)
                 seen += len(batch)
                 latest = _latest(batch, latest)
@@ -281,6 +299,7 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
         _take(run, sobject, got.records, summary)
         _removals(run, sobject, got, summary)
         _save_watermark(run, sobject, _latest(got.records, marks[sobject]))
+    _check_stop(run)
     sent = push_changes(run.store, run.source, run.maps, run.context())
     summary.outbound += sent.written
     summary.failed += sent.failed

@@ -1,0 +1,142 @@
+"""The command ``journey worker``: passes on the real clock, the sync on its schedule, a
+prompt stop on SIGTERM/SIGINT.
+
+Pipeline position: thin — the loop is ``engine.worker``; here are the signals, the
+sync source that shares the worker's connector, and the lines printed. Exit codes: 0 when
+it stopped by itself (``--exit-when-idle``) or on SIGTERM (what a service manager sends);
+130 on Ctrl-C / SIGINT, as shells count it (``cli.errors.ExitCode.INTERRUPTED``). A
+second signal abandons the batch in flight at once (its intents are reconciled at the
+next start).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from journey.cli.app import app
+from journey.cli.errors import ExitCode
+from journey.cli.runs import acting_project, parse_moment, pass_summary, recording_only
+from journey.cli.sync import summary_line
+from journey.connectors.salesforce.replication import replication_for
+from journey.engine.journeys import JourneyLoadError
+from journey.engine.project import Project
+from journey.engine.runner import PassReport
+from journey.engine.sync import CycleSummary, SyncRun
+from journey.engine.worker import Worker
+
+__all__ = ["worker_command"]
+
+
+class _WorkerOutput:
+    """The worker's lines: one per pass that did something and one per sync cycle
+    (``--json``: one object per line, ``kind`` "pass" or "sync")."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def _line(self, kind: str, text: str, data: Mapping[str, Any]) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        if self.as_json:
+            typer.echo(json.dumps({"at": stamp, "kind": kind, **data}, sort_keys=True))
+        else:
+            typer.echo(f"{stamp} {text}")
+
+    def passed(self, report: PassReport) -> None:
+        self._line("pass", pass_summary(report), report.as_dict())
+
+    def synced(self, summary: CycleSummary) -> None:
+        self._line("sync", summary_line(summary), summary.as_dict())
+
+    def published(self) -> None:
+        typer.echo("journeys changed: published the new versions")
+
+    def refused(self, error: JourneyLoadError) -> None:
+        typer.echo(
+            f"error: not publishing the edit, still running the last good versions:\n{error}",
+            err=True,
+        )
+
+
+def _sync_for(project: Project, no_sync: bool) -> SyncRun | None:
+    """The sync the worker runs, sharing its connector; none when recording or told so."""
+    if no_sync or recording_only():
+        return None
+    try:
+        source = replication_for(
+            project.connector, bulk_threshold=project.config.sync.bulk_threshold
+        )
+    except TypeError:  # not a Salesforce connector: nothing to sync with
+        return None
+    return SyncRun(
+        project.store, source, project.config, lambda: project.context(datetime.now(UTC))
+    )
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
+    """SIGTERM/SIGINT set the event (the worker finishes or abandons its batch and stops);
+    a second one abandons at once (Ctrl-C twice). The signals received are listed."""
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop, received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@app.command(
+    "worker",
+    epilog="Example: journey worker --poll 5. Stops within seconds of SIGTERM (exit 0) or "
+    "Ctrl-C / SIGINT (exit 130), after the batch in flight. One worker per SQLite store and "
+    "per embedded org; several on PostgreSQL wait their turn.",
+)
+def worker_command(
+    poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
+    exit_when_idle: Annotated[
+        bool, typer.Option("--exit-when-idle", help="Stop when a pass finds nothing to do.")
+    ] = False,
+    no_sync: Annotated[
+        bool,
+        typer.Option(
+            "--no-sync", help="Do not run the sync (default: a cycle every [sync] every)."
+        ),
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
+) -> None:
+    """Keep processing what is due, on the real clock, and run the sync on its schedule,
+    until stopped (Ctrl-C / SIGTERM)."""
+    with (
+        _stop_on_signals() as (stop, received),
+        acting_project(parse_moment(None), act=True, stop=stop) as project,
+    ):
+        if not stop.is_set():
+            worker = Worker(
+                project,
+                stop,
+                poll=poll,
+                batch_size=batch_size,
+                sync=_sync_for(project, no_sync),
+                sync_every=project.config.sync.interval_seconds,
+            )
+            worker.run(_WorkerOutput(as_json), exit_when_idle=exit_when_idle)
+    if received and received[0] == signal.SIGINT:
+        raise typer.Exit(ExitCode.INTERRUPTED)
