@@ -78,14 +78,20 @@ class Worker:
             text=True,
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.errors: list[str] = []
+        for target in (self._read, self._read_errors):
+            threading.Thread(target=target, daemon=True).start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.startswith("{"):
                 self.lines.put(json.loads(line))
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.errors.append(line)
 
     def next(self, kind: str) -> dict[str, Any]:
         """The next line of this kind ("sync" or "pass")."""
@@ -94,7 +100,7 @@ class Worker:
             try:
                 line = self.lines.get(timeout=0.2)
             except queue.Empty:
-                assert self.process.poll() is None, self.stderr()
+                assert self.process.poll() is None, "".join(self.errors)
                 continue
             if line["kind"] == kind:
                 return line
@@ -104,10 +110,6 @@ class Worker:
         """Send ``signum``; the exit code, which must come within 10 s."""
         self.process.send_signal(signum)
         return self.process.wait(timeout=10)
-
-    def stderr(self) -> str:
-        assert self.process.stderr is not None
-        return self.process.stderr.read() if self.process.poll() is not None else ""
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -282,3 +284,34 @@ def test_a_second_worker_on_a_sqlite_store_is_refused_with_the_way_to_scale(
         assert "Traceback" not in out
         assert "in use by a running journey worker" in sup.journey("run", code=2)
         assert first.stop() == 0
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_take_turns_without_a_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start: Callable[..., Worker],
+    postgres_url: str,
+) -> None:
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
+    with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
+        settings = (
+            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
+            f'ca_file = "{org.ca_file}"\n'
+        )
+        root = write_project(tmp_path / "project", {"greet": GREET, "promote": PROMOTE}, settings)
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("SF_SESSION", org.session_id)
+        first = start("--poll", "0.1", root=root)
+        first.next("sync")
+        second = start("--poll", "0.1", root=root)
+        until(lambda: any("waiting for it to stop" in line for line in second.errors))
+        assert first.stop() == 0
+        second.next("sync")  # it took over
+        sup.import_contacts(root, [{"Email": "turn@new.example"}], list_name="Promote")
+        until(lambda: bool(sup.contact("turn@new.example")["salesforce"]["id"]))
+        assert second.stop() == 0
+        for worker in (first, second):
+            assert not any(
+                "Traceback" in line or "IntegrityError" in line for line in worker.errors
+            )
