@@ -46,7 +46,7 @@ NO_STORE = "no store yet: run `journey contacts import` or `journey run` first"
 PANELS: dict[str, tuple[str, ...]] = {
     "Get started": ("init", "demo"),
     "Write journeys": ("check", "fmt", "graph", "dry-run"),
-    "Run": ("run", "worker", "event", "contacts"),
+    "Run": ("run", "worker", "retry", "event", "contacts"),
     "Observe": ("status", "contact"),
     "Salesforce": ("salesforce", "sync"),
 }

@@ -67,8 +67,7 @@ def retry_command(
     now: NowOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Put failed runs back at the step they failed at, due now, once the cause is fixed;
-    each contact's feed records the retry."""
+    """Put failed runs back at their failed step, due now, once the cause is fixed."""
     moment = parse_moment(now)
     if step is not None and journey is None:
         fail("--step needs the journey it is a step of", hint='journey retry "JOURNEY" --step ID')

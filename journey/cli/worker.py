@@ -122,8 +122,7 @@ def worker_command(
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
 ) -> None:
-    """Keep processing what is due, on the real clock, and run the sync on its schedule,
-    until stopped (Ctrl-C / SIGTERM)."""
+    """Keep processing what is due, and syncing, until stopped (Ctrl-C / SIGTERM)."""
     with (
         _stop_on_signals() as (stop, received),
         acting_project(parse_moment(None), act=True, stop=stop) as project,
