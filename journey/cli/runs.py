@@ -98,7 +98,8 @@ def acting_project(
 ) -> Iterator[Project]:
     """The project; with ``act``, its connector is the one ``journey.toml`` describes (the
     embedded emulated org by default, a real org when configured) and this process holds
-    the store's runner lock (waiting for it on PostgreSQL until ``stop``). The org first:
+    the store's runner lock (a worker, given ``stop``, waits for it on PostgreSQL; the
+    others are refused, as everywhere on SQLite). The org first:
     when a worker holds both, the refusal names the embedded org, the one it cannot share
     on any store."""
     handle: ConnectorHandle | None = None
@@ -111,7 +112,7 @@ def acting_project(
                 typer.echo(handle.description, err=True)
         if act:
             lock = RunnerLock(config.store_url)
-            lock.acquire(command_name(), stop, waiting=_waiting)
+            lock.acquire(command_name(), stop, waiting=_waiting, wait=stop is not None)
         connector: Connector | None = handle.connector if handle else None
         if not act:  # reading or taking contacts in: nothing is performed
             connector = RecordingConnector(keep_log=False)
@@ -132,11 +133,8 @@ def acting_project(
             lock.release()
 
 
-def _waiting() -> None:
-    typer.echo(
-        "another process works this store's runs (a worker on PostgreSQL): waiting for it to stop",
-        err=True,
-    )
+def _waiting(holder: str) -> None:
+    typer.echo(f"{holder} works this store's runs: waiting for it to stop", err=True)
 
 
 def _emit(as_json: bool, data: Any) -> bool:

@@ -17,7 +17,7 @@ lock to clean by hand. The file holds the holder's pid and command, read only to
 them in the refusal. On PostgreSQL several runners are the way to scale out (issue 14
 claims runs with ``SKIP LOCKED``); until then ``RunnerLock`` there is a session advisory
 lock (``pg_try_advisory_lock``) that a second worker waits on, and takes over when the
-first stops.
+first stops; ``journey run`` does not wait, it is refused, naming the holder.
 """
 
 from __future__ import annotations
@@ -144,11 +144,14 @@ class RunnerLock:
         self,
         command: str,
         stop: threading.Event | None = None,
-        waiting: Callable[[], None] | None = None,
+        waiting: Callable[[str], None] | None = None,
+        *,
+        wait: bool = True,
     ) -> bool:
         """Take the lock. SQLite: raises ``InUseError`` when another process holds it.
-        PostgreSQL: waits (calling ``waiting`` once) until it is free, or until ``stop`` is
-        set (then ``False``). Other databases (memory) need no lock."""
+        PostgreSQL: waits (calling ``waiting`` once, with who holds it) until it is free, or
+        until ``stop`` is set (then ``False``); without ``wait``, raises ``InUseError``
+        instead. Other databases (memory) need no lock."""
         if self._file is not None:
             if self._file.try_acquire(command):
                 return True
@@ -162,14 +165,27 @@ class RunnerLock:
             )
         if not self.url.startswith("postgresql"):
             return True
-        # Its own connection, outside the store's pool: the lock lives as long as it.
-        self._engine = sa.create_engine(self.url, poolclass=sa.pool.NullPool)
+        # Its own connection, outside the store's pool: the lock lives as long as it. Its
+        # application_name is how another process learns who holds the lock.
+        self._engine = sa.create_engine(
+            self.url,
+            poolclass=sa.pool.NullPool,
+            connect_args={"application_name": f"journey {command} (pid {os.getpid()})"},
+        )
         conn = self._engine.connect()
         told = False
         try:
             while not self._try(conn):
+                if not wait:
+                    holder = self._holder(conn)
+                    raise InUseError(
+                        f"the store's runs are being worked by {holder}; one process at a "
+                        "time works them",
+                        "a running worker already processes what is due; stop it to run "
+                        "this command by hand",
+                    )
                 if not told and waiting is not None:
-                    waiting()
+                    waiting(self._holder(conn))
                     told = True
                 if (stop or threading.Event()).wait(WAIT_POLL):
                     self._close(conn)
@@ -179,6 +195,23 @@ class RunnerLock:
             raise
         self._conn = conn
         return True
+
+    @staticmethod
+    def _holder(conn: sa.Connection) -> str:
+        """Who holds the advisory lock: its session's application_name (a bigint key is
+        split into ``classid``, the high half, and ``objid``, the low half)."""
+        found = conn.execute(
+            sa.text(
+                "SELECT a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+            ),
+            {"hi": RUNNER_LOCK_KEY >> 32, "lo": RUNNER_LOCK_KEY & 0xFFFFFFFF},
+        ).scalar()
+        conn.commit()
+        name = str(found or "")
+        return f"`{name}`" if name.startswith("journey ") else "another process"
 
     @staticmethod
     def _try(conn: sa.Connection) -> bool:

@@ -304,8 +304,12 @@ def test_two_workers_on_postgresql_take_turns_without_a_traceback(
         monkeypatch.setenv("SF_SESSION", org.session_id)
         first = start("--poll", "0.1", root=root)
         first.next("sync")
+        holder = f"`journey worker (pid {first.process.pid})`"
+        out = sup.journey("run", code=2)  # a run by hand does not wait: it is told who works
+        assert f"the store's runs are being worked by {holder}" in out
         second = start("--poll", "0.1", root=root)
-        until(lambda: any("waiting for it to stop" in line for line in second.errors))
+        waiting = f"{holder} works this store's runs: waiting for it to stop"
+        until(lambda: any(waiting in line for line in second.errors))
         assert first.stop() == 0
         second.next("sync")  # it took over
         sup.import_contacts(root, [{"Email": "turn@new.example"}], list_name="Promote")

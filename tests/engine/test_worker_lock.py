@@ -5,6 +5,7 @@ ends. Joins and waits have upper bounds that only guard against hangs."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -45,10 +46,21 @@ def test_on_postgresql_the_second_runner_waits_then_takes_over(postgres_url: str
     second = RunnerLock(postgres_url)
     told = threading.Event()
     got: list[bool] = []
-    waiter = threading.Thread(target=lambda: got.append(second.acquire("worker", None, told.set)))
+    holders: list[str] = []
+
+    def waiting(holder: str) -> None:
+        holders.append(holder)
+        told.set()
+
+    waiter = threading.Thread(target=lambda: got.append(second.acquire("worker", None, waiting)))
     waiter.start()
     assert told.wait(BOUND)  # it said it is waiting, and it is still waiting
     assert waiter.is_alive()
+    assert holders == [f"`journey worker (pid {os.getpid()})`"]
+    # `journey run` does not wait: it is refused, naming the holder.
+    with pytest.raises(InUseError) as refused:
+        RunnerLock(postgres_url).acquire("run", wait=False)
+    assert f"worked by `journey worker (pid {os.getpid()})`" in str(refused.value)
     first.release()
     waiter.join(BOUND)
     assert got == [True]
@@ -62,7 +74,9 @@ def test_on_postgresql_a_waiting_runner_gives_up_when_told_to_stop(postgres_url:
     stop = threading.Event()
     got: list[bool] = []
     waiter = threading.Thread(
-        target=lambda: got.append(RunnerLock(postgres_url).acquire("worker", stop, stop.set))
+        target=lambda: got.append(
+            RunnerLock(postgres_url).acquire("worker", stop, lambda _holder: stop.set())
+        )
     )
     waiter.start()  # ``waiting`` sets stop: it gives up at its next look
     waiter.join(BOUND)
