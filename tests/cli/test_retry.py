@@ -1,15 +1,20 @@
-"""Failed runs are recoverable, as a user meets it on the embedded org seeded with records the
-tool did not create: a step Salesforce refuses fails the runs, ``journey status JOURNEY``
-says who failed where and why, the cause is fixed in the org, ``journey retry`` puts the
-runs back and the next ``journey run`` completes them."""
+"""Failed runs are recoverable, as a user meets it on the embedded org and on a standalone
+emulated org, both seeded with records the tool did not create: a step Salesforce refuses
+fails the runs, ``journey status JOURNEY`` says who failed where and why, the cause is fixed
+in the org, ``journey retry`` puts the runs back and the next ``journey run`` completes
+them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from simple_salesforce.api import Salesforce
 
 from journey.emulator import EmulatedOrg
 from tests.cli import actions_support as sup
@@ -26,32 +31,73 @@ LATER = "2026-03-02T10:00:00+00:00"
 NEW = "newcomer@fresh.example"
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "journeys").mkdir()
-    (tmp_path / "journeys" / "no-shows.journey").write_text(JOURNEY)
-    (tmp_path / "salesforce-seed.json").write_text(json.dumps(existing_seed()))
-    (tmp_path / "journey.toml").write_text(
-        '[salesforce]\nseed = "salesforce-seed.json"\n[fields]\n"Nurture Stage" = "Text"\n'
+def write_project(root: Path, salesforce: str = "") -> Path:
+    (root / "journeys").mkdir(parents=True, exist_ok=True)
+    (root / "journeys" / "no-shows.journey").write_text(JOURNEY)
+    (root / "salesforce-seed.json").write_text(json.dumps(existing_seed()))
+    (root / "journey.toml").write_text(
+        f'[salesforce]\nseed = "salesforce-seed.json"\n{salesforce}\n'
+        '[fields]\n"Nurture Stage" = "Text"\n'
     )
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
-    monkeypatch.setenv("COLUMNS", "160")
-    return tmp_path
+    return root
 
 
-def add_member_status(root: Path, label: str) -> None:
-    """What the Salesforce admin does: the campaign gets the member status it lacked."""
+@contextmanager
+def embedded_client(root: Path) -> Iterator[Salesforce]:
+    """The embedded org's state served again, after the CLI is done with it."""
     with EmulatedOrg(root / ".journey" / "emulator", None) as org:
         org.start(port=0)
-        client = org.client()
-        [campaign] = client.query("SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'")["records"]
-        client.CampaignMemberStatus.create({"CampaignId": campaign["Id"], "Label": label})
+        yield org.client()
 
 
-def members(root: Path) -> dict[str, str]:
-    rows = sup.query(root, "SELECT Lead.Email, Contact.Email, Status FROM CampaignMember")
-    return {str(r["Lead.Email"] or r["Contact.Email"]): r["Status"] for r in rows}
+@dataclass(frozen=True)
+class Org:
+    """The org a project acts on, as another client of it (the admin) reaches it."""
+
+    root: Path
+    client: Callable[[], AbstractContextManager[Salesforce]]
+
+    def add_member_status(self, label: str) -> None:
+        """What the Salesforce admin does: the campaign gets the member status it lacked."""
+        with self.client() as client:
+            soql = "SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'"
+            [campaign] = client.query(soql)["records"]
+            client.CampaignMemberStatus.create({"CampaignId": campaign["Id"], "Label": label})
+
+    def members(self) -> dict[str, str]:
+        soql = "SELECT Lead.Email, Contact.Email, Status FROM CampaignMember"
+        with self.client() as client:
+            rows = [sup.flatten(r) for r in client.query_all(soql)["records"]]
+        return {str(r["Lead.Email"] or r["Contact.Email"]): r["Status"] for r in rows}
+
+
+@pytest.fixture(params=["embedded", "standalone"])
+def org(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Org]:
+    """The project on the embedded org, or on a standalone emulated org (instance_url);
+    both seeded with the records of tests/existing_org.py."""
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "160")
+    if request.param == "embedded":
+        root = write_project(tmp_path)
+        monkeypatch.chdir(root)
+        yield Org(root, lambda: embedded_client(root))
+        return
+    with sup.standalone_emulator(tmp_path / "org", existing_seed()) as remote:
+        settings = (
+            f'instance_url = "{remote.instance_url}"\nsession_id_env = "SF_SESSION"\n'
+            f'ca_file = "{remote.ca_file}"\n'
+        )
+        root = write_project(tmp_path / "project", settings)
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("SF_SESSION", remote.session_id)
+        yield Org(root, lambda: nullcontext(remote.client()))
+
+
+@pytest.fixture
+def project(org: Org) -> Path:
+    return org.root
 
 
 def failing(root: Path) -> None:
@@ -82,9 +128,9 @@ def test_status_names_who_failed_where_and_why(project: Path) -> None:
     assert "failures" not in sup.as_json("status")["journeys"][0]
 
 
-def test_retry_after_the_cause_is_fixed_completes_the_runs(project: Path) -> None:
+def test_retry_after_the_cause_is_fixed_completes_the_runs(project: Path, org: Org) -> None:
     failing(project)
-    add_member_status(project, "No Show")
+    org.add_member_status("No Show")
     # One contact first, by email and step: the other stays failed.
     one = sup.as_json("retry", "No shows", "--step", "2", "--contact", NEW, "--now", LATER)
     assert (one["retried"], one["skipped"]) == (1, 0)
@@ -96,7 +142,7 @@ def test_retry_after_the_cause_is_fixed_completes_the_runs(project: Path) -> Non
     assert "1 failed run put back at their failed step, due now" in out
     assert sup.run(LATER)["failed"] == 0
     assert [r["status"] for r in sup.contact(PEOPLE["owned"])["runs"]] == ["completed"]
-    assert members(project) == {
+    assert org.members() == {
         PEOPLE["converted"]: "Registered",  # the seed's member, untouched
         PEOPLE["owned"]: "No Show",
         NEW: "No Show",
@@ -121,9 +167,11 @@ def test_retry_when_the_cause_is_not_fixed_fails_again_and_counts(project: Path)
     assert {f["attempts"] for f in failures} == {1}  # counted since the hand retry
 
 
-def test_retry_refuses_what_does_not_exist_and_says_when_nothing_matched(project: Path) -> None:
+def test_retry_refuses_what_does_not_exist_and_says_when_nothing_matched(
+    project: Path, org: Org
+) -> None:
     failing(project)
-    add_member_status(project, "No Show")
+    org.add_member_status("No Show")
     nothing = sup.journey("retry", "No shows", "--step", "1", code=1)
     assert "0 failed runs put back" in nothing
     unknown = [
