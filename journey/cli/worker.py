@@ -5,8 +5,9 @@ Pipeline position: thin — the loop is ``engine.worker``; here are the signals,
 sync source that shares the worker's connector, and the lines printed. Exit codes: 0 when
 it stopped by itself (``--exit-when-idle``) or on SIGTERM (what a service manager sends);
 130 on Ctrl-C / SIGINT, as shells count it (``cli.errors.ExitCode.INTERRUPTED``). A
-second signal abandons the batch in flight at once (its intents are reconciled at the
-next start).
+second signal, or a batch or call still in flight ``GRACE_SECONDS`` after the first,
+is abandoned (its intents are reconciled at the next start, as after ``kill -9``), so
+the worker is gone within seconds whatever the org does.
 """
 
 from __future__ import annotations
@@ -81,23 +82,38 @@ def _sync_for(project: Project, no_sync: bool) -> SyncRun | None:
     )
 
 
+#: Seconds a stopping worker may spend finishing the batch or call in flight before it
+#: abandons it: within the promise of stopping in 10 s, whatever the call timeouts are.
+GRACE_SECONDS = 5.0
+
+
 @contextmanager
 def _stop_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
-    """SIGTERM/SIGINT set the event (the worker finishes or abandons its batch and stops);
-    a second one abandons at once (Ctrl-C twice). The signals received are listed."""
+    """SIGTERM/SIGINT set the event: the worker finishes its batch and stops. A second
+    signal (Ctrl-C twice), or ``GRACE_SECONDS`` without having stopped (a call that hangs),
+    abandons what is in flight: the handler raises ``KeyboardInterrupt``, which a real
+    signal delivers even inside a blocking read. The signals received are listed."""
     stop = threading.Event()
     received: list[int] = []
+    main = threading.get_ident()
+    timers: list[threading.Timer] = []
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
+        timer = threading.Timer(GRACE_SECONDS, signal.pthread_kill, (main, signum))
+        timer.daemon = True
+        timers.append(timer)
+        timer.start()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield stop, received
     finally:
+        for timer in timers:
+            timer.cancel()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -123,19 +139,26 @@ def worker_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
 ) -> None:
     """Keep processing what is due, and syncing, until stopped (Ctrl-C / SIGTERM)."""
-    with (
-        _stop_on_signals() as (stop, received),
-        acting_project(parse_moment(None), act=True, stop=stop) as project,
-    ):
-        if not stop.is_set():
-            worker = Worker(
-                project,
-                stop,
-                poll=poll,
-                batch_size=batch_size,
-                sync=_sync_for(project, no_sync),
-                sync_every=project.config.sync.interval_seconds,
+    with _stop_on_signals() as (stop, received):
+        try:
+            with acting_project(parse_moment(None), act=True, stop=stop) as project:
+                if not stop.is_set():
+                    worker = Worker(
+                        project,
+                        stop,
+                        poll=poll,
+                        batch_size=batch_size,
+                        sync=_sync_for(project, no_sync),
+                        sync_every=project.config.sync.interval_seconds,
+                    )
+                    worker.run(_WorkerOutput(as_json), exit_when_idle=exit_when_idle)
+        except KeyboardInterrupt:
+            if not received:  # not one of ours: an interrupt before the handlers were set
+                raise
+            typer.echo(
+                "stopped: abandoned the work in flight; what it left half-done is "
+                "reconciled when a worker or `journey run` starts again",
+                err=True,
             )
-            worker.run(_WorkerOutput(as_json), exit_when_idle=exit_when_idle)
     if received and received[0] == signal.SIGINT:
         raise typer.Exit(ExitCode.INTERRUPTED)

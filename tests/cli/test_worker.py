@@ -79,8 +79,12 @@ class Worker:
         )
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.errors: list[str] = []
-        for target in (self._read, self._read_errors):
-            threading.Thread(target=target, daemon=True).start()
+        self._readers = [
+            threading.Thread(target=target, daemon=True)
+            for target in (self._read, self._read_errors)
+        ]
+        for reader in self._readers:
+            reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -109,7 +113,10 @@ class Worker:
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """Send ``signum``; the exit code, which must come within 10 s."""
         self.process.send_signal(signum)
-        return self.process.wait(timeout=10)
+        code = self.process.wait(timeout=10)
+        for reader in self._readers:  # what it printed last is read in full
+            reader.join(timeout=10)
+        return code
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -228,6 +235,33 @@ def test_an_idle_worker_stops_at_once(
     worker.next("sync")
     worker.next("pass")
     assert worker.stop(signum) == code
+
+
+def test_a_worker_stuck_on_a_hung_org_still_stops_within_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: Callable[..., Worker]
+) -> None:
+    """The org answers nothing for a minute: SIGTERM lands while the worker waits on a call,
+    and the worker abandons it (the call is reconciled at the next start) rather than wait."""
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
+        settings = (
+            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
+            f'ca_file = "{org.ca_file}"\n'
+        )
+        root = write_project(tmp_path / "project", {"greet": GREET}, settings)
+        monkeypatch.chdir(root)
+        monkeypatch.setenv("SF_SESSION", org.session_id)
+        org.admin({"latency_seconds": 60})
+        worker = start("--poll", "0.1", root=root)
+        # The runner lock is taken once the org is open; the sync's first call comes next,
+        # and waits a minute for its answer. Give it a moment to be in that call.
+        until(lambda: (root / ".journey" / "state.db.runner.lock").exists())
+        time.sleep(3)
+        assert worker.stop() == 0
+        assert any("abandoned the work in flight" in line for line in worker.errors)
+        assert worker.lines.empty()  # the cycle never ended: it was abandoned, not finished
+        org.admin({"clear": True})
+        sup.journey("run")  # nothing left locked
 
 
 # --------------------------------------------------------------------------- one org per project
