@@ -28,7 +28,6 @@ from journey.cli.errors import ExitCode
 from journey.cli.runs import acting_project, parse_moment, pass_summary, recording_only
 from journey.cli.sync import summary_line
 from journey.connectors.salesforce.replication import replication_for
-from journey.engine.journeys import JourneyLoadError
 from journey.engine.project import Project
 from journey.engine.runner import PassReport
 from journey.engine.sync import CycleSummary, SyncRun
@@ -60,9 +59,9 @@ class _WorkerOutput:
     def published(self) -> None:
         typer.echo("journeys changed: published the new versions")
 
-    def refused(self, error: JourneyLoadError) -> None:
+    def refused(self, problem: str) -> None:
         typer.echo(
-            f"error: not publishing the edit, still running the last good versions:\n{error}",
+            f"error: not publishing the edit, still running the last good versions:\n{problem}",
             err=True,
         )
 

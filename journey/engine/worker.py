@@ -49,7 +49,7 @@ class WorkerOutput(Protocol):
     def published(self) -> None:
         """Edited journeys were published; new runs take the new versions."""
 
-    def refused(self, error: JourneyLoadError) -> None:
+    def refused(self, problem: str) -> None:
         """An edit in ``journeys/`` does not compile; the last good versions keep running."""
 
 
@@ -83,7 +83,9 @@ class Worker:
                 self.runner.catalog = self.project.catalog
                 out.published()
         except JourneyLoadError as error:
-            out.refused(error)
+            out.refused(str(error))
+        except RecursionError:  # nesting the compiler cannot follow: refused like any error
+            out.refused("a journey in journeys/ nests too deeply to compile")
 
     def run(self, out: WorkerOutput, *, exit_when_idle: bool = False) -> None:
         """Loop until ``stop`` is set (or, with ``exit_when_idle``, until a pass finds

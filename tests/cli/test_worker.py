@@ -208,6 +208,27 @@ def test_the_sync_runs_on_its_schedule_beside_the_journeys(
         assert worker.stop() == 0
 
 
+def test_a_bad_edit_is_reported_and_the_last_good_versions_keep_running(
+    project: Path, start: Callable[..., Worker]
+) -> None:
+    sup.import_contacts(project, [{"Email": "first@new.example"}], list_name="Promote")
+    worker = start("--poll", "0.1", "--no-sync")
+    worker.next("pass")  # up and running the journeys as they were
+    # A typo, then nesting deeper than any compiler follows: both reported, neither fatal.
+    (project / "journeys" / "promote.journey").write_text(PROMOTE + "wait 2 fortnights\n")
+    until(lambda: any("not publishing the edit" in line for line in worker.errors))
+    deep = "(" * 3000 + 'field "Email" is empty' + ")" * 3000
+    (project / "journeys" / "deep.journey").write_text(
+        f'journey "Deep"\ntrigger added to list "Deep"\nif {deep}:\n  exit\n'
+    )
+    until(lambda: sum("not publishing the edit" in line for line in worker.errors) >= 2)
+    sup.import_contacts(project, [{"Email": "still@new.example"}], list_name="Promote")
+    until(lambda: bool(sup.contact("still@new.example")["salesforce"]["id"]))
+    assert worker.process.poll() is None
+    assert worker.stop() == 0
+    assert not any("Traceback" in line for line in worker.errors)
+
+
 # --------------------------------------------------------------------------- stopping
 
 
