@@ -18,7 +18,8 @@ it between batches and the sync between objects and pages, so a busy one stops a
 batch or page in flight. What was committed stays; a batch abandoned between its intents
 and their outcomes is reconciled at the next start (``Runner.recover``); a sync cycle cut
 short is read again from its watermark. A call that hangs is bounded by the connector's
-timeouts, not here.
+timeouts, and ``journey worker`` abandons one still in flight a few seconds after the
+signal (``cli.worker``).
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ class Org:
     client: Callable[[], AbstractContextManager[Salesforce]]
 
     def add_member_status(self, label: str) -> None:
-        """What the Salesforce admin does: the campaign gets the member status it lacked."""
+        """What the Salesforce admin does: the campaign gets the member status it lacked.
+        CampaignMemberStatus supports create() ("One or more member status values defined
+        for a campaign", Object Reference: https://developer.salesforce.com/docs/atlas.
+        en-us.220.0.api.meta/object_ref/sforce_api_objects_campaignmemberstatus.htm)."""
         with self.client() as client:
             soql = "SELECT Id FROM Campaign WHERE Name = 'Q4 Webinar'"
             [campaign] = client.query(soql)["records"]
