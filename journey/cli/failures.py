@@ -21,7 +21,7 @@ from journey.cli.runs import NowOpt, parse_moment
 from journey.connectors.recording import RecordingConnector
 from journey.engine.config import load_config
 from journey.engine.contacts import contact_id_by_email
-from journey.engine.failed_runs import RetryReport, retry_failed
+from journey.engine.failed_runs import RetryReport, failed_runs, retry_failed
 from journey.engine.journeys import journey_key
 from journey.engine.project import open_project, store_exists
 
@@ -81,7 +81,9 @@ def retry_command(
             fail(f'no published journey is named "{journey}"', "not_found")
         if key is not None and step is not None:
             steps = project.catalog.current[key].steps
-            if step not in steps:
+            # A run on an older version may have failed at a step the current one lacks.
+            older = failed_runs(project.store, project.catalog, journey_key=key, step=step, limit=1)
+            if step not in steps and not older:
                 fail(
                     f'"{journey}" has no step {step!r}',
                     "not_found",
