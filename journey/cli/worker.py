@@ -135,7 +135,9 @@ def worker_command(
         ),
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Runs per batch.")] = 1000,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pass.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON line per pass and per sync cycle.")
+    ] = False,
 ) -> None:
     """Keep processing what is due, and syncing, until stopped (Ctrl-C / SIGTERM)."""
     with _stop_on_signals() as (stop, received):
