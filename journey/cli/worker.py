@@ -61,7 +61,8 @@ class _WorkerOutput:
 
     def refused(self, problem: str) -> None:
         typer.echo(
-            f"error: not publishing the edit, still running the last good versions:\n{problem}",
+            "error: a journey in journeys/ does not load; it keeps its last good version "
+            f"(or stays out), the others are published:\n{problem}",
             err=True,
         )
 

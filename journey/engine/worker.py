@@ -79,14 +79,14 @@ class Worker:
             sync.should_stop = stop.is_set
 
     def _publish(self, out: WorkerOutput) -> None:
-        try:
-            if self.project.reload_journeys(self.clock()):
-                self.runner.catalog = self.project.catalog
-                out.published()
-        except JourneyLoadError as error:
-            out.refused(str(error))
-        except RecursionError:  # nesting the compiler cannot follow: refused like any error
-            out.refused("a journey in journeys/ nests too deeply to compile")
+        """Publish edits in journeys/; a file that does not load is reported and keeps its
+        last good version while the others publish (``reload_journeys``)."""
+        if not self.project.reload_journeys(self.clock()):
+            return
+        self.runner.catalog = self.project.catalog
+        out.published()
+        if self.project.catalog.problems:
+            out.refused(str(JourneyLoadError(self.project.catalog.problems)))
 
     def run(self, out: WorkerOutput, *, exit_when_idle: bool = False) -> None:
         """Loop until ``stop`` is set (or, with ``exit_when_idle``, until a pass finds

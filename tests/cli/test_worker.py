@@ -216,12 +216,12 @@ def test_a_bad_edit_is_reported_and_the_last_good_versions_keep_running(
     worker.next("pass")  # up and running the journeys as they were
     # A typo, then nesting deeper than any compiler follows: both reported, neither fatal.
     (project / "journeys" / "promote.journey").write_text(PROMOTE + "wait 2 fortnights\n")
-    until(lambda: any("not publishing the edit" in line for line in worker.errors))
+    until(lambda: any("does not load" in line for line in worker.errors))
     deep = "(" * 3000 + 'field "Email" is empty' + ")" * 3000
     (project / "journeys" / "deep.journey").write_text(
         f'journey "Deep"\ntrigger added to list "Deep"\nif {deep}:\n  exit\n'
     )
-    until(lambda: sum("not publishing the edit" in line for line in worker.errors) >= 2)
+    until(lambda: sum("does not load" in line for line in worker.errors) >= 2)
     sup.import_contacts(project, [{"Email": "still@new.example"}], list_name="Promote")
     until(lambda: bool(sup.contact("still@new.example")["salesforce"]["id"]))
     assert worker.process.poll() is None
