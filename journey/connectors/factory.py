@@ -236,7 +236,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             scratch=scratch,
             lock=lock,
         )
-    notifier = Notifier(config.notifications, config.state_dir / "outbox")
+    notifier = Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
     connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
     return ConnectorHandle(connector, description, org, state, lock=lock)
 

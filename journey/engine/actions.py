@@ -119,7 +119,7 @@ def action_params(action: Action, values: Callable[[], Mapping[str, str]], now: 
         case SendNotification():
             return {
                 "subject": r(action.subject),
-                "to": action.to,
+                "to": r(action.to),
                 "also_to_lead_owner": action.also_to_lead_owner,
             }
     raise AssertionError(action)  # pragma: no cover

@@ -89,8 +89,17 @@ class SalesforceConfig(_Section):
 
 
 class NotificationsConfig(_Section):
+    """``[notifications]``: where ``send notification`` mail goes (``connectors.notify``)."""
+
     smtp_url_env: str | None = None
     from_: str = Field(default="journeys@localhost", alias="from")
+    #: Send the SMTP password over a connection without TLS (a server offering no
+    #: STARTTLS). Off: such a send is refused. ``smtp://…?insecure=true`` says the same.
+    allow_plaintext: bool = False
+    #: Seconds to wait for the server to accept the connection and for each answer.
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    #: A PEM file of the CA(s) that sign the server's certificate, instead of the system's.
+    ca_file: str | None = None
 
 
 #: The objects the sync knows, in the order a cycle reads them (a Lead's conversion is

@@ -19,6 +19,8 @@ Tables (the ``SQLModel`` classes below document each column):
 * ``events`` — the inbox that triggers read.
 * ``effects`` — the effect journal: an intent (idempotency key) is committed before the
   connector is called, its outcome after.
+* ``notification_outbox`` — one row per notification email, written before it is sent and
+  marked sent once the mail server accepted it (``connectors.notify``).
 * ``sync_records``, ``sync_errors``, ``sync_pending``, ``sync_settings`` — the
   Salesforce sync's state (``engine.sync``).
 
@@ -62,6 +64,7 @@ __all__ = [
     "FieldValue",
     "JourneyVersion",
     "Membership",
+    "NotificationOutbox",
     "Run",
     "RunStatus",
     "SegmentMember",
@@ -433,3 +436,33 @@ def open_store(url: str) -> Store:
         engine.dispose()
         raise
     return Store(engine)
+
+
+class NotificationOutbox(SQLModel, table=True):
+    """One notification email per effect key, written before it is handed to a mail server
+    (``connectors.notify``). ``state``: ``pending`` from the intent until the server
+    accepted it (``sent``) or refused it for good (``failed``, ``last_error`` says why).
+    The message is stored whole — recipients, subject, body, the Message-ID derived from
+    the key, ``created_at`` as its Date — so a resend after a crash or a 4xx is the same
+    message, which receivers deduplicate by its Message-ID."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (sa.Index("notification_outbox_state", "state", "next_attempt_at"),)
+    key: str = Field(primary_key=True)
+    message_id: str = Field(unique=True)
+    contact_id: int
+    sender: str
+    #: JSON list of addresses, in order (the journey's ``to`` first).
+    recipients: str
+    subject: str
+    body: str
+    state: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+    #: When the engine's step retry is due to try a ``pending`` message again.
+    next_attempt_at: datetime | None = None
+    #: "smtp" or "folder" once sent; ``location`` the .eml file for "folder".
+    via: str | None = None
+    location: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -33,7 +33,7 @@ from journey.connectors.base import (
     RecordChange,
     result_to_json,
 )
-from journey.connectors.notify import Notifier, NotifyError
+from journey.connectors.notify import Notifier
 from journey.connectors.salesforce.activities import add_tasks, set_member_status
 from journey.connectors.salesforce.assignment import assign
 from journey.connectors.salesforce.batching import OrgApi
@@ -46,6 +46,7 @@ from journey.connectors.salesforce.errors import (
     TransientError,
 )
 from journey.connectors.salesforce.fields import update_fields
+from journey.connectors.salesforce.notifications import send_notifications
 from journey.connectors.salesforce.reconcile import reconcile_requests, settle
 from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.connectors.salesforce.state import ConnectorState
@@ -252,49 +253,7 @@ class SalesforceConnector:
                 )
 
     def _notify(self, ws: Workspace, action: SendNotification, items: Sequence[Item]) -> None:
-        if self.notifier is None:
-            for item in items:
-                item.finish("skipped", why="notifications are not configured")
-            return
-        need_owner = [
-            i
-            for i in items
-            if i.params.get("also_to_lead_owner")
-            and not i.contact.owner_email
-            and i.contact.salesforce_id
-        ]
-        for item in need_owner:
-            item.record_id, item.record_type = (
-                item.contact.salesforce_id,
-                item.contact.salesforce_type or "Lead",
-            )
-        owners = read_owners(ws, need_owner) if need_owner else {}
-        messages = []
-        for item in items:
-            to = [str(item.params.get("to") or action.to)]
-            if item.params.get("also_to_lead_owner"):
-                owner = item.contact.owner_email
-                if not owner and item.record_id:
-                    found = owners.get(str(item.record_id))
-                    owner = found.email if found else None
-                if owner and owner.casefold() not in (t.casefold() for t in to):
-                    to.append(owner)
-            subject = str(item.params.get("subject") or action.subject)
-            lines = [f"{k}: {v}" for k, v in sorted(item.contact.fields.items())]
-            body = f"{subject}\n\nContact:\n" + "\n".join(lines) + "\n"
-            messages.append(self.notifier.compose(subject, to, body))
-        try:
-            deliveries = self.notifier.send(messages)
-        except NotifyError as error:
-            for item in items:
-                item.finish("retry", code="NOTIFICATION_FAILED", message=str(error))
-            return
-        for item, message, delivery in zip(items, messages, deliveries, strict=True):
-            fields = {"To": str(message["To"]), "Subject": str(message["Subject"])}
-            if delivery.path is not None:
-                fields["Outbox"] = str(delivery.path)
-            item.records.append(RecordChange("Email", delivery.message_id, "send", fields))
-            item.finish("done")
+        send_notifications(ws, self.notifier, action, items)
 
     def _pause(self, problem: PausedError, now: datetime) -> None:
         until = problem.until

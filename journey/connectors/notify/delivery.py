@@ -1,0 +1,252 @@
+"""Delivering letters exactly once: the outbox first, then the server, then the outbox again.
+
+Pipeline position: connector → **delivery** (``Notifier.deliver``) → ``smtp`` or the
+``.journey/outbox/`` folder, with ``outbox`` recording each letter's state.
+
+The guarantee, and its one limit. SMTP has no idempotency key: a server that accepted a
+message and lost the connection before we read its ``250`` has it, and we cannot know. So
+delivery is at-least-once at the SMTP boundary, made exactly-once for the reader by two
+things: every attempt sends the *same* message with the *same* Message-ID (derived from the
+effect key, stored with the letter), which receivers deduplicate; and a letter is marked
+``sent`` the moment its own ``250`` arrives, so a crash can repeat at most the one message
+in flight. A letter marked ``sent`` is never handed over again; one marked ``failed`` never
+either.
+
+Per letter, on one connection for the whole batch:
+
+* accepted → ``sent`` (recipients the server refused while taking it are named);
+* 5xx → ``failed`` at once, the server's answer as the reason;
+* 4xx, or the connection lost mid-message: on a connection that already took messages,
+  once more on a fresh connection (servers cap messages per connection — "451 after 3");
+  otherwise a *setback*: counted, ``retry`` for the engine's step retry
+  (``journey.retry.STEP_RETRIES``), ``failed`` when the schedule is spent;
+* no usable connection at all (unreachable, TLS that does not verify, a password that
+  would go in clear text, a bad URL) → a setback for every letter still to send, the
+  reason in each contact's feed.
+
+Without an SMTP URL the letters are written to ``.journey/outbox/<message-id>.eml``
+(atomically, by a rename: the same letter always lands in the same file).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from journey.connectors.notify.message import (
+    Letter,
+    compose,
+    envelope_sender,
+    header_text,
+    message_id_for,
+)
+from journey.connectors.notify.outbox import Outbox
+from journey.connectors.notify.smtp import SmtpError, SmtpSession, SmtpTarget
+from journey.engine.config import NotificationsConfig
+from journey.retry import STEP_RETRIES, RetrySchedule
+
+__all__ = ["Notifier", "Outcome"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A letter's fate in this call: ``sent`` (now or before), ``failed`` for good, or
+    ``retry`` (the step retry comes back)."""
+
+    status: Literal["sent", "failed", "retry"]
+    letter: Letter
+    code: str | None = None
+    message: str | None = None
+    refused: Mapping[str, str] = field(default_factory=dict)
+
+
+class Notifier:
+    """Where notification mail goes (``[notifications]``; the SMTP URL from the variable
+    ``smtp_url_env`` names, else the outbox folder)."""
+
+    def __init__(
+        self,
+        settings: NotificationsConfig,
+        outbox: Path,
+        environ: Mapping[str, str] | None = None,
+        *,
+        root: Path | None = None,
+        retries: RetrySchedule = STEP_RETRIES,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.settings = settings
+        self.sender = header_text(settings.from_)
+        self.outbox = outbox
+        self.retries = retries
+        #: A relative ``ca_file`` is the project's: relative to ``root``.
+        self.root = root
+        self._smtp_url = env.get(settings.smtp_url_env) if settings.smtp_url_env else None
+
+    @property
+    def description(self) -> str:
+        if self._smtp_url:
+            try:
+                return f"SMTP ({self._target().host})"
+            except SmtpError:
+                return "SMTP (a URL that does not parse)"
+        return f"the outbox folder {self.outbox}"
+
+    def letter(
+        self,
+        key: str,
+        contact_id: int,
+        recipients: Sequence[str],
+        subject: str,
+        body: str,
+        now: datetime,
+    ) -> Letter:
+        """A new letter for effect ``key``, checked by composing it once (``ValueError``
+        for what the email package refuses)."""
+        draft = Letter(
+            key=key,
+            contact_id=contact_id,
+            message_id=message_id_for(key),
+            sender=self.sender,
+            recipients=tuple(recipients),
+            subject=header_text(subject),
+            body=body,
+            created_at=now.replace(microsecond=0),
+        )
+        compose(draft)
+        return draft
+
+    def deliver(
+        self, outbox: Outbox, letters: Sequence[Letter], now: datetime
+    ) -> dict[str, Outcome]:
+        """Send what is still pending of ``letters`` (as ``outbox.intend`` returned them);
+        one outcome per letter."""
+        outcomes: dict[str, Outcome] = {}
+        todo: list[Letter] = []
+        for letter in letters:
+            if letter.state == "sent":
+                outcomes[letter.key] = Outcome("sent", letter)
+            elif letter.state == "failed":
+                outcomes[letter.key] = Outcome(
+                    "failed", letter, "NOTIFICATION_REFUSED", letter.last_error
+                )
+            else:
+                todo.append(letter)
+        if not todo:
+            return outcomes
+        if not self._smtp_url:
+            for letter in todo:
+                outcomes[letter.key] = self._to_folder(outbox, letter, now)
+            return outcomes
+        try:
+            target = self._target()
+        except SmtpError as error:
+            for letter in todo:
+                outcomes[letter.key] = self._setback(outbox, letter, error.code, str(error), now)
+            return outcomes
+        outcomes.update(self._smtp(outbox, target, todo, now))
+        return outcomes
+
+    # ---- the two ways out -----------------------------------------------------------------
+    def _to_folder(self, outbox: Outbox, letter: Letter, now: datetime) -> Outcome:
+        name = re.sub(r"[^A-Za-z0-9.@-]", "", letter.message_id.strip("<>")) + ".eml"
+        path = self.outbox / name
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".eml.partial")
+            partial.write_bytes(compose(letter, smtp=False))
+            partial.replace(path)
+        except OSError as error:
+            return self._setback(
+                outbox, letter, "OUTBOX_UNWRITABLE", f"cannot write {path}: {error.strerror}", now
+            )
+        outbox.sent(letter.key, "folder", str(path), now)
+        return Outcome("sent", _as(letter, "sent", via="folder", location=str(path)))
+
+    def _smtp(
+        self, outbox: Outbox, target: SmtpTarget, todo: Sequence[Letter], now: datetime
+    ) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        sender = envelope_sender(self.sender)
+        session: SmtpSession | None = None
+        try:
+            for index, letter in enumerate(todo):
+                data = compose(letter)
+                fresh_try = False
+                while True:
+                    if session is None:
+                        session = SmtpSession(target)
+                        try:
+                            session.open()
+                        except SmtpError as error:
+                            session = None
+                            for rest in todo[index:]:
+                                outcomes[rest.key] = self._setback(
+                                    outbox, rest, error.code, str(error), now
+                                )
+                            return outcomes
+                    handover = session.send(sender, letter.recipients, data)
+                    if handover.status == "accepted":
+                        outbox.sent(letter.key, "smtp", None, now)
+                        outcomes[letter.key] = Outcome(
+                            "sent", _as(letter, "sent", via="smtp"), refused=handover.refused
+                        )
+                        break
+                    if handover.status != "permanent" and session.sent > 0 and not fresh_try:
+                        # The server took messages on this connection and now defers or
+                        # drops: a per-connection cap. Go on with a fresh connection.
+                        session.close()
+                        session, fresh_try = None, True
+                        continue
+                    reason = f"the SMTP server {target.host} said: {handover.error}"
+                    if handover.status == "permanent":
+                        outbox.failed(letter.key, letter.attempts + 1, reason)
+                        outcomes[letter.key] = Outcome(
+                            "failed", _as(letter, "failed"), "NOTIFICATION_REFUSED", reason
+                        )
+                    else:
+                        outcomes[letter.key] = self._setback(
+                            outbox, letter, "NOTIFICATION_DEFERRED", reason, now
+                        )
+                    if not session.alive:
+                        session.close()
+                        session = None
+                    break
+        finally:
+            if session is not None:
+                session.close()
+        return outcomes
+
+    # ---- bookkeeping ----------------------------------------------------------------------
+    def _setback(
+        self, outbox: Outbox, letter: Letter, code: str, reason: str, now: datetime
+    ) -> Outcome:
+        """A transient failure, counted; ``failed`` once the step retries are spent."""
+        attempts = letter.attempts + 1
+        if self.retries.exhausted(attempts):
+            why = f"still not sent after {attempts} attempts: {reason}"
+            outbox.failed(letter.key, attempts, why)
+            return Outcome("failed", _as(letter, "failed"), code, why)
+        retry_at = now + timedelta(seconds=self.retries.delay(attempts))
+        outbox.setback(letter.key, attempts, reason, retry_at)
+        return Outcome("retry", letter, code, reason)
+
+    def _target(self) -> SmtpTarget:
+        assert self._smtp_url is not None
+        s = self.settings
+        return SmtpTarget.from_url(
+            self._smtp_url,
+            allow_plaintext=s.allow_plaintext,
+            timeout=s.timeout_seconds,
+            ca_file=str(self.root / s.ca_file) if s.ca_file and self.root else s.ca_file,
+        )
+
+
+def _as(
+    letter: Letter, state: str, *, via: str | None = None, location: str | None = None
+) -> Letter:
+    return replace(letter, state=state, via=via or letter.via, location=location or letter.location)
