@@ -114,7 +114,8 @@ class Notifier:
             sender=self.sender,
             recipients=tuple(recipients),
             subject=header_text(subject),
-            body=body,
+            # NUL is no character of a text email (RFC 5322 §2.3) and PostgreSQL refuses it.
+            body=body.replace("\x00", ""),
             created_at=now.replace(microsecond=0),
         )
         compose(draft)
