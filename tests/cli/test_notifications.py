@@ -21,6 +21,7 @@ import time
 import uuid
 from email import message_from_bytes
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,11 +56,13 @@ send notification "Welcome {{Email}}" to "{{Email}}"
 """
 
 
-def make_project(root: Path, journey: str, notifications: str = "") -> Path:
+def make_project(
+    root: Path, journey: str, notifications: str = "", seed: dict[str, Any] | None = None
+) -> Path:
     """A project on the existing org's seed, mail through ``$JOURNEY_TEST_SMTP``."""
     (root / "journeys").mkdir(parents=True, exist_ok=True)
     (root / "journeys" / "notify.journey").write_text(journey)
-    (root / "seed.json").write_text(json.dumps(existing_seed()))
+    (root / "seed.json").write_text(json.dumps(seed or existing_seed()))
     (root / "journey.toml").write_text(
         '[salesforce]\nseed = "seed.json"\n\n[fields]\n"Topic" = "Text"\n\n'
         f'[notifications]\nsmtp_url_env = "{VAR}"\nfrom = "journeys@acme.example"\n'
@@ -123,15 +126,27 @@ def test_one_contacts_line_break_never_blocks_the_others_and_to_is_rendered(
 def test_the_owner_copy_goes_to_the_owner_the_org_knows_never_a_typed_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    seed = existing_seed()
+    # A queue with no email of its own, and a Lead waiting in it.
+    seed["Group"].append({"Name": "Night Queue", "Type": "Queue", "members": [PEOPLE["eva"]]})
+    seed["Lead"].append(
+        {
+            "LastName": "Night",
+            "Company": "Owl Inc",
+            "Email": "night@prospect.example",
+            "OwnerId": "Night Queue",
+        }
+    )
     with smtp_server(tmp_path / "smtp") as server:
-        root = make_project(tmp_path / "project", OWNER_JOURNEY)
+        root = make_project(tmp_path / "project", OWNER_JOURNEY, seed=seed)
         monkeypatch.chdir(root)
         monkeypatch.setenv(VAR, f"smtp://127.0.0.1:{server.port}")
         # Each contact claims the attacker as its Lead Owner; the org says otherwise.
         for email in (PEOPLE["owned"], PEOPLE["queued"], "new@fresh.example"):
             submit(email, Lead_Owner=ATTACKER, Topic="x")
+        submit("night@prospect.example", Lead_Owner=ATTACKER, Topic="x")
         summary = sup.run()
-        assert (summary["ended"], summary["failed"]) == (3, 0)
+        assert (summary["ended"], summary["failed"]) == (4, 0)
         new_owner = sup.query(
             root, "SELECT Owner.Email FROM Lead WHERE Email = 'new@fresh.example'"
         )
@@ -140,9 +155,13 @@ def test_the_owner_copy_goes_to_the_owner_the_org_knows_never_a_typed_address(
             PEOPLE["owned"]: ("ops@acme.example", PEOPLE["bob"]),  # Bob's Lead in the org
             PEOPLE["queued"]: ("ops@acme.example", PEOPLE["queue"]),  # the queue's email
             "new@fresh.example": ("ops@acme.example", new_owner[0]["Owner.Email"]),
+            "night@prospect.example": ("ops@acme.example",),  # nobody to copy
         }
         assert new_owner[0]["Owner.Email"] != ATTACKER
         assert all(ATTACKER not in header for header in to_headers(server))
+        night = sup.contact("night@prospect.example")["activity"]
+        [sent] = [a for a in night if a["kind"] == "action" and "send notification" in a["detail"]]
+        assert "no lead owner copy" in json.dumps(sent)
 
 
 def test_451_after_three_messages_per_connection_still_one_message_each(

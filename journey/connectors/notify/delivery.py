@@ -213,7 +213,8 @@ class Notifier:
                         outcomes[letter.key] = self._setback(
                             outbox, letter, "NOTIFICATION_DEFERRED", reason, now
                         )
-                    if not session.alive:
+                    if handover.status == "lost" or not session.alive:
+                        # (a timeout leaves the conversation in an unknown state)
                         session.close()
                         session = None
                     break
