@@ -279,6 +279,21 @@ def test_a_silent_server_times_out_instead_of_hanging(tmp_path: Path, outbox: Ou
     assert "timed out" in outcome.message
 
 
+def test_a_server_that_stops_answering_costs_one_timeout_not_one_per_letter(
+    tmp_path: Path, outbox: Outbox
+) -> None:
+    # It answers each message's data a second late; we wait 0.3 s for an answer.
+    with smtp_server(tmp_path / "smtp", delay=1.0) as server:
+        mail = notifier(tmp_path, f"smtp://127.0.0.1:{server.port}", timeout_seconds=0.3)
+        drafts = letters(mail, 3)
+        outcomes = send(mail, outbox, drafts)
+        assert [outcomes[d.key].status for d in drafts] == ["retry"] * 3
+        assert "timed out" in str(outcomes[drafts[0].key].message)
+        assert server.connections == 1
+        # The next attempt sends the same message: a server that took it late dedupes.
+        assert set(states(outbox).values()) == {("pending", 1)}
+
+
 def test_an_unreachable_server_is_a_setback_for_each_letter(tmp_path: Path, outbox: Outbox) -> None:
     mail = notifier(tmp_path, "smtp://127.0.0.1:1")
     drafts = letters(mail, 2)

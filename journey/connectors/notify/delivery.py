@@ -21,8 +21,9 @@ Per letter, on one connection for the whole batch:
   otherwise a *setback*: counted, ``retry`` for the engine's step retry
   (``journey.retry.STEP_RETRIES``), ``failed`` when the schedule is spent;
 * no usable connection at all (unreachable, TLS that does not verify, a password that
-  would go in clear text, a bad URL) → a setback for every letter still to send, the
-  reason in each contact's feed.
+  would go in clear text, a bad URL, or a fresh connection lost before it took one
+  message) → a setback for every letter still to send, the reason in each contact's feed,
+  rather than one timeout per letter.
 
 Without an SMTP URL the letters are written to ``.journey/outbox/<message-id>.eml``
 (atomically, by a rename: the same letter always lands in the same file).
@@ -157,9 +158,13 @@ class Notifier:
         name = re.sub(r"[^A-Za-z0-9.@-]", "", letter.message_id.strip("<>")) + ".eml"
         path = self.outbox / name
         try:
+            data = compose(letter, smtp=False)
+        except ValueError as error:  # a letter stored by an older release
+            return self._refused(outbox, letter, str(error))
+        try:
             self.outbox.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".eml.partial")
-            partial.write_bytes(compose(letter, smtp=False))
+            partial.write_bytes(data)
             partial.replace(path)
         except OSError as error:
             return self._setback(
@@ -176,7 +181,11 @@ class Notifier:
         session: SmtpSession | None = None
         try:
             for index, letter in enumerate(todo):
-                data = compose(letter)
+                try:
+                    data = compose(letter)
+                except ValueError as error:  # a letter stored by an older release
+                    outcomes[letter.key] = self._refused(outbox, letter, str(error))
+                    continue
                 fresh_try = False
                 while True:
                     if session is None:
@@ -204,11 +213,19 @@ class Notifier:
                         session, fresh_try = None, True
                         continue
                     reason = f"the SMTP server {target.host} said: {handover.error}"
+                    if handover.status == "lost" and session.sent == 0:
+                        # Not one message through a fresh connection: the server is not
+                        # usable now. The rest wait for the step retry rather than a
+                        # timeout each.
+                        session.close()
+                        session = None
+                        for rest in todo[index:]:
+                            outcomes[rest.key] = self._setback(
+                                outbox, rest, "NOTIFICATION_DEFERRED", reason, now
+                            )
+                        return outcomes
                     if handover.status == "permanent":
-                        outbox.failed(letter.key, letter.attempts + 1, reason)
-                        outcomes[letter.key] = Outcome(
-                            "failed", _as(letter, "failed"), "NOTIFICATION_REFUSED", reason
-                        )
+                        outcomes[letter.key] = self._refused(outbox, letter, reason)
                     else:
                         outcomes[letter.key] = self._setback(
                             outbox, letter, "NOTIFICATION_DEFERRED", reason, now
@@ -236,6 +253,11 @@ class Notifier:
         retry_at = now + timedelta(seconds=self.retries.delay(attempts))
         outbox.setback(letter.key, attempts, reason, retry_at)
         return Outcome("retry", letter, code, reason)
+
+    def _refused(self, outbox: Outbox, letter: Letter, reason: str) -> Outcome:
+        """Refused for good: never tried again."""
+        outbox.failed(letter.key, letter.attempts + 1, reason)
+        return Outcome("failed", _as(letter, "failed"), "NOTIFICATION_REFUSED", reason)
 
     def _target(self) -> SmtpTarget:
         assert self._smtp_url is not None
