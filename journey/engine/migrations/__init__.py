@@ -8,6 +8,9 @@ the Salesforce connector's — finds them at the head revision.
 * ``0002_v2_sync`` — the sync's tables (``schema_version`` 2).
 * ``0003_salesforce_connector`` — the connector's four tables (``sf_*``).
 * ``0004_drop_schema_version`` — ``alembic_version`` is the one record of the schema.
+* ``0006_salesforce_lists_from_links`` — the Salesforce lists recomputed from the links
+  (no schema change).
+* ``0007_notification_outbox`` — one row per notification email, for sending exactly once.
 
 A store made before Alembic has ``schema_version`` and no ``alembic_version``: it is
 stamped with the revision its version matches, then upgraded like any other. A revision

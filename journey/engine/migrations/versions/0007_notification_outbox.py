@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_notification_outbox"
-down_revision: str | None = "0004_drop_schema_version"
+down_revision: str | None = "0006_salesforce_lists_from_links"
 branch_labels: str | None = None
 depends_on: str | None = None
 
