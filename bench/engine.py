@@ -92,7 +92,7 @@ def one_dry(n: int) -> dict[str, float]:
 
 
 def one_durable(n: int) -> dict[str, float]:
-    from journey.connectors.recording import RecordingConnector
+    from journey.connectors.recording import JournalingConnector
     from journey.dsl import compile_source
     from journey.engine.conditions import Evaluator
     from journey.engine.config import STANDARD_FIELDS
@@ -119,7 +119,7 @@ def one_durable(n: int) -> dict[str, float]:
             "Bench",
         )
         imported = time.perf_counter() - start
-        connector = RecordingConnector(journal=Path(folder) / "recorder.db")
+        connector = JournalingConnector(journal=Path(folder) / "recorder.db")
         runner = Runner(store, catalog, connector, evaluator, fields, batch_size=2000)
         start = time.perf_counter()
         first = runner.run_until_idle(T0)

@@ -13,7 +13,6 @@ from simple_salesforce.api import Salesforce
 
 import journey.vocabulary as vocabulary
 from journey.connectors.base import ContactSnapshot
-from journey.connectors.recording import SALESFORCE_LISTS as RECORDER_LISTS
 from journey.connectors.salesforce.records import record_fields
 from journey.dsl import compile_source
 from journey.engine.actions import is_local
@@ -126,7 +125,6 @@ def test_a_new_record_gets_only_the_fields_its_object_holds() -> None:
 def test_the_salesforce_lists_are_the_same_everywhere() -> None:
     from journey.dsl.syntax import AddToList
 
-    assert RECORDER_LISTS is vocabulary.SALESFORCE_LISTS
     assert list_record_type(" salesforce LEADS ") == "Lead"
     assert list_record_type(CONTACTS_LIST) == "Contact"
     assert list_record_type("Website Leads") is None

@@ -1,8 +1,9 @@
 """Command: journey dry-run — a journey tried on a CSV of contacts, in memory.
 
-Pipeline position: the thin shell around ``engine.dryrun``: open the recording connector
-(which reads the real records when an org is configured, and never writes), take each
-contact through the journey, print each path (``--json`` for programs). Refused rows are
+Pipeline position: the thin shell around ``engine.dryrun``: open the dry run's connector
+(the real Salesforce connector on a scratch copy of the embedded org, or reading a
+configured org with its writes captured — ``connectors.scratch``), take each contact
+through the journey, print each path (``--json`` for programs). Refused rows are
 reported by line and end the command with exit 1, as ``contacts import`` does; nothing is
 written anywhere, not even a store.
 """
@@ -46,8 +47,7 @@ def dry_run_command(
     moment = parse_moment(at)
     handle: ConnectorHandle | None = None
     try:
-        # A dry run never writes to Salesforce: the recorder, which first reads the real
-        # records when an org is configured.
+        # The real connector, on a scratch copy: the project's org and store stay as they are.
         if not recording_only():
             handle = open_connector(load_config(file), dry_run=True)
         report, errors = dry_run_file(

@@ -30,7 +30,7 @@ from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
-from journey.connectors.recording import RecordingConnector
+from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
 from journey.engine.failed_runs import FailedRun, failed_runs
 from journey.engine.intake import import_rows, read_csv, submit_form
@@ -80,8 +80,8 @@ def parse_moment(text: str | None) -> datetime:
 
 T = TypeVar("T")
 
-#: ``JOURNEY_CONNECTOR=recording``: record side effects (in ``.journey/recorder.db``)
-#: instead of performing them — for trying journeys out and for the engine's own tests.
+#: ``JOURNEY_CONNECTOR=recording``: write the side effects down (``.journey/recorder.db``,
+#: the journaling connector) instead of performing them — for the engine's own tests.
 CONNECTOR_ENV = "JOURNEY_CONNECTOR"
 
 
@@ -115,7 +115,7 @@ def acting_project(
             lock.acquire(command_name(), stop, waiting=_waiting, wait=stop is not None)
         connector: Connector | None = handle.connector if handle else None
         if not act:  # reading or taking contacts in: nothing is performed
-            connector = RecordingConnector(keep_log=False)
+            connector = JournalingConnector(keep_log=False)
         project = open_project(with_journeys=with_journeys, now=now, connector=connector)
     except BaseException:
         if handle is not None:

@@ -1,7 +1,7 @@
 """The connector interface: the one door through which journeys touch the outside world.
 
 Pipeline position: executor (decides) -> **connector** (acts) -> Salesforce / emulator /
-recorder / SMTP. The engine hands a connector one action (a ``dsl.syntax`` node) and a
+journal / SMTP. The engine hands a connector one action (a ``dsl.syntax`` node) and a
 *batch* of requests — one per contact that reached that step — so a Salesforce connector
 can serve many contacts with one composite call. It gets back one ``EffectResult`` per
 request, in the same order.
@@ -9,7 +9,7 @@ request, in the same order.
 Two rules make crash safety possible:
 
 * every request carries an idempotency key that the engine committed *before* calling
-  ``perform``; a connector that can remember keys (the recorder's journal, a Salesforce
+  ``perform``; a connector that can remember keys (the journaling connector's, a Salesforce
   external-ID field) should;
 * after a crash the engine never repeats a request blindly: it asks ``reconcile`` whether
   each pending key was applied. ``applied`` results are taken as the outcome; the rest are
@@ -133,8 +133,8 @@ class Reconciled:
 
 @runtime_checkable
 class Connector(Protocol):
-    """Acts on the outside world for batches of contacts. Implementations: the recorder
-    (``journey.connectors.recording``) and the Salesforce connector
+    """Acts on the outside world for batches of contacts. Implementations: the journal
+    (``journey.connectors.recording``, which decides nothing) and the Salesforce connector
     (``journey.connectors.salesforce``), which speaks to a real org or the emulated one."""
 
     #: Shown in dry runs and the activity feed ("recording", "salesforce", ...).

@@ -10,8 +10,9 @@ connector so that commands and tests never assemble one by hand:
   ``engine.locks.InUseError`` naming the holder;
 * ``instance_url``: a real org (or a standalone emulator), credentials from the
   environment variables the config names;
-* ``dry_run=True``: the recorder; with a configured org it first reads the contacts' real
-  records (``ReadingRecorder``) — it never writes to Salesforce.
+* ``dry_run=True``: the same Salesforce connector, on a scratch copy of the embedded org
+  (or reading a configured org, its writes captured, never sent), with a scratch copy of
+  the connector's state — ``connectors.scratch``.
 
 Also here: ``renew_connection`` (``journey salesforce renew``) and ``connection_status``
 (``journey salesforce status``, ``journey status``).
@@ -25,7 +26,6 @@ How a command uses it::
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,6 @@ from typing import Any
 
 from journey.connectors.base import Connector
 from journey.connectors.notify import Notifier
-from journey.connectors.recording import RecordingConnector
 from journey.connectors.salesforce.batching import OrgApi
 from journey.connectors.salesforce.budget import ApiBudget, ApiUsage, api_usage
 from journey.connectors.salesforce.connection import (
@@ -44,13 +43,12 @@ from journey.connectors.salesforce.connection import (
     endpoint_from_config,
 )
 from journey.connectors.salesforce.connector import SalesforceConnector, clear_pause, current_pause
-from journey.connectors.salesforce.dryrun import ReadingRecorder
 from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, with_retries
 from journey.connectors.salesforce.state import ConnectorState
+from journey.connectors.scratch import ScratchParts, open_scratch
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.locks import FileLock, InUseError, command_name, holder_words
-from journey.engine.project import store_exists
 from journey.engine.store import open_store
 
 __all__ = [
@@ -91,7 +89,7 @@ class ConnectorHandle:
     org: EmulatedOrg | None = None
     state: ConnectorState | None = None
     extras: list[Any] = field(default_factory=list)
-    #: A dry run's scratch folder for the connector's state, removed on close.
+    #: A dry run's scratch folder (its org copy, its connector state), removed on close.
     scratch: Path | None = None
     #: Held while this process serves the embedded org; released after it stops.
     lock: FileLock | None = None
@@ -189,11 +187,17 @@ def _where(config: ProjectConfig) -> str:
 def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> ConnectorHandle:
     """The connector ``config`` describes (module docstring). Raises
     ``ConnectionSettingsError`` with a message naming the setting when it cannot."""
-    settings = config.salesforce
-    if dry_run and not settings.instance_url:
+    if dry_run:
+        parts: ScratchParts = open_scratch(config, embedded_state_dir(config), _where(config))
         return ConnectorHandle(
-            RecordingConnector(config.groups), "dry run: recording what would be done"
+            parts.connector,
+            parts.description,
+            parts.org,
+            parts.state,
+            extras=[parts.capture] if parts.capture is not None else [],
+            scratch=parts.folder,
         )
+    settings = config.salesforce
     org: EmulatedOrg | None = None
     lock: FileLock | None = None
     if settings.instance_url:
@@ -202,17 +206,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     else:
         org, endpoint, lock = _embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
-    # A dry run only reads: in a project where nothing has run yet, the connector's state
-    # (the API calls counted against the cap) lives in a scratch store for this run alone,
-    # so looking never creates the project's store.
-    scratch = (
-        Path(tempfile.mkdtemp(prefix="journey-dry-run-"))
-        if dry_run and not store_exists(config)
-        else None
-    )
-    state = _connector_state(
-        f"sqlite:///{scratch / 'state.db'}" if scratch is not None else config.store_url
-    )
+    state = _connector_state(config.store_url)
     try:
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
@@ -224,18 +218,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             org.stop()
         if lock is not None:
             lock.release()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
         raise
-    if dry_run:
-        return ConnectorHandle(
-            ReadingRecorder(api, config.groups),
-            f"dry run: recording, reading real records ({description})",
-            org,
-            state,
-            scratch=scratch,
-            lock=lock,
-        )
     notifier = Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
     connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
     return ConnectorHandle(connector, description, org, state, lock=lock)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -209,6 +210,21 @@ class EmulatedOrg:
             version=endpoint.version,
             session=session,
         )
+
+    @staticmethod
+    def copy_state(state_dir: Path, to: Path) -> None:
+        """Copy the org kept in ``state_dir`` into the folder ``to`` (a scratch org for a
+        dry run): one consistent snapshot through SQLite's backup API, taken while another
+        process may be serving and writing the org, without its lock and without writing
+        to it. ``EmulatedOrg(to)`` then opens the copy; its TLS files are not copied."""
+        to.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(f"{(state_dir / 'org.db').resolve().as_uri()}?mode=ro", uri=True)
+        target = sqlite3.connect(to / "org.db")
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
 
     # ---- in-process controls (tests, benchmarks, the embedded default) ----------------------
     @property

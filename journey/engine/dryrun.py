@@ -1,14 +1,16 @@
 """Dry runs: take contacts through a journey in memory, with virtual time, touching nothing.
 
 Pipeline position: CSV (or any ``ContactView``s) -> **dry run** -> executor -> a connector
-that does not write: the recorder, or ``connectors.salesforce.dryrun.ReadingRecorder``,
-which first reads what a configured org holds — anything implementing ``Connector``.
+whose writes cannot matter: the real Salesforce connector on a scratch copy of the org
+(``open_connector(config, dry_run=True)``, what ``journey dry-run`` uses), so Salesforce's
+rules are applied once, by the code that applies them in the real run. Without one, the
+journaling connector answers ``done`` to every action: paths and waits only.
 
 Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
 clock jumps to when it would end; ``wait until`` waits its full time unless its condition
 already holds (nothing changes a contact while it waits in a dry run). Contacts move in
 lockstep so that every contact reaching the same action forms one connector batch, just
-as in the durable runner. Nothing is written to the store or to Salesforce.
+as in the durable runner. Nothing is written to the store or to the project's org.
 
 The result per contact: the path taken (every step, each condition with the values that
 decided it, each wait with the time it would end) and the side effects it would make
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from journey.connectors.base import Connector, EffectRequest, EffectResult
-from journey.connectors.recording import RecordingConnector
+from journey.connectors.recording import JournalingConnector
 from journey.dsl.compiled import CompiledJourney
 from journey.engine.conditions import Evaluator
 from journey.engine.config import load_config
@@ -122,7 +124,7 @@ def dry_run(
 ) -> DryRunReport:
     """Take every contact through ``journey`` from ``at`` (module docstring)."""
     evaluator = evaluator or Evaluator()
-    connector = connector or RecordingConnector(keep_log=False)
+    connector = connector or JournalingConnector(keep_log=False)
     walkers = [
         _Walker(
             view,
@@ -173,7 +175,7 @@ def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator) -> Advance
         more.steps += done.steps
         return more
     if done.position.status == RunStatus.ACTIVE:
-        # retry/paused: the recorder never asks, but a reading connector might.
+        # retry/paused: try again when the result says, in virtual time.
         assert done.position.next_due is not None
         w.clock = done.position.next_due
     return done
@@ -212,12 +214,12 @@ def dry_run_file(
     connector: Connector | None = None,
 ) -> tuple[DryRunReport, list[RowError]]:
     """The dry run of one journey file over a CSV of contacts, with the project's
-    ``journey.toml`` (found upwards from the journey file) for fields, segments and groups.
+    ``journey.toml`` (found upwards from the journey file) for fields and segments.
     Raises ``JourneyLoadError`` (with diagnostics), ``ConfigError`` or ``IntakeError``."""
     config = load_config(journey_path)
     journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
     evaluator = Evaluator(segments_of(config), config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
     views, errors = views_from_rows(read_csv(contacts_csv), ctx)
-    connector = connector or RecordingConnector(config.groups, keep_log=False)
+    connector = connector or JournalingConnector(keep_log=False)
     return dry_run(journey, views, at, evaluator, connector), errors

@@ -5,8 +5,9 @@ that turns ``journey.toml`` into live objects, so every command and test opens a
 the same way. Segments (``[segments]``) are parsed with the language's own condition
 parser; a bad one is a clear ``ConfigError`` naming the segment.
 
-Without a connector given, the project's connector is the recorder, with its journal at
-``.journey/recorder.db`` so effects survive crashes like Salesforce writes would. Opening a
+Without a connector given, the project's connector is the journaling connector (it
+performs nothing and knows no Salesforce rule), its journal at ``.journey/recorder.db``:
+commands that only take contacts in or look never act on Salesforce. Opening a
 project creates its store; commands that only look ask ``store_exists`` first, so looking
 at a fresh folder leaves it as it was.
 """
@@ -18,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from journey.connectors.base import Connector
-from journey.connectors.recording import RecordingConnector
+from journey.connectors.recording import JournalingConnector
 from journey.dsl import JourneyError, parse_condition
 from journey.dsl.syntax import Condition
 from journey.engine.conditions import Evaluator
@@ -135,6 +136,6 @@ def open_project(
         store.close()
         raise
     if connector is None:
-        connector = RecordingConnector(config.groups, journal=config.state_dir / "recorder.db")
+        connector = JournalingConnector(journal=config.state_dir / "recorder.db")
     files = _signature(config) if with_journeys else ()
     return Project(config, store, catalog, evaluator, connector, files)

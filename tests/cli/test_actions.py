@@ -22,9 +22,7 @@ from typer.testing import CliRunner
 from journey.cli.main import app
 from journey.connectors.base import ContactSnapshot, EffectRequest
 from journey.connectors.factory import ConnectionSettingsError, open_connector
-from journey.connectors.recording import RecordingConnector
 from journey.connectors.salesforce.connector import SalesforceConnector
-from journey.connectors.salesforce.dryrun import ReadingRecorder
 from journey.dsl.syntax import AddToList
 from journey.emulator import EmulatedOrg
 from journey.engine.config import load_config
@@ -75,12 +73,43 @@ def test_the_embedded_org_is_the_default_and_says_so(project: Path) -> None:
     assert (project / ".journey" / "emulator" / "org.db").is_file()
 
 
-def test_a_dry_run_without_a_connection_only_records(project: Path) -> None:
+def test_a_dry_run_in_a_new_project_runs_on_a_scratch_org_made_from_the_seed(
+    project: Path,
+) -> None:
     handle = open_connector(load_config(), dry_run=True)
+    assert handle.description == (
+        "dry run on a scratch copy of the embedded emulated org (.journey/emulator)"
+    )
+    scratch = handle.scratch
     with handle as connector:
-        assert isinstance(connector, RecordingConnector)
-        assert not isinstance(connector, ReadingRecorder)
-    assert not (project / ".journey" / "emulator").exists()
+        assert isinstance(connector, SalesforceConnector)  # the real one: one set of rules
+        known, new = connector.perform(
+            LEADS, [request(1, "jo@acme.example"), request(2, "new@example.org")]
+        )
+    # The seed's Lead is the org's: linked, not created again; the new one is created.
+    assert known.changes.salesforce_type == "Lead"
+    assert not [r for r in known.records if r.operation == "create"]
+    assert [r.operation for r in new.records] == ["create"]
+    assert not (project / ".journey").exists()  # no org, no store made by looking
+    assert scratch is not None
+    assert not scratch.exists()
+
+
+def test_a_dry_run_acts_on_a_copy_of_the_embedded_org_only(project: Path) -> None:
+    with open_connector(load_config()) as connector:
+        [made] = connector.perform(LEADS, [request(1, "made@example.org")])
+    with open_connector(load_config(), dry_run=True) as connector:
+        [again, fresh] = connector.perform(
+            LEADS, [request(1, "made@example.org"), request(3, "fresh@example.org")]
+        )
+    # The Lead the real run made is in the copy: linked again, not created twice.
+    assert again.changes.salesforce_id == made.changes.salesforce_id
+    assert not [r for r in again.records if r.operation == "create"]
+    assert fresh.records[0].operation == "create"
+    with open_connector(load_config()) as connector:
+        assert isinstance(connector, SalesforceConnector)
+        rows = connector.api.query("SELECT Email FROM Lead ORDER BY Email")
+    assert [r["Email"] for r in rows] == ["jo@acme.example", "made@example.org"]
 
 
 @pytest.fixture
@@ -132,15 +161,24 @@ def test_a_dry_run_reads_the_real_org_and_writes_nothing(
 ) -> None:
     configure_org(project, standalone, monkeypatch)
     handle = open_connector(load_config(), dry_run=True)
-    assert handle.description.startswith("dry run: recording, reading real records")
+    assert handle.description == (
+        f"dry run: reading {standalone.endpoint.instance_url}; writes captured, never sent"
+    )
     with handle as connector:
-        assert isinstance(connector, ReadingRecorder)
+        assert isinstance(connector, SalesforceConnector)
         known, new = connector.perform(
             LEADS, [request(1, "jo@acme.example"), request(2, "new@example.org")]
         )
-    assert (known.status, known.why) == ("skipped", "already a Salesforce Lead")
+    [lead] = standalone.client().query("SELECT Id FROM Lead")["records"]
+    assert (known.changes.salesforce_id, known.changes.salesforce_type) == (lead["Id"], "Lead")
+    assert not [r for r in known.records if r.operation == "create"]
     assert new.status == "done"
     assert new.records[0].operation == "create"
+    # The create was captured, not sent: what the report lists is what it held.
+    [capture] = handle.extras
+    [write] = [w for w in capture.writes if w.object == "Lead"]
+    assert write.method == "POST"
+    assert write.records[0]["Email"] == "new@example.org"
     leads = standalone.client().query("SELECT COUNT() FROM Lead")
     assert leads["totalSize"] == 1  # a dry run never writes
 
@@ -635,8 +673,9 @@ def test_a_dry_run_sees_a_lead_already_in_the_org(remote: sup.Standalone, tmp_pa
     )
     paths = {c["contact"]: c["path"] for c in report["contacts"]}
     known = [step for step in paths["p0@x.example"] if step["kind"] == "action"]
-    assert known[0]["outcome"] == "skipped"
-    assert known[0]["detail"].endswith("skipped: already a Salesforce Lead")
+    # Linked to the org's Lead, as the real run links it: nothing created.
+    assert known[0]["outcome"] == "done"
+    assert "create" not in [r["operation"] for r in known[0].get("data", {}).get("records", [])]
     assert known[1]["data"]["records"][0]["fields"]["WhoId"] == lead_id
     fresh = [step for step in paths["fresh@x.example"] if step["kind"] == "action"]
     assert fresh[0]["data"]["records"][0]["operation"] == "create"
@@ -653,7 +692,8 @@ def test_a_dry_run_on_a_real_org_creates_no_store(remote: sup.Standalone, tmp_pa
         "dry-run", "journeys/faults.journey", "--contacts", str(csv), "--at", sup.NOW
     )
     (path,) = (c["path"] for c in report["contacts"])
-    assert next(s["outcome"] for s in path if s["kind"] == "action") == "skipped"
+    first = next(s for s in path if s["kind"] == "action")
+    assert "create" not in [r["operation"] for r in first.get("data", {}).get("records", [])]
     assert lead_id in json.dumps(path)  # it read the org
     assert not state.exists()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from journey.connectors.recording import RecordingConnector
+from journey.connectors.recording import JournalingConnector
 from journey.engine.contacts import ContactContext
 from journey.engine.intake import import_rows
 from journey.engine.project import open_project
@@ -80,7 +80,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
     rng = random.Random(int(os.environ.get("CRASH_SEED", "4")))
     journal_path = tmp_path / ".journey" / "recorder.db"
     kills = 0
-    # The recorder, whose journal is independent of the engine: what this test counts.
+    # The journaling connector, whose journal is independent of the engine: what this test counts.
     env = {**os.environ, "JOURNEY_DATABASE_URL": "", "JOURNEY_CONNECTOR": "recording"}
     deadline = time.monotonic() + 25
     while time.monotonic() < deadline and kills < 10:
@@ -133,7 +133,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
     assert set(steps_per_run.values()) == {7}  # 5 actions + the if + the end
     assert all(count == 1 for _, _, count in per_run)
     # Nothing doubled: the connector's own journal saw each key exactly once.
-    journal = RecordingConnector(journal=tmp_path / ".journey" / "recorder.db")
+    journal = JournalingConnector(journal=tmp_path / ".journey" / "recorder.db")
     applied = journal.applications()
     journal.close()
     project.close()

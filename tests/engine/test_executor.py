@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from journey.connectors.base import EffectRequest, EffectResult
-from journey.connectors.recording import RecordingConnector
 from journey.dsl.syntax import Action
+from journey.emulator import EmulatedOrg
 from journey.engine.contact import ContactView
 from journey.engine.dryrun import dry_run
 from journey.engine.intake import import_rows
 from journey.engine.status import contact_report
 from journey.engine.store import open_store
-from tests.engine.engine_helpers import T0, compiled, context, make_runner
+from tests.connectors.salesforce.conftest import build_connector
+from tests.engine.engine_helpers import T0, LinkingJournal, compiled, context, make_runner
+from tests.existing_org import existing_seed
 
 SPLIT = """journey "AB test"
 trigger form submitted "Demo"
@@ -88,7 +91,7 @@ def test_go_to_loops_until_a_goal_is_met(tmp_path) -> None:  # type: ignore[no-u
     store.close()
 
 
-class _Refusing(RecordingConnector):
+class _Refusing(LinkingJournal):
     """A connector whose org refuses some contacts, rate-limits others once."""
 
     def __init__(self) -> None:
@@ -147,12 +150,17 @@ update salesforce field "Rating" to "Warm"
     store.close()
 
 
-def test_update_salesforce_field_without_a_record_is_skipped_and_says_why() -> None:
+def test_update_salesforce_field_without_a_record_is_skipped_and_says_why(tmp_path: Path) -> None:
     source = """journey "J"
 trigger form submitted "F"
 update salesforce field "Rating" to "Warm"
 """
-    report = dry_run(compiled(source), [ContactView(id=1, email="x@y.example")], T0)
+    with EmulatedOrg(seed=existing_seed()) as org:
+        org.start()
+        connector, _ = build_connector(org, tmp_path)
+        view = ContactView(id=1, email="x@y.example")
+        report = dry_run(compiled(source), [view], T0, connector=connector)
+        connector.close()
     action = next(r for r in report.contacts[0].records if r.kind == "action")
     assert action.outcome == "skipped"
     assert "no Salesforce record" in action.detail

@@ -11,7 +11,7 @@ from journey.engine.intake import import_rows, submit_form
 from journey.engine.migrations import head
 from journey.engine.status import contact_report
 from journey.engine.store import Run, open_store, table
-from tests.engine.engine_helpers import T0, context, make_runner
+from tests.engine.engine_helpers import T0, LinkingJournal, context, make_runner
 
 JOURNEY = """journey "Welcome"
 trigger added to list "Newsletter"
@@ -89,7 +89,7 @@ def test_import_dedupes_on_email_and_types_values(store_url: str) -> None:
 
 def test_a_whole_run_with_a_wait_and_an_effect(store_url: str) -> None:
     store = open_store(store_url)
-    runner, _, connector = make_runner(store, JOURNEY)
+    runner, _, connector = make_runner(store, JOURNEY, connector=LinkingJournal())
     rows = [
         (2, {"Email": "hot@x.example", "Score": "90"}),
         (3, {"Email": "cold@x.example", "Score": "10"}),
