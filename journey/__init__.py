@@ -3,7 +3,7 @@
 The pipeline reads from the sub-packages in order: ``journey.dsl`` (journey text → syntax
 tree → checked model → compiled graph), ``journey.engine`` (the store, triggers and runs, the
 executor that decides, the runner that makes it durable, the sync), ``journey.connectors``
-(the side-effect boundary: Salesforce through simple-salesforce, the dry-run recorder, mail),
+(the side-effect boundary: Salesforce through simple-salesforce, the dry run's scratch org, mail),
 and ``journey.cli`` (the thin ``journey`` command). ``journey.emulator`` is a product of its
 own: the emulated Salesforce org that is the embedded default and the ground of every test.
 """

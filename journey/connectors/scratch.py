@@ -10,9 +10,9 @@ it where nothing it does can matter:
   org) in a scratch folder, served in this process; a project whose org does not exist yet
   gets a scratch org made from ``[salesforce] seed``, as its first real run would;
 * a configured org: the org itself for reads; every write captured, never sent;
-* the connector's state (links, round-robin turns, API usage) copied from the project's
-  store into a scratch SQLite store, so round robin continues from the stored turn and
-  nothing is written back. A pause is not copied: a dry run shows what the journey would
+* the connector's state (round-robin turns, API usage) copied from the project's store
+  into a scratch SQLite store, so round robin continues from the stored turn and nothing
+  is written back. A pause is not copied: a dry run shows what the journey would
   do once the connection works.
 
 Bulk API 2.0 is never used in a dry run (its jobs cannot be captured one record at a
@@ -46,16 +46,17 @@ from journey.connectors.salesforce.connection import (
     endpoint_from_config,
 )
 from journey.connectors.salesforce.connector import PAUSE_KEY, SalesforceConnector
-from journey.connectors.salesforce.state import ConnectorState
+from journey.connectors.salesforce.state import ConnectorState, RecordLink
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.project import store_exists
-from journey.engine.store import open_store
 
 __all__ = ["ScratchParts", "open_scratch"]
 
-#: The connector's tables a dry run starts from (the effect journal is the real run's own).
-_COPIED = ("sf_links", "sf_round_robin", "sf_settings")
+#: The connector's tables a dry run starts from. Not the effect journal (the real run's
+#: own), nor the links: they are keyed by the store's contact IDs, and a dry run's contacts
+#: are its CSV's rows, numbered from 1 — a stored link would land on the wrong person.
+_COPIED = ("sf_round_robin", "sf_settings")
 
 
 @dataclass
@@ -131,7 +132,11 @@ def scratch_state(store_url: str | None, folder: Path) -> ConnectorState:
     ``store_url`` (none: a project where nothing has run). The project's store is only
     read."""
     url = f"sqlite:///{folder / 'state.db'}"
-    open_store(url).close()
+    # Only the connector's tables, from their models: a store thrown away after one dry
+    # run needs no migration history (the models are the head schema, a test holds them).
+    made = sa.create_engine(url)
+    RecordLink.metadata.create_all(made)
+    made.dispose()
     state = ConnectorState(url)
     if store_url is None:
         return state

@@ -143,8 +143,9 @@ class CapturingAdapter(BaseAdapter):
         super().__init__()
 
     def new_id(self, sobject: str | None) -> str:
-        # Key prefixes: Salesforce's "Standard Field Record ID Prefix Decoder"; an unknown
-        # object gets a custom object's a00. The "DRY" infix marks an ID that never existed.
+        # The object's key prefix (the emulated org's table, from Salesforce's object
+        # reference) and the 18-character checksum; an unknown object gets a custom
+        # object's a00. The "DRY" infix marks an ID that never existed.
         prefix = KEY_PREFIXES.get(sobject or "", "a00")
         return to_18(f"{prefix}DRY{next(self._numbers):09d}")
 
@@ -171,8 +172,10 @@ class CapturingAdapter(BaseAdapter):
     def _rest(self, request: requests.PreparedRequest, method: str, path: str) -> requests.Response:
         data: Any = json.loads(_body(request) or b"null")
         if path.rstrip("/").endswith("/composite/sobjects"):
-            # sObject Collections: one result per record, in order ("Create Multiple
-            # Records", "Update Multiple Records", REST API Developer Guide).
+            # sObject Collections answer a list of SaveResult (id, success, errors), in the
+            # order of the records sent: REST API Developer Guide, "Create Records Using
+            # sObject Collections" (developer.salesforce.com/docs/platform/api-rest/guide/
+            # resources-composite-sobjects-collections-create.html).
             records = [dict(r) for r in (data or {}).get("records", [])]
             answers: list[dict[str, Any]] = []
             for record in records:
@@ -196,9 +199,10 @@ class CapturingAdapter(BaseAdapter):
         return _response(request, 400, json.dumps(error).encode())
 
     def _convert(self, request: requests.PreparedRequest, path: str) -> requests.Response:
-        # convertLead's LeadConvertResult: accountId, contactId, leadId, opportunityId,
-        # success (SOAP API Developer Guide, "convertLead()"). A given accountId/contactId
-        # is the one the conversion uses; otherwise the org would create one.
+        # convertLead answers one LeadConvertResult per LeadConvert, in order: accountId /
+        # contactId are the ones given, else the new ones; opportunityId when one was made
+        # (SOAP API Developer Guide, "LeadConvertResult", developer.salesforce.com/docs/
+        # atlas.en-us.api.meta/api/sforce_api_calls_convertlead_leadconvertresult.htm).
         root = ET.fromstring(_body(request))
         results = []
         for convert in root.iter(f"{{{_PARTNER}}}leadConverts"):

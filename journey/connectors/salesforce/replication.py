@@ -352,7 +352,7 @@ def replication_for(connector: object, *, bulk_threshold: int = 10000) -> Salesf
     """The sync source sharing an open Salesforce connector's client, budget and pause
     (``connectors.factory.open_connector(...).connector``)."""
     if not isinstance(connector, SalesforceConnector):
-        raise TypeError("the sync needs the Salesforce connector (not a dry run's recorder)")
+        raise TypeError("the sync needs the Salesforce connector (not the journaling connector)")
     return SalesforceReplication(
         connector.api, connector.state, bulk_threshold=bulk_threshold, clock=connector.clock
     )
