@@ -19,8 +19,8 @@ import typer
 
 from journey.cli.app import JsonOpt, app
 from journey.cli.errors import ExitCode, row_problem
-from journey.cli.runs import parse_moment, recording_only
-from journey.connectors.factory import ConnectorHandle, open_connector
+from journey.cli.runs import parse_moment
+from journey.connectors.factory import open_connector
 from journey.engine.config import load_config
 from journey.engine.dryrun import DryRunReport, dry_run_file
 
@@ -45,17 +45,10 @@ def dry_run_command(
 
     Refused rows are reported by line, as by contacts import, and the rest taken through."""
     moment = parse_moment(at)
-    handle: ConnectorHandle | None = None
-    try:
-        # The real connector, on a scratch copy: the project's org and store stay as they are.
-        if not recording_only():
-            handle = open_connector(load_config(file), dry_run=True)
-        report, errors = dry_run_file(
-            file, contacts, moment, connector=handle.connector if handle else None
-        )
-    finally:
-        if handle is not None:
-            handle.close()
+    # The real connector, on scratch copies: the project's org and store stay as they are,
+    # so there is nothing for JOURNEY_CONNECTOR=recording to spare.
+    with open_connector(load_config(file), dry_run=True) as connector:
+        report, errors = dry_run_file(file, contacts, moment, connector=connector)
     refused = [row_problem(str(contacts), e.row, e.message) for e in errors]
     if as_json:
         data = {**report.as_dict(), "errors": refused}

@@ -151,3 +151,26 @@ def test_a_dry_run_on_a_standalone_org_reads_it_and_writes_nothing(
         assert new_create[:2] == ("Lead", "create")
         assert before == {o: len(soql(f"SELECT Id FROM {o}")) for o in before}
         assert not (root / ".journey").exists()
+
+
+def test_a_dry_run_while_another_process_serves_the_embedded_org(embedded: Path) -> None:
+    """A worker holds the embedded org (serving it, writing to it): the dry run copies it
+    with SQLite's backup API — no lock taken, nothing written — and sees what it holds."""
+    first = csv(embedded, "first.csv", "Email,Last Name\nfirst@new.example,First\n")
+    sup.journey("contacts", "import", first, "--list", "L", "--now", sup.NOW)
+    assert sup.run()["failed"] == 0  # makes the org in .journey/emulator
+    with EmulatedOrg(embedded / ".journey" / "emulator", None) as held:
+        held.start()
+        held.insert("Lead", [{"LastName": "Late", "Company": "Acme", "Email": "late@x.example"}])
+        people = csv(embedded, "late.csv", "Email,Last Name\nlate@x.example,Late\n")
+        report = sup.as_json(
+            "dry-run", "journeys/hand-out.journey", "--contacts", people, "--at", sup.NOW
+        )
+        [assign, _] = actions(report, "late@x.example")
+        assert "create" not in [op for _, op, _ in writes(assign)]  # the Lead the org holds
+        assert (
+            len(
+                held.client().query("SELECT Id FROM Lead WHERE Email = 'late@x.example'")["records"]
+            )
+            == 1
+        )

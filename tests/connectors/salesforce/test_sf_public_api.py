@@ -9,6 +9,7 @@ import pytest
 MODULES = [
     "journey.connectors.factory",
     "journey.connectors.notify",
+    "journey.connectors.scratch",
     *(
         f"journey.connectors.salesforce.{name}"
         for name in (
@@ -16,10 +17,10 @@ MODULES = [
             "assignment",
             "batching",
             "budget",
+            "capture",
             "connection",
             "connector",
             "conversion",
-            "dryrun",
             "errors",
             "fields",
             "reconcile",
