@@ -11,9 +11,10 @@ robin has already handed out turns. The dry run is ``open_connector(dry_run=True
 ``dry_run_file``, exactly what ``journey dry-run`` runs; the real run is ``contacts
 import`` + ``run --until-idle``'s library calls on the project's own org.
 
-Each action of ``ACTIONS`` is the focus of 12 cases (204 in all), with up to two other
-actions around it, so every action is generated and its cases must show what it does
-(``ACTIONS``' values), not agree vacuously. ``AGREE_EXAMPLES=N`` changes the 12.
+Each action of ``ACTIONS`` is the focus of 12 generated cases (204 in all), with up to two
+other actions around it, plus one case with everyone in the org (``everyone``); its cases
+must show what it does (``ACTIONS``' values), so no agreement is vacuous.
+``AGREE_EXAMPLES=N`` changes the 12.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from journey.connectors.factory import open_connector
@@ -142,6 +143,23 @@ def cases(draw: st.DrawFn, focus: str) -> dict[str, Any]:
         "actions": _actions(draw, focus),
         "default_company": draw(st.booleans()),
         "turns": draw(st.integers(0, 2)),
+    }
+
+
+def everyone(focus: str) -> dict[str, Any]:
+    """The case every action also gets: each existing person (one by Salesforce ID), a new
+    one in each assignment-rule country, the action alone, after a stored turn."""
+    people = [{"Email": PEOPLE[who]} for who in EXISTING]
+    people += [
+        {"Email": f"new{n}@fresh.example", "Last Name": f"New{n}", "Country": country}
+        for n, country in enumerate(["Germany", "France"])
+    ]
+    return {
+        "people": people,
+        "by_id": ["contact"],
+        "actions": [focus],
+        "default_company": True,
+        "turns": 1,
     }
 
 
@@ -279,6 +297,7 @@ def test_the_dry_run_and_the_real_run_agree(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(case=cases(focus))
+    @example(case=everyone(focus))
     def agree(case: dict[str, Any]) -> None:
         root = Path(tempfile.mkdtemp(prefix="journey-agree-case-"))
         try:
