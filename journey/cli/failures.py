@@ -18,7 +18,7 @@ import typer
 from journey.cli.app import NO_STORE, JsonOpt, app
 from journey.cli.errors import ExitCode, fail
 from journey.cli.runs import NowOpt, parse_moment
-from journey.connectors.recording import RecordingConnector
+from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
 from journey.engine.contacts import contact_id_by_email
 from journey.engine.failed_runs import RetryReport, failed_runs, retry_failed
@@ -74,7 +74,7 @@ def retry_command(
     config = load_config()
     if not store_exists(config):
         fail("no failed runs: nothing has run yet", "not_found", hint=NO_STORE)
-    project = open_project(connector=RecordingConnector(keep_log=False), now=None)
+    project = open_project(connector=JournalingConnector(keep_log=False), now=None)
     try:
         key = journey_key(journey) if journey is not None else None
         if key is not None and key not in project.catalog.current:

@@ -50,6 +50,8 @@ from journey.connectors.salesforce.state import ConnectorState, RecordLink
 from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.project import store_exists
+from journey.engine.store import NotificationOutbox
+from journey.engine.store import table as table_of
 
 __all__ = ["ScratchParts", "open_scratch"]
 
@@ -95,7 +97,9 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
             client.session.mount(transport.instance_url, transport)
             description = f"dry run on a scratch copy of the embedded emulated org ({where})"
         api = OrgApi(client, budget, bulk_threshold=sys.maxsize)
-        notifier = CapturedNotifier(Notifier(config.notifications, config.state_dir / "outbox"))
+        notifier = CapturedNotifier(
+            Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
+        )
         connector = SalesforceConnector(
             api, state, settings, groups=config.groups, notifier=notifier
         )
@@ -114,7 +118,7 @@ def scratch_org(config: ProjectConfig, embedded_dir: Path, to: Path) -> Emulated
     there is none yet."""
     version = config.salesforce.api_version
     if (embedded_dir / "org.db").is_file():
-        EmulatedOrg.copy_state(embedded_dir, to)
+        EmulatedOrg.copy_saved_state(embedded_dir, to)
         return EmulatedOrg(to, None, version=version)
     seed = None
     if config.salesforce.seed:
@@ -136,6 +140,8 @@ def scratch_state(store_url: str | None, folder: Path) -> ConnectorState:
     # run needs no migration history (the models are the head schema, a test holds them).
     made = sa.create_engine(url)
     RecordLink.metadata.create_all(made)
+    # The notifications' outbox is the engine's table the connector writes through.
+    NotificationOutbox.metadata.create_all(made, tables=[table_of(NotificationOutbox)])
     made.dispose()
     state = ConnectorState(url)
     if store_url is None:

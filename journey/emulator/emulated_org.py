@@ -19,6 +19,7 @@ folder (two processes): each reads what the other committed (``emulator.store``)
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sqlite3
@@ -212,12 +213,13 @@ class EmulatedOrg:
         )
 
     @staticmethod
-    def copy_state(state_dir: Path, to: Path) -> None:
+    def copy_saved_state(state_dir: Path, to: Path) -> None:
         """Copy the org kept in ``state_dir`` into the folder ``to`` (a scratch org for a
         dry run): one consistent snapshot through SQLite's backup API, taken while another
         process may be serving and writing the org, without its lock and without writing
         to it. ``EmulatedOrg(to)`` then opens the copy; its TLS files are not copied."""
-        to.mkdir(parents=True, exist_ok=True)
+        to.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(to / "org.db", os.O_RDWR | os.O_CREAT, 0o600))  # secrets: owner-only
         source = sqlite3.connect(f"{(state_dir / 'org.db').resolve().as_uri()}?mode=ro", uri=True)
         target = sqlite3.connect(to / "org.db")
         try:

@@ -4,7 +4,7 @@ of records this tool did not create, dry-run, then run for real on a copy of the
 and the same notifications.
 
 The org is built once (``tests/existing_org.py``'s seed, plus a Lead already in the
-campaign) and copied per case with ``EmulatedOrg.copy_state``, as the dry run copies it.
+campaign) and copied per case with ``EmulatedOrg.copy_saved_state``, as the dry run copies it.
 Each case is a project as a user has it: ``journey.toml`` (a round-robin group, sometimes
 ``default_company``), the org in ``.journey/emulator``, and sometimes a store whose round
 robin has already handed out turns. The dry run is ``open_connector(dry_run=True)`` +
@@ -182,7 +182,7 @@ def make_project(root: Path, org_dir: Path, case: dict[str, Any], ids: dict[str,
         '[fields]\n"Title" = "Text"\n"Country" = "Text"\n"Plan_Tier__c" = "Text"\n'
         '"Nonexistent__c" = "Text"\n'
     )
-    EmulatedOrg.copy_state(org_dir, root / ".journey" / "emulator")
+    EmulatedOrg.copy_saved_state(org_dir, root / ".journey" / "emulator")
     for name in ("ca.pem", "server.pem"):  # the org's TLS files: no new CA per case
         shutil.copy2(org_dir / name, root / ".journey" / "emulator" / name)
     if case["turns"]:

@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree as ET
@@ -41,7 +41,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from journey.connectors.notify import Delivery, Notifier
+from journey.connectors.notify import Letter, Notifier, Outbox, Outcome
 from journey.emulator import EmulatedOrg, to_18
 from journey.emulator.ids import KEY_PREFIXES
 from journey.emulator.protocol import Request
@@ -242,20 +242,16 @@ def _reads_only(method: str, path: str, request: requests.PreparedRequest) -> bo
 
 
 class CapturedNotifier(Notifier):
-    """Composes as the notifier does; ``send`` records instead of delivering. Message IDs
-    count up (``<dry-run-N@journey.local>``), so the same dry run prints the same IDs."""
+    """Composes and checks every letter as the notifier does (recipients, headers, the
+    Message-ID from the effect key); ``deliver`` records them as sent instead of mailing
+    or writing them, so a dry run shows each email the real run would send."""
 
     def __init__(self, notifier: Notifier) -> None:
-        self.sender, self.outbox = notifier.sender, notifier.outbox
-        self._smtp_url = None
-        self.sent: list[EmailMessage] = []
-        self._numbers = itertools.count(1)
+        super().__init__(notifier.settings, notifier.outbox, environ={}, root=notifier.root)
+        self.sent: list[Letter] = []
 
-    def send(self, messages: Sequence[EmailMessage]) -> list[Delivery]:
-        out = []
-        for message in messages:
-            message_id = f"<dry-run-{next(self._numbers)}@journey.local>"
-            message.replace_header("Message-ID", message_id)
-            self.sent.append(message)
-            out.append(Delivery(message_id, "dry run"))
-        return out
+    def deliver(
+        self, outbox: Outbox, letters: Sequence[Letter], now: datetime
+    ) -> dict[str, Outcome]:
+        self.sent.extend(letters)
+        return {letter.key: Outcome("sent", letter) for letter in letters}

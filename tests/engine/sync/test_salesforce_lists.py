@@ -20,7 +20,7 @@ from journey.engine.contacts import load_views, new_contacts, snapshot, write_co
 from journey.engine.salesforce_lists import request_records
 from journey.engine.store import Activity, Contact, Membership, Run, open_store, table
 from journey.vocabulary import CONTACTS_LIST, LEADS_LIST
-from tests.engine.engine_helpers import T0, context, make_runner
+from tests.engine.engine_helpers import T0, LinkingJournal, context, make_runner
 from tests.engine.sync.world import SyncWorld
 from tests.existing_org import PEOPLE, existing_seed
 
@@ -244,7 +244,7 @@ def test_the_migration_recomputes_the_memberships_of_an_existing_store(tmp_path:
 def test_request_records_creates_the_lead_through_a_run(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
     try:
-        runner, _catalog, connector = make_runner(store)
+        runner, _catalog, connector = make_runner(store, connector=LinkingJournal())
         ctx = context()
         with store.begin() as conn:
             fresh, linked = new_contacts(conn, 2, T0)
