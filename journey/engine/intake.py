@@ -1,18 +1,31 @@
 """Contacts in: CSV import, form submissions and campaign statuses become contacts and events.
 
 Pipeline position: files / CLI events / the sync -> **intake** -> store (contacts + the
-events inbox) -> triggers. Contacts that do not come from Salesforce are de-duplicated on
-email (case-insensitive) and merged: a later value wins, an empty cell never erases one.
-A row with a Salesforce ID is matched on that ID instead.
+events inbox) -> triggers. ``csv_rows`` reads a file row by row (encoding, quotes, size and
+column count checked per row); here each row is validated and matched to its contact.
 
 A CSV's header row names the fields (any case; "Salesforce ID" and "Salesforce Type" are
 the record's identity). A bad row — no email and no Salesforce ID, a value that does not
-fit its declared type — is reported by its line number and the rest still import.
+fit its declared type, an ID that is not a Lead's or Contact's — is reported by its line
+number and every other row still imports. A file is imported in one transaction: all its
+good rows, or (a database failure, a crash) none, so importing it again is always safe.
+
+Which contact a row is (the sync's rules, ``engine.sync.identity``, so that a file and the
+sync never disagree; docs/import.md):
+
+* A row with a Salesforce ID is the contact linked to that record (IDs compared in their
+  18-character form); else the oldest contact with the row's email that is linked to no
+  record, which becomes linked; else a new contact. A record is never linked to a second
+  contact, and two records sharing an email stay two contacts (``journey status`` lists
+  them as possible duplicates).
+* A row without one is the oldest contact with its email (case-insensitive), else new.
+* Refused, with the reason: a row whose ID names the contact of another email (the email
+  of a linked record is Salesforce's to change, and one record cannot be two people).
+Contacts are merged: a later value wins, an empty cell never erases one.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +44,10 @@ from journey.engine.contacts import (
     wake_runs,
     write_contacts,
 )
+from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, table
+from journey.salesforce_ids import InvalidSalesforceId, person_id
 
 __all__ = [
     "ImportReport",
@@ -48,10 +63,6 @@ __all__ = [
 
 _ID_COLUMNS = {"salesforce id": "id", "salesforce type": "type"}
 BATCH = 1000
-
-
-class IntakeError(Exception):
-    """Input that cannot be taken at all (unreadable file, no header); says which."""
 
 
 @dataclass(frozen=True)
@@ -72,33 +83,6 @@ class ImportReport:
         return self.created + self.updated + self.unchanged + len(self.errors)
 
 
-def read_csv(path: Path) -> Iterable[tuple[int, dict[str, str]]]:
-    """(line number, {header: cell}) per data row; the header is line 1."""
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise IntakeError(f"{path}: cannot read: {exc.strerror}") from None
-    with handle:
-        try:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if not header or not any(h.strip() for h in header):
-                raise IntakeError(f"{path}: no header row (the first row names the fields)")
-            names = [h.strip() for h in header]
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                line = reader.line_num
-                if len(row) > len(names):
-                    yield line, {"\0error": f"{len(row)} cells but the header has {len(names)}"}
-                    continue
-                yield line, {n: cell for n, cell in zip(names, row, strict=False) if n}
-        except UnicodeDecodeError:
-            raise IntakeError(f"{path}: not UTF-8 text") from None
-        except csv.Error as exc:
-            raise IntakeError(f"{path}: line {reader.line_num}: {exc}") from None
-
-
 def import_csv(
     store: Store, path: Path, ctx: ContactContext, list_name: str | None = None
 ) -> ImportReport:
@@ -111,22 +95,24 @@ def import_rows(
     ctx: ContactContext,
     list_name: str | None = None,
 ) -> ImportReport:
-    """Import rows in batches, one transaction per batch."""
+    """Import rows in batches, all in one transaction (module docstring)."""
     report = ImportReport()
-    batch: list[tuple[int, Mapping[str, str]]] = []
-    for item in rows:
-        batch.append(item)
-        if len(batch) >= BATCH:
-            _import_batch(store, batch, ctx, list_name, report)
-            batch = []
-    if batch:
-        _import_batch(store, batch, ctx, list_name, report)
+    with store.begin() as conn:
+        batch: list[tuple[int, Mapping[str, str]]] = []
+        for item in rows:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _import_batch(conn, batch, ctx, list_name, report)
+                batch = []
+        if batch:
+            _import_batch(conn, batch, ctx, list_name, report)
+    report.errors.sort(key=lambda e: e.row)
     return report
 
 
-def _clean(line: int, raw: Mapping[str, str], ctx: ContactContext) -> dict[str, str]:
-    if "\0error" in raw:
-        raise FieldValueError(raw["\0error"])
+def _clean(raw: Mapping[str, str], ctx: ContactContext) -> dict[str, str]:
+    if BAD_ROW in raw:
+        raise FieldValueError(raw[BAD_ROW])
     values: dict[str, str] = {}
     for name, cell in raw.items():
         value = (cell or "").strip()
@@ -139,16 +125,102 @@ def _clean(line: int, raw: Mapping[str, str], ctx: ContactContext) -> dict[str, 
         display = ctx.display(name)
         coerce(display, value, ctx.type_of(display))  # raises FieldValueError
         values[display] = value
-    sf_type = values.get("\0type")
+    sf_type = values.pop("\0type", None)
     if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
         raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
+    if values.get("\0id"):
+        try:
+            record = person_id(values["\0id"])
+        except InvalidSalesforceId as exc:
+            raise FieldValueError(f"Salesforce ID {exc}") from None
+        if sf_type is not None and sf_type.casefold() != record.sobject.casefold():
+            raise FieldValueError(
+                f"Salesforce ID {record.id} is a {record.sobject}'s, but "
+                f'"Salesforce Type" says {sf_type}: leave the type empty or correct it'
+            )
+        values["\0id"], values["\0type"] = record.id, record.sobject
     if not values.get("Email") and not values.get("\0id"):
         raise FieldValueError("no Email (or Salesforce ID) to identify the contact")
     return values
 
 
+@dataclass
+class _Known:
+    """What the store holds for a batch's IDs and emails, and the batch's new contacts."""
+
+    views: dict[int, ContactView]
+    by_record: dict[str, int]  # first 15 characters of a Salesforce ID -> contact
+    by_email: dict[str, int]  # email key -> the oldest contact with it
+    unlinked: dict[str, int]  # email key -> the oldest contact with it and no record
+    fresh: list[ContactView] = field(default_factory=list)
+
+
+def _load_known(conn: Connection, rows: list[dict[str, str]]) -> _Known:
+    c = table(Contact)
+    emails = sorted({v["Email"].casefold() for v in rows if v.get("Email")})
+    records = sorted({v["\0id"] for v in rows if v.get("\0id")})
+    by_record: dict[str, int] = {}
+    by_email: dict[str, int] = {}
+    unlinked: dict[str, int] = {}
+    for chunk in in_batches(records):
+        wanted = [*chunk, *(r[:15] for r in chunk)]
+        by_id = sa.select(c.c.id, c.c.salesforce_id).where(c.c.salesforce_id.in_(wanted))
+        for r in conn.execute(by_id.order_by(c.c.id)):
+            by_record.setdefault(str(r.salesforce_id)[:15], int(r.id))
+    for chunk in in_batches(emails):
+        with_email = sa.select(c.c.id, c.c.email_key, c.c.salesforce_id).where(
+            c.c.email_key.in_(chunk)
+        )
+        for e in conn.execute(with_email.order_by(c.c.id)):
+            by_email.setdefault(e.email_key, int(e.id))
+            if e.salesforce_id is None:
+                unlinked.setdefault(e.email_key, int(e.id))
+    ids = {*by_record.values(), *by_email.values(), *unlinked.values()}
+    return _Known(load_views(conn, ids), by_record, by_email, unlinked)
+
+
+def _target(known: _Known, values: Mapping[str, str]) -> ContactView:
+    """The contact a row is (module docstring); raises ``FieldValueError`` to refuse it."""
+    email = values.get("Email", "").casefold()
+    record = values.get("\0id")
+    if record:
+        cid = known.by_record.get(record[:15])
+        if cid is not None:
+            view = known.views[cid]
+            if email and view.email and view.email.casefold() != email:
+                raise FieldValueError(
+                    f"Salesforce ID {record} is already the contact {view.email}, not "
+                    f"{values['Email']}: one record is one person (an email of a linked "
+                    "record is changed in Salesforce, and the sync brings it)"
+                )
+            return view
+        cid = known.unlinked.get(email) if email else None
+        if cid is not None and known.views[cid].salesforce_id is None:
+            return known.views[cid]
+        view = next(
+            (v for v in known.fresh if v.salesforce_id is None and _same(v, email)), None
+        ) or _new(known)
+        known.by_record[record[:15]] = view.id
+        return view
+    cid = known.by_email.get(email)
+    if cid is not None:
+        return known.views[cid]
+    return next((v for v in known.fresh if _same(v, email)), None) or _new(known)
+
+
+def _same(view: ContactView, email: str) -> bool:
+    return bool(email) and (view.email or "").casefold() == email
+
+
+def _new(known: _Known) -> ContactView:
+    view = ContactView(id=-len(known.fresh) - 1)  # a placeholder until the store numbers it
+    known.fresh.append(view)
+    known.views[view.id] = view
+    return view
+
+
 def _import_batch(
-    store: Store,
+    conn: Connection,
     batch: list[tuple[int, Mapping[str, str]]],
     ctx: ContactContext,
     list_name: str | None,
@@ -157,70 +229,41 @@ def _import_batch(
     cleaned: list[tuple[int, dict[str, str]]] = []
     for line, raw in batch:
         try:
-            cleaned.append((line, _clean(line, raw, ctx)))
+            cleaned.append((line, _clean(raw, ctx)))
         except FieldValueError as exc:
             report.errors.append(RowError(line, str(exc)))
-    with store.begin() as conn:
-        targets = _match(conn, [values for _, values in cleaned])
-        views = load_views(conn, {cid for cid in targets if cid is not None})
-        befores = {cid: snapshot(v) for cid, v in views.items()}
-        fresh: dict[str, ContactView] = {}
-        touched: dict[int, ContactView] = {}
-        pending_new: list[tuple[str, dict[str, str]]] = []
-        for (_line, values), cid in zip(cleaned, targets, strict=True):
-            if cid is not None:
-                _merge(views[cid], values, list_name)
-                touched[cid] = views[cid]
-            else:
-                key = _identity(values)
-                if key not in fresh:
-                    fresh[key] = ContactView(id=0)
-                    pending_new.append((key, values))
-                _merge(fresh[key], values, list_name)
-        ids = new_contacts(conn, len(fresh), ctx.now)
-        for (key, _), new_id in zip(pending_new, ids, strict=True):
-            fresh[key].id = new_id
-        pairs: list[tuple[ContactView | None, ContactView]] = [(None, v) for v in fresh.values()]
-        pairs += [(befores[cid], view) for cid, view in touched.items()]
-        changed_existing = write_contacts(conn, pairs[len(fresh) :], ctx)
-        if fresh:
-            write_contacts(conn, pairs[: len(fresh)], ctx)
-    report.created += len(fresh)
-    report.updated += changed_existing
-    report.unchanged += len(cleaned) - len(fresh) - changed_existing
-
-
-def _identity(values: Mapping[str, str]) -> str:
-    if values.get("\0id"):
-        return "sf:" + values["\0id"]
-    return "email:" + values["Email"].casefold()
+    known = _load_known(conn, [values for _, values in cleaned])
+    befores = {cid: snapshot(v) for cid, v in known.views.items()}
+    touched: dict[int, ContactView] = {}
+    taken = 0
+    for line, values in cleaned:
+        try:
+            view = _target(known, values)
+        except FieldValueError as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        taken += 1
+        _merge(view, values, list_name)
+        if view.id > 0:
+            touched[view.id] = view
+    ids = new_contacts(conn, len(known.fresh), ctx.now)
+    for view, new_id in zip(known.fresh, ids, strict=True):
+        view.id = new_id
+    changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
+    if known.fresh:
+        write_contacts(conn, [(None, v) for v in known.fresh], ctx)
+    report.created += len(known.fresh)
+    report.updated += changed
+    report.unchanged += taken - len(known.fresh) - changed
 
 
 def _match(conn: Connection, rows: list[dict[str, str]]) -> list[int | None]:
-    """The existing contact for each row: by Salesforce ID, else by email."""
-    c = table(Contact)
-    emails = {v["Email"].casefold() for v in rows if v.get("Email") and not v.get("\0id")}
-    sf_ids = {v["\0id"] for v in rows if v.get("\0id")}
-    by_email: dict[str, int] = {}
-    by_sf: dict[str, int] = {}
-    if emails:
-        for chunk in in_batches(sorted(emails)):
-            for r in conn.execute(
-                sa.select(c.c.id, c.c.email_key).where(c.c.email_key.in_(chunk)).order_by(c.c.id)
-            ):
-                by_email.setdefault(r.email_key, int(r.id))
-    if sf_ids:
-        for chunk in in_batches(sorted(sf_ids)):
-            for r in conn.execute(
-                sa.select(c.c.id, c.c.salesforce_id).where(c.c.salesforce_id.in_(chunk))
-            ):
-                by_sf[r.salesforce_id] = int(r.id)
+    """The existing contact for each row (a form: one row, no new contacts in between)."""
+    known = _load_known(conn, rows)
     out: list[int | None] = []
     for values in rows:
-        if values.get("\0id"):
-            out.append(by_sf.get(values["\0id"]))
-        else:
-            out.append(by_email.get(values["Email"].casefold()))
+        view = _target(known, values)
+        out.append(view.id if view.id > 0 else None)
     return out
 
 
@@ -229,11 +272,9 @@ def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) 
         if name == "\0id":
             view.salesforce_id = value
         elif name == "\0type":
-            view.salesforce_type = "Contact" if value.casefold() == "contact" else "Lead"
+            view.salesforce_type = "Contact" if value == "Contact" else "Lead"
         else:
             view.set(name, value)
-    if view.salesforce_id and view.salesforce_type is None:
-        view.salesforce_type = "Contact" if view.salesforce_id.startswith("003") else "Lead"
     if list_name:
         view.lists.setdefault(list_name.casefold(), list_name)
 
@@ -244,7 +285,7 @@ def submit_form(
     """A form submission: the contact (created or merged by email) and a
     ``form_submitted`` event. Returns (contact id, created)."""
     values = {"Email": email, **{k: v for k, v in fields.items() if k.casefold() != "email"}}
-    cleaned = _clean(0, values, ctx)
+    cleaned = _clean(values, ctx)
     with store.begin() as conn:
         cid = _match(conn, [cleaned])[0]
         created = cid is None
@@ -309,16 +350,16 @@ def views_from_rows(
 ) -> tuple[list[ContactView], list[RowError]]:
     """Contacts in memory from CSV rows (for dry runs): validated and de-duplicated like an
     import, numbered from 1 in file order, nothing stored."""
-    fresh: dict[str, ContactView] = {}
+    known = _Known({}, {}, {}, {})
     errors: list[RowError] = []
     for line, raw in rows:
         try:
-            values = _clean(line, raw, ctx)
+            values = _clean(raw, ctx)
+            view = _target(known, values)
         except FieldValueError as exc:
             errors.append(RowError(line, str(exc)))
             continue
-        key = _identity(values)
-        if key not in fresh:
-            fresh[key] = ContactView(id=len(fresh) + 1)
-        _merge(fresh[key], values, None)
-    return list(fresh.values()), errors
+        _merge(view, values, None)
+    for number, view in enumerate(known.fresh, start=1):
+        view.id = number
+    return list(known.fresh), errors

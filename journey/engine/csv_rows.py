@@ -1,0 +1,175 @@
+"""Reading a contacts CSV so that one bad row never costs the good ones.
+
+Pipeline position: a file -> **csv_rows** -> ``intake.import_rows`` (and the dry run's
+``views_from_rows``). Every problem a file can hold is found per row and reported with the
+row's line number and what to do, while every other row is still read:
+
+* **Encoding**: each line is decoded on its own, so a byte that is not UTF-8 names its line
+  and column instead of refusing (or half-importing) the whole file. A UTF-16 or UTF-32 file
+  is refused at once, with how to save it as UTF-8.
+* **NUL bytes**: no store column holds one (PostgreSQL refuses them in text), so a row with
+  one is refused before it reaches the database.
+* **Quotes**: quotes are read strictly (a closing quote must end its cell). A quoted value
+  may hold line breaks (addresses and notes exported from Salesforce or Excel do), but a
+  record that spans lines and then does not parse, or ends with a different number of
+  cells than the header, is an unbalanced quote: the row where the quote opened is
+  refused, and the lines it would have swallowed are read again as rows of their own.
+* **Size**: a cell holds at most ``FIELD_SIZE_CAP`` characters (Python's csv module stops
+  at 128 KiB by default, which would refuse the whole file at the first long cell).
+* **Column count**: every row has one cell per header column (empty cells are fine).
+
+Rows come out as ``(line, {header: cell})``, the header being line 1; a refused row is
+``(line, {BAD_ROW: message})`` so that the importer reports it in file order.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["BAD_ROW", "FIELD_SIZE_CAP", "IntakeError", "read_csv"]
+
+#: The largest cell, in characters: 1 MiB of text, eight times Salesforce's largest text
+#: field (a Long Text Area holds 131,072 characters), so any value Salesforce can hold fits.
+FIELD_SIZE_CAP = 1 << 20
+
+#: The key of a refused row's message in the rows ``read_csv`` yields.
+BAD_ROW = "\0error"
+
+_UTF16_32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SAVE_AS_UTF8 = 'save the file as UTF-8 ("CSV UTF-8" in Excel) and import it again'
+
+
+class IntakeError(Exception):
+    """A file that cannot be taken at all (unreadable, no header, not UTF-8 at all)."""
+
+
+class _Lines:
+    """The decoded lines from ``start`` on, counting how many the csv reader took."""
+
+    def __init__(self, lines: list[str], start: int) -> None:
+        self.lines, self.next = lines, start
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.next >= len(self.lines):
+            raise StopIteration
+        line = self.lines[self.next]
+        self.next += 1
+        return line
+
+
+def _decoded(raw: bytes, number: int, problems: dict[int, str]) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        problems[number] = (
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02X} at column {column}): {_SAVE_AS_UTF8}"
+        )
+        text = raw.decode("utf-8", errors="replace")
+    if "\x00" in text and number not in problems:
+        problems[number] = (
+            "holds a NUL byte (0x00), which no field can store: remove it (a file full of "
+            f"them is UTF-16: {_SAVE_AS_UTF8})"
+        )
+    return text
+
+
+def _load(path: Path) -> tuple[list[str], dict[int, str]]:
+    """The file's lines, decoded one by one; the problems found, by line number (1-based)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IntakeError(f"{path}: cannot read: {exc.strerror}") from None
+    if data.startswith(_UTF16_32_BOMS):
+        raise IntakeError(f"{path}: the file is UTF-16 or UTF-32 text: {_SAVE_AS_UTF8}")
+    data = data.removeprefix(_UTF8_BOM)
+    problems: dict[int, str] = {}
+    lines = [
+        _decoded(raw, number, problems)
+        for number, raw in enumerate(data.splitlines(keepends=True), start=1)
+    ]
+    return lines, problems
+
+
+def _quote_problem(start: int, end: int) -> str:
+    return (
+        f"unbalanced quote: the quote opened on this line is not closed where its cell ends "
+        f"(it would take in lines {start + 1}-{end}, read as rows of their own): close it, "
+        'or double a quote that is part of a value ("say ""hi""")'
+    )
+
+
+def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {header: cell}) per data row, or (line, {BAD_ROW: why}) for a refused
+    row; raises ``IntakeError`` when the file cannot be taken at all."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_CAP))
+    lines, problems = _load(path)
+    head = _Lines(lines, 0)
+    try:
+        header = next(csv.reader(head, strict=True), None)
+    except csv.Error as exc:
+        raise IntakeError(f"{path}: line 1 (the header): {exc}") from None
+    if not header or not any(h.strip() for h in header):
+        raise IntakeError(f"{path}: no header row (the first row names the fields)")
+    if 1 in problems:
+        raise IntakeError(f"{path}: line 1 (the header): {problems[1]}")
+    names = [h.strip() for h in header]
+    position = head.next  # index of the next line to read (0-based)
+    while position < len(lines):
+        source = _Lines(lines, position)
+        reader = csv.reader(source, strict=True)
+        start = position
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            spanned = source.next - start > 1
+            if spanned and "field larger" not in str(exc):
+                yield start + 1, {BAD_ROW: _quote_problem(start + 1, source.next)}
+                position = start + 1
+            else:
+                yield start + 1, {BAD_ROW: _csv_problem(exc)}
+                position = source.next
+            continue
+        if row is None:
+            break
+        position = source.next
+        number = start + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(names) and position - start > 1:
+            yield number, {BAD_ROW: _quote_problem(number, position)}
+            position = start + 1
+            continue
+        bad = next((problems[n] for n in range(number, position + 1) if n in problems), None)
+        if bad is not None:
+            yield number, {BAD_ROW: bad}
+        elif len(row) != len(names):
+            yield (
+                number,
+                {
+                    BAD_ROW: f"{len(row)} cells but the header has {len(names)}: give every row "
+                    'one cell per header column (an empty cell is fine: "a,,c"), and quote a '
+                    'value that holds a comma ("Acme, Inc.")'
+                },
+            )
+        else:
+            yield number, {n: cell for n, cell in zip(names, row, strict=True) if n}
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger" in text:
+        return (
+            f"a cell is longer than {FIELD_SIZE_CAP:,} characters, the most one field "
+            "takes: shorten it"
+        )
+    return (
+        f"unbalanced quote ({text}): a quoted value ends with a quote right before the "
+        'comma or the line end; double a quote that is part of a value ("say ""hi""")'
+    )
