@@ -16,10 +16,12 @@ Anything unexpected is ``internal`` (exit 70) without a traceback, unless ``--de
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 from dataclasses import asdict, dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -36,6 +38,7 @@ from journey.engine.intake import IntakeError
 from journey.engine.journeys import JourneyLoadError
 from journey.engine.locks import InUseError
 from journey.engine.migrations import StoreVersionError
+from journey.engine.store_url import StoreOpenError
 
 __all__ = [
     "CODES",
@@ -168,6 +171,8 @@ def _connection(error: ConnectionSettingsError) -> Problem:
     # A message naming a setting ("[salesforce] ...") is the configuration's fault; the
     # others are Salesforce's answer: a refused login, no answer, a session that does not work.
     text = str(error)
+    if text.startswith("[salesforce] seed"):
+        return Problem("config", text, hint="docs/emulator.md describes the seed file")
     if text.startswith("[salesforce]"):
         return Problem("config", text)
     return Problem(
@@ -189,7 +194,9 @@ def problem_of(error: BaseException) -> Problem | None:
     if isinstance(error, ConnectionSettingsError):
         return _connection(error)
     if isinstance(error, SeedError):
-        return Problem("config", f"the Salesforce seed: {error}")
+        return Problem(
+            "config", f"the Salesforce seed: {error}", hint="docs/emulator.md describes the seed"
+        )
     if isinstance(error, IntakeError | FieldValueError):
         return Problem("input", str(error))
     if isinstance(error, SalesforceProblem | SyncProblem):
@@ -202,6 +209,36 @@ def problem_of(error: BaseException) -> Problem | None:
         return Problem("in_use", error.message, hint=error.hint)
     if isinstance(error, StoreVersionError | UnmigratedStoreError):
         return Problem("store", str(error))
+    if isinstance(error, StoreOpenError):
+        return Problem("store", error.message, hint=error.hint)
     if isinstance(error, OSError) and error.filename is not None:
-        return Problem("file", error.strerror or str(error), str(error.filename))
+        return _file(error)
     return None
+
+
+_NOT_ALLOWED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _file(error: OSError) -> Problem:
+    """A file or folder journey could not make, read or write; a file standing where a
+    folder must be (``.journey`` made by hand) is named, not the path under it."""
+    path = Path(str(error.filename))
+    blocker = next(
+        (p for p in (path, *path.parents) if p.exists() and not p.is_dir() and p != path), None
+    )
+    if error.errno in (errno.ENOTDIR, errno.EEXIST) and (blocker or path.is_file()):
+        where = blocker or path
+        return Problem(
+            "file",
+            "this is a file, but journey needs a folder here",
+            str(where),
+            hint=f"move {where.name} away: journey makes the folder and keeps its state in it",
+        )
+    if error.errno in _NOT_ALLOWED:
+        return Problem(
+            "file",
+            f"{error.strerror}: journey cannot write here",
+            str(path),
+            hint=f"make {path.parent} writable for this user, or run journey where it can write",
+        )
+    return Problem("file", error.strerror or str(error), str(error.filename))

@@ -298,9 +298,19 @@ def load_config(start: Path | None = None) -> ProjectConfig:
         root = origin if origin.is_dir() else origin.parent
         return ProjectConfig(root=root)
     try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 by definition (toml.io, "Spec": "A TOML file must be a valid
+        # UTF-8 encoded Unicode document"); say where the first other byte is.
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02X}) (at line {line}, column "
+            f"{column}): save journey.toml as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:

@@ -42,14 +42,13 @@ import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
-from journey.engine import migrations
+from journey.engine import migrations, store_url
 from journey.engine.sqlite_setup import configure_sqlite
 
 __all__ = [
@@ -424,14 +423,16 @@ class Store:
 
 
 def open_store(url: str) -> Store:
-    """Open the store at ``url``, created or migrated to the head revision first."""
-    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
+    """Open the store at ``url``, created or migrated to the head revision first; a store
+    that cannot be opened raises ``StoreOpenError`` (``engine.store_url``)."""
+    engine = store_url.create_engine(url)  # a StoreOpenError says what is wrong with it
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", configure_sqlite)
     try:
         migrations.upgrade(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise store_url.unreachable(url, exc) from None
     except BaseException:
         engine.dispose()
         raise
