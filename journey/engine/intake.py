@@ -273,6 +273,8 @@ def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) 
             view.salesforce_id = value
         elif name == "\0type":
             view.salesforce_type = "Contact" if value == "Contact" else "Lead"
+        elif name == "Email" and (view.email or "").casefold() == value.casefold():
+            continue  # emails match in any case: another case never rewrites one
         else:
             view.set(name, value)
     if list_name:
