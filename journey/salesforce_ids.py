@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "PERSON_PREFIXES",
-    "InvalidSalesforceId",
+    "InvalidSalesforceIdError",
     "PersonId",
     "case_safe",
     "person_id",
@@ -48,7 +48,7 @@ _OTHER_PREFIXES: dict[str, str] = {
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
-class InvalidSalesforceId(ValueError):  # noqa: N818  (a value error, named for what it is)
+class InvalidSalesforceIdError(ValueError):
     """Text that cannot be a Lead's or Contact's ID; the message says why and what to do."""
 
 
@@ -90,18 +90,18 @@ def case_safe(text: str) -> str:
     for; one whose case disagrees with its suffix is refused as a typo."""
     value = text.strip()
     if not (value.isascii() and value.isalnum()):
-        raise InvalidSalesforceId(
+        raise InvalidSalesforceIdError(
             f'"{text}" is not a Salesforce ID: an ID has only letters and digits'
         )
     if len(value) not in (15, 18):
-        raise InvalidSalesforceId(
+        raise InvalidSalesforceIdError(
             f'"{value}" is not a Salesforce ID: an ID has 15 or 18 characters, not {len(value)}'
         )
     if len(value) == 15:
         return value + _suffix(value)
     head, suffix = value[:15], value[15:].upper()
     if any(char not in _SUFFIX_ALPHABET for char in suffix):
-        raise InvalidSalesforceId(
+        raise InvalidSalesforceIdError(
             f'"{value}": the last 3 characters of an 18-character ID are A-Z or 0-5'
         )
     if _suffix(head) == suffix:
@@ -110,7 +110,7 @@ def case_safe(text: str) -> str:
     case_lost = all(c.islower() for c in letters) or all(c.isupper() for c in letters)
     restored = _restored(head, suffix) if case_lost else None
     if restored is None:
-        raise InvalidSalesforceId(
+        raise InvalidSalesforceIdError(
             f'"{value}": its checksum (the last 3 characters) does not match the first 15; '
             "copy the ID again from Salesforce"
         )
@@ -125,7 +125,7 @@ def person_id(text: str) -> PersonId:
     if sobject is None:
         named = _OTHER_PREFIXES.get(full[:3])
         what = f"{named}'s ID" if named else f'an ID with prefix "{full[:3]}"'
-        raise InvalidSalesforceId(
+        raise InvalidSalesforceIdError(
             f"\"{text.strip()}\" is {what}, not a Lead's (00Q...) or a Contact's (003...)"
         )
     return PersonId(full, sobject)

@@ -47,7 +47,7 @@ from journey.engine.contacts import (
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, table
-from journey.salesforce_ids import InvalidSalesforceId, person_id
+from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 
 __all__ = [
     "ImportReport",
@@ -131,7 +131,7 @@ def _clean(raw: Mapping[str, str], ctx: ContactContext) -> dict[str, str]:
     if values.get("\0id"):
         try:
             record = person_id(values["\0id"])
-        except InvalidSalesforceId as exc:
+        except InvalidSalesforceIdError as exc:
             raise FieldValueError(f"Salesforce ID {exc}") from None
         if sf_type is not None and sf_type.casefold() != record.sobject.casefold():
             raise FieldValueError(
