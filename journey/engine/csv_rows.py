@@ -30,8 +30,9 @@ from pathlib import Path
 
 __all__ = ["BAD_ROW", "FIELD_SIZE_CAP", "IntakeError", "read_csv"]
 
-#: The largest cell, in characters: 1 MiB of text, eight times Salesforce's largest text
-#: field (a Long Text Area holds 131,072 characters), so any value Salesforce can hold fits.
+#: The largest cell, in characters: 1 MiB of text, eight times the csv module's default
+#: (128 KiB), which long notes and descriptions exported with contacts do reach; the cap
+#: keeps one runaway cell (a quote never closed in a huge file) from filling memory.
 FIELD_SIZE_CAP = 1 << 20
 
 #: The key of a refused row's message in the rows ``read_csv`` yields.
