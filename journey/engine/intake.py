@@ -21,7 +21,8 @@ sync never disagree; docs/import.md):
 * A row without one is the oldest contact with its email (case-insensitive), else new.
 * Refused, with the reason: a row whose ID names the contact of another email (the email
   of a linked record is Salesforce's to change, and one record cannot be two people).
-Contacts are merged: a later value wins, an empty cell never erases one.
+Contacts are merged: a later value wins, an empty cell never erases one, and an email in
+another letter case never rewrites a linked record's.
 """
 
 from __future__ import annotations
@@ -273,8 +274,8 @@ def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) 
             view.salesforce_id = value
         elif name == "\0type":
             view.salesforce_type = "Contact" if value == "Contact" else "Lead"
-        elif name == "Email" and (view.email or "").casefold() == value.casefold():
-            continue  # emails match in any case: another case never rewrites one
+        elif name == "Email" and view.salesforce_id and _same(view, value.casefold()):
+            continue  # a record's Email is Salesforce's: another letter case is no change
         else:
             view.set(name, value)
     if list_name:
