@@ -25,8 +25,10 @@ Rows come out as ``(line, {header: cell})``, the header being line 1; a refused 
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 __all__ = ["BAD_ROW", "FIELD_SIZE_CAP", "IntakeError", "read_csv"]
 
@@ -48,20 +50,46 @@ class IntakeError(Exception):
 
 
 class _Lines:
-    """The decoded lines from ``start`` on, counting how many the csv reader took."""
+    """The file's lines, decoded one at a time as the csv reader asks for them (a large file
+    is never held whole); lines handed back by ``read_again`` come first. ``taken`` is what
+    the record being read has used, as (line number, text)."""
 
-    def __init__(self, lines: list[str], start: int) -> None:
-        self.lines, self.next = lines, start
+    def __init__(self, handle: BinaryIO) -> None:
+        # Each chunk ends at a \n; splitting it again also ends lines at a lone \r (the line
+        # end of old Mac exports), keeping \r\n together.
+        self._raw = (piece for chunk in handle for piece in chunk.splitlines(keepends=True))
+        self._count = 0
+        self._again: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+        self.problems: dict[int, str] = {}
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        if self.next >= len(self.lines):
-            raise StopIteration
-        line = self.lines[self.next]
-        self.next += 1
-        return line
+        if self._again:
+            item = self._again.popleft()
+        else:
+            raw = next(self._raw)
+            if self._count == 0:
+                raw = raw.removeprefix(_UTF8_BOM)
+            self._count += 1
+            item = (self._count, _decoded(raw, self._count, self.problems))
+        self.taken.append(item)
+        return item[1]
+
+    def record(self) -> list[str] | None:
+        """The next record's cells (``None`` at the end); raises ``csv.Error``."""
+        self.taken = []
+        return next(csv.reader(self, strict=True), None)
+
+    def read_again(self, lines: list[tuple[int, str]]) -> None:
+        self._again.extendleft(reversed(lines))
+
+    def problem(self, lines: list[tuple[int, str]]) -> str | None:
+        """The first problem of these lines, which are done with (forgotten after)."""
+        found = [self.problems.pop(number, None) for number, _ in lines]
+        return next((p for p in found if p), None)
 
 
 def _decoded(raw: bytes, number: int, problems: dict[int, str]) -> str:
@@ -81,23 +109,6 @@ def _decoded(raw: bytes, number: int, problems: dict[int, str]) -> str:
     return text
 
 
-def _load(path: Path) -> tuple[list[str], dict[int, str]]:
-    """The file's lines, decoded one by one; the problems found, by line number (1-based)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IntakeError(f"{path}: cannot read: {exc.strerror}") from None
-    if data.startswith(_UTF16_32_BOMS):
-        raise IntakeError(f"{path}: the file is UTF-16 or UTF-32 text: {_SAVE_AS_UTF8}")
-    data = data.removeprefix(_UTF8_BOM)
-    problems: dict[int, str] = {}
-    lines = [
-        _decoded(raw, number, problems)
-        for number, raw in enumerate(data.splitlines(keepends=True), start=1)
-    ]
-    return lines, problems
-
-
 def _quote_problem(start: int, end: int) -> str:
     return (
         f"unbalanced quote: the quote opened on this line is not closed where its cell ends "
@@ -110,44 +121,53 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {header: cell}) per data row, or (line, {BAD_ROW: why}) for a refused
     row; raises ``IntakeError`` when the file cannot be taken at all."""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_CAP))
-    lines, problems = _load(path)
-    head = _Lines(lines, 0)
     try:
-        header = next(csv.reader(head, strict=True), None)
-    except csv.Error as exc:
-        raise IntakeError(f"{path}: line 1 (the header): {exc}") from None
-    if not header or not any(h.strip() for h in header):
-        raise IntakeError(f"{path}: no header row (the first row names the fields)")
-    if 1 in problems:
-        raise IntakeError(f"{path}: line 1 (the header): {problems[1]}")
-    names = [h.strip() for h in header]
-    position = head.next  # index of the next line to read (0-based)
-    while position < len(lines):
-        source = _Lines(lines, position)
-        reader = csv.reader(source, strict=True)
-        start = position
+        handle = path.open("rb")
+    except OSError as exc:
+        raise IntakeError(f"{path}: cannot read: {exc.strerror}") from None
+    with handle:
+        if handle.read(4).startswith(_UTF16_32_BOMS):
+            raise IntakeError(f"{path}: the file is UTF-16 or UTF-32 text: {_SAVE_AS_UTF8}")
+        handle.seek(0)
+        lines = _Lines(handle)
         try:
-            row = next(reader, None)
+            header = lines.record()
         except csv.Error as exc:
-            spanned = source.next - start > 1
-            if spanned and "field larger" not in str(exc):
-                yield start + 1, {BAD_ROW: _quote_problem(start + 1, source.next)}
-                position = start + 1
+            raise IntakeError(f"{path}: line 1 (the header): {exc}") from None
+        if not header or not any(h.strip() for h in header):
+            raise IntakeError(f"{path}: no header row (the first row names the fields)")
+        bad = lines.problem(lines.taken)
+        if bad is not None:
+            raise IntakeError(f"{path}: line 1 (the header): {bad}")
+        yield from _rows(lines, [h.strip() for h in header])
+
+
+def _rows(lines: _Lines, names: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    while True:
+        try:
+            row = lines.record()
+        except csv.Error as exc:
+            taken = lines.taken
+            if len(taken) > 1 and "field larger" not in str(exc):
+                yield taken[0][0], {BAD_ROW: _quote_problem(taken[0][0], taken[-1][0])}
+                lines.read_again(taken[1:])
+                lines.problem(taken[:1])
             else:
-                yield start + 1, {BAD_ROW: _csv_problem(exc)}
-                position = source.next
+                lines.problem(taken)
+                yield taken[0][0], {BAD_ROW: _csv_problem(exc)}
             continue
         if row is None:
-            break
-        position = source.next
-        number = start + 1
+            return
+        taken = lines.taken
+        number = taken[0][0]
+        if len(row) != len(names) and len(taken) > 1:
+            yield number, {BAD_ROW: _quote_problem(number, taken[-1][0])}
+            lines.read_again(taken[1:])
+            lines.problem(taken[:1])
+            continue
+        bad = lines.problem(taken)
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(names) and position - start > 1:
-            yield number, {BAD_ROW: _quote_problem(number, position)}
-            position = start + 1
-            continue
-        bad = next((problems[n] for n in range(number, position + 1) if n in problems), None)
         if bad is not None:
             yield number, {BAD_ROW: bad}
         elif len(row) != len(names):

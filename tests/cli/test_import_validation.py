@@ -286,3 +286,12 @@ def test_two_records_sharing_an_email_stay_two_contacts_as_the_sync_keeps_them(
     status = json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)
     [duplicate] = status["possible_duplicates"]
     assert sorted(r["salesforce_id"] for r in duplicate["records"]) == dup_ids
+
+
+def test_line_ends_of_every_kind_are_lines(project: Path) -> None:
+    csv = write(project, b"Email,Company\r\na@x.example,Dos\rb@x.example,Mac\nc@x.example,Unix\n")
+    report = import_json(csv, code=0)
+    assert (report["created"], report["errors"]) == (3, [])
+    mac = contact("b@x.example")
+    assert mac is not None
+    assert mac["fields"]["Company"] == "Mac"
