@@ -378,6 +378,7 @@ def import_command(
         "updated": report.updated,
         "unchanged": report.unchanged,
         "errors": [row_problem(str(file), e.row, e.message) for e in report.errors],
+        "salesforce_records_requested": report.requested,
     }
     if not _emit(as_json, data):
         for e in report.errors:
@@ -387,6 +388,11 @@ def import_command(
             f"{report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged{added}; {len(report.errors)} rows refused"
         )
+        if report.requested:
+            typer.echo(
+                f"{report.requested} without a Salesforce record: `journey run` (or the "
+                "worker) creates theirs"
+            )
     if report.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
 

@@ -46,9 +46,11 @@ from journey.engine.contacts import (
     write_contacts,
 )
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
+from journey.engine.salesforce_lists import request_records
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, table
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
+from journey.vocabulary import list_record_type
 
 __all__ = [
     "ImportReport",
@@ -78,6 +80,9 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    #: Contacts imported into "Salesforce Leads"/"Salesforce Contacts" without a record:
+    #: the engine creates theirs (``engine.salesforce_lists.request_records``).
+    requested: int = 0
 
     @property
     def rows(self) -> int:
@@ -253,6 +258,12 @@ def _import_batch(
     changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
     if known.fresh:
         write_contacts(conn, [(None, v) for v in known.fresh], ctx)
+    kind = list_record_type(list_name) if list_name else None
+    if kind is not None:
+        # Adding someone to a Salesforce list adds them to Salesforce: the record is
+        # created through the engine, like the journeys' `add to list` step.
+        wanted = [*touched, *(v.id for v in known.fresh)]
+        report.requested += len(request_records(conn, wanted, kind, ctx.now))
     report.created += len(known.fresh)
     report.updated += changed
     report.unchanged += taken - len(known.fresh) - changed

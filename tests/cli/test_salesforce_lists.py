@@ -132,3 +132,41 @@ def test_mode_none_empties_salesforce_contacts(project: Path) -> None:
     assert salesforce_lists(PEOPLE["contact"]) == set()
     assert salesforce_lists(PEOPLE["converted"]) == set()
     assert salesforce_lists(PEOPLE["owned"]) == {LEADS}
+
+
+def test_importing_into_salesforce_leads_creates_the_leads_through_the_engine(
+    project: Path,
+) -> None:
+    """The FAQ: adding someone to the "Salesforce Leads" list adds them to Salesforce. The
+    import asks; the next run creates the Lead (or links the Lead the org holds), and a
+    Salesforce Contact gets no Lead."""
+    rows = [
+        {"Email": NEW, "Last Name": "Newman", "Company": "Fresh Co"},
+        {"Email": PEOPLE["owned"], "Last Name": "Owned"},
+        {"Email": PEOPLE["contact"], "Last Name": "Stone"},
+    ]
+    path = project / "people.csv"
+    path.write_text(
+        "Email,Last Name,Company\n"
+        + "".join(f"{r['Email']},{r['Last Name']},{r.get('Company', '')}\n" for r in rows)
+    )
+    imported = sup.as_json("contacts", "import", str(path), "--list", LEADS, "--now", sup.NOW)
+    assert imported["errors"] == []
+    assert imported["salesforce_records_requested"] == 3
+    # Nobody is a member before a record exists: the list is the record type.
+    assert salesforce_lists(NEW) == set()
+    sup.run()
+
+    new = sup.contact(NEW)
+    assert new["salesforce"]["type"] == "Lead"
+    assert salesforce_lists(NEW) == {LEADS}
+    assert new["fields"]["Title"] == "Welcomed"  # `trigger added to list` fired
+    assert len(sup.query(project, f"SELECT Id FROM Lead WHERE Email = '{NEW}'")) == 1
+    # The existing Lead is linked, not doubled; Bob keeps it.
+    owned = sup.query(project, f"SELECT Id, Owner.Name FROM Lead WHERE Email = '{PEOPLE['owned']}'")
+    assert len(owned) == 1
+    assert sup.contact(PEOPLE["owned"])["salesforce"]["id"] == owned[0]["Id"]
+    assert salesforce_lists(PEOPLE["owned"]) == {LEADS}
+    # The Contact is skipped: no Lead, never in "Salesforce Leads".
+    assert sup.query(project, f"SELECT Id FROM Lead WHERE Email = '{PEOPLE['contact']}'") == []
+    assert LEADS not in salesforce_lists(PEOPLE["contact"])
