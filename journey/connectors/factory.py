@@ -206,14 +206,18 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     else:
         org, endpoint, lock = _embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
-    state = _connector_state(config.store_url)
+    state: ConnectorState | None = None
     try:
+        state = _connector_state(config.store_url)
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
         api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold)
-    except Exception:
-        state.close()
+    except BaseException:
+        # Whatever stops the opening (a store that cannot be reached, Ctrl-C) gives the
+        # org and its lock back: a later command in this process must not find it held.
+        if state is not None:
+            state.close()
         if org is not None:
             org.stop()
         if lock is not None:
@@ -235,10 +239,12 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
         endpoint = endpoint_from_config(settings, config.root)
     else:
         org, endpoint, lock = _embedded(config)
-        org.renew_session()
-        endpoint = replace(endpoint, session_id=org.session_id)
-    state = _connector_state(config.store_url)
+    state: ConnectorState | None = None
     try:
+        if org is not None:
+            org.renew_session()
+            endpoint = replace(endpoint, session_id=org.session_id)
+        state = _connector_state(config.store_url)
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
         try:
@@ -258,7 +264,8 @@ def renew_connection(config: ProjectConfig) -> dict[str, Any]:
             "org_remaining": daily.get("Remaining"),
         }
     finally:
-        state.close()
+        if state is not None:
+            state.close()
         if org is not None:
             org.stop()
         if lock is not None:

@@ -76,7 +76,13 @@ def test_import_trigger_wait_and_finish(project: Path) -> None:
         "big@acme.example,Bea,5000000\nsmall@acme.example,Sol,100\n",
     )
     imported = as_json("contacts", "import", csv, "--list", "Website Leads", "--now", T0)
-    assert imported == {"created": 2, "updated": 0, "unchanged": 0, "errors": []}
+    assert imported == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "errors": [],
+        "salesforce_records_requested": 0,
+    }
     first = as_json("run", "--now", T0)
     assert (first["entered"], first["ended"]) == (2, 0)
     status = as_json("status", "welcome")["journeys"][0]
