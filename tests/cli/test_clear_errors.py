@@ -166,6 +166,29 @@ def test_a_seed_that_is_not_a_seed_is_one_message(project: Path) -> None:
         assert "docs/emulator.md" in error["hint"]
 
 
+@pytest.mark.parametrize(
+    ("seed", "says"),
+    [
+        ("binary", "UTF-8"),
+        ("/dev/zero", "not a regular file"),
+        (".", "is a folder, not a seed file"),
+    ],
+)
+def test_a_binary_or_special_seed_file_is_one_message_not_a_hang(
+    project: Path, seed: str, says: str
+) -> None:
+    """A seed that is binary, a device that never ends, or a folder: one message naming the
+    file, exit 2 — never a hang or a traceback."""
+    if seed == "binary":
+        (project / "binary").write_bytes(bytes(range(256)) * 64)
+    (project / "journey.toml").write_text(f'[salesforce]\nseed = "{seed}"\n')
+    for args in (("run", "--now", NOW), ("sync", "--once")):
+        error = error_of(*args)
+        assert error["code"] == "config"
+        assert says in error["message"], error
+        assert seed.strip("/.") in error["message"] or seed == "."
+
+
 # --- --json: the same error object from every command ----------------------------------
 
 
