@@ -379,10 +379,13 @@ def import_command(
         "unchanged": report.unchanged,
         "errors": [row_problem(str(file), e.row, e.message) for e in report.errors],
         "salesforce_records_requested": report.requested,
+        "ignored_columns": report.ignored_columns,
     }
     if not _emit(as_json, data):
         for e in report.errors:
             typer.echo(f"{file}:{e.row}: error: {e.message}", err=True)
+        for column, why in report.ignored_columns.items():
+            typer.echo(f'{file}: column "{column}" set aside ({why})', err=True)
         added = f" to list {list_name!r}" if list_name else ""
         typer.echo(
             f"{report.created} created, {report.updated} updated, "

@@ -69,10 +69,18 @@ class ContactContext:
     evaluator: Evaluator
     now: datetime
     listens: Callable[[str, str], bool] | None = None
+    #: Fields journey.toml maps inbound only (``sync.mapping.inbound_only_fields``): what
+    #: intake sets aside, since only Salesforce writes them.
+    inbound_only: frozenset[str] = frozenset()
     _types: dict[str, tuple[str, str]] = field(init=False)
+    _inbound: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._types = {k.casefold(): (k, v) for k, v in self.field_types.items()}
+        self._inbound = frozenset(n.casefold() for n in self.inbound_only)
+
+    def is_inbound_only(self, name: str) -> bool:
+        return name.casefold() in self._inbound
 
     def display(self, name: str) -> str:
         entry = self._types.get(name.strip().casefold())

@@ -83,6 +83,8 @@ class ImportReport:
     #: Contacts imported into "Salesforce Leads"/"Salesforce Contacts" without a record:
     #: the engine creates theirs (``engine.salesforce_lists.request_records``).
     requested: int = 0
+    #: Columns whose values were set aside, and why (fields only Salesforce writes).
+    ignored_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -116,7 +118,13 @@ def import_rows(
     return report
 
 
-def _clean(raw: Mapping[str, str], ctx: ContactContext) -> dict[str, str]:
+#: Why an inbound-only field's value is set aside.
+INBOUND_ONLY = "inbound only: Salesforce's to write"
+
+
+def _clean(
+    raw: Mapping[str, str], ctx: ContactContext, ignored: dict[str, str] | None = None
+) -> dict[str, str]:
     if BAD_ROW in raw:
         raise FieldValueError(raw[BAD_ROW])
     values: dict[str, str] = {}
@@ -129,6 +137,12 @@ def _clean(raw: Mapping[str, str], ctx: ContactContext) -> dict[str, str]:
             values["\0" + _ID_COLUMNS[key]] = value
             continue
         display = ctx.display(name)
+        if ctx.is_inbound_only(display):
+            # Salesforce's to write (a formula, an Account's field, mapped inbound only):
+            # a value here would only be overwritten by the next sync, so it is set aside.
+            if ignored is not None:
+                ignored[display] = INBOUND_ONLY
+            continue
         coerce(display, value, ctx.type_of(display))  # raises FieldValueError
         values[display] = value
     sf_type = values.pop("\0type", None)
@@ -235,7 +249,7 @@ def _import_batch(
     cleaned: list[tuple[int, dict[str, str]]] = []
     for line, raw in batch:
         try:
-            cleaned.append((line, _clean(raw, ctx)))
+            cleaned.append((line, _clean(raw, ctx, report.ignored_columns)))
         except FieldValueError as exc:
             report.errors.append(RowError(line, str(exc)))
     known = _load_known(conn, [values for _, values in cleaned])

@@ -28,6 +28,7 @@ from journey.engine.contacts import ContactContext
 from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
 from journey.engine.store import Store, open_store
+from journey.engine.sync.mapping import inbound_only_fields
 
 __all__ = ["Project", "open_project", "segments_of", "store_exists"]
 
@@ -77,7 +78,8 @@ class Project:
         return dict(self.config.all_fields())
 
     def context(self, now: datetime) -> ContactContext:
-        return ContactContext(self.field_types, self.evaluator, now)
+        inbound = inbound_only_fields(self.config.sync, self.config.all_fields())
+        return ContactContext(self.field_types, self.evaluator, now, inbound_only=inbound)
 
     def runner(self, batch_size: int = 1000) -> Runner:
         return Runner(

@@ -82,6 +82,7 @@ def test_import_trigger_wait_and_finish(project: Path) -> None:
         "unchanged": 0,
         "errors": [],
         "salesforce_records_requested": 0,
+        "ignored_columns": {},
     }
     first = as_json("run", "--now", T0)
     assert (first["entered"], first["ended"]) == (2, 0)
