@@ -176,6 +176,14 @@ class Standalone:
     def soql(self, query: str) -> list[dict[str, Any]]:
         return [flatten(r) for r in self.client().query_all(query)["records"]]
 
+    def settings(self) -> str:
+        """The ``[salesforce]`` lines of a project on this org (the session from the
+        ``SF_SESSION`` variable, which the test sets to ``session_id``)."""
+        return (
+            f'instance_url = "{self.instance_url}"\nsession_id_env = "SF_SESSION"\n'
+            f'ca_file = "{self.ca_file}"\n'
+        )
+
 
 @contextmanager
 def standalone_emulator(

@@ -43,8 +43,7 @@ def org(tmp_path: Path) -> Iterator[sup.Standalone]:
 @pytest.fixture
 def project(org: sup.Standalone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings = (
-        f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-        f'ca_file = "{org.ca_file}"\n\n'
+        org.settings() + "\n"
         '[sync.fields.Contact]\n"Region" = { salesforce = "Account.Region__c" }\n\n'
         '[sync.fields.Lead]\n"Plan Tier" = { salesforce = "Plan_Tier__c", '
         'direction = "inbound only" }\n'

@@ -88,10 +88,7 @@ def org(
         yield Org(root, lambda: embedded_client(root))
         return
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as remote:
-        settings = (
-            f'instance_url = "{remote.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-            f'ca_file = "{remote.ca_file}"\n'
-        )
+        settings = remote.settings()
         root = write_project(tmp_path / "project", settings)
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", remote.session_id)

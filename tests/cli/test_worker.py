@@ -190,10 +190,7 @@ def test_the_sync_runs_on_its_schedule_beside_the_journeys(
     cycle ([sync] every) brings the change in, and a journey acts on the fresh value."""
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = (
-            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-            f'ca_file = "{org.ca_file}"\n\n[sync]\nevery = "1s"\n'
-        )
+        settings = org.settings() + '\n[sync]\nevery = "1s"\n'
         root = write_project(tmp_path / "project", {"greet": GREET}, settings)
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", org.session_id)
@@ -265,10 +262,7 @@ def test_a_worker_stuck_on_a_hung_org_still_stops_within_seconds(
     and the worker abandons it (the call is reconciled at the next start) rather than wait."""
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = (
-            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-            f'ca_file = "{org.ca_file}"\n'
-        )
+        settings = org.settings()
         root = write_project(tmp_path / "project", {"greet": GREET}, settings)
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", org.session_id)
@@ -322,10 +316,7 @@ def test_a_second_worker_on_a_sqlite_store_is_refused_with_the_way_to_scale(
 ) -> None:
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = (
-            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-            f'ca_file = "{org.ca_file}"\n'
-        )
+        settings = org.settings()
         root = write_project(tmp_path / "project", {"greet": GREET}, settings)
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", org.session_id)
@@ -350,10 +341,7 @@ def test_two_workers_on_postgresql_take_turns_without_a_traceback(
 ) -> None:
     monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = (
-            f'instance_url = "{org.instance_url}"\nsession_id_env = "SF_SESSION"\n'
-            f'ca_file = "{org.ca_file}"\n'
-        )
+        settings = org.settings()
         root = write_project(tmp_path / "project", {"greet": GREET, "promote": PROMOTE}, settings)
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", org.session_id)
