@@ -185,7 +185,9 @@ def list_for(record_type: RecordType) -> str:
     return LEADS_LIST if record_type == "Lead" else CONTACTS_LIST
 
 
-def record_type_of(salesforce_id: str | None, salesforce_type: str | None) -> RecordType | None:
+def record_type_of(
+    salesforce_id: str | None, salesforce_type: str | None = None
+) -> RecordType | None:
     """The object a contact's linked record is: its stated type, else its ID's key prefix;
     ``None`` when the contact has no record (or one of another object)."""
     if not salesforce_id:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 __all__ = [
     "Criterion",
@@ -31,6 +31,7 @@ __all__ = [
     "ObjectChanges",
     "ObjectRead",
     "Record",
+    "RecordReader",
     "SyncPaused",
     "SyncProblem",
     "SyncReadError",
@@ -120,7 +121,28 @@ class FieldInfo:
         return self.updateable and not self.calculated
 
 
-class SyncSource(Protocol):
+@runtime_checkable
+class RecordReader(Protocol):
+    """Reads named records: what the engine's link read (``engine.linking``) asks of an org
+    when a contact becomes linked to a Lead or Contact. The Salesforce connector and the
+    sync's source both answer it, so a runner finds it on its connector."""
+
+    def read_records(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        ids: Sequence[str] = (),
+        emails: Sequence[str] = (),
+    ) -> list[Record]:
+        """These ``fields`` of the ``sobject`` records with these IDs, or whose Email is
+        one of ``emails`` (compared without letter case, as Salesforce does) — a Lead only
+        while unconverted — oldest first; one query per 200 values. Raises ``SyncPaused``
+        or ``SyncReadError``."""
+        ...
+
+
+class SyncSource(RecordReader, Protocol):
     """An org the sync can read and write."""
 
     def check(self) -> None:

@@ -89,6 +89,7 @@ class Project:
             self.evaluator,
             self.field_types,
             batch_size=batch_size,
+            sync=self.config.sync,
         )
 
     def close(self) -> None:

@@ -30,12 +30,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from journey.connectors.base import Connector, EffectRequest, EffectResult, result_to_json
+from journey.connectors.sync import RecordReader, SyncProblem
 from journey.dsl.syntax import Action
 from journey.engine.conditions import Evaluator
+from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
 from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
 from journey.engine.journeys import Catalog
+from journey.engine.linking import LinkReader, LinkReads
 from journey.engine.store import (
     Activity,
     Effect,
@@ -109,7 +112,10 @@ class _Writes:
 
 
 class Runner:
-    """Runs the project's journeys against a store and a connector, with an injected clock."""
+    """Runs the project's journeys against a store and a connector, with an injected clock.
+    A connector that can read records (``connectors.sync.RecordReader``: Salesforce) has
+    every newly linked contact's record read into it before a step decides on it
+    (``engine.linking``), with ``sync``'s field mapping."""
 
     def __init__(
         self,
@@ -121,10 +127,16 @@ class Runner:
         *,
         batch_size: int = 1000,
         retries: RetrySchedule = STEP_RETRIES,
+        sync: SyncConfig | None = None,
     ) -> None:
         self.store, self.catalog, self.connector = store, catalog, connector
         self.evaluator, self.field_types = evaluator, field_types
         self.batch_size, self.retries = batch_size, retries
+        self.links = (
+            LinkReader(connector, sync or SyncConfig(), field_types)
+            if isinstance(connector, RecordReader)
+            else None
+        )
 
     # ------------------------------------------------------------------ passes
 
@@ -284,10 +296,13 @@ class Runner:
         busy = {i.run_id for i in items}
         while work:
             writes = _Writes()
+            reads = self._read_links(work, views, ctx, report)
+            if reads is None and all(i.result is None for i in work):
+                return report  # nothing decided yet: the runs stay due for the next pass
             waiting_on_connector: list[_Item] = []
             for item in work:
                 view = views[item.contact_id]
-                adv = self._step(item, view, now, writes, report)
+                adv = self._step(item, view, now, writes, report, hold=reads is None)
                 self._collect(item, adv, now, writes, report)
                 if adv.pending is not None:
                     waiting_on_connector.append(item)
@@ -296,14 +311,52 @@ class Runner:
                 if changed:
                     write_contacts(conn, changed, ctx, busy=busy)
                 _flush(conn, writes)
+                if reads is not None:
+                    reads.save(conn)
+            if reads is not None and self.links is not None:
+                self.links.commit(reads)
             for _, view in changed:
                 befores[view.id] = snapshot(view)
             work = self._call_connector(waiting_on_connector, views, report)
         return report
 
+    def _read_links(
+        self,
+        work: list[_Item],
+        views: dict[int, ContactView],
+        ctx: ContactContext,
+        report: PassReport,
+    ) -> LinkReads | None:
+        """The batch's newly linked records read into their views (``engine.linking``);
+        ``None`` when the org refused the read (the pass stops: ``paused``)."""
+        if self.links is None:
+            return LinkReads()
+        new_links = {
+            i.contact_id: i.result.changes.salesforce_id
+            for i in work
+            if i.result is not None
+            and i.result.status in ("done", "skipped")
+            and i.result.changes.salesforce_id
+        }
+        batch = {i.contact_id: views[i.contact_id] for i in work}
+        try:
+            return self.links.read_batch(self.store, batch, new_links, ctx)
+        except SyncProblem as problem:
+            report.paused = f"reading the linked Salesforce records: {problem}"
+            return None
+
     def _step(
-        self, item: _Item, view: ContactView, now: datetime, writes: _Writes, report: PassReport
+        self,
+        item: _Item,
+        view: ContactView,
+        now: datetime,
+        writes: _Writes,
+        report: PassReport,
+        *,
+        hold: bool = False,
     ) -> Advance:
+        """Advance the run, or take its effect's result and go on. ``hold``: the contact's
+        record could not be read, so the run stops right after its effect, due now."""
         journey = self.catalog.get(item.version)
         if item.result is None:
             return advance(journey, item.position, view, now, self.evaluator)
@@ -325,6 +378,9 @@ class Runner:
         if result.status == "paused":  # the connection's state, not the step's failure
             report.paused = result.message or result.why or "the connector paused"
         if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
+            if hold:
+                done.position.next_due = now
+                return done
             more = advance(journey, done.position, view, now, self.evaluator)
             more.records[:0] = done.records
             more.changes[:0] = done.changes

@@ -62,6 +62,7 @@ __all__ = [
     "Event",
     "FieldValue",
     "JourneyVersion",
+    "LinkRead",
     "Membership",
     "NotificationOutbox",
     "Run",
@@ -316,6 +317,16 @@ class SyncPending(SQLModel, table=True):
     #: When the engine last changed it: "latest wins" compares it with Salesforce's
     #: LastModifiedDate.
     marked_at: datetime | None = None
+
+
+class LinkRead(SQLModel, table=True):
+    """What the engine last looked up in Salesforce for a contact (``engine.linking``):
+    its record's ID, or ``email:<lower-cased email>`` when it had none. A contact whose
+    current ID or email differs is read again before a journey decides on it."""
+
+    __tablename__ = "link_reads"
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    looked_up: str
 
 
 class SyncSetting(SQLModel, table=True):

@@ -5,16 +5,25 @@ Pipeline position: connector → **assignment** → records / batching / state (
 
 * The user is named by email, name or ID and looked up once (one batched SOQL query for
   all the names an action needs, values escaped); a queue's name also works.
+* The Lead is the contact's own, or the one the org holds under its email (an unconverted
+  Lead, else a Contact: ``records.find_records``); only a contact with none gets a new one.
+  Only the fields the action names are written: the owner, and Lead Source / Status when
+  given — never the contact's other values over an existing Lead's.
 * ``keep current assignment``: a Lead that already has an owner keeps it and only Lead
-  Source / Status are written. "Has an owner" means owned by a *user*: a new Lead, or one
-  waiting in a queue, is unassigned and gets the owner.
+  Source / Status (when given) are written. "Has an owner" means owned by a *user*, as the
+  org says at action time (the owner is read then, however the record was found): a new
+  Lead, or one waiting in a queue (``OwnerId`` a Group, ``00G``: Lead owners are users or
+  queues, help.salesforce.com/s/articleView?id=000385203&type=1), is unassigned and gets
+  the owner.
 * Group: the users of ``[groups]`` in ``journey.toml`` take turns, least recently
   assigned first; turns are kept in ``sf_round_robin`` and taken in one write
   transaction, so concurrent workers and restarts stay fair.
 * Every write here sets the owner explicitly, so it sends ``Sforce-Auto-Assign: FALSE``
   (or, for updates, the project's ``assignment_rules_on_update`` choice) — the org's
   assignment rules must not undo it.
-* A Salesforce Contact is not a Lead: the action is skipped for it, with why.
+* A Salesforce Contact is not a Lead: the action is skipped for it, with why — whether
+  the contact was linked to it before or its email found it now (a Contact's ID is never
+  sent as a Lead's).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from journey.connectors.salesforce.records import (
     Owner,
     Workspace,
     ensure_records,
+    find_records,
     read_owners,
 )
 from journey.dsl.syntax import AssignLead, AssignLeadToGroup
@@ -115,18 +125,21 @@ def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequenc
             item.fields["Lead Status"] = out["Status"]
         return out
 
-    # Existing records: Contacts are skipped; with keep_current, user-owned Leads keep theirs.
+    # Existing records first — the contact's own, or one the org holds under its email —
+    # then: Contacts are skipped; with keep_current, user-owned Leads keep their owner.
+    find_records(ws, items, "Lead")
     for item in items:
-        c = item.contact
-        if item.live and c.salesforce_id and c.salesforce_type == "Contact":
+        if item.live and item.record_type == "Contact":
             item.finish(
-                "skipped", why="the contact is a Salesforce Contact; only Leads are assigned"
+                "skipped",
+                why=f"{item.who()} is a Salesforce Contact ({item.record_id}); "
+                "assign lead assigns Leads only",
             )
-    existing = [i for i in items if i.live and i.contact.salesforce_id]
+    existing = [i for i in items if i.live and i.record_id]
     keepers: list[Item] = []
     if action.keep_current and existing:
-        for item in existing:
-            item.record_id, item.record_type = item.contact.salesforce_id, "Lead"
+        # The owner is read from the org now, however the record was found: whatever
+        # the contact last showed, the org's current owner is the one kept.
         owners = read_owners(ws, existing)
         for item in existing:
             owner = owners.get(str(item.record_id))

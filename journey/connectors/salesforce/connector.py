@@ -50,6 +50,7 @@ from journey.connectors.salesforce.notifications import send_notifications
 from journey.connectors.salesforce.reconcile import reconcile_requests, settle
 from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.connectors.salesforce.state import ConnectorState
+from journey.connectors.sync import Record, RecordReader
 from journey.dsl.syntax import (
     Action,
     AddTask,
@@ -195,6 +196,24 @@ class SalesforceConnector:
             return [Reconciled(r.key, applied=False) for r in requests]
         finally:
             self.api.budget.save()
+
+    def read_records(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        ids: Sequence[str] = (),
+        emails: Sequence[str] = (),
+    ) -> list[Record]:
+        """``connectors.sync.RecordReader``, for the engine's link read: the sync source's
+        read, over this connector's client, budget and pause."""
+        # replication builds on this module (the pause), so it is imported here.
+        from journey.connectors.salesforce.replication import replication_for
+
+        if "replication" not in self.cache:
+            self.cache["replication"] = replication_for(self)
+        reader: RecordReader = self.cache["replication"]
+        return reader.read_records(sobject, fields, ids=ids, emails=emails)
 
     def close(self) -> None:
         self.state.close()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from journey.connectors.base import RecordChange
-from journey.connectors.salesforce.records import Item, Workspace
+from journey.connectors.salesforce.records import Item, Workspace, known_type
 from journey.connectors.salesforce.state import Link
 from journey.dsl.syntax import UpdateSalesforceField
 from journey.vocabulary import standard_field
@@ -61,7 +61,7 @@ def update_fields(ws: Workspace, action: UpdateSalesforceField, items: Sequence[
     for item in items:
         c = item.contact
         if c.salesforce_id:
-            item.record_id, item.record_type = c.salesforce_id, c.salesforce_type or "Lead"
+            item.record_id, item.record_type = c.salesforce_id, known_type(c)
         elif c.id in links:
             link: Link = links[c.id]
             item.record_id, item.record_type, item.new_link = (

@@ -36,6 +36,7 @@ from journey.vocabulary import (
     STANDARD_FIELDS,
     RecordType,
     is_user_id,
+    record_type_of,
 )
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "Owner",
     "Workspace",
     "ensure_records",
+    "find_records",
+    "known_type",
     "read_owners",
     "record_fields",
 ]
@@ -193,7 +196,7 @@ def _adopt(items: Sequence[Item], links: Mapping[int, Link]) -> None:
             continue
         c = item.contact
         if c.salesforce_id:
-            item.record_id, item.record_type = c.salesforce_id, c.salesforce_type or "Lead"
+            item.record_id, item.record_type = c.salesforce_id, known_type(c)
         elif c.id in links:
             link = links[c.id]
             item.record_id, item.record_type = link.salesforce_id, link.salesforce_type
@@ -230,6 +233,31 @@ def _link_existing(
     return [i for i in firsts if i.contact.id not in links]
 
 
+def known_type(contact: ContactSnapshot) -> RecordType:
+    """The object the contact's record is: its ID's key prefix says (a Contact's ID is
+    never taken for a Lead's), else what the engine stored."""
+    return record_type_of(contact.salesforce_id) or contact.salesforce_type or "Lead"
+
+
+def _missing(items: Sequence[Item]) -> dict[int, list[Item]]:
+    missing: dict[int, list[Item]] = {}
+    for item in items:
+        if item.live and not item.record_id:
+            missing.setdefault(item.contact.id, []).append(item)
+    return missing
+
+
+def find_records(ws: Workspace, items: Sequence[Item], kind: RecordType = "Lead") -> list[Item]:
+    """Give every live item the record it already has — its own, the one ``sf_links``
+    holds, or one the org holds under its email — without creating any; returns the items
+    still without a record."""
+    _adopt(items, ws.state.links(i.contact.id for i in items if not i.contact.salesforce_id))
+    missing = _missing(items)
+    if missing:
+        _link_existing(ws, [group[0] for group in missing.values()], missing, kind)
+    return [i for i in items if i.live and not i.record_id]
+
+
 def ensure_records(
     ws: Workspace,
     items: Sequence[Item],
@@ -238,20 +266,15 @@ def ensure_records(
     extra: Callable[[Item], Mapping[str, Any]] | None = None,
     explicit_owner: bool = False,
 ) -> list[Item]:
-    """Give every live item a record — its own, one the org already holds under its email,
-    or a new one; returns the items whose record was created now. ``extra`` adds fields to
-    a new record (an owner, a lead source); ``explicit_owner`` sends
-    ``Sforce-Auto-Assign: FALSE`` so the org's rules keep out."""
-    _adopt(items, ws.state.links(i.contact.id for i in items if not i.contact.salesforce_id))
-    missing: dict[int, list[Item]] = {}
-    for item in items:
-        if item.live and not item.record_id:
-            missing.setdefault(item.contact.id, []).append(item)
+    """Give every live item a record — the one it has (``find_records``) or a new one;
+    returns the items whose record was created now. ``extra`` adds fields to a new record
+    (an owner, a lead source); ``explicit_owner`` sends ``Sforce-Auto-Assign: FALSE`` so
+    the org's rules keep out."""
+    find_records(ws, items, kind)
+    missing = _missing(items)
     if not missing:
         return []
-    firsts = _link_existing(ws, [group[0] for group in missing.values()], missing, kind)
-    if not firsts:
-        return []
+    firsts = [group[0] for group in missing.values()]
     payloads = []
     for item in firsts:
         payload = record_fields(item.contact, kind, ws.default_company)

@@ -311,6 +311,44 @@ class SalesforceReplication:
                 rows.append({k: (v if v != "" else None) for k, v in row.items()})
             yield rows
 
+    def read_records(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        ids: Sequence[str] = (),
+        emails: Sequence[str] = (),
+    ) -> list[Record]:
+        """``connectors.sync.RecordReader``: by ID, or by Email — SOQL's ``=``/``IN`` on a
+        text field ignores letter case (developer.salesforce.com/docs/platform/
+        salesforce-soql-sosl/guide/sforce-api-calls-soql-select-comparisonoperators.html)
+        — a Lead only while ``IsConverted`` is false, oldest first (``CreatedDate``)."""
+        columns = ", ".join(dict.fromkeys(["Id", "SystemModstamp", *map(_name, fields)]))
+        table = _name(sobject)
+        rows: list[dict[str, Any]] = []
+        try:
+            if ids:
+                rows += self._guard(
+                    partial(
+                        self.api.query_in,
+                        f"SELECT {columns} FROM {table} WHERE Id IN {{values}}",
+                        list(ids),
+                    )
+                )
+            if emails:
+                unconverted = " AND IsConverted = false" if sobject == "Lead" else ""
+                rows += self._guard(
+                    partial(
+                        self.api.query_in,
+                        f"SELECT {columns} FROM {table} WHERE Email IN {{values}}{unconverted} "
+                        "ORDER BY CreatedDate",
+                        list(emails),
+                    )
+                )
+        finally:
+            self._save_budget()
+        return [_flatten(r) for r in rows]
+
     # ---- writes -------------------------------------------------------------------------
     def update(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         """Collections PATCH, 200 a call; no assignment rules (the sync mirrors data, it

@@ -35,7 +35,7 @@ from journey.engine.contacts import (
 from journey.engine.store import Activity, SyncError, SyncPending, table
 from journey.engine.sync.identity import id_text, match_contacts
 from journey.engine.sync.mapping import FieldMap, from_salesforce
-from journey.engine.sync.merge import invalid_values, merge_record, take_owner
+from journey.engine.sync.merge import Merged, invalid_values, merge_record, take_owner
 from journey.engine.sync.outbound import set_error_list
 from journey.engine.sync.records import (
     Linked,
@@ -48,7 +48,7 @@ from journey.engine.sync.records import (
 )
 from journey.vocabulary import RecordType
 
-__all__ = ["Taken", "take_people"]
+__all__ = ["Taken", "record_link", "take_people", "take_record"]
 
 
 @dataclass
@@ -120,10 +120,8 @@ def take_people(
             view = ContactView(id=0)
             fresh.append((record, view))
         shadow = link.shadow if link is not None and link.shadow is not None else None
-        merged = merge_record(view, record, maps, shadow, marks.get(view.id))
+        merged = take_record(view, record, sobject, maps, shadow, marks.get(view.id))
         taken.conflicts += merged.conflicts
-        take_owner(view, record)
-        view.salesforce_id, view.salesforce_type = record_id, sobject
         if merged.engine_keeps and view.id:
             engine_keeps.append(view.id)
         if merged.restored and view.id:
@@ -131,15 +129,7 @@ def take_people(
         for name, message in invalid_values(view, maps, ctx):
             view.set(name, befores[view.id].get(name) if view.id in befores else "")
             problems.append((record_id, view, name, message))
-        new_link = Linked(
-            record_id,
-            sobject,
-            view.id or None,
-            id_text(record.get("AccountId")) or None,
-            {m.path: from_salesforce(record.get(m.path), m.kind) for m in maps},
-            str(record.get("SystemModstamp") or ""),
-        )
-        saved.append(new_link)
+        saved.append(record_link(record, sobject, view.id or None, maps))
         if view.id:
             touched[view.id] = view
     if fresh:
@@ -167,6 +157,39 @@ def take_people(
     if engine_keeps:
         mark_sync_pending(conn, engine_keeps, ctx.now)
     return taken
+
+
+def take_record(
+    view: ContactView,
+    record: Mapping[str, Any],
+    sobject: RecordType,
+    maps: Sequence[FieldMap],
+    shadow: Mapping[str, str] | None,
+    engine_changed_at: datetime | None,
+) -> Merged:
+    """One Lead's or Contact's values onto its contact: merged three-way, its owner, the
+    link (its Salesforce list follows the link when the contact is written). The sync and
+    the engine's link read (``engine.linking``) both take a record through here: one set
+    of rules."""
+    merged = merge_record(view, record, maps, shadow, engine_changed_at)
+    take_owner(view, record)
+    view.salesforce_id, view.salesforce_type = str(record["Id"]), sobject
+    return merged
+
+
+def record_link(
+    record: Mapping[str, Any], sobject: RecordType, contact_id: int | None, maps: Sequence[FieldMap]
+) -> Linked:
+    """The sync record a taken record leaves: its shadow is the values just taken, so the
+    next cycle reading them back sees no change."""
+    return Linked(
+        str(record["Id"]),
+        sobject,
+        contact_id,
+        id_text(record.get("AccountId")) or None,
+        {m.path: from_salesforce(record.get(m.path), m.kind) for m in maps},
+        str(record.get("SystemModstamp") or ""),
+    )
 
 
 def _inbound_errors(

@@ -32,6 +32,7 @@ __all__ = [
     "from_salesforce",
     "inbound_only_fields",
     "read_fields",
+    "same_value",
     "to_salesforce",
 ]
 
@@ -169,6 +170,17 @@ def engine_text(value: str, kind: str) -> str:
         except ValueError:
             return value
     return value
+
+
+def same_value(m: FieldMap, one: str, other: str) -> bool:
+    """Whether two texts of the field are the same value. An email differing only in
+    letter case is the same address — Salesforce compares text without case
+    (developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/
+    sforce-api-calls-soql-select-comparisonoperators.html) — so it is never written over
+    Salesforce's, nor Salesforce's over the contact's."""
+    if m.path == "Email":
+        return one.casefold() == other.casefold()
+    return one == other
 
 
 def to_salesforce(text: str, kind: str) -> Any:

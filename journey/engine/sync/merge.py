@@ -20,7 +20,7 @@ from typing import Any
 
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, FieldValueError, coerce
-from journey.engine.sync.mapping import FieldMap, engine_text, from_salesforce
+from journey.engine.sync.mapping import FieldMap, engine_text, from_salesforce, same_value
 from journey.vocabulary import OWNER_PATHS
 
 __all__ = ["Merged", "invalid_values", "merge_record", "salesforce_time", "take_owner"]
@@ -65,7 +65,7 @@ def merge_record(
         s = from_salesforce(record.get(m.path), m.kind)
         raw = view.get(m.contact_field)
         e = engine_text(raw, m.kind)
-        if s == e:
+        if same_value(m, s, e):
             if m.kind == "True/False" and raw != s:  # blank: Salesforce's "false" is stored
                 view.set(m.contact_field, s)
             continue

@@ -32,7 +32,7 @@ from journey.engine.contacts import (
     write_contacts,
 )
 from journey.engine.store import Activity, Contact, Store, table
-from journey.engine.sync.mapping import FieldMap, engine_text, to_salesforce
+from journey.engine.sync.mapping import FieldMap, engine_text, same_value, to_salesforce
 from journey.engine.sync.records import (
     ERRORS_LIST,
     Linked,
@@ -118,7 +118,7 @@ def _push_batch(
         for m in maps_of(link.object):
             value = engine_text(view.get(m.contact_field), m.kind)
             theirs = shadow.get(m.path, "false" if m.kind == "True/False" else "")
-            if value == theirs:
+            if same_value(m, value, theirs):
                 continue
             if m.writable:
                 changed[m.path] = value
