@@ -83,6 +83,11 @@ FORM_SUBMISSION = {
     "Rating": "Hot",
 }
 
+#: Sample contacts the example org already holds as Leads (salesforce-seed.json): one
+#: owned by Bob, one waiting in the Inbound Queue. The demo says what became of their
+#: owners: ``keep current assignment`` keeps a user owner, and a queue is no user owner.
+EXISTING_LEADS = ("katherine.johnson@langley.example", "d.vaughan@langley.example")
+
 #: What the demo shows of the org: object -> (SOQL, columns).
 ORG_VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Lead": (
@@ -188,6 +193,30 @@ def _webinar(project: Project, sf: Any, emails: tuple[str, ...], status: str) ->
     return changed
 
 
+def _existing_notes(sf: Any, seed: Path) -> list[str]:
+    """What became of the existing Leads' owners (``EXISTING_LEADS``), as notes."""
+    seeded = {
+        str(lead["Email"]).casefold(): str(lead.get("OwnerId") or "")
+        for lead in json.loads(seed.read_text()).get("Lead", [])
+        if str(lead.get("Email", "")).casefold() in EXISTING_LEADS
+    }
+    notes = []
+    for email, was in seeded.items():
+        rows = sf.query(
+            format_soql("SELECT Name, Owner.Name, Owner.Email FROM Lead WHERE Email = {}", email)
+        )["records"]
+        if not rows:
+            continue
+        name, owner = rows[0]["Name"], rows[0].get("Owner") or {}
+        if str(owner.get("Email") or "").casefold() == was.casefold():
+            notes.append(f"existing Lead {name} kept its owner {owner.get('Name')}")
+        else:
+            notes.append(
+                f"existing Lead {name} was waiting in a queue: now owned by {owner.get('Name')}"
+            )
+    return notes
+
+
 def _clock(project: Project) -> Callable[[datetime], Callable[[], ContactContext]]:
     """The sync's view of "now" at a tick of virtual time."""
     return lambda now: lambda: project.context(now)
@@ -287,6 +316,8 @@ def run_demo(
                     if report.paused:
                         notes.append(f"paused: {report.paused}")
                         break
+            if demo_config.salesforce.seed:
+                notes += _existing_notes(sf, folder / demo_config.salesforce.seed)
             journeys = [s.as_dict() for s in journey_status(project.store, project.catalog)]
             records = _org_records(sf)
             calls = org.api_calls

@@ -41,16 +41,30 @@ def test_demo_takes_the_sample_contacts_through_the_emulated_org(empty_folder: P
     assert sum(s["failed"] for s in steps) == 0
     assert all(j["runs"] for j in report["journeys"])
     org = report["org"]
-    # Every sample contact (and the form submitter) became a Lead in the org...
-    assert len(org["Lead"]) == report["imported"] + 1
+    seed = json.loads((example_project() / "salesforce-seed.json").read_text())
+    sample = {line.split(",")[0].casefold() for line in contacts[1:]}
+    seeded_leads = [lead for lead in seed["Lead"] if lead["Email"].casefold() not in sample]
+    # Every sample contact (and the form submitter) is a Lead in the org — the two the org
+    # already held were linked to theirs, not given a second — beside the seed's others...
+    assert len(org["Lead"]) == report["imported"] + 1 + len(seeded_leads)
+    # ...and the existing Leads kept what they had: Bob's Lead its owner, both their source.
+    assert "existing Lead Katherine Johnson kept its owner Bob Baker" in report["notes"]
+    assert (
+        "existing Lead Dorothy Vaughan was waiting in a queue: now owned by Jane Doe"
+        in report["notes"]
+    )
+    sources = {lead["Name"]: lead["LeadSource"] for lead in org["Lead"]}
+    assert sources["Katherine Johnson"] == sources["Dorothy Vaughan"] == "Partner"
     # ...assigned by round robin over the group's three SDRs, or kept by an explicit owner.
     owners = {lead["Owner.Name"] for lead in org["Lead"]}
     assert {"Ann Archer", "Bob Baker", "Cara Cole"} <= owners
     # The leads the rep qualified were converted: Contact, Account (the seeded Globex
     # reused, not duplicated) and Opportunity.
     converted = [lead for lead in org["Lead"] if lead["IsConverted"]]
-    assert len(converted) == 4
-    assert len(org["Opportunity"]) == len(org["Contact"]) == 4
+    seeded_converted = len(seed["LeadConvert"])
+    assert len(converted) == 4 + seeded_converted
+    assert len(org["Opportunity"]) == 4
+    assert len(org["Contact"]) == 4 + seeded_converted + len(seed["Contact"])
     assert [a["Name"] for a in org["Account"]].count("Globex") == 1
     # The webinar tool's campaign members reached the engine through the sync and moved
     # the webinar journey: one registrant attended and met its goal.

@@ -29,7 +29,12 @@ from urllib.parse import quote
 from simple_salesforce.format import format_soql
 
 from journey.connectors.salesforce.batching import OrgApi
-from journey.connectors.salesforce.connector import PAUSE_KEY, SalesforceConnector, current_pause
+from journey.connectors.salesforce.connector import (
+    LIMIT_PAUSE,
+    PAUSE_KEY,
+    SalesforceConnector,
+    current_pause,
+)
 from journey.connectors.salesforce.errors import (
     CallRefusedError,
     PausedError,
@@ -163,13 +168,16 @@ class SalesforceReplication:
         if self.state is None:
             return
         now = self.clock()
+        until = problem.until
+        if until is None and problem.code == "REQUEST_LIMIT_EXCEEDED":
+            until = now + LIMIT_PAUSE  # as the actions connector: a cap ends by itself
         self.state.put(
             PAUSE_KEY,
             {
                 "code": problem.code,
                 "message": problem.message,
                 "since": now.isoformat(),
-                "until": problem.until.isoformat() if problem.until else None,
+                "until": until.isoformat() if until else None,
             },
         )
 

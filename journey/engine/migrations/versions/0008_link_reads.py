@@ -1,7 +1,7 @@
 """``link_reads``: what the engine last looked up in Salesforce for each contact.
 
 Revision ID: 0008_link_reads
-Revises: 0004_drop_schema_version
+Revises: 0007_notification_outbox
 """
 
 from __future__ import annotations
