@@ -12,7 +12,6 @@ standalone emulated org.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,11 @@ def make_project(root: Path, journeys: dict[str, str], salesforce: str = "") -> 
 
 
 @pytest.fixture
-def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     root = make_project(tmp_path / "project", {"keep": KEEP, "form": ROUTE_FORM, "new": NEW_LEAD})
     monkeypatch.chdir(root)
-    yield root
+    return root
 
 
 def lead(root: Path, email: str) -> dict[str, Any]:
@@ -101,7 +100,8 @@ def test_keep_current_assignment_keeps_the_owner_of_a_lead_found_by_email(embedd
     assert owned["Owner.Email"] == PEOPLE["bob"]
     assert owned["LeadSource"] == "Web"
     [(outcome, detail)] = sup.feed(PEOPLE["owned"])
-    assert outcome == "skipped" and f"kept the current owner ({PEOPLE['bob']})" in detail
+    assert outcome == "skipped"
+    assert f"kept the current owner ({PEOPLE['bob']})" in detail
     shown = sup.contact(PEOPLE["owned"])
     assert shown["fields"]["Lead Owner"] == "Bob Seller"
     assert shown["fields"]["Lead Status"] == "Working - Contacted"
@@ -111,7 +111,8 @@ def test_keep_current_assignment_keeps_the_owner_of_a_lead_found_by_email(embedd
     # A Contact is not assigned as a Lead: skipped, saying why — no NOT_FOUND, no new Lead.
     [(outcome, detail)] = sup.feed(PEOPLE["contact"])
     assert outcome == "skipped"
-    assert "is a Salesforce Contact" in detail and "assign lead assigns Leads only" in detail
+    assert "is a Salesforce Contact" in detail
+    assert "assign lead assigns Leads only" in detail
     assert sup.query(embedded, f"SELECT Id FROM Lead WHERE Email = '{PEOPLE['contact']}'") == []
     assert sup.contact(PEOPLE["contact"])["salesforce"]["type"] == "Contact"
     # Someone the org does not hold gets a Lead owned by Eva.
