@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,22 +32,20 @@ import sqlalchemy as sa
 from journey.connectors.base import Connector, EffectRequest, EffectResult, result_to_json
 from journey.connectors.sync import RecordReader, SyncProblem
 from journey.dsl.syntax import Action
+from journey.engine.batch_writes import Writes, activity_rows, differs, flush
 from journey.engine.conditions import Evaluator
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
+from journey.engine.executor import Advance, Pending, Position, advance, complete_effect
 from journey.engine.journeys import Catalog
 from journey.engine.linking import LinkReader, LinkReads
 from journey.engine.store import (
-    Activity,
     Effect,
     Run,
     RunStatus,
     Store,
-    insert_many,
     table,
-    update_many,
 )
 from journey.engine.triggers import process_events
 from journey.retry import STEP_RETRIES, RetrySchedule
@@ -101,14 +99,6 @@ class _Item:
     pending: Pending | None = None
     result: EffectResult | None = None
     goal: str | None = None
-
-
-@dataclass
-class _Writes:
-    activity: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
-    intents: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Runner:
@@ -295,7 +285,7 @@ class Runner:
         work = items
         busy = {i.run_id for i in items}
         while work:
-            writes = _Writes()
+            writes = Writes()
             reads = self._read_links(work, views, ctx, report)
             if reads is None and all(i.result is None for i in work):
                 return report  # nothing decided yet: the runs stay due for the next pass
@@ -306,11 +296,11 @@ class Runner:
                 self._collect(item, adv, now, writes, report)
                 if adv.pending is not None:
                     waiting_on_connector.append(item)
-            changed = [(befores[cid], v) for cid, v in views.items() if _differs(befores[cid], v)]
+            changed = [(befores[c], v) for c, v in views.items() if differs(befores[c], v)]
             with self.store.begin() as conn:
                 if changed:
                     write_contacts(conn, changed, ctx, busy=busy)
-                _flush(conn, writes)
+                flush(conn, writes)
                 if reads is not None:
                     reads.save(conn)
             if reads is not None and self.links is not None:
@@ -350,7 +340,7 @@ class Runner:
         item: _Item,
         view: ContactView,
         now: datetime,
-        writes: _Writes,
+        writes: Writes,
         report: PassReport,
         *,
         hold: bool = False,
@@ -408,14 +398,16 @@ class Runner:
         return result, now + timedelta(seconds=self.retries.delay(failures))
 
     def _collect(
-        self, item: _Item, adv: Advance, now: datetime, writes: _Writes, report: PassReport
+        self, item: _Item, adv: Advance, now: datetime, writes: Writes, report: PassReport
     ) -> None:
         journey = self.catalog.get(item.version)
         pos = adv.position
         item.position = pos
         item.pending = adv.pending
         report.steps += adv.steps
-        writes.activity.extend(_activity(item, journey.name, adv.records, now))
+        writes.activity.extend(
+            activity_rows(item.run_id, item.contact_id, journey.name, adv.records, now)
+        )
         terminal = pos.status in _TERMINAL
         if terminal:
             report.ended += 1
@@ -464,47 +456,3 @@ class Runner:
             for member, result in zip(members, results, strict=True):
                 member.result = result
         return items
-
-
-def _differs(before: ContactView, after: ContactView) -> bool:
-    return (
-        before.fields != after.fields
-        or before.lists != after.lists
-        or before.email != after.email
-        or before.salesforce_id != after.salesforce_id
-        or before.salesforce_type != after.salesforce_type
-        or before.owner_values() != after.owner_values()
-    )
-
-
-def _activity(
-    item: _Item, journey: str, records: Iterable[Record], now: datetime
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "contact_id": item.contact_id,
-            "run_id": item.run_id,
-            "journey": journey,
-            "step_id": r.step_id,
-            "kind": r.kind,
-            "outcome": r.outcome,
-            "detail": r.detail,
-            "data": json.dumps(r.data, sort_keys=True) if r.data else None,
-            "at": r.at or now,
-        }
-        for r in records
-    ]
-
-
-def _flush(conn: sa.Connection, writes: _Writes) -> None:
-    """Everything one step of the protocol decided, in the caller's transaction."""
-    runs, ef = table(Run), table(Effect)
-    if writes.outcomes:
-        conn.execute(
-            sa.update(ef).where(ef.c.key == sa.bindparam("k")),
-            writes.outcomes,
-        )
-    update_many(conn, runs, "id", writes.runs, "rid")
-    insert_many(conn, table(Activity), writes.activity)
-    if writes.intents:
-        conn.execute(sa.insert(ef), writes.intents)
