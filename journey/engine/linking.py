@@ -135,7 +135,9 @@ class LinkReader:
                 )
                 for name, _ in invalid_values(view, maps[sobject], ctx):
                     view.set(name, before.get(name))
-                out.records.append(record_link(record, sobject, view.id, maps[sobject]))
+                if self.sync.object_sync(sobject).mode != "none":
+                    # The sync's shadow: its next cycle reads these values back unchanged.
+                    out.records.append(record_link(record, sobject, view.id, maps[sobject]))
                 out.taken += 1
             key = lookup_key(view)
             if key is not None:

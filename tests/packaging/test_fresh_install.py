@@ -63,5 +63,5 @@ def test_a_fresh_install_works_in_an_empty_folder(source: Path, tmp_path: Path) 
     assert "0 error(s), 0 warning(s)" in run([journey, "check", "journeys/"], empty)
     report = json.loads(run([journey, "demo", "--json", "--at", "2026-03-02T09:00"], empty))
     assert report["folder"] == ".journey/demo"
-    assert report["imported"] == 12
+    assert report["imported"] == 14  # journeys/sample-contacts.csv's rows
     assert sum(s["failed"] for j in report["journeys"] for s in j["steps"]) == 0

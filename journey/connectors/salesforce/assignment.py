@@ -138,8 +138,8 @@ def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequenc
     existing = [i for i in items if i.live and i.record_id]
     keepers: list[Item] = []
     if action.keep_current and existing:
-        # The owner is read from the org now, however the record was found: whatever
-        # the contact last showed, the org's current owner is the one kept.
+        # The owner is read from the org at action time, however the record was found:
+        # whatever the contact last showed, the org's current owner is the one kept.
         owners = read_owners(ws, existing)
         for item in existing:
             owner = owners.get(str(item.record_id))
