@@ -124,10 +124,14 @@ class LinkReader:
             link.salesforce_id: link.shadow
             for link in load_records(conn, ids=[str(r["Id"]) for _, r in found.values()])
         }
-        # Only after every read answered is anything changed.
-        for view in views:
+        # Only after every read answered is anything changed. A record goes to one
+        # contact: the one linked to it by ID before one whose email found it.
+        claimed: set[str] = set()
+        for view in sorted(views, key=lambda v: v.salesforce_id is None):
             hit = found.get(view.id)
-            if hit is not None and view.id not in taken_by_others:
+            record_key = str(hit[1]["Id"])[:15] if hit is not None else ""
+            if hit is not None and view.id not in taken_by_others and record_key not in claimed:
+                claimed.add(record_key)
                 sobject, record = hit
                 before = view.copy()
                 take_record(

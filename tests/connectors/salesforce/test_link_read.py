@@ -187,3 +187,21 @@ def test_a_refused_read_decides_nothing_and_reads_on_the_next_pass(world: World)
         kinds = {r.kind for r in conn.execute(sa.select(a.c.kind))}
     assert "action" not in kinds  # no step was taken on unread values
     assert "Owned" not in lists(world.view(PEOPLE["owned"]))
+
+
+def test_a_record_linked_to_one_contact_is_not_linked_to_a_second(world: World) -> None:
+    older = world.lead_id(PEOPLE["dup"])  # Bob's, the older of the two Leads
+    # In one batch: a contact given that Lead's ID, and one whose email finds it too.
+    world.enter([{"Salesforce ID": older, "Last Name": "Dupe"}, {"Email": "DUP@prospect.example"}])
+    world.run()
+    assert world.view(PEOPLE["dup"]).salesforce_id == older
+    c = table(Contact)
+    with world.project.store.begin() as conn:
+        linked = conn.execute(sa.select(c.c.salesforce_id).where(c.c.salesforce_id.is_not(None)))
+        assert [r.salesforce_id for r in linked] == [older]
+    # A later contact with the email is not linked to it either.
+    submit_form(world.project.store, world.project.context(NOW), "Demo", "Dup@Prospect.example", {})
+    world.run(1)
+    with world.project.store.begin() as conn:
+        linked = conn.execute(sa.select(c.c.salesforce_id).where(c.c.salesforce_id.is_not(None)))
+        assert [r.salesforce_id for r in linked] == [older]
