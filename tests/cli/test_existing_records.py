@@ -42,6 +42,11 @@ wait until field "Lead Status" is not "Open - Not Contacted" for at most 3 days
 add to list "Moved on"
 """
 
+TAKE = f"""journey "Take"
+trigger added to list "Take over"
+assign lead to "{PEOPLE["eva"]}"
+"""
+
 TOML = """[salesforce]
 {salesforce}
 [fields]
@@ -65,7 +70,9 @@ def make_project(root: Path, journeys: dict[str, str], salesforce: str = "") -> 
 @pytest.fixture
 def embedded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
-    root = make_project(tmp_path / "project", {"keep": KEEP, "form": ROUTE_FORM, "new": NEW_LEAD})
+    root = make_project(
+        tmp_path / "project", {"keep": KEEP, "form": ROUTE_FORM, "new": NEW_LEAD, "take": TAKE}
+    )
     monkeypatch.chdir(root)
     return root
 
@@ -216,3 +223,29 @@ def test_existing_records_on_a_standalone_emulated_org(
     assert owners[PEOPLE["queued"]] == PEOPLE["eva"]
     # Of the two Leads with one email, the older (Bob's) is the contact's, and kept.
     assert sup.contact(PEOPLE["dup"])["fields"]["Lead Owner"] == "Bob Seller"
+
+
+def test_assign_lead_writes_only_the_owner_over_an_existing_lead(embedded: Path) -> None:
+    sup.import_contacts(
+        embedded,
+        [{"Email": PEOPLE["owned"], "Lead Source": "Import", "Company": "Other Co"}],
+        "Take over",
+    )
+    sup.run()
+    owned = sup.query(
+        embedded,
+        "SELECT Owner.Email, LeadSource, Status, Company FROM Lead "
+        f"WHERE Email = '{PEOPLE['owned']}'",
+    )
+    # The owner changes, as the action says; the Lead's other values are its own still.
+    assert owned == [
+        {
+            "Owner.Email": PEOPLE["eva"],
+            "LeadSource": "Web",
+            "Status": "Working - Contacted",
+            "Company": "Prospect Co",
+        }
+    ]
+    [(outcome, detail)] = sup.feed(PEOPLE["owned"])
+    assert outcome == "done"
+    assert "update Lead" in detail
