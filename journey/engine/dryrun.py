@@ -15,6 +15,11 @@ as in the durable runner. Nothing is written to the store or to the project's or
 The result per contact: the path taken (every step, each condition with the values that
 decided it, each wait with the time it would end) and the side effects it would make
 (records created or changed, with their fields).
+
+A contact linked to a Salesforce record — found by email, given by ID in the CSV, or made
+by an action on the way — holds that record's values before anything decides on it, as in
+the real run (``engine.linking``): with a connector that reads records, each contact is
+looked up before its first step and again right after an action linked it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 
 from journey.connectors.base import Connector, EffectRequest, EffectResult
 from journey.connectors.recording import JournalingConnector
+from journey.connectors.sync import RecordReader
 from journey.dsl.compiled import CompiledJourney
 from journey.engine.conditions import Evaluator
 from journey.engine.config import load_config
@@ -36,6 +42,7 @@ from journey.engine.contacts import ContactContext
 from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
 from journey.engine.intake import RowError, read_csv, views_from_rows
 from journey.engine.journeys import load_catalog
+from journey.engine.linking import LinkReader
 from journey.engine.project import segments_of
 from journey.engine.store import RunStatus
 
@@ -121,10 +128,16 @@ def dry_run(
     connector: Connector | None = None,
     *,
     keep_records: bool = True,
+    links: tuple[LinkReader, ContactContext] | None = None,
 ) -> DryRunReport:
-    """Take every contact through ``journey`` from ``at`` (module docstring)."""
+    """Take every contact through ``journey`` from ``at`` (module docstring). ``links``:
+    the reader that looks the contacts' records up, and the context their values are
+    checked in."""
     evaluator = evaluator or Evaluator()
     connector = connector or JournalingConnector(keep_log=False)
+    contacts = list(contacts)
+    if links is not None:
+        links[0].read_detached(contacts, links[1])
     walkers = [
         _Walker(
             view,
@@ -158,7 +171,7 @@ def dry_run(
             if w.path.steps >= MAX_DRY_STEPS and w in still:
                 still.remove(w)
                 w.path.truncated, w.path.ended_at = True, w.clock
-        _perform(journey, waiting_on_connector, connector)
+        _perform(journey, waiting_on_connector, connector, links)
         live = still + waiting_on_connector
     return DryRunReport(journey.name, journey.version, at, [w.path for w in walkers])
 
@@ -190,7 +203,12 @@ def _take(w: _Walker, adv: Advance, keep_records: bool) -> None:
         w.path.records.extend(adv.records)
 
 
-def _perform(journey: CompiledJourney, walkers: Sequence[_Walker], connector: Connector) -> None:
+def _perform(
+    journey: CompiledJourney,
+    walkers: Sequence[_Walker],
+    connector: Connector,
+    links: tuple[LinkReader, ContactContext] | None,
+) -> None:
     groups: dict[str, list[_Walker]] = defaultdict(list)
     for w in walkers:
         assert w.pending is not None
@@ -203,8 +221,17 @@ def _perform(journey: CompiledJourney, walkers: Sequence[_Walker], connector: Co
             for m in members
             if m.pending is not None
         ]
+        linked: list[ContactView] = []
         for member, result in zip(members, connector.perform(action, requests), strict=True):
             member.result = result
+            new_id = result.changes.salesforce_id
+            if links is not None and new_id and new_id != member.view.salesforce_id:
+                # The record an action made or found is read before the run goes on.
+                member.view.salesforce_id = new_id
+                member.view.salesforce_type = result.changes.salesforce_type
+                linked.append(member.view)
+        if links is not None and linked:
+            links[0].read_detached(linked, links[1])
 
 
 def dry_run_file(
@@ -222,4 +249,9 @@ def dry_run_file(
     ctx = ContactContext(config.all_fields(), evaluator, at)
     views, errors = views_from_rows(read_csv(contacts_csv), ctx)
     connector = connector or JournalingConnector(keep_log=False)
-    return dry_run(journey, views, at, evaluator, connector), errors
+    links = (
+        (LinkReader(connector, config.sync, config.all_fields()), ctx)
+        if isinstance(connector, RecordReader)
+        else None
+    )
+    return dry_run(journey, views, at, evaluator, connector, links=links), errors

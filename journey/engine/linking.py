@@ -148,6 +148,31 @@ class LinkReader:
                 out.marks[view.id] = key
         return out
 
+    def read_detached(self, views: Sequence[ContactView], ctx: ContactContext) -> int:
+        """Look the views up and take what was found, for contacts the store does not hold
+        (a dry run's CSV rows): the same lookup and the same rules as ``read``, with no
+        markers, no shadows (first sight: Salesforce's values) and no other contacts to
+        compete with but the views themselves. Returns how many records were taken."""
+        views = [v for v in views if lookup_key(v) is not None]
+        if not views:
+            return 0
+        maps = {o: field_maps(o, self.sync, self.field_types, frozenset()) for o in RECORD_TYPES}
+        found = self._find(views, {o: read_fields(o, m) for o, m in maps.items()})
+        claimed: set[str] = set()
+        taken = 0
+        for view in sorted(views, key=lambda v: v.salesforce_id is None):
+            hit = found.get(view.id)
+            if hit is None or str(hit[1]["Id"])[:15] in claimed:
+                continue
+            claimed.add(str(hit[1]["Id"])[:15])
+            sobject, record = hit
+            before = view.copy()
+            take_record(view, record, sobject, maps[sobject], None, None)
+            for name, _ in invalid_values(view, maps[sobject], ctx):
+                view.set(name, before.get(name))
+            taken += 1
+        return taken
+
     def read_batch(
         self,
         store: Store,
