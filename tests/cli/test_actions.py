@@ -675,8 +675,10 @@ def test_a_dry_run_sees_a_lead_already_in_the_org(remote: sup.Standalone, tmp_pa
     )
     paths = {c["contact"]: c["path"] for c in report["contacts"]}
     known = [step for step in paths["p0@x.example"] if step["kind"] == "action"]
-    # Linked to the org's Lead, as the real run links it: nothing created.
-    assert known[0]["outcome"] == "done"
+    # Linked to the org's Lead before the first step, as the real run links it (link =
+    # read): already a Salesforce Lead, so nothing is created.
+    assert known[0]["outcome"] == "skipped"
+    assert "already a Salesforce Lead" in json.dumps(known[0])
     assert "create" not in [r["operation"] for r in known[0].get("data", {}).get("records", [])]
     assert known[1]["data"]["records"][0]["fields"]["WhoId"] == lead_id
     fresh = [step for step in paths["fresh@x.example"] if step["kind"] == "action"]
