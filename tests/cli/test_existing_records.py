@@ -198,12 +198,7 @@ def test_existing_records_on_a_standalone_emulated_org(
 ) -> None:
     monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = (
-            f'instance_url = "{org.instance_url}"\n'
-            'session_id_env = "SF_SESSION"\n'
-            f'ca_file = "{org.ca_file}"\n'
-        )
-        root = make_project(tmp_path / "project", {"keep": KEEP}, settings)
+        root = make_project(tmp_path / "project", {"keep": KEEP}, org.settings())
         monkeypatch.chdir(root)
         monkeypatch.setenv("SF_SESSION", org.session_id)
         sup.import_contacts(
