@@ -7,17 +7,17 @@ before their first pass. Commands that only touch the store (``event``, ``contac
 import``, ``status``, ``retry``) take neither, so they keep working while a worker runs.
 
 Why a lock and not care: the embedded org is served from ``.journey/emulator/`` by the
-process that opens it, with that process's own record cache; two such processes would
-each overwrite the other's writes with a stale copy (issue 11, finding 7). And runs are not
-claimed on a SQLite store: two runners would take the same due runs (finding 9).
+process that opens it; two such processes would race each other's Salesforce work on one
+org file. And runs are not claimed on a SQLite store: two runners would take the same due
+runs.
 
 ``FileLock`` is an OS lock (``fcntl.flock``) on a file: the kernel releases it when the
 process exits, however it exits (``kill -9`` included), so a crash never leaves a stale
 lock to clean by hand. The file holds the holder's pid and command, read only to name
-them in the refusal. On PostgreSQL several runners are the way to scale out (issue 14
-claims runs with ``SKIP LOCKED``); until then ``RunnerLock`` there is a session advisory
-lock (``pg_try_advisory_lock``) that a second worker waits on, and takes over when the
-first stops; ``journey run`` does not wait, it is refused, naming the holder.
+them in the refusal. On PostgreSQL, ``RunnerLock`` is a session advisory lock
+(``pg_try_advisory_lock``): runs are not claimed one by one, so one runner works the store
+at a time; a second worker waits on the lock and takes over when the first stops, and
+``journey run`` does not wait, it is refused, naming the holder.
 """
 
 from __future__ import annotations
