@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from journey.connectors.base import Connector
-from journey.connectors.notify import Notifier
+from journey.connectors.notify import Notifier, Outbox
 from journey.connectors.salesforce.batching import OrgApi
 from journey.connectors.salesforce.budget import ApiBudget, ApiUsage, api_usage
 from journey.connectors.salesforce.connection import (
@@ -64,7 +64,8 @@ __all__ = [
 
 #: The lock file of the embedded org's folder (``embedded_lock``).
 ORG_LOCK_FILE = "process.lock"
-#: How long the connector's journal of sent requests is kept (reconcile needs hours at most).
+#: How long the connector's journal of sent requests and the settled notification letters
+#: are kept (reconcile needs hours at most).
 JOURNAL_DAYS = timedelta(days=30)
 
 
@@ -210,6 +211,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     try:
         state = _connector_state(config.store_url)
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
+        Outbox(state.engine).prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
         api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -265,6 +265,21 @@ def test_a_pending_letter_is_resent_as_the_same_message(tmp_path: Path, outbox: 
         assert received.recipients == ("ops@acme.example",)
         assert received.subject == "New lead 0"
         assert received.message_id == draft.message_id
+
+
+def test_settled_letters_are_forgotten_after_the_journal_days_pending_ones_never(
+    tmp_path: Path, outbox: Outbox
+) -> None:
+    """Sent and failed letters keep whole bodies: they go when the connector's journal
+    forgets its requests; a pending one stays however old, so it is still sent."""
+    mail = notifier(tmp_path, None)
+    sent, failed, pending = letters(mail, 3)
+    outbox.intend([sent, failed, pending])
+    outbox.sent(sent.key, "folder", None, NOW)
+    outbox.failed(failed.key, 1, "550 no such user")
+    assert outbox.prune(NOW) == 0  # written at NOW: nothing is older
+    assert outbox.prune(NOW + timedelta(days=31)) == 2
+    assert states(outbox) == {pending.key: ("pending", 0)}
 
 
 def test_a_silent_server_times_out_instead_of_hanging(tmp_path: Path, outbox: Outbox) -> None:

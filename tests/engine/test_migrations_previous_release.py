@@ -57,6 +57,8 @@ def copy_to_postgres(source: Path, url: str) -> None:
         conn.execute(sa.text("DROP TABLE alembic_version"))
         conn.execute(sa.text("INSERT INTO schema_version VALUES (2)"))
         RecordLink.metadata.create_all(conn)
+        # The previous release's connector tables had no index on the journal's contacts.
+        conn.execute(sa.text("DROP INDEX ix_sf_effects_contact_id"))
         for tbl in tables:
             rows = [dict(r._mapping) for r in reading.execute(sa.select(tbl))]
             if rows:

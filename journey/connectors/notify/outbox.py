@@ -122,6 +122,17 @@ class Outbox:
     def failed(self, key: str, attempts: int, error: str) -> None:
         self._update(key, state="failed", attempts=attempts, last_error=error, next_attempt_at=None)
 
+    def prune(self, before: datetime) -> int:
+        """Forget letters settled (sent or failed) before ``before``, as the connector's
+        journal forgets its requests: their effects are long recorded, and the bodies need
+        not be kept. Pending letters stay, however old. Returns how many went."""
+        settled = _TABLE.c.state.in_(("sent", "failed"))
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                _TABLE.delete().where(settled, _TABLE.c.created_at < before)
+            ).rowcount
+        return int(gone or 0)
+
     def _update(self, key: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             # A sent letter stays sent, whatever a slower process says afterwards.

@@ -71,7 +71,8 @@ class SentEffect(_ConnectorTables, table=True):
 
     __tablename__ = "sf_effects"
     key: str = Field(primary_key=True)
-    contact_id: int
+    #: Indexed: every batch asks which of its contacts have a write still in doubt.
+    contact_id: int = Field(index=True)
     action: str
     sent_at: datetime
     result: str | None = None
