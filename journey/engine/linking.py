@@ -26,7 +26,7 @@ were: the runner holds the batch, and the next pass reads again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,25 +124,12 @@ class LinkReader:
             link.salesforce_id: link.shadow
             for link in load_records(conn, ids=[str(r["Id"]) for _, r in found.values()])
         }
-        # Only after every read answered is anything changed. A record goes to one
-        # contact: the one linked to it by ID before one whose email found it.
-        claimed: set[str] = set()
-        for view in sorted(views, key=lambda v: v.salesforce_id is None):
-            hit = found.get(view.id)
-            record_key = str(hit[1]["Id"])[:15] if hit is not None else ""
-            if hit is not None and view.id not in taken_by_others and record_key not in claimed:
-                claimed.add(record_key)
-                sobject, record = hit
-                before = view.copy()
-                take_record(
-                    view, record, sobject, maps[sobject], shadows.get(str(record["Id"])), None
-                )
-                for name, _ in invalid_values(view, maps[sobject], ctx):
-                    view.set(name, before.get(name))
-                if self.sync.object_sync(sobject).mode != "none":
-                    # The sync's shadow: its next cycle reads these values back unchanged.
-                    out.records.append(record_link(record, sobject, view.id, maps[sobject]))
-                out.taken += 1
+        for view, sobject, record in _take(views, found, maps, ctx, shadows, taken_by_others):
+            if self.sync.object_sync(sobject).mode != "none":
+                # The sync's shadow: its next cycle reads these values back unchanged.
+                out.records.append(record_link(record, sobject, view.id, maps[sobject]))
+            out.taken += 1
+        for view in views:
             key = lookup_key(view)
             if key is not None:
                 out.marks[view.id] = key
@@ -158,20 +145,7 @@ class LinkReader:
             return 0
         maps = {o: field_maps(o, self.sync, self.field_types, frozenset()) for o in RECORD_TYPES}
         found = self._find(views, {o: read_fields(o, m) for o, m in maps.items()})
-        claimed: set[str] = set()
-        taken = 0
-        for view in sorted(views, key=lambda v: v.salesforce_id is None):
-            hit = found.get(view.id)
-            if hit is None or str(hit[1]["Id"])[:15] in claimed:
-                continue
-            claimed.add(str(hit[1]["Id"])[:15])
-            sobject, record = hit
-            before = view.copy()
-            take_record(view, record, sobject, maps[sobject], None, None)
-            for name, _ in invalid_values(view, maps[sobject], ctx):
-                view.set(name, before.get(name))
-            taken += 1
-        return taken
+        return len(_take(views, found, maps, ctx, {}, set()))
 
     def read_batch(
         self,
@@ -237,6 +211,34 @@ class LinkReader:
                 if first is not None:
                     found[first.id] = (sobject, record)
         return found
+
+
+def _take(
+    views: Sequence[ContactView],
+    found: Mapping[int, tuple[RecordType, Record]],
+    maps: Mapping[RecordType, list[FieldMap]],
+    ctx: ContactContext,
+    shadows: Mapping[str, Mapping[str, str] | None],
+    taken_elsewhere: Collection[int],
+) -> list[tuple[ContactView, RecordType, Record]]:
+    """Take each found record into its view with the sync's rules, once every read has
+    answered. A record goes to one contact: the one linked to it by ID before one whose
+    email found it, and never to a contact whose record another one holds
+    (``taken_elsewhere``). A value the contact's field type refuses stays as it was."""
+    claimed: set[str] = set()
+    taken: list[tuple[ContactView, RecordType, Record]] = []
+    for view in sorted(views, key=lambda v: v.salesforce_id is None):
+        hit = found.get(view.id)
+        if hit is None or view.id in taken_elsewhere or str(hit[1]["Id"])[:15] in claimed:
+            continue
+        claimed.add(str(hit[1]["Id"])[:15])
+        sobject, record = hit
+        before = view.copy()
+        take_record(view, record, sobject, maps[sobject], shadows.get(str(record["Id"])), None)
+        for name, _ in invalid_values(view, maps[sobject], ctx):
+            view.set(name, before.get(name))
+        taken.append((view, sobject, record))
+    return taken
 
 
 def _linked_elsewhere(conn: Connection, wanted: Mapping[int, Any]) -> set[int]:
