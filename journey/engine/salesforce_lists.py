@@ -44,8 +44,8 @@ from journey.engine.store import (
     JourneyVersion,
     Membership,
     Run,
-    RunStatus,
     SyncSetting,
+    entering_run,
     table,
 )
 from journey.vocabulary import (
@@ -185,7 +185,7 @@ def request_records(
     creates the record; the membership follows the link. Returns the contacts asked for."""
     c, runs = table(Contact), table(Run)
     name, version, start = record_journey(conn, kind, now)
-    key = name.casefold()
+    key = name.casefold()  # engine.journeys.journey_key
     wanted: list[int] = []
     for chunk in in_batches(sorted(set(contact_ids))):
         linked = set(
@@ -207,22 +207,7 @@ def request_records(
         return []
     inserted = conn.execute(
         sa.insert(runs).returning(runs.c.id, runs.c.contact_id),
-        [
-            {
-                "contact_id": cid,
-                "journey": name,
-                "journey_key": key,
-                "version": version,
-                "step_id": start,
-                "status": RunStatus.ACTIVE.value,
-                "next_due": now,
-                "wake": False,
-                "seq": 0,
-                "attempts": 0,
-                "entered_at": now,
-            }
-            for cid in wanted
-        ],
+        [entering_run(cid, name, key, version, start, now) for cid in wanted],
     ).all()
     conn.execute(
         sa.insert(table(Activity)),

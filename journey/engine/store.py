@@ -73,6 +73,7 @@ __all__ = [
     "SyncPending",
     "SyncRecord",
     "SyncSetting",
+    "entering_run",
     "insert_many",
     "open_store",
     "table",
@@ -335,6 +336,26 @@ class SyncSetting(SQLModel, table=True):
     __tablename__ = "sync_settings"
     key: str = Field(primary_key=True)
     value: str
+
+
+def entering_run(
+    contact_id: int, journey: str, journey_key: str, version: str, start: str, now: datetime
+) -> dict[str, Any]:
+    """The ``runs`` row of a contact entering ``journey`` now: at its first step, due at
+    once (whether a trigger or a Salesforce list asked for it)."""
+    return {
+        "contact_id": contact_id,
+        "journey": journey,
+        "journey_key": journey_key,
+        "version": version,
+        "step_id": start,
+        "status": RunStatus.ACTIVE.value,
+        "next_due": now,
+        "wake": False,
+        "seq": 0,
+        "attempts": 0,
+        "entered_at": now,
+    }
 
 
 def table(model: type[SQLModel]) -> sa.Table:

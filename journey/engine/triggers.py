@@ -35,7 +35,14 @@ from journey.dsl.syntax import (
 from journey.dsl.text import trigger_text
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import LIVE_STATUSES, Activity, Event, Run, RunStatus, table
+from journey.engine.store import (
+    LIVE_STATUSES,
+    Activity,
+    Event,
+    Run,
+    entering_run,
+    table,
+)
 
 __all__ = ["EventRow", "matches", "process_events"]
 
@@ -129,19 +136,9 @@ def process_events(
                 continue
             history[key] = (True, now)
             created.append(
-                {
-                    "contact_id": event.contact_id,
-                    "journey": journey.name,
-                    "journey_key": key[1],
-                    "version": journey.version,
-                    "step_id": journey.start,
-                    "status": RunStatus.ACTIVE.value,
-                    "next_due": now,
-                    "wake": False,
-                    "seq": 0,
-                    "attempts": 0,
-                    "entered_at": now,
-                }
+                entering_run(
+                    event.contact_id, journey.name, key[1], journey.version, journey.start, now
+                )
             )
             entries.append((event, journey, trigger))
     if created:
