@@ -149,11 +149,7 @@ def _lock_embedded(config: ProjectConfig) -> FileLock:
 
 
 def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLock]:
-    seed = None
-    if config.salesforce.seed:
-        seed = Path(config.salesforce.seed)
-        if not seed.is_absolute():
-            seed = config.root / seed
+    seed = config.seed_path
     lock = _lock_embedded(config)
     try:
         try:

@@ -120,11 +120,7 @@ def scratch_org(config: ProjectConfig, embedded_dir: Path, to: Path) -> Emulated
     if (embedded_dir / "org.db").is_file():
         EmulatedOrg.copy_saved_state(embedded_dir, to)
         return EmulatedOrg(to, None, version=version)
-    seed = None
-    if config.salesforce.seed:
-        seed = Path(config.salesforce.seed)
-        if not seed.is_absolute():
-            seed = config.root / seed
+    seed = config.seed_path
     try:
         return EmulatedOrg(to, seed, version=version)
     except SeedError as error:

@@ -268,6 +268,14 @@ class ProjectConfig(_Section):
         return url
 
     @property
+    def seed_path(self) -> Path | None:
+        """``[salesforce] seed``, a relative path taken relative to the project root."""
+        if not self.salesforce.seed:
+            return None
+        seed = Path(self.salesforce.seed)
+        return seed if seed.is_absolute() else self.root / seed
+
+    @property
     def state_dir(self) -> Path:
         """``.journey/`` under the project root: store, emulator state, outbox."""
         return self.root / ".journey"
