@@ -5,7 +5,8 @@ called by ``org`` on every Lead write unless the request carries
 ``Sforce-Auto-Assign: FALSE`` (a missing header means TRUE, as in Salesforce's REST API).
 This is the behaviour integrations trip over: an update made without the header can
 re-assign a Lead the integration assigned earlier — unless the matching entry says
-"Do Not Reassign Owner" and the Lead already has an owner.
+"Do Not Reassign Owner" and the Lead already has an owner — and a Lead no entry matches
+goes to the seed's Default Lead Owner (``LeadSettings``) when there is one.
 """
 
 from __future__ import annotations
@@ -60,11 +61,17 @@ def choose_owner(
     reader: RecordReader,
     current_owner: str | None,
     default_owner: str,
+    default_lead_owner: str | None = None,
 ) -> str:
-    """The owner after the rules ran: the first matching entry decides."""
+    """The owner after the rules ran: the first matching entry decides. No entry matching,
+    the Lead goes to the Default Lead Owner of the org's Lead Settings when one is set —
+    "the user or queue to which leads will be assigned if the active assignment rule fails
+    to locate an owner" (Salesforce Help, "Who owns new web-generated leads?",
+    https://help.salesforce.com/apex/HTViewHelpDoc?id=sales.faq_leads_who_owns_new.htm);
+    without one it keeps its owner (or gets ``default_owner``, the connected user)."""
     for entry in entries:
         if entry.criteria is None or entry.criteria(lead, reader):
             if entry.do_not_reassign_owner and current_owner:
                 return current_owner
             return entry.owner_id
-    return current_owner or default_owner
+    return default_lead_owner or current_owner or default_owner

@@ -118,8 +118,8 @@ def derive_campaign_member(org: Org, record: Record) -> None:
     if chosen is not None:
         record["Status"] = chosen["Label"]
         record["HasResponded"] = bool(chosen.get("HasResponded"))
-        if record["HasResponded"] and not record.get("FirstDateResponded"):
-            record["FirstDateResponded"] = org.today().isoformat()
+        if record["HasResponded"] and not record.get("FirstRespondedDate"):
+            record["FirstRespondedDate"] = org.today().isoformat()
 
 
 def check_new_member(org: Org, record: Record) -> None:

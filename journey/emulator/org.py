@@ -193,7 +193,7 @@ class Org:
             )
             record["Id"] = self.store.new_id(definition.name)
             derive(self, definition, record, creating=True)
-            validate(self, definition, record, values, creating=True)
+            validate(self, definition, record, values, creating=True, system=system)
             if definition.name == "Lead":
                 self._assign(record, values, auto_assign, creating=True)
             elif "OwnerId" in record and record["OwnerId"] is None:
@@ -278,6 +278,7 @@ class Org:
                 CachingReader(self),
                 had_owner,
                 self.connected_user_id,
+                self.store.meta("default_lead_owner"),
             )
         record["OwnerId"] = owner or self.connected_user_id
 

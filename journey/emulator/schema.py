@@ -61,16 +61,31 @@ class FieldDef:
     relationship_name: str | None = None
     picklist_values: tuple[str, ...] = ()
     label: str = ""
+    length: int = 0
 
     @property
     def calculated(self) -> bool:
         return self.formula is not None
 
+    @property
+    def max_length(self) -> int:
+        """The most characters the field holds, as ``describe`` reports it: the field
+        reference's length, else the type's (an ID 18, other text 255), 0 for non-text."""
+        if self.length:
+            return self.length
+        if self.type in ("id", "reference"):
+            return 18
+        return 255 if self.type in TEXT_TYPES else 0
+
+    @property
+    def display_label(self) -> str:
+        return self.label or _label(self.name)
+
     def describe(self) -> dict[str, Any]:
         """The field as ``sobjects/X/describe`` reports it."""
         return {
             "name": self.name,
-            "label": self.label or _label(self.name),
+            "label": self.display_label,
             "type": self.type,
             "createable": self.createable and not self.calculated,
             "updateable": self.updateable and not self.calculated,
@@ -89,7 +104,7 @@ class FieldDef:
             ],
             "referenceTo": list(self.reference_to),
             "relationshipName": self.relationship_name,
-            "length": 255 if self.type in TEXT_TYPES and self.type != "textarea" else 0,
+            "length": self.max_length,
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
         }
 
@@ -200,7 +215,21 @@ def _custom_field(object_name: str, spec: Mapping[str, Any]) -> FieldDef:
         relationship_name=name[:-3] + "__r" if kind == "reference" else None,
         picklist_values=tuple(str(v) for v in spec.get("values", ())),
         label=str(spec.get("label", "")),
+        length=_custom_length(object_name, name, kind, spec.get("length")),
     )
+
+
+def _custom_length(object_name: str, name: str, kind: str, given: Any) -> int:
+    """A custom text field's ``length`` (a Text field holds at most 255, a long text area
+    131,072; unset: 255, the type's default)."""
+    if given is None:
+        return 0
+    most = 131072 if kind == "textarea" else 255
+    if kind not in TEXT_TYPES or isinstance(given, bool) or not isinstance(given, int):
+        raise SchemaError(f"seed field {object_name}.{name}: 'length' is a number, for text")
+    if not 1 <= given <= most:
+        raise SchemaError(f"seed field {object_name}.{name}: 'length' is 1 to {most}")
+    return given
 
 
 _DEFAULTED = frozenset(
@@ -303,7 +332,32 @@ _STANDARD: dict[str, str] = {
         IsDefault:boolean HasResponded:boolean SortOrder:int""",
     "CampaignMember": """CampaignId:reference:rc:Campaign LeadId:reference:c:Lead
         ContactId:reference:c:Contact Status:picklist HasResponded:boolean:o
-        FirstDateResponded:date:o""",
+        FirstRespondedDate:date:o""",
+}
+# Each text field's length, from Salesforce's Field Reference (one page per object:
+# https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html
+# and -contact, -account, -opportunity, -task, -campaign, -campaignmember,
+# -campaignmemberstatus, -leadstatus, -user). A write past it is refused with
+# STRING_TOO_LONG (write_checks). Text fields not listed hold 255; IDs and references 18.
+_LENGTHS: dict[str, str] = {
+    "User": "FirstName:40 LastName:80 Name:121 Email:128 Username:80 Alias:8 Title:80",
+    "Group": "Name:40 DeveloperName:80",
+    "LeadStatus": "MasterLabel:255 ApiName:255",
+    "Lead": """Salutation:40 FirstName:40 LastName:80 Name:121 Company:255 Title:128
+        Email:80 Phone:40 MobilePhone:40 Website:255 Street:255 City:40 State:80
+        PostalCode:20 Country:80 Description:32000""",
+    "Contact": """Salutation:40 FirstName:40 LastName:80 Name:121 Email:80 Phone:40
+        MobilePhone:40 Title:128 Department:80 MailingStreet:255 MailingCity:40
+        MailingState:80 MailingPostalCode:20 MailingCountry:80 Description:32000""",
+    "Account": """Name:255 FirstName:40 LastName:80 Website:255 Phone:40 BillingStreet:255
+        BillingCity:40 BillingState:80 BillingPostalCode:20 BillingCountry:80
+        Description:32000 PersonEmail:80 PersonMobilePhone:40""",
+    "Opportunity": "Name:120 Description:32000",
+    "Task": "Subject:255 Description:32000",
+    "Event": "Subject:255 Location:255 Description:32000",
+    "Campaign": "Name:80 Description:32000",
+    "CampaignMemberStatus": "Label:765",
+    "CampaignMember": "Status:40",
 }
 _READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember"})
 _PICKLISTS = {
@@ -340,6 +394,11 @@ def _relationship(name: str) -> str:
 def standard_schema() -> Schema:
     """A fresh schema of the standard objects (each org gets its own, seeds add to it)."""
     objects = []
+    lengths = {
+        (object_name, name): int(size)
+        for object_name, table in _LENGTHS.items()
+        for name, size in (entry.split(":") for entry in table.split())
+    }
     for object_name, table in _STANDARD.items():
         sobject = ObjectDef(object_name, createable=object_name not in _READ_ONLY_OBJECTS)
         sobject.add(FieldDef("Id", "id", createable=False, updateable=False))
@@ -356,6 +415,7 @@ def standard_schema() -> Schema:
                     reference_to=reference_to,
                     relationship_name=_relationship(name) if kind == "reference" else None,
                     picklist_values=_PICKLISTS.get((object_name, name), ()),
+                    length=lengths.get((object_name, name), 0),
                 )
             )
         for name, kind, target in (

@@ -46,6 +46,7 @@ _SETTINGS = {
     "fields",
     "limits",
     "LeadConvert",
+    "LeadSettings",
 }
 _RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
 
@@ -278,6 +279,7 @@ class _Seeder:
             values.setdefault("Alias", (values["LastName"] or "user")[:8])
             user_id = self.create("User", index, values)
             self.people[email.lower()] = user_id
+            self.people.setdefault(str(values["Username"]).lower(), user_id)
             if user is connected[0]:
                 # The connected user created itself: the first record has no creator yet.
                 self.org.store.set_meta("connected_user", user_id)
@@ -332,3 +334,22 @@ class _Seeder:
                 }
             )
         self.org.store.set_meta("assignment_rules", entries)
+        self.lead_settings()
+
+    def lead_settings(self) -> None:
+        """``LeadSettings.DefaultLeadOwner``: a user (email or username) or a queue (name
+        or email) that Leads no rule entry matches go to."""
+        settings = self.seed.get("LeadSettings", {})
+        if not isinstance(settings, dict):
+            raise SeedError("seed LeadSettings: expected an object")
+        unknown = sorted(set(settings) - {"DefaultLeadOwner"})
+        if unknown:
+            raise SeedError(f"seed LeadSettings: unknown setting(s) {', '.join(unknown)}")
+        name = settings.get("DefaultLeadOwner")
+        if name is None:
+            return
+        owner = self.people.get(str(name).lower())
+        found = self.org.store.get(owner) if owner else None
+        if found is None or (found[0] == "Group" and found[1].get("Type") != "Queue"):
+            raise SeedError(f"seed LeadSettings: DefaultLeadOwner: no user or queue {name!r}")
+        self.org.store.set_meta("default_lead_owner", owner)

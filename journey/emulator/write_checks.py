@@ -1,5 +1,5 @@
 """The checks every record write passes, worded as a real org refuses: unknown and read-only
-fields, value types, required fields, references and queue owners.
+fields, value types, text lengths, required fields, references, queue and inactive owners.
 
 Pipeline position: inside ``org``'s write path (``Org.create`` / ``Org.update``), which
 REST, Composite, Bulk and the seed all go through. ``apply_values`` runs first: it takes
@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from journey.emulator.errors import ApiError
 from journey.emulator.ids import InvalidIdError, object_for_id, to_18
 from journey.emulator.object_rules import canonical_lead_status, check_new_member
-from journey.emulator.schema import ObjectDef
+from journey.emulator.schema import FieldDef, ObjectDef
 from journey.emulator.values import ValueRefusedError, coerce, coerce_text
 
 if TYPE_CHECKING:
     from journey.emulator.org import Org
 
-__all__ = ["apply_values", "validate"]
+__all__ = ["apply_values", "check_active_owner", "validate"]
 
 Record = dict[str, Any]
 
@@ -60,9 +60,11 @@ def apply_values(
             read_only.append(field.name)
             continue
         try:
-            record[field.name] = coerce_text(field, raw) if from_text else coerce(field, raw)
+            value = coerce_text(field, raw) if from_text else coerce(field, raw)
         except ValueRefusedError as error:
             raise ApiError(400, error.code, error.message, [field.name]) from None
+        _check_length(field, value)
+        record[field.name] = value
     if read_only:
         raise ApiError(
             400,
@@ -75,10 +77,18 @@ def apply_values(
 
 
 def validate(
-    org: Org, definition: ObjectDef, record: Record, values: Mapping[str, Any], creating: bool
+    org: Org,
+    definition: ObjectDef,
+    record: Record,
+    values: Mapping[str, Any],
+    creating: bool,
+    *,
+    system: bool = False,
 ) -> None:
     """Check the record as it would be stored: required fields, the references the client
-    set, a Lead's status (made canonical) and a new campaign member's uniqueness."""
+    set (an owner must be an active user or a queue), a Lead's status (made canonical) and
+    a new campaign member's uniqueness. ``system`` writes (the seed) may keep an inactive
+    owner: a real org holds records of people who have left."""
     missing = [
         f.name
         for f in definition.fields.values()
@@ -110,10 +120,49 @@ def validate(
         field = definition.field(key)
         if field is not None and field.type == "reference" and record.get(field.name):
             _check_reference(org, field.name, field.reference_to, record[field.name])
+            if field.name == "OwnerId" and not system:
+                check_active_owner(org, record[field.name], record.get("Id"))
     if definition.name == "Lead" and ("Status" in values or creating):
         record["Status"] = canonical_lead_status(org, record.get("Status"))
     if definition.name == "CampaignMember" and creating:
         check_new_member(org, record)
+
+
+def check_active_owner(org: Org, owner_id: str, record_id: Any) -> None:
+    """An inactive user cannot be given a record: Salesforce answers
+    INACTIVE_OWNER_OR_USER, "The owner of the specified item is an inactive user"
+    (StatusCode, https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm),
+    worded as the org words it: "operation performed with inactive user … as owner of …"
+    (https://help.salesforce.com/apex/HTViewSolution?id=000205862&language=en_US)."""
+    found = org.store.get(owner_id)
+    if found is None or found[0] != "User" or found[1].get("IsActive", True):
+        return
+    raise ApiError(
+        400,
+        "INACTIVE_OWNER_OR_USER",
+        f"operation performed with inactive user {owner_id[:15]} as owner of "
+        f"{str(record_id or '')[:15]}",
+        ["OwnerId"],
+    )
+
+
+def _check_length(field: FieldDef, value: Any) -> None:
+    """A text value longer than the field's length is refused, never cut: from API 15.0
+    on, "if a value is too large, the operation fails and the fault code STRING_TOO_LONG
+    is returned" — truncation only with SOAP's AllowFieldTruncationHeader
+    (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_header_allowfieldtruncation.htm),
+    which REST has no header for. The message is Salesforce's: the field's label, the
+    value, the length."""
+    if not isinstance(value, str) or field.type in ("id", "reference"):
+        return
+    most = field.max_length
+    if most and len(value) > most:
+        raise ApiError(
+            400,
+            "STRING_TOO_LONG",
+            f"{field.display_label}: data value too large: {value} (max length={most})",
+            [field.name],
+        )
 
 
 def _check_reference(org: Org, name: str, targets: tuple[str, ...], value: str) -> None:
