@@ -13,9 +13,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from journey.emulator.errors import ApiError
+from journey.emulator.object_rules import status_name
 from journey.emulator.org import Org
 
 __all__ = ["LeadConvert", "LeadConvertResult", "convert_lead"]
+
+Record = dict[str, Any]
 
 # Lead field → Contact field, as the standard lead field mapping copies them.
 _CONTACT_MAP = {
@@ -98,6 +101,7 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
             "INVALID_STATUS",
             f"invalid convertedStatus: {request.converted_status!r} is not a converted lead status",
         )
+    account_id, contact = _targets(org, request)
     owner = request.owner_id or lead.get("OwnerId")
     if owner and owner.startswith("00G"):
         raise ApiError(
@@ -106,17 +110,12 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
             "a lead owned by a queue needs an ownerId (a user) to be converted",
         )
     values = dict(org.view("Lead", lead))
-    account_id = request.account_id
-    if account_id:
-        _, account = org.locate("Account", account_id)
-        account_id = account["Id"]
-    else:
+    if not account_id:
         account_values = _mapped(values, _ACCOUNT_MAP)
         account_values["OwnerId"] = owner
         account_id = org.create("Account", account_values, auto_assign=False)
     contact_values = _mapped(values, _CONTACT_MAP)
-    if request.contact_id:
-        _, contact = org.locate("Contact", request.contact_id)
+    if contact is not None:
         contact_id = contact["Id"]
         if not request.overwrite_lead_source:
             contact_values.pop("LeadSource", None)
@@ -132,7 +131,9 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
         opportunity_id = org.create(
             "Opportunity",
             {
-                "Name": request.opportunity_name or f"{values.get('Company') or values['Name']}-",
+                # "If no name is specified, then this value defaults to the company name
+                # of the lead" (LeadConvert, opportunityName).
+                "Name": request.opportunity_name or values.get("Company") or values["Name"],
                 "StageName": "Prospecting",
                 "CloseDate": _quarter_end(org.today()).isoformat(),
                 "AccountId": account_id,
@@ -150,7 +151,7 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
         lead["Id"],
         {
             "IsConverted": True,
-            "Status": status["MasterLabel"],
+            "Status": status_name(status),
             "ConvertedDate": org.today().isoformat(),
             "ConvertedAccountId": account_id,
             "ConvertedContactId": contact_id,
@@ -159,6 +160,37 @@ def _convert(org: Org, request: LeadConvert) -> LeadConvertResult:
         },
     )
     return LeadConvertResult(lead["Id"], account_id, contact_id, opportunity_id)
+
+
+def _targets(org: Org, request: LeadConvert) -> tuple[str | None, Record | None]:
+    """The Account and Contact to merge into. ``contactId`` needs ``accountId`` and must
+    be that Account's Contact: "this contact must be associated with the specified
+    accountId, and an accountId must be specified" (LeadConvert,
+    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_convertlead.htm).
+    The status codes of these two refusals are not documented (inferred)."""
+    account_id = None
+    if request.account_id:
+        _, account = org.locate("Account", request.account_id)
+        account_id = str(account["Id"])
+    if not request.contact_id:
+        return account_id, None
+    if account_id is None:
+        raise ApiError(
+            400,
+            "REQUIRED_FIELD_MISSING",
+            "accountId: an accountId must be specified with a contactId",
+            ["accountId"],
+        )
+    _, contact = org.locate("Contact", request.contact_id)
+    if contact.get("AccountId") != account_id:
+        raise ApiError(
+            400,
+            "INVALID_CROSS_REFERENCE_KEY",
+            f"contactId: the contact {contact['Id']} is not associated with the account "
+            f"{account_id}",
+            ["contactId"],
+        )
+    return account_id, contact
 
 
 def _mapped(values: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:

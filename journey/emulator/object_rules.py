@@ -25,6 +25,7 @@ __all__ = [
     "derive",
     "lead_status",
     "lead_statuses",
+    "status_name",
     "sync_person_contact",
 ]
 
@@ -72,16 +73,24 @@ def lead_statuses(org: Org) -> list[Record]:
     return sorted(org.store.scan("LeadStatus"), key=lambda s: s.get("SortOrder") or 0)
 
 
+def status_name(status: Record) -> str:
+    """A LeadStatus's API name: the value a Lead's ``Status`` holds and ``convertLead``
+    takes (``ApiName``, "Uniquely identifies a picklist value", API 36.0 and later:
+    https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-leadstatus.html).
+    ``MasterLabel`` is what people read; the two differ once an admin renames a label."""
+    return str(status.get("ApiName") or status["MasterLabel"])
+
+
 def default_lead_status(org: Org) -> str | None:
     statuses = lead_statuses(org)
     default = next((s for s in statuses if s.get("IsDefault")), statuses[0] if statuses else None)
-    return default["MasterLabel"] if default else None
+    return status_name(default) if default else None
 
 
 def canonical_lead_status(org: Org, value: Any) -> str:
-    for status in lead_statuses(org):
-        if isinstance(value, str) and status["MasterLabel"].lower() == value.lower():
-            return str(status["MasterLabel"])
+    found = lead_status(org, value) if isinstance(value, str) else None
+    if found is not None:
+        return status_name(found)
     raise ApiError(
         400,
         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -90,9 +99,10 @@ def canonical_lead_status(org: Org, value: Any) -> str:
     )
 
 
-def lead_status(org: Org, label: str) -> Record | None:
-    """The LeadStatus labelled ``label`` (any case), for conversion."""
-    return next((s for s in lead_statuses(org) if s["MasterLabel"].lower() == label.lower()), None)
+def lead_status(org: Org, name: str) -> Record | None:
+    """The LeadStatus whose API name is ``name`` (any case)."""
+    wanted = name.lower()
+    return next((s for s in lead_statuses(org) if status_name(s).lower() == wanted), None)
 
 
 def derive_campaign_member(org: Org, record: Record) -> None:

@@ -262,9 +262,9 @@ class Org:
             record["SystemModstamp"] = now
             self.store.mark_deleted(record, now)
 
-    def lead_status(self, label: str) -> Record | None:
-        """The LeadStatus labelled ``label`` (any case), for conversion."""
-        return lead_status(self, label)
+    def lead_status(self, name: str) -> Record | None:
+        """The LeadStatus whose API name is ``name`` (any case), for conversion."""
+        return lead_status(self, name)
 
     def _assign(
         self, record: Record, values: Mapping[str, Any], auto_assign: bool, creating: bool

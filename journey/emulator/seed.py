@@ -19,6 +19,7 @@ from typing import Any
 from journey.emulator.conversion import LeadConvert, convert_lead
 from journey.emulator.errors import ApiError
 from journey.emulator.formula import FormulaError
+from journey.emulator.object_rules import status_name
 from journey.emulator.org import Org
 from journey.emulator.schema import SchemaError
 from journey.emulator.soql import SoqlError
@@ -189,7 +190,7 @@ class _Seeder:
                 index,
                 {
                     "MasterLabel": label,
-                    "ApiName": label,
+                    "ApiName": status.get("ApiName") or label,
                     "SortOrder": index + 1,
                     "IsDefault": bool(status.get("IsDefault")),
                     "IsConverted": bool(status.get("IsConverted")),
@@ -226,11 +227,7 @@ class _Seeder:
             if not isinstance(lead, str) or not lead:
                 raise SeedError(f'seed LeadConvert[{index}]: "lead" must be "#ref" of a Lead')
             status = entry.get("status") or next(
-                (
-                    r["MasterLabel"]
-                    for r in self.org.store.scan("LeadStatus")
-                    if r.get("IsConverted")
-                ),
+                (status_name(r) for r in self.org.store.scan("LeadStatus") if r.get("IsConverted")),
                 None,
             )
             result = convert_lead(

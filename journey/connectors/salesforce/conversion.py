@@ -3,14 +3,16 @@ Opportunity on its Account.
 
 Pipeline position: connector → **conversion** → records / batching (SOAP convertLead).
 
-For Leads: the converted status is the org's LeadStatus marked ``IsConverted``; an
-existing Account whose Name equals the Lead's Company is reused (several Leads of one new
-company in a batch: the first conversion creates the Account, the rest join it) — so no
-duplicate Account; the opportunity then gets the journey's stage (default "Prospecting"),
-close date (``close in``, default 30 days) and amount. The contact afterwards refers to
-the new Contact (``salesforce_type = "Contact"``) and keeps its place in every journey.
-A Lead already converted (e.g. by a call whose answer a crash lost) is not converted
-again: its conversion is read back and taken as the outcome.
+For Leads: the converted status is the org's LeadStatus marked ``IsConverted``, by its
+API name. A Lead is never merged into an existing Contact (no ``contactId`` is sent, so
+none needs the ``accountId`` Salesforce requires with it). An existing Account whose Name
+equals the Lead's Company is reused (several Leads of one new company in a batch: the
+first conversion creates the Account, the rest join it) — so no duplicate Account; the
+opportunity then gets the journey's stage (default "Prospecting"), close date (``close
+in``, default 30 days) and amount. The contact afterwards refers to the new Contact
+(``salesforce_type = "Contact"``) and keeps its place in every journey. A Lead already
+converted (e.g. by a call whose answer a crash lost) is not converted again: its
+conversion is read back and taken as the outcome.
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ def _opportunity_fields(ws: Workspace, item: Item) -> dict[str, Any]:
 
 
 def _converted_status(ws: Workspace) -> str | None:
+    """The first converted LeadStatus by its API name: the value ``convertLead`` takes and
+    a converted Lead's ``Status`` holds, which stays put when an admin renames the label
+    (``ApiName``, API 36.0 and later)."""
     if "converted_status" not in ws.cache:
         rows = ws.api.query(
-            "SELECT MasterLabel FROM LeadStatus WHERE IsConverted = true ORDER BY SortOrder"
+            "SELECT ApiName FROM LeadStatus WHERE IsConverted = true ORDER BY SortOrder"
         )
-        ws.cache["converted_status"] = str(rows[0]["MasterLabel"]) if rows else None
+        ws.cache["converted_status"] = str(rows[0]["ApiName"]) if rows else None
     status: str | None = ws.cache["converted_status"]
     return status
 
