@@ -151,8 +151,10 @@ def _check_length(field: FieldDef, value: Any) -> None:
     on, "if a value is too large, the operation fails and the fault code STRING_TOO_LONG
     is returned" — truncation only with SOAP's AllowFieldTruncationHeader
     (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_header_allowfieldtruncation.htm),
-    which REST has no header for. The message is Salesforce's: the field's label, the
-    value, the length."""
+    which REST has no header for (``Sforce-Call-Options`` carries only ``client`` and
+    ``defaultNamespace``:
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_calloptions.htm).
+    The message is Salesforce's: the field's label, the value, the length."""
     if not isinstance(value, str) or field.type in ("id", "reference"):
         return
     most = field.max_length
