@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from journey.emulator.field_reference import LABELS, LENGTHS
 from journey.emulator.ids import KEY_PREFIXES
 
 __all__ = ["FIELD_TYPES", "FieldDef", "ObjectDef", "Schema", "SchemaError", "standard_schema"]
@@ -334,31 +335,6 @@ _STANDARD: dict[str, str] = {
         ContactId:reference:c:Contact Status:picklist HasResponded:boolean:o
         FirstRespondedDate:date:o""",
 }
-# Each text field's length, from Salesforce's Field Reference (one page per object:
-# https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html
-# and -contact, -account, -opportunity, -task, -campaign, -campaignmember,
-# -campaignmemberstatus, -leadstatus, -user). A write past it is refused with
-# STRING_TOO_LONG (write_checks). Text fields not listed hold 255; IDs and references 18.
-_LENGTHS: dict[str, str] = {
-    "User": "FirstName:40 LastName:80 Name:121 Email:128 Username:80 Alias:8 Title:80",
-    "Group": "Name:40 DeveloperName:80",
-    "LeadStatus": "MasterLabel:255 ApiName:255",
-    "Lead": """Salutation:40 FirstName:40 LastName:80 Name:121 Company:255 Title:128
-        Email:80 Phone:40 MobilePhone:40 Website:255 Street:255 City:40 State:80
-        PostalCode:20 Country:80 Description:32000""",
-    "Contact": """Salutation:40 FirstName:40 LastName:80 Name:121 Email:80 Phone:40
-        MobilePhone:40 Title:128 Department:80 MailingStreet:255 MailingCity:40
-        MailingState:80 MailingPostalCode:20 MailingCountry:80 Description:32000""",
-    "Account": """Name:255 FirstName:40 LastName:80 Website:255 Phone:40 BillingStreet:255
-        BillingCity:40 BillingState:80 BillingPostalCode:20 BillingCountry:80
-        Description:32000 PersonEmail:80 PersonMobilePhone:40""",
-    "Opportunity": "Name:120 Description:32000",
-    "Task": "Subject:255 Description:32000",
-    "Event": "Subject:255 Location:255 Description:32000",
-    "Campaign": "Name:80 Description:32000",
-    "CampaignMemberStatus": "Label:765",
-    "CampaignMember": "Status:40",
-}
 _READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember"})
 _PICKLISTS = {
     ("Opportunity", "StageName"): (
@@ -394,11 +370,6 @@ def _relationship(name: str) -> str:
 def standard_schema() -> Schema:
     """A fresh schema of the standard objects (each org gets its own, seeds add to it)."""
     objects = []
-    lengths = {
-        (object_name, name): int(size)
-        for object_name, table in _LENGTHS.items()
-        for name, size in (entry.split(":") for entry in table.split())
-    }
     for object_name, table in _STANDARD.items():
         sobject = ObjectDef(object_name, createable=object_name not in _READ_ONLY_OBJECTS)
         sobject.add(FieldDef("Id", "id", createable=False, updateable=False))
@@ -415,7 +386,8 @@ def standard_schema() -> Schema:
                     reference_to=reference_to,
                     relationship_name=_relationship(name) if kind == "reference" else None,
                     picklist_values=_PICKLISTS.get((object_name, name), ()),
-                    length=lengths.get((object_name, name), 0),
+                    length=LENGTHS.get((object_name, name), 0),
+                    label=LABELS.get((object_name, name), ""),
                 )
             )
         for name, kind, target in (

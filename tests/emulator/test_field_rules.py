@@ -104,6 +104,15 @@ def test_collections_and_bulk_refuse_per_record(existing_org: EmulatedOrg) -> No
     assert "State: data value too large" in failed
 
 
+def test_the_message_names_the_field_by_its_label(existing_org: EmulatedOrg) -> None:
+    sf = existing_org.client()
+    with pytest.raises(SalesforceMalformedRequest) as error:
+        sf.Account.create({"Name": "A" * 256})
+    answer = refusal(error)
+    assert answer["message"].startswith("Account Name: data value too large: AAAA")
+    assert answer["fields"] == ["Name"]
+
+
 def test_a_custom_field_has_its_declared_length() -> None:
     seed = existing_seed()
     seed["fields"]["Lead"].append({"name": "Code__c", "type": "string", "length": 5})
