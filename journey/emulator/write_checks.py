@@ -130,10 +130,11 @@ def validate(
 
 def check_active_owner(org: Org, owner_id: str, record_id: Any) -> None:
     """An inactive user cannot be given a record: Salesforce answers
-    INACTIVE_OWNER_OR_USER, "The owner of the specified item is an inactive user"
-    (StatusCode, https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm),
-    worded as the org words it: "operation performed with inactive user … as owner of …"
-    (https://help.salesforce.com/apex/HTViewSolution?id=000205862&language=en_US)."""
+    INACTIVE_OWNER_OR_USER, "operation performed with inactive user" (Salesforce Help,
+    https://help.salesforce.com/apex/HTViewSolution?id=000205862&language=en_US; the code
+    is one of the API's StatusCodes,
+    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm).
+    The "… as owner of …" tail follows what orgs answer (inferred)."""
     found = org.store.get(owner_id)
     if found is None or found[0] != "User" or found[1].get("IsActive", True):
         return

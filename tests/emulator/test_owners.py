@@ -2,10 +2,9 @@
 (INACTIVE_OWNER_OR_USER), and a Lead no assignment rule entry matches goes to the Default
 Lead Owner of the org's Lead Settings.
 
-INACTIVE_OWNER_OR_USER: "The owner of the specified item is an inactive user" (StatusCode,
-https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm);
-the message as the org words it, "operation performed with inactive user"
-(https://help.salesforce.com/apex/HTViewSolution?id=000205862&language=en_US).
+INACTIVE_OWNER_OR_USER, "operation performed with inactive user" (Salesforce Help,
+https://help.salesforce.com/apex/HTViewSolution?id=000205862&language=en_US; a StatusCode of
+the API, https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm).
 Default Lead Owner: "If the assignment rule fails to locate an owner, web leads are assigned
 to the default lead owner" (https://help.salesforce.com/apex/HTViewHelpDoc?id=sales.faq_leads_who_owns_new.htm).
 """
