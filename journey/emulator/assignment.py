@@ -65,9 +65,10 @@ def choose_owner(
 ) -> str:
     """The owner after the rules ran: the first matching entry decides. No entry matching,
     the Lead goes to the Default Lead Owner of the org's Lead Settings when one is set —
-    "the user or queue to which leads will be assigned if the active assignment rule fails
-    to locate an owner" (Salesforce Help, "Who owns new web-generated leads?",
-    https://help.salesforce.com/apex/HTViewHelpDoc?id=sales.faq_leads_who_owns_new.htm);
+    "If the assignment rule fails to locate an owner, web leads are assigned to the default
+    lead owner" (Salesforce Help, "Who owns new web-generated leads?",
+    https://help.salesforce.com/apex/HTViewHelpDoc?id=sales.faq_leads_who_owns_new.htm; the
+    Lead Settings field says the same of Leads created or edited with auto-assign on);
     without one it keeps its owner (or gets ``default_owner``, the connected user)."""
     for entry in entries:
         if entry.criteria is None or entry.criteria(lead, reader):
