@@ -1,93 +1,81 @@
-"""Runs a parsed SOQL query over records: name binding, filtering, ordering, projection.
+"""Runs a parsed SOQL query over records: binding, filtering, ordering, projection.
 
 Pipeline position: after ``soql`` (text → tree), before the REST/Bulk layers shape the
-answer. Binding checks every name against the schema first, so an unknown object or field
-is refused (``INVALID_TYPE`` / ``INVALID_FIELD``) before any record is read — as Salesforce
-does. Semantics follow SOQL, not SQL: text comparisons ignore case, ``!=`` and ``NOT IN``
-also match blanks, and values of the wrong type for a field are refused, not coerced.
+answer. Binding checks every name against the schema first (``conditions`` binds the
+WHERE), so an unknown object or field is refused (``INVALID_TYPE`` / ``INVALID_FIELD``)
+before any record is read — as Salesforce does. Parent-to-child subqueries
+(``SELECT Id, (SELECT Id FROM Contacts) FROM Account``) name the child relationships
+Salesforce's standard objects have (``CHILD_RELATIONSHIPS``) and answer, per parent
+record, a nested ``{"totalSize", "done", "records"}`` or null when it has none.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from datetime import date
+from typing import Any
 
-from journey.emulator.ids import InvalidIdError, to_18
-from journey.emulator.schema import (
-    NUMBER_TYPES,
-    TEXT_TYPES,
-    FieldDef,
-    ObjectDef,
-    Schema,
+from journey.emulator.conditions import (
+    BoundPath,
+    CachingReader,
+    Predicate,
+    RecordReader,
+    RecordSource,
+    bind_condition,
+    bind_path,
 )
-from journey.emulator.soql import (
-    And,
-    Comparison,
-    Condition,
-    FieldPath,
-    Literal,
-    Not,
-    Or,
-    Query,
-    SoqlError,
-)
-from journey.emulator.values import format_datetime, parse_datetime
+from journey.emulator.literals import key_function
+from journey.emulator.schema import ObjectDef, Schema
+from journey.emulator.soql import And, Condition, Not, Or, Query, SemiJoin, SoqlError
 
 __all__ = [
+    "CHILD_RELATIONSHIPS",
     "BoundPath",
     "BoundQuery",
     "CachingReader",
     "Predicate",
     "RecordReader",
+    "RecordSource",
     "bind",
     "bind_condition",
 ]
 
 Record = Mapping[str, Any]
 
+#: Parent object → child relationship name → (child object, its reference field), as the
+#: standard objects' describe lists them: "For standard object subqueries, the name of the
+#: relationship is the plural name of the child object" (Using Relationship Queries,
+#: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm).
+CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
+    "Account": {
+        "Contacts": ("Contact", "AccountId"),
+        "Opportunities": ("Opportunity", "AccountId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Contact": {
+        "CampaignMembers": ("CampaignMember", "ContactId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Lead": {
+        "CampaignMembers": ("CampaignMember", "LeadId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Opportunity": {"Tasks": ("Task", "WhatId"), "Events": ("Event", "WhatId")},
+    "Campaign": {
+        "CampaignMembers": ("CampaignMember", "CampaignId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Group": {"GroupMembers": ("GroupMember", "GroupId")},
+}
 
-class RecordReader(Protocol):
-    """Reads a parent record (with formula values) for relationship paths like Owner.Name."""
-
-    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None: ...
-
-
-class CachingReader:
-    """Parent lookups for one query or one rule evaluation: each parent is read once, since
-    a thousand Leads of one owner name the same User a thousand times."""
-
-    def __init__(self, reader: RecordReader) -> None:
-        self._reader = reader
-        self._cache: dict[str, tuple[ObjectDef, Record] | None] = {}
-
-    def read(self, record_id: str) -> tuple[ObjectDef, Record] | None:
-        if record_id not in self._cache:
-            self._cache[record_id] = self._reader.read(record_id)
-        return self._cache[record_id]
-
-
-Predicate = Callable[[Record, RecordReader], bool]
-
-
-@dataclass(frozen=True)
-class BoundPath:
-    """A field path checked against the schema; ``hops`` are reference-field names."""
-
-    hops: tuple[tuple[str, str], ...]  # (reference field, relationship name) per hop
-    field: FieldDef
-
-    def value(self, record: Record, reader: RecordReader) -> Any:
-        current = record
-        for reference, _ in self.hops:
-            parent_id = current.get(reference)
-            found = reader.read(parent_id) if parent_id else None
-            if found is None:
-                return None
-            current = found[1]
-        return current.get(self.field.name)
+# A query and four levels of children below it: the API 58.0+ depth (Using Relationship
+# Queries, above).
+_MAX_LEVELS = 5
 
 
 @dataclass(frozen=True)
@@ -101,6 +89,7 @@ class BoundQuery:
     order: tuple[tuple[BoundPath, bool, bool], ...]
     limit: int | None
     offset: int | None
+    children: tuple[BoundChild, ...] = ()
 
     def run(self, records: Iterable[Record], reader: RecordReader) -> list[Record]:
         """Filter, order and page ``records`` (not yet projected)."""
@@ -112,12 +101,14 @@ class BoundQuery:
         return rows[start : start + self.limit if self.limit is not None else None]
 
     def project(self, record: Record, reader: RecordReader, version: str) -> dict[str, Any]:
-        """The record as the REST API returns it: attributes, then the selected fields."""
+        """The record as the REST API returns it: attributes, then the selected fields,
+        then each child subquery's records."""
         out: dict[str, Any] = {"attributes": _attributes(self.sobject.name, record, version)}
         for path in self.fields:
             target = out
             current: Record | None = record
-            for reference, relationship in path.hops:
+            sobject: ObjectDef | None = self.sobject
+            for reference, relationship, polymorphic in path.hops:
                 parent_id = current.get(reference) if current is not None else None
                 found = reader.read(parent_id) if parent_id else None
                 if found is None:
@@ -126,16 +117,49 @@ class BoundQuery:
                     break
                 existing = target.get(relationship)
                 if not isinstance(existing, dict):
+                    # A polymorphic parent is a Name (its url still names the real object).
+                    kind = "Name" if polymorphic else found[0].name
                     existing = {"attributes": _attributes(found[0].name, found[1], version)}
+                    existing["attributes"]["type"] = kind
                     target[relationship] = existing
-                target, current = existing, found[1]
+                target, (sobject, current) = existing, found
             else:
-                target[path.field.name] = current.get(path.field.name) if current else None
+                target[path.field.name] = path.leaf(sobject, current) if current else None
+        for child in self.children:
+            out[child.relationship] = child.result(str(record["Id"]), reader, version)
         return out
 
     def column_names(self) -> list[str]:
         """CSV column names for Bulk API results (``Owner.Name``)."""
-        return [".".join([*(r for _, r in p.hops), p.field.name]) for p in self.fields]
+        return [".".join([*(r for _, r, _ in p.hops), p.field.name]) for p in self.fields]
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: it keys the reader's memo
+class BoundChild:
+    """A parent-to-child subquery: ``relationship`` (``Contacts``) selects the records of
+    ``query.sobject`` whose ``field`` (``AccountId``) is the parent's ID."""
+
+    relationship: str
+    field: str
+    query: BoundQuery
+
+    def result(self, parent_id: str, reader: RecordReader, version: str) -> Any:
+        """The nested query result for one parent, or None when it has no such children
+        ("Understanding Query Results", https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_results.htm)."""
+        by_parent = reader.memo(self, lambda: self._by_parent(reader))
+        rows = self.query.run(by_parent.get(parent_id, ()), reader)
+        if not rows:
+            return None
+        records = [self.query.project(r, reader, version) for r in rows]
+        return {"totalSize": len(records), "done": True, "records": records}
+
+    def _by_parent(self, reader: RecordReader) -> dict[str, list[Record]]:
+        grouped: dict[str, list[Record]] = {}
+        for row in reader.rows(self.query.sobject.name):
+            parent = row.get(self.field)
+            if parent:
+                grouped.setdefault(str(parent), []).append(row)
+        return grouped
 
 
 def _attributes(sobject: str, record: Record, version: str) -> dict[str, str]:
@@ -143,7 +167,7 @@ def _attributes(sobject: str, record: Record, version: str) -> dict[str, str]:
 
 
 def bind(query: Query, schema: Schema, today: date) -> BoundQuery:
-    """Check ``query`` against ``schema``; refuse unknown names like Salesforce does."""
+    """Check ``query`` against ``schema``; refuse what Salesforce refuses."""
     sobject = schema.get(query.sobject)
     if sobject is None or not sobject.queryable:
         raise SoqlError(
@@ -156,223 +180,92 @@ def bind(query: Query, schema: Schema, today: date) -> BoundQuery:
             f"Maximum SOQL offset allowed is 2000 (got {query.offset})",
             "NUMBER_OUTSIDE_VALID_RANGE",
         )
+    if query.count and query.order:
+        # "You can't use COUNT() with an ORDER BY clause" (COUNT() and COUNT(fieldName),
+        # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_count.htm)
+        raise SoqlError("COUNT() and ORDER BY may not be used together", "MALFORMED_QUERY")
+    if _semi_joins(query.where) > 2:
+        # "No more than two IN or NOT IN statements per WHERE clause" (semi-join limits).
+        raise SoqlError(
+            "a WHERE clause may hold at most 2 semi join or anti join sub-selects",
+            "MALFORMED_QUERY",
+        )
+    return _bind_query(query, sobject, schema, today, "top", 1)
+
+
+def _bind_query(
+    query: Query, sobject: ObjectDef, schema: Schema, today: date, place: str, level: int
+) -> BoundQuery:
     seen: set[str] = set()
     fields = []
     for path in query.fields:
         if path.text.lower() in seen:
             raise SoqlError(f"duplicate field selected: {path.text}", "MALFORMED_QUERY")
         seen.add(path.text.lower())
-        fields.append(_bind_path(path, sobject, schema))
+        fields.append(bind_path(path, sobject, schema))
     order = tuple(
-        (_bind_path(item.field, sobject, schema), item.descending, item.nulls_last)
+        (bind_path(item.field, sobject, schema), item.descending, item.nulls_last)
         for item in query.order
     )
-    where = bind_condition(query.where, sobject, schema, today) if query.where else None
-    return BoundQuery(sobject, tuple(fields), query.count, where, order, query.limit, query.offset)
-
-
-def _no_column(name: str, sobject: str) -> SoqlError:
-    return SoqlError(
-        f"No such column '{name}' on entity '{sobject}'. If you are attempting to use a "
-        "custom field, be sure to append the '__c' after the custom field name. Please "
-        "reference your WSDL or the describe call for the appropriate names.",
-        "INVALID_FIELD",
+    where = bind_condition(query.where, sobject, schema, today, place) if query.where else None
+    children = tuple(
+        _bind_child(child, sobject, schema, today, level + 1, query.limit)
+        for child in query.children
+    )
+    return BoundQuery(
+        sobject, tuple(fields), query.count, where, order, query.limit, query.offset, children
     )
 
 
-def _bind_path(path: FieldPath, sobject: ObjectDef, schema: Schema) -> BoundPath:
-    candidates = [sobject]
-    hops: list[tuple[str, str]] = []
-    for relationship in path.parts[:-1]:
-        reference = next(
-            (f for o in candidates if (f := o.relationship(relationship)) is not None), None
+def _bind_child(
+    query: Query,
+    parent: ObjectDef,
+    schema: Schema,
+    today: date,
+    level: int,
+    parent_limit: int | None,
+) -> BoundChild:
+    relationships = {k.lower(): (k, v) for k, v in CHILD_RELATIONSHIPS.get(parent.name, {}).items()}
+    found = relationships.get(query.sobject.lower())
+    child = schema.get(found[1][0]) if found else None
+    if found is None or child is None:
+        raise SoqlError(
+            f"Didn't understand relationship '{query.sobject}' in FROM part of query call. If "
+            "you are attempting to use a custom relationship, be sure to append the '__r' "
+            "after the custom relationship name. Please reference your WSDL or the describe "
+            "call for the appropriate names.",
+            "INVALID_TYPE",
         )
-        if reference is None:
-            raise SoqlError(
-                f"Didn't understand relationship '{relationship}' in field path. If you are "
-                "attempting to use a custom relationship, be sure to append the '__r' after "
-                "the custom relationship name.",
-                "INVALID_FIELD",
-            )
-        assert reference.relationship_name is not None
-        hops.append((reference.name, reference.relationship_name))
-        candidates = [o for t in reference.reference_to if (o := schema.get(t)) is not None]
-    name = path.parts[-1]
-    field = next((f for o in candidates if (f := o.field(name)) is not None), None)
-    if field is None:
-        raise _no_column(name, candidates[0].name if candidates else sobject.name)
-    return BoundPath(tuple(hops), field)
+    if level > _MAX_LEVELS:  # the wording is inferred from the pre-58.0 one-level refusal
+        raise SoqlError(
+            f"SOQL statements cannot query aggregate relationships more than "
+            f"{_MAX_LEVELS - 1} levels away from the root entity object.",
+            "MALFORMED_QUERY",
+        )
+    if query.count:
+        raise SoqlError("only root queries support aggregate expressions", "MALFORMED_QUERY")
+    if query.offset is not None and parent_limit != 1:
+        # OFFSET: "A subquery can use OFFSET only if the parent query has a LIMIT 1 clause"
+        # (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_offset.htm)
+        raise SoqlError("OFFSET in a subquery needs LIMIT 1 on the parent query", "MALFORMED_QUERY")
+    name, (_, field) = found
+    return BoundChild(name, field, _bind_query(query, child, schema, today, "nested", level))
 
 
-def bind_condition(
-    condition: Condition, sobject: ObjectDef, schema: Schema, today: date
-) -> Predicate:
-    """A predicate for ``condition`` on ``sobject``'s records (also used by assignment rules)."""
-    if isinstance(condition, And):
-        parts = [bind_condition(p, sobject, schema, today) for p in condition.parts]
-        return lambda r, reader: all(p(r, reader) for p in parts)
-    if isinstance(condition, Or):
-        parts = [bind_condition(p, sobject, schema, today) for p in condition.parts]
-        return lambda r, reader: any(p(r, reader) for p in parts)
+def _semi_joins(condition: Condition | None) -> int:
+    if isinstance(condition, SemiJoin):
+        return 1
+    if isinstance(condition, (And, Or)):
+        return sum(_semi_joins(p) for p in condition.parts)
     if isinstance(condition, Not):
-        inner = bind_condition(condition.part, sobject, schema, today)
-        return lambda r, reader: not inner(r, reader)
-    return _bind_comparison(condition, sobject, schema, today)
-
-
-def _bind_comparison(
-    comparison: Comparison, sobject: ObjectDef, schema: Schema, today: date
-) -> Predicate:
-    path = _bind_path(comparison.field, sobject, schema)
-    field = path.field
-    key = _key_function(field)
-    op = comparison.op
-    if op in ("IN", "NOT IN"):
-        assert isinstance(comparison.value, tuple)
-        members = {_literal(field, v, today, op) for v in comparison.value}
-        if op == "IN":
-            return lambda r, reader: (v := path.value(r, reader)) is not None and key(v) in members
-        return lambda r, reader: (v := path.value(r, reader)) is None or key(v) not in members
-    assert isinstance(comparison.value, Literal)
-    literal = comparison.value
-    if op == "LIKE":
-        if field.type not in TEXT_TYPES or literal.kind != "string":
-            raise SoqlError(
-                f"invalid operator on field '{field.name}': LIKE needs a text field and a "
-                "quoted pattern",
-                "INVALID_FIELD",
-            )
-        pattern = _like_pattern(str(literal.value))
-        return lambda r, reader: (
-            (v := path.value(r, reader)) is not None and bool(pattern.fullmatch(str(v)))
-        )
-    target = _literal(field, literal, today, op)
-    if isinstance(target, tuple):  # a date literal: a half-open range [start, end)
-        start, end = target
-        tests: dict[str, Callable[[Any], bool]] = {
-            "=": lambda k: start <= k < end,
-            "!=": lambda k: not start <= k < end,
-            "<": lambda k: k < start,
-            "<=": lambda k: k < end,
-            ">": lambda k: k >= end,
-            ">=": lambda k: k >= start,
-        }
-        test = tests[op]
-        return lambda r, reader: (v := path.value(r, reader)) is not None and test(key(v))
-    if target is None:
-        if op == "=":
-            return lambda r, reader: path.value(r, reader) is None
-        if op == "!=":
-            return lambda r, reader: path.value(r, reader) is not None
-        return lambda r, reader: False
-    if op == "!=":
-        return lambda r, reader: (v := path.value(r, reader)) is None or key(v) != target
-    compare: Callable[[Any], bool] = {
-        "=": lambda k: k == target,
-        "<": lambda k: k < target,
-        "<=": lambda k: k <= target,
-        ">": lambda k: k > target,
-        ">=": lambda k: k >= target,
-    }[op]
-    return lambda r, reader: (v := path.value(r, reader)) is not None and compare(key(v))
-
-
-def _key_function(field: FieldDef) -> Callable[[Any], Any]:
-    if field.type in ("id", "reference"):
-        return lambda v: v
-    if field.type in TEXT_TYPES:
-        return lambda v: str(v).casefold()
-    if field.type in NUMBER_TYPES:
-        return float
-    return lambda v: v
-
-
-def _type_refusal(field: FieldDef, wanted: str, quoted: bool) -> SoqlError:
-    enclosed = "should be enclosed in quotes" if quoted else "should not be enclosed in quotes"
-    return SoqlError(
-        f"value of filter criterion for field '{field.name}' must be of type {wanted} and "
-        f"{enclosed}",
-        "INVALID_FIELD",
-    )
-
-
-def _literal(field: FieldDef, literal: Literal, today: date, op: str) -> Any:
-    """The comparable form of ``literal`` for ``field``, refusing mismatched types."""
-    kind, value = literal.kind, literal.value
-    if kind == "null":
-        return None
-    if field.type in ("id", "reference"):
-        if kind != "string":
-            raise _type_refusal(field, "id", quoted=True)
-        try:
-            return to_18(value)
-        except InvalidIdError:
-            raise SoqlError(f"invalid ID field: {value}", "INVALID_QUERY_FILTER_OPERATOR") from None
-    if field.type in TEXT_TYPES:
-        if kind != "string":
-            raise _type_refusal(field, "string", quoted=True)
-        return str(value).casefold()
-    if field.type == "boolean":
-        if kind != "boolean":
-            raise _type_refusal(field, "boolean", quoted=False)
-        return value
-    if field.type in NUMBER_TYPES:
-        if kind != "number":
-            raise _type_refusal(field, "double", quoted=False)
-        return float(value)
-    if field.type == "date":
-        if kind == "date":
-            return value
-        if kind == "date_literal" and op not in ("IN", "NOT IN"):
-            start, end = _date_range(str(value), today)
-            return (start.isoformat(), end.isoformat())
-        raise _type_refusal(field, "date", quoted=False)
-    if field.type == "datetime":
-        if kind == "datetime":
-            return format_datetime(parse_datetime(str(value)))
-        if kind == "date_literal" and op not in ("IN", "NOT IN"):
-            start, end = _date_range(str(value), today)
-            return (_midnight(start), _midnight(end))
-        raise _type_refusal(field, "dateTime", quoted=False)
-    raise _type_refusal(field, field.type, quoted=False)
-
-
-def _midnight(day: date) -> str:
-    return format_datetime(datetime.combine(day, time(), tzinfo=UTC))
-
-
-def _date_range(literal: str, today: date) -> tuple[date, date]:
-    one = timedelta(days=1)
-    if literal == "TODAY":
-        return today, today + one
-    if literal == "YESTERDAY":
-        return today - one, today
-    if literal == "TOMORROW":
-        return today + one, today + 2 * one
-    name, _, count = literal.partition(":")
-    days = int(count)
-    if name == "LAST_N_DAYS":  # Salesforce: today and the n-1 days before it... plus n
-        return today - days * one, today + one
-    return today + one, today + (days + 1) * one  # NEXT_N_DAYS
-
-
-def _like_pattern(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            out += re.escape(pattern[i + 1])
-            i += 2
-            continue
-        out += ".*" if char == "%" else "." if char == "_" else re.escape(char)
-        i += 1
-    return re.compile(out, re.IGNORECASE | re.DOTALL)
+        return _semi_joins(condition.part)
+    return 0
 
 
 def _sort_key(
     path: BoundPath, reader: RecordReader, descending: bool, nulls_last: bool
 ) -> Callable[[Record], tuple[int, Any]]:
-    key = _key_function(path.field)
+    key = key_function(path.field)
     # With reverse=True the ranks flip, so pick the rank that lands nulls where asked.
     null_rank = (0 if nulls_last else 1) if descending else (1 if nulls_last else 0)
 

@@ -97,6 +97,10 @@ class Org:
         sobject = self.object(found[0])
         return sobject, self.view(sobject.name, found[1])
 
+    def rows(self, sobject: str) -> list[Record]:
+        """Every live record of ``sobject`` as clients see it (semi-joins, child subqueries)."""
+        return [self.view(sobject, r) for r in self.store.scan(sobject, False)]
+
     def locate(self, sobject: str | None, record_id: str) -> tuple[ObjectDef, Record]:
         """The live record ``record_id`` of ``sobject``, or the 404 a real org answers."""
         try:

@@ -334,8 +334,11 @@ _STANDARD: dict[str, str] = {
     "CampaignMember": """CampaignId:reference:rc:Campaign LeadId:reference:c:Lead
         ContactId:reference:c:Contact Status:picklist HasResponded:boolean:o
         FirstRespondedDate:date:o""",
+    # Read only: "Assignment rules are created, configured, and deleted in the user
+    # interface" (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_assignmentrule.htm)
+    "AssignmentRule": """Name:string:o Active:boolean:o SobjectType:picklist:o""",
 }
-_READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember"})
+_READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember", "AssignmentRule"})
 _PICKLISTS = {
     ("Opportunity", "StageName"): (
         "Prospecting",
@@ -356,6 +359,7 @@ _PICKLISTS = {
     ("Task", "Priority"): ("High", "Normal", "Low"),
     ("Lead", "Rating"): ("Hot", "Warm", "Cold"),
     ("Group", "Type"): ("Queue", "Regular"),
+    ("AssignmentRule", "SobjectType"): ("Case", "Lead"),
 }
 
 

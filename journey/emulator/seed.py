@@ -312,6 +312,15 @@ class _Seeder:
                 self.create("CampaignMemberStatus", index, {"CampaignId": campaign_id, **spec})
 
     def rules(self) -> None:
+        for index, rule in enumerate(self.entries("AssignmentRule")):
+            # Every declared rule is a read-only AssignmentRule record, active or not.
+            kind = str(rule.get("object", "Lead"))
+            values = {
+                "Name": str(rule.get("name") or f"{kind} Assignment Rule"),
+                "Active": bool(rule.get("active", True)),
+                "SobjectType": kind,
+            }
+            self.create("AssignmentRule", index, values)
         active = [r for r in self.entries("AssignmentRule") if r.get("active", True)]
         lead_rules = [r for r in active if r.get("object", "Lead") == "Lead"]
         if len(lead_rules) > 1:

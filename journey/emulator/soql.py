@@ -5,6 +5,8 @@ assignment-rule criteria; ``evaluate`` binds the tree to the schema and runs it.
 grammar lives in ``soql.lark``. A construct outside the subset is refused as Salesforce
 refuses a malformed query — ``MALFORMED_QUERY`` with the row, column and the construct's
 name — because answering it approximately would make tests built on the emulator lie.
+Subqueries are whole ``Query`` trees: a parent-to-child one in ``Query.children``, a
+semi-/anti-join as a ``SemiJoin`` condition; what each may contain is checked at binding.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "Or",
     "OrderItem",
     "Query",
+    "SemiJoin",
     "SoqlError",
     "parse_condition",
     "parse_query",
@@ -87,7 +90,16 @@ class Not:
     part: Condition
 
 
-Condition = Comparison | And | Or | Not
+@dataclass(frozen=True)
+class SemiJoin:
+    """``field IN (SELECT …)`` (a semi-join) or ``field NOT IN (SELECT …)`` (an anti-join)."""
+
+    field: FieldPath
+    negated: bool
+    query: Query
+
+
+Condition = Comparison | And | Or | Not | SemiJoin
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,9 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class Query:
+    """A SELECT; in a parent-to-child subquery ``sobject`` is the child relationship name
+    (``Contacts``)."""
+
     sobject: str
     fields: tuple[FieldPath, ...]
     count: bool
@@ -106,6 +121,7 @@ class Query:
     order: tuple[OrderItem, ...]
     limit: int | None
     offset: int | None
+    children: tuple[Query, ...] = ()
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
@@ -129,14 +145,19 @@ def _unquote(text: str) -> str:
 class _Build(Transformer[Token, Any]):
     """Only builds the tree; checking names against the schema is ``evaluate``'s job."""
 
-    def start(self, children: list[Any]) -> Query:
+    def start(self, children: list[Query]) -> Query:
+        return children[0]
+
+    def query(self, children: list[Any]) -> Query:
         select, sobject, *rest = children
         parts = {type(p).__name__: p for p in rest}
         limit = parts.get("_Limit")
         offset = parts.get("_Offset")
+        items = [] if select is None else list(select)
         return Query(
             sobject=str(sobject),
-            fields=() if select is None else tuple(select),
+            fields=tuple(i for i in items if isinstance(i, FieldPath)),
+            children=tuple(i.query for i in items if isinstance(i, _Child)),
             count=select is None,
             where=parts["_Where"].condition if "_Where" in parts else None,
             order=parts["_Order"].items if "_Order" in parts else (),
@@ -144,8 +165,11 @@ class _Build(Transformer[Token, Any]):
             offset=offset.value if offset else None,
         )
 
-    def select_list(self, children: list[Any]) -> list[FieldPath] | None:
+    def select_list(self, children: list[Any]) -> list[FieldPath | _Child] | None:
         return None if children and children[0] == "COUNT()" else list(children)
+
+    def child_query(self, children: list[Query]) -> _Child:
+        return _Child(children[0])
 
     def count(self, _: list[Any]) -> str:
         return "COUNT()"
@@ -180,6 +204,14 @@ class _Build(Transformer[Token, Any]):
     @v_args(inline=True)
     def not_in(self, field: FieldPath, values: tuple[Literal, ...]) -> Comparison:
         return Comparison(field, "NOT IN", values)
+
+    @v_args(inline=True)
+    def semi_join(self, field: FieldPath, query: Query) -> SemiJoin:
+        return SemiJoin(field, False, query)
+
+    @v_args(inline=True)
+    def anti_join(self, field: FieldPath, query: Query) -> SemiJoin:
+        return SemiJoin(field, True, query)
 
     def value_list(self, children: list[Literal]) -> tuple[Literal, ...]:
         return tuple(children)
@@ -216,7 +248,9 @@ class _Build(Transformer[Token, Any]):
         field = children[0]
         descending = any(isinstance(c, Token) and c.upper() == "DESC" for c in children[1:])
         nulls = [c for c in children[1:] if isinstance(c, str) and c in ("FIRST", "LAST")]
-        nulls_last = nulls[0] == "LAST" if nulls else descending
+        # "By default, null values are sorted first", ascending or descending (ORDER BY,
+        # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm)
+        nulls_last = nulls[0] == "LAST" if nulls else False
         return OrderItem(field, descending, nulls_last)
 
     def nulls(self, children: list[Token]) -> str:
@@ -227,6 +261,11 @@ class _Build(Transformer[Token, Any]):
 
     def offset(self, children: list[Token]) -> _Offset:
         return _Offset(int(children[0]))
+
+
+@dataclass(frozen=True)
+class _Child:
+    query: Query
 
 
 @dataclass(frozen=True)
@@ -273,7 +312,6 @@ _UNSUPPORTED = {
     "MAX": "aggregate function MAX()",
     "COUNT_DISTINCT": "aggregate function COUNT_DISTINCT()",
     "FIELDS": "FIELDS()",
-    "SELECT": "subquery",
     "CALENDAR_YEAR": "date function CALENDAR_YEAR()",
     "CALENDAR_MONTH": "date function CALENDAR_MONTH()",
     "DAY_ONLY": "date function DAY_ONLY()",
@@ -303,11 +341,7 @@ def _refusal(text: str, error: UnexpectedInput) -> SoqlError:
         previous = re.split(r"[\s,]+", before)[-1] if before else ""
         if token == "(" and previous in _UNSUPPORTED:
             construct = _UNSUPPORTED[previous]
-        elif token == "(" and previous == "COUNT":
-            construct = "COUNT(field)"
-        elif token == "(" and (before.endswith(",") or previous == "SELECT"):
-            construct = "subquery"
-        elif before.endswith("COUNT("):
+        elif (token == "(" and previous == "COUNT") or before.endswith("COUNT("):
             construct = "COUNT(field)"
         elif word.startswith(("LAST_", "NEXT_", "THIS_")):
             construct = f"date literal {word}"
