@@ -58,6 +58,17 @@ WORDS = [
     "SUM(Id)",
     "CreatedDate",
     "Email",
+    "(SELECT",
+    "Contacts",
+    "LeadId",
+    "CampaignMember",
+    "IsConverted",
+    "Owner.Type",
+    "FIRST",
+    "THIS_MONTH",
+    "LAST_N_MONTHS:2",
+    "N_DAYS_AGO:3",
+    "THIS_FISCAL_YEAR",
 ]
 
 
@@ -162,3 +173,28 @@ def test_filters_agree_with_python(
         if (hit and same_rating) if join == "AND" else (hit or same_rating):
             expected.add(f"R{i}")
     assert {r["LastName"] for r in body["records"]} == expected
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    descending=st.booleans(),
+    nulls=st.sampled_from(["", " NULLS FIRST", " NULLS LAST"]),
+    then=st.sampled_from(["LastName", "LastName DESC"]),
+)
+def test_order_agrees_with_python(
+    revenue_org: EmulatedOrg, descending: bool, nulls: str, then: str
+) -> None:
+    """ORDER BY: nulls first unless NULLS LAST, whichever the direction (ORDER BY,
+    https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm)."""
+    direction = " DESC" if descending else ""
+    order = f"AnnualRevenue{direction}{nulls}, {then}"
+    status, body = ask(revenue_org, f"SELECT LastName FROM Lead ORDER BY {order}")
+    assert status == 200
+    rows = [(f"R{i}", r) for i, r in enumerate(REVENUES)]
+    rows.sort(key=lambda row: row[0], reverse=then.endswith("DESC"))
+    present = sorted((r for r in rows if r[1] is not None), key=lambda r: r[1], reverse=descending)
+    blank = [r for r in rows if r[1] is None]
+    expected = present + blank if nulls == " NULLS LAST" else blank + present
+    assert [r["LastName"] for r in body["records"]] == [name for name, _ in expected]
