@@ -38,6 +38,7 @@ __all__ = [
     "RecordSource",
     "bind_condition",
     "bind_path",
+    "no_relationship",
 ]
 
 Record = Mapping[str, Any]
@@ -153,7 +154,7 @@ def _no_column(name: str, sobject: str) -> SoqlError:
     )
 
 
-def _no_relationship(name: str) -> SoqlError:
+def no_relationship(name: str) -> SoqlError:
     return SoqlError(
         f"Didn't understand relationship '{name}' in field path. If you are attempting to "
         "use a custom relationship, be sure to append the '__r' after the custom "
@@ -169,9 +170,11 @@ def bind_path(path: FieldPath, sobject: ObjectDef, schema: Schema) -> BoundPath:
     hops: list[tuple[str, str, bool]] = []
     polymorphic = False
     for relationship in path.parts[:-1]:
-        reference = None if polymorphic else candidates[0].relationship(relationship)
+        reference = (
+            None if polymorphic or not candidates else candidates[0].relationship(relationship)
+        )
         if reference is None:  # past a polymorphic hop only Name's own references go on
-            raise _no_relationship(relationship)
+            raise no_relationship(relationship)
         assert reference.relationship_name is not None
         polymorphic = len(reference.reference_to) > 1
         hops.append((reference.name, reference.relationship_name, polymorphic))
@@ -184,7 +187,8 @@ def bind_path(path: FieldPath, sobject: ObjectDef, schema: Schema) -> BoundPath:
             return BoundPath(tuple(hops), _NAME_TYPE, name_type=True)
     field = next((f for o in candidates if (f := o.field(name)) is not None), None)
     if field is None:
-        raise _no_column(name, "Name" if polymorphic else candidates[0].name)
+        owner = "Name" if polymorphic else candidates[0].name if candidates else sobject.name
+        raise _no_column(name, owner)
     return BoundPath(tuple(hops), field)
 
 

@@ -24,10 +24,21 @@ from journey.emulator.conditions import (
     RecordSource,
     bind_condition,
     bind_path,
+    no_relationship,
 )
 from journey.emulator.literals import key_function
 from journey.emulator.schema import ObjectDef, Schema
-from journey.emulator.soql import And, Condition, Not, Or, Query, SemiJoin, SoqlError
+from journey.emulator.soql import (
+    And,
+    Condition,
+    FieldPath,
+    Not,
+    Or,
+    Query,
+    SemiJoin,
+    SoqlError,
+    TypeOf,
+)
 
 __all__ = [
     "CHILD_RELATIONSHIPS",
@@ -90,6 +101,7 @@ class BoundQuery:
     limit: int | None
     offset: int | None
     children: tuple[BoundChild, ...] = ()
+    typeofs: tuple[BoundTypeOf, ...] = ()
 
     def run(self, records: Iterable[Record], reader: RecordReader) -> list[Record]:
         """Filter, order and page ``records`` (not yet projected)."""
@@ -102,7 +114,7 @@ class BoundQuery:
 
     def project(self, record: Record, reader: RecordReader, version: str) -> dict[str, Any]:
         """The record as the REST API returns it: attributes, then the selected fields,
-        then each child subquery's records."""
+        then each TYPEOF's parent, then each child subquery's records."""
         out: dict[str, Any] = {"attributes": _attributes(self.sobject.name, record, version)}
         for path in self.fields:
             target = out
@@ -125,6 +137,8 @@ class BoundQuery:
                 target, (sobject, current) = existing, found
             else:
                 target[path.field.name] = path.leaf(sobject, current) if current else None
+        for typeof in self.typeofs:
+            out[typeof.relationship] = typeof.project(record, reader, version)
         for child in self.children:
             out[child.relationship] = child.result(str(record["Id"]), reader, version)
         return out
@@ -160,6 +174,32 @@ class BoundChild:
             if parent:
                 grouped.setdefault(str(parent), []).append(row)
         return grouped
+
+
+@dataclass(frozen=True)
+class BoundTypeOf:
+    """``TYPEOF What WHEN Account THEN … ELSE … END``: the parent behind ``reference`` comes
+    as its own object (not Name) with the fields of the WHEN naming that object, else the
+    ELSE fields (Name's)."""
+
+    reference: str
+    relationship: str
+    whens: tuple[tuple[str, BoundQuery], ...]
+    otherwise: tuple[BoundPath, ...]
+
+    def project(self, record: Record, reader: RecordReader, version: str) -> Any:
+        parent_id = record.get(self.reference)
+        found = reader.read(parent_id) if parent_id else None
+        if found is None:
+            return None
+        sobject, parent = found
+        when = next((q for name, q in self.whens if name == sobject.name), None)
+        if when is not None:
+            return when.project(parent, reader, version)
+        out: dict[str, Any] = {"attributes": _attributes(sobject.name, parent, version)}
+        for path in self.otherwise:
+            out[path.field.name] = path.leaf(sobject, parent)
+        return out
 
 
 def _attributes(sobject: str, record: Record, version: str) -> dict[str, str]:
@@ -212,9 +252,53 @@ def _bind_query(
         _bind_child(child, sobject, schema, today, level + 1, query.limit)
         for child in query.children
     )
+    typeofs = tuple(_bind_typeof(t, query, sobject, schema) for t in query.typeofs)
     return BoundQuery(
-        sobject, tuple(fields), query.count, where, order, query.limit, query.offset, children
+        sobject,
+        tuple(fields),
+        query.count,
+        where,
+        order,
+        query.limit,
+        query.offset,
+        children,
+        typeofs,
     )
+
+
+def _bind_typeof(typeof: TypeOf, query: Query, sobject: ObjectDef, schema: Schema) -> BoundTypeOf:
+    """TYPEOF's rules (https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_typeof.htm):
+    a polymorphic relationship field, not also referenced in the field list; each WHEN an
+    object it can point at, with that object's fields."""
+    reference = sobject.relationship(typeof.relationship)
+    if reference is None:
+        raise no_relationship(typeof.relationship)
+    assert reference.relationship_name is not None
+    name = reference.relationship_name
+    if len(reference.reference_to) < 2:
+        raise SoqlError(
+            f"TYPEOF needs a polymorphic relationship field: {name} is not one",
+            "MALFORMED_QUERY",
+        )
+    if any(len(p.parts) > 1 and p.parts[0].lower() == name.lower() for p in query.fields):
+        raise SoqlError(
+            f"TYPEOF {name}: the relationship is also referenced in the field list",
+            "MALFORMED_QUERY",
+        )
+    whens = []
+    for object_name, when_fields in typeof.whens:
+        target = schema.get(object_name)
+        if target is None or target.name not in reference.reference_to:
+            raise SoqlError(
+                f"TYPEOF {name}: WHEN {object_name} is not an object {name} can point at",
+                "MALFORMED_QUERY",
+            )
+        paths = tuple(bind_path(f, target, schema) for f in when_fields)
+        whens.append((target.name, BoundQuery(target, paths, False, None, (), None, None)))
+    otherwise = tuple(
+        bind_path(FieldPath((name, *f.parts)), sobject, schema) for f in typeof.otherwise
+    )
+    return BoundTypeOf(reference.name, name, tuple(whens), otherwise)
 
 
 def _bind_child(

@@ -32,6 +32,7 @@ __all__ = [
     "Query",
     "SemiJoin",
     "SoqlError",
+    "TypeOf",
     "parse_condition",
     "parse_query",
 ]
@@ -110,6 +111,16 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class TypeOf:
+    """``TYPEOF What WHEN Account THEN Phone … ELSE Name END``: per object type of a
+    polymorphic relationship, the fields to select."""
+
+    relationship: str
+    whens: tuple[tuple[str, tuple[FieldPath, ...]], ...]
+    otherwise: tuple[FieldPath, ...]
+
+
+@dataclass(frozen=True)
 class Query:
     """A SELECT; in a parent-to-child subquery ``sobject`` is the child relationship name
     (``Contacts``)."""
@@ -122,6 +133,7 @@ class Query:
     limit: int | None
     offset: int | None
     children: tuple[Query, ...] = ()
+    typeofs: tuple[TypeOf, ...] = ()
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
@@ -158,6 +170,7 @@ class _Build(Transformer[Token, Any]):
             sobject=str(sobject),
             fields=tuple(i for i in items if isinstance(i, FieldPath)),
             children=tuple(i.query for i in items if isinstance(i, _Child)),
+            typeofs=tuple(i for i in items if isinstance(i, TypeOf)),
             count=select is None,
             where=parts["_Where"].condition if "_Where" in parts else None,
             order=parts["_Order"].items if "_Order" in parts else (),
@@ -165,11 +178,24 @@ class _Build(Transformer[Token, Any]):
             offset=offset.value if offset else None,
         )
 
-    def select_list(self, children: list[Any]) -> list[FieldPath | _Child] | None:
+    def select_list(self, children: list[Any]) -> list[FieldPath | _Child | TypeOf] | None:
         return None if children and children[0] == "COUNT()" else list(children)
 
     def child_query(self, children: list[Query]) -> _Child:
         return _Child(children[0])
+
+    def typeof(self, children: list[Any]) -> TypeOf:
+        relationship, *rest = children
+        whens = tuple(w for w in rest if isinstance(w, tuple))
+        otherwise = next((o for o in rest if isinstance(o, list)), [])
+        return TypeOf(str(relationship), whens, tuple(otherwise))
+
+    def when(self, children: list[Any]) -> tuple[str, tuple[FieldPath, ...]]:
+        sobject, *fields = children
+        return str(sobject), tuple(fields)
+
+    def otherwise(self, children: list[FieldPath]) -> list[FieldPath]:
+        return list(children)
 
     def count(self, _: list[Any]) -> str:
         return "COUNT()"
@@ -300,7 +326,6 @@ def _parser(start: str) -> Lark:
 _UNSUPPORTED = {
     "GROUP": "GROUP BY",
     "HAVING": "HAVING",
-    "TYPEOF": "TYPEOF",
     "WITH": "WITH",
     "FOR": "FOR VIEW/UPDATE/REFERENCE",
     "USING": "USING SCOPE",

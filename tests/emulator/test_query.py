@@ -177,7 +177,6 @@ def test_query_all_sees_the_recycle_bin(sf: Salesforce, leads: list[str]) -> Non
         ("SELECT Id FROM Lead FOR UPDATE", "FOR VIEW/UPDATE/REFERENCE"),
         ("SELECT Id FROM Lead USING SCOPE mine", "USING SCOPE"),
         ("SELECT Id FROM Lead WHERE Industry INCLUDES ('a')", "INCLUDES"),
-        ("SELECT TYPEOF What WHEN Account THEN Name END FROM Task", "TYPEOF"),
     ],
 )
 def test_unsupported_constructs_are_malformed_queries(

@@ -129,3 +129,49 @@ def test_assignment_rules_are_read_only(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest):
         sf.AssignmentRule.delete(rule)
     assert sf.AssignmentRule.get(rule)["Name"] == "Territories"
+
+
+TYPEOF = (
+    "https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/"
+    "sforce_api_calls_soql_select_typeof.htm"
+)
+
+
+def test_typeof_selects_fields_by_the_parent_s_object(sf: Salesforce) -> None:
+    """TYPEOF (see ``TYPEOF``): the WHEN naming the parent's object gives its fields, the
+    ELSE the rest; the parent comes as its own object."""
+    rows = sf.query(
+        "SELECT Subject, TYPEOF Who WHEN Lead THEN Company, Status WHEN Contact THEN "
+        "Account.Name END, TYPEOF Owner WHEN User THEN Email ELSE Name, Type END "
+        "FROM Task ORDER BY Subject"
+    )["records"]
+    lead_task, contact_task = rows
+    assert lead_task["Who"]["attributes"]["type"] == "Lead"
+    assert (lead_task["Who"]["Company"], lead_task["Who"]["Status"]) == (
+        "Bell",
+        "Open - Not Contacted",
+    )
+    assert lead_task["Owner"] == {
+        "attributes": lead_task["Owner"]["attributes"],
+        "Name": "EMEA Queue",
+        "Type": "Queue",
+    }
+    assert contact_task["Who"]["attributes"]["type"] == "Contact"
+    assert contact_task["Who"]["Account"]["Name"] == "Globex"
+    assert contact_task["Owner"]["Email"] == PEOPLE["ann"]
+
+
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "SELECT TYPEOF Account WHEN Account THEN Name END FROM Contact",  # not polymorphic
+        "SELECT Who.Name, TYPEOF Who WHEN Lead THEN Company END FROM Task",  # also listed
+        "SELECT TYPEOF Who WHEN Account THEN Name END FROM Task",  # Who is a Lead or Contact
+        "SELECT TYPEOF Who WHEN Lead THEN Nope END FROM Task",
+        "SELECT TYPEOF Who WHEN Lead THEN Company ELSE Company END FROM Task",  # Name's only
+    ],
+)
+def test_typeof_refuses_what_salesforce_refuses(sf: Salesforce, soql: str) -> None:
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.query(soql)
+    assert refused.value.content[0]["errorCode"] in ("MALFORMED_QUERY", "INVALID_FIELD")

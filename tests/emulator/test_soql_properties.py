@@ -69,6 +69,10 @@ WORDS = [
     "LAST_N_MONTHS:2",
     "N_DAYS_AGO:3",
     "THIS_FISCAL_YEAR",
+    "TYPEOF Owner",
+    "WHEN User THEN",
+    "ELSE",
+    "END",
 ]
 
 
