@@ -201,6 +201,21 @@ def test_semi_join_keeps_records_the_subquery_names(sf: Salesforce) -> None:
     assert [r["LastName"] for r in colleagues["records"]] == ["Attendee", "Duplicate", "Stone"]
 
 
+def test_semi_joins_on_owners_and_queue_members(sf: Salesforce) -> None:
+    """A polymorphic reference on the left (Lead.OwnerId: a User or a queue) takes a
+    subquery of User IDs; GroupMember.UserOrGroupId names a queue's users."""
+    queue = sf.query("SELECT Id FROM Group WHERE Type = 'Queue'")["records"][0]["Id"]
+    members = sf.query(
+        "SELECT Email FROM User WHERE Id IN (SELECT UserOrGroupId FROM GroupMember WHERE "
+        f"GroupId = '{queue}')"
+    )
+    assert [r["Email"] for r in members["records"]] == [PEOPLE["eva"]]
+    by_users = sf.query(
+        "SELECT COUNT() FROM Lead WHERE OwnerId IN (SELECT Id FROM User WHERE IsActive = true)"
+    )
+    assert by_users["totalSize"] == 7  # every Lead but the queue's
+
+
 def test_anti_join_keeps_records_the_subquery_does_not_name(sf: Salesforce) -> None:
     """``Id NOT IN (SELECT …)``: the records without such a child (see ``SEMI_JOINS``)."""
     found = sf.query("SELECT Name FROM Account WHERE Id NOT IN (SELECT AccountId FROM Contact)")
