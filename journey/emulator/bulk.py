@@ -1,15 +1,19 @@
 """Bulk API 2.0: query jobs (CSV results with ``Sforce-Locator`` paging) and ingest jobs
 (CSV upload, close, successful/failed/unprocessed results).
 
-Pipeline position: plugged into ``rest`` as the ``jobs`` route; reuses ``org`` for every
-row, so a Bulk insert refuses exactly what a REST insert refuses. Jobs run to completion
-when created (query) or closed (ingest) — a real org queues them, and clients poll until
-``JobComplete`` either way. Jobs live in memory: they do not survive a restart. As in
-Bulk API 2.0, assignment rules run only when the job names ``assignmentRuleId``.
+Pipeline position: plugged into ``rest`` as the ``jobs`` route; every row goes through
+``bulk_rows`` (shared with Bulk API 1.0) to ``org``, so a Bulk insert refuses exactly what
+a REST insert refuses. Jobs run to completion when created (query) or closed (ingest) — a
+real org queues them, and clients poll until ``JobComplete`` either way. Jobs live in
+memory: they do not survive a restart. As in Bulk API 2.0, assignment rules run only when
+the job names ``assignmentRuleId``. Query jobs spend the org's ``DailyBulkV2QueryJobs``
+and ``DailyBulkV2QueryFileStorageMB`` allocations.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import itertools
@@ -18,10 +22,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from journey.emulator.bulk_rows import (
+    INGEST_OPERATIONS,
+    BulkQueryRefusedError,
+    bulk_query,
+    write_row,
+)
 from journey.emulator.errors import ApiError, not_found
 from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.protocol import Request, Response, json_response
-from journey.emulator.rest import RestApi
+from journey.emulator.rest import DATA_PATH, RestApi
 from journey.emulator.values import format_datetime
 
 __all__ = ["BulkApi"]
@@ -35,7 +45,20 @@ _DELIMITERS = {
     "BACKQUOTE": "`",
 }
 _LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
-_INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+#: The states a job may be deleted in: "To be deleted, a job must have a state of
+#: UploadComplete, JobComplete, Aborted, or Failed"
+#: (https://developer.salesforce.com/docs/platform/api-asynch/guide/delete-job.html);
+#: "You can only delete a job if its state is JobComplete, Aborted, or Failed"
+#: (https://developer.salesforce.com/docs/platform/api-asynch/guide/query-delete-job.html).
+_DELETABLE = {
+    "ingest": ("UploadComplete", "JobComplete", "Aborted", "Failed"),
+    "query": ("JobComplete", "Aborted", "Failed"),
+}
+#: Sforce-Locator is a number up to API version 48.0 and an opaque string (such as
+#: ``MTAwMDA``) from 49.0 ("Get Results for a Query Job",
+#: https://developer.salesforce.com/docs/atlas.en-us.228.0.api_bulk_v2.meta/api_bulk_v2/query_get_job_results.htm).
+_OPAQUE_LOCATOR_FROM = 49.0
+_MB = 1024 * 1024
 
 
 @dataclass
@@ -48,6 +71,8 @@ class _Job:
     line_ending: str
     created: str
     state: str
+    version: str
+    created_by: str
     external_id: str | None = None
     assignment_rule: str | None = None
     columns: list[str] = field(default_factory=list)
@@ -56,28 +81,33 @@ class _Job:
     successes: list[list[Any]] = field(default_factory=list)
     failures: list[list[Any]] = field(default_factory=list)
 
-    def info(self, version: str) -> dict[str, Any]:
+    def info(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "operation": self.operation,
             "object": self.object,
-            "createdById": None,
+            "createdById": self.created_by,
             "createdDate": self.created,
             "systemModstamp": self.created,
             "state": self.state,
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
-            "apiVersion": float(version),
+            "apiVersion": float(self.version),
+            "jobType": "V2Query" if self.kind == "query" else "V2Ingest",
             "lineEnding": next(k for k, v in _LINE_ENDINGS.items() if v == self.line_ending),
             "columnDelimiter": next(k for k, v in _DELIMITERS.items() if v == self.delimiter),
+            "retries": 0,
+            "totalProcessingTime": 0,
         }
         if self.kind == "query":
             data["numberRecordsProcessed"] = len(self.rows)
         else:
             data["externalIdFieldName"] = self.external_id
-            data["contentUrl"] = f"services/data/v{version}/jobs/ingest/{self.id}/batches"
+            data["contentUrl"] = f"services/data/v{self.version}/jobs/ingest/{self.id}/batches"
             data["numberRecordsProcessed"] = len(self.successes) + len(self.failures)
             data["numberRecordsFailed"] = len(self.failures)
+            data["apiActiveProcessingTime"] = 0
+            data["apexProcessingTime"] = 0
         return data
 
 
@@ -87,6 +117,7 @@ class BulkApi:
     def __init__(self, rest: RestApi, lock_fault: Callable[[], bool]) -> None:
         self.rest = rest
         self.org = rest.org
+        self.counter = rest.counter
         self.lock_fault = lock_fault
         self._jobs: dict[str, _Job] = {}
         self._numbers = itertools.count(1)
@@ -101,7 +132,7 @@ class BulkApi:
             if request.method == "POST":
                 return self._create(kind, request)
             if request.method == "GET":
-                jobs = [j.info(self.org.version) for j in self._jobs.values() if j.kind == kind]
+                jobs = [j.info() for j in self._jobs.values() if j.kind == kind]
                 return json_response(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
             raise ApiError(
                 405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed."
@@ -134,28 +165,15 @@ class BulkApi:
             raise ApiError(400, "INVALIDJOB", "unknown columnDelimiter or lineEnding")
         job_id = self._new_id()
         now = format_datetime(self.org.now())
+        version = _version(request)
+        user = self.org.connected_user_id
         if kind == "query":
             if operation not in ("query", "queryAll"):
                 raise ApiError(400, "INVALIDJOB", f"unknown query operation {operation!r}")
-            bound, records = self.org.query(str(spec.get("query", "")), operation == "queryAll")
-            if bound.count:
-                raise ApiError(400, "INVALIDJOB", "COUNT() is not supported in Bulk queries")
-            columns = bound.column_names()
-            job = _Job(
-                job_id,
-                kind,
-                operation,
-                bound.sobject.name,
-                delimiter,
-                line_ending,
-                now,
-                "UploadComplete",
-                columns=columns,
-                rows=[[_cell(r, c) for c in columns] for r in records],
-            )
+            job = self._query_job(job_id, spec, operation, delimiter, line_ending, now, version)
             job_state_after = "JobComplete"
         else:
-            if operation not in _INGEST_OPERATIONS:
+            if operation not in INGEST_OPERATIONS:
                 raise ApiError(400, "INVALIDJOB", f"unknown ingest operation {operation!r}")
             sobject = self.org.object(str(spec.get("object", ""))).name
             external = spec.get("externalIdFieldName")
@@ -170,15 +188,66 @@ class BulkApi:
                 line_ending,
                 now,
                 "Open",
+                version,
+                user,
                 external_id=str(external) if external else None,
                 assignment_rule=spec.get("assignmentRuleId"),
             )
             job_state_after = "Open"
         with self._lock:
             self._jobs[job_id] = job
-        answer = json_response(200, job.info(self.org.version))
+        answer = json_response(200, job.info())
         job.state = job_state_after
         return answer
+
+    def _query_job(
+        self,
+        job_id: str,
+        spec: Mapping[str, Any],
+        operation: str,
+        delimiter: str,
+        line_ending: str,
+        now: str,
+        version: str,
+    ) -> _Job:
+        """Run the query of a new job, spending the day's query jobs and result storage.
+        The refusals' wording is what real orgs answer (quoted by integrations such as
+        estuary/connectors' source-salesforce); the ``API_ERROR`` code is inferred."""
+        if self.counter.allocation_left("DailyBulkV2QueryJobs") < 1:
+            raise ApiError(
+                400, "API_ERROR", "Max bulk v2 query jobs (10000) per 24 hrs has been reached"
+            )
+        if self.counter.allocation_left("DailyBulkV2QueryFileStorageMB") <= 0:
+            raise ApiError(
+                400,
+                "API_ERROR",
+                "Max bulk v2 query result size stored (1000000000) kb per 24 hrs has been exceeded",
+            )
+        try:
+            bound, records = bulk_query(
+                self.org, str(spec.get("query", "")), operation == "queryAll", child_rows=False
+            )
+        except BulkQueryRefusedError as refused:
+            raise ApiError(400, "API_ERROR", str(refused)) from None
+        columns = bound.column_names()
+        job = _Job(
+            job_id,
+            "query",
+            operation,
+            bound.sobject.name,
+            delimiter,
+            line_ending,
+            now,
+            "UploadComplete",
+            version,
+            self.org.connected_user_id,
+            columns=columns,
+            rows=[[_cell(r, c) for c in columns] for r in records],
+        )
+        self.counter.spend("DailyBulkV2QueryJobs")
+        size = len(_csv(job, job.columns, job.rows).encode("utf-8"))
+        self.counter.spend("DailyBulkV2QueryFileStorageMB", size / _MB)
+        return job
 
     def _new_id(self) -> str:
         head = KEY_PREFIXES["BulkJob"] + "5E0" + f"{next(self._numbers):09d}"
@@ -186,8 +255,15 @@ class BulkApi:
 
     def _job(self, job: _Job, request: Request) -> Response:
         if request.method == "GET":
-            return json_response(200, job.info(self.org.version))
+            return json_response(200, job.info())
         if request.method == "DELETE":
+            if job.state not in _DELETABLE[job.kind]:
+                # The query job's documented refusal; ingest jobs answer the same way.
+                raise ApiError(
+                    400,
+                    "API_ERROR",
+                    "Error encountered when deleting the job because the job is not terminated",
+                )
             with self._lock:
                 self._jobs.pop(job.id, None)
             return Response(204)
@@ -202,25 +278,32 @@ class BulkApi:
             job.state = "Aborted"
         elif wanted == "UploadComplete" and job.kind == "ingest" and job.state == "Open":
             job.state = "UploadComplete"
-            answer = json_response(200, job.info(self.org.version))
+            answer = json_response(200, job.info())
             self._ingest(job)
             return answer
         else:
             raise ApiError(409, "INVALIDJOBSTATE", f"cannot move job {job.id} to {wanted!r}")
-        return json_response(200, job.info(self.org.version))
+        return json_response(200, job.info())
 
     # ---- query results ------------------------------------------------------------------
     def _query_results(self, job: _Job, request: Request) -> Response:
         if job.state != "JobComplete":
             raise ApiError(409, "INVALIDJOBSTATE", f"Job {job.id} is {job.state}")
-        start = (
-            int(request.params.get("locator") or 0)
-            if (request.params.get("locator", "0") or "0").isdigit()
-            else -1
-        )
-        if start < 0:
-            raise ApiError(400, "INVALID_LOCATOR", "invalid locator")
-        size = int(request.params.get("maxRecords") or 50000)
+        if _version(request) != job.version:
+            # "Use the same API version to get query results that you used to create the
+            # query. Otherwise, the call returns a 409 error." (the code is inferred)
+            raise ApiError(
+                409,
+                "INVALIDJOBSTATE",
+                f"Job {job.id} was created in API version {job.version}; "
+                "get its results in the same version",
+            )
+        opaque = float(job.version) >= _OPAQUE_LOCATOR_FROM
+        start = _read_locator(request.params.get("locator") or "", opaque)
+        raw_size = request.params.get("maxRecords") or "50000"
+        if not raw_size.isdigit() or int(raw_size) < 1:
+            raise ApiError(400, "API_ERROR", f"maxRecords must be a positive integer: {raw_size}")
+        size = int(raw_size)
         page = job.rows[start : start + size]
         following = start + size if start + size < len(job.rows) else None
         return Response(
@@ -228,7 +311,9 @@ class BulkApi:
             _csv(job, job.columns, page).encode("utf-8"),
             content_type="text/csv",
             headers={
-                "Sforce-Locator": str(following) if following is not None else "null",
+                "Sforce-Locator": "null"
+                if following is None
+                else _write_locator(following, opaque),
                 "Sforce-NumberOfRecords": str(len(page)),
             },
         )
@@ -246,59 +331,21 @@ class BulkApi:
                     continue
                 values = {k: v for k, v in zip(header, row, strict=False) if v != ""}
                 try:
-                    if self.lock_fault():
-                        raise ApiError(
-                            400,
-                            "UNABLE_TO_LOCK_ROW",
-                            "unable to obtain exclusive access to this record",
-                        )
-                    record_id, created = self._ingest_row(job, values)
+                    record_id, created = write_row(
+                        self.org,
+                        job.operation,
+                        job.object,
+                        values,
+                        external_id=job.external_id,
+                        assign=job.assignment_rule is not None,
+                        from_text=True,
+                        lock_fault=self.lock_fault,
+                    )
                     job.successes.append([record_id, "true" if created else "false", *row])
                 except ApiError as error:
                     detail = f"{error.code}:{error.message}:{','.join(error.fields)} --"
                     job.failures.append([values.get("Id", ""), detail, *row])
         job.state = "JobComplete"
-
-    def _ingest_row(self, job: _Job, values: Mapping[str, str]) -> tuple[str, bool]:
-        org, assign = self.org, job.assignment_rule is not None
-        if job.operation == "insert":
-            return org.create(job.object, values, auto_assign=assign, from_text=True), True
-        if job.operation in ("delete", "hardDelete"):
-            record_id = values.get("Id", "")
-            definition, record = org.locate(job.object, record_id)
-            org.delete(definition.name, record_id)
-            if job.operation == "hardDelete":
-                org.store.purge(record["Id"])
-            return str(record["Id"]), False
-        key = "Id" if job.operation == "update" else (job.external_id or "Id")
-        match_value = values.get(key)
-        rest = {k: v for k, v in values.items() if k != "Id"}
-        if key == "Id":
-            if not match_value:
-                raise ApiError(
-                    400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"]
-                )
-            _, record = org.locate(job.object, match_value)
-            org.update(job.object, record["Id"], rest, auto_assign=assign, from_text=True)
-            return str(record["Id"]), False
-        field_def = org.object(job.object).field(key)
-        if field_def is None:
-            raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on {job.object}")
-        matches = [
-            r
-            for r in org.store.scan(job.object)
-            if match_value and str(r.get(field_def.name) or "").lower() == match_value.lower()
-        ]
-        if len(matches) > 1:
-            raise ApiError(
-                400,
-                "DUPLICATE_EXTERNAL_ID",
-                f"{key}: more than one record found for external id field",
-            )
-        if matches:
-            org.update(job.object, matches[0]["Id"], rest, auto_assign=assign, from_text=True)
-            return str(matches[0]["Id"]), False
-        return org.create(job.object, rest, auto_assign=assign, from_text=True), True
 
     def _ingest_results(self, job: _Job, kind: str) -> Response:
         if kind == "successfulResults":
@@ -311,6 +358,32 @@ class BulkApi:
         else:
             raise not_found()
         return Response(200, text.encode("utf-8"), content_type="text/csv")
+
+
+def _version(request: Request) -> str:
+    match = DATA_PATH.match(request.path)
+    return match.group(1) if match else "0.0"
+
+
+def _write_locator(offset: int, opaque: bool) -> str:
+    if not opaque:
+        return str(offset)
+    return base64.b64encode(str(offset).encode()).decode().rstrip("=")
+
+
+def _read_locator(locator: str, opaque: bool) -> int:
+    """The row a locator this job handed out starts at (no locator: the first)."""
+    if not locator:
+        return 0
+    text = locator
+    if opaque:
+        try:
+            text = base64.b64decode(locator + "=" * (-len(locator) % 4), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            text = ""
+    if not text.isdigit():
+        raise ApiError(400, "INVALID_LOCATOR", f"invalid locator: {locator}")
+    return int(text)
 
 
 def _cell(record: Mapping[str, Any], column: str) -> Any:

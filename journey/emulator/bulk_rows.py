@@ -1,0 +1,133 @@
+"""What Bulk API 1.0 (``bulk1``) and Bulk API 2.0 (``bulk``) share: one ingested row written
+through ``org``, and the SOQL a Bulk query refuses.
+
+Pipeline position: below both Bulk front ends, above ``org``. Every row goes through the
+same ``org.create``/``update``/``delete`` a REST call uses, so a Bulk write refuses exactly
+what a REST write refuses; only the way each API reports the refusal differs (a CSV
+``sf__Error`` cell, a JSON result's ``errors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from journey.emulator.errors import ApiError
+from journey.emulator.evaluate import BoundQuery
+from journey.emulator.org import Org
+
+__all__ = ["INGEST_OPERATIONS", "BulkQueryRefusedError", "bulk_query", "write_row"]
+
+INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+
+
+class BulkQueryRefusedError(ValueError):
+    """SOQL that Bulk queries do not run (each API words the refusal its own way)."""
+
+
+def write_row(
+    org: Org,
+    operation: str,
+    sobject: str,
+    values: Mapping[str, Any],
+    *,
+    external_id: str | None,
+    assign: bool,
+    from_text: bool,
+    lock_fault: Callable[[], bool],
+) -> tuple[str, bool]:
+    """Apply one row of an ingest job: the record's ID and whether it was created.
+    Raises ``ApiError`` for a refused row; the job goes on with the next."""
+    if lock_fault():
+        raise ApiError(
+            400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"
+        )
+    if operation == "insert":
+        return org.create(sobject, values, auto_assign=assign, from_text=from_text), True
+    if operation in ("delete", "hardDelete"):
+        record_id = str(values.get("Id") or "")
+        definition, record = org.locate(sobject, record_id)
+        org.delete(definition.name, record_id)
+        if operation == "hardDelete":
+            org.store.purge(record["Id"])
+        return str(record["Id"]), False
+    key = "Id" if operation == "update" else (external_id or "Id")
+    match_value = values.get(key)
+    rest = {k: v for k, v in values.items() if k != "Id"}
+    if key == "Id":
+        if not match_value:
+            raise ApiError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
+        _, record = org.locate(sobject, str(match_value))
+        org.update(sobject, record["Id"], rest, auto_assign=assign, from_text=from_text)
+        return str(record["Id"]), False
+    field_def = org.object(sobject).field(key)
+    if field_def is None:
+        raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on {sobject}")
+    wanted = str(match_value or "").lower()
+    matches = [
+        r
+        for r in org.store.scan(org.object(sobject).name)
+        if wanted and str(r.get(field_def.name) or "").lower() == wanted
+    ]
+    if len(matches) > 1:
+        raise ApiError(
+            400, "DUPLICATE_EXTERNAL_ID", f"{key}: more than one record found for external id field"
+        )
+    if matches:
+        org.update(sobject, matches[0]["Id"], rest, auto_assign=assign, from_text=from_text)
+        return str(matches[0]["Id"]), False
+    return org.create(sobject, rest, auto_assign=assign, from_text=from_text), True
+
+
+def bulk_query(
+    org: Org, soql: str, include_deleted: bool, *, child_rows: bool
+) -> tuple[BoundQuery, list[Mapping[str, Any]]]:
+    """Run ``soql`` as a Bulk query. Neither Bulk API runs ``OFFSET`` or aggregate functions
+    such as ``COUNT()`` ("Bulk API 2.0 doesn't support SOQL queries that include any of
+    these items: GROUP BY, OFFSET, or TYPEOF clauses. Aggregate Functions such as COUNT()",
+    https://developer.salesforce.com/docs/atlas.en-us.238.0.api_asynch.meta/api_asynch/queries.htm;
+    the same for Bulk API,
+    https://developer.salesforce.com/docs/atlas.en-us.232.0.api_asynch.meta/api_asynch/asynch_api_using_bulk_query.htm).
+    Parent-to-child subqueries (``child_rows`` False) are refused by Bulk API 2.0's CSV
+    results, with the wording a v59.0 org answers (OpenFn/adaptors#395); Bulk API's JSON
+    and XML results hold them. A SOQL error is an ``ApiError``; an unsupported clause is
+    ``BulkQueryRefusedError``."""
+    if not child_rows and _selects_child_rows(soql):
+        raise BulkQueryRefusedError(
+            "Aggregate Relationships not supported in Bulk V2 Query with CSV content type."
+        )
+    bound, records = org.query(soql, include_deleted)
+    if bound.count:
+        raise BulkQueryRefusedError("Aggregate queries are not supported by the Bulk API")
+    if bound.offset is not None:
+        raise BulkQueryRefusedError("OFFSET clause is not supported by the Bulk API")
+    return bound, records
+
+
+def _selects_child_rows(soql: str) -> bool:
+    """Whether the select list (before the outer ``FROM``) holds a ``(SELECT …)`` subquery;
+    semi-joins in ``WHERE`` (``Id IN (SELECT …)``) are allowed. Quoted text is skipped."""
+    depth, i, text = 0, 0, soql
+    upper = text.upper()
+    while i < len(text):
+        char = text[i]
+        if char == "'":
+            i += 1
+            while i < len(text) and text[i] != "'":
+                i += 2 if text[i] == "\\" else 1
+        elif char == "(":
+            depth += 1
+            if upper[i + 1 :].lstrip().startswith("SELECT"):
+                return True
+        elif char == ")":
+            depth -= 1
+        elif depth == 0 and upper.startswith("FROM", i) and _word_at(upper, i, 4):
+            return False
+        i += 1
+    return False
+
+
+def _word_at(text: str, start: int, length: int) -> bool:
+    before = text[start - 1] if start else " "
+    after = text[start + length] if start + length < len(text) else " "
+    return not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_")
