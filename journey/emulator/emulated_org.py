@@ -35,6 +35,7 @@ import requests
 from simple_salesforce.api import Salesforce
 
 from journey.emulator.bulk import BulkApi
+from journey.emulator.bulk1 import Bulk1Api
 from journey.emulator.composite import CompositeApi
 from journey.emulator.faults import Faults
 from journey.emulator.limits import ApiCounter
@@ -116,6 +117,9 @@ class EmulatedOrg:
         self.app = OrgApp(self.org, rest, self.counter, self.faults)
         CompositeApi(rest, self.app.lock_fault)
         BulkApi(rest, self.app.lock_fault)
+        self.app.async_api = Bulk1Api(
+            self.org, self.counter, self.app.session_valid, self.app.lock_fault
+        ).handle
         if not self.store.meta("sessions"):
             self.app.new_session()
         if not self.store.meta("admin_token"):

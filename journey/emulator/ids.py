@@ -35,6 +35,8 @@ KEY_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "QueryLocator": "01g",
     "BulkJob": "750",
+    "BulkBatch": "751",
+    "BulkQueryResult": "752",
 }
 
 _PREFIX_OBJECTS = {prefix: name for name, prefix in KEY_PREFIXES.items()}

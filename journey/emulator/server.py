@@ -19,6 +19,7 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class OrgApp:
         self.counter = counter
         self.faults = faults
         self.admin_token = ""
+        #: Bulk API 1.0 (``bulk1``): its own session header and error shape.
+        self.async_api: Callable[[Request], Response] | None = None
 
     def session_valid(self, session_id: str) -> bool:
         return session_id in (self.org.store.meta("sessions") or [])
@@ -80,6 +83,10 @@ class OrgApp:
                     return self._admin(request)
                 if request.path.startswith("/services/Soap/u/"):
                     return self._soap(request)
+                if request.path.startswith("/services/async/") and self.async_api is not None:
+                    response = self.async_api(request)
+                    response.headers["Sforce-Limit-Info"] = self.counter.header()
+                    return response
                 response = self._rest(request)
             except ApiError as error:
                 response = json_response(error.status, error.body())

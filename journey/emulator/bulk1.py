@@ -1,0 +1,449 @@
+"""Bulk API 1.0 (``/services/async/{version}/job…``) for JSON jobs: insert, update,
+upsert, delete, hardDelete, query and queryAll, the way ``simple_salesforce``'s ``sf.bulk``
+and other loaders drive it (job, batch, batch result, query result).
+
+Pipeline position: routed here by the server, before the REST checks, because Bulk API 1.0
+has its own session header (``X-SFDC-Session``) and its own error shape
+(``{"exceptionCode", "exceptionMessage"}``, or the ``<error>`` element to a client that
+does not speak JSON). Rows go through ``bulk_rows`` to ``org``, as Bulk API 2.0's do, so a
+Bulk write refuses what a REST write refuses. Each HTTP request is one API call. A batch
+runs when it is added (its answer still says ``Queued``, as a real org's does, and the next
+look finds it ``Completed``); jobs live in memory. What the emulated org does not serve —
+XML, CSV and ZIP content, PK chunking — is refused with ``FeatureNotEnabled`` naming what
+to use instead, never with a session error (which clients read as an expired session).
+"""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+from xml.sax.saxutils import escape
+
+from journey.emulator.bulk_rows import (
+    INGEST_OPERATIONS,
+    BulkQueryRefusedError,
+    bulk_query,
+    write_row,
+)
+from journey.emulator.errors import ApiError
+from journey.emulator.ids import KEY_PREFIXES, checksum
+from journey.emulator.limits import ApiCounter
+from journey.emulator.org import Org
+from journey.emulator.protocol import Request, Response
+from journey.emulator.values import format_datetime, parse_datetime
+
+__all__ = ["ASYNC_PATH", "AsyncApiError", "Bulk1Api"]
+
+ASYNC_PATH = re.compile(r"^/services/async/(\d+\.\d+)/(.*)$")
+_NAMESPACE = "http://www.force.com/2009/06/asyncapi/dataload"
+_OPERATIONS = (*INGEST_OPERATIONS, "query", "queryAll")
+#: "Maximum records per batch: 10,000" (Bulk API and Bulk API 2.0 Limits and Allocations,
+#: https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-bulkapi.html).
+_MAX_BATCH_RECORDS = 10_000
+#: simple-salesforce sends the concurrency mode as the enum's position.
+_CONCURRENCY = {"Parallel": "Parallel", "Serial": "Serial", 0: "Parallel", 1: "Serial"}
+_JSON = "application/json"
+
+
+class AsyncApiError(Exception):
+    """A Bulk API 1.0 refusal: HTTP 400 (405 for a method the URI does not take) with an
+    ``exceptionCode`` from the documented list ("Errors",
+    https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-reference-errors.html)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+
+    def response(self, as_json: bool) -> Response:
+        if as_json:
+            body = {"exceptionCode": self.code, "exceptionMessage": self.message}
+            return Response(self.status, json.dumps(body).encode(), content_type=_JSON)
+        xml = (
+            f'<?xml version="1.0" encoding="UTF-8"?><error xmlns="{_NAMESPACE}">'
+            f"<exceptionCode>{escape(self.code)}</exceptionCode>"
+            f"<exceptionMessage>{escape(self.message)}</exceptionMessage></error>"
+        )
+        return Response(self.status, xml.encode(), content_type="application/xml")
+
+
+@dataclass
+class _Batch:
+    id: str
+    job_id: str
+    created: str
+    request: Any  # the records (ingest) or the SOQL text (query)
+    state: str = "Queued"
+    state_message: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+    result_id: str | None = None
+    processed: int = 0
+    failed: int = 0
+
+    def info(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "jobId": self.job_id,
+            "state": self.state,
+            "createdDate": self.created,
+            "systemModstamp": self.created,
+            "numberRecordsProcessed": self.processed,
+            "numberRecordsFailed": self.failed,
+            "totalProcessingTime": 0,
+            "apiActiveProcessingTime": 0,
+            "apexProcessingTime": 0,
+        }
+        if self.state_message:
+            data["stateMessage"] = self.state_message
+        return data
+
+
+@dataclass
+class _Job:
+    id: str
+    operation: str
+    object: str
+    created: str
+    created_by: str
+    version: str
+    concurrency: str
+    external_id: str | None
+    assignment_rule: str | None
+    state: str = "Open"
+    batches: dict[str, _Batch] = field(default_factory=dict)
+
+    def info(self) -> dict[str, Any]:
+        """JobInfo ("JobInfo",
+        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/asynch_api_jobs_create.htm)."""
+        states = [b.state for b in self.batches.values()]
+        data: dict[str, Any] = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.object,
+            "createdById": self.created_by,
+            "createdDate": self.created,
+            "systemModstamp": self.created,
+            "state": self.state,
+            "concurrencyMode": self.concurrency,
+            "contentType": "JSON",
+            "numberBatchesQueued": states.count("Queued"),
+            "numberBatchesInProgress": states.count("InProgress"),
+            "numberBatchesCompleted": states.count("Completed"),
+            "numberBatchesFailed": states.count("Failed"),
+            "numberBatchesTotal": len(states),
+            "numberRecordsProcessed": sum(b.processed for b in self.batches.values()),
+            "numberRetries": 0,
+            "apiVersion": float(self.version),
+            "numberRecordsFailed": sum(b.failed for b in self.batches.values()),
+            "totalProcessingTime": 0,
+            "apiActiveProcessingTime": 0,
+            "apexProcessingTime": 0,
+        }
+        if self.external_id:
+            data["externalIdFieldName"] = self.external_id
+        if self.assignment_rule:
+            data["assignmentRuleId"] = self.assignment_rule
+        return data
+
+
+class Bulk1Api:
+    """The ``/services/async/`` routes."""
+
+    def __init__(
+        self,
+        org: Org,
+        counter: ApiCounter,
+        session_valid: Callable[[str], bool],
+        lock_fault: Callable[[], bool],
+    ) -> None:
+        self.org = org
+        self.counter = counter
+        self.session_valid = session_valid
+        self.lock_fault = lock_fault
+        self._jobs: dict[str, _Job] = {}
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def handle(self, request: Request) -> Response:
+        as_json = _speaks_json(request)
+        try:
+            # "All HTTP requests must contain a valid API session ID" in X-SFDC-Session
+            # (https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-basics-intro.html);
+            # the messages are a real org's (heroku/salesforce-bulk#44,
+            # simple-salesforce/simple-salesforce#272).
+            session = request.headers.get("x-sfdc-session", "").strip()
+            if not session:
+                raise AsyncApiError("InvalidSessionId", "Unable to find session id")
+            if not self.session_valid(session):
+                raise AsyncApiError("InvalidSessionId", "Invalid session id")
+            try:
+                # "Each HTTP request counts as one call for the purposes of calculating
+                # usage limits" (https://help.salesforce.com/s/articleView?id=000382576&type=1).
+                self.counter.charge()
+            except ApiError as spent:
+                raise AsyncApiError("ExceededQuota", spent.message) from None
+            return self._route(request)
+        except AsyncApiError as error:
+            return error.response(as_json)
+
+    # ---- routing -------------------------------------------------------------------------
+    def _route(self, request: Request) -> Response:
+        match = ASYNC_PATH.match(request.path.rstrip("/"))
+        if match is None:
+            raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
+        version, parts = match.group(1), match.group(2).split("/")
+        if request.method not in ("GET", "POST"):
+            raise AsyncApiError(
+                "InvalidUrl", f"HTTP method '{request.method}' not allowed; use GET or POST", 405
+            )
+        if parts[0] != "job":
+            raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
+        if len(parts) == 1:
+            _only(request, "POST")
+            return _answer(self._create(request, version), 201)
+        job = self._jobs.get(parts[1])
+        if job is None:
+            raise AsyncApiError("InvalidJob", f"Invalid job id: {parts[1]}")
+        if len(parts) == 2:
+            if request.method == "POST":
+                return _answer(self._change_state(job, request))
+            return _answer(job.info())
+        if parts[2] != "batch":
+            raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
+        if version != job.version:
+            # "The API version in the URI for all batch operations must match the API
+            # version for the associated job" (Add a Batch to a Job,
+            # https://developer.salesforce.com/docs/atlas.en-us.264.0.api_asynch.meta/api_asynch/asynch_api_batches_create.htm).
+            raise AsyncApiError(
+                "InvalidVersion", f"Job {job.id} was created in API version {job.version}"
+            )
+        if len(parts) == 3:
+            if request.method == "POST":
+                return _answer(self._add_batch(job, request).info(), 201)
+            return _answer({"batchInfo": [b.info() for b in job.batches.values()]})
+        _only(request, "GET")
+        batch = job.batches.get(parts[3])
+        if batch is None:
+            raise AsyncApiError("InvalidBatch", f"Invalid batch id: {parts[3]}")
+        return self._batch_resource(job, batch, parts[4:], request)
+
+    def _batch_resource(
+        self, job: _Job, batch: _Batch, rest: list[str], request: Request
+    ) -> Response:
+        if not rest:
+            return _answer(batch.info())
+        if rest == ["request"]:
+            if isinstance(batch.request, str):
+                return Response(200, batch.request.encode(), content_type="text/plain")
+            return _answer(batch.request)
+        if rest[0] != "result" or len(rest) > 2:
+            raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
+        if batch.state != "Completed":
+            raise AsyncApiError("InvalidBatch", f"Batch {batch.id} is {batch.state}, not Completed")
+        if job.operation not in ("query", "queryAll"):
+            if len(rest) == 2:
+                raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
+            return _answer(batch.results)
+        if len(rest) == 1:
+            return _answer([batch.result_id])
+        if rest[1] != batch.result_id:
+            raise AsyncApiError("InvalidBatch", f"Invalid result id: {rest[1]}")
+        return _answer(batch.results)
+
+    # ---- jobs ----------------------------------------------------------------------------
+    def _create(self, request: Request, version: str) -> dict[str, Any]:
+        if not _speaks_json(request):
+            raise _unsupported("XML and CSV job descriptions")
+        if request.headers.get("sforce-enable-pkchunking"):
+            raise _unsupported("PK chunking (Sforce-Enable-PKChunking)")
+        spec = _json_body(request)
+        if not isinstance(spec, dict):
+            raise AsyncApiError("InvalidJob", "a job is described by a JSON object")
+        content = str(spec.get("contentType") or "")
+        if content != "JSON":
+            raise _unsupported(f"jobs with contentType {content or 'CSV (the default)'}")
+        operation = str(spec.get("operation") or "")
+        if operation not in _OPERATIONS:
+            raise AsyncApiError("InvalidJob", f"Invalid operation: {operation or '(none)'}")
+        sobject = self.org.schema.get(str(spec.get("object") or ""))
+        if sobject is None:
+            raise AsyncApiError("InvalidJob", f"Unable to find object: {spec.get('object')}")
+        mode = spec.get("concurrencyMode", "Parallel")
+        concurrency = _CONCURRENCY.get(mode) if isinstance(mode, (str, int)) else None
+        if concurrency is None:
+            raise AsyncApiError("InvalidJob", f"Invalid concurrencyMode: {mode}")
+        external = spec.get("externalIdFieldName")
+        if operation == "upsert":
+            if not external:
+                raise AsyncApiError("InvalidJob", "External ID was blank for upsert")
+            if sobject.field(str(external)) is None:
+                raise AsyncApiError(
+                    "InvalidJob", f"Invalid external id field: {external} on {sobject.name}"
+                )
+        job = _Job(
+            self._new_id("BulkJob"),
+            operation,
+            sobject.name,
+            format_datetime(self.org.now()),
+            self.org.connected_user_id,
+            version,
+            concurrency,
+            str(external) if operation == "upsert" else None,
+            str(spec["assignmentRuleId"]) if spec.get("assignmentRuleId") else None,
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+        return job.info()
+
+    def _change_state(self, job: _Job, request: Request) -> dict[str, Any]:
+        """Close or abort a job ("Close a Job", "Abort a Job",
+        https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-intro.html)."""
+        spec = _json_body(request)
+        wanted = str(spec.get("state") or "") if isinstance(spec, dict) else ""
+        allowed = {"Open": ("Closed", "Aborted"), "Closed": ("Aborted",)}.get(job.state, ())
+        if wanted not in allowed:
+            raise AsyncApiError(
+                "InvalidJobState", f"Job {job.id} is {job.state}: it cannot be set {wanted!r}"
+            )
+        job.state = wanted
+        return job.info()
+
+    # ---- batches -------------------------------------------------------------------------
+    def _add_batch(self, job: _Job, request: Request) -> _Batch:
+        if job.state != "Open":
+            raise AsyncApiError("InvalidJobState", f"Job {job.id} is {job.state}, not Open")
+        if not _speaks_json(request):
+            raise _unsupported("XML and CSV batches")
+        if self.counter.allocation_left("DailyBulkApiBatches") < 1:
+            raise AsyncApiError("ExceededQuota", "The daily allocation of 15,000 batches is spent")
+        query = job.operation in ("query", "queryAll")
+        payload: Any = request.body.decode("utf-8-sig") if query else _json_body(request)
+        batch = _Batch(self._new_id("BulkBatch"), job.id, format_datetime(self.org.now()), payload)
+        queued = replace(batch)  # the answer says Queued; a look from now on sees the outcome
+        self.counter.spend("DailyBulkApiBatches")
+        if query:
+            self._run_query(job, batch)
+        else:
+            self._run_ingest(job, batch)
+        job.batches[batch.id] = batch
+        return queued
+
+    def _run_ingest(self, job: _Job, batch: _Batch) -> None:
+        records = batch.request
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            batch.state, batch.state_message = "Failed", "InvalidBatch : a JSON array of records"
+            return
+        if len(records) > _MAX_BATCH_RECORDS:
+            batch.state = "Failed"
+            batch.state_message = f"InvalidBatch : more than {_MAX_BATCH_RECORDS} records"
+            return
+        for record in records:
+            values = {("Id" if k.lower() == "id" else k): v for k, v in record.items()}
+            try:
+                record_id, created = write_row(
+                    self.org,
+                    job.operation,
+                    job.object,
+                    values,
+                    external_id=job.external_id,
+                    assign=job.assignment_rule is not None,
+                    from_text=False,
+                    lock_fault=self.lock_fault,
+                )
+                batch.results.append(
+                    {"success": True, "created": created, "id": record_id, "errors": []}
+                )
+            except ApiError as error:
+                batch.failed += 1
+                batch.results.append(
+                    {"success": False, "created": False, "id": None, "errors": [error.save_error()]}
+                )
+            batch.processed += 1
+        batch.state = "Completed"
+
+    def _run_query(self, job: _Job, batch: _Batch) -> None:
+        """A query batch fails with a ``stateMessage`` in a real org's words ("InvalidBatch :
+        Failed to process query: FUNCTIONALITY_NOT_ENABLED: …", as quoted by integrators)."""
+        try:
+            _, rows = bulk_query(
+                self.org, str(batch.request), job.operation == "queryAll", child_rows=True
+            )
+        except BulkQueryRefusedError as refused:
+            batch.state = "Failed"
+            batch.state_message = (
+                f"InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: {refused}"
+            )
+            return
+        except ApiError as error:
+            batch.state = "Failed"
+            batch.state_message = (
+                f"InvalidBatch : Failed to process query: {error.code}: {error.message}"
+            )
+            return
+        batch.results = [_epoch_dates(self.org, row) for row in rows]
+        batch.result_id = self._new_id("BulkQueryResult")
+        batch.processed = len(rows)
+        batch.state = "Completed"
+
+    def _new_id(self, kind: str) -> str:
+        head = KEY_PREFIXES[kind] + "5E0" + f"{next(self._numbers):09d}"
+        return head + checksum(head)
+
+
+def _epoch_dates(org: Org, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Bulk API's JSON query results give date and time fields as milliseconds since
+    1970-01-01 UTC, not the REST API's ISO text (seen from real orgs:
+    simple-salesforce/simple-salesforce#290; dates as midnight UTC is inferred)."""
+    attributes = record.get("attributes")
+    sobject = org.schema.get(attributes.get("type", "")) if isinstance(attributes, dict) else None
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        definition = sobject.field(key) if sobject is not None and key != "attributes" else None
+        if isinstance(value, Mapping) and isinstance(value.get("records"), list):
+            out[key] = {**value, "records": [_epoch_dates(org, r) for r in value["records"]]}
+        elif isinstance(value, Mapping) and "attributes" in value:
+            out[key] = _epoch_dates(org, value)
+        elif isinstance(value, str) and definition is not None and definition.type == "datetime":
+            out[key] = int(parse_datetime(value).timestamp() * 1000)
+        elif isinstance(value, str) and definition is not None and definition.type == "date":
+            out[key] = calendar.timegm(date.fromisoformat(value).timetuple()) * 1000
+        else:
+            out[key] = value
+    return out
+
+
+def _speaks_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "") or request.headers.get("accept", "")
+    return "json" in kind.lower()
+
+
+def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(request.body) if request.body.strip() else None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise AsyncApiError("InvalidBatch", f"The request body is not JSON: {error}") from None
+
+
+def _unsupported(what: str) -> AsyncApiError:
+    return AsyncApiError(
+        "FeatureNotEnabled",
+        f"The emulated org does not implement Bulk API 1.0 {what}; use JSON jobs "
+        "(contentType JSON, Content-Type: application/json) or Bulk API 2.0 for CSV",
+    )
+
+
+def _only(request: Request, method: str) -> None:
+    if request.method != method:
+        raise AsyncApiError(
+            "InvalidUrl", f"HTTP method '{request.method}' not allowed here; use {method}", 405
+        )
+
+
+def _answer(data: Any, status: int = 200) -> Response:
+    return Response(status, json.dumps(data).encode("utf-8"), content_type=_JSON)
