@@ -88,6 +88,26 @@ def test_sf_bulk_writes_and_reads_the_orgs_own_records(seeded: EmulatedOrg) -> N
     assert sf.bulk.Lead.query(f"SELECT Id FROM Lead WHERE Id = '{owned['Id']}'") == []
 
 
+def test_sf_bulk_and_sf_bulk2_work_unmodified_on_one_org(seeded: EmulatedOrg) -> None:
+    """The standalone proof: simple-salesforce's two Bulk clients, as shipped, on the same
+    org — what one writes the other reads, and both see the seeded records."""
+    sf = seeded.client()
+    job = sf.bulk2.Lead.insert(
+        records=[{"LastName": f"Two {i}", "Company": "Both Co"} for i in range(3)], wait=0
+    )
+    assert (job[0]["numberRecordsProcessed"], job[0]["numberRecordsFailed"]) == (3, 0)
+    by_one = sf.bulk.Lead.query("SELECT Id, LastName FROM Lead WHERE Company = 'Both Co'")
+    assert sorted(r["LastName"] for r in by_one) == ["Two 0", "Two 1", "Two 2"]
+    sf.bulk.Lead.update([{"Id": r["Id"], "Company": "Moved Co"} for r in by_one])
+    pages = sf.bulk2.Lead.query(
+        "SELECT LastName, Owner.Email FROM Lead WHERE Company IN ('Moved Co', 'Prospect Co')",
+        wait=0,
+    )
+    text = "".join(str(page) for page in pages)
+    assert text.count("Two ") == 3
+    assert PEOPLE["bob"] in text  # the seeded Prospect Co Leads, owned by Bob
+
+
 def test_sf_bulk_upsert_matches_the_external_id(seeded: EmulatedOrg) -> None:
     """An upsert job names ``externalIdFieldName``; a match is updated, no match created."""
     sf = seeded.client()
