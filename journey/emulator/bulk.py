@@ -59,6 +59,7 @@ _DELETABLE = {
 #: https://developer.salesforce.com/docs/atlas.en-us.228.0.api_bulk_v2.meta/api_bulk_v2/query_get_job_results.htm).
 _OPAQUE_LOCATOR_FROM = 49.0
 _MB = 1024 * 1024
+_ROWS_PER_BATCH = 10_000
 
 
 @dataclass
@@ -345,6 +346,12 @@ class BulkApi:
                 except ApiError as error:
                     detail = f"{error.code}:{error.message}:{','.join(error.fields)} --"
                     job.failures.append([values.get("Id", ""), detail, *row])
+        # "Salesforce creates a separate batch for every 10,000 records in your job data"
+        # (Understanding Bulk API 2.0 Ingest,
+        # https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/datafiles_understanding_bulk2_ingest.htm);
+        # each spends one of the batches both Bulk APIs share (the empty parent batch none).
+        rows = len(job.successes) + len(job.failures)
+        self.counter.spend("DailyBulkApiBatches", -(-rows // _ROWS_PER_BATCH))
         job.state = "JobComplete"
 
     def _ingest_results(self, job: _Job, kind: str) -> Response:

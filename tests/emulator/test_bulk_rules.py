@@ -95,14 +95,20 @@ def test_query_jobs_spend_the_daily_allocation(seeded: EmulatedOrg) -> None:
     """ "The maximum number of query jobs per 24-hour rolling window … can be seen in the
     DailyBulkV2QueryJobs value" of ``limits`` — 10,000
     (https://developer.salesforce.com/docs/atlas.en-us.228.0.api_bulk_v2.meta/api_bulk_v2/bulk_api_2_limits.htm);
-    ingest jobs do not spend it. Past it, a real org's words (as integrators quote them)."""
+    ingest jobs do not spend it but spend batches ("Salesforce creates a separate batch for
+    every 10,000 records in your job data",
+    https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/datafiles_understanding_bulk2_ingest.htm).
+    Past it, a real org's words (as integrators quote them)."""
     sf = seeded.client()
     before = sf.limits()["DailyBulkV2QueryJobs"]
     assert before == {"Max": 10000, "Remaining": 10000}
+    batches = sf.limits()["DailyBulkApiBatches"]["Remaining"]
     list(sf.bulk2.Lead.query("SELECT Id, Name FROM Lead", wait=0))
-    _call(sf, "POST", "ingest", {"object": "Lead", "operation": "insert"})
+    sf.bulk2.Lead.insert(records=[{"LastName": "One", "Company": "Batch Co"}], wait=0)
     limits = sf.limits()
     assert limits["DailyBulkV2QueryJobs"]["Remaining"] == 9999
+    # Ingest jobs spend batches, one per 10,000 records (query jobs none).
+    assert limits["DailyBulkApiBatches"]["Remaining"] == batches - 1
     storage = limits["DailyBulkV2QueryFileStorageMB"]
     assert 0 <= storage["Remaining"] <= storage["Max"]
 
