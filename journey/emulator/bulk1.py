@@ -15,17 +15,15 @@ to use instead, never with a session error (which clients read as an expired ses
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
-from xml.sax.saxutils import escape
 
+from journey.emulator.bulk1_jobs import JSON_TYPE, AsyncApiError, Batch, Job, epoch_dates
 from journey.emulator.bulk_rows import (
     INGEST_OPERATIONS,
     BulkQueryRefusedError,
@@ -37,119 +35,18 @@ from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.limits import ApiCounter
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response
-from journey.emulator.values import format_datetime, parse_datetime
+from journey.emulator.values import format_datetime
 
 __all__ = ["ASYNC_PATH", "AsyncApiError", "Bulk1Api"]
 
 ASYNC_PATH = re.compile(r"^/services/async/(\d+\.\d+)/(.*)$")
-_NAMESPACE = "http://www.force.com/2009/06/asyncapi/dataload"
 _OPERATIONS = (*INGEST_OPERATIONS, "query", "queryAll")
-#: "Maximum records per batch: 10,000" (Bulk API and Bulk API 2.0 Limits and Allocations,
+#: A Bulk API batch holds at most 10,000 records (Bulk API and Bulk API 2.0 Limits and
+#: Allocations, ingest limits,
 #: https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-bulkapi.html).
 _MAX_BATCH_RECORDS = 10_000
 #: simple-salesforce sends the concurrency mode as the enum's position.
 _CONCURRENCY = {"Parallel": "Parallel", "Serial": "Serial", 0: "Parallel", 1: "Serial"}
-_JSON = "application/json"
-
-
-class AsyncApiError(Exception):
-    """A Bulk API 1.0 refusal: HTTP 400 (405 for a method the URI does not take) with an
-    ``exceptionCode`` from the documented list ("Errors",
-    https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-reference-errors.html)."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.status = code, message, status
-
-    def response(self, as_json: bool) -> Response:
-        if as_json:
-            body = {"exceptionCode": self.code, "exceptionMessage": self.message}
-            return Response(self.status, json.dumps(body).encode(), content_type=_JSON)
-        xml = (
-            f'<?xml version="1.0" encoding="UTF-8"?><error xmlns="{_NAMESPACE}">'
-            f"<exceptionCode>{escape(self.code)}</exceptionCode>"
-            f"<exceptionMessage>{escape(self.message)}</exceptionMessage></error>"
-        )
-        return Response(self.status, xml.encode(), content_type="application/xml")
-
-
-@dataclass
-class _Batch:
-    id: str
-    job_id: str
-    created: str
-    request: Any  # the records (ingest) or the SOQL text (query)
-    state: str = "Queued"
-    state_message: str | None = None
-    results: list[dict[str, Any]] = field(default_factory=list)
-    result_id: str | None = None
-    processed: int = 0
-    failed: int = 0
-
-    def info(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "jobId": self.job_id,
-            "state": self.state,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "numberRecordsProcessed": self.processed,
-            "numberRecordsFailed": self.failed,
-            "totalProcessingTime": 0,
-            "apiActiveProcessingTime": 0,
-            "apexProcessingTime": 0,
-        }
-        if self.state_message:
-            data["stateMessage"] = self.state_message
-        return data
-
-
-@dataclass
-class _Job:
-    id: str
-    operation: str
-    object: str
-    created: str
-    created_by: str
-    version: str
-    concurrency: str
-    external_id: str | None
-    assignment_rule: str | None
-    state: str = "Open"
-    batches: dict[str, _Batch] = field(default_factory=dict)
-
-    def info(self) -> dict[str, Any]:
-        """JobInfo ("JobInfo",
-        https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_bulk_v2/asynch_api_jobs_create.htm)."""
-        states = [b.state for b in self.batches.values()]
-        data: dict[str, Any] = {
-            "id": self.id,
-            "operation": self.operation,
-            "object": self.object,
-            "createdById": self.created_by,
-            "createdDate": self.created,
-            "systemModstamp": self.created,
-            "state": self.state,
-            "concurrencyMode": self.concurrency,
-            "contentType": "JSON",
-            "numberBatchesQueued": states.count("Queued"),
-            "numberBatchesInProgress": states.count("InProgress"),
-            "numberBatchesCompleted": states.count("Completed"),
-            "numberBatchesFailed": states.count("Failed"),
-            "numberBatchesTotal": len(states),
-            "numberRecordsProcessed": sum(b.processed for b in self.batches.values()),
-            "numberRetries": 0,
-            "apiVersion": float(self.version),
-            "numberRecordsFailed": sum(b.failed for b in self.batches.values()),
-            "totalProcessingTime": 0,
-            "apiActiveProcessingTime": 0,
-            "apexProcessingTime": 0,
-        }
-        if self.external_id:
-            data["externalIdFieldName"] = self.external_id
-        if self.assignment_rule:
-            data["assignmentRuleId"] = self.assignment_rule
-        return data
 
 
 class Bulk1Api:
@@ -166,7 +63,7 @@ class Bulk1Api:
         self.counter = counter
         self.session_valid = session_valid
         self.lock_fault = lock_fault
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -234,7 +131,7 @@ class Bulk1Api:
         return self._batch_resource(job, batch, parts[4:], request)
 
     def _batch_resource(
-        self, job: _Job, batch: _Batch, rest: list[str], request: Request
+        self, job: Job, batch: Batch, rest: list[str], request: Request
     ) -> Response:
         if not rest:
             return _answer(batch.info())
@@ -286,7 +183,7 @@ class Bulk1Api:
                 raise AsyncApiError(
                     "InvalidJob", f"Invalid external id field: {external} on {sobject.name}"
                 )
-        job = _Job(
+        job = Job(
             self._new_id("BulkJob"),
             operation,
             sobject.name,
@@ -301,7 +198,7 @@ class Bulk1Api:
             self._jobs[job.id] = job
         return job.info()
 
-    def _change_state(self, job: _Job, request: Request) -> dict[str, Any]:
+    def _change_state(self, job: Job, request: Request) -> dict[str, Any]:
         """Close or abort a job ("Close a Job", "Abort a Job",
         https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-intro.html)."""
         spec = _json_body(request)
@@ -315,7 +212,7 @@ class Bulk1Api:
         return job.info()
 
     # ---- batches -------------------------------------------------------------------------
-    def _add_batch(self, job: _Job, request: Request) -> _Batch:
+    def _add_batch(self, job: Job, request: Request) -> Batch:
         if job.state != "Open":
             raise AsyncApiError("InvalidJobState", f"Job {job.id} is {job.state}, not Open")
         if not _speaks_json(request):
@@ -324,7 +221,7 @@ class Bulk1Api:
             raise AsyncApiError("ExceededQuota", "The daily allocation of 15,000 batches is spent")
         query = job.operation in ("query", "queryAll")
         payload: Any = request.body.decode("utf-8-sig") if query else _json_body(request)
-        batch = _Batch(self._new_id("BulkBatch"), job.id, format_datetime(self.org.now()), payload)
+        batch = Batch(self._new_id("BulkBatch"), job.id, format_datetime(self.org.now()), payload)
         queued = replace(batch)  # the answer says Queued; a look from now on sees the outcome
         self.counter.spend("DailyBulkApiBatches")
         if query:
@@ -334,7 +231,7 @@ class Bulk1Api:
         job.batches[batch.id] = batch
         return queued
 
-    def _run_ingest(self, job: _Job, batch: _Batch) -> None:
+    def _run_ingest(self, job: Job, batch: Batch) -> None:
         records = batch.request
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             batch.state, batch.state_message = "Failed", "InvalidBatch : a JSON array of records"
@@ -367,7 +264,7 @@ class Bulk1Api:
             batch.processed += 1
         batch.state = "Completed"
 
-    def _run_query(self, job: _Job, batch: _Batch) -> None:
+    def _run_query(self, job: Job, batch: Batch) -> None:
         """A query batch fails with a ``stateMessage`` in a real org's words ("InvalidBatch :
         Failed to process query: FUNCTIONALITY_NOT_ENABLED: …", as quoted by integrators)."""
         try:
@@ -386,7 +283,7 @@ class Bulk1Api:
                 f"InvalidBatch : Failed to process query: {error.code}: {error.message}"
             )
             return
-        batch.results = [_epoch_dates(self.org, row) for row in rows]
+        batch.results = [epoch_dates(self.org, row) for row in rows]
         batch.result_id = self._new_id("BulkQueryResult")
         batch.processed = len(rows)
         batch.state = "Completed"
@@ -394,28 +291,6 @@ class Bulk1Api:
     def _new_id(self, kind: str) -> str:
         head = KEY_PREFIXES[kind] + "5E0" + f"{next(self._numbers):09d}"
         return head + checksum(head)
-
-
-def _epoch_dates(org: Org, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Bulk API's JSON query results give date and time fields as milliseconds since
-    1970-01-01 UTC, not the REST API's ISO text (seen from real orgs:
-    simple-salesforce/simple-salesforce#290; dates as midnight UTC is inferred)."""
-    attributes = record.get("attributes")
-    sobject = org.schema.get(attributes.get("type", "")) if isinstance(attributes, dict) else None
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        definition = sobject.field(key) if sobject is not None and key != "attributes" else None
-        if isinstance(value, Mapping) and isinstance(value.get("records"), list):
-            out[key] = {**value, "records": [_epoch_dates(org, r) for r in value["records"]]}
-        elif isinstance(value, Mapping) and "attributes" in value:
-            out[key] = _epoch_dates(org, value)
-        elif isinstance(value, str) and definition is not None and definition.type == "datetime":
-            out[key] = int(parse_datetime(value).timestamp() * 1000)
-        elif isinstance(value, str) and definition is not None and definition.type == "date":
-            out[key] = calendar.timegm(date.fromisoformat(value).timetuple()) * 1000
-        else:
-            out[key] = value
-    return out
 
 
 def _speaks_json(request: Request) -> bool:
@@ -446,4 +321,4 @@ def _only(request: Request, method: str) -> None:
 
 
 def _answer(data: Any, status: int = 200) -> Response:
-    return Response(status, json.dumps(data).encode("utf-8"), content_type=_JSON)
+    return Response(status, json.dumps(data).encode("utf-8"), content_type=JSON_TYPE)
