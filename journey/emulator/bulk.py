@@ -16,7 +16,6 @@ import base64
 import binascii
 import csv
 import io
-import itertools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,11 +24,11 @@ from typing import Any
 from journey.emulator.bulk_rows import (
     INGEST_OPERATIONS,
     BulkQueryRefusedError,
+    bulk_id,
     bulk_query,
     write_row,
 )
 from journey.emulator.errors import ApiError, not_found
-from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.protocol import Request, Response, json_response
 from journey.emulator.rest import DATA_PATH, RestApi
 from journey.emulator.values import format_datetime
@@ -121,7 +120,6 @@ class BulkApi:
         self.counter = rest.counter
         self.lock_fault = lock_fault
         self._jobs: dict[str, _Job] = {}
-        self._numbers = itertools.count(1)
         self._lock = threading.Lock()
         rest.extra["jobs"] = self.handle
 
@@ -164,7 +162,7 @@ class BulkApi:
         line_ending = _LINE_ENDINGS.get(str(spec.get("lineEnding", "LF")))
         if delimiter is None or line_ending is None:
             raise ApiError(400, "INVALIDJOB", "unknown columnDelimiter or lineEnding")
-        job_id = self._new_id()
+        job_id = bulk_id("BulkJob")
         now = format_datetime(self.org.now())
         version = _version(request)
         user = self.org.connected_user_id
@@ -249,10 +247,6 @@ class BulkApi:
         size = len(_csv(job, job.columns, job.rows).encode("utf-8"))
         self.counter.spend("DailyBulkV2QueryFileStorageMB", size / _MB)
         return job
-
-    def _new_id(self) -> str:
-        head = KEY_PREFIXES["BulkJob"] + "5E0" + f"{next(self._numbers):09d}"
-        return head + checksum(head)
 
     def _job(self, job: _Job, request: Request) -> Response:
         if request.method == "GET":

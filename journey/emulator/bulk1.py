@@ -15,7 +15,6 @@ to use instead, never with a session error (which clients read as an expired ses
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
@@ -27,11 +26,11 @@ from journey.emulator.bulk1_jobs import JSON_TYPE, AsyncApiError, Batch, Job, ep
 from journey.emulator.bulk_rows import (
     INGEST_OPERATIONS,
     BulkQueryRefusedError,
+    bulk_id,
     bulk_query,
     write_row,
 )
 from journey.emulator.errors import ApiError
-from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.limits import ApiCounter
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response
@@ -64,7 +63,6 @@ class Bulk1Api:
         self.session_valid = session_valid
         self.lock_fault = lock_fault
         self._jobs: dict[str, Job] = {}
-        self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
@@ -184,7 +182,7 @@ class Bulk1Api:
                     "InvalidJob", f"Invalid external id field: {external} on {sobject.name}"
                 )
         job = Job(
-            self._new_id("BulkJob"),
+            bulk_id("BulkJob"),
             operation,
             sobject.name,
             format_datetime(self.org.now()),
@@ -221,7 +219,7 @@ class Bulk1Api:
             raise AsyncApiError("ExceededQuota", "The daily allocation of 15,000 batches is spent")
         query = job.operation in ("query", "queryAll")
         payload: Any = request.body.decode("utf-8-sig") if query else _json_body(request)
-        batch = Batch(self._new_id("BulkBatch"), job.id, format_datetime(self.org.now()), payload)
+        batch = Batch(bulk_id("BulkBatch"), job.id, format_datetime(self.org.now()), payload)
         queued = replace(batch)  # the answer says Queued; a look from now on sees the outcome
         self.counter.spend("DailyBulkApiBatches")
         if query:
@@ -284,13 +282,9 @@ class Bulk1Api:
             )
             return
         batch.results = [epoch_dates(self.org, row) for row in rows]
-        batch.result_id = self._new_id("BulkQueryResult")
+        batch.result_id = bulk_id("BulkQueryResult")
         batch.processed = len(rows)
         batch.state = "Completed"
-
-    def _new_id(self, kind: str) -> str:
-        head = KEY_PREFIXES[kind] + "5E0" + f"{next(self._numbers):09d}"
-        return head + checksum(head)
 
 
 def _speaks_json(request: Request) -> bool:

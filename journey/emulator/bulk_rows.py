@@ -9,16 +9,26 @@ what a REST write refuses; only the way each API reports the refusal differs (a 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from journey.emulator.errors import ApiError
 from journey.emulator.evaluate import BoundQuery
+from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.org import Org
 
-__all__ = ["INGEST_OPERATIONS", "BulkQueryRefusedError", "bulk_query", "write_row"]
+__all__ = ["INGEST_OPERATIONS", "BulkQueryRefusedError", "bulk_id", "bulk_query", "write_row"]
 
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
+#: One numbering for both APIs' jobs, batches and results, so no two share an ID.
+_NUMBERS = itertools.count(1)
+
+
+def bulk_id(kind: str) -> str:
+    """A new 18-character ID for a ``BulkJob``, ``BulkBatch`` or ``BulkQueryResult``."""
+    head = KEY_PREFIXES[kind] + "5E0" + f"{next(_NUMBERS):09d}"
+    return head + checksum(head)
 
 
 class BulkQueryRefusedError(ValueError):
