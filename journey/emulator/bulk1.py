@@ -66,7 +66,10 @@ class Bulk1Api:
         self._lock = threading.Lock()
 
     def handle(self, request: Request) -> Response:
-        as_json = _speaks_json(request)
+        # A job's resources answer in the job's content type (JSON: every job here), the
+        # rest in what the request speaks.
+        path = request.path.split("/")
+        as_json = _speaks_json(request) or (len(path) > 5 and path[5] in self._jobs)
         try:
             # "All HTTP requests must contain a valid API session ID" in X-SFDC-Session
             # (https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-basics-intro.html);
@@ -101,6 +104,7 @@ class Bulk1Api:
             raise AsyncApiError("InvalidUrl", f"Invalid URL: {request.path}")
         if len(parts) == 1:
             _only(request, "POST")
+            # 201 for a created job or batch is inferred: the guide's examples show bodies only.
             return _answer(self._create(request, version), 201)
         job = self._jobs.get(parts[1])
         if job is None:

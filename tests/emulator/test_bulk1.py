@@ -225,6 +225,12 @@ def test_jobs_and_batches_follow_their_states(seeded: EmulatedOrg) -> None:
     late = _raw(sf, "POST", f"job/{job_id}/batch", [{"LastName": "Late", "Company": "C"}])
     assert late.json()["exceptionCode"] == "InvalidJobState"
     assert _raw(sf, "GET", "job/750000000000000AAA").json()["exceptionCode"] == "InvalidJob"
+    # A JSON job's resources answer in JSON, even to a request that names no content type.
+    bare = sf.session.get(
+        f"{sf.bulk_url}job/{job_id}/batch/751000000000000AAA",
+        headers={"X-SFDC-Session": sf.session_id},
+    )
+    assert bare.json()["exceptionCode"] == "InvalidBatch"
     assert _raw(sf, "DELETE", f"job/{job_id}").status_code == 405
 
 
