@@ -102,42 +102,15 @@ def bulk_query(
     results, with the wording a v59.0 org answers (OpenFn/adaptors#395); Bulk API's JSON
     and XML results hold them. A SOQL error is an ``ApiError``; an unsupported clause is
     ``BulkQueryRefusedError``."""
-    if not child_rows and _selects_child_rows(soql):
+    bound, records = org.query(soql, include_deleted)
+    if not child_rows and bound.children:
         raise BulkQueryRefusedError(
             "Aggregate Relationships not supported in Bulk V2 Query with CSV content type."
         )
-    bound, records = org.query(soql, include_deleted)
+    if not child_rows and bound.typeofs:
+        raise BulkQueryRefusedError("TYPEOF is not supported by Bulk API 2.0")
     if bound.count:
         raise BulkQueryRefusedError("Aggregate queries are not supported by the Bulk API")
     if bound.offset is not None:
         raise BulkQueryRefusedError("OFFSET clause is not supported by the Bulk API")
     return bound, records
-
-
-def _selects_child_rows(soql: str) -> bool:
-    """Whether the select list (before the outer ``FROM``) holds a ``(SELECT …)`` subquery;
-    semi-joins in ``WHERE`` (``Id IN (SELECT …)``) are allowed. Quoted text is skipped."""
-    depth, i, text = 0, 0, soql
-    upper = text.upper()
-    while i < len(text):
-        char = text[i]
-        if char == "'":
-            i += 1
-            while i < len(text) and text[i] != "'":
-                i += 2 if text[i] == "\\" else 1
-        elif char == "(":
-            depth += 1
-            if upper[i + 1 :].lstrip().startswith("SELECT"):
-                return True
-        elif char == ")":
-            depth -= 1
-        elif depth == 0 and upper.startswith("FROM", i) and _word_at(upper, i, 4):
-            return False
-        i += 1
-    return False
-
-
-def _word_at(text: str, start: int, length: int) -> bool:
-    before = text[start - 1] if start else " "
-    after = text[start + length] if start + length < len(text) else " "
-    return not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_")
