@@ -34,6 +34,7 @@ from typing import Any
 import requests
 from simple_salesforce.api import Salesforce
 
+from journey.emulator import edition, versions
 from journey.emulator.bulk import BulkApi
 from journey.emulator.bulk1 import Bulk1Api
 from journey.emulator.composite import CompositeApi
@@ -53,7 +54,8 @@ from journey.emulator.store import Store
 
 __all__ = ["EmulatedOrg", "OrgEndpoint"]
 
-DEFAULT_API_VERSION = "59.0"
+#: The newest API version the org answers (``versions.CURRENT_VERSION``).
+DEFAULT_API_VERSION = f"{versions.CURRENT_VERSION}.0"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class OrgEndpoint:
     admin_token: str
     version: str = DEFAULT_API_VERSION
 
+    @property
+    def login_url(self) -> str:
+        """Where OAuth flows start: the org's own URL, as a My Domain login URL is."""
+        return self.instance_url
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.login_url}/services/oauth2/token"
+
     def as_json(self) -> dict[str, str]:
         return {
             "instance_url": self.instance_url,
@@ -73,6 +84,8 @@ class OrgEndpoint:
             "ca_file": str(self.ca_file),
             "admin_token": self.admin_token,
             "admin_url": f"{self.instance_url}{ADMIN_PATH}",
+            "login_url": self.login_url,
+            "token_url": self.token_url,
         }
 
 
@@ -104,6 +117,7 @@ class EmulatedOrg:
             if self.store.meta("connected_user") is None:
                 apply_seed(self.org, load_seed(seed))
             self.org.configure()
+            edition.ensure_organization(self.org)
         except BaseException:
             self.store.close()
             if self._temp is not None:

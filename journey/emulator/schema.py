@@ -362,6 +362,11 @@ _PICKLISTS = {
     ("AssignmentRule", "SobjectType"): ("Case", "Lead"),
 }
 
+# The org itself, one read-only record (journey.emulator.edition).
+_STANDARD["Organization"] = """Name:string:o OrganizationType:picklist:o IsSandbox:boolean:o
+    InstanceName:string:o"""
+_READ_ONLY_OBJECTS |= {"Organization"}
+
 
 def _relationship(name: str) -> str:
     if name == "WhoId":

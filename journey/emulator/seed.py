@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from journey.emulator import edition
+from journey.emulator.apps import parse_app, store_apps
 from journey.emulator.conversion import LeadConvert, convert_lead
 from journey.emulator.errors import ApiError
 from journey.emulator.formula import FormulaError
@@ -48,6 +50,9 @@ _SETTINGS = {
     "limits",
     "LeadConvert",
     "LeadSettings",
+    "ConnectedApp",
+    "Organization",
+    "session_timeout_minutes",
 }
 _RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
 
@@ -211,6 +216,30 @@ class _Seeder:
                 if "ref" in entry:
                     self.refs[str(entry["ref"])] = record_id
         self.conversions()
+        self.access()
+
+    def access(self) -> None:
+        """Connected apps, the session timeout and the edition (``emulator.apps``,
+        ``emulator.tokens``, ``emulator.edition``)."""
+        users = {
+            str(u[key]).lower(): str(u["Id"])
+            for u in self.org.store.scan("User")
+            for key in ("Email", "Username")
+            if u.get(key)
+        }
+        try:
+            store_apps(
+                self.org.store,
+                [parse_app(i, e, users) for i, e in enumerate(self.entries("ConnectedApp"))],
+            )
+            edition.store_settings(self.org, edition.parse_settings(self.seed.get("Organization")))
+        except ValueError as error:
+            raise SeedError(str(error)) from None
+        if "session_timeout_minutes" in self.seed:
+            minutes = self.seed["session_timeout_minutes"]
+            if not isinstance(minutes, int | float) or isinstance(minutes, bool) or minutes <= 0:
+                raise SeedError("seed session_timeout_minutes: a positive number of minutes")
+            self.org.store.set_meta("session_timeout_minutes", minutes)
 
     def create(self, sobject: str, index: int, values: Mapping[str, Any]) -> str:
         try:

@@ -27,13 +27,16 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import trustme
 
+from journey.emulator import edition, versions
 from journey.emulator.errors import ApiError
 from journey.emulator.faults import Faults
 from journey.emulator.limits import ApiCounter
+from journey.emulator.oauth import OAUTH_PATH, OAuthApi
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response, json_response
-from journey.emulator.rest import RestApi
+from journey.emulator.rest import DATA_PATH, RestApi
 from journey.emulator.soap import SoapFaultError, handle_soap
+from journey.emulator.tokens import Tokens
 
 __all__ = ["ADMIN_PATH", "DEFAULT_IDLE_TIMEOUT", "OrgApp", "OrgServer", "ensure_certificates"]
 
@@ -42,6 +45,7 @@ ADMIN_PATH = "/__emulator__/faults"
 DEFAULT_IDLE_TIMEOUT = 60.0
 _log = logging.getLogger(__name__)
 _WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+_SOAP_PATH = "/services/Soap/u/"
 
 
 def ensure_certificates(folder: Path) -> tuple[Path, Path]:
@@ -70,9 +74,14 @@ class OrgApp:
         self.admin_token = ""
         #: Bulk API 1.0 (``bulk1``): its own session header and error shape.
         self.async_api: Callable[[Request], Response] | None = None
+        self.tokens = Tokens(org)
+        self.oauth = OAuthApi(org, self.tokens)
 
     def session_valid(self, session_id: str) -> bool:
-        return session_id in (self.org.store.meta("sessions") or [])
+        """The emulator's own session ID, or a live OAuth access token."""
+        if session_id in (self.org.store.meta("sessions") or []):
+            return True
+        return bool(session_id) and self.tokens.access(session_id) is not None
 
     def dispatch(self, request: Request) -> Response:
         if self.faults.latency_seconds and not request.path.startswith(ADMIN_PATH):
@@ -81,7 +90,10 @@ class OrgApp:
             try:
                 if request.path.startswith(ADMIN_PATH):
                     return self._admin(request)
-                if request.path.startswith("/services/Soap/u/"):
+                if request.path.startswith((OAUTH_PATH, "/id/")):
+                    # Logging in: no session, no API call counted (OAuthApi's docstring).
+                    return self.oauth.handle(request, _base_url(request))
+                if request.path.startswith(_SOAP_PATH):
                     return self._soap(request)
                 if request.path.startswith("/services/async/") and self.async_api is not None:
                     response = self.async_api(request)
@@ -106,10 +118,18 @@ class OrgApp:
             return response
 
     def _rest(self, request: Request) -> Response:
+        if request.path.rstrip("/") == "/services/data" and request.method == "GET":
+            return json_response(200, versions.listing())  # no session, not counted
+        match = DATA_PATH.match(request.path)
+        if match is not None:
+            versions.check_rest_version(match.group(1))
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not self.session_valid(token.strip()):
             raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        disabled = edition.api_disabled(self.org)
+        if disabled is not None:
+            raise disabled
         self.counter.charge()
         if request.method in _WRITE_METHODS and not _is_read(request):
             per_record = "/composite/sobjects" in request.path or "/jobs/" in request.path
@@ -130,8 +150,12 @@ class OrgApp:
 
     def _soap(self, request: Request) -> Response:
         try:
+            version = request.path[len(_SOAP_PATH) :].split("/")[0]
+            unsupported = versions.soap_version_error(version)
+            if unsupported is not None:
+                raise SoapFaultError("sf:UNSUPPORTED_API_VERSION", unsupported)
             body = handle_soap(
-                self.org, request.body, self.session_valid, self.counter.charge, self.counter.header
+                self.org, request.body, self.session_valid, self._soap_charge, self.counter.header
             )
             return Response(200, body.encode("utf-8"), content_type="text/xml;charset=UTF-8")
         except ApiError as error:
@@ -141,6 +165,13 @@ class OrgApp:
         return Response(
             500, fault.envelope().encode("utf-8"), content_type="text/xml;charset=UTF-8"
         )
+
+    def _soap_charge(self) -> None:
+        """Count a SOAP call whose session is valid, unless the edition has no API."""
+        disabled = edition.api_disabled(self.org)
+        if disabled is not None:
+            raise disabled
+        self.counter.charge()
 
     def _admin(self, request: Request) -> Response:
         if not self.admin_token or request.headers.get("x-emulator-admin") != self.admin_token:
@@ -169,6 +200,9 @@ class OrgApp:
                 self.faults.clear()
             if command.get("expire_session"):
                 self.org.store.set_meta("sessions", [])
+                self.tokens.expire_access()  # refresh tokens survive a session's end
+            if command.get("revoke_tokens"):
+                self.tokens.revoke_all()
             if command.get("renew_session"):
                 out["session_id"] = self.new_session()
             if command.get("exhaust_api"):
@@ -196,10 +230,15 @@ class OrgApp:
         Salesforce invalidates it and revokes the token",
         https://developer.salesforce.com/docs/atlas.en-us.mobile_sdk.meta/mobile_sdk/oauth_revoking_tokens.htm),
         so a leaked or superseded session ID stops working the moment it is renewed."""
-        org_id = "00D5E0000000001"
+        org_id = edition.ORGANIZATION_ID[:15]
         token = f"{org_id}!{secrets.token_urlsafe(48)}"
         self.org.store.set_meta("sessions", [token])
         return token
+
+
+def _base_url(request: Request) -> str:
+    """The URL the client reached the org by: what it is told to use as ``instance_url``."""
+    return f"https://{request.headers.get('host') or '127.0.0.1'}"
 
 
 def _is_read(request: Request) -> bool:

@@ -148,7 +148,7 @@ def test_paging_past_2000_rows(sf: Salesforce, org: EmulatedOrg) -> None:
     calls = org.api_calls
     first = sf.query("SELECT Id, LastName FROM Lead WHERE Company = 'Bulk' ORDER BY LastName")
     assert (first["totalSize"], first["done"], len(first["records"])) == (2500, False, 2000)
-    assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/")
+    assert first["nextRecordsUrl"].startswith(f"/services/data/v{sf.sf_version}/query/")
     everything = sf.query_all("SELECT LastName FROM Lead WHERE Company = 'Bulk'")
     assert len(everything["records"]) == 2500
     assert len({r["LastName"] for r in everything["records"]}) == 2500
