@@ -253,13 +253,22 @@ class EmulatedOrg:
         return self.counter.used
 
     def expire_session(self) -> None:
-        """Every session becomes invalid: calls answer 401 INVALID_SESSION_ID."""
+        """Every session becomes invalid — the emulator's session ID and every OAuth access
+        token: calls answer 401 INVALID_SESSION_ID. Refresh tokens stay valid."""
         self.app.apply_admin({"expire_session": True})
 
     def renew_session(self) -> str:
         """Issue a new valid session ID (what a re-login would get); the one it replaces
         is revoked."""
         return self.app.new_session()
+
+    def revoke_tokens(self) -> None:
+        """Revoke every OAuth token, refresh tokens too (the app's "Revoke All")."""
+        self.app.apply_admin({"revoke_tokens": True})
+
+    def deactivate_user(self, who: str) -> None:
+        """Make a user inactive (by email or username): its tokens end, new ones are refused."""
+        self.admin({"deactivate_user": who})
 
     def exhaust_api(self) -> None:
         """Spend today's API allocation: calls answer 403 REQUEST_LIMIT_EXCEEDED."""

@@ -267,11 +267,13 @@ class OAuthApi:
         if form.get("redirect_uri") != grant.redirect_uri:
             raise _invalid_grant("redirect_uri must match configuration")
         if grant.code_challenge is not None:
+            # A challenge without a verifier fails with invalid_grant, one that does not
+            # match with invalid_request (the web server flow's code_challenge parameter).
             verifier = form.get("code_verifier", "")
-            if not verifier or not hmac.compare_digest(s256(verifier), grant.code_challenge):
+            if not verifier:
                 raise _invalid_grant("invalid code verifier")
-        elif form.get("code_verifier"):
-            raise _invalid_grant("invalid code verifier")
+            if not hmac.compare_digest(s256(verifier), grant.code_challenge):
+                raise OAuthError(400, "invalid_request", "invalid code verifier")
         if not self.tokens.user_active(grant.user_id):
             raise _invalid_grant("inactive user")
         refresh = None

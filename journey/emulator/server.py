@@ -203,6 +203,8 @@ class OrgApp:
                 self.tokens.expire_access()  # refresh tokens survive a session's end
             if command.get("revoke_tokens"):
                 self.tokens.revoke_all()
+            if command.get("deactivate_user"):
+                self._deactivate(str(command["deactivate_user"]))
             if command.get("renew_session"):
                 out["session_id"] = self.new_session()
             if command.get("exhaust_api"):
@@ -223,6 +225,18 @@ class OrgApp:
         except (TypeError, ValueError) as error:
             raise ApiError(400, "INVALID_INPUT", str(error)) from None
         return out
+
+    def _deactivate(self, who: str) -> None:
+        """A user made inactive (by email or username): its tokens stop working at once."""
+        lowered = who.lower()
+        for user in self.org.store.scan("User"):
+            if lowered in (
+                str(user.get("Email", "")).lower(),
+                str(user.get("Username", "")).lower(),
+            ):
+                self.org.system_update(str(user["Id"]), {"IsActive": False})
+                return
+        raise ValueError(f"deactivate_user: no user {who!r}")
 
     def new_session(self) -> str:
         """Re-authorise: a new session, and the one it replaces revoked (Salesforce

@@ -5,7 +5,7 @@ Sources: the JWT bearer flow,
 https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm&type=5
 (``iss`` the consumer key, ``sub`` the username, ``aud`` the login URL, ``exp`` within 3
 minutes; prior approval of the app); the client credentials flow,
-https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm&type=5
+https://help.salesforce.com/s/articleView?id=000886201&language=en_US&type=1
 (consumer key and secret; a run-as user); the errors,
 https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&type=5.
 """
@@ -226,9 +226,12 @@ def test_unknown_grant_types_and_gets_are_refused(org: EmulatedOrg) -> None:
 
 def test_access_tokens_expire_after_the_session_timeout() -> None:
     """An access token ends after the seed's session timeout without use, on the org's
-    clock (Session Settings' timeout value,
-    https://help.salesforce.com/s/articleView?id=sf.admin_sessions.htm&type=5); the
-    emulator's own session ID is not an OAuth session and stays."""
+    clock: sessions "expire after the amount of time specified in the Security Controls
+    setup area … INVALID_SESSION_ID is returned"
+    (https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_error_handling_session_exp.htm),
+    counted as inactivity (``sessionTimeout``,
+    https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_profilesessionsetting.htm).
+    The emulator's own session ID is not an OAuth session and stays."""
     clock = FakeClock()
     clock.now = datetime.now(UTC)  # the real time: the assertion's exp is real time too
     seed = oauth_seed(KEYS, session_timeout_minutes=30)
@@ -256,3 +259,26 @@ def test_expire_session_ends_oauth_access_tokens_too(org: EmulatedOrg) -> None:
     org.expire_session()
     with pytest.raises(SalesforceExpiredSession):
         sf.query("SELECT COUNT() FROM Lead")
+
+
+def test_a_deactivated_user_loses_its_tokens(org: EmulatedOrg) -> None:
+    """Freezing or deactivating a user ends its sessions; the next assertion is refused."""
+    login = "https://login.salesforce.com"
+    _, answer = _jwt(org, KEYS.assertion("server-client-id", PEOPLE["eva"], login))
+    sf = _client(org, answer)
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] > 0
+    org.deactivate_user(PEOPLE["eva"])
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT COUNT() FROM Lead")
+    assert _jwt(org, KEYS.assertion("server-client-id", PEOPLE["eva"], login))[1] == {
+        "error": "invalid_grant",
+        "error_description": "inactive user",
+    }
+
+
+def test_revoke_tokens_ends_refresh_tokens_too(org: EmulatedOrg) -> None:
+    login = "https://login.salesforce.com"
+    _, answer = _jwt(org, KEYS.assertion("server-client-id", PEOPLE["eva"], login))
+    org.revoke_tokens()
+    with pytest.raises(SalesforceExpiredSession):
+        _client(org, answer).query("SELECT COUNT() FROM Lead")

@@ -2,13 +2,13 @@
 approval), the code exchange with PKCE, refresh tokens, revocation and userinfo.
 
 Sources: the web server flow,
-https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm&type=5
+https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_oauth_web_server_flow.htm
 (``code_challenge`` is the base64url SHA-256 of the ``code_verifier``; the code is good
 for 15 minutes, once); the refresh token flow,
-https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm&type=5;
+https://help.salesforce.com/apex/HTViewHelpDoc?id=remoteaccess_oauth_refresh_token_flow.htm&language=en_US;
 revocation, https://developer.salesforce.com/docs/atlas.en-us.mobile_sdk.meta/mobile_sdk/oauth_revoking_tokens.htm
 (a refresh token takes its access tokens along; errors are 400 ``invalid_token``);
-userinfo, https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm&type=5;
+userinfo, https://help.salesforce.com/HTViewHelpDoc?id=remoteaccess_using_userinfo_endpoint.htm;
 the errors, https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&type=5.
 """
 
@@ -125,14 +125,27 @@ def test_auto_approval_code_exchange_with_pkce_and_a_refresh_token(org: Emulated
 
 
 def test_the_code_verifier_must_match_the_challenge(org: EmulatedOrg) -> None:
+    """ "If the code_challenge value is invalid or doesn't match, the login fails with an
+    invalid_request error code. If … the code_verifier value isn't provided in the token
+    request, the login fails with an invalid_grant error code" (the ``code_challenge``
+    parameter of
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_understanding_web_server_oauth_flow.htm).
+    """
     session = https(org)
     _, challenge = _pkce()
     code = _code_for(org, session, challenge)
     answer = _exchange(org, session, code, "a-verifier-of-another-flow-0123456789abcdef0123")
-    assert (answer.status_code, answer.json()) == (
-        400,
-        {"error": "invalid_grant", "error_description": "invalid code verifier"},
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    code = _code_for(org, session, challenge)
+    answer = token(
+        session,
+        org,
+        grant_type="authorization_code",
+        code=code,
+        client_id="auto-client-id",
+        redirect_uri=CALLBACK,
     )
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_grant")
 
 
 def test_the_code_exchange_names_the_same_redirect_uri(org: EmulatedOrg) -> None:
