@@ -6,7 +6,9 @@ Inside, top to bottom: ``server`` (TLS, session, API allocation, faults) → ``r
 checks of ``write_checks``, the per-object ``object_rules``, ``assignment`` rules,
 ``conversion``, ``replication``) → ``soql`` + ``evaluate`` (queries) → ``store`` (SQLite).
 ``schema``, ``ids``, ``values`` and ``formula`` are shared vocabulary; ``seed`` fills a
-new org. See docs/emulator.md for what is emulated and what is not.
+new org. Beside the API surfaces, ``oauth`` logs clients in (``apps``, ``tokens``,
+``consent``, ``identity``); ``versions`` and ``edition`` decide which calls the org serves.
+See docs/emulator.md for what is emulated and what is not.
 """
 
 from __future__ import annotations

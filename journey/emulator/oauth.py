@@ -1,7 +1,7 @@
 """The emulated org's OAuth 2.0 endpoints under ``/services/oauth2/``: ``token`` (the
 JWT bearer, client credentials, authorization code with PKCE and refresh token grants),
-``authorize`` (the consent page, ``consent``), ``revoke`` and ``userinfo``, plus the
-identity URL ``/id/{org}/{user}`` every token response names.
+``authorize`` (the consent page, ``consent``), ``revoke``, and ``userinfo`` with the
+identity URL ``/id/{org}/{user}`` every token response names (``identity``).
 
 Pipeline position: beside ``rest`` and ``soap`` behind the server, which routes here
 without a session check and without counting an API call: logging in is not an API call
@@ -28,6 +28,7 @@ import jwt
 from journey.emulator import edition
 from journey.emulator.apps import ConnectedApp, digest, load_apps
 from journey.emulator.consent import Consent
+from journey.emulator.identity import Identity
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response, json_response
 from journey.emulator.tokens import Grant, Tokens
@@ -72,17 +73,18 @@ class OAuthApi:
         self.org = org
         self.tokens = tokens
         self.consent = Consent(self)
+        self.identity = Identity(self)
 
     def handle(self, request: Request, base_url: str) -> Response:
         try:
             if request.path.startswith("/id/"):
-                return self.identity(request, base_url)
+                return self.identity.identity(request, base_url)
             name = request.path[len(OAUTH_PATH) :].strip("/")
             routes: dict[str, Callable[[Request, str], Response]] = {
                 "token": self.token,
                 "authorize": self.consent.authorize,
                 "revoke": self.revoke,
-                "userinfo": self.userinfo,
+                "userinfo": self.identity.userinfo,
             }
             route = routes.get(name)
             if route is None:
@@ -303,101 +305,6 @@ class OAuthApi:
         if not token or not self.tokens.revoke(token):
             raise OAuthError(400, "invalid_token", "invalid token")
         return Response(200, b"", content_type="text/plain")
-
-    def _bearer(self, request: Request) -> Grant:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        grant = self.tokens.access(token.strip()) if scheme.lower() in ("bearer", "oauth") else None
-        if grant is None:
-            raise _BadTokenError()
-        return grant
-
-    def userinfo(self, request: Request, base_url: str) -> Response:
-        try:
-            grant = self._bearer(request)
-        except _BadTokenError:
-            return _bad_token()
-        return json_response(200, self._claims(grant.user_id, base_url))
-
-    def identity(self, request: Request, base_url: str) -> Response:
-        try:
-            grant = self._bearer(request)
-        except _BadTokenError:
-            return _bad_token()
-        parts = request.path.strip("/").split("/")
-        if len(parts) != 3 or parts[2] != grant.user_id or parts[1] != edition.ORGANIZATION_ID:
-            return _bad_token()
-        claims = self._claims(grant.user_id, base_url)
-        user = self.user(grant.user_id)
-        body = {
-            "id": self.identity_url(base_url, grant.user_id),
-            "asserted_user": True,
-            "user_id": grant.user_id,
-            "organization_id": edition.ORGANIZATION_ID,
-            "username": user.get("Username"),
-            "nick_name": claims["nickname"],
-            "display_name": claims["name"],
-            "email": claims["email"],
-            "email_verified": True,
-            "first_name": claims["given_name"],
-            "last_name": claims["family_name"],
-            "active": claims["active"],
-            "user_type": claims["user_type"],
-            "language": claims["language"],
-            "locale": claims["locale"],
-            "utcOffset": claims["utcOffset"],
-            "urls": claims["urls"],
-            "is_app_installed": True,
-        }
-        return json_response(200, body)
-
-    def _claims(self, user_id: str, base_url: str) -> dict[str, Any]:
-        """The userinfo answer: OpenID Connect's standard claims and Salesforce's own."""
-        user = self.user(user_id)
-        data = f"{base_url}/services/data/v{{version}}/"
-        org15 = edition.ORGANIZATION_ID[:15]
-        return {
-            "sub": self.identity_url(base_url, user_id),
-            "user_id": user_id,
-            "organization_id": edition.ORGANIZATION_ID,
-            "preferred_username": user.get("Username"),
-            "nickname": user.get("Alias"),
-            "name": user.get("Name"),
-            "email": user.get("Email"),
-            "email_verified": True,
-            "given_name": user.get("FirstName"),
-            "family_name": user.get("LastName"),
-            "zoneinfo": "GMT",
-            "photos": {},
-            "profile": f"{base_url}/{user_id}",
-            "picture": None,
-            "address": {},
-            "is_salesforce_integration_user": False,
-            "urls": {
-                "enterprise": f"{base_url}/services/Soap/c/{{version}}/{org15}",
-                "partner": f"{base_url}/services/Soap/u/{{version}}/{org15}",
-                "rest": data,
-                "sobjects": data + "sobjects/",
-                "query": data + "query/",
-                "profile": f"{base_url}/{user_id}",
-                "custom_domain": base_url,
-            },
-            "active": bool(user.get("IsActive")),
-            "user_type": "STANDARD",
-            "language": "en_US",
-            "locale": "en_US",
-            "utcOffset": 0,
-            "updated_at": user.get("LastModifiedDate"),
-            "is_app_installed": True,
-        }
-
-
-class _BadTokenError(Exception):
-    pass
-
-
-def _bad_token() -> Response:
-    """What the identity service answers a missing, expired or revoked token."""
-    return Response(403, b"Bad_OAuth_Token", content_type="text/plain;charset=UTF-8")
 
 
 def s256(verifier: str) -> str:
