@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import ssl
 import threading
@@ -250,6 +251,11 @@ class OrgApp:
         return token
 
 
+def _without_query(text: str) -> str:
+    """``GET /path?secret HTTP/1.1`` as ``GET /path?… HTTP/1.1``."""
+    return re.sub(r"\?\S*", "?…", text)
+
+
 def _base_url(request: Request) -> str:
     """The URL the client reached the org by: what it is told to use as ``instance_url``."""
     return f"https://{request.headers.get('host') or '127.0.0.1'}"
@@ -289,6 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.settimeout(self.server.idle_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
+        # The request line without its query: a query may carry a token or a code
+        # (``revoke?token=``, an assertion), and tokens are never logged.
+        args = tuple(_without_query(a) if isinstance(a, str) else a for a in args)
         _log.debug("%s " + format, self.address_string(), *args)
 
     def _serve(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -388,3 +389,16 @@ def test_tokens_are_never_kept_in_the_state_file(tmp_path: Path) -> None:
     with EmulatedOrg(state) as reopened:  # digests are enough to recognise them again
         reopened.start()
         assert _client(reopened, first["access_token"]).query("SELECT COUNT() FROM Lead")
+
+
+def test_tokens_never_reach_the_log(org: EmulatedOrg, caplog: pytest.LogCaptureFixture) -> None:
+    """The request log drops queries: ``revoke?token=`` and the like carry secrets."""
+    caplog.set_level(logging.DEBUG, logger="journey.emulator")
+    first = _connected(org)
+    session = https(org)
+    revoke = f"{org.endpoint.login_url}/services/oauth2/revoke"
+    assert session.get(revoke, params={"token": first["access_token"]}, timeout=30).ok
+    assert session.get(revoke, params={"token": first["refresh_token"]}, timeout=30).ok
+    assert "/services/oauth2/revoke?…" in caplog.text
+    for secret in (first["access_token"], first["refresh_token"]):
+        assert secret not in caplog.text
