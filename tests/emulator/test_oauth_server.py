@@ -282,3 +282,29 @@ def test_revoke_tokens_ends_refresh_tokens_too(org: EmulatedOrg) -> None:
     org.revoke_tokens()
     with pytest.raises(SalesforceExpiredSession):
         _client(org, answer).query("SELECT COUNT() FROM Lead")
+
+
+_CONVERT = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:urn="urn:partner.soap.sforce.com"><soapenv:Header><urn:SessionHeader>'
+    "<urn:sessionId>{session}</urn:sessionId></urn:SessionHeader></soapenv:Header>"
+    "<soapenv:Body><urn:convertLead/></soapenv:Body></soapenv:Envelope>"
+)
+
+
+def test_soap_takes_an_access_token_until_it_expires(org: EmulatedOrg) -> None:
+    """An OAuth access token is a session ID for SOAP too; once the session ends, SOAP
+    answers its own fault, ``sf:INVALID_SESSION_ID``."""
+    _, answer = _jwt(
+        org, KEYS.assertion("server-client-id", PEOPLE["ann"], "https://login.salesforce.com")
+    )
+    session = https(org)
+    url = f"{org.endpoint.instance_url}/services/Soap/u/{org.endpoint.version}"
+    body = _CONVERT.format(session=answer["access_token"]).encode()
+    headers = {"Content-Type": "text/xml", "SOAPAction": "convertLead"}
+    assert session.post(url, data=body, headers=headers, timeout=30).status_code == 200
+    org.expire_session()
+    refused = session.post(url, data=body, headers=headers, timeout=30)
+    assert refused.status_code == 500
+    assert b"<faultcode>sf:INVALID_SESSION_ID</faultcode>" in refused.content
