@@ -75,7 +75,9 @@ def check_rest_version(version: str) -> None:
 
 
 def soap_version_error(version: str) -> str | None:
-    """The SOAP fault message for a version the org does not serve, else None."""
+    """The SOAP fault message for a version the org does not serve, else None (Salesforce's
+    words, "UNSUPPORTED_API_VERSION: Invalid Api version specified on URL", as clients
+    report them: https://github.com/superfell/zkSforce/issues/52)."""
     major = _major(version)
     if major is None or not OLDEST_VERSION <= major <= CURRENT_VERSION:
         return "Invalid Api version specified on URL"
