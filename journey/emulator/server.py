@@ -121,6 +121,7 @@ class OrgApp:
     def _rest(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/services/data" and request.method == "GET":
             return json_response(200, versions.listing())  # no session, not counted
+        request.path = versions.resolve_latest(request.path)
         match = DATA_PATH.match(request.path)
         if match is not None:
             versions.check_rest_version(match.group(1))

@@ -25,6 +25,7 @@ __all__ = [
     "check_rest_version",
     "label",
     "listing",
+    "resolve_latest",
     "soap_version_error",
 ]
 
@@ -82,3 +83,13 @@ def soap_version_error(version: str) -> str | None:
     if major is None or not OLDEST_VERSION <= major <= CURRENT_VERSION:
         return "Invalid Api version specified on URL"
     return None
+
+
+def resolve_latest(path: str) -> str:
+    """``/services/data/latest/…`` as the current version's path: "To always resolve to
+    the most recently released API version, use the latest alias (/services/data/latest)"
+    (https://developer.salesforce.com/docs/platform/api-rest/guide/dome-versions.md)."""
+    prefix = "/services/data/latest"
+    if path == prefix or path.startswith(prefix + "/"):
+        return f"/services/data/v{CURRENT_VERSION}.0" + path[len(prefix) :]
+    return path

@@ -108,3 +108,16 @@ def test_soap_refuses_a_retired_version(existing_org: EmulatedOrg) -> None:
         )
         assert answer.status_code == (500 if fault else 200)
         assert (b"<faultcode>sf:UNSUPPORTED_API_VERSION</faultcode>" in answer.content) is fault
+
+
+def test_latest_is_the_current_version(existing_org: EmulatedOrg) -> None:
+    """ "To always resolve to the most recently released API version, use the latest alias
+    (/services/data/latest)" (the Versions resource's page)."""
+    answer = _plain(existing_org).get(
+        f"{existing_org.endpoint.instance_url}/services/data/latest/query",
+        params={"q": "SELECT COUNT() FROM Lead"},
+        headers={"Authorization": f"Bearer {existing_org.session_id}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert answer.json()["totalSize"] > 0
