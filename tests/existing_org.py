@@ -15,7 +15,8 @@ Who holds what (emails are the natural key the engine links by):
   (the Lead stays, frozen, with IsConverted = true)
 * ``sam@globex.example``: a Contact under Globex, owned by Bob
 * ``dup@prospect.example``: two Leads (Bob's, the older; Eva's) and a Contact (Ann's)
-* ``person@home.example``: a person account (an Account with LastName, PersonEmail)
+* ``person@home.example``: a person account (Person Accounts are enabled, as in many B2C
+  orgs: an Account of the ``PersonAccount`` record type, with LastName and PersonEmail)
 * ``NoEmail Lead``: a Lead without an email, owned by Eva
 * assignment rule: Country Germany → EMEA queue; Country France → Eva; default Lead Status
   "Open - Not Contacted"
@@ -48,6 +49,7 @@ PEOPLE = {
 }
 
 EXISTING_SEED: dict[str, Any] = {
+    "PersonAccounts": True,
     "User": [
         {"Name": "Ann Admin", "Email": PEOPLE["ann"], "connected": True},
         {"Name": "Bob Seller", "Email": PEOPLE["bob"]},
@@ -103,6 +105,7 @@ EXISTING_SEED: dict[str, Any] = {
         {"Name": "Globex", "ref": "globex", "Industry": "Energy"},
         {"Name": "Initech", "ref": "initech", "Industry": "Software"},
         {
+            "RecordTypeId": "#PersonAccount",
             "LastName": "Homeworker",
             "FirstName": "Pat",
             "PersonEmail": PEOPLE["person"],

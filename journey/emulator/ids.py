@@ -28,6 +28,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Group": "00G",
     "GroupMember": "011",
     "LeadStatus": "01J",
+    "RecordType": "012",
     "AssignmentRule": "01Q",
     "CampaignMemberStatus": "01Y",
     "Campaign": "701",

@@ -23,6 +23,7 @@ __all__ = [
     "check_new_member",
     "default_lead_status",
     "derive",
+    "is_person_record_type",
     "lead_status",
     "lead_statuses",
     "status_name",
@@ -45,10 +46,10 @@ _CLOSED_STAGES = {"closed won": True, "closed lost": False}
 
 def derive(org: Org, definition: ObjectDef, record: Record, creating: bool) -> None:
     name = definition.name
-    if name == "Account" and (
-        record.get("IsPersonAccount") or (creating and record.get("LastName"))
-    ):
-        record["IsPersonAccount"] = True
+    if name == "Account" and definition.field("IsPersonAccount"):
+        if creating and not record.get("RecordTypeId"):
+            record["RecordTypeId"] = default_business_record_type(org)
+        record["IsPersonAccount"] = is_person_record_type(org, record.get("RecordTypeId"))
     if name in ("Lead", "Contact", "User") or record.get("IsPersonAccount"):
         record["Name"] = (
             " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
@@ -67,6 +68,29 @@ def derive(org: Org, definition: ObjectDef, record: Record, creating: bool) -> N
         _derive_event(record)
     if name == "CampaignMember":
         derive_campaign_member(org, record)
+
+
+def is_person_record_type(org: Org, record_type_id: Any) -> bool:
+    """Whether an Account of this record type is a person account: its record type's
+    ``IsPersonType`` decides, so an Account created without one is a business account
+    (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_guidelines_personaccounts.htm)."""
+    if not isinstance(record_type_id, str) or not record_type_id:
+        return False
+    found = org.store.get(record_type_id)
+    return found is not None and found[0] == "RecordType" and bool(found[1].get("IsPersonType"))
+
+
+def default_business_record_type(org: Org) -> str | None:
+    """The record type an Account created without one gets: the org's first active
+    business (not person) Account record type."""
+    for record_type in org.store.scan("RecordType"):
+        if (
+            record_type.get("SobjectType") == "Account"
+            and record_type.get("IsActive")
+            and not record_type.get("IsPersonType")
+        ):
+            return str(record_type["Id"])
+    return None
 
 
 def lead_statuses(org: Org) -> list[Record]:

@@ -53,7 +53,7 @@ class Org:
     # ---- configuration (from the seed, kept in the store) ------------------------------
     def configure(self) -> None:
         """(Re)build schema, formulas and assignment rules from the store's settings."""
-        self.schema = standard_schema()
+        self.schema = standard_schema(person_accounts=self.person_accounts)
         self.schema.add_custom_fields(self.store.meta("custom_fields") or {})
         self.formulas = compile_formulas(self.schema)
         lead = self.schema.get("Lead")
@@ -61,6 +61,11 @@ class Org:
         self.rules = load_rules(
             self.store.meta("assignment_rules") or [], lead, self.schema, self.today()
         )
+
+    @property
+    def person_accounts(self) -> bool:
+        """Whether the seed enabled Person Accounts (off in a default org, as in Salesforce)."""
+        return bool(self.store.meta("person_accounts"))
 
     @property
     def connected_user_id(self) -> str:

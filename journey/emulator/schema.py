@@ -186,9 +186,10 @@ class Schema:
                 raise SchemaError(f"seed 'fields': unknown object {object_name!r}")
             for spec in fields:
                 sobject.add(_custom_field(sobject.name, spec))
-                if sobject.name == "Contact":  # person accounts show contact fields as __pc
-                    account = self.get("Account")
-                    assert account is not None
+                account = self.get("Account")
+                assert account is not None
+                if sobject.name == "Contact" and account.field("IsPersonAccount"):
+                    # person accounts show contact fields as __pc
                     pc = _custom_field("Account", spec)
                     account.add(FieldDef(**{**pc.__dict__, "name": pc.name[:-3] + "__pc"}))
 
@@ -307,14 +308,12 @@ _STANDARD: dict[str, str] = {
         AccountId:reference::Account OwnerId:reference::User LeadSource:picklist
         MailingStreet:textarea MailingCity:string MailingState:string
         MailingPostalCode:string MailingCountry:string Description:textarea
-        HasOptedOutOfEmail:boolean DoNotCall:boolean IsPersonAccount:boolean:o""",
-    "Account": """Name:string FirstName:string LastName:string Type:picklist
+        HasOptedOutOfEmail:boolean DoNotCall:boolean""",
+    "Account": """Name:string Type:picklist
         Industry:picklist AnnualRevenue:currency NumberOfEmployees:int Website:url
         Phone:phone BillingStreet:textarea BillingCity:string BillingState:string
         BillingPostalCode:string BillingCountry:string Description:textarea
-        OwnerId:reference::User IsPersonAccount:boolean:o PersonEmail:email
-        PersonMobilePhone:phone PersonHasOptedOutOfEmail:boolean
-        PersonContactId:reference:o:Contact""",
+        OwnerId:reference::User""",
     "Opportunity": """Name:string:r StageName:picklist:r CloseDate:date:r Amount:currency
         Probability:percent Type:picklist LeadSource:picklist Description:textarea
         AccountId:reference::Account OwnerId:reference::User IsClosed:boolean:o
@@ -337,8 +336,21 @@ _STANDARD: dict[str, str] = {
     # Read only: "Assignment rules are created, configured, and deleted in the user
     # interface" (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_assignmentrule.htm)
     "AssignmentRule": """Name:string:o Active:boolean:o SobjectType:picklist:o""",
+    "RecordType": """Name:string:o DeveloperName:string:o SobjectType:picklist:o
+        IsPersonType:boolean:o IsActive:boolean:o Description:string:o""",
 }
-_READ_ONLY_OBJECTS = frozenset({"LeadStatus", "User", "Group", "GroupMember", "AssignmentRule"})
+#: Fields an org has only with Person Accounts enabled (and its Account record types):
+#: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_guidelines_personaccounts.htm
+#: and the Account field reference (IsPersonAccount, PersonEmail, PersonContactId, …).
+_PERSON_ACCOUNT_FIELDS: dict[str, str] = {
+    "Account": """FirstName:string LastName:string IsPersonAccount:boolean:o
+        PersonEmail:email PersonMobilePhone:phone PersonHasOptedOutOfEmail:boolean
+        PersonContactId:reference:o:Contact RecordTypeId:reference::RecordType""",
+    "Contact": """IsPersonAccount:boolean:o""",
+}
+_READ_ONLY_OBJECTS = frozenset(
+    {"LeadStatus", "User", "Group", "GroupMember", "AssignmentRule", "RecordType"}
+)
 _PICKLISTS = {
     ("Opportunity", "StageName"): (
         "Prospecting",
@@ -376,12 +388,16 @@ def _relationship(name: str) -> str:
     return name.removesuffix("Id")
 
 
-def standard_schema() -> Schema:
-    """A fresh schema of the standard objects (each org gets its own, seeds add to it)."""
+def standard_schema(*, person_accounts: bool = False) -> Schema:
+    """A fresh schema of the standard objects (each org gets its own, seeds add to it).
+    ``person_accounts``: the org has Person Accounts enabled, so Account and Contact have
+    their person fields; a default org has none of them."""
     objects = []
     for object_name, table in _STANDARD.items():
         sobject = ObjectDef(object_name, createable=object_name not in _READ_ONLY_OBJECTS)
         sobject.add(FieldDef("Id", "id", createable=False, updateable=False))
+        if person_accounts:
+            table = f"{table} {_PERSON_ACCOUNT_FIELDS.get(object_name, '')}"
         for entry in table.split():
             name, kind, flags, *targets = [*entry.split(":"), ""][:4]
             reference_to = tuple(targets[0].split(",")) if targets and targets[0] else ()

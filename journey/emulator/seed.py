@@ -23,7 +23,7 @@ from journey.emulator.errors import ApiError
 from journey.emulator.formula import FormulaError
 from journey.emulator.object_rules import status_name
 from journey.emulator.org import Org
-from journey.emulator.schema import SchemaError
+from journey.emulator.schema import SchemaError, standard_schema
 from journey.emulator.soql import SoqlError
 
 __all__ = ["DEFAULT_SEED", "MAX_SEED_BYTES", "SeedError", "apply_seed", "load_seed", "seed_names"]
@@ -39,6 +39,13 @@ DEFAULT_LEAD_STATUSES: list[dict[str, Any]] = [
     {"MasterLabel": "Closed - Not Converted"},
 ]
 DEFAULT_CAMPAIGN_STATUSES: list[Any] = ["Sent", {"Label": "Responded", "HasResponded": True}]
+#: The Account record types of an org with Person Accounts: a business one, and the
+#: default person account record type Salesforce provides, ``PersonAccount``
+#: (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_guidelines_personaccounts.htm).
+DEFAULT_ACCOUNT_RECORD_TYPES: list[dict[str, Any]] = [
+    {"Name": "Business Account", "DeveloperName": "Business_Account", "IsPersonType": False},
+    {"Name": "Person Account", "DeveloperName": "PersonAccount", "IsPersonType": True},
+]
 
 _SETTINGS = {
     "User",
@@ -53,6 +60,9 @@ _SETTINGS = {
     "ConnectedApp",
     "Organization",
     "session_timeout_minutes",
+    "PersonAccounts",
+    "RecordType",
+    "RecycleBinDays",
 }
 _RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
 
@@ -179,6 +189,8 @@ class _Seeder:
         limits = self.seed.get("limits", {})
         if "DailyApiRequests" in limits:
             store.set_meta("api_limit", int(limits["DailyApiRequests"]))
+        self.recycle_bin()
+        self.person_accounts()
         try:
             self.org.schema.add_custom_fields(self.seed.get("fields", {}))
         except SchemaError as error:
@@ -310,6 +322,38 @@ class _Seeder:
                 # The connected user created itself: the first record has no creator yet.
                 self.org.store.set_meta("connected_user", user_id)
                 self.org.system_update(user_id, {"CreatedById": user_id})
+
+    def recycle_bin(self) -> None:
+        """``RecycleBinDays`` (1 to 15): how long deleted records stay in the recycle bin
+        before they are gone for good — 15 in Salesforce; fewer lets a test reach the
+        end of the bin without moving the clock two weeks."""
+        if "RecycleBinDays" not in self.seed:
+            return
+        days = self.seed["RecycleBinDays"]
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 15:
+            raise SeedError("seed RecycleBinDays: a whole number of days, 1 to 15")
+        self.org.store.set_meta("recycle_bin_days", days)
+
+    def person_accounts(self) -> None:
+        """``"PersonAccounts": true`` enables them: Account and Contact get their person
+        fields and Account its record types, each ``"#DeveloperName"`` to the records
+        (``"RecordTypeId": "#PersonAccount"`` makes a person account). ``RecordType``
+        entries add record types of their own."""
+        enabled = self.seed.get("PersonAccounts", False)
+        if not isinstance(enabled, bool):
+            raise SeedError("seed PersonAccounts: true or false")
+        record_types = self.entries("RecordType")
+        if not enabled:
+            if record_types:
+                raise SeedError('seed RecordType: needs "PersonAccounts": true')
+            return
+        self.org.store.set_meta("person_accounts", True)
+        self.org.schema = standard_schema(person_accounts=True)
+        for index, entry in enumerate(DEFAULT_ACCOUNT_RECORD_TYPES + record_types):
+            values = {"SobjectType": "Account", "IsActive": True, **entry}
+            values.setdefault("DeveloperName", str(values.get("Name", "")).replace(" ", "_"))
+            record_id = self.create("RecordType", index, values)
+            self.refs[str(values["DeveloperName"])] = record_id
 
     def groups(self) -> None:
         for index, group in enumerate(self.entries("Group")):

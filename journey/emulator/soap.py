@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 from journey.emulator.conversion import LeadConvert, LeadConvertResult, convert_lead
 from journey.emulator.errors import ApiError
 from journey.emulator.org import Org
+from journey.emulator.replication import Purged, purge_records
 
 __all__ = ["SoapFaultError", "handle_soap"]
 
@@ -109,12 +110,17 @@ def handle_soap(
             "Illegal Session. Session not found, missing session hash",
         )
     charge()
+    purge = root.find("env:Body/p:emptyRecycleBin", _NS)
+    if purge is not None:
+        ids = [(e.text or "").strip() for e in purge.findall("p:ids", _NS)]
+        return _purge_response(purge_records(org, ids), limit_header())
     call = root.find("env:Body/p:convertLead", _NS)
     if call is None:
         operation = next(iter(root.find("env:Body", _NS) or []), None)
         name = operation.tag.split("}")[-1] if operation is not None else "nothing"
         raise SoapFaultError(
-            "sf:UNKNOWN_EXCEPTION", f"the emulated org answers convertLead only, not {name}"
+            "sf:UNKNOWN_EXCEPTION",
+            f"the emulated org answers convertLead and emptyRecycleBin only, not {name}",
         )
     results = []
     for element in call.findall("p:leadConverts", _NS):
@@ -178,6 +184,26 @@ def _result(result: LeadConvertResult) -> str:
 
 
 def _response(results: list[LeadConvertResult], limit_info: str) -> str:
+    return _envelope("convertLeadResponse", "".join(_result(r) for r in results), limit_info)
+
+
+def _purge_response(results: list[Purged], limit_info: str) -> str:
+    """EmptyRecycleBinResult per ID: ``id``, ``success`` and, when refused, ``errors``."""
+    body = ""
+    for result in results:
+        errors = ""
+        if result.error is not None:
+            code, message = result.error
+            errors = (
+                f"<errors><message>{escape(message)}</message>"
+                f"<statusCode>{escape(code)}</statusCode></errors>"
+            )
+        success = "false" if result.error else "true"
+        body += f"<result>{errors}<id>{escape(result.id)}</id><success>{success}</success></result>"
+    return _envelope("emptyRecycleBinResponse", body, limit_info)
+
+
+def _envelope(response: str, body: str, limit_info: str) -> str:
     used, _, limit = limit_info.removeprefix("api-usage=").partition("/")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -186,7 +212,5 @@ def _response(results: list[LeadConvertResult], limit_info: str) -> str:
         "<soapenv:Header><LimitInfoHeader><limitInfo>"
         f"<current>{used}</current><limit>{limit}</limit><type>API REQUESTS</type>"
         "</limitInfo></LimitInfoHeader></soapenv:Header>"
-        "<soapenv:Body><convertLeadResponse>"
-        + "".join(_result(r) for r in results)
-        + "</convertLeadResponse></soapenv:Body></soapenv:Envelope>"
+        f"<soapenv:Body><{response}>{body}</{response}></soapenv:Body></soapenv:Envelope>"
     )

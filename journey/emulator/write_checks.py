@@ -94,12 +94,14 @@ def validate(
         for f in definition.fields.values()
         if f.required and record.get(f.name) in (None, "")
     ]
-    if (
-        definition.name == "Account"
-        and not record.get("IsPersonAccount")
-        and not record.get("Name")
-    ):
-        missing.append("Name")
+    if definition.name == "Account":
+        # A business account needs its Name; a person account (its record type's
+        # IsPersonType) its LastName, Name being first + last.
+        person = record.get("IsPersonAccount")
+        if not person and not record.get("Name"):
+            missing.append("Name")
+        if person and not record.get("LastName"):
+            missing.append("LastName")
     if definition.name == "Event":
         if not record.get("StartDateTime"):
             missing.append("ActivityDateTime")

@@ -142,23 +142,6 @@ def test_global_describe_lists_the_objects(sf: Salesforce) -> None:
     assert names["Campaign"]["keyPrefix"] == "701"
 
 
-def test_person_accounts_have_a_person_contact(sf: Salesforce) -> None:
-    account_id = sf.Account.create(
-        {"FirstName": "Pat", "LastName": "Lee", "PersonEmail": "pat@home.example"}
-    )["id"]
-    account = sf.Account.get(account_id)
-    assert account["IsPersonAccount"] is True
-    assert account["Name"] == "Pat Lee"
-    contact = sf.Contact.get(account["PersonContactId"])
-    assert (contact["Email"], contact["AccountId"], contact["IsPersonAccount"]) == (
-        "pat@home.example",
-        account_id,
-        True,
-    )
-    sf.Account.update(account_id, {"PersonEmail": "pat@work.example"})
-    assert sf.Contact.get(account["PersonContactId"])["Email"] == "pat@work.example"
-
-
 def test_activities_and_campaign_members(sf: Salesforce) -> None:
     lead_id = sf.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")["records"][0]["Id"]
     task = sf.Task.get(sf.Task.create({"Subject": "Call", "WhoId": lead_id})["id"])
