@@ -205,8 +205,9 @@ def fields_refresh_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read describe and show what can be mapped; read-only fields (not updateable or a
-    formula) sync inbound only. The sync remembers what it read."""
+    """Read describe again and show what can be mapped; read-only fields (not updateable or
+    a formula) sync inbound only. The sync keeps what it read: run this after creating or
+    changing fields in Salesforce."""
     wanted = objects or ["Lead", "Contact", "Account"]
     out: dict[str, list[dict[str, Any]]] = {}
     for sobject in wanted:
@@ -214,7 +215,7 @@ def fields_refresh_command(
             fail(f"{sobject}: not a synced object", hint=f"one of {', '.join(SYNC_OBJECTS)}")
     with _opened() as (config, project, source, _description):
         for sobject in wanted:
-            fields = source.describe(sobject)
+            fields = source.describe(sobject, refresh=True)
             mapped = {
                 m.path: m.contact_field
                 for m in field_maps(sobject, config.sync, config.all_fields())

@@ -63,11 +63,14 @@ class SyncReadError(SyncProblem):
 
 @dataclass(frozen=True)
 class Criterion:
-    """``field op values``; several values are OR-ed (``Status is "Open", "Working"``)."""
+    """``field op values``; several values are OR-ed (``Status is "Open", "Working"``).
+    ``type``: the field's type as describe reports it, when known (a checkbox, ``boolean``,
+    is never empty: ``is empty`` means false)."""
 
     field: str
     op: str
     values: tuple[str | float | bool, ...] = ()
+    type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ class WriteResult:
 @dataclass(frozen=True)
 class FieldInfo:
     """A field as ``describe`` reports it. ``writable``: updateable and not a formula —
-    anything else syncs inbound only."""
+    anything else syncs inbound only. ``relationship`` and ``reference_to``: a reference
+    field's relationship name (``Account`` for ``AccountId``) and the objects it points to,
+    so a path such as ``Account.Industry`` can be checked against the org."""
 
     name: str
     label: str
@@ -115,6 +120,8 @@ class FieldInfo:
     updateable: bool
     calculated: bool
     custom: bool
+    relationship: str | None = None
+    reference_to: tuple[str, ...] = ()
 
     @property
     def writable(self) -> bool:
@@ -170,7 +177,10 @@ class SyncSource(RecordReader, Protocol):
 
     def create(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]: ...
 
-    def describe(self, sobject: str) -> list[FieldInfo]: ...
+    def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
+        """The object's fields, read once and kept (``refresh``: read them again, as
+        ``journey salesforce fields refresh`` does)."""
+        ...
 
     @property
     def api_calls(self) -> int:

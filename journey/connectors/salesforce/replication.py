@@ -1,15 +1,24 @@
-"""The Salesforce side of the sync: changed and deleted records in one composite call,
-first reads (Bulk API 2.0 above a threshold), Collections writes, describe.
+"""The Salesforce side of the sync: changed and deleted records through Composite, first
+reads (Bulk API 2.0 above a threshold), Collections writes, describe.
 
 Pipeline position: ``engine.sync`` -> ``connectors.sync.SyncSource`` -> **replication**
 -> ``batching.OrgApi`` (budget check, retries) -> simple-salesforce -> the org.
 
-An idle cycle costs ONE API call whatever the number of objects: a ``composite`` request
-whose subrequests are, per object, the changed records in scope
-(``SystemModstamp >= since``), the deleted ones (``queryAll`` with ``IsDeleted = TRUE``:
-the recycle bin) and — with criteria — the changed ones that no longer meet them
-(``NOT (criteria)``). Composite counts as one call, and a query that finds nothing costs
-nothing more. Only a page beyond the first 2,000 records costs another call.
+An idle cycle costs one API call for up to five objects: a ``composite`` request whose
+subrequests are, per object, one ``queryAll`` of the records changed since the watermark
+(``SystemModstamp >= since``) — live ones in scope and deleted ones (``IsDeleted``: the
+recycle bin) together — and, with criteria, one ``query`` of the changed ones that no
+longer meet them (``NOT (criteria)``). Composite counts as one call, and a query that
+finds nothing costs nothing more. Salesforce allows at most 5 query/queryAll subrequests
+in one Composite request ("Up to 5 of these subrequests can be sObject Collections or
+query operations, including Query and QueryAll requests",
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite_post.htm),
+so more objects, or criteria, take more calls: ``ceil(subrequests / 5)``. A page beyond
+the first 2,000 records costs another call.
+
+``describe`` is read once per object and kept in the connector's state (``sf_settings``),
+so a cycle selects only fields the org has without paying for it again; ``journey
+salesforce fields refresh`` reads it anew.
 
 Every value put into SOQL goes through ``simple_salesforce.format_soql``; field names are
 checked against a strict pattern before they are put in, as names cannot be quoted.
@@ -21,6 +30,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -54,9 +64,17 @@ from journey.connectors.sync import (
 )
 from journey.vocabulary import AUTO_ASSIGN_HEADER
 
-__all__ = ["SalesforceReplication", "criteria_soql", "replication_for", "select_soql"]
+__all__ = [
+    "COMPOSITE_QUERIES",
+    "SalesforceReplication",
+    "criteria_soql",
+    "replication_for",
+    "select_soql",
+]
 
 T = TypeVar("T")
+#: Query/queryAll subrequests Salesforce takes in one Composite request (module docstring).
+COMPOSITE_QUERIES = 5
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 _NO_AUTO_ASSIGN = {AUTO_ASSIGN_HEADER: "FALSE"}
 BULK_PAGE = 50000
@@ -89,15 +107,16 @@ def _one(field: str, op: str, value: str | float | bool) -> str:
 
 def criteria_soql(criteria: Sequence[Criterion]) -> str:
     """The criteria as a SOQL condition (ANDed; several values of one criterion OR-ed;
-    ``is not`` with several values: none of them)."""
+    ``is not`` with several values: none of them; ``is empty`` on a checkbox: unchecked)."""
     parts: list[str] = []
     for criterion in criteria:
         field = _name(criterion.field)
-        if criterion.op == "is empty":
-            parts.append(f"{field} = null")
-            continue
-        if criterion.op == "is not empty":
-            parts.append(f"{field} != null")
+        if criterion.op in ("is empty", "is not empty"):
+            if criterion.type == "boolean":
+                # A checkbox is never null: unchecked is its empty value.
+                parts.append(f"{field} = {'false' if criterion.op == 'is empty' else 'true'}")
+            else:
+                parts.append(f"{field} {'=' if criterion.op == 'is empty' else '!='} null")
             continue
         if not criterion.values:
             raise SyncReadError("INVALID_CRITERIA", f"{field} {criterion.op}: no value")
@@ -202,11 +221,12 @@ class SalesforceReplication:
 
     # ---- reads --------------------------------------------------------------------------
     def _composite(self, queries: list[tuple[str, str, str]]) -> dict[str, dict[str, Any]]:
-        """(reference, resource, SOQL) subrequests in one call; reference -> answer."""
+        """(reference, resource, SOQL) subrequests, ``COMPOSITE_QUERIES`` a call;
+        reference -> answer."""
         base = f"/services/data/v{self.api.sf.sf_version}"
         answers: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(queries), 25):  # Composite's limit per call
-            chunk = queries[start : start + 25]
+        for start in range(0, len(queries), COMPOSITE_QUERIES):
+            chunk = queries[start : start + COMPOSITE_QUERIES]
             body = {
                 "allOrNone": False,
                 "compositeRequest": [
@@ -241,35 +261,41 @@ class SalesforceReplication:
     def read_changes(self, reads: Sequence[ObjectRead]) -> dict[str, ObjectChanges]:
         queries: list[tuple[str, str, str]] = []
         for read in reads:
-            queries.append((f"changed_{read.object}", "query", select_soql(read)))
-            if read.since is not None:
-                stamp = _soql_datetime(read.since)
+            if read.since is None:
+                queries.append((f"changed_{read.object}", "query", select_soql(read)))
+                continue
+            stamp = _soql_datetime(read.since)
+            fields = list(dict.fromkeys(["Id", "SystemModstamp", *map(_name, read.fields)]))
+            where = f"SystemModstamp >= {stamp}"
+            if read.criteria:
+                where += f" AND (({criteria_soql(read.criteria)}) OR IsDeleted = true)"
+            queries.append(
+                (
+                    f"changed_{read.object}",
+                    "queryAll",
+                    f"SELECT {', '.join([*fields, 'IsDeleted'])} FROM {_name(read.object)} "
+                    f"WHERE {where}",
+                )
+            )
+            if read.criteria:
                 queries.append(
                     (
-                        f"deleted_{read.object}",
-                        "queryAll",
-                        f"SELECT Id FROM {_name(read.object)} WHERE IsDeleted = TRUE "
-                        f"AND SystemModstamp >= {stamp}",
+                        f"left_{read.object}",
+                        "query",
+                        f"SELECT Id FROM {_name(read.object)} WHERE "
+                        f"SystemModstamp >= {stamp} AND NOT ({criteria_soql(read.criteria)})",
                     )
                 )
-                if read.criteria:
-                    queries.append(
-                        (
-                            f"left_{read.object}",
-                            "query",
-                            f"SELECT Id FROM {_name(read.object)} WHERE "
-                            f"SystemModstamp >= {stamp} AND NOT ({criteria_soql(read.criteria)})",
-                        )
-                    )
         try:
             answers = self._composite(queries)
             out: dict[str, ObjectChanges] = {}
             for read in reads:
-                changes = ObjectChanges(self._rest_of(answers[f"changed_{read.object}"]))
-                if f"deleted_{read.object}" in answers:
-                    changes.deleted = [
-                        str(r["Id"]) for r in self._rest_of(answers[f"deleted_{read.object}"])
-                    ]
+                changes = ObjectChanges()
+                for row in self._rest_of(answers[f"changed_{read.object}"]):
+                    if row.pop("IsDeleted", False) in (True, "true"):
+                        changes.deleted.append(str(row["Id"]))
+                    else:
+                        changes.records.append(row)
                 if f"left_{read.object}" in answers:
                     changes.left_scope = [
                         str(r["Id"]) for r in self._rest_of(answers[f"left_{read.object}"])
@@ -374,8 +400,15 @@ class SalesforceReplication:
             self._save_budget()
         return [WriteResult(s.id if s.ok else None, s.code, s.message) for s in saved]
 
-    def describe(self, sobject: str) -> list[FieldInfo]:
-        if sobject not in self.cache:
+    def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
+        """The object's fields: from this source's memory, else the connector state's
+        ``describe:{object}``, else one describe call (kept in both)."""
+        key = f"describe:{_name(sobject)}"
+        if not refresh and sobject not in self.cache and self.state is not None:
+            kept = self.state.get(key)
+            if isinstance(kept, list):
+                self.cache[sobject] = [_field_info(f) for f in kept if isinstance(f, dict)]
+        if refresh or sobject not in self.cache:
             try:
                 answer: Any = self._call(lambda: getattr(self.api.sf, _name(sobject)).describe())
             finally:
@@ -388,10 +421,28 @@ class SalesforceReplication:
                     updateable=bool(f.get("updateable")),
                     calculated=bool(f.get("calculated")),
                     custom=bool(f.get("custom")),
+                    relationship=str(f["relationshipName"]) if f.get("relationshipName") else None,
+                    reference_to=tuple(str(r) for r in f.get("referenceTo") or ()),
                 )
                 for f in answer.get("fields", [])
             ]
+            if self.state is not None:
+                self.state.put(key, [asdict(f) for f in self.cache[sobject]])
         return self.cache[sobject]
+
+
+def _field_info(kept: Mapping[str, Any]) -> FieldInfo:
+    """A ``FieldInfo`` from the connector state's JSON (lists back into tuples)."""
+    return FieldInfo(
+        name=str(kept.get("name")),
+        label=str(kept.get("label")),
+        type=str(kept.get("type")),
+        updateable=bool(kept.get("updateable")),
+        calculated=bool(kept.get("calculated")),
+        custom=bool(kept.get("custom")),
+        relationship=kept.get("relationship") or None,
+        reference_to=tuple(str(r) for r in kept.get("reference_to") or ()),
+    )
 
 
 def replication_for(connector: object, *, bulk_threshold: int = 10000) -> SalesforceReplication:

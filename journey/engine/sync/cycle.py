@@ -6,11 +6,18 @@ outbound -> store, and ``connectors.sync.SyncSource`` -> the org.
 A cycle, in order:
 
 0. An object with ``mode = "none"`` has an empty Salesforce list (``engine.salesforce_lists``).
-1. A pause in force (session expired, API cap) stops it before any call.
+1. A pause in force (session expired, API cap) stops it before any call. Each object's
+   describe (kept by the source) says which fields the org has (``engine.sync.describe``):
+   only those are read; a mapped field the org lacks stops the cycle, naming it.
 2. Objects never read (no watermark) are read in full: one composite ``COUNT()`` for all
    of them, then every record in scope (Bulk API 2.0 above ``bulk_threshold``).
-3. The others: ONE composite call for all of them — changed records since the watermark
-   minus the overlap window, deletions, records that left their criteria.
+3. The others: composite calls of at most 5 queries (Salesforce's limit; one call for up
+   to five objects without criteria) — changed records since the watermark minus the
+   overlap window, deletions, records that left their criteria.
+   A full read also reconciles: a record the store links that the org no longer returns
+   was deleted without the cycle seeing it (the recycle bin emptied, or its 15 days over
+   since the last look) and is removed as a deletion is. An object last read more than
+   15 days ago is read in full, as its deletions may be gone from the bin.
 4. Records are taken in per object (Accounts, Leads, Contacts, campaign members), 1,000
    per transaction, each object's watermark committed with its last batch.
 5. Pending engine-side changes go out (Collections, 200 a call); the feed as Events when
@@ -46,19 +53,24 @@ from journey.engine.contacts import ContactContext
 from journey.engine.salesforce_lists import set_unsynced
 from journey.engine.store import Store, SyncError, table
 from journey.engine.sync.accounts import take_accounts
+from journey.engine.sync.describe import OrgFields, describe_org
 from journey.engine.sync.identity import possible_duplicates
 from journey.engine.sync.inbound import Taken, take_people
 from journey.engine.sync.mapping import FieldMap, account_fields, field_maps, read_fields
 from journey.engine.sync.members import take_members
 from journey.engine.sync.merge import salesforce_time
 from journey.engine.sync.outbound import push_activities, push_changes
-from journey.engine.sync.records import get_setting, put_setting
+from journey.engine.sync.records import get_setting, put_setting, synced_ids
 from journey.engine.sync.removal import remove_records
 from journey.vocabulary import RECORD_TYPES
 
 __all__ = ["BATCH", "CycleSummary", "SyncRun", "run_cycle"]
 
 BATCH = 1000
+#: Days Salesforce's recycle bin keeps deleted records (getDeleted "Results are returned
+#: for no more than 15 days previous",
+#: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_getdeleted.htm).
+RECYCLE_BIN_DAYS = 15
 #: Called with (object, records taken so far, records expected) during long reads.
 Progress = Callable[[str, int, int], None]
 
@@ -98,14 +110,16 @@ class SyncRun:
     #: Asked between objects and pages: a stopping worker ends the cycle there; what is
     #: not yet read is read again next cycle, from the object's watermark.
     should_stop: Callable[[], bool] = lambda: False
-    _read_only: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: What describe showed of the org (set at the start of each cycle).
+    org: OrgFields | None = None
 
     def maps(self, sobject: str) -> list[FieldMap]:
         return field_maps(
             sobject,
             self.config.sync,
             self.config.all_fields(),
-            self._read_only.get(sobject, frozenset()),
+            self.org.read_only(sobject) if self.org is not None else frozenset(),
+            self.org,
         )
 
 
@@ -113,11 +127,15 @@ def _objects(config: ProjectConfig) -> list[str]:
     return [o for o in SYNC_OBJECTS if config.sync.object_sync(o).mode != "none"]
 
 
-def _criteria(config: ProjectConfig, sobject: str) -> tuple[SourceCriterion, ...]:
-    section = config.sync.object_sync(sobject)
+def _criteria(run: SyncRun, sobject: str) -> tuple[SourceCriterion, ...]:
+    section = run.config.sync.object_sync(sobject)
     if section.mode != "criteria":
         return ()
-    return tuple(SourceCriterion(c.field, c.op, tuple(c.values())) for c in section.criteria)
+    out = []
+    for c in section.criteria:
+        found = run.org.field(sobject, c.field) if run.org is not None else None
+        out.append(SourceCriterion(c.field, c.op, tuple(c.values()), found.type if found else None))
+    return tuple(out)
 
 
 def _latest(records: Sequence[Record], current: datetime | None) -> datetime | None:
@@ -129,20 +147,17 @@ def _latest(records: Sequence[Record], current: datetime | None) -> datetime | N
     return best
 
 
-def _read_only(run: SyncRun) -> None:
-    """Custom-mapped fields describe reports not updateable or formula sync inbound only
-    (one describe per object with custom mappings, cached in the store)."""
-    for sobject in _objects(run.config):
-        if not run.config.sync.mappings(sobject):
-            continue
-        key = f"describe:{sobject}"
-        with run.store.begin() as conn:
-            cached = get_setting(conn, key)
-        if cached is None:
-            cached = [f.name for f in run.source.describe(sobject) if not f.writable]
-            with run.store.begin() as conn:
-                put_setting(conn, key, cached)
-        run._read_only[sobject] = frozenset(cached)
+def _describe(run: SyncRun) -> None:
+    """What the org has (``engine.sync.describe``), and the read-only fields kept in the
+    store's settings too, where the link read (``engine.linking``) finds them."""
+    objects = _objects(run.config)
+    run.org = describe_org(run.source, objects, run.config.sync)
+    with run.store.begin() as conn:
+        for sobject in objects:
+            read_only = sorted(run.org.read_only(sobject))
+            key = f"describe:{sobject}"
+            if get_setting(conn, key) != read_only:
+                put_setting(conn, key, read_only)
 
 
 def _take(
@@ -190,6 +205,27 @@ def _removals(run: SyncRun, sobject: str, changes: ObjectChanges, summary: Cycle
             ).removed
 
 
+def _reconcile(run: SyncRun, sobject: str, seen: set[str], summary: CycleSummary) -> None:
+    """After a complete full read: the records the store links that the org did not
+    return are gone — deleted (or, with criteria, out of scope) while the cycle did not
+    look, so their deletion never reached it."""
+    with run.store.begin() as conn:
+        stale = [i for i in synced_ids(conn, sobject) if i[:15] not in seen]
+    if not stale:
+        return
+    criteria = run.config.sync.object_sync(sobject).mode == "criteria"
+    with run.store.begin() as conn:
+        summary.deleted += remove_records(
+            conn,
+            stale,
+            run.context(),
+            why="is no longer in Salesforce's answer to a full read "
+            + ("(deleted, or no longer meeting the sync criteria)" if criteria else "(deleted)"),
+            keep=criteria
+            and run.config.sync.object_sync(sobject).when_no_longer_matching == "keep",
+        ).removed
+
+
 def _since(mark: datetime | None, overlap: timedelta) -> datetime:
     return mark - overlap if mark is not None else datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -210,7 +246,7 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
         set_unsynced(conn, off, run.context().now)
     try:
         run.source.check()
-        _read_only(run)
+        _describe(run)
         _cycle(run, summary, full)
     except SyncPaused as problem:
         summary.stopped = (
@@ -248,18 +284,20 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
     overlap = timedelta(seconds=run.config.sync.overlap_seconds)
     marks: dict[str, datetime | None] = {}
     first: list[str] = []
+    too_old = run.context().now - timedelta(days=RECYCLE_BIN_DAYS)
     with run.store.begin() as conn:
         for sobject in objects:
             raw = get_setting(conn, f"watermark:{sobject}")
-            if raw is None or full:
-                first.append(sobject)
             marks[sobject] = salesforce_time(raw) if raw else None
+            mark = marks[sobject]
+            if raw is None or full or (mark is not None and mark < too_old):
+                first.append(sobject)
     shown = tuple(account_fields(run.maps("Contact")))
     reads = {
         o: ObjectRead(
             o,
-            read_fields(o, run.maps(o), shown if o == "Account" else ()),
-            _criteria(run.config, o),
+            read_fields(o, run.maps(o), shown if o == "Account" else (), run.org),
+            _criteria(run, o),
         )
         for o in objects
     }
@@ -284,15 +322,16 @@ def _cycle(run: SyncRun, summary: CycleSummary, full: bool) -> None:
         _check_stop(run)
         if sobject in first:
             expected = counts.get(sobject, 0)
-            seen = 0
+            seen: set[str] = set()
             latest = marks[sobject]
             for batch in run.source.read_all(reads[sobject], expected):
                 _check_stop(run)
                 _take(run, sobject, batch, summary, full=True)
-                seen += len(batch)
+                seen.update(str(r["Id"])[:15] for r in batch)
                 latest = _latest(batch, latest)
                 if run.progress is not None:
-                    run.progress(sobject, seen, expected)
+                    run.progress(sobject, len(seen), expected)
+            _reconcile(run, sobject, seen, summary)
             _save_watermark(run, sobject, latest)
             continue
         got = changes.get(sobject, ObjectChanges())

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from journey.engine.config import FieldType, SyncConfig, SyncDirection
+from journey.engine.sync.describe import OrgFields
 from journey.vocabulary import ACCOUNT_FIELDS, OWNER_PATHS, STANDARD_FIELDS
 
 __all__ = [
@@ -46,9 +47,16 @@ def _standard(sobject: str) -> list[tuple[str, str, FieldType]]:
 #: Extra fields each object's read needs besides the mapped ones.
 _EXTRA: dict[str, tuple[str, ...]] = {
     "Lead": (*OWNER_PATHS, "LastModifiedDate", "IsConverted", "ConvertedContactId"),
-    "Contact": (*OWNER_PATHS, "LastModifiedDate", "AccountId", "IsPersonAccount"),
-    "Account": (*ACCOUNT_FIELDS, "IsPersonAccount"),
+    "Contact": (*OWNER_PATHS, "LastModifiedDate", "AccountId"),
+    "Account": tuple(ACCOUNT_FIELDS),
     "CampaignMember": ("CampaignId", "Campaign.Name", "LeadId", "ContactId", "Status"),
+}
+#: Extras read only where describe shows the org has them: Person Accounts' flag exists
+#: only in orgs that enabled them
+#: (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_guidelines_personaccounts.htm).
+_WHERE_PRESENT: dict[str, tuple[str, ...]] = {
+    "Contact": ("IsPersonAccount",),
+    "Account": ("IsPersonAccount",),
 }
 
 
@@ -68,12 +76,17 @@ def field_maps(
     config: SyncConfig,
     field_types: Mapping[str, str],
     read_only: frozenset[str] = frozenset(),
+    org: OrgFields | None = None,
 ) -> list[FieldMap]:
     """The object's mapped fields: standard, then ``[sync.fields.<Object>]`` (a custom
     mapping of a standard field's contact name replaces it). ``read_only``: API names
-    describe reported not updateable or formula."""
+    describe reported not updateable or formula. ``org``: what describe showed — a
+    standard field the org lacks is not mapped (``describe.describe_org`` refuses a
+    custom mapping the org lacks)."""
     maps: dict[str, FieldMap] = {}
     for name, path, kind in _standard(sobject):
+        if org is not None and not org.has(sobject, path):
+            continue
         maps[name.casefold()] = FieldMap(name, path, kind, writable="." not in path)
     kinds: dict[str, FieldType] = {
         "Text": "Text",
@@ -128,10 +141,19 @@ def account_fields(contact_maps: list[FieldMap]) -> dict[str, tuple[str, FieldTy
     }
 
 
-def read_fields(sobject: str, maps: list[FieldMap], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+def read_fields(
+    sobject: str,
+    maps: list[FieldMap],
+    extra: tuple[str, ...] = (),
+    org: OrgFields | None = None,
+) -> tuple[str, ...]:
     """Every API path one object's read selects (``extra``: the Account fields its Contacts
-    show, ``account_fields``)."""
-    return tuple(dict.fromkeys([*(m.path for m in maps), *_EXTRA.get(sobject, ()), *extra]))
+    show, ``account_fields``). ``org``: what describe showed — extras the org lacks are
+    left out, and those only some orgs have are read only where it shows them."""
+    extras = [*_EXTRA.get(sobject, ()), *extra]
+    if org is not None:
+        extras = [p for p in [*extras, *_WHERE_PRESENT.get(sobject, ())] if org.has(sobject, p)]
+    return tuple(dict.fromkeys([*(m.path for m in maps), *extras]))
 
 
 def _number_text(number: float) -> str:

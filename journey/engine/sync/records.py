@@ -37,6 +37,7 @@ __all__ = [
     "put_setting",
     "record_error",
     "save_records",
+    "synced_ids",
     "take_pending",
     "unmark",
 ]
@@ -117,6 +118,13 @@ def save_records(conn: Connection, records: Sequence[Linked]) -> None:
             for r in records
         ],
     )
+
+
+def synced_ids(conn: Connection, sobject: str) -> list[str]:
+    """The Salesforce IDs of the object's records the sync keeps in step."""
+    sr = table(SyncRecord)
+    query = sa.select(sr.c.salesforce_id).where(sr.c.object == sobject, sr.c.synced.is_(True))
+    return [str(i) for i in conn.execute(query).scalars()]
 
 
 def forget_records(conn: Connection, ids: Sequence[str]) -> None:

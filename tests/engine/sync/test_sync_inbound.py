@@ -132,28 +132,6 @@ def test_a_deleted_record_whose_contact_has_runs_keeps_them_but_leaves_the_lists
     assert any("deleted in Salesforce" in line for line in world.feed(cid))
 
 
-def test_person_account_is_a_contact_and_a_company_with_the_email_on_the_contact(
-    world: SyncWorld,
-) -> None:
-    world.cycle()
-    created = world.sf.Account.create(
-        {"FirstName": "Pia", "LastName": "Person", "PersonEmail": "pia@home.example"}
-    )
-    person_contact = world.sf.Account.get(created["id"])["PersonContactId"]
-    world.cycle()
-    contact = world.contact(person_contact)
-    assert contact.email == "pia@home.example"
-    assert contact.salesforce_type == "Contact"
-    assert contact.get("Company") == "Pia Person"
-    with world.store.begin() as conn:
-        companies = conn.execute(sa.select(table(Company))).all()
-        emails = conn.execute(
-            sa.select(table(Contact).c.id).where(table(Contact).c.email_key == "pia@home.example")
-        ).all()
-    assert "Pia Person" in {c.name for c in companies}
-    assert len(emails) == 1  # one contact; the company holds no email
-
-
 def test_campaign_member_status_syncs_and_fires_its_trigger(world: SyncWorld) -> None:
     world.cycle()
     lead_id = _lead_id(world)

@@ -182,8 +182,8 @@ class _AfterReading:
     def create(self, sobject: str, records: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         return self.inner.create(sobject, records)
 
-    def describe(self, sobject: str) -> list[FieldInfo]:
-        return self.inner.describe(sobject)
+    def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
+        return self.inner.describe(sobject, refresh=refresh)
 
     @property
     def api_calls(self) -> int:

@@ -1,0 +1,104 @@
+"""What the org has: each synced object's fields as ``describe`` reports them, so a
+cycle selects only fields that exist.
+
+Pipeline position: the cycle's first step -> **describe** -> ``mapping`` (which standard
+fields and extras to read, which sync inbound only) and the criteria (a checkbox's type).
+An org is not every org: Person Accounts are off by default, so ``IsPersonAccount`` and
+the ``Person…`` fields exist only where an administrator enabled them; a field hidden by
+field-level security is absent from the integration user's describe. Such a standard
+field is not read; a field ``[sync.fields.X]`` maps that the org lacks stops the cycle
+with an error naming it, because syncing without it would silently lose what the user
+asked for.
+
+The source keeps each describe (the connector's state), so this costs API calls only
+the first time, after ``journey salesforce fields refresh``, or when a mapped field is
+missing from what was kept — then the object is described again once, in case the field
+was created since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from journey.connectors.sync import FieldInfo, SyncReadError, SyncSource
+from journey.engine.config import SyncConfig
+
+__all__ = ["OrgFields", "describe_org"]
+
+
+@dataclass(frozen=True)
+class OrgFields:
+    """The described objects' fields, looked up without letter case as Salesforce does."""
+
+    objects: Mapping[str, Mapping[str, FieldInfo]]
+
+    @classmethod
+    def of(cls, described: Mapping[str, Sequence[FieldInfo]]) -> OrgFields:
+        return cls(
+            {o.casefold(): {f.name.casefold(): f for f in fs} for o, fs in described.items()}
+        )
+
+    def field(self, sobject: str, path: str) -> FieldInfo | None:
+        """The field a path names, following relationships (``Account.Industry`` on a
+        Contact) through objects described; None when the org lacks it."""
+        fields = self.objects.get(sobject.casefold())
+        if fields is None:
+            return None
+        *hops, last = path.split(".")
+        for hop in hops:
+            reference = next(
+                (f for f in fields.values() if (f.relationship or "").casefold() == hop.casefold()),
+                None,
+            )
+            if reference is None:
+                return None
+            targets = reference.reference_to
+            onward = self.objects.get(targets[0].casefold()) if len(targets) == 1 else None
+            if onward is None:
+                # Polymorphic (Owner: User or Group) or not described: the relationship
+                # exists, which is all that can be told without another call.
+                return FieldInfo(last, last, "string", False, False, False)
+            fields = onward
+        return fields.get(last.casefold())
+
+    def has(self, sobject: str, path: str) -> bool:
+        return self.field(sobject, path) is not None
+
+    def read_only(self, sobject: str) -> frozenset[str]:
+        """API names describe reports not updateable or a formula."""
+        fields = self.objects.get(sobject.casefold(), {})
+        return frozenset(f.name for f in fields.values() if not f.writable)
+
+
+def _missing(org: OrgFields, sobject: str, config: SyncConfig) -> list[tuple[str, str]]:
+    return [
+        (name, m.salesforce)
+        for name, m in config.mappings(sobject).items()
+        if not org.has(sobject, m.salesforce)
+    ]
+
+
+def describe_org(source: SyncSource, objects: Sequence[str], config: SyncConfig) -> OrgFields:
+    """Describe each synced object (the source keeps them) and check the custom mappings
+    against it; raises ``SyncReadError`` (``INVALID_FIELD``) naming a mapped field the org
+    lacks, after one fresh describe of its object."""
+    described = {o: source.describe(o) for o in objects}
+    org = OrgFields.of(described)
+    if any(_missing(org, o, config) for o in objects):
+        # Kept describes may predate the field: read them all again (a relationship path
+        # such as Contact's Account.Region__c goes through another object's).
+        described = {o: source.describe(o, refresh=True) for o in objects}
+        org = OrgFields.of(described)
+    problems = [
+        f'{sobject}.{path} (mapped to "{name}" in [sync.fields.{sobject}])'
+        for sobject in objects
+        for name, path in _missing(org, sobject, config)
+    ]
+    if problems:
+        raise SyncReadError(
+            "INVALID_FIELD",
+            f"the org has no field {'; no field '.join(problems)}: create it in Salesforce "
+            "(and give the integration user access), or change the mapping in journey.toml",
+        )
+    return org
