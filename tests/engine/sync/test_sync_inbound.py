@@ -1,6 +1,7 @@
 """Inbound sync against the emulated org over HTTPS: first and incremental reads, the
-standard mapping, owner, checkboxes, Account fields, deletion via the recycle bin, Person
-Accounts, campaign members, lead conversion, de-duplication, formula fields."""
+standard mapping, owner, checkboxes, Account fields, deletion via the recycle bin,
+campaign members, lead conversion, de-duplication, formula fields (Person Accounts:
+``test_sync_org_fields``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from journey.dsl import compile_source
 from journey.engine.contacts import load_views
 from journey.engine.intake import submit_form
 from journey.engine.journeys import Catalog
-from journey.engine.store import CampaignStatus, Company, Contact, Run, table
+from journey.engine.store import CampaignStatus, Company, Run, table
 from journey.engine.triggers import process_events
 from tests.emulated_org import FakeClock
 from tests.engine.sync.world import SyncWorld
