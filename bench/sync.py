@@ -6,7 +6,9 @@
 Scenarios (each on a fresh org and store, repeated; median and min–max printed):
 
 * idle — a cycle when nothing changed, after a first sync of 2,000 Leads and one later
-  change (goal: 1 API call for all objects together);
+  change (goal: 1 API call for all four objects together: Composite takes 5 queries);
+* idle with criteria — the same with criteria on Leads and Contacts (each adds a query of
+  the records that left them: 6 queries, 2 Composite calls);
 * 1,000 each side — 1,000 Leads changed in Salesforce and 1,000 other Leads changed in the
   engine, then one cycle (goal: at most ceil(1000/200) = 5 writes plus the reads), and the
   cycle after it (the echo: our writes read back must change nothing);
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import resource
 import statistics
@@ -59,7 +62,7 @@ class Clock:
 class Bench:
     """A fresh org with ``leads`` Leads, a store, and the sync between them."""
 
-    def __init__(self, folder: Path, leads: int) -> None:
+    def __init__(self, folder: Path, leads: int, sync: dict[str, Any] | None = None) -> None:
         self.clock = Clock()
         self.org = EmulatedOrg(seed=SEED, clock=self.clock, api_limit=100_000_000)
         served = self.org.start()
@@ -79,7 +82,7 @@ class Bench:
             )
         url = f"sqlite:///{folder / 'state.db'}"
         self.config = ProjectConfig.model_validate(
-            {"root": folder, "found": True, "store": {"url": url}}
+            {"root": folder, "found": True, "store": {"url": url}, "sync": sync or {}}
         )
         self.store = open_store(url)
         self.state = ConnectorState(url)
@@ -94,6 +97,7 @@ class Bench:
             hooks=[self.budget.hook],
         )
         self.writes = 0
+        self.subrequests: list[int] = []  # per Composite call
         client.session.hooks["response"].append(self._count_write)
         self.source = SalesforceReplication(
             OrgApi(client, self.budget), self.state, bulk_threshold=self.config.sync.bulk_threshold
@@ -106,6 +110,8 @@ class Bench:
         url = str(request.url)
         if request.method != "GET" and ("composite/sobjects" in url or "jobs/ingest" in url):
             self.writes += 1
+        if request.method == "POST" and url.rstrip("/").endswith("/composite") and request.body:
+            self.subrequests.append(len(json.loads(request.body)["compositeRequest"]))
         return response
 
     def context(self) -> ContactContext:
@@ -178,17 +184,33 @@ def scenario(repeat: int, run: Callable[[Path], dict[str, float]]) -> dict[str, 
     return out
 
 
-def idle(folder: Path) -> dict[str, float]:
-    bench = Bench(folder, 2000)
+_CRITERIA = {
+    "Lead": {"mode": "criteria", "criteria": [{"field": "Company", "op": "is not empty"}]},
+    "Contact": {"mode": "criteria", "criteria": [{"field": "Email", "op": "is not empty"}]},
+}
+
+
+def idle_with_criteria(folder: Path) -> dict[str, float]:
+    return idle(folder, _CRITERIA)
+
+
+def idle(folder: Path, sync: dict[str, Any] | None = None) -> dict[str, float]:
+    bench = Bench(folder, 2000, sync)
     try:
         bench.cycle()  # first sync
         bench.clock.now += timedelta(hours=1)
         bench.change_in_salesforce(bench.lead_ids()[:1], "Later")
         bench.cycle()
         bench.clock.now += timedelta(minutes=10)
+        bench.subrequests.clear()
         summary, calls, writes, seconds = bench.cycle()
         assert summary.inbound == summary.outbound == 0
-        return {"calls": calls, "writes": writes, "seconds": seconds}
+        return {
+            "calls": calls,
+            "writes": writes,
+            "seconds": seconds,
+            "subrequests": max(bench.subrequests, default=0),
+        }
     finally:
         bench.close()
 
@@ -247,11 +269,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--first", type=int, default=100_000, help="records in the first sync")
+    parser.add_argument("--idle-only", action="store_true", help="only the idle cycles")
     args = parser.parse_args()
     print(f"sync benchmark, {args.repeat} repetition(s)")
-    got = scenario(args.repeat, idle)
-    calls, wall = _figure(got["calls"], "", 0), _figure(got["seconds"], " s", 3)
-    print(f"idle cycle: API calls {calls}; wall {wall}")
+    for label, run in (("idle cycle", idle), ("idle cycle, criteria", idle_with_criteria)):
+        got = scenario(args.repeat, run)
+        calls, wall = _figure(got["calls"], "", 0), _figure(got["seconds"], " s", 3)
+        most = int(max(got["subrequests"]))
+        print(f"{label}: API calls {calls}, at most {most} queries a Composite call; wall {wall}")
+    if args.idle_only:
+        return
     got = scenario(args.repeat, each_side)
     goal = math.ceil(1000 / 200)
     print(
