@@ -30,7 +30,6 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -45,6 +44,7 @@ from journey.connectors.salesforce.connector import (
     SalesforceConnector,
     current_pause,
 )
+from journey.connectors.salesforce.describe import field_info, keep_fields, kept_fields
 from journey.connectors.salesforce.errors import (
     CallRefusedError,
     PausedError,
@@ -401,48 +401,22 @@ class SalesforceReplication:
         return [WriteResult(s.id if s.ok else None, s.code, s.message) for s in saved]
 
     def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
-        """The object's fields: from this source's memory, else the connector state's
-        ``describe:{object}``, else one describe call (kept in both)."""
-        key = f"describe:{_name(sobject)}"
-        if not refresh and sobject not in self.cache and self.state is not None:
-            kept = self.state.get(key)
-            if isinstance(kept, list):
-                self.cache[sobject] = [_field_info(f) for f in kept if isinstance(f, dict)]
-        if refresh or sobject not in self.cache:
+        """The object's fields: from this source's memory, else the connector state
+        (``connectors.salesforce.describe``), else one describe call (kept in both)."""
+        name = _name(sobject)
+        if not refresh and name not in self.cache and self.state is not None:
+            kept = kept_fields(self.state, name)
+            if kept is not None:
+                self.cache[name] = kept
+        if refresh or name not in self.cache:
             try:
-                answer: Any = self._call(lambda: getattr(self.api.sf, _name(sobject)).describe())
+                answer: Any = self._call(lambda: getattr(self.api.sf, name).describe())
             finally:
                 self._save_budget()
-            self.cache[sobject] = [
-                FieldInfo(
-                    name=str(f.get("name")),
-                    label=str(f.get("label") or f.get("name")),
-                    type=str(f.get("type")),
-                    updateable=bool(f.get("updateable")),
-                    calculated=bool(f.get("calculated")),
-                    custom=bool(f.get("custom")),
-                    relationship=str(f["relationshipName"]) if f.get("relationshipName") else None,
-                    reference_to=tuple(str(r) for r in f.get("referenceTo") or ()),
-                )
-                for f in answer.get("fields", [])
-            ]
+            self.cache[name] = [field_info(f) for f in answer.get("fields", [])]
             if self.state is not None:
-                self.state.put(key, [asdict(f) for f in self.cache[sobject]])
-        return self.cache[sobject]
-
-
-def _field_info(kept: Mapping[str, Any]) -> FieldInfo:
-    """A ``FieldInfo`` from the connector state's JSON (lists back into tuples)."""
-    return FieldInfo(
-        name=str(kept.get("name")),
-        label=str(kept.get("label")),
-        type=str(kept.get("type")),
-        updateable=bool(kept.get("updateable")),
-        calculated=bool(kept.get("calculated")),
-        custom=bool(kept.get("custom")),
-        relationship=kept.get("relationship") or None,
-        reference_to=tuple(str(r) for r in kept.get("reference_to") or ()),
-    )
+                keep_fields(self.state, name, self.cache[name])
+        return self.cache[name]
 
 
 def replication_for(connector: object, *, bulk_threshold: int = 10000) -> SalesforceReplication:
