@@ -401,14 +401,17 @@ class SalesforceReplication:
         return [WriteResult(s.id if s.ok else None, s.code, s.message) for s in saved]
 
     def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
-        """The object's fields: from this source's memory, else the connector state
-        (``connectors.salesforce.describe``), else one describe call (kept in both)."""
+        """The object's fields: what the connector state keeps
+        (``connectors.salesforce.describe``; without a state, this source's memory), else
+        one describe call, kept. Read from the state each time, so a refresh by another
+        process (``journey salesforce fields refresh``) reaches a running sync."""
         name = _name(sobject)
-        if not refresh and name not in self.cache and self.state is not None:
+        if not refresh and self.state is not None:
             kept = kept_fields(self.state, name)
             if kept is not None:
                 self.cache[name] = kept
-        if refresh or name not in self.cache:
+                return kept
+        if refresh or self.state is not None or name not in self.cache:
             try:
                 answer: Any = self._call(lambda: getattr(self.api.sf, name).describe())
             finally:

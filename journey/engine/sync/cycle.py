@@ -147,12 +147,21 @@ def _latest(records: Sequence[Record], current: datetime | None) -> datetime | N
     return best
 
 
+#: Set when the org refused a read for a field its kept describe listed (deleted since):
+#: the next cycle describes the objects anew.
+_STALE = "describe_stale"
+
+
 def _describe(run: SyncRun) -> None:
     """What the org has (``engine.sync.describe``), and the read-only fields kept in the
     store's settings too, where the link read (``engine.linking``) finds them."""
     objects = _objects(run.config)
-    run.org = describe_org(run.source, objects, run.config.sync)
     with run.store.begin() as conn:
+        stale = bool(get_setting(conn, _STALE))
+    run.org = describe_org(run.source, objects, run.config.sync, refresh=stale)
+    with run.store.begin() as conn:
+        if stale:
+            put_setting(conn, _STALE, False)
         for sobject in objects:
             read_only = sorted(run.org.read_only(sobject))
             key = f"describe:{sobject}"
@@ -244,9 +253,11 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
     with run.store.begin() as conn:
         off = [t for t in RECORD_TYPES if run.config.sync.object_sync(t).mode == "none"]
         set_unsynced(conn, off, run.context().now)
+    described = False
     try:
         run.source.check()
         _describe(run)
+        described = True
         _cycle(run, summary, full)
     except SyncPaused as problem:
         summary.stopped = (
@@ -257,6 +268,9 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
         )
     except SyncReadError as problem:
         summary.stopped = f"{problem.code}: {problem.message}"
+        if problem.code == "INVALID_FIELD" and described:
+            with run.store.begin() as conn:  # describe listed the field; the org has it not
+                put_setting(conn, _STALE, True)
     except _StoppingError:
         summary.stopped = "asked to stop: the rest is read again next cycle"
     with run.store.begin() as conn:

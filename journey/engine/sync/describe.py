@@ -6,14 +6,15 @@ fields and extras to read, which sync inbound only) and the criteria (a checkbox
 An org is not every org: Person Accounts are off by default, so ``IsPersonAccount`` and
 the ``Person…`` fields exist only where an administrator enabled them; a field hidden by
 field-level security is absent from the integration user's describe. Such a standard
-field is not read; a field ``[sync.fields.X]`` maps that the org lacks stops the cycle
-with an error naming it, because syncing without it would silently lose what the user
-asked for.
+field is not read; a field ``[sync.fields.X]`` maps, or ``[sync.X]``'s criteria name,
+that the org lacks stops the cycle with an error naming it, because syncing without it
+would silently lose (or widen) what the user asked for.
 
 The source keeps each describe (the connector's state), so this costs API calls only
-the first time, after ``journey salesforce fields refresh``, or when a mapped field is
-missing from what was kept — then the object is described again once, in case the field
-was created since.
+the first time, after ``journey salesforce fields refresh``, when a mapped field is
+missing from what was kept — then the objects are described again once, in case the field
+was created since — and after the org refused a read for a field describe had listed
+(the cycle marks what was kept as stale: a field deleted since).
 """
 
 from __future__ import annotations
@@ -71,30 +72,37 @@ class OrgFields:
         return frozenset(f.name for f in fields.values() if not f.writable)
 
 
-def _missing(org: OrgFields, sobject: str, config: SyncConfig) -> list[tuple[str, str]]:
-    return [
-        (name, m.salesforce)
+def _missing(org: OrgFields, sobject: str, config: SyncConfig) -> list[str]:
+    """What the configuration names on ``sobject`` that the org lacks, each saying where."""
+    out = [
+        f'{sobject}.{m.salesforce} (mapped to "{name}" in [sync.fields.{sobject}])'
         for name, m in config.mappings(sobject).items()
         if not org.has(sobject, m.salesforce)
     ]
+    section = config.object_sync(sobject)
+    if section.mode == "criteria":
+        out += [
+            f"{sobject}.{c.field} (in the criteria of [sync.{sobject}])"
+            for c in section.criteria
+            if not org.has(sobject, c.field)
+        ]
+    return out
 
 
-def describe_org(source: SyncSource, objects: Sequence[str], config: SyncConfig) -> OrgFields:
-    """Describe each synced object (the source keeps them) and check the custom mappings
-    against it; raises ``SyncReadError`` (``INVALID_FIELD``) naming a mapped field the org
-    lacks, after one fresh describe of its object."""
-    described = {o: source.describe(o) for o in objects}
+def describe_org(
+    source: SyncSource, objects: Sequence[str], config: SyncConfig, *, refresh: bool = False
+) -> OrgFields:
+    """Describe each synced object (the source keeps them; ``refresh``: read them anew)
+    and check the custom mappings against it; raises ``SyncReadError`` (``INVALID_FIELD``)
+    naming a mapped field the org lacks, after one fresh describe."""
+    described = {o: source.describe(o, refresh=refresh) for o in objects}
     org = OrgFields.of(described)
-    if any(_missing(org, o, config) for o in objects):
+    if not refresh and any(_missing(org, o, config) for o in objects):
         # Kept describes may predate the field: read them all again (a relationship path
         # such as Contact's Account.Region__c goes through another object's).
         described = {o: source.describe(o, refresh=True) for o in objects}
         org = OrgFields.of(described)
-    problems = [
-        f'{sobject}.{path} (mapped to "{name}" in [sync.fields.{sobject}])'
-        for sobject in objects
-        for name, path in _missing(org, sobject, config)
-    ]
+    problems = [problem for sobject in objects for problem in _missing(org, sobject, config)]
     if problems:
         raise SyncReadError(
             "INVALID_FIELD",

@@ -220,3 +220,35 @@ def test_a_full_read_removes_the_link_of_a_record_purged_unseen(world: SyncWorld
     assert any("no longer in Salesforce" in line for line in world.feed(gone.id))
     assert world.contact(kept.salesforce_id or "").id == kept.id  # the others keep theirs
     assert run_cycle(world.run()).deleted == 0
+
+
+def test_a_criteria_field_the_org_lacks_stops_the_cycle_naming_it(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    world = world_factory(
+        sync={"Lead": {"mode": "criteria", "criteria": [{"field": "Region__c", "op": "is"}]}}
+    )
+    summary = world.cycle()
+    assert summary.stopped is not None
+    assert "Lead.Region__c (in the criteria of [sync.Lead])" in summary.stopped
+
+
+def test_a_field_gone_since_its_describe_was_kept_is_described_again(
+    world_factory: Callable[..., SyncWorld],
+) -> None:
+    world = world_factory(sync={"fields": {"Lead": {"Plan Tier": {"salesforce": "Ghost__c"}}}})
+    kept = world.state.get("describe:Lead")
+    assert kept is None
+    world.source.describe("Lead")
+    kept = world.state.get("describe:Lead")
+    # The kept describe says Ghost__c exists (it did, until an admin deleted it).
+    world.state.put("describe:Lead", [*kept, {**kept[-1], "name": "Ghost__c"}])
+    first = world.cycle()
+    assert first.stopped is not None
+    assert first.stopped.startswith("INVALID_FIELD")  # the org refused the read
+    calls = world.org.api_calls
+    again = world.cycle()
+    assert again.stopped is not None
+    assert 'Lead.Ghost__c (mapped to "Plan Tier" in [sync.fields.Lead])' in again.stopped
+    assert world.org.api_calls - calls == 4  # every synced object described anew, no read
+    assert not any(f["name"] == "Ghost__c" for f in world.state.get("describe:Lead"))
