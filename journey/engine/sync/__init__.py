@@ -6,6 +6,8 @@ statuses, the events inbox that triggers read) and ``connectors.sync.SyncSource`
 org. It never imports simple-salesforce. Read in this order:
 
 * ``engine.sync.cycle`` — one cycle: read, take in, send out, summarise (``run_cycle``).
+* ``engine.sync.describe`` — which fields the org has (describe), checked against the
+  mappings and criteria.
 * ``engine.sync.mapping`` — which contact field is which Salesforce field, and values.
 * ``engine.sync.inbound`` — Leads and Contacts into the store, conversions;
   ``engine.sync.identity`` which contact a record is (and duplicates),

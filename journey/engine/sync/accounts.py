@@ -5,8 +5,8 @@ Pipeline position: the cycle reads Accounts first -> **accounts** -> store (comp
 Industry, Annual Revenue and Account Type are its Account's fields (the vocabulary's
 ``ACCOUNT_FIELDS``), as is any custom mapping through the Account (``Account.Region__c``,
 ``mapping.account_fields``): a change to one reaches every synced Contact of the Account
-in the same cycle, as a ``field changed`` like any other. A Person Account is a company
-too; its email stays on its contact.
+in the same cycle, as a ``field changed`` like any other. In an org with Person Accounts
+enabled, a Person Account is a company too; its email stays on its person Contact.
 """
 
 from __future__ import annotations
