@@ -74,11 +74,12 @@ def test_demo_takes_the_sample_contacts_through_the_emulated_org(empty_folder: P
     webinar = next(j for j in report["journeys"] if j["journey"] == "Webinar nurture")
     assert webinar["runs"]["goal"] == 1
     assert sum(webinar["runs"].values()) == 4
-    # The sync brought every Lead in, and its idle cycles cost one API call each.
+    # The sync brought every Lead in, and its idle cycles cost one API call each (the
+    # first cycle more: a describe of each of the 4 objects, the counts, the reads).
     sync = report["sync"]
     assert sync["inbound"] >= len(org["Lead"])
     assert sync["errors"] == 0
-    assert sync["api_calls"] <= sync["cycles"] + 10
+    assert sync["api_calls"] <= sync["cycles"] + 14
     # Batching: the journeys' Salesforce actions used fewer calls than there were actions.
     assert report["api_calls"] - sync["api_calls"] < report["engine"]["effects"]
     assert report["outbox"] > 0
