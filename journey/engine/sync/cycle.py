@@ -14,9 +14,9 @@ A cycle, in order:
 3. The others: composite calls of at most 5 queries (Salesforce's limit; one call for up
    to five objects without criteria) — changed records since the watermark minus the
    overlap window, deletions, records that left their criteria.
-   A full read also reconciles: a record the store links that the org no longer returns
-   was deleted without the cycle seeing it (the recycle bin emptied, or its 15 days over
-   since the last look) and is removed as a deletion is. An object last read more than
+   A full read also reconciles: a record the store links that the org no longer has was
+   deleted without the cycle seeing it (the recycle bin emptied, or its 15 days over since
+   the last look) and is removed as a deletion is. An object last read more than
    15 days ago is read in full, as its deletions may be gone from the bin.
 4. Records are taken in per object (Accounts, Leads, Contacts, campaign members), 1,000
    per transaction, each object's watermark committed with its last batch.
@@ -215,23 +215,26 @@ def _removals(run: SyncRun, sobject: str, changes: ObjectChanges, summary: Cycle
 
 
 def _reconcile(run: SyncRun, sobject: str, seen: set[str], summary: CycleSummary) -> None:
-    """After a complete full read: the records the store links that the org did not
-    return are gone — deleted (or, with criteria, out of scope) while the cycle did not
-    look, so their deletion never reached it."""
+    """After a complete full read: a record the store links that the read did not return,
+    and that the org no longer has by its ID either, was deleted while the cycle did not
+    look (its deletion gone from the recycle bin unseen) — removed as a seen deletion is.
+    One the org still has is out of the criteria: left to the incremental read, as any
+    record that leaves them."""
     with run.store.begin() as conn:
         stale = [i for i in synced_ids(conn, sobject) if i[:15] not in seen]
     if not stale:
         return
-    criteria = run.config.sync.object_sync(sobject).mode == "criteria"
+    present = {str(r["Id"])[:15] for r in run.source.read_records(sobject, (), ids=stale)}
+    gone = [i for i in stale if i[:15] not in present]
+    if not gone:
+        return
     with run.store.begin() as conn:
         summary.deleted += remove_records(
             conn,
-            stale,
+            gone,
             run.context(),
-            why="is no longer in Salesforce's answer to a full read "
-            + ("(deleted, or no longer meeting the sync criteria)" if criteria else "(deleted)"),
-            keep=criteria
-            and run.config.sync.object_sync(sobject).when_no_longer_matching == "keep",
+            why="was deleted in Salesforce (found by a full read: the deletion had left the "
+            "recycle bin unseen)",
         ).removed
 
 

@@ -217,7 +217,9 @@ def test_a_full_read_removes_the_link_of_a_record_purged_unseen(world: SyncWorld
     assert row.salesforce_id is None
     assert row.email == "gone@co.example"  # the contact and its runs stay
     assert len(runs) == 1
-    assert any("no longer in Salesforce" in line for line in world.feed(gone.id))
+    assert any(
+        "deleted in Salesforce (found by a full read" in line for line in world.feed(gone.id)
+    )
     assert world.contact(kept.salesforce_id or "").id == kept.id  # the others keep theirs
     assert run_cycle(world.run()).deleted == 0
 
