@@ -1,8 +1,10 @@
 """Commands: journey check, fmt and graph — the language's tools for people and CI.
 
 Pipeline position: the thin shell around ``dsl``: find the journey files, find each
-one's ``journey.toml`` (upwards from its folder) for the ``Schema``, call the library,
-print compiler-style text or ``--json``. Problems in journeys are findings (exit 1, every
+one's ``journey.toml`` (upwards from its folder) for the ``Schema`` — with the org's
+names from the embedded org's seed or the cache ``journey salesforce refresh`` wrote
+(``engine.org_cache``; ``check`` never calls Salesforce) — call the library, print
+compiler-style text or ``--json``. Problems in journeys are findings (exit 1, every
 one printed); what stops a command — a ``journey.toml`` that cannot be read, a journey
 ``graph`` cannot compile, a file it cannot write — goes through the one failure path
 (``journey.cli.errors``). None of these commands creates a store.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +25,7 @@ from rich.progress import track
 
 from journey.cli.app import JsonOpt, app
 from journey.cli.errors import ExitCode
+from journey.connectors.salesforce.org_catalog import seed_catalog
 from journey.dsl import (
     Diagnostic,
     JourneyError,
@@ -34,7 +37,7 @@ from journey.dsl import (
 from journey.dsl.compiled import CompiledJourney
 from journey.dsl.draw import to_dot, to_json, to_mermaid
 from journey.dsl.pipeline import read_source
-from journey.emulator.seed import SeedError, load_seed, seed_names
+from journey.emulator.seed import SeedError, load_seed
 from journey.engine.config import (
     CONFIG_FILE,
     ConfigError,
@@ -42,6 +45,15 @@ from journey.engine.config import (
     load_config,
 )
 from journey.engine.journeys import schema_for
+from journey.engine.org_cache import (
+    OrgCacheError,
+    OrgCatalog,
+    age_diagnostic,
+    cache_path,
+    load_cached,
+    org_schema,
+)
+from journey.engine.org_checks import toml_org_problems
 
 __all__ = [
     "check",
@@ -51,6 +63,7 @@ __all__ = [
     "graph",
     "load_project",
     "load_schema",
+    "project_catalog",
     "schema_for_project",
     "segment_problems",
 ]
@@ -61,21 +74,51 @@ PathsArgument = Annotated[
 ]
 
 
-def schema_for_project(config: ProjectConfig) -> Schema:
-    """What ``journey.toml`` declares (``engine.journeys.schema_for``), plus the users and
-    campaigns of the org when the project runs on the embedded emulated org with a seed:
-    those are known without contacting anything. A real org is not contacted by
-    ``check``, so its users and campaigns stay unknown (warnings)."""
-    schema = schema_for(config)
-    if not config.found or config.salesforce.instance_url or not config.salesforce.seed:
-        return schema
-    seed_path = Path(config.salesforce.seed)
+def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | None, str]:
+    """What the project knows of its org without contacting it, and why not when nothing:
+    the embedded org's seed, or the cache of a configured org (the same org: a cache read
+    from another ``instance_url`` is not this org's)."""
+    if not config.found:
+        return None, ""
+    url = config.salesforce.instance_url
+    if not url:
+        if config.seed_path is None:
+            return None, ""
+        try:
+            return seed_catalog(load_seed(config.seed_path), now), ""
+        except SeedError as exc:
+            raise ConfigError(f"[salesforce] seed: {exc}") from None
     try:
-        seed = load_seed(seed_path if seed_path.is_absolute() else config.root / seed_path)
-    except SeedError as exc:
-        raise ConfigError(f"[salesforce] seed: {exc}") from None
-    users, campaigns = seed_names(seed)
-    return replace(schema, users=users, campaigns=campaigns)
+        catalog = load_cached(config.state_dir)
+    except OrgCacheError as exc:
+        raise ConfigError(f"{exc}: run `journey salesforce refresh` to read it again") from None
+    if catalog is not None and catalog.instance_url.rstrip("/") != url.rstrip("/"):
+        return None, catalog.instance_url
+    return catalog, ""
+
+
+def schema_for_project(config: ProjectConfig, now: datetime | None = None) -> Schema:
+    """What ``journey.toml`` declares (``engine.journeys.schema_for``), plus what the org
+    holds when that is known without contacting it (``project_catalog``): its users
+    (inactive ones apart), queues, campaigns and statuses, lead statuses and fields.
+    Otherwise those stay unknown (warnings)."""
+    schema = schema_for(config)
+    catalog = project_catalog(config, now or datetime.now(UTC))[0]
+    return schema if catalog is None else org_schema(schema, catalog)
+
+
+def cache_problems(config: ProjectConfig, now: datetime) -> list[Diagnostic]:
+    """The one line about a configured org's cache: how old it is (a warning once it is
+    stale), or that it was read from another org."""
+    if not config.found or not config.salesforce.instance_url:
+        return []
+    catalog, other = project_catalog(config, now)
+    path = str(cache_path(config.state_dir))
+    if other:
+        message = f"the org's cache was read from {other}, not {config.salesforce.instance_url}"
+        hint = "run `journey salesforce refresh` to read this org"
+        return [Diagnostic(path, 1, 1, "warning", message, hint)]
+    return [] if catalog is None else [age_diagnostic(config.state_dir, catalog, now)]
 
 
 def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
@@ -116,17 +159,21 @@ def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
     return problems
 
 
-def load_project(path: Path) -> tuple[Schema, list[Diagnostic]]:
+def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[Diagnostic]]:
     """The schema of the project ``path`` belongs to, and the problems of its
-    ``journey.toml`` segments. Raises ``ConfigError``. (Read afresh for every file: a
-    project's file is small, and a cache would outlive an edit in a long test run.)"""
+    ``journey.toml`` (segments, groups' users, synced fields; the org cache's age).
+    Raises ``ConfigError``. (Read afresh for every file: a project's file is small, and a
+    cache would outlive an edit in a long test run.)"""
     config = load_config(path)
-    return schema_for_project(config), segment_problems(config)
+    moment = now or datetime.now(UTC)
+    schema = schema_for_project(config, moment)
+    problems = segment_problems(config) + toml_org_problems(config, schema)
+    return schema, problems + cache_problems(config, moment)
 
 
 def load_schema(path: Path) -> Schema:
     """The schema of the project ``path`` belongs to. Raises ``ConfigError``."""
-    return load_project(path)[0]
+    return schema_for_project(load_config(path))
 
 
 def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
@@ -180,13 +227,14 @@ def check(
 ) -> None:
     """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
     files, diagnostics = find_journeys(paths)
+    now = datetime.now(UTC)
     for path in _progress(files, "Checking"):
-        for problem in load_project(path)[1]:
+        for problem in load_project(path, now)[1]:
             if problem not in diagnostics:
                 diagnostics.append(problem)
         diagnostics.extend(compile_path(path)[1])
     errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
+    warnings = sum(d.severity == "warning" for d in diagnostics)
     if as_json:
         typer.echo(json.dumps([d.as_dict() for d in diagnostics], indent=2, ensure_ascii=False))
     else:

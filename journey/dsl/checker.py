@@ -3,8 +3,9 @@
 Pipeline position: syntax tree -> **checked model** -> compiled graph. The parser has
 already refused what is not the language; the checker judges what a well-formed file
 *means*: the header's order and counts, at least one trigger, split shares, labels and
-``go to``s, and every name against the ``Schema`` (fields, groups, segments, users,
-campaigns) with field types where they are known. Problems that need the step graph — a
+``go to``s, and every name against the ``Schema`` (fields, groups, segments; the org's
+users, campaigns, statuses and fields through ``dsl.org_names``) with field types where
+they are known. Problems that need the step graph — a
 loop with no wait, unreachable steps — are found by ``dsl.compiler``.
 
 Severity rules (documented in docs/language.md): a name of a kind the schema declares
@@ -21,6 +22,7 @@ from collections.abc import Iterator, Mapping
 
 from journey.dsl.diagnostics import Diagnostic, Schema, Severity, at_span
 from journey.dsl.hints import closest
+from journey.dsl.org_names import OrgNames, salesforce_owned
 from journey.dsl.syntax import (
     NO_SPAN,
     AddedToList,
@@ -44,7 +46,6 @@ from journey.dsl.syntax import (
     Journey,
     Label,
     Not,
-    RemoveFromList,
     SetMemberStatus,
     Span,
     Split,
@@ -57,7 +58,6 @@ from journey.dsl.syntax import (
 from journey.dsl.templates import template_fields
 from journey.dsl.transformer import Document, JourneyName
 from journey.dsl.walk import statements, walk
-from journey.vocabulary import is_salesforce_list, is_user_id
 
 __all__ = ["check_header", "check_journey"]
 
@@ -174,6 +174,7 @@ def _conditions(condition: Condition) -> Iterator[Condition]:
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_LEAD_STATUS = "lead status"
 
 
 class _Checker:
@@ -189,6 +190,7 @@ class _Checker:
             {k.casefold(): v for k, v in known.items()} if known is not None else None
         )
         self.field_names = list(known) if known is not None else []
+        self.org = OrgNames(schema, self.report, self.warned)
 
     def report(self, span: Span, severity: Severity, message: str, hint: str | None = None) -> None:
         self.problems.append(at_span(self.path, self.lines, span, severity, message, hint))
@@ -223,31 +225,18 @@ class _Checker:
             return
         if known is None:
             self.warned.add(key)
-            where = (
-                "the connected org" if kind in ("user", "campaign") else f"journey.toml [{kind}s]"
-            )
             self.report(
                 span,
                 "warning",
                 f'{kind} "{name}" cannot be checked: nothing declares {kind}s here',
-                f"it is checked against {where} when there is one",
+                f"it is checked against journey.toml [{kind}s] when there is one",
             )
             return
         if name.casefold() in {k.casefold() for k in known}:
             return
-        if kind == "user" and is_user_id(name):
-            return  # a Salesforce user ID: valid wherever a user is named
         self.warned.add(key)
         near = closest(name, known)
-        hint = (
-            f"did you mean `{near}`?"
-            if near
-            else (
-                f"declare it in journey.toml under [{kind}s]"
-                if kind in ("group", "segment")
-                else f"known {kind}s: " + ", ".join(sorted(known)[:5])
-            )
-        )
+        hint = f"did you mean `{near}`?" if near else f"declare it in journey.toml under [{kind}s]"
         self.report(span, "error", f'unknown {kind} "{name}"', hint)
 
     def templates(self, text: str, span: Span) -> None:
@@ -270,10 +259,12 @@ class _Checker:
             elif isinstance(part, InSegment):
                 self.name("segment", part.segment, self.schema.segments, part.span)
             elif isinstance(part, CampaignStatusCondition):
-                self.name("campaign", part.campaign, self.schema.campaigns, part.span)
+                self.org.member_status(part.campaign, part.status, part.span)
 
     def field_condition(self, part: FieldCondition) -> None:
         kind = self.field(part.field, part.span)
+        if part.field.casefold() == _LEAD_STATUS and part.op in ("is", "is not"):
+            self.org.lead_status(part.value, part.span)
         if kind is None:
             return
         op, value, name = part.op, part.value, part.field
@@ -317,8 +308,10 @@ class _Checker:
                 self.name("segment", trigger.segment, self.schema.segments, trigger.span)
             elif isinstance(trigger, FieldChanged):
                 self.field(trigger.field, trigger.span)
+                if trigger.field.casefold() == _LEAD_STATUS:
+                    self.org.lead_status(trigger.to, trigger.span)
             elif isinstance(trigger, CampaignMemberStatusChanged):
-                self.name("campaign", trigger.campaign, self.schema.campaigns, trigger.span)
+                self.org.member_status(trigger.campaign, trigger.to, trigger.span)
         if journey.entry.mode == "once every" and (journey.entry.days or 0) < 1:
             self.report(journey.entry.span, "error", "`entry once every` needs at least 1 day")
         for goal in journey.goals:
@@ -393,42 +386,27 @@ class _Checker:
             self.split(statement)
         elif isinstance(statement, AssignLeadToGroup):
             self.name("group", statement.group, self.schema.groups, statement.span)
+            self.org.lead_status(statement.lead_status, statement.span)
         elif isinstance(statement, AssignLead):
-            self.name("user", statement.user, self.schema.users, statement.span)
+            self.org.user(statement.user, statement.span, queue_ok=True)
+            self.org.lead_status(statement.lead_status, statement.span)
         elif isinstance(statement, AddTask) and statement.assigned_to is not None:
-            self.name("user", statement.assigned_to, self.schema.users, statement.span)
+            self.org.user(statement.assigned_to, statement.span, queue_ok=False)
         elif isinstance(statement, SetMemberStatus):
-            self.name("campaign", statement.campaign, self.schema.campaigns, statement.span)
+            self.org.member_status(statement.campaign, statement.status, statement.span)
         if isinstance(statement, UpdateField | UpdateSalesforceField):
+            before = len(self.problems)
             self.field(statement.field, statement.span)
-        self.salesforce_owned(statement)
+            if isinstance(statement, UpdateSalesforceField) and len(self.problems) == before:
+                self.org.salesforce_field(statement.field, statement.span)
+            if statement.field.casefold() == _LEAD_STATUS:
+                self.org.lead_status(statement.value, statement.span)
+        salesforce_owned(statement, self.schema, self.report)
         if dataclasses.is_dataclass(statement) and not isinstance(statement, If | Split):
             for item in dataclasses.fields(statement):
                 value = getattr(statement, item.name)
                 if isinstance(value, str) and "{{" in value:
                     self.templates(value, statement.span)
-
-    def salesforce_owned(self, statement: Statement) -> None:
-        """What only Salesforce changes: membership of the two Salesforce lists (it is the
-        record type) and the fields journey.toml maps inbound only."""
-        if isinstance(statement, RemoveFromList) and is_salesforce_list(statement.list_name):
-            self.report(
-                statement.span,
-                "error",
-                f'"{statement.list_name}" is the contacts linked to a Salesforce record: '
-                "a journey cannot remove anyone from it",
-                "change the sync criteria or delete the record in Salesforce",
-            )
-        elif isinstance(statement, UpdateField | UpdateSalesforceField):
-            key = statement.field.casefold()
-            if any(key == name.casefold() for name in self.schema.inbound_fields):
-                self.report(
-                    statement.span,
-                    "error",
-                    f'"{statement.field}" is mapped inbound only: Salesforce computes or '
-                    "locks it, so a journey cannot write it",
-                    "read it in conditions; change it in Salesforce, or map a writable field",
-                )
 
     def split(self, split: Split) -> None:
         total = sum(split.shares)

@@ -7,9 +7,11 @@ first, so one ``journey check`` shows everything; ``JourneyError`` carries the l
 API must raise (``parse``, ``parse_condition``, ``format_source``).
 
 ``Schema`` is what the checker knows about the world outside the file (declared fields,
-groups, segments; users and campaigns of the connected org). A kind of name the schema does
-not know (``None``) is only a warning, so a journey file checks on its own, outside any
-project.
+groups, segments; the users, queues, campaigns, statuses and fields of the connected org, as
+the embedded org's seed or the last ``journey salesforce refresh`` gives them). A kind of
+name the schema does not know (``None``) is only a warning, so a journey file checks on its
+own, outside any project. A ``note`` is neither: it informs (how old the org's cache is)
+and never fails a check.
 """
 
 from __future__ import annotations
@@ -20,9 +22,17 @@ from typing import Literal
 
 from journey.dsl.syntax import Span
 
-__all__ = ["Diagnostic", "JourneyError", "Schema", "Severity", "at_span", "sort_diagnostics"]
+__all__ = [
+    "Diagnostic",
+    "JourneyError",
+    "SalesforceField",
+    "Schema",
+    "Severity",
+    "at_span",
+    "sort_diagnostics",
+]
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,16 @@ class JourneyError(Exception):
 
 
 @dataclass(frozen=True)
+class SalesforceField:
+    """A field of a Salesforce object, as its describe gives it: a journey names it by API
+    name or label; ``writable``: updateable and not a formula."""
+
+    name: str
+    label: str
+    writable: bool = True
+
+
+@dataclass(frozen=True)
 class Schema:
     """Names the checker can verify. ``None`` means "not known": unknown names of that kind
     are warnings rather than errors.
@@ -95,6 +115,17 @@ class Schema:
     standard_fields: Mapping[str, str] | None = None
     #: Fields only Salesforce writes (inbound-only mappings): a journey's write is an error.
     inbound_fields: frozenset[str] = frozenset()
+    #: Names of the org's inactive users (email, username, name, ID): naming one is an
+    #: error wherever ``users`` is known (``users`` holds the active ones).
+    inactive_users: frozenset[str] = frozenset()
+    #: Names, emails and IDs of the org's queues (a Lead may be assigned to one).
+    queues: frozenset[str] | None = None
+    #: Campaign name -> its member statuses, when the org's are known.
+    member_statuses: Mapping[str, frozenset[str]] | None = None
+    #: The org's lead statuses (labels and API names).
+    lead_statuses: frozenset[str] | None = None
+    #: Object (``Lead``, ``Contact``, ...) -> its fields, for the objects described.
+    salesforce_fields: Mapping[str, tuple[SalesforceField, ...]] | None = None
 
 
 def at_span(
@@ -124,6 +155,7 @@ def at(
 
 
 def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """File order, errors before warnings at one place; duplicates dropped."""
+    """File order, errors before warnings (and notes) at one place; duplicates dropped."""
     unique = list(dict.fromkeys(diagnostics))
-    return sorted(unique, key=lambda d: (d.path, d.line, d.column, d.severity != "error"))
+    rank = {"error": 0, "warning": 1, "note": 2}
+    return sorted(unique, key=lambda d: (d.path, d.line, d.column, rank[d.severity]))

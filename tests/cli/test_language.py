@@ -227,7 +227,10 @@ def test_check_holds_users_and_campaigns_against_the_embedded_orgs_seed(
     (project / "seed.json").write_text(
         json.dumps(
             {
-                "User": [{"Name": "Bob Baker", "Email": "bob@acme.example", "connected": True}],
+                "User": [
+                    {"Name": "Bob Baker", "Email": "bob@acme.example", "connected": True},
+                    {"Name": "Ann Admin", "Email": "ann@acme.example"},  # of [groups] "SDRs"
+                ],
                 "Campaign": [{"Name": "Q4 Webinar", "statuses": ["Sent"]}],
             }
         )
