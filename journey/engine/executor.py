@@ -357,6 +357,8 @@ def complete_effect(
             contact.lists[action.list_name.casefold()] = action.list_name
             out.changes.append(Change("list_add", action.list_name))
         detail = step.text if result.status == "done" else f"{step.text} → skipped: {result.why}"
+        if result.status == "done" and result.why:  # done, with a word on how
+            detail += f" ({result.why})"
         if result.records:
             detail += " → " + ", ".join(f"{r.operation} {r.object} {r.id}" for r in result.records)
         out.records.append(Record(step.id, "action", detail, result.status, data, at=now))

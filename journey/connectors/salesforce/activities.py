@@ -18,7 +18,7 @@ from typing import Any
 from simple_salesforce.format import format_soql
 
 from journey.connectors.base import RecordChange
-from journey.connectors.salesforce.assignment import find_users
+from journey.connectors.salesforce.assignment import fail_if_inactive, find_users
 from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.dsl.syntax import AddTask, SetMemberStatus
 
@@ -37,6 +37,8 @@ def add_tasks(ws: Workspace, action: AddTask, items: Sequence[Item]) -> None:
                     code="USER_NOT_FOUND",
                     message=f"add task: no Salesforce user is named {action.assigned_to!r}",
                 )
+            return
+        if fail_if_inactive(ws, items, action.assigned_to, named):
             return
     ensure_records(ws, items)
     live = [i for i in items if i.live]

@@ -17,7 +17,14 @@ Pipeline position: connector → **assignment** → records / batching / state (
   the owner.
 * Group: the users of ``[groups]`` in ``journey.toml`` take turns, least recently
   assigned first; turns are kept in ``sf_round_robin`` and taken in one write
-  transaction, so concurrent workers and restarts stay fair.
+  transaction, so concurrent workers and restarts stay fair. An inactive user
+  (``IsActive`` false: Salesforce refuses them as owners, ``INACTIVE_OWNER_OR_USER``)
+  takes no turn, and each assigned contact's step says who was skipped; when every user
+  of the group is inactive the step fails, naming them.
+* An inactive user named by the journey fails the step for every contact before anything
+  is written, with the code Salesforce would answer and what to do; the same answer from
+  the org itself (a user deactivated since the lookup) gets the same words, and the user
+  is looked up afresh next time.
 * Every write here sets the owner explicitly, so it sends ``Sforce-Auto-Assign: FALSE``
   (or, for updates, the project's ``assignment_rules_on_update`` choice) — the org's
   assignment rules must not undo it.
@@ -29,6 +36,7 @@ Pipeline position: connector → **assignment** → records / batching / state (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from simple_salesforce.format import format_soql
@@ -46,18 +54,22 @@ from journey.connectors.salesforce.records import (
 from journey.dsl.syntax import AssignLead, AssignLeadToGroup
 from journey.vocabulary import is_user_id
 
-__all__ = ["assign", "find_users"]
+__all__ = ["INACTIVE", "assign", "fail_if_inactive", "find_users", "is_inactive"]
+
+#: Salesforce's code for an inactive user as owner; ours when we see it first.
+INACTIVE = "INACTIVE_OWNER_OR_USER"
 
 
 def find_users(ws: Workspace, names: Sequence[str]) -> dict[str, Owner]:
     """casefolded email / name / ID → the User (or queue) it names; unknown names absent.
     Cached for the connector's life (users rarely change within a pass)."""
     cache: dict[str, Owner] = ws.cache.setdefault("users", {})
+    inactive: set[str] = ws.cache.setdefault("inactive_users", set())
     wanted = [n for n in dict.fromkeys(names) if n.casefold() not in cache]
     if wanted:
         ids = [n for n in wanted if is_user_id(n)]
         texts = [n for n in wanted if n not in ids]
-        soql = "SELECT Id, Name, Email FROM User WHERE Email IN {t} OR Name IN {t}"
+        soql = "SELECT Id, Name, Email, IsActive FROM User WHERE Email IN {t} OR Name IN {t}"
         if ids:
             soql += " OR Id IN {i}"
         rows = ws.api.query(format_soql(soql, t=texts or [""], i=ids))
@@ -79,10 +91,72 @@ def find_users(ws: Workspace, names: Sequence[str]) -> dict[str, Owner]:
             )
         for row in rows:
             owner = Owner(str(row["Id"]), row.get("Name"), row.get("Email"))
+            if row.get("IsActive") is False:
+                inactive.add(owner.id[:15])
             for key in (row.get("Email"), row.get("Name"), row["Id"], str(row["Id"])[:15]):
                 if key:
                     cache.setdefault(str(key).casefold(), owner)
     return {n.casefold(): cache[n.casefold()] for n in names if n.casefold() in cache}
+
+
+def is_inactive(ws: Workspace, owner: Owner) -> bool:
+    """Did the lookup (``find_users``) find this user inactive?"""
+    return owner.id[:15] in ws.cache.get("inactive_users", set())
+
+
+def _inactive_words(name: str, where: str = "the journey") -> str:
+    return f'user "{name}" is inactive in Salesforce: reactivate them or change {where}'
+
+
+def fail_if_inactive(ws: Workspace, items: Sequence[Item], name: str, owner: Owner) -> bool:
+    """Fail every item when ``owner`` (named ``name`` by the journey) is inactive."""
+    if not is_inactive(ws, owner):
+        return False
+    for item in items:
+        item.finish("failed", code=INACTIVE, message=_inactive_words(name))
+    return True
+
+
+def _forget(ws: Workspace, owner: Owner) -> None:
+    """Look the user up again next time: the org says they changed."""
+    cache: dict[str, Owner] = ws.cache.get("users", {})
+    for key in [k for k, v in cache.items() if v.id == owner.id]:
+        del cache[key]
+
+
+def _clarify_inactive(ws: Workspace, items: Sequence[Item], where: str) -> None:
+    """The org's own ``INACTIVE_OWNER_OR_USER`` (a user deactivated since the lookup), in
+    the same words as ours; the user is looked up afresh next time."""
+    for item in items:
+        result = item.result
+        if result is None or result.error_code != INACTIVE or item.owner is None:
+            continue
+        name = item.owner.email or item.owner.name or item.owner.id
+        message = f"{_inactive_words(name, where)} ({result.message})"
+        item.result = replace(result, message=message)
+        _forget(ws, item.owner)
+
+
+def _active_members(
+    ws: Workspace, group: str, users: list[str], found: dict[str, Owner], items: Sequence[Item]
+) -> tuple[list[str], str | None]:
+    """The group's active users, and the words saying who was skipped; every item fails
+    when none is active."""
+    skipped = [u for u in users if is_inactive(ws, found[u.casefold()])]
+    active = [u for u in users if u not in skipped]
+    if not active:
+        for item in items:
+            item.finish(
+                "failed",
+                code=INACTIVE,
+                message=f'every user of group "{group}" is inactive in Salesforce ('
+                + ", ".join(skipped)
+                + "): reactivate one or change journey.toml [groups]",
+            )
+    note = (
+        f'skipped the inactive users of group "{group}": ' + ", ".join(skipped) if skipped else None
+    )
+    return active, note
 
 
 def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequence[Item]) -> None:
@@ -114,6 +188,14 @@ def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequenc
                 + ", ".join(repr(u) for u in unknown),
             )
         return
+    note = None
+    if group_users:
+        group_users, note = _active_members(ws, group_name, group_users, found, items)
+        if not group_users:
+            return
+    elif fail_if_inactive(ws, items, user_name, found[user_name.casefold()]):
+        return
+    where = "journey.toml [groups]" if group_users else "the journey"
 
     def source_status(item: Item) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -189,12 +271,13 @@ def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequenc
                     item.records.append(RecordChange("Lead", str(item.record_id), "update", shown))
                 else:
                     item.fail(outcome, f"Lead {item.record_id}")
+    _clarify_inactive(ws, items, where)
     for item in items:
         if item.live:
             if id(item) in kept and not item.records:
                 item.finish("skipped", why=f"kept the current owner ({_owner_text(item.owner)})")
             else:
-                item.finish("done")
+                item.finish("done", why=note if id(item) not in kept else None)
 
 
 def _owner_text(owner: Owner | None) -> str:
