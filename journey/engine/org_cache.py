@@ -270,11 +270,7 @@ def age_diagnostic(state_dir: Path, catalog: OrgCatalog, now: datetime) -> Diagn
     if catalog.instance_url:
         text += f" from {catalog.instance_url}"
     stale = age > STALE_AFTER
-    hint = (
-        "run `journey salesforce refresh`: users leave and campaigns change"
-        if stale
-        else "`journey salesforce refresh` reads them again"
-    )
+    hint = "run `journey salesforce refresh`: users leave, campaigns change" if stale else None
     return Diagnostic(
         str(cache_path(state_dir)), 1, 1, "warning" if stale else "note", text, hint, None
     )
