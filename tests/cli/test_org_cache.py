@@ -46,9 +46,7 @@ def write_project(root: Path, salesforce: str, groups: str = "", journey: str = 
     (root / "journeys").mkdir(parents=True, exist_ok=True)
     (root / "journey.toml").write_text(f"[salesforce]\n{salesforce}\n{FIELDS}{groups}")
     path = root / "journeys" / "owners.journey"
-    path.write_text(
-        journey or JOURNEY.format(user=PEOPLE["bob"], status="Attended", field="Title")
-    )
+    path.write_text(journey or JOURNEY.format(user=PEOPLE["bob"], status="Attended", field="Title"))
     return path
 
 

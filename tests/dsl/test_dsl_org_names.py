@@ -155,7 +155,9 @@ def test_an_unknown_lead_status_is_an_error(body: str) -> None:
 
 def test_unknown_and_read_only_salesforce_fields() -> None:
     unknown = one('update salesforce field "Plan Teir" to "Gold"\n')
-    assert unknown.message == 'unknown Salesforce field "Plan Teir": neither Lead nor Contact has it'
+    assert unknown.message == (
+        'unknown Salesforce field "Plan Teir": neither Lead nor Contact has it'
+    )
     assert unknown.hint == "did you mean `Plan Tier`?"
     read_only = one('update salesforce field "Score__c" to "3"\n')
     assert read_only.message == 'Salesforce field "Score__c" is read-only (Lead.Score__c)'
