@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from journey.emulator import EmulatedOrg
 from journey.engine.org_cache import (
     OrgCampaign,
     OrgCatalog,
@@ -285,3 +286,20 @@ def test_on_the_embedded_org_the_seed_is_the_org(
     (problem,) = check_json(path, 1)
     assert problem["message"] == f'user "{OLD}" is inactive in Salesforce'
     assert problem["line"] == 3
+
+
+def test_a_refused_session_is_one_clear_error_and_writes_no_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, existing_org: EmulatedOrg
+) -> None:
+    endpoint = existing_org.endpoint
+    monkeypatch.chdir(tmp_path)
+    write_project(
+        tmp_path,
+        f'instance_url = "{endpoint.instance_url}"\nsession_id_env = "SF_SESSION"\n'
+        f'ca_file = "{endpoint.ca_file}"\n',
+    )
+    monkeypatch.setenv("SF_SESSION", "not-a-session")
+    output = sup.journey("salesforce", "refresh", code=3)
+    assert "INVALID_SESSION_ID" in output
+    assert "not-a-session" not in output
+    assert not (tmp_path / ".journey" / "org.json").exists()
