@@ -202,21 +202,33 @@ def save_catalog(state_dir: Path, catalog: OrgCatalog) -> Path:
     return path
 
 
+#: The last file read, by (path, mtime, size): ``check`` asks once or twice per journey
+#: file, and a big org's cache is megabytes; a rewritten file is read again.
+_LAST: dict[tuple[str, int, int], OrgCatalog] = {}
+
+
 def load_cached(state_dir: Path) -> OrgCatalog | None:
     """The cached catalog, or ``None`` when no refresh has written one."""
     path = cache_path(state_dir)
     try:
+        stamp = path.stat()
+        key = (str(path.resolve()), stamp.st_mtime_ns, stamp.st_size)
+        if key in _LAST:
+            return _LAST[key]
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
         raise OrgCacheError(f"{path}: cannot be read: {error}") from None
     try:
-        return OrgCatalog.from_json(json.loads(text))
+        catalog = OrgCatalog.from_json(json.loads(text))
     except json.JSONDecodeError as error:
         raise OrgCacheError(f"{path}: broken JSON ({error.msg})") from None
     except OrgCacheError as error:
         raise OrgCacheError(f"{path}: {error}") from None
+    _LAST.clear()
+    _LAST[key] = catalog
+    return catalog
 
 
 def _fold(names: Iterable[str]) -> frozenset[str]:
