@@ -68,9 +68,8 @@ def summary(catalog: OrgCatalog) -> dict[str, Any]:
 
 @salesforce_app.command("refresh", epilog="Example: journey salesforce refresh")
 def refresh_command(as_json: JsonOpt = False) -> None:
-    """Read the org's users (active and inactive), queues, campaigns and their member
-    statuses, lead statuses and fields into .journey/org.json: journey check then holds
-    journeys against them, without calling Salesforce."""
+    """Cache the org's users (inactive ones too), queues, campaigns, statuses and fields
+    in .journey/org.json for journey check, which never calls Salesforce."""
     config = load_config()
     url = config.salesforce.instance_url
     if not url:
