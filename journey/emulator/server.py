@@ -1,5 +1,6 @@
 """The HTTPS front door of the emulated org: TLS with a throw-away CA, the session,
 the API allocation and injected faults, then routing to REST, SOAP or the admin path.
+Request and response bodies pass through ``encoding`` (gzip/deflate both ways).
 
 Pipeline position: the outermost layer; simple-salesforce talks to it exactly as to a
 real org (it only builds https URLs, so the emulator serves TLS: a ``trustme`` CA and a
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import trustme
 
 from journey.emulator import edition, versions
+from journey.emulator.encoding import decode_body, encode_body
 from journey.emulator.errors import ApiError
 from journey.emulator.faults import Faults
 from journey.emulator.limits import ApiCounter
@@ -132,6 +134,7 @@ class OrgApp:
         disabled = edition.api_disabled(self.org)
         if disabled is not None:
             raise disabled
+        request.body = decode_body(request.body, request.headers.get("content-encoding"))
         self.counter.charge()
         if request.method in _WRITE_METHODS and not _is_read(request):
             per_record = "/composite/sobjects" in request.path or "/jobs/" in request.path
@@ -156,6 +159,7 @@ class OrgApp:
             unsupported = versions.soap_version_error(version)
             if unsupported is not None:
                 raise SoapFaultError("sf:UNSUPPORTED_API_VERSION", unsupported)
+            request.body = decode_body(request.body, request.headers.get("content-encoding"))
             body = handle_soap(
                 self.org, request.body, self.session_valid, self._soap_charge, self.counter.header
             )
@@ -178,6 +182,7 @@ class OrgApp:
     def _admin(self, request: Request) -> Response:
         if not self.admin_token or request.headers.get("x-emulator-admin") != self.admin_token:
             raise ApiError(401, "INVALID_SESSION_ID", "the admin path needs X-Emulator-Admin")
+        request.body = decode_body(request.body, request.headers.get("content-encoding"))
         changed: dict[str, Any] = {}
         if request.method == "POST":
             command = request.json() or {}
@@ -313,15 +318,19 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         response = self.server.app.dispatch(request)
+        body, coding = encode_body(response.body, self.headers.get("Accept-Encoding"))
         self.send_response(response.status)
         if response.body or response.status not in (204, 304):
             self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if coding:
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)
+        if body:
+            self.wfile.write(body)
 
 
 class OrgServer(ThreadingHTTPServer):
