@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from journey.emulator import replication
+from journey.emulator import replication, upsert
 from journey.emulator.errors import ApiError, not_found
 from journey.emulator.limits import ApiCounter
 from journey.emulator.org import Org
@@ -94,10 +94,12 @@ class RestApi:
             window = replication.updated if action == "updated" else replication.deleted
             return json_response(200, window(org, definition.name, start, end))
         if len(parts) == 3:
-            return self._by_external_id(request, definition.name, parts[1], parts[2])
+            return upsert.by_external_id(org, request, definition.name, parts[1], parts[2])
         if len(parts) != 2:
             raise not_found()
         record_id = parts[1]
+        if record_id.lower() == "id" and method == "POST":
+            return upsert.create_by_id(org, request, definition.name)
         if method == "GET":
             fields = [f for f in request.params.get("fields", "").split(",") if f.strip()]
             return json_response(
@@ -112,43 +114,6 @@ class RestApi:
             org.delete(definition.name, record_id)
             return Response(204)
         raise _method_not_allowed(method)
-
-    def _by_external_id(
-        self, request: Request, sobject: str, field_name: str, value: str
-    ) -> Response:
-        """``sobjects/X/Field/value``: GET or upsert by an external ID field."""
-        org = self.org
-        field = org.object(sobject).field(field_name)
-        if field is None:
-            raise ApiError(
-                404,
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {field_name}",
-            )
-        matches = [
-            r
-            for r in org.store.scan(org.object(sobject).name)
-            if r.get(field.name) is not None and str(r[field.name]).lower() == value.lower()
-        ]
-        if len(matches) > 1:
-            urls = [org.attributes(sobject, r["Id"])["url"] for r in matches]
-            return json_response(300, urls)
-        if request.method == "GET":
-            if not matches:
-                raise not_found()
-            return json_response(200, org.retrieve(sobject, matches[0]["Id"], None))
-        if request.method != "PATCH":
-            raise _method_not_allowed(request.method)
-        values = _object(request.json())
-        if matches:
-            org.update(sobject, matches[0]["Id"], values, auto_assign=request.auto_assign)
-            return json_response(
-                200, {"id": matches[0]["Id"], "success": True, "errors": [], "created": False}
-            )
-        record_id = org.create(
-            sobject, {**values, field.name: value}, auto_assign=request.auto_assign
-        )
-        return json_response(201, {"id": record_id, "success": True, "errors": [], "created": True})
 
     # ---- query ------------------------------------------------------------------------------
     def _query(self, request: Request, parts: list[str], include_deleted: bool) -> Response:

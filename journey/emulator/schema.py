@@ -63,6 +63,10 @@ class FieldDef:
     picklist_values: tuple[str, ...] = ()
     label: str = ""
     length: int = 0
+    #: A custom field with the External ID attribute (the seed's ``"externalId": true``).
+    external_id: bool = False
+    #: A standard field with the idLookup property (``Id``, and e.g. Contact ``Email``).
+    id_lookup: bool = False
 
     @property
     def calculated(self) -> bool:
@@ -81,6 +85,13 @@ class FieldDef:
     @property
     def display_label(self) -> str:
         return self.label or _label(self.name)
+
+    @property
+    def upsert_key(self) -> bool:
+        """Usable to match records in an upsert: "available for objects if the object has an
+        external ID field or a field with the idLookup field property"
+        (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_upsert.htm)."""
+        return self.external_id or self.id_lookup
 
     def describe(self) -> dict[str, Any]:
         """The field as ``sobjects/X/describe`` reports it."""
@@ -107,6 +118,10 @@ class FieldDef:
             "relationshipName": self.relationship_name,
             "length": self.max_length,
             "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
+            "externalId": self.external_id,
+            # External ID fields are idLookup too: describe marks every field an upsert
+            # can match on ("Can be used to specify a record in an upsert call").
+            "idLookup": self.upsert_key,
         }
 
 
@@ -218,6 +233,7 @@ def _custom_field(object_name: str, spec: Mapping[str, Any]) -> FieldDef:
         picklist_values=tuple(str(v) for v in spec.get("values", ())),
         label=str(spec.get("label", "")),
         length=_custom_length(object_name, name, kind, spec.get("length")),
+        external_id=_external_id(object_name, name, kind, spec),
     )
 
 
@@ -232,6 +248,24 @@ def _custom_length(object_name: str, name: str, kind: str, given: Any) -> int:
     if not 1 <= given <= most:
         raise SchemaError(f"seed field {object_name}.{name}: 'length' is 1 to {most}")
     return given
+
+
+#: Field types that may carry the External ID attribute ("External ID fields must be
+#: custom text, number, or email fields", Workato's Salesforce guide,
+#: https://docs.workato.com/connectors/salesforce/actions/upsert-record.html; Salesforce's
+#: own setup page was not found).
+_EXTERNAL_ID_TYPES = frozenset({"string", "email", "double", "int"})
+
+
+def _external_id(object_name: str, name: str, kind: str, spec: Mapping[str, Any]) -> bool:
+    flag = spec.get("externalId", False)
+    if not isinstance(flag, bool):
+        raise SchemaError(f"seed field {object_name}.{name}: 'externalId' is true or false")
+    if flag and (kind not in _EXTERNAL_ID_TYPES or spec.get("formula") is not None):
+        raise SchemaError(
+            f"seed field {object_name}.{name}: an external ID is a text, email or number field"
+        )
+    return flag
 
 
 _DEFAULTED = frozenset(
@@ -380,6 +414,16 @@ _STANDARD["Organization"] = """Name:string:o OrganizationType:picklist:o IsSandb
 _READ_ONLY_OBJECTS |= {"Organization"}
 
 
+#: Standard fields with the idLookup property besides ``Id`` ("The Id field of each object
+#: has this property and some Name fields. There are exceptions, so check for the
+#: property", https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/access_for_fields.htm).
+#: Only those the references show: Contact Email ("Create, Filter, Group, idLookup, …",
+#: https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contact.htm)
+#: and Lead Email (the REST guide upserts ``sobjects/Lead/Email/…``,
+#: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_upsert_patch.htm).
+_ID_LOOKUP = frozenset({("Contact", "Email"), ("Lead", "Email")})
+
+
 def _relationship(name: str) -> str:
     if name == "WhoId":
         return "Who"
@@ -395,7 +439,7 @@ def standard_schema(*, person_accounts: bool = False) -> Schema:
     objects = []
     for object_name, table in _STANDARD.items():
         sobject = ObjectDef(object_name, createable=object_name not in _READ_ONLY_OBJECTS)
-        sobject.add(FieldDef("Id", "id", createable=False, updateable=False))
+        sobject.add(FieldDef("Id", "id", createable=False, updateable=False, id_lookup=True))
         if person_accounts:
             table = f"{table} {_PERSON_ACCOUNT_FIELDS.get(object_name, '')}"
         for entry in table.split():
@@ -413,6 +457,7 @@ def standard_schema(*, person_accounts: bool = False) -> Schema:
                     picklist_values=_PICKLISTS.get((object_name, name), ()),
                     length=LENGTHS.get((object_name, name), 0),
                     label=LABELS.get((object_name, name), ""),
+                    id_lookup=(object_name, name) in _ID_LOOKUP,
                 )
             )
         for name, kind, target in (
