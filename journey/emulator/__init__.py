@@ -1,8 +1,9 @@
 """The emulated Salesforce org: a local HTTPS server that simple-salesforce talks to
 unmodified — the embedded default, the ground for connector tests, the stage for dry runs.
 
-Inside, top to bottom: ``server`` (TLS, session, API allocation, faults) → ``rest`` /
-``composite`` / ``bulk`` / ``soap`` (the API surfaces) → ``org`` (record semantics: the
+Inside, top to bottom: ``server`` (TLS, session, API allocation, faults; ``encoding`` for
+gzip) → ``rest`` / ``upsert`` / ``composite`` (``composite_batch``, ``tree``) / ``bulk`` /
+``soap`` (the API surfaces) → ``org`` (record semantics: the
 checks of ``write_checks``, the per-object ``object_rules``, ``assignment`` rules,
 ``conversion``, ``replication``) → ``soql`` + ``evaluate`` (queries) → ``store`` (SQLite).
 ``schema``, ``ids``, ``values`` and ``formula`` are shared vocabulary; ``seed`` fills a

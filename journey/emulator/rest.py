@@ -1,6 +1,6 @@
 """The REST API under ``/services/data/v{version}/``: sObjects, describe, query and
-queryAll with paging, getUpdated/getDeleted, limits — routed to ``org``, ``composite``
-and ``bulk``.
+queryAll with paging, getUpdated/getDeleted, limits — routed to ``org``, ``upsert`` (rows
+by external ID), ``composite`` (with batch and tree) and ``bulk``.
 
 Pipeline position: between the HTTPS server (which has already checked the session, the
 API allocation and any injected fault) and the org's record semantics. Paths and answer
