@@ -113,7 +113,7 @@ class CompositeApi:
             if _version(request) < _UPSERT_COLLECTIONS:
                 raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
             upserts, all_or_none = upsert.upsert_records(self.org, request, rest[0], rest[1])
-            operations = [(given, partial(_created, run)) for given, run in upserts]
+            operations = [(given, run) for given, run in upserts]
         elif method in ("POST", "PATCH") and not rest:
             body = request.json()
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
@@ -321,11 +321,6 @@ def _version(request: Request) -> tuple[int, int]:
 def _version_text(request: Request) -> str:
     match = DATA_PATH.match(request.path.rstrip("/"))
     return match.group(1) if match else "0.0"
-
-
-def _created(run: upsert.Upsert) -> tuple[str, bool | None]:
-    record_id, created = run()
-    return record_id, created
 
 
 def _resolve(text: str, answers: dict[str, Any], quote: bool = False) -> str:
