@@ -154,3 +154,10 @@ def test_a_subrequest_without_reference_id_refuses_the_call(sf: Salesforce) -> N
 @pytest.fixture
 def sf(existing_org: EmulatedOrg) -> Salesforce:
     return existing_org.client()
+
+
+def test_more_than_25_subrequests_refuse_the_call(sf: Salesforce) -> None:
+    subrequests = [create_lead(f"l{i}", "TooMany") for i in range(26)]
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.restful("composite", method="POST", json={"compositeRequest": subrequests})
+    assert leads_named(sf, "TooMany") == 0

@@ -137,6 +137,18 @@ def test_soap_accepts_a_gzipped_envelope_and_answers_gzipped(existing_org: Emula
     assert sf.Lead.get(lead)["IsConverted"] is True
 
 
+def test_rest_accepts_deflated_request_bodies(existing_org: EmulatedOrg) -> None:
+    sf = existing_org.client()
+    payload = json.dumps({"LastName": "Deflated", "Company": "Zlib Co"}).encode()
+    response = sf.session.post(
+        f"{sf.base_url}sobjects/Lead/",
+        data=zlib.compress(payload),
+        headers={**sf.headers, "Content-Encoding": "deflate"},
+    )
+    assert response.status_code == 201
+    assert sf.Lead.get(response.json()["id"])["Company"] == "Zlib Co"
+
+
 def test_undecodable_bodies_are_refused(existing_org: EmulatedOrg, monkeypatch: Any) -> None:
     sf = existing_org.client()
     url = f"{sf.base_url}sobjects/Lead/"
