@@ -5,7 +5,7 @@ answer. Binding checks every name against the schema first (``conditions`` binds
 WHERE), so an unknown object or field is refused (``INVALID_TYPE`` / ``INVALID_FIELD``)
 before any record is read — as Salesforce does. Parent-to-child subqueries
 (``SELECT Id, (SELECT Id FROM Contacts) FROM Account``) name the child relationships
-Salesforce's standard objects have (``CHILD_RELATIONSHIPS``) and answer, per parent
+Salesforce's standard objects have (``schema.CHILD_RELATIONSHIPS``) and answer, per parent
 record, a nested ``{"totalSize", "done", "records"}`` or null when it has none.
 """
 
@@ -27,7 +27,7 @@ from journey.emulator.conditions import (
     no_relationship,
 )
 from journey.emulator.literals import key_function
-from journey.emulator.schema import ObjectDef, Schema
+from journey.emulator.schema import CHILD_RELATIONSHIPS, ObjectDef, Schema
 from journey.emulator.soql import (
     And,
     Condition,
@@ -41,7 +41,6 @@ from journey.emulator.soql import (
 )
 
 __all__ = [
-    "CHILD_RELATIONSHIPS",
     "BoundPath",
     "BoundQuery",
     "CachingReader",
@@ -53,36 +52,6 @@ __all__ = [
 ]
 
 Record = Mapping[str, Any]
-
-#: Parent object → child relationship name → (child object, its reference field), as the
-#: standard objects' describe lists them: "For standard object subqueries, the name of the
-#: relationship is the plural name of the child object" (Using Relationship Queries,
-#: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm).
-CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
-    "Account": {
-        "Contacts": ("Contact", "AccountId"),
-        "Opportunities": ("Opportunity", "AccountId"),
-        "Tasks": ("Task", "WhatId"),
-        "Events": ("Event", "WhatId"),
-    },
-    "Contact": {
-        "CampaignMembers": ("CampaignMember", "ContactId"),
-        "Tasks": ("Task", "WhoId"),
-        "Events": ("Event", "WhoId"),
-    },
-    "Lead": {
-        "CampaignMembers": ("CampaignMember", "LeadId"),
-        "Tasks": ("Task", "WhoId"),
-        "Events": ("Event", "WhoId"),
-    },
-    "Opportunity": {"Tasks": ("Task", "WhatId"), "Events": ("Event", "WhatId")},
-    "Campaign": {
-        "CampaignMembers": ("CampaignMember", "CampaignId"),
-        "Tasks": ("Task", "WhatId"),
-        "Events": ("Event", "WhatId"),
-    },
-    "Group": {"GroupMembers": ("GroupMember", "GroupId")},
-}
 
 # A query and four levels of children below it: the API 58.0+ depth (Using Relationship
 # Queries, above).

@@ -15,7 +15,15 @@ from typing import Any
 from journey.emulator.field_reference import LABELS, LENGTHS
 from journey.emulator.ids import KEY_PREFIXES
 
-__all__ = ["FIELD_TYPES", "FieldDef", "ObjectDef", "Schema", "SchemaError", "standard_schema"]
+__all__ = [
+    "CHILD_RELATIONSHIPS",
+    "FIELD_TYPES",
+    "FieldDef",
+    "ObjectDef",
+    "Schema",
+    "SchemaError",
+    "standard_schema",
+]
 
 #: Field types the emulated org knows, as ``describe`` spells them.
 FIELD_TYPES = frozenset(
@@ -157,7 +165,17 @@ class ObjectDef:
         return {
             **self.summary(version),
             "fields": [f.describe() for f in self.fields.values()],
-            "childRelationships": [],
+            "childRelationships": [
+                {
+                    "childSObject": child,
+                    "field": field,
+                    "relationshipName": name,
+                    "cascadeDelete": False,
+                    "restrictedDelete": False,
+                    "deprecatedAndHidden": False,
+                }
+                for name, (child, field) in CHILD_RELATIONSHIPS.get(self.name, {}).items()
+            ],
             "recordTypeInfos": [],
             "urls": _urls(base),
         }
@@ -382,6 +400,37 @@ _PERSON_ACCOUNT_FIELDS: dict[str, str] = {
         PersonContactId:reference:o:Contact RecordTypeId:reference::RecordType""",
     "Contact": """IsPersonAccount:boolean:o""",
 }
+#: Parent object → child relationship name → (child object, its reference field), as the
+#: standard objects' describe lists them (``childRelationships``), for SOQL subqueries and
+#: sObject Tree: "For standard object subqueries, the name of the relationship is the
+#: plural name of the child object" (Using Relationship Queries,
+#: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm).
+CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
+    "Account": {
+        "Contacts": ("Contact", "AccountId"),
+        "Opportunities": ("Opportunity", "AccountId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Contact": {
+        "CampaignMembers": ("CampaignMember", "ContactId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Lead": {
+        "CampaignMembers": ("CampaignMember", "LeadId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Opportunity": {"Tasks": ("Task", "WhatId"), "Events": ("Event", "WhatId")},
+    "Campaign": {
+        "CampaignMembers": ("CampaignMember", "CampaignId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Group": {"GroupMembers": ("GroupMember", "GroupId")},
+}
+
 _READ_ONLY_OBJECTS = frozenset(
     {"LeadStatus", "User", "Group", "GroupMember", "AssignmentRule", "RecordType"}
 )

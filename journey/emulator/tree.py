@@ -36,33 +36,14 @@ from typing import Any
 from journey.emulator.errors import ApiError
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response, json_response
+from journey.emulator.schema import CHILD_RELATIONSHIPS
 
-__all__ = ["CHILD_RELATIONSHIPS", "MAX_TREE_RECORDS", "create_tree"]
+__all__ = ["MAX_TREE_RECORDS", "create_tree"]
 
 MAX_TREE_RECORDS = 200
 MAX_TREE_TYPES = 5
 MAX_TREE_DEPTH = 5
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
-#: Standard child relationships of the emulated objects: (parent, name) → (child, field),
-#: as the object reference names them (Account.Contacts, Account.Opportunities, the
-#: activities' Tasks/Events, Campaign.CampaignMembers …).
-CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
-    ("Account", "Contacts"): ("Contact", "AccountId"),
-    ("Account", "Opportunities"): ("Opportunity", "AccountId"),
-    ("Account", "Tasks"): ("Task", "WhatId"),
-    ("Account", "Events"): ("Event", "WhatId"),
-    ("Opportunity", "Tasks"): ("Task", "WhatId"),
-    ("Opportunity", "Events"): ("Event", "WhatId"),
-    ("Campaign", "Tasks"): ("Task", "WhatId"),
-    ("Campaign", "Events"): ("Event", "WhatId"),
-    ("Campaign", "CampaignMembers"): ("CampaignMember", "CampaignId"),
-    ("Contact", "Tasks"): ("Task", "WhoId"),
-    ("Contact", "Events"): ("Event", "WhoId"),
-    ("Contact", "CampaignMembers"): ("CampaignMember", "ContactId"),
-    ("Lead", "Tasks"): ("Task", "WhoId"),
-    ("Lead", "Events"): ("Event", "WhoId"),
-    ("Lead", "CampaignMembers"): ("CampaignMember", "LeadId"),
-}
 
 
 @dataclass
@@ -163,8 +144,8 @@ def _collect(
 
 
 def _child(parent: str, name: str) -> tuple[str, str] | None:
-    for (owner, relationship), child in CHILD_RELATIONSHIPS.items():
-        if owner == parent and relationship.lower() == name.lower():
+    for relationship, child in CHILD_RELATIONSHIPS.get(parent, {}).items():
+        if relationship.lower() == name.lower():
             return child
     raise ApiError(
         400,

@@ -279,3 +279,17 @@ def test_a_semi_join_on_an_unknown_object_or_field_names_it(sf: Salesforce) -> N
         ]
         == "INVALID_FIELD"
     )
+
+
+def test_describe_lists_the_child_relationships_subqueries_take(sf: Salesforce) -> None:
+    """A subquery's FROM is a child relationship name from the parent's describe
+    (``childRelationships``: "the name of the relationship", Using Relationship Queries,
+    RELATIONSHIPS above), so a client that reads describe finds the names the org answers."""
+    listed = {
+        r["relationshipName"]: (r["childSObject"], r["field"])
+        for r in sf.Account.describe()["childRelationships"]
+    }
+    assert listed["Contacts"] == ("Contact", "AccountId")
+    assert listed["Opportunities"] == ("Opportunity", "AccountId")
+    for name in listed:
+        sf.query(f"SELECT Id, (SELECT Id FROM {name}) FROM Account LIMIT 1")
