@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from journey.emulator import edition, versions
 from journey.emulator.bulk1_jobs import JSON_TYPE, AsyncApiError, Batch, Job, epoch_dates
 from journey.emulator.bulk_rows import (
     INGEST_OPERATIONS,
@@ -30,6 +31,7 @@ from journey.emulator.bulk_rows import (
     bulk_query,
     write_row,
 )
+from journey.emulator.encoding import decode_body
 from journey.emulator.errors import ApiError
 from journey.emulator.limits import ApiCounter
 from journey.emulator.org import Org
@@ -80,6 +82,11 @@ class Bulk1Api:
                 raise AsyncApiError("InvalidSessionId", "Unable to find session id")
             if not self.session_valid(session):
                 raise AsyncApiError("InvalidSessionId", "Invalid session id")
+            _check_org_and_version(self.org, request.path)
+            try:  # decoded once the session is known, as REST does (``encoding``)
+                request.body = decode_body(request.body, request.headers.get("content-encoding"))
+            except ApiError as refused:
+                raise AsyncApiError("ClientInputError", refused.message, refused.status) from None
             try:
                 # "Each HTTP request counts as one call for the purposes of calculating
                 # usage limits" (https://help.salesforce.com/s/articleView?id=000382576&type=1).
@@ -320,3 +327,17 @@ def _only(request: Request, method: str) -> None:
 
 def _answer(data: Any, status: int = 200) -> Response:
     return Response(status, json.dumps(data).encode("utf-8"), content_type=JSON_TYPE)
+
+
+def _check_org_and_version(org: Org, path: str) -> None:
+    """The edition and the version, as every API checks them. An edition without API
+    access: "FeatureNotEnabled: Bulk API is not enabled for this organization" (Errors,
+    https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-reference-errors.html);
+    a retired or unknown version in the URI: ``InvalidVersion`` (the same list; its
+    wording is SOAP's, ``versions.soap_version_error``)."""
+    if edition.api_disabled(org) is not None:
+        raise AsyncApiError("FeatureNotEnabled", "Bulk API is not enabled for this organization")
+    match = ASYNC_PATH.match(path.rstrip("/"))
+    unsupported = versions.soap_version_error(match.group(1)) if match else None
+    if unsupported is not None:
+        raise AsyncApiError("InvalidVersion", unsupported)

@@ -17,6 +17,7 @@ from journey.emulator.errors import ApiError
 from journey.emulator.evaluate import BoundQuery
 from journey.emulator.ids import KEY_PREFIXES, checksum
 from journey.emulator.org import Org
+from journey.emulator.upsert import key_field, matches
 
 __all__ = ["INGEST_OPERATIONS", "BulkQueryRefusedError", "bulk_id", "bulk_query", "write_row"]
 
@@ -61,31 +62,29 @@ def write_row(
         if operation == "hardDelete":
             org.store.purge(record["Id"])
         return str(record["Id"]), False
-    key = "Id" if operation == "update" else (external_id or "Id")
-    match_value = values.get(key)
+    if operation == "update":
+        key = org.object(sobject).field("Id")
+    else:  # upsert: only on an external ID or idLookup field, as REST's upsert
+        key = key_field(org, sobject, external_id or "Id")
+    assert key is not None
+    match_value = next((v for k, v in values.items() if k.lower() == key.name.lower()), None)
     rest = {k: v for k, v in values.items() if k != "Id"}
-    if key == "Id":
+    if key.type == "id":
         if not match_value:
             raise ApiError(400, "MISSING_ARGUMENT", "Id not specified in an update call", ["Id"])
         _, record = org.locate(sobject, str(match_value))
         org.update(sobject, record["Id"], rest, auto_assign=assign, from_text=from_text)
         return str(record["Id"]), False
-    field_def = org.object(sobject).field(key)
-    if field_def is None:
-        raise ApiError(400, "INVALID_FIELD", f"No such column '{key}' on {sobject}")
-    wanted = str(match_value or "").lower()
-    matches = [
-        r
-        for r in org.store.scan(org.object(sobject).name)
-        if wanted and str(r.get(field_def.name) or "").lower() == wanted
-    ]
-    if len(matches) > 1:
+    found = matches(org, sobject, key, match_value) if match_value not in (None, "") else []
+    if len(found) > 1:
         raise ApiError(
-            400, "DUPLICATE_EXTERNAL_ID", f"{key}: more than one record found for external id field"
+            400,
+            "DUPLICATE_EXTERNAL_ID",
+            f"{key.name}: more than one record found for external id field",
         )
-    if matches:
-        org.update(sobject, matches[0]["Id"], rest, auto_assign=assign, from_text=from_text)
-        return str(matches[0]["Id"]), False
+    if found:
+        org.update(sobject, found[0]["Id"], rest, auto_assign=assign, from_text=from_text)
+        return str(found[0]["Id"]), False
     return org.create(sobject, rest, auto_assign=assign, from_text=from_text), True
 
 

@@ -12,6 +12,7 @@ and "Set a Session Header"
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -122,6 +123,34 @@ def test_sf_bulk_upsert_matches_the_external_id(seeded: EmulatedOrg) -> None:
     legacy = sf.query("SELECT Title, Owner.Email FROM Lead WHERE Legacy_Id__c = 'L-1'")
     assert legacy["records"][0]["Title"] == "Matched"
     assert legacy["records"][0]["Owner"]["Email"] == PEOPLE["bob"]
+
+
+def test_bulk_upserts_match_only_on_external_id_fields(seeded: EmulatedOrg) -> None:
+    """Upsert "is available for objects if the object has an external ID field or a field
+    with the idLookup field property"
+    (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_upsert.htm),
+    in Bulk API 1.0 and 2.0 as in REST: a plain field (``Company``) is no key, and every row
+    of such a job is refused rather than matched on it."""
+    sf = seeded.client()
+    before = sf.query("SELECT COUNT() FROM Lead")["totalSize"]
+    old = sf.bulk.Lead.upsert([{"Company": "Old Co", "Title": "Guessed"}], "Company")
+    assert [r["success"] for r in old] == [False]
+    assert "INVALID_FIELD" in str(old[0]["errors"])
+    new = sf.bulk2.Lead.upsert(
+        records=[{"Company": "Old Co", "Title": "Guessed"}], external_id_field="Company"
+    )
+    assert [r["numberRecordsFailed"] for r in new] == [1]
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == before
+    legacy = sf.query("SELECT Title FROM Lead WHERE Legacy_Id__c = 'L-1'")["records"][0]
+    assert legacy["Title"] is None
+    by_key = sf.bulk2.Lead.upsert(
+        records=[{"Legacy_Id__c": "L-1", "Title": "Matched"}], external_id_field="Legacy_Id__c"
+    )
+    assert [r["numberRecordsProcessed"] for r in by_key] == [1]
+    assert (
+        sf.query("SELECT Title FROM Lead WHERE Legacy_Id__c = 'L-1'")["records"][0]["Title"]
+        == "Matched"
+    )
 
 
 def test_each_bulk_request_is_one_api_call_and_each_batch_one_batch(
@@ -236,3 +265,35 @@ def test_jobs_and_batches_follow_their_states(seeded: EmulatedOrg) -> None:
 
 def _user_id(sf: Salesforce, email: str) -> str:
     return str(sf.query(f"SELECT Id FROM User WHERE Email = '{email}'")["records"][0]["Id"])
+
+
+def test_bulk_takes_gzip_bodies_and_checks_the_version_and_edition(seeded: EmulatedOrg) -> None:
+    """Bulk API 1.0 requests may be compressed ("Bulk API … supports gzip compression"
+    of request bodies with ``Content-Encoding: gzip``, Compression,
+    https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/asynch_api_concepts_compression.htm);
+    a retired version in the URI is ``InvalidVersion``, as every API refuses retired
+    versions (API End-of-Life Policy,
+    https://developer.salesforce.com/docs/platform/api-tooling/guide/tooling-api-eol.html)."""
+    sf = seeded.client()
+    job = {"operation": "insert", "object": "Lead", "contentType": "JSON"}
+    packed = gzip.compress(json.dumps(job).encode())
+    sent = {"X-SFDC-Session": sf.session_id, "Content-Type": "application/json"}
+    created = sf.session.post(
+        f"{sf.bulk_url}job", headers={**sent, "Content-Encoding": "gzip"}, data=packed
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["object"] == "Lead"
+    retired = sf.bulk_url.replace(f"/async/{sf.sf_version}/", "/async/30.0/")
+    old = sf.session.post(f"{retired}job", headers=sent, data=json.dumps(job))
+    assert (old.status_code, old.json()["exceptionCode"]) == (400, "InvalidVersion")
+
+
+def test_an_edition_without_api_access_has_no_bulk_api() -> None:
+    """ "FeatureNotEnabled: Bulk API is not enabled for this organization" (Errors,
+    https://developer.salesforce.com/docs/platform/api-asynch/guide/asynch-api-reference-errors.html)."""
+    seed = existing_seed()
+    seed["Organization"] = {"OrganizationType": "Professional Edition"}
+    with EmulatedOrg(seed=seed) as org:
+        sf = org.client()
+        answer = _raw(sf, "POST", "job", {"operation": "insert", "object": "Lead"})
+        assert (answer.status_code, answer.json()["exceptionCode"]) == (400, "FeatureNotEnabled")
