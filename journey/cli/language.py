@@ -77,11 +77,12 @@ PathsArgument = Annotated[
 def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | None, str]:
     """What the project knows of its org without contacting it, and why not when nothing:
     the embedded org's seed, or the cache of a configured org (the same org: a cache read
-    from another ``instance_url`` is not this org's)."""
+    from another ``instance_url`` than the one configured is not this org's; an OAuth
+    connection learns its instance from the token, so its cache is taken as it is)."""
     if not config.found:
         return None, ""
     url = config.salesforce.instance_url
-    if not url:
+    if not config.salesforce.remote:
         if config.seed_path is None:
             return None, ""
         try:
@@ -92,7 +93,7 @@ def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | 
         catalog = load_cached(config.state_dir)
     except OrgCacheError as exc:
         raise ConfigError(f"{exc}: run `journey salesforce refresh` to read it again") from None
-    if catalog is not None and catalog.instance_url.rstrip("/") != url.rstrip("/"):
+    if catalog is not None and url and catalog.instance_url.rstrip("/") != url.rstrip("/"):
         return None, catalog.instance_url
     return catalog, ""
 
@@ -110,7 +111,7 @@ def schema_for_project(config: ProjectConfig, now: datetime | None = None) -> Sc
 def cache_problems(config: ProjectConfig, now: datetime) -> list[Diagnostic]:
     """The one line about a configured org's cache: how old it is (a warning once it is
     stale), or that it was read from another org."""
-    if not config.found or not config.salesforce.instance_url:
+    if not config.found or not config.salesforce.remote:
         return []
     catalog, other = project_catalog(config, now)
     path = str(cache_path(config.state_dir))

@@ -3,19 +3,21 @@
 Pipeline position: CLI → **factory** → connector → engine. It chooses the org and the
 connector so that commands and tests never assemble one by hand:
 
-* no ``[salesforce] instance_url``: the embedded emulated org, started in-process on
+* no real org configured (no ``[salesforce] auth``, ``instance_url`` or credentials):
+  the embedded emulated org, started in-process on
   127.0.0.1 with its state in ``.journey/emulator/`` and seeded once from
   ``[salesforce] seed`` — the description says so, and the CLI prints it;
   one process at a time serves it (``embedded_lock``): a second one is refused with
   ``engine.locks.InUseError`` naming the holder;
-* ``instance_url``: a real org (or a standalone emulator), credentials from the
-  environment variables the config names;
+* a real org (or a standalone emulator): reached as ``[salesforce] auth`` says
+  (``connectors.salesforce.connection``), credentials from the environment variables the
+  config names; an expired access token is renewed by the connector itself;
 * ``dry_run=True``: the same Salesforce connector, on a scratch copy of the embedded org
   (or reading a configured org, its writes captured, never sent), with a scratch copy of
   the connector's state — ``connectors.scratch``.
 
-Also here: ``renew_connection`` (``journey salesforce renew``) and ``connection_status``
-(``journey salesforce status``, ``journey status``).
+Also here: ``connection_status`` (``journey salesforce status``, ``journey status``);
+``connect``, ``renew`` and ``disconnect`` are in ``connectors.authorise``.
 
 How a command uses it::
 
@@ -26,7 +28,7 @@ How a command uses it::
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -39,11 +41,11 @@ from journey.connectors.salesforce.budget import ApiBudget, ApiUsage, api_usage
 from journey.connectors.salesforce.connection import (
     ConnectionSettingsError,
     Endpoint,
+    Renewer,
     connect,
     endpoint_from_config,
 )
-from journey.connectors.salesforce.connector import SalesforceConnector, clear_pause, current_pause
-from journey.connectors.salesforce.errors import Backoff, SalesforceProblem, with_retries
+from journey.connectors.salesforce.connector import SalesforceConnector, current_pause
 from journey.connectors.salesforce.state import ConnectorState
 from journey.connectors.scratch import ScratchParts, open_scratch
 from journey.emulator import EmulatedOrg, SeedError
@@ -52,16 +54,21 @@ from journey.engine.locks import FileLock, InUseError, command_name, holder_word
 from journey.engine.store import open_store
 
 __all__ = [
+    "ORG_FACTS_KEY",
     "ConnectionSettingsError",
     "ConnectorHandle",
+    "connection_basics",
     "connection_status",
+    "connector_state",
     "embedded_lock",
     "embedded_state_dir",
     "open_connector",
-    "renew_connection",
+    "start_embedded",
 ]
 
 
+#: The connector state's key of what connect/renew last learnt of the org (its edition).
+ORG_FACTS_KEY = "org_facts"
 #: The lock file of the embedded org's folder (``embedded_lock``).
 ORG_LOCK_FILE = "process.lock"
 #: How long the connector's journal of sent requests and the settled notification letters
@@ -69,7 +76,7 @@ ORG_LOCK_FILE = "process.lock"
 JOURNAL_DAYS = timedelta(days=30)
 
 
-def _connector_state(url: str) -> ConnectorState:
+def connector_state(url: str) -> ConnectorState:
     """The connector's state, in the store at ``url`` migrated first: the store's revisions
     make the connector's tables, whichever command opens the store first."""
     open_store(url).close()
@@ -148,7 +155,7 @@ def _lock_embedded(config: ProjectConfig) -> FileLock:
     )
 
 
-def _embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLock]:
+def start_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLock]:
     seed = config.seed_path
     lock = _lock_embedded(config)
     try:
@@ -197,20 +204,22 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     settings = config.salesforce
     org: EmulatedOrg | None = None
     lock: FileLock | None = None
-    if settings.instance_url:
+    if settings.remote:
         endpoint = endpoint_from_config(settings, config.root)
-        description = f"connected to {settings.instance_url}"
     else:
-        org, endpoint, lock = _embedded(config)
+        org, endpoint, lock = start_embedded(config)
         description = f"using the embedded emulated org ({_where(config)})"
     state: ConnectorState | None = None
     try:
-        state = _connector_state(config.store_url)
+        state = connector_state(config.store_url)
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
         Outbox(state.engine).prune(datetime.now(UTC) - JOURNAL_DAYS)
         budget = ApiBudget(state, settings.max_daily_api_share)
         client = connect(endpoint, hooks=[budget.hook])
-        api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold)
+        renewal = Renewer(client, endpoint.authorizer) if endpoint.authorizer else None
+        api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold, renewal=renewal)
+        if settings.remote:
+            description = f"connected to https://{client.sf_instance}"
     except BaseException:
         # Whatever stops the opening (a store that cannot be reached, Ctrl-C) gives the
         # org and its lock back: a later command in this process must not find it held.
@@ -226,65 +235,37 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     return ConnectorHandle(connector, description, org, state, lock=lock)
 
 
-def renew_connection(config: ProjectConfig) -> dict[str, Any]:
-    """Re-authorise and lift a pause. Embedded org: a new session is issued. A session from
-    the environment: the variable is read again (put the new token there first). Username
-    and password: a fresh login. The new session is tried with one ``limits`` call."""
-    settings = config.salesforce
-    org: EmulatedOrg | None = None
-    lock: FileLock | None = None
-    if settings.instance_url:
-        endpoint = endpoint_from_config(settings, config.root)
-    else:
-        org, endpoint, lock = _embedded(config)
-    state: ConnectorState | None = None
-    try:
-        if org is not None:
-            org.renew_session()
-            endpoint = replace(endpoint, session_id=org.session_id)
-        state = _connector_state(config.store_url)
-        budget = ApiBudget(state, settings.max_daily_api_share)
-        client = connect(endpoint, hooks=[budget.hook])
-        try:
-            limits = with_retries(client.limits, Backoff(attempts=1))
-        except SalesforceProblem as problem:
-            raise ConnectionSettingsError(
-                f"the renewed session does not work: {problem.code}: {problem.message}"
-            ) from None
-        budget.save()
-        was = current_pause(state, datetime.now(UTC))
-        clear_pause(state)
-        daily = limits.get("DailyApiRequests", {}) if isinstance(limits, dict) else {}
-        return {
-            "renewed": True,
-            "was_paused": was,
-            "org_limit": daily.get("Max"),
-            "org_remaining": daily.get("Remaining"),
-        }
-    finally:
-        if state is not None:
-            state.close()
-        if org is not None:
-            org.stop()
-        if lock is not None:
-            lock.release()
-
-
 def connection_status(config: ProjectConfig, now: datetime | None = None) -> dict[str, Any]:
     """The connection as last seen, without calling Salesforce: where, the pause in force,
     today's API usage (what ``journey status`` shows)."""
     settings = config.salesforce
-    state = _connector_state(config.store_url)
+    state = connector_state(config.store_url)
     try:
         moment = now or datetime.now(UTC)
         usage: ApiUsage = api_usage(state, settings.max_daily_api_share, moment)
         pause = current_pause(state, moment)
+        org_facts = state.get(ORG_FACTS_KEY)
     finally:
         state.close()
     return {
-        "org": settings.instance_url or f"embedded emulated org ({_where(config)})",
-        "embedded": not settings.instance_url,
-        "api_version": settings.api_version,
+        **connection_basics(config),
         "paused": pause,
         "api": usage.as_dict(),
+        "org_facts": org_facts,
+    }
+
+
+def connection_basics(config: ProjectConfig) -> dict[str, Any]:
+    """What ``journey.toml`` says of the connection (no store, no call)."""
+    settings = config.salesforce
+    embedded = not settings.remote
+    return {
+        "org": (
+            f"embedded emulated org ({_where(config)})"
+            if embedded
+            else settings.instance_url or settings.effective_login_url
+        ),
+        "embedded": embedded,
+        "auth": settings.kind or "embedded",
+        "api_version": settings.api_version,
     }

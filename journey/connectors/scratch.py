@@ -83,12 +83,12 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
         settings = config.salesforce
         budget = ApiBudget(state, settings.max_daily_api_share)
         capture: CapturingAdapter | None = None
-        if settings.instance_url:
+        if settings.remote:
             client = connect(endpoint_from_config(settings, config.root), hooks=[budget.hook])
             base = f"https://{client.sf_instance}"
             capture = CapturingAdapter(client.session.get_adapter(base))
             client.session.mount(base, capture)
-            description = f"dry run: reading {settings.instance_url}; writes captured, never sent"
+            description = f"dry run: reading {base}; writes captured, never sent"
         else:
             org = scratch_org(config, embedded_dir, folder / "org")
             transport = InProcessOrg(org)

@@ -29,8 +29,11 @@ from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
 
 __all__ = [
     "CONFIG_FILE",
+    "PRODUCTION_LOGIN_URL",
+    "SANDBOX_LOGIN_URL",
     "STANDARD_FIELDS",
     "SYNC_OBJECTS",
+    "AuthKind",
     "ConfigError",
     "FieldMapping",
     "FieldType",
@@ -67,16 +70,53 @@ class StoreConfig(_Section):
     url: str = "sqlite:///.journey/state.db"
 
 
+#: How a real org is reached (docs/salesforce.md, "Connecting"): the OAuth 2.0 flows, a
+#: session ID pasted from elsewhere, or SOAP ``login()`` with a password.
+AuthKind = Literal["jwt", "client_credentials", "web", "session", "password"]
+#: Salesforce's login servers (``login_url`` when none is set).
+PRODUCTION_LOGIN_URL = "https://login.salesforce.com"
+SANDBOX_LOGIN_URL = "https://test.salesforce.com"
+#: The keys each ``auth`` needs, besides ``login_url`` (all: the names of environment
+#: variables, or a file).
+_AUTH_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "jwt": (("client_id_env",), ("username_env",), ("private_key_file", "private_key_env")),
+    "client_credentials": (("client_id_env",), ("client_secret_env",)),
+    "web": (("client_id_env",),),
+    "session": (("session_id_env",), ("instance_url",)),
+    "password": (("username_env",), ("password_env",)),
+}
+
+
 class SalesforceConfig(_Section):
     seed: str | None = None
+    #: ``jwt``, ``client_credentials``, ``web``, ``session`` or ``password``; without it,
+    #: ``session_id_env`` means ``session`` and ``username_env`` means ``password`` (and
+    #: neither: the embedded emulated org).
+    auth: AuthKind | None = None
+    #: Where the OAuth flows (and SOAP ``login()``) go: Salesforce's login server, or the
+    #: org's My Domain URL. Default: https://login.salesforce.com, or
+    #: https://test.salesforce.com with ``sandbox = true``.
+    login_url: str | None = None
+    #: The org's URL. The OAuth flows take it from the token response; a session ID needs it.
     instance_url: str | None = None
     session_id_env: str | None = None
     username_env: str | None = None
     password_env: str | None = None
     security_token_env: str | None = None
+    #: The connected app's consumer key and secret (names of environment variables).
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    #: The JWT bearer flow's private key: a PEM file, or a variable holding the PEM text.
+    private_key_file: str | None = None
+    private_key_env: str | None = None
+    #: The loopback port ``journey salesforce connect`` listens on (``auth = "web"``): the
+    #: connected app's callback URL is http://127.0.0.1:PORT/callback.
+    callback_port: int = Field(default=1717, ge=1, le=65535)
     sandbox: bool = False
     ca_file: str | None = None
-    api_version: str = "59.0"
+    #: A current version (Winter '26): SOAP ``login()`` is gone from 65.0 on, the OAuth
+    #: flows are not.
+    api_version: str = Field(default="65.0", pattern=r"^\d{2,3}\.0$")
     default_company: str = NOT_PROVIDED
     assignment_rules_on_update: bool = False
     max_daily_api_share: float = Field(default=0.5, gt=0, le=1)
@@ -86,6 +126,59 @@ class SalesforceConfig(_Section):
     #: answer: every call is bounded (a hung org gives ``retry``, not a hung process).
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
+
+    @field_validator("login_url", "instance_url")
+    @classmethod
+    def _https(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https://[^/\s]+/?$", url):
+            raise ValueError(f'"{url}" is not an https:// URL of a host (no path)')
+        return url.rstrip("/") if url else url
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> SalesforceConfig:
+        kind = self.kind
+        if kind is None:
+            if self.client_id_env:
+                raise ValueError(
+                    'client_id_env is set but not auth: say auth = "jwt", "client_credentials" '
+                    'or "web"'
+                )
+            return self
+        for choices in _AUTH_NEEDS[kind]:
+            if not any(getattr(self, key) for key in choices):
+                raise ValueError(f'auth = "{kind}" needs {" or ".join(choices)}')
+        if kind == "jwt" and self.private_key_file and self.private_key_env:
+            raise ValueError("set private_key_file or private_key_env, not both")
+        if kind == "client_credentials" and not self.login_url:
+            # Salesforce answers this flow only at the org's own My Domain.
+            raise ValueError(
+                'auth = "client_credentials" needs login_url: the org\'s My Domain URL '
+                "(https://yourcompany.my.salesforce.com)"
+            )
+        return self
+
+    @property
+    def kind(self) -> AuthKind | None:
+        """``auth``, or the kind the older keys imply; ``None``: the embedded emulated org
+        (or, with only ``instance_url``, a connection missing its credentials)."""
+        if self.auth is not None:
+            return self.auth
+        if self.session_id_env:
+            return "session"
+        if self.username_env:
+            return "password"
+        return None
+
+    @property
+    def remote(self) -> bool:
+        """A real org (or a standalone emulated one) rather than the embedded org."""
+        return self.kind is not None or self.instance_url is not None
+
+    @property
+    def effective_login_url(self) -> str:
+        if self.login_url:
+            return self.login_url
+        return SANDBOX_LOGIN_URL if self.sandbox else PRODUCTION_LOGIN_URL
 
 
 class NotificationsConfig(_Section):

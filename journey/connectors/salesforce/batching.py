@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
@@ -30,9 +30,11 @@ from simple_salesforce.format import format_soql
 from journey.connectors.salesforce.budget import ApiBudget
 from journey.connectors.salesforce.errors import (
     ANSWER_LOST,
+    RENEW_HINT,
     RETRYABLE_CODES,
     Backoff,
     CallRefusedError,
+    ConnectionSettingsError,
     PausedError,
     SalesforceProblem,
     TransientError,
@@ -40,6 +42,7 @@ from journey.connectors.salesforce.errors import (
     first_error,
     with_retries,
 )
+from journey.connectors.salesforce.oauth import TokenUnreachableError
 from journey.connectors.salesforce.reconcile import (
     CONVERSION_FIELDS,
     find_conversions,
@@ -54,6 +57,7 @@ __all__ = [
     "QUERY_CHUNK",
     "Converted",
     "OrgApi",
+    "Renewal",
     "Saved",
     "chunks",
 ]
@@ -85,9 +89,17 @@ class Saved:
         return self.id is not None and self.code is None
 
 
+class Renewal(Protocol):
+    """Gets the client a new access token (``connection.Renewer``); raises
+    ``ConnectionSettingsError`` saying why it could not."""
+
+    def renew(self) -> None: ...
+
+
 class OrgApi:
     """The org, as the action modules use it. ``bulk_threshold``: updates of more records
-    than this go through Bulk API 2.0 (one job) instead of Collections."""
+    than this go through Bulk API 2.0 (one job) instead of Collections. ``renewal``: how
+    an expired access token is replaced (``None``: a session ID nothing renews)."""
 
     def __init__(
         self,
@@ -97,21 +109,50 @@ class OrgApi:
         backoff: Backoff | None = None,
         bulk_threshold: int = 2000,
         bulk_poll_seconds: float = 0.2,
+        renewal: Renewal | None = None,
     ) -> None:
         self.sf = client
         self.budget = budget
         self.backoff = backoff or Backoff()
         self.bulk_threshold = bulk_threshold
         self.bulk_poll_seconds = bulk_poll_seconds
+        self.renewal = renewal
+        #: Access tokens had by renewal in this process (for tests and ``status``).
+        self.renewals = 0
 
     def call(self, fn: Callable[[], T]) -> T:
         """One API call: budget check, then retries of transient problems."""
         self.budget.check()
-        return with_retries(fn, self.backoff)
+        return with_retries(partial(self._renewing, fn), self.backoff)
 
     def try_once(self, fn: Callable[[], T]) -> T:
         """One API call, one try (the caller retries what failed): budget check first."""
         self.budget.check()
+        return self._renewing(fn)
+
+    def _renewing(self, fn: Callable[[], T]) -> T:
+        """``fn`` once; on ``INVALID_SESSION_ID`` a new access token, and ``fn`` once more.
+        Only when no token can be had, or the new one is refused too, does the 401 stand
+        (a pause until ``journey salesforce renew``). A token endpoint that does not answer
+        is transient: the step is retried later, the connection not paused."""
+        try:
+            return call_once(fn)
+        except PausedError as problem:
+            if problem.code != "INVALID_SESSION_ID" or self.renewal is None:
+                raise
+        try:
+            self.renewal.renew()
+        except TokenUnreachableError as error:
+            raise TransientError(
+                "NETWORK_ERROR", f"renewing the expired session: {error}"
+            ) from None
+        except ConnectionSettingsError as error:
+            raise PausedError(
+                "INVALID_SESSION_ID",
+                f"the Salesforce session expired and no new one could be had: {error} — "
+                f"{RENEW_HINT}",
+            ) from None
+        self.renewals += 1
         return call_once(fn)
 
     # ---- reads ----------------------------------------------------------------------------

@@ -16,9 +16,12 @@ handled at exactly one layer:
   a Collections write retries only its failed records, in ``OrgApi._save``). Still
   failing → ``retry``: the engine runs the step again per ``STEP_RETRIES`` (5 min, 10, 20,
   40, then hourly) and fails the run at the 8th ``retry`` in a row;
-* HTTP 401 ``INVALID_SESSION_ID`` → every contact ``paused`` until
-  ``journey salesforce renew``; HTTP 403 ``REQUEST_LIMIT_EXCEEDED`` or our own daily cap →
-  ``paused`` until the allocation allows. Never retried, never counted as a step's failure.
+* HTTP 401 ``INVALID_SESSION_ID`` → a connection that can get a new access token by
+  itself (an OAuth refresh token, a new JWT assertion, client credentials, a new login)
+  gets one and repeats the call once (``batching.OrgApi``); when it cannot, or the new
+  token is refused too, every contact is ``paused`` until ``journey salesforce renew``;
+  HTTP 403 ``REQUEST_LIMIT_EXCEEDED`` or our own daily cap → ``paused`` until the
+  allocation allows. Never retried otherwise, never counted as a step's failure.
 
 Never sent or maybe applied: a ``TransientError`` says whether the request may have
 reached the org (``maybe_applied``). A connection that was never made (refused, a connect
@@ -39,6 +42,9 @@ Exception tree (raised inside the connector, never past ``perform``)::
     ├── TransientError    worth trying again: retried per CALL_RETRIES, then ``retry``;
     │                     ``maybe_applied`` when a write may have been saved
     └── CallRefusedError  the whole call was refused (400/404 …): fail its contacts
+
+    ConnectionSettingsError  no connection can be made (raised before any work, or by a
+                             renewal): a setting or Salesforce's refusal of the credentials
 """
 
 from __future__ import annotations
@@ -61,10 +67,13 @@ from journey.retry import CALL_RETRIES, RetrySchedule
 
 __all__ = [
     "ANSWER_LOST",
+    "API_DISABLED",
+    "RENEW_HINT",
     "RETRYABLE_CODES",
     "SERVER_ERRORS",
     "Backoff",
     "CallRefusedError",
+    "ConnectionSettingsError",
     "PausedError",
     "SalesforceProblem",
     "TransientError",
@@ -115,6 +124,19 @@ class CallRefusedError(SalesforceProblem):
     pass
 
 
+class ConnectionSettingsError(Exception):
+    """The connection cannot be made: a missing variable or file, a refused login or
+    token request. A message that starts with ``[salesforce] KEY`` is the setting's fault
+    (the CLI's ``config`` error, exit 2); it names the setting, never its value."""
+
+
+#: An org whose edition has no API access answers every call with this code
+#: (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_compatible_editions.htm).
+API_DISABLED = "API_DISABLED_FOR_ORG"
+#: The message of a 401 pause: what the user does about it.
+RENEW_HINT = "run `journey salesforce renew`"
+
+
 def first_error(content: Any) -> tuple[str, str]:
     """(errorCode, message) from a REST error body (a list of errors) or a SaveResult."""
     errors = content
@@ -133,8 +155,14 @@ def classify(error: BaseException) -> SalesforceProblem | None:
         code, message = first_error(error.content)
         return PausedError(
             code,
-            f"{message} — the Salesforce session is no longer valid; run "
-            "`journey salesforce renew`",
+            f"{message} — the Salesforce session is no longer valid; {RENEW_HINT}",
+        )
+    if isinstance(error, SalesforceError) and first_error(error.content)[0] == API_DISABLED:
+        # No call can work until the org's edition changes: pause, never fail contacts.
+        return PausedError(
+            API_DISABLED,
+            f"{first_error(error.content)[1]} — the org's edition has no API access "
+            "(`journey salesforce status`)",
         )
     if isinstance(error, SalesforceRefusedRequest):
         code, message = first_error(error.content)

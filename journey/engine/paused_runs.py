@@ -1,0 +1,45 @@
+"""Paused runs: the runs whose step the connector answered ``paused``, due again at once when
+the connection is back.
+
+Pipeline position: store → **paused_runs** ← ``journey salesforce renew`` (through
+``connectors.factory``). A ``paused`` result leaves the run active at the same step and
+due after the step retry schedule's first delay (``Runner._retry``), so a pass does not
+ask a connection known to be down again and again. Once a renew has made the connection
+work, that delay only holds the runs back: ``resume_paused`` makes them due now, so the
+next pass (or the worker's next tick) takes them at once.
+
+A run is paused when its latest effect — the one keyed by its current ``seq`` — has the
+outcome ``paused``; runs that moved on since (their ``seq`` is past it) are left alone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from journey.engine.store import Effect, Run, RunStatus, Store, table
+
+__all__ = ["resume_paused"]
+
+
+def resume_paused(store: Store, now: datetime) -> int:
+    """Make every paused run due at ``now``; the number of runs resumed."""
+    runs, effects = table(Run), table(Effect)
+    current_key = sa.cast(runs.c.id, sa.String) + ":" + sa.cast(runs.c.seq, sa.String)
+    paused = (
+        sa.select(effects.c.key)
+        .where(
+            effects.c.run_id == runs.c.id,
+            effects.c.key == current_key,
+            effects.c.status == "paused",
+        )
+        .exists()
+    )
+    with store.begin() as conn:
+        result = conn.execute(
+            sa.update(runs)
+            .where(runs.c.status == RunStatus.ACTIVE.value, runs.c.next_due > now, paused)
+            .values(next_due=now)
+        )
+    return int(result.rowcount or 0)
