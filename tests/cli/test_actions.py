@@ -220,14 +220,14 @@ def test_renew_with_a_session_that_does_not_work_says_so(
 ) -> None:
     configure_org(project, standalone, monkeypatch)
     monkeypatch.setenv("TEST_SF_SESSION", "00Dnot-a-session")
-    output = journey("salesforce", "renew", "--json", code=3)
+    output = journey("salesforce", "renew", "--json", code=2)
+    # What failed and the setting to fix, never "run renew" again (the user just did).
     assert json.loads(output)["error"] == {
-        "code": "salesforce",
-        "message": "the renewed session does not work: INVALID_SESSION_ID: Session expired or "
-        "invalid — the Salesforce session is no longer valid; run `journey salesforce renew`",
+        "code": "config",
+        "message": "the renewal failed: [salesforce] session_id_env: the org refused the "
+        "session ID in that variable (INVALID_SESSION_ID: Session expired or invalid)",
         "where": None,
-        "hint": "put valid credentials where journey.toml [salesforce] points, then "
-        "`journey salesforce renew`",
+        "hint": 'fix what the message names (docs/salesforce.md, "Connecting"), then try again',
     }
     assert "00Dnot-a-session" not in output
 
@@ -545,7 +545,7 @@ def test_an_expired_session_pauses_until_renewed(
     assert sup.run(LATER, code=3)["failed"] == 0
     assert statuses() == {"active": len(PEOPLE)}
     # Renewing with the old session in the variable says it does not work.
-    assert "does not work" in sup.as_json("salesforce", "renew", code=3)["error"]["message"]
+    assert "refused the session ID" in sup.as_json("salesforce", "renew", code=2)["error"]["message"]
     # The org's admin hands out a new session; put it in the variable and renew.
     new_session = remote.admin({"renew_session": True})["session_id"]
     monkeypatch.setenv("SF_SESSION", new_session)
