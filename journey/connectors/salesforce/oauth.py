@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,9 +178,11 @@ class JwtBearer:
     http: Http = Http()
     key_setting: str = "private_key_file"
     kind: str = "jwt"
+    #: Seconds since the epoch, when the assertion is made (``exp`` counts from it).
+    clock: Callable[[], float] = field(default=time.time, repr=False)
 
-    def assertion(self, now: float | None = None) -> str:
-        issued = int(now if now is not None else time.time())
+    def assertion(self) -> str:
+        issued = int(self.clock())
         claims = {
             "iss": self.client_id,
             "sub": self.username,
@@ -317,8 +320,9 @@ class RefreshToken:
                     f"({_refusal(error)})"
                 ) from None
             raise ConnectionSettingsError(
-                f"Salesforce refused the stored refresh token ({_refusal(error)}): it was "
-                "revoked or has expired"
+                f'[salesforce] auth = "web": Salesforce refused the refresh token stored in '
+                f".journey/credentials ({_refusal(error)}): it was revoked or has expired; "
+                "`journey salesforce renew` authorises again in the browser"
             ) from None
         finally:
             session.close()
