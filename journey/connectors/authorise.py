@@ -207,7 +207,7 @@ def _authorise(config: ProjectConfig, announce: Announce | None, wait: float) ->
         clear_pause(state)
         store = open_store(config.store_url)
         try:
-            resumed = resume_paused(store, now)
+            resumed = resume_paused(store)
         finally:
             store.close()
         daily = limits.get("DailyApiRequests", {})
