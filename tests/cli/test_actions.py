@@ -545,7 +545,8 @@ def test_an_expired_session_pauses_until_renewed(
     assert sup.run(LATER, code=3)["failed"] == 0
     assert statuses() == {"active": len(PEOPLE)}
     # Renewing with the old session in the variable says it does not work.
-    assert "refused the session ID" in sup.as_json("salesforce", "renew", code=2)["error"]["message"]
+    refused = sup.as_json("salesforce", "renew", code=2)["error"]["message"]
+    assert "refused the session ID" in refused
     # The org's admin hands out a new session; put it in the variable and renew.
     new_session = remote.admin({"renew_session": True})["session_id"]
     monkeypatch.setenv("SF_SESSION", new_session)

@@ -104,7 +104,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sup.Standalone]
 
 KINDS = {
     "jwt": 'auth = "jwt"\nclient_id_env = "SF_CLIENT_ID"\nusername_env = "SF_USERNAME"\n'
-    'private_key_file = "keys/journey.key"\n',
+    'private_key_file = "KEY_FILE"\n',
     "client_credentials": 'auth = "client_credentials"\nclient_id_env = "SF_CLIENT_ID"\n'
     'client_secret_env = "SF_CLIENT_SECRET"\n',
     "web": f'auth = "web"\nclient_id_env = "SF_WEB_CLIENT_ID"\n'
@@ -120,11 +120,13 @@ class Session:
         self.root, self.remote, self.outputs = root, remote, [b""]
         (root / "journeys").mkdir(parents=True)
         (root / "journeys" / "nurture.journey").write_text(NURTURE)
-        (root / "keys").mkdir()
-        (root / "keys" / "journey.key").write_text(KEYS.private_pem)
+        # The key lives outside the project, as it must outside git.
+        self.key_file = root.parent / "secrets" / "journey.key"
+        self.key_file.parent.mkdir(exist_ok=True)
+        self.key_file.write_text(KEYS.private_pem)
         (root / "journey.toml").write_text(
             f'[salesforce]\nlogin_url = "{remote.instance_url}"\nca_file = "{remote.ca_file}"\n'
-            f"{KINDS[kind]}{extra}"
+            f"{KINDS[kind].replace('KEY_FILE', str(self.key_file))}{extra}"
         )
 
     def journey(self, *args: str, code: int = 0) -> str:
@@ -193,11 +195,7 @@ class Session:
     def secrets_nowhere(self, *secrets: str) -> None:
         """No secret in any output, in the store's file, or in the project's files (the
         credentials file aside, which holds the refresh token, mode 0600)."""
-        files = [
-            p
-            for p in self.root.rglob("*")
-            if p.is_file() and p.name != "credentials" and p.parent.name != "keys"
-        ]
+        files = [p for p in self.root.rglob("*") if p.is_file() and p.name != "credentials"]
         assert any(p.name == "state.db" for p in files)
         blobs = [*self.outputs, *(p.read_bytes() for p in files)]
         for blob in blobs:
@@ -341,7 +339,7 @@ def test_each_refusal_is_one_message_naming_the_setting_and_exit_2(
 ) -> None:
     session = Session(tmp_path / "project", remote, kind)
     if extra == "wrong certificate":  # a key whose certificate is not the connected app's
-        (session.root / "keys" / "journey.key").write_text(KeyPair().private_pem)
+        session.key_file.write_text(KeyPair().private_pem)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(session.root)
