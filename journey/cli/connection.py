@@ -80,6 +80,12 @@ def connect_command(as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(outcome, sort_keys=True, default=str))
         return
+    if not config.salesforce.remote:
+        typer.echo(
+            "using the embedded emulated org: nothing to connect (a real org: docs/"
+            'salesforce.md, "Connecting")'
+        )
+        return
     typer.echo(f"connected to {_who_line(outcome)}")
 
 

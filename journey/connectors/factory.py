@@ -247,8 +247,11 @@ def connection_status(config: ProjectConfig, now: datetime | None = None) -> dic
         org_facts = state.get(ORG_FACTS_KEY)
     finally:
         state.close()
+    basics = connection_basics(config)
+    if isinstance(org_facts, dict) and org_facts.get("instance_url") and not basics["embedded"]:
+        basics["org"] = org_facts["instance_url"]  # the token response's, as last seen
     return {
-        **connection_basics(config),
+        **basics,
         "paused": pause,
         "api": usage.as_dict(),
         "org_facts": org_facts,

@@ -42,6 +42,7 @@ from journey.connectors.salesforce.capture import (
 from journey.connectors.salesforce.connection import (
     ConnectionSettingsError,
     Endpoint,
+    Renewer,
     connect,
     endpoint_from_config,
 )
@@ -83,8 +84,11 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
         settings = config.salesforce
         budget = ApiBudget(state, settings.max_daily_api_share)
         capture: CapturingAdapter | None = None
+        renewal: Renewer | None = None
         if settings.remote:
-            client = connect(endpoint_from_config(settings, config.root), hooks=[budget.hook])
+            remote = endpoint_from_config(settings, config.root)
+            client = connect(remote, hooks=[budget.hook])
+            renewal = Renewer(client, remote.authorizer) if remote.authorizer else None
             base = f"https://{client.sf_instance}"
             capture = CapturingAdapter(client.session.get_adapter(base))
             client.session.mount(base, capture)
@@ -96,7 +100,7 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
             client = connect(endpoint, hooks=[budget.hook])
             client.session.mount(transport.instance_url, transport)
             description = f"dry run on a scratch copy of the embedded emulated org ({where})"
-        api = OrgApi(client, budget, bulk_threshold=sys.maxsize)
+        api = OrgApi(client, budget, bulk_threshold=sys.maxsize, renewal=renewal)
         notifier = CapturedNotifier(
             Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
         )
