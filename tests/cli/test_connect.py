@@ -410,3 +410,32 @@ def test_an_edition_without_api_access_is_said_plainly(
         status = session.journey("salesforce", "status")
         assert "edition: its API is NOT enabled (API_DISABLED_FOR_ORG)" in status
         assert session.json("salesforce", "status")["org_facts"]["api_enabled"] is False
+
+
+def test_a_sandbox_is_named_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: None
+) -> None:
+    records = seed(Organization={"OrganizationType": "Enterprise Edition", "IsSandbox": True})
+    with sup.standalone_emulator(tmp_path / "org", records) as org:
+        session = Session(tmp_path / "project", org, "client_credentials", "sandbox = true\n")
+        monkeypatch.chdir(session.root)
+        assert "(Enterprise Edition, a sandbox)" in session.journey("salesforce", "connect")
+        status = session.journey("salesforce", "status")
+        assert "edition: Enterprise Edition (a sandbox); API enabled" in status
+
+
+def test_a_token_endpoint_that_does_not_answer_is_bounded_and_said(
+    remote: sup.Standalone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: None
+) -> None:
+    """The OAuth requests get ``read_timeout`` like every API call: a hung login server
+    ends the command with the reason, it never hangs it."""
+    session = Session(tmp_path / "project", remote, "jwt", "read_timeout = 0.5\n")
+    monkeypatch.chdir(session.root)
+    remote.admin({"latency_seconds": 3})
+    try:
+        error = session.json("salesforce", "connect", code=3)["error"]
+    finally:
+        remote.admin({"latency_seconds": 0})
+    assert error["message"] == (
+        f"the JWT bearer token request: cannot reach {remote.instance_url} (ReadTimeout)"
+    )
