@@ -138,7 +138,7 @@ def _try(client: Salesforce, config: ProjectConfig, endpoint: Endpoint) -> dict[
         limits: Any = with_retries(client.limits, Backoff(attempts=1))
     except SalesforceProblem as problem:
         if problem.code == API_DISABLED:
-            raise ConnectionSettingsError(api_disabled_message(problem.message)) from None
+            raise ConnectionSettingsError(_api_disabled_message(problem.message)) from None
         setting = "session_id_env" if endpoint.session_id is not None else "auth"
         what = (
             "the session ID in that variable"
@@ -152,7 +152,7 @@ def _try(client: Salesforce, config: ProjectConfig, endpoint: Endpoint) -> dict[
     return limits if isinstance(limits, dict) else {}
 
 
-def api_disabled_message(said: str) -> str:
+def _api_disabled_message(said: str) -> str:
     return (
         f"the org's API is not enabled ({API_DISABLED}: {said}): its edition has no API "
         "access. Enterprise, Performance, Unlimited and Developer Edition have it; "
