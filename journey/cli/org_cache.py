@@ -71,8 +71,7 @@ def refresh_command(as_json: JsonOpt = False) -> None:
     """Cache the org's users (inactive ones too), queues, campaigns, statuses and fields
     in .journey/org.json for journey check, which never calls Salesforce."""
     config = load_config()
-    url = config.salesforce.instance_url
-    if not url:
+    if not config.salesforce.remote:
         if as_json:
             typer.echo(json.dumps({"refreshed": False, "reason": _EMBEDDED}))
         else:
@@ -83,6 +82,8 @@ def refresh_command(as_json: JsonOpt = False) -> None:
         connector = handle.connector
         if not isinstance(connector, SalesforceConnector):  # pragma: no cover - by design
             fail("the configured connector cannot read the org")
+        # An OAuth connection learns its instance from the token, not from journey.toml.
+        url = config.salesforce.instance_url or f"https://{connector.api.sf.sf_instance}"
         with _progress(not as_json) as progress:
             try:
                 catalog = read_catalog(connector.api, url, progress)

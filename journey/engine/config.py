@@ -114,9 +114,9 @@ class SalesforceConfig(_Section):
     callback_port: int = Field(default=1717, ge=1, le=65535)
     sandbox: bool = False
     ca_file: str | None = None
-    #: A current version (Winter '26): SOAP ``login()`` is gone from 65.0 on, the OAuth
-    #: flows are not.
-    api_version: str = Field(default="65.0", pattern=r"^\d{2,3}\.0$")
+    #: The current version (Winter '27), as the emulated org's default; SOAP ``login()``
+    #: is gone from 65.0 on (``auth = "password"`` logs in at 64.0), the OAuth flows are not.
+    api_version: str = Field(default="68.0", pattern=r"^\d{2,3}\.0$")
     default_company: str = NOT_PROVIDED
     assignment_rules_on_update: bool = False
     max_daily_api_share: float = Field(default=0.5, gt=0, le=1)

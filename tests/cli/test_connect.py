@@ -439,3 +439,22 @@ def test_a_token_endpoint_that_does_not_answer_is_bounded_and_said(
     assert error["message"] == (
         f"the JWT bearer token request: cannot reach {remote.instance_url} (ReadTimeout)"
     )
+
+
+def test_refresh_and_check_know_an_oauth_org_without_its_instance_url(
+    remote: sup.Standalone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environment: None
+) -> None:
+    """An OAuth connection names only its login URL; the instance comes from the token.
+    `journey salesforce refresh` still reads that org, and `check` then knows its users
+    (an inactive one is an error) and says whose names it checked against."""
+    session = Session(tmp_path / "project", remote, "client_credentials")
+    monkeypatch.chdir(session.root)
+    refreshed = session.json("salesforce", "refresh")
+    assert refreshed["refreshed"] is True
+    assert refreshed["users"] >= 2
+    (session.root / "journeys" / "gone.journey").write_text(
+        'journey "Gone"\ntrigger added to list "L"\nassign lead to "nobody@nowhere.example"\n'
+    )
+    checked = session.journey("check", "journeys", code=1)
+    assert "gone.journey:3:1: error:" in checked
+    assert f"from {remote.instance_url}" in checked
