@@ -39,7 +39,6 @@ from journey.dsl.draw import to_dot, to_json, to_mermaid
 from journey.dsl.pipeline import read_source
 from journey.emulator.seed import SeedError, load_seed
 from journey.engine.config import (
-    CONFIG_FILE,
     ConfigError,
     ProjectConfig,
     load_config,
@@ -53,7 +52,7 @@ from journey.engine.org_cache import (
     load_cached,
     org_schema,
 )
-from journey.engine.org_checks import toml_org_problems
+from journey.engine.org_checks import toml_lines, toml_org_problems
 
 __all__ = [
     "check",
@@ -127,11 +126,7 @@ def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
     placed on the line that names the segment."""
     if not config.found:
         return []
-    toml = config.root / CONFIG_FILE
-    try:
-        lines = toml.read_text(encoding="utf-8").split("\n")
-    except OSError:  # pragma: no cover - load_config has just read it
-        lines = []
+    toml, lines = toml_lines(config)
     problems: list[Diagnostic] = []
     for name, condition in config.segments.items():
         try:

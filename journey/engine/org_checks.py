@@ -21,7 +21,7 @@ from journey.dsl.hints import closest
 from journey.engine.config import CONFIG_FILE, SYNC_OBJECTS, ProjectConfig
 from journey.vocabulary import is_user_id
 
-__all__ = ["toml_org_problems"]
+__all__ = ["toml_lines", "toml_org_problems"]
 
 
 def _place(lines: list[str], *needles: str) -> int:
@@ -41,16 +41,21 @@ def _has(name: str, known: frozenset[str]) -> bool:
     return any(key == k.casefold() for k in known)
 
 
+def toml_lines(config: ProjectConfig) -> tuple[Path, list[str]]:
+    """``journey.toml`` and its lines, for placing a problem on the line that names it."""
+    toml = config.root / CONFIG_FILE
+    try:
+        return toml, toml.read_text(encoding="utf-8").split("\n")
+    except OSError:  # pragma: no cover - load_config has just read it
+        return toml, []
+
+
 def toml_org_problems(config: ProjectConfig, schema: Schema) -> list[Diagnostic]:
     """Every inactive or unknown user of ``[groups]`` and every unknown Salesforce field
     of ``[sync.fields.*]`` and ``[sync.*] criteria``."""
     if not config.found:
         return []
-    toml = config.root / CONFIG_FILE
-    try:
-        lines = toml.read_text(encoding="utf-8").split("\n")
-    except OSError:  # pragma: no cover - load_config has just read it
-        lines = []
+    toml, lines = toml_lines(config)
     return _group_problems(config, schema, toml, lines) + _sync_problems(
         config, schema, toml, lines
     )
