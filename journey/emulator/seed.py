@@ -24,6 +24,7 @@ from journey.emulator.formula import FormulaError
 from journey.emulator.object_rules import status_name
 from journey.emulator.org import Org
 from journey.emulator.schema import SchemaError, standard_schema
+from journey.emulator.soap_login import seed_credentials, seed_login_setting
 from journey.emulator.soql import SoqlError
 
 __all__ = ["DEFAULT_SEED", "MAX_SEED_BYTES", "SeedError", "apply_seed", "load_seed", "seed_names"]
@@ -63,7 +64,10 @@ _SETTINGS = {
     "PersonAccounts",
     "RecordType",
     "RecycleBinDays",
+    "EnableSoapApiLogin",
 }
+#: Keys of a seed User entry that are not User fields.
+_USER_SETTINGS = ("connected", "Name", "password", "security_token")
 _RECORD_ORDER = ["Account", "Contact", "Lead", "Opportunity", "CampaignMember", "Task", "Event"]
 
 
@@ -231,8 +235,9 @@ class _Seeder:
         self.access()
 
     def access(self) -> None:
-        """Connected apps, the session timeout and the edition (``emulator.apps``,
-        ``emulator.tokens``, ``emulator.edition``)."""
+        """Connected apps, the session timeout, the edition and whether SOAP ``login()``
+        is enabled (``emulator.apps``, ``emulator.tokens``, ``emulator.edition``,
+        ``emulator.soap_login``)."""
         users = {
             str(u[key]).lower(): str(u["Id"])
             for u in self.org.store.scan("User")
@@ -245,6 +250,7 @@ class _Seeder:
                 [parse_app(i, e, users) for i, e in enumerate(self.entries("ConnectedApp"))],
             )
             edition.store_settings(self.org, edition.parse_settings(self.seed.get("Organization")))
+            seed_login_setting(self.org, self.seed.get("EnableSoapApiLogin", False))
         except ValueError as error:
             raise SeedError(str(error)) from None
         if "session_timeout_minutes" in self.seed:
@@ -309,13 +315,17 @@ class _Seeder:
             email = str(user.get("Email", ""))
             name = str(user.get("Name", ""))
             first, _, last = name.rpartition(" ")
-            values = {k: v for k, v in user.items() if k not in ("connected", "Name")}
+            values = {k: v for k, v in user.items() if k not in _USER_SETTINGS}
             values.setdefault("FirstName", first or None)
             values.setdefault("LastName", last or email.split("@")[0])
             values.setdefault("Username", email)
             values.setdefault("IsActive", True)
             values.setdefault("Alias", (values["LastName"] or "user")[:8])
             user_id = self.create("User", index, values)
+            try:  # "password", "security_token": what SOAP login() checks (soap_login)
+                seed_credentials(self.org, user_id, user)
+            except ValueError as error:
+                raise SeedError(f"seed User[{index}]: {error}") from None
             self.people[email.lower()] = user_id
             self.people.setdefault(str(values["Username"]).lower(), user_id)
             if user is connected[0]:

@@ -39,6 +39,7 @@ from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response, json_response
 from journey.emulator.rest import DATA_PATH, RestApi
 from journey.emulator.soap import SoapFaultError, handle_soap
+from journey.emulator.soap_login import LoginFaultError, SoapLogin
 from journey.emulator.tokens import Tokens
 
 __all__ = ["ADMIN_PATH", "DEFAULT_IDLE_TIMEOUT", "OrgApp", "OrgServer", "ensure_certificates"]
@@ -79,6 +80,7 @@ class OrgApp:
         self.async_api: Callable[[Request], Response] | None = None
         self.tokens = Tokens(org)
         self.oauth = OAuthApi(org, self.tokens)
+        self.soap_login = SoapLogin(org, self.tokens)
 
     def session_valid(self, session_id: str) -> bool:
         """The emulator's own session ID, or a live OAuth access token."""
@@ -161,9 +163,18 @@ class OrgApp:
                 raise SoapFaultError("sf:UNSUPPORTED_API_VERSION", unsupported)
             request.body = decode_body(request.body, request.headers.get("content-encoding"))
             body = handle_soap(
-                self.org, request.body, self.session_valid, self._soap_charge, self.counter.header
+                self.org,
+                request.body,
+                self.session_valid,
+                self._soap_charge,
+                self.counter.header,
+                lambda call: self.soap_login.answer(call, version, _base_url(request)),
             )
             return Response(200, body.encode("utf-8"), content_type="text/xml;charset=UTF-8")
+        except LoginFaultError as login_fault:
+            return Response(
+                500, login_fault.envelope().encode("utf-8"), content_type="text/xml;charset=UTF-8"
+            )
         except ApiError as error:
             fault = SoapFaultError(f"sf:{error.code}", error.message)
         except SoapFaultError as error:

@@ -98,10 +98,15 @@ def handle_soap(
     session_valid: Callable[[str], bool],
     charge: Callable[[], None],
     limit_header: Callable[[], str],
+    login: Callable[[ET.Element], str] | None = None,
 ) -> str:
     """Answer one SOAP request; raises ``SoapFaultError`` for faults. ``charge`` counts the
-    call once the session is known to be valid (it raises when the allocation is spent)."""
+    call once the session is known to be valid (it raises when the allocation is spent).
+    ``login()`` needs no session and is no API call: ``login`` (``soap_login``) answers it."""
     root = parse_envelope(body)
+    credentials = root.find("env:Body/p:login", _NS)
+    if credentials is not None and login is not None:
+        return login(credentials)
     session = root.findtext("env:Header/p:SessionHeader/p:sessionId", None, _NS)
     if not session or not session_valid(session.strip()):
         raise SoapFaultError(
