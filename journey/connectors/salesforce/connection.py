@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import requests
 from simple_salesforce.api import Salesforce
@@ -116,10 +117,12 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class PasswordLogin:
-    """SOAP ``login()`` (simple-salesforce's ``SalesforceLogin``) at ``domain`` ("login",
-    "test" or a My Domain's "name.my")."""
+    """SOAP ``login()`` at ``login_url`` — login.salesforce.com, test.salesforce.com, a My
+    Domain or any other host — through simple-salesforce's ``SalesforceLogin``, whose
+    ``scratch_url`` names the host to post the envelope to (without it, it builds
+    ``https://{domain}.salesforce.com`` only)."""
 
-    domain: str
+    login_url: str
     username: str
     password: str
     security_token: str
@@ -127,7 +130,7 @@ class PasswordLogin:
     kind: str = "password"
 
     def __repr__(self) -> str:
-        return f"PasswordLogin(domain={self.domain!r})"
+        return f"PasswordLogin(login_url={self.login_url!r})"
 
     def token(self) -> Token:
         session = BoundedSession(self.http.connect_timeout, self.http.read_timeout)
@@ -137,23 +140,39 @@ class PasswordLogin:
             session_id, instance = SalesforceLogin(
                 username=self.username,
                 password=self.password,
-                security_token=self.security_token,
-                domain=self.domain,
+                # SalesforceLogin escapes the username and password but puts the token
+                # into the XML as it is.
+                security_token=escape(self.security_token),
+                scratch_url=self.login_url.rstrip("/"),
                 session=session,
                 sf_version=LOGIN_API_VERSION,
             )
         except SalesforceAuthenticationFailed as error:
-            raise ConnectionSettingsError(
-                f"[salesforce] password_env: Salesforce refused the login ({error.code}): check "
-                "the variables named by username_env, password_env and security_token_env"
-            ) from None
+            raise _refusal(error) from None
         except requests.RequestException as error:
             raise ConnectionSettingsError(
-                f"cannot reach Salesforce to log in ({type(error).__name__})"
+                f"[salesforce] login_url: cannot reach {self.login_url} to log in "
+                f"({type(error).__name__})"
             ) from None
         finally:
             session.close()
         return Token(session_id, f"https://{instance}")
+
+
+def _refusal(error: SalesforceAuthenticationFailed) -> ConnectionSettingsError:
+    """The setting to fix: the credentials for ``INVALID_LOGIN``; ``auth`` when the org
+    refuses ``login()`` itself (``INVALID_OPERATION``: disabled, or not in this version),
+    with Salesforce's words, which hold no secret."""
+    if error.code == "INVALID_LOGIN":
+        return ConnectionSettingsError(
+            "[salesforce] password_env: Salesforce refused the login (INVALID_LOGIN: invalid "
+            "username, password, security token; or user locked out): check the variables "
+            "named by username_env, password_env and security_token_env"
+        )
+    return ConnectionSettingsError(
+        f"[salesforce] auth: Salesforce refuses SOAP login() ({error.code}: "
+        f'{error.auth_message[:300]}); use auth = "jwt", "client_credentials" or "web"'
+    )
 
 
 class Renewer:
@@ -204,16 +223,6 @@ def _private_key(settings: SalesforceConfig, root: Path, env: Mapping[str, str])
         raise ConnectionSettingsError(
             f"[salesforce] private_key_file: cannot read {path}"
         ) from None
-
-
-def _soap_domain(login_url: str) -> str:
-    host = login_url.removeprefix("https://").split("/")[0]
-    if not host.endswith(".salesforce.com"):
-        raise ConnectionSettingsError(
-            '[salesforce] login_url: auth = "password" logs in at a *.salesforce.com host; '
-            'use auth = "jwt" or "web" for this org'
-        )
-    return host.removesuffix(".salesforce.com")
 
 
 def http_of(settings: SalesforceConfig, root: Path) -> Http:
@@ -279,7 +288,7 @@ def authorizer_for(
                     'api_eol_soap.htm): switch to auth = "jwt", "client_credentials" or "web"'
                 )
             return PasswordLogin(
-                _soap_domain(login_url),
+                login_url,
                 env_value(settings.username_env, "username_env", env),
                 env_value(settings.password_env, "password_env", env),
                 _optional_env(settings.security_token_env, "security_token_env", env) or "",
