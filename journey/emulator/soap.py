@@ -125,7 +125,7 @@ def handle_soap(
         name = operation.tag.split("}")[-1] if operation is not None else "nothing"
         raise SoapFaultError(
             "sf:UNKNOWN_EXCEPTION",
-            f"the emulated org answers convertLead and emptyRecycleBin only, not {name}",
+            f"the emulated org answers login, convertLead and emptyRecycleBin only, not {name}",
         )
     results = []
     for element in call.findall("p:leadConverts", _NS):
