@@ -86,7 +86,7 @@ def refresh_command(as_json: JsonOpt = False) -> None:
         url = config.salesforce.instance_url or f"https://{connector.api.sf.sf_instance}"
         with _progress(not as_json) as progress:
             try:
-                catalog = read_catalog(connector.api, url, progress)
+                catalog = read_catalog(connector.api, url, progress, state=connector.state)
             finally:
                 connector.api.budget.save()
     finally:

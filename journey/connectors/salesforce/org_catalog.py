@@ -14,7 +14,9 @@ the lead statuses are one more plain query. Pages past the first (``nextRecordsU
 read with ``query_more``. Users are read active and inactive: a journey naming an inactive
 one is a ``check`` error, not an unknown name. ``LeadStatus.ApiName`` exists from API 36.0
 (https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-leadstatus.html);
-an org that refuses it is read again without it. Every value in SOQL is escaped
+an org that refuses it is read again without it. Given the connector's state, the
+describes read are kept there too (``describe``), where the sync and the ``update
+salesforce field`` action read them, so one refresh serves all three. Every value in SOQL is escaped
 (``format_soql``); there are none from users here but the queue IDs.
 """
 
@@ -27,7 +29,9 @@ from typing import Any
 from urllib.parse import quote
 
 from journey.connectors.salesforce.batching import OrgApi
+from journey.connectors.salesforce.describe import field_info, keep_fields
 from journey.connectors.salesforce.errors import CallRefusedError, SalesforceProblem, first_error
+from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator.schema import SchemaError, standard_schema
 from journey.emulator.seed import DEFAULT_CAMPAIGN_STATUSES, DEFAULT_LEAD_STATUSES
 from journey.engine.org_cache import (
@@ -61,10 +65,17 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def read_catalog(api: OrgApi, instance_url: str, progress: Progress | None = None) -> OrgCatalog:
+def read_catalog(
+    api: OrgApi,
+    instance_url: str,
+    progress: Progress | None = None,
+    *,
+    state: ConnectorState | None = None,
+) -> OrgCatalog:
     """The org's catalog, read now. Raises ``SalesforceProblem`` when a read is refused
     (the code and the query's name in the message); an object the user may not describe
-    is left out (its fields stay unchecked)."""
+    is left out (its fields stay unchecked). ``state``: where the describes read are kept
+    for the connector (``describe.keep_fields``)."""
     tell = progress or (lambda _what, _done, _total: None)
     calls_before = api.budget.calls
     base = f"/services/data/v{api.sf.sf_version}"
@@ -93,6 +104,11 @@ def read_catalog(api: OrgApi, instance_url: str, progress: Progress | None = Non
         elif reference in QUERIES:
             code, message = first_error(sub.get("body"))
             raise CallRefusedError(code, f"reading the org's {reference}: {message}")
+    if state is not None:
+        for name in CATALOG_OBJECTS:
+            if isinstance(body := bodies.get(name), dict):
+                fields = [field_info(f) for f in body.get("fields", []) if isinstance(f, Mapping)]
+                keep_fields(state, name, fields)
     tell("more pages", 1, 3)
     rows = {ref: _all_rows(api, bodies.get(ref) or {}) for ref in QUERIES}
     tell("lead statuses", 2, 3)

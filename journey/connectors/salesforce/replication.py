@@ -44,7 +44,7 @@ from journey.connectors.salesforce.connector import (
     SalesforceConnector,
     current_pause,
 )
-from journey.connectors.salesforce.describe import field_info, keep_fields, kept_fields
+from journey.connectors.salesforce.describe import described_fields, field_info
 from journey.connectors.salesforce.errors import (
     CallRefusedError,
     PausedError,
@@ -406,19 +406,18 @@ class SalesforceReplication:
         one describe call, kept. Read from the state each time, so a refresh by another
         process (``journey salesforce fields refresh``) reaches a running sync."""
         name = _name(sobject)
-        if not refresh and self.state is not None:
-            kept = kept_fields(self.state, name)
-            if kept is not None:
-                self.cache[name] = kept
-                return kept
-        if refresh or self.state is not None or name not in self.cache:
+
+        def read() -> Mapping[str, Any]:
             try:
                 answer: Any = self._call(lambda: getattr(self.api.sf, name).describe())
             finally:
                 self._save_budget()
-            self.cache[name] = [field_info(f) for f in answer.get("fields", [])]
-            if self.state is not None:
-                keep_fields(self.state, name, self.cache[name])
+            return dict(answer)
+
+        if self.state is not None:
+            self.cache[name] = described_fields(self.state, name, read, refresh=refresh)
+        elif refresh or name not in self.cache:
+            self.cache[name] = [field_info(f) for f in read().get("fields", [])]
         return self.cache[name]
 
 
