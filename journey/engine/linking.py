@@ -21,7 +21,10 @@ created or found its record) is looked up again; intake needs to know nothing of
 * a record another contact is already linked to is never linked to a second one.
 
 One query per 200 contacts per object. A read the org refuses leaves the markers as they
-were: the runner holds the batch, and the next pass reads again.
+were: the runner holds the batch, and the next pass reads again. A refusal for a field
+(``INVALID_FIELD``) is checked against the org's describe as the sync checks it
+(``engine.sync.describe``), so a mapped field the org lacks is named with where
+journey.toml maps it, not as Salesforce's raw answer.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journey.connectors.sync import Record, RecordReader
+from journey.connectors.sync import Record, RecordReader, SyncReadError
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext
 from journey.engine.store import Contact, LinkRead, Store, table
+from journey.engine.sync.describe import Describes, describe_org
 from journey.engine.sync.inbound import record_link, take_record
 from journey.engine.sync.mapping import FieldMap, field_maps, read_fields
 from journey.engine.sync.merge import invalid_values
@@ -171,7 +175,18 @@ class LinkReader:
     def _find(
         self, views: Sequence[ContactView], fields: Mapping[RecordType, tuple[str, ...]]
     ) -> dict[int, tuple[RecordType, Record]]:
-        """Contact ID -> the record found for it, and its object."""
+        """Contact ID -> the record found for it, and its object. A field refused is
+        explained by the sync's describe check where the reader can describe."""
+        try:
+            return self._lookup(views, fields)
+        except SyncReadError as problem:
+            if problem.code == "INVALID_FIELD" and isinstance(self.reader, Describes):
+                describe_org(self.reader, RECORD_TYPES, self.sync, criteria=False)
+            raise
+
+    def _lookup(
+        self, views: Sequence[ContactView], fields: Mapping[RecordType, tuple[str, ...]]
+    ) -> dict[int, tuple[RecordType, Record]]:
         by_id: dict[RecordType, dict[str, ContactView]] = {"Lead": {}, "Contact": {}}
         by_email: dict[str, ContactView] = {}
         for view in views:

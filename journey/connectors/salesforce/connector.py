@@ -50,7 +50,7 @@ from journey.connectors.salesforce.notifications import send_notifications
 from journey.connectors.salesforce.reconcile import reconcile_requests, settle
 from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.connectors.salesforce.state import ConnectorState
-from journey.connectors.sync import Record, RecordReader
+from journey.connectors.sync import FieldInfo, Record, SyncSource
 from journey.dsl.syntax import (
     Action,
     AddTask,
@@ -207,13 +207,21 @@ class SalesforceConnector:
     ) -> list[Record]:
         """``connectors.sync.RecordReader``, for the engine's link read: the sync source's
         read, over this connector's client, budget and pause."""
+        return self._replication().read_records(sobject, fields, ids=ids, emails=emails)
+
+    def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
+        """The sync source's kept describe (``connectors.salesforce.describe``), so the
+        link read can say which mapped field the org lacks."""
+        return self._replication().describe(sobject, refresh=refresh)
+
+    def _replication(self) -> SyncSource:
         # replication builds on this module (the pause), so it is imported here.
         from journey.connectors.salesforce.replication import replication_for
 
         if "replication" not in self.cache:
             self.cache["replication"] = replication_for(self)
-        reader: RecordReader = self.cache["replication"]
-        return reader.read_records(sobject, fields, ids=ids, emails=emails)
+        source: SyncSource = self.cache["replication"]
+        return source
 
     def close(self) -> None:
         self.state.close()

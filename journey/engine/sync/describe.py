@@ -21,11 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from journey.connectors.sync import FieldInfo, SyncReadError, SyncSource
+from journey.connectors.sync import FieldInfo, SyncReadError
 from journey.engine.config import SyncConfig
 
-__all__ = ["OrgFields", "describe_org"]
+__all__ = ["Describes", "OrgFields", "describe_org"]
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """What ``describe_org`` asks of an org: the sync's source, or a connector that reads
+    through it (the link read's, ``engine.linking``)."""
+
+    def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]: ...
 
 
 @dataclass(frozen=True)
@@ -72,15 +81,18 @@ class OrgFields:
         return frozenset(f.name for f in fields.values() if not f.writable)
 
 
-def _missing(org: OrgFields, sobject: str, config: SyncConfig) -> list[str]:
-    """What the configuration names on ``sobject`` that the org lacks, each saying where."""
+def _missing(
+    org: OrgFields, sobject: str, config: SyncConfig, *, criteria: bool = True
+) -> list[str]:
+    """What the configuration names on ``sobject`` that the org lacks, each saying where
+    (``criteria``: the criteria of ``[sync.X]`` too, not only the mappings)."""
     out = [
         f'{sobject}.{m.salesforce} (mapped to "{name}" in [sync.fields.{sobject}])'
         for name, m in config.mappings(sobject).items()
         if not org.has(sobject, m.salesforce)
     ]
     section = config.object_sync(sobject)
-    if section.mode == "criteria":
+    if criteria and section.mode == "criteria":
         out += [
             f"{sobject}.{c.field} (in the criteria of [sync.{sobject}])"
             for c in section.criteria
@@ -90,19 +102,29 @@ def _missing(org: OrgFields, sobject: str, config: SyncConfig) -> list[str]:
 
 
 def describe_org(
-    source: SyncSource, objects: Sequence[str], config: SyncConfig, *, refresh: bool = False
+    source: Describes,
+    objects: Sequence[str],
+    config: SyncConfig,
+    *,
+    refresh: bool = False,
+    criteria: bool = True,
 ) -> OrgFields:
     """Describe each synced object (the source keeps them; ``refresh``: read them anew)
-    and check the custom mappings against it; raises ``SyncReadError`` (``INVALID_FIELD``)
-    naming a mapped field the org lacks, after one fresh describe."""
+    and check the custom mappings (and, with ``criteria``, the criteria) against it;
+    raises ``SyncReadError`` (``INVALID_FIELD``) naming a field the org lacks, after one
+    fresh describe."""
     described = {o: source.describe(o, refresh=refresh) for o in objects}
     org = OrgFields.of(described)
-    if not refresh and any(_missing(org, o, config) for o in objects):
+
+    def missing(sobject: str) -> list[str]:
+        return _missing(org, sobject, config, criteria=criteria)
+
+    if not refresh and any(missing(o) for o in objects):
         # Kept describes may predate the field: read them all again (a relationship path
         # such as Contact's Account.Region__c goes through another object's).
         described = {o: source.describe(o, refresh=True) for o in objects}
         org = OrgFields.of(described)
-    problems = [problem for sobject in objects for problem in _missing(org, sobject, config)]
+    problems = [problem for sobject in objects for problem in missing(sobject)]
     if problems:
         raise SyncReadError(
             "INVALID_FIELD",
