@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from simple_salesforce.bulk2 import Operation
 from simple_salesforce.format import format_soql
 
 from journey.connectors.salesforce.batching import OrgApi
@@ -154,7 +155,8 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> Record:
 
 class SalesforceReplication:
     """``connectors.sync.SyncSource`` over an ``OrgApi``. ``state`` (optional) shares the
-    actions connector's pause: a 401 seen by either stops both until a renew."""
+    actions connector's pause: a 401 seen by either stops both until a renew.
+    ``bulk_page``: records per Bulk API 2.0 result page (``maxRecords``)."""
 
     def __init__(
         self,
@@ -162,11 +164,13 @@ class SalesforceReplication:
         state: ConnectorState | None = None,
         *,
         bulk_threshold: int = 10000,
+        bulk_page: int = BULK_PAGE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api = api
         self.state = state
         self.bulk_threshold = bulk_threshold
+        self.bulk_page = bulk_page
         self.clock = clock
         self.cache: dict[str, list[FieldInfo]] = {}
 
@@ -330,20 +334,30 @@ class SalesforceReplication:
             self._save_budget()
 
     def _bulk(self, sobject: str, soql: str) -> Iterator[list[Record]]:
-        """Bulk API 2.0: one query job, CSV pages of ``BULK_PAGE`` records."""
-        handler = getattr(self.api.sf.bulk2, sobject)
-        pages = self._call(
-            partial(handler.query, soql, max_records=BULK_PAGE, wait=self.api.bulk_poll_seconds)
-        )
+        """Bulk API 2.0: one query job, CSV pages of ``bulk_page`` records, each request
+        through ``OrgApi.call`` (budget, retries, a new token on a 401: the same page is
+        asked for again). simple-salesforce's ``query`` generator cannot resume at a
+        locator after a failed page, so the job is driven through its client."""
+
+        def client() -> Any:
+            return getattr(self.api.sf.bulk2, sobject)._client
+
+        def results(at: str) -> Any:
+            return client().get_query_results(job_id, at, self.bulk_page)
+
+        job: Any = self._call(lambda: client().create_job(Operation.query, soql))
+        job_id = str(job["id"])
+        self._call(lambda: client().wait_for_job(job_id, True, self.api.bulk_poll_seconds))
+        locator = ""
         while True:
-            try:
-                text = self._guard(partial(next, pages))
-            except StopIteration:
-                return
+            page = self._call(partial(results, locator))
             rows: list[Record] = []
-            for row in csv.DictReader(io.StringIO(str(text))):
+            for row in csv.DictReader(io.StringIO(str(page["records"]))):
                 rows.append({k: (v if v != "" else None) for k, v in row.items()})
             yield rows
+            locator = str(page.get("locator") or "")
+            if not locator:
+                return
 
     def read_records(
         self,
