@@ -5,8 +5,8 @@ answer. Binding checks every name against the schema first (``conditions`` binds
 WHERE), so an unknown object or field is refused (``INVALID_TYPE`` / ``INVALID_FIELD``)
 before any record is read — as Salesforce does. Parent-to-child subqueries
 (``SELECT Id, (SELECT Id FROM Contacts) FROM Account``) name the child relationships
-Salesforce's standard objects have (``schema.CHILD_RELATIONSHIPS``) and answer, per parent
-record, a nested ``{"totalSize", "done", "records"}`` or null when it has none.
+Salesforce's standard objects have (``field_reference.CHILD_RELATIONSHIPS``) and answer,
+per parent record, a nested ``{"totalSize", "done", "records"}`` or null when it has none.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from journey.emulator.conditions import (
     bind_path,
     no_relationship,
 )
+from journey.emulator.field_reference import CHILD_RELATIONSHIPS
 from journey.emulator.literals import key_function
-from journey.emulator.schema import CHILD_RELATIONSHIPS, ObjectDef, Schema
+from journey.emulator.schema import ObjectDef, Schema
 from journey.emulator.soql import (
     And,
     Condition,

@@ -1,13 +1,15 @@
-"""Facts of Salesforce's Field Reference the emulated org's standard fields carry: each
-text field's length and the labels that are not the API name spelled out.
+"""Facts of Salesforce's Field and Object Reference the emulated org's standard objects
+carry: each text field's length, the labels that are not the API name spelled out, and the
+child relationships.
 
-Pipeline position: read once by ``schema.standard_schema``; describe shows them and
-``write_checks`` refuses a longer value with STRING_TOO_LONG, named by its label.
+Pipeline position: read by ``schema`` (``standard_schema``, describe); ``write_checks``
+refuses a longer value with STRING_TOO_LONG, named by its label; SOQL subqueries
+(``evaluate``) and sObject Tree (``tree``) follow the child relationships.
 """
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "LENGTHS"]
+__all__ = ["CHILD_RELATIONSHIPS", "LABELS", "LENGTHS"]
 
 # Each text field's length, from Salesforce's Field Reference (one page per object:
 # https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-lead.html
@@ -48,4 +50,35 @@ LENGTHS: dict[tuple[str, str], int] = {
     (object_name, name): int(size)
     for object_name, table in _TABLE.items()
     for name, size in (entry.split(":") for entry in table.split())
+}
+
+#: Parent object → child relationship name → (child object, its reference field), as the
+#: standard objects' describe lists them (``childRelationships``), for SOQL subqueries and
+#: sObject Tree: "For standard object subqueries, the name of the relationship is the
+#: plural name of the child object" (Using Relationship Queries,
+#: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm).
+CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
+    "Account": {
+        "Contacts": ("Contact", "AccountId"),
+        "Opportunities": ("Opportunity", "AccountId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Contact": {
+        "CampaignMembers": ("CampaignMember", "ContactId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Lead": {
+        "CampaignMembers": ("CampaignMember", "LeadId"),
+        "Tasks": ("Task", "WhoId"),
+        "Events": ("Event", "WhoId"),
+    },
+    "Opportunity": {"Tasks": ("Task", "WhatId"), "Events": ("Event", "WhatId")},
+    "Campaign": {
+        "CampaignMembers": ("CampaignMember", "CampaignId"),
+        "Tasks": ("Task", "WhatId"),
+        "Events": ("Event", "WhatId"),
+    },
+    "Group": {"GroupMembers": ("GroupMember", "GroupId")},
 }

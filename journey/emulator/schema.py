@@ -12,11 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from journey.emulator.field_reference import LABELS, LENGTHS
+from journey.emulator.field_reference import CHILD_RELATIONSHIPS, LABELS, LENGTHS
 from journey.emulator.ids import KEY_PREFIXES
 
 __all__ = [
-    "CHILD_RELATIONSHIPS",
     "FIELD_TYPES",
     "FieldDef",
     "ObjectDef",
@@ -400,37 +399,6 @@ _PERSON_ACCOUNT_FIELDS: dict[str, str] = {
         PersonContactId:reference:o:Contact RecordTypeId:reference::RecordType""",
     "Contact": """IsPersonAccount:boolean:o""",
 }
-#: Parent object → child relationship name → (child object, its reference field), as the
-#: standard objects' describe lists them (``childRelationships``), for SOQL subqueries and
-#: sObject Tree: "For standard object subqueries, the name of the relationship is the
-#: plural name of the child object" (Using Relationship Queries,
-#: https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_relationships_query_using.htm).
-CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
-    "Account": {
-        "Contacts": ("Contact", "AccountId"),
-        "Opportunities": ("Opportunity", "AccountId"),
-        "Tasks": ("Task", "WhatId"),
-        "Events": ("Event", "WhatId"),
-    },
-    "Contact": {
-        "CampaignMembers": ("CampaignMember", "ContactId"),
-        "Tasks": ("Task", "WhoId"),
-        "Events": ("Event", "WhoId"),
-    },
-    "Lead": {
-        "CampaignMembers": ("CampaignMember", "LeadId"),
-        "Tasks": ("Task", "WhoId"),
-        "Events": ("Event", "WhoId"),
-    },
-    "Opportunity": {"Tasks": ("Task", "WhatId"), "Events": ("Event", "WhatId")},
-    "Campaign": {
-        "CampaignMembers": ("CampaignMember", "CampaignId"),
-        "Tasks": ("Task", "WhatId"),
-        "Events": ("Event", "WhatId"),
-    },
-    "Group": {"GroupMembers": ("GroupMember", "GroupId")},
-}
-
 _READ_ONLY_OBJECTS = frozenset(
     {"LeadStatus", "User", "Group", "GroupMember", "AssignmentRule", "RecordType"}
 )

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from journey.emulator.errors import ApiError
+from journey.emulator.field_reference import CHILD_RELATIONSHIPS
 from journey.emulator.org import Org
 from journey.emulator.protocol import Request, Response, json_response
-from journey.emulator.schema import CHILD_RELATIONSHIPS
 
 __all__ = ["MAX_TREE_RECORDS", "create_tree"]
 
