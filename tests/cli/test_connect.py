@@ -280,6 +280,18 @@ def test_a_worker_renews_an_expired_session_itself_and_never_pauses(
     session = Session(tmp_path / "project", remote, "jwt")
     monkeypatch.chdir(session.root)
     session.json("salesforce", "connect")
+    emails = ["w-0@join.example", "w-1@join.example"]
+    passes, _ = worker_through_an_expiry(session, remote, emails)
+    assert not [p for p in passes if p.get("paused")], passes
+    session.secrets_nowhere(CLIENT_SECRET, *_key_lines())
+
+
+def worker_through_an_expiry(
+    session: Session, remote: sup.Standalone, emails: list[str]
+) -> tuple[list[dict[str, Any]], bytes]:
+    """A `journey worker` in the project: the first contact is made a Lead, the session
+    ends, the second is made one too; the worker's JSON passes and its stderr (both also
+    kept in the session's outputs, for the secret scan)."""
     worker = subprocess.Popen(
         [str(sup.JOURNEY_BIN), "worker", "--json", "--no-sync"],
         cwd=session.root,
@@ -293,21 +305,20 @@ def test_a_worker_renews_an_expired_session_itself_and_never_pauses(
         daemon=True,
     )
     reader.start()
+    first, second = emails
     try:
-        session.import_contacts(["w-0@join.example"])
-        until(lambda: session.leads().get("w-0@join.example") == 1)
+        session.import_contacts([first])
+        until(lambda: session.leads().get(first) == 1)
         remote.admin({"expire_session": True})
-        session.import_contacts(["w-1@join.example"])
-        until(lambda: session.leads().get("w-1@join.example") == 1)
+        session.import_contacts([second])
+        until(lambda: session.leads().get(second) == 1)
         assert session.json("salesforce", "status")["paused"] is None
     finally:
         worker.terminate()
         _, err = worker.communicate(timeout=30)
         reader.join(timeout=10)
-    passes = [json.loads(line) for line in lines if line.startswith(b"{")]
-    assert not [p for p in passes if p.get("paused")], passes
     session.outputs += [*lines, err]
-    session.secrets_nowhere(CLIENT_SECRET, *_key_lines())
+    return [json.loads(line) for line in lines if line.startswith(b"{")], err
 
 
 def until(check: Any) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 
 from tests.cli import actions_support as sup
-from tests.cli.test_connect import LATER, NOW, Session, until
+from tests.cli.test_connect import LATER, NOW, Session, worker_through_an_expiry
 from tests.existing_org import PEOPLE, existing_seed
 
 PASSWORD, TOKEN = "c0rrect-H0rse&<battery>", "TkN7q2Lx9Vw"
@@ -119,34 +118,10 @@ def test_a_worker_logs_in_again_when_its_session_expires_and_never_pauses(
     warning is on its stderr once, however many times it logs in."""
     user = PasswordSession(tmp_path / "project", remote)
     monkeypatch.chdir(user.root)
-    worker = subprocess.Popen(
-        [str(sup.JOURNEY_BIN), "worker", "--json", "--no-sync"],
-        cwd=user.root,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    lines: list[bytes] = []
-    reader = threading.Thread(
-        target=lambda: lines.extend(iter(worker.stdout.readline, b"")) if worker.stdout else None,
-        daemon=True,
-    )
-    reader.start()
-    try:
-        user.import_contacts(["pw-w0@join.example"])
-        until(lambda: user.leads().get("pw-w0@join.example") == 1)
-        remote.admin({"expire_session": True})
-        user.import_contacts(["pw-w1@join.example"])
-        until(lambda: user.leads().get("pw-w1@join.example") == 1)
-        assert user.json("salesforce", "status")["paused"] is None
-    finally:
-        worker.terminate()
-        _, err = worker.communicate(timeout=30)
-        reader.join(timeout=10)
-    passes = [json.loads(line) for line in lines if line.startswith(b"{")]
+    emails = ["pw-w0@join.example", "pw-w1@join.example"]
+    passes, err = worker_through_an_expiry(user, remote, emails)
     assert not [p for p in passes if p.get("paused")], passes
     assert err.decode().count("Summer '27") == 1, err.decode()
-    user.outputs += [*lines, err]
     user.secrets_nowhere(PASSWORD, TOKEN)
 
 
