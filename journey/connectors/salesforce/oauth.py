@@ -166,6 +166,24 @@ def _refusal(error: OAuthError) -> str:
     return f"{error.error}{description}"
 
 
+def _token(
+    what: str,
+    login_url: str,
+    session: OAuth2Session,
+    call: Callable[[OAuth2Session], Any],
+    explain: Callable[[OAuthError], str],
+) -> Token:
+    """One token request of a flow on its own ``session`` (closed after): Salesforce's
+    OAuth refusal becomes the flow's message naming the setting to fix."""
+    try:
+        answer = _request(what, login_url, lambda: call(session))
+    except OAuthError as error:
+        raise ConnectionSettingsError(explain(error)) from None
+    finally:
+        session.close()
+    return Token.from_answer(answer, login_url)
+
+
 @dataclass(frozen=True)
 class JwtBearer:
     """The JWT bearer flow; ``key_setting`` names where the key came from, for messages."""
@@ -197,20 +215,15 @@ class JwtBearer:
             ) from None
 
     def token(self) -> Token:
-        session = self.http.session(client_id=self.client_id, token_endpoint_auth_method="none")
-        try:
-            answer = _request(
-                "the JWT bearer token request",
-                self.login_url,
-                lambda: session.fetch_token(
-                    self.login_url + TOKEN_PATH, grant_type=JWT_BEARER, assertion=self.assertion()
-                ),
-            )
-        except OAuthError as error:
-            raise ConnectionSettingsError(self._explain(error)) from None
-        finally:
-            session.close()
-        return Token.from_answer(answer, self.login_url)
+        return _token(
+            "the JWT bearer token request",
+            self.login_url,
+            self.http.session(client_id=self.client_id, token_endpoint_auth_method="none"),
+            lambda session: session.fetch_token(
+                self.login_url + TOKEN_PATH, grant_type=JWT_BEARER, assertion=self.assertion()
+            ),
+            self._explain,
+        )
 
     def _explain(self, error: OAuthError) -> str:
         said = _refusal(error)
@@ -254,19 +267,13 @@ class ClientCredentials:
             client_secret=self.client_secret,
             token_endpoint_auth_method="client_secret_post",
         )
-        try:
-            answer = _request(
-                "the client credentials token request",
-                self.login_url,
-                lambda: session.fetch_token(
-                    self.login_url + TOKEN_PATH, grant_type="client_credentials"
-                ),
-            )
-        except OAuthError as error:
-            raise ConnectionSettingsError(self._explain(error)) from None
-        finally:
-            session.close()
-        return Token.from_answer(answer, self.login_url)
+        return _token(
+            "the client credentials token request",
+            self.login_url,
+            session,
+            lambda s: s.fetch_token(self.login_url + TOKEN_PATH, grant_type="client_credentials"),
+            self._explain,
+        )
 
     def _explain(self, error: OAuthError) -> str:
         said = _refusal(error)
@@ -305,28 +312,25 @@ class RefreshToken:
             client_secret=self.client_secret,
             token_endpoint_auth_method="client_secret_post" if self.client_secret else "none",
         )
-        try:
-            answer = _request(
-                "the refresh token request",
-                self.login_url,
-                lambda: session.refresh_token(
-                    self.login_url + TOKEN_PATH, refresh_token=self.refresh_token
-                ),
-            )
-        except OAuthError as error:
-            if error.error in ("invalid_client_id", "invalid_client"):
-                raise ConnectionSettingsError(
-                    f"[salesforce] client_id_env: Salesforce refused the connected app "
-                    f"({_refusal(error)})"
-                ) from None
-            raise ConnectionSettingsError(
-                f'[salesforce] auth = "web": Salesforce refused the refresh token stored in '
-                f".journey/credentials ({_refusal(error)}): it was revoked or has expired; "
-                "`journey salesforce renew` authorises again in the browser"
-            ) from None
-        finally:
-            session.close()
-        return Token.from_answer(answer, self.login_url)
+        return _token(
+            "the refresh token request",
+            self.login_url,
+            session,
+            lambda s: s.refresh_token(
+                self.login_url + TOKEN_PATH, refresh_token=self.refresh_token
+            ),
+            self._explain,
+        )
+
+    def _explain(self, error: OAuthError) -> str:
+        if error.error in ("invalid_client_id", "invalid_client"):
+            said = _refusal(error)
+            return f"[salesforce] client_id_env: Salesforce refused the connected app ({said})"
+        return (
+            f'[salesforce] auth = "web": Salesforce refused the refresh token stored in '
+            f".journey/credentials ({_refusal(error)}): it was revoked or has expired; "
+            "`journey salesforce renew` authorises again in the browser"
+        )
 
 
 @dataclass
@@ -352,6 +356,13 @@ class WebLogin:
             scope="api refresh_token",
         )
 
+    def _explain(self, error: OAuthError) -> str:
+        said = _refusal(error)
+        if error.error in ("invalid_client_id", "invalid_client"):
+            wrong = "secret" if error.error == "invalid_client" else "id"
+            return f"[salesforce] client_{wrong}_env: Salesforce refused the connected app ({said})"
+        return f"Salesforce refused the authorization code ({said})"
+
     def authorize_url(self) -> str:
         session = self._session()
         try:
@@ -363,32 +374,18 @@ class WebLogin:
         return str(url)
 
     def exchange(self, code: str) -> Token:
-        session = self._session()
-        try:
-            answer = _request(
-                "the authorization code exchange",
-                self.login_url,
-                lambda: session.fetch_token(
-                    self.login_url + TOKEN_PATH,
-                    grant_type="authorization_code",
-                    code=code,
-                    code_verifier=self.verifier,
-                ),
-            )
-        except OAuthError as error:
-            said = _refusal(error)
-            if error.error in ("invalid_client_id", "invalid_client"):
-                wrong = "secret" if error.error == "invalid_client" else "id"
-                setting = f"client_{wrong}_env"
-                raise ConnectionSettingsError(
-                    f"[salesforce] {setting}: Salesforce refused the connected app ({said})"
-                ) from None
-            raise ConnectionSettingsError(
-                f"Salesforce refused the authorization code ({said})"
-            ) from None
-        finally:
-            session.close()
-        token = Token.from_answer(answer, self.login_url)
+        token = _token(
+            "the authorization code exchange",
+            self.login_url,
+            self._session(),
+            lambda s: s.fetch_token(
+                self.login_url + TOKEN_PATH,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=self.verifier,
+            ),
+            self._explain,
+        )
         if token.refresh_token is None:
             raise ConnectionSettingsError(
                 "[salesforce] client_id_env: Salesforce gave no refresh token; add the "
