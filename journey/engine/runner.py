@@ -16,6 +16,11 @@ A SIGKILL anywhere leaves either an intent without an outcome or nothing at all.
 runner starts it ``recover``s: pending intents are *reconciled* with the connector
 (applied → its recorded result is taken; not applied → performed now), never blindly
 repeated. So no contact is lost, no step is skipped and no effect is applied twice.
+
+Many runners share one PostgreSQL store: each batch is *claimed* — its contacts leased to
+this runner, the last statement of each of its transactions a fence that checks it still
+holds them — and recovery reconciles only the intents of contacts nobody else holds live
+(``engine.claims``). On SQLite the same claims are taken by its one runner.
 """
 
 from __future__ import annotations
@@ -27,26 +32,20 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from journey.connectors.base import Connector, EffectRequest, EffectResult, result_to_json
+from journey.connectors.base import Connector, EffectResult, result_to_json
 from journey.connectors.sync import RecordReader, SyncProblem
 from journey.dsl.syntax import Action
+from journey.engine.batch_items import BatchItem, item_of, pending_items, reconcile, request_of
 from journey.engine.batch_writes import Writes, activity_rows, differs, flush
+from journey.engine.claims import Claims, LeaseLostError, default_worker_id
 from journey.engine.conditions import Evaluator
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from journey.engine.executor import Advance, Pending, Position, advance, complete_effect
+from journey.engine.executor import Advance, advance, complete_effect
 from journey.engine.journeys import Catalog
 from journey.engine.linking import LinkReader, LinkReads
-from journey.engine.store import (
-    Effect,
-    Run,
-    RunStatus,
-    Store,
-    table,
-)
+from journey.engine.store import RunStatus, Store
 from journey.engine.triggers import process_events
 from journey.retry import STEP_RETRIES, RetrySchedule
 
@@ -87,25 +86,13 @@ class PassReport:
         return asdict(self)
 
 
-@dataclass
-class _Item:
-    """One run in a batch: its stored row, its position, and an effect result to take."""
-
-    run_id: int
-    contact_id: int
-    version: str
-    position: Position
-    attempts: int
-    pending: Pending | None = None
-    result: EffectResult | None = None
-    goal: str | None = None
-
-
 class Runner:
     """Runs the project's journeys against a store and a connector, with an injected clock.
     A connector that can read records (``connectors.sync.RecordReader``: Salesforce) has
     every newly linked contact's record read into it before a step decides on it
-    (``engine.linking``), with ``sync``'s field mapping."""
+    (``engine.linking``), with ``sync``'s field mapping. ``worker_id`` names it among the
+    runners of one store, whose contacts it leases for ``lease_seconds`` at a time
+    (``engine.claims``); a heartbeat calls ``renew_leases`` well within that."""
 
     def __init__(
         self,
@@ -118,15 +105,43 @@ class Runner:
         batch_size: int = 1000,
         retries: RetrySchedule = STEP_RETRIES,
         sync: SyncConfig | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.store, self.catalog, self.connector = store, catalog, connector
         self.evaluator, self.field_types = evaluator, field_types
         self.batch_size, self.retries = batch_size, retries
+        self.worker_id = worker_id or default_worker_id()
+        self.claims = Claims(store, self.worker_id, lease_seconds)
+        self._claimed = 0
         self.links = (
             LinkReader(connector, sync or SyncConfig(), field_types)
             if isinstance(connector, RecordReader)
             else None
         )
+
+    # ------------------------------------------------------------------ leases
+
+    def renew_leases(self) -> int:
+        """Extend this runner's leases (the heartbeat's call, from any thread); how many."""
+        return self.claims.renew()
+
+    def release_all(self) -> None:
+        """Give back every contact this runner holds (at stop)."""
+        self.claims.release_all()
+
+    def claimed_count(self) -> int:
+        """Runs in the batch this runner is working now (``journey status``)."""
+        return self._claimed
+
+    def _claimed_batch(self, items: list[BatchItem], now: datetime) -> PassReport:
+        """A claimed batch processed, its contacts given back whatever happens."""
+        self._claimed = len(items)
+        try:
+            return self._process(items, now)
+        finally:
+            self._claimed = 0
+            self.claims.release({i.contact_id for i in items})
 
     # ------------------------------------------------------------------ passes
 
@@ -143,17 +158,16 @@ class Runner:
             return report
         while not should_stop():
             with self.store.begin() as conn:
-                taken, entered = process_events(conn, self.catalog, now)
+                taken, entered = process_events(conn, self.catalog, now, claims=self.claims)
             report.events += taken
             report.entered += entered
             if not taken:
                 break
         while not should_stop():
-            rows = self._due(now)
+            rows = self.claims.claim_due(now, self.batch_size)
             if not rows:
                 break
-            items = [self._item(r) for r in rows]
-            batch = self._process(items, now)
+            batch = self._claimed_batch([item_of(r) for r in rows], now)
             report.add(batch)
             if progress:
                 progress(report)
@@ -181,101 +195,38 @@ class Runner:
         return total
 
     def recover(self, now: datetime) -> PassReport:
-        """Reconcile the effect intents a crash left without an outcome."""
-        ef, runs = table(Effect), table(Run)
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    ef,
-                    runs.c.version.label("run_version"),
-                    runs.c.status.label("rs"),
-                    runs.c.step_id.label("run_step"),
-                    runs.c.seq,
-                    runs.c.next_due,
-                    runs.c.attempts,
-                )
-                .join(runs, runs.c.id == ef.c.run_id)
-                .where(ef.c.status == "pending")
-                .order_by(ef.c.run_id)
-            ).all()
+        """Reconcile the effect intents a crash left without an outcome: those of contacts
+        no other runner holds live, leased to this one first (``engine.claims``)."""
         report = PassReport()
-        if not rows:
+        contacts = self.claims.claim_pending()
+        if not contacts:
             return report
-        items: list[_Item] = []
-        groups: dict[tuple[str, str], list[_Item]] = defaultdict(list)
-        for r in rows:
-            journey = self.catalog.get(r.version)
-            step = journey.steps[r.step_id]
-            assert step.action is not None
-            pos = Position(r.run_id, r.run_step, RunStatus(r.rs), r.next_due, r.seq)
-            item = _Item(r.run_id, r.contact_id, r.version, pos, r.attempts)
-            item.pending = Pending(r.key, r.step_id, step.action, json.loads(r.params))
-            items.append(item)
-            groups[(r.version, r.step_id)].append(item)
-        with self.store.engine.connect() as conn:
-            views = load_views(conn, {i.contact_id for i in items})
-        for (version, step_id), members in groups.items():
-            action = self.catalog.get(version).steps[step_id].action
-            assert action is not None
-            requests = [self._request(m, views[m.contact_id]) for m in members]
-            answers = self.connector.reconcile(action, requests)
-            todo = []
-            for member, request, answer in zip(members, requests, answers, strict=True):
-                if answer.applied and answer.result is not None:
-                    member.result = answer.result
-                else:
-                    todo.append((member, request))
-            if todo:
-                results = self.connector.perform(action, [req for _, req in todo])
-                for (member, _), result in zip(todo, results, strict=True):
-                    member.result = result
-        report.reconciled = len(items)
-        report.add(self._process(items, now, views=views))
-        return report
+        self._claimed = len(contacts)
+        try:
+            items = pending_items(self.store, self.catalog, contacts)
+            if not items:
+                return report
+            with self.store.engine.connect() as conn:
+                views = load_views(conn, {i.contact_id for i in items})
+            reconcile(self.connector, self.catalog, items, views)
+            report.reconciled = len(items)
+            report.add(self._process(items, now, views=views))
+            return report
+        finally:
+            self._claimed = 0
+            self.claims.release(contacts)
 
     # ------------------------------------------------------------------ batches
 
-    def _due(self, now: datetime) -> list[sa.Row[Any]]:
-        """Up to a batch of runs to advance: due ones (oldest first), then woken ones.
-        One query per status so each is an index range scan that stops at the limit
-        (an ``OR`` across them would scan every run on every batch)."""
-        runs = table(Run)
-        found: list[sa.Row[Any]] = []
-        with self.store.engine.connect() as conn:
-            for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
-                found += conn.execute(
-                    sa.select(runs)
-                    .where(runs.c.status == status, runs.c.next_due <= now)
-                    .order_by(runs.c.next_due)
-                    .limit(self.batch_size - len(found))
-                ).all()
-                if len(found) >= self.batch_size:
-                    return found
-            seen = {r.id for r in found}
-            woken = conn.execute(
-                sa.select(runs)
-                .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value)
-                .limit(self.batch_size)
-            ).all()
-            found += [r for r in woken if r.id not in seen][: self.batch_size - len(found)]
-        return found
-
-    @staticmethod
-    def _item(row: sa.Row[Any]) -> _Item:
-        pos = Position(row.id, row.step_id, RunStatus(row.status), row.next_due, row.seq)
-        return _Item(row.id, row.contact_id, row.version, pos, row.attempts)
-
-    def _request(self, item: _Item, view: ContactView) -> EffectRequest:
-        assert item.pending is not None
-        return EffectRequest(item.pending.key, view.snapshot(), item.pending.params)
-
     def _process(
         self,
-        items: list[_Item],
+        items: list[BatchItem],
         now: datetime,
         views: dict[int, ContactView] | None = None,
     ) -> PassReport:
-        """Take a batch of runs as far as they go: T1, connector, T2, ... (module doc)."""
+        """Take a batch of runs as far as they go: T1, connector, T2, ... (module doc).
+        Each transaction ends with the batch's fence: a batch whose contacts another runner
+        took is dropped there, its writes rolled back (``engine.claims``)."""
         report = PassReport(runs=len(items))
         if views is None:
             with self.store.engine.connect() as conn:
@@ -284,12 +235,13 @@ class Runner:
         ctx = ContactContext(self.field_types, self.evaluator, now, self.catalog.listens)
         work = items
         busy = {i.run_id for i in items}
+        contacts = {i.contact_id for i in items}
         while work:
             writes = Writes()
             reads = self._read_links(work, views, ctx, report)
             if reads is None and all(i.result is None for i in work):
                 return report  # nothing decided yet: the runs stay due for the next pass
-            waiting_on_connector: list[_Item] = []
+            waiting_on_connector: list[BatchItem] = []
             for item in work:
                 view = views[item.contact_id]
                 adv = self._step(item, view, now, writes, report, hold=reads is None)
@@ -297,12 +249,16 @@ class Runner:
                 if adv.pending is not None:
                     waiting_on_connector.append(item)
             changed = [(befores[c], v) for c, v in views.items() if differs(befores[c], v)]
-            with self.store.begin() as conn:
-                if changed:
-                    write_contacts(conn, changed, ctx, busy=busy)
-                flush(conn, writes)
-                if reads is not None:
-                    reads.save(conn)
+            try:
+                with self.store.begin() as conn:
+                    if changed:
+                        write_contacts(conn, changed, ctx, busy=busy)
+                    flush(conn, writes)
+                    if reads is not None:
+                        reads.save(conn)
+                    self.claims.fence(conn, contacts)
+            except LeaseLostError:
+                return report
             if reads is not None and self.links is not None:
                 self.links.commit(reads)
             for _, view in changed:
@@ -312,7 +268,7 @@ class Runner:
 
     def _read_links(
         self,
-        work: list[_Item],
+        work: list[BatchItem],
         views: dict[int, ContactView],
         ctx: ContactContext,
         report: PassReport,
@@ -337,7 +293,7 @@ class Runner:
 
     def _step(
         self,
-        item: _Item,
+        item: BatchItem,
         view: ContactView,
         now: datetime,
         writes: Writes,
@@ -379,7 +335,7 @@ class Runner:
         return done
 
     def _retry(
-        self, item: _Item, result: EffectResult, now: datetime
+        self, item: BatchItem, result: EffectResult, now: datetime
     ) -> tuple[EffectResult, datetime]:
         """The step retry of ``journey.retry``: a ``retry`` runs the step again after the
         schedule's delay, and the last attempt's ``retry`` fails the run, its error named;
@@ -398,7 +354,7 @@ class Runner:
         return result, now + timedelta(seconds=self.retries.delay(failures))
 
     def _collect(
-        self, item: _Item, adv: Advance, now: datetime, writes: Writes, report: PassReport
+        self, item: BatchItem, adv: Advance, now: datetime, writes: Writes, report: PassReport
     ) -> None:
         journey = self.catalog.get(item.version)
         pos = adv.position
@@ -441,17 +397,17 @@ class Runner:
             )
 
     def _call_connector(
-        self, items: list[_Item], views: dict[int, ContactView], report: PassReport
-    ) -> list[_Item]:
+        self, items: list[BatchItem], views: dict[int, ContactView], report: PassReport
+    ) -> list[BatchItem]:
         """One ``perform`` per (version, step): every contact waiting on that action."""
-        groups: dict[tuple[str, str], list[_Item]] = defaultdict(list)
+        groups: dict[tuple[str, str], list[BatchItem]] = defaultdict(list)
         for item in items:
             assert item.pending is not None
             groups[(item.version, item.pending.step_id)].append(item)
         for (version, step_id), members in groups.items():
             action: Action | None = self.catalog.get(version).steps[step_id].action
             assert action is not None
-            requests = [self._request(m, views[m.contact_id]) for m in members]
+            requests = [request_of(m, views[m.contact_id]) for m in members]
             results = self.connector.perform(action, requests)
             for member, result in zip(members, results, strict=True):
                 member.result = result

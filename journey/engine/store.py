@@ -19,6 +19,8 @@ Tables (the ``SQLModel`` classes below document each column):
 * ``events`` — the inbox that triggers read.
 * ``effects`` — the effect journal: an intent (idempotency key) is committed before the
   connector is called, its outcome after.
+* ``contact_leases`` — which worker holds which contact now (``engine.claims``, whose
+  model it is).
 * ``notification_outbox`` — one row per notification email, written before it is sent and
   marked sent once the mail server accepted it (``connectors.notify``).
 * ``sync_records``, ``sync_errors``, ``sync_pending``, ``sync_settings`` — the

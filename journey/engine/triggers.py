@@ -11,6 +11,13 @@ a matching trigger, unless:
 
 Events are taken in order, in batches, and marked processed in the same transaction as
 the runs they created, so a crash neither loses nor repeats an entry.
+
+Many workers: with a runner's ``claims``, a batch is the oldest events no other transaction
+holds (``FOR UPDATE SKIP LOCKED``) of contacts no other worker holds, and their contacts
+are leased for the transaction (``engine.claims``), so two workers never take one contact's
+events at once. Should a live run appear anyway (another writer entering the contact from a
+Salesforce list), the store's unique index refuses the second one and the insert skips it:
+the contact is already in.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,6 +50,9 @@ from journey.engine.store import (
     entering_run,
     table,
 )
+
+if TYPE_CHECKING:
+    from journey.engine.claims import Claims
 
 __all__ = ["EventRow", "matches", "process_events"]
 
@@ -103,21 +113,39 @@ def _allowed(
 
 
 def process_events(
-    conn: Connection, catalog: Catalog, now: datetime, limit: int = 2000
+    conn: Connection,
+    catalog: Catalog,
+    now: datetime,
+    limit: int = 2000,
+    claims: Claims | None = None,
 ) -> tuple[int, int]:
-    """Turn up to ``limit`` pending events into runs. Returns (events taken, runs created)."""
-    ev, runs = table(Event), table(Run)
-    rows = [
-        EventRow(r.id, r.kind, r.contact_id, r.name, r.value)
-        for r in conn.execute(
-            sa.select(ev.c.id, ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value)
-            .where(ev.c.processed.is_(False))
-            .order_by(ev.c.id)
-            .limit(limit)
-        )
-    ]
+    """Turn up to ``limit`` pending events into runs. Returns (events taken, runs created).
+    With ``claims``, only events of contacts this worker could lease (module docstring)."""
+    ev = table(Event)
+    query = (
+        sa.select(ev.c.id, ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value)
+        .where(ev.c.processed.is_(False))
+        .order_by(ev.c.id)
+        .limit(limit)
+    )
+    if claims is not None:
+        query = query.where(claims.available(conn, ev.c.contact_id))
+        query = query.with_for_update(skip_locked=True)
+    rows = [EventRow(r.id, r.kind, r.contact_id, r.name, r.value) for r in conn.execute(query)]
+    if claims is not None:
+        won = claims.take(conn, {r.contact_id for r in rows})
+        rows = [r for r in rows if r.contact_id in won]
     if not rows:
         return 0, 0
+    created = _enter(conn, catalog, rows, now)
+    conn.execute(sa.update(ev).where(ev.c.id.in_([e.id for e in rows])).values(processed=True))
+    if claims is not None:
+        claims.give_back(conn, won)
+    return len(rows), created
+
+
+def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: datetime) -> int:
+    """The runs and feed entries of the events' entries; how many runs."""
     journeys = list(catalog.current.values())
     wanted: list[tuple[EventRow, CompiledJourney, Trigger]] = []
     for event in rows:
@@ -141,14 +169,18 @@ def process_events(
                 )
             )
             entries.append((event, journey, trigger))
-    if created:
-        # (contact, journey) is unique among live runs, so it maps ids back without asking
-        # for ordered RETURNING (which would insert row by row).
-        inserted = conn.execute(
-            sa.insert(runs).returning(runs.c.id, runs.c.contact_id, runs.c.journey_key), created
-        ).all()
-        by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
-        ids = [by_pair[(row["contact_id"], row["journey_key"])] for row in created]
+    if not created:
+        return 0
+    # (contact, journey) is unique among live runs, so it maps ids back without asking for
+    # ordered RETURNING (which would insert row by row); a pair the index refused has none.
+    inserted = conn.execute(_insert_live(conn).returning(*_RETURNED), created).all()
+    by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
+    made = [
+        (by_pair[(row["contact_id"], row["journey_key"])], entry)
+        for row, entry in zip(created, entries, strict=True)
+        if (row["contact_id"], row["journey_key"]) in by_pair
+    ]
+    if made:
         conn.execute(
             sa.insert(table(Activity)),
             [
@@ -163,11 +195,30 @@ def process_events(
                     "data": None,
                     "at": now,
                 }
-                for run_id, (e, j, t) in zip(ids, entries, strict=True)
+                for run_id, (e, j, t) in made
             ],
         )
-    conn.execute(sa.update(ev).where(ev.c.id.in_([e.id for e in rows])).values(processed=True))
-    return len(rows), len(created)
+    return len(made)
+
+
+_RETURNED = (table(Run).c.id, table(Run).c.contact_id, table(Run).c.journey_key)
+
+
+def _insert_live(conn: Connection) -> Any:
+    """``INSERT INTO runs`` that skips a run the store's one-live-run index refuses."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table(Run))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table(Run))
+    one_live = next(i for i in table(Run).indexes if i.name == "runs_one_live")
+    where = one_live.dialect_options[conn.dialect.name]["where"]
+    return stmt.on_conflict_do_nothing(
+        index_elements=["contact_id", "journey_key"], index_where=where
+    )
 
 
 def _history(

@@ -13,6 +13,7 @@ the Salesforce connector's — finds them at the head revision.
 * ``0007_notification_outbox`` — one row per notification email, for sending exactly once.
 * ``0008_link_reads`` — what the engine last looked up in Salesforce per contact.
 * ``0009_sf_effects_by_contact`` — the connector's journal indexed by contact.
+* ``0010_contact_leases`` — which worker holds which contact (``engine.claims``).
 
 A store made before Alembic has ``schema_version`` and no ``alembic_version``: it is
 stamped with the revision its version matches, then upgraded like any other. A revision

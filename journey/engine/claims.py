@@ -1,0 +1,297 @@
+"""Claims: which worker works which contact, so that many workers share one store safely.
+
+Pipeline position: runner (due runs, recovery) and triggers (the inbox) -> **claims** ->
+store (``contact_leases``). The pattern is the one of Que, graphile-worker, procrastinate
+and Oban: rows claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, stamped with the worker
+and a lease expiry, renewed while the work lasts, back in the pool when the lease runs out
+— PostgreSQL's own primitives, no home-made consensus.
+
+The unit of a claim is the **contact**, not the run: a ``contact_leases`` row names the
+worker holding a contact and until when. Only that worker advances the contact's runs,
+takes its inbox events and reconciles its effect intents, so a contact's runs are never
+advanced by two workers at once (its journeys share its fields, lists and Salesforce
+record; two runs of one contact on two workers would each write the contact from what it
+read). The table holds only the contacts in flight, a batch per worker.
+
+* **Claiming due runs** (``claim_due``), one transaction: the oldest due runs (active or
+  waiting past ``next_due``, then woken ones: the runner's rules) whose contact no other
+  worker holds a live lease on, ``FOR UPDATE SKIP LOCKED`` so that concurrent claimers
+  take different rows instead of queueing on the same ones; then their contacts' leases,
+  in contact order (two claimers never deadlock), by ``INSERT … ON CONFLICT (contact_id)
+  DO UPDATE … WHERE the lease expired or is mine RETURNING contact_id`` — the contacts
+  returned are the ones won. Only the runs of contacts won are worked, read again once the
+  leases are held.
+* **Events** (``available``, ``take``, ``give_back``): the inbox takes the same leases
+  inside the transaction that turns the events into runs and gives them back in it, so
+  two workers never both create a live run of one contact in one journey (the store's
+  partial unique index ``runs_one_live`` refuses it too; ``engine.triggers`` takes that
+  refusal as "already in").
+* **Recovery** (``claim_pending``): the pending intents of contacts nobody else holds live
+  — a killed worker's, once its leases expired — and never those of a live worker's batch
+  in flight.
+* **Renewing** (``renew``): a heartbeat extends every lease of this worker, skipping rows
+  locked at that moment (a fence is renewing them), so it never waits.
+* **Fencing** (``fence``): the last statement of each transaction of a batch renews the
+  batch's leases ``WHERE worker_id = me``. A worker paused past its lease whose contacts
+  another worker took finds fewer rows: the transaction is rolled back and the batch
+  dropped; the new holder reconciles its intents. Last, so that a transaction holds the
+  lease rows' locks only while committing and waits on nothing after (a claimer takes run
+  rows with ``SKIP LOCKED``, then leases): no lock cycle.
+* **Releasing** (``release``, ``release_all``): the leases of a batch are deleted when it
+  ends, all of this worker's when it stops.
+
+Leases run on the database's clock (``clock_timestamp()``), so workers on machines whose
+clocks disagree still agree on expiry; SQLite (one worker, ``engine.locks``) runs the same
+statements on this process's clock, without row locks. The one window a lease cannot
+close: a worker that stops dead *during* a connector call for longer than its lease (a
+``SIGSTOP``, a frozen VM) may find, on waking, that the new holder reconciled and performed
+the same intent; its own answer is then dropped by the fence, but the call was made. The
+connector's timeouts, a heartbeat every few seconds and ``lease_seconds`` well above both
+keep a running worker far from it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from journey.engine.sql_batches import in_batches
+from journey.engine.store import Effect, Run, RunStatus, Store, table
+
+__all__ = [
+    "Claims",
+    "ContactLease",
+    "LeaseLostError",
+    "default_worker_id",
+    "leases_by_worker",
+]
+
+
+class ContactLease(SQLModel, table=True):
+    """A contact held by a worker until ``lease_until`` (module docstring): only the holder
+    advances its runs, takes its events and reconciles its intents."""
+
+    __tablename__ = "contact_leases"
+    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    worker_id: str = Field(index=True)
+    lease_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class LeaseLostError(Exception):
+    """A batch's transaction found a lease of its contacts taken by another worker."""
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: unique among workers on every machine, and says where one runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def leases_by_worker(conn: Connection) -> dict[str, int]:
+    """How many contacts each worker holds, live or expired (``journey status``)."""
+    leases = table(ContactLease)
+    rows = conn.execute(sa.select(leases.c.worker_id, sa.func.count()).group_by(leases.c.worker_id))
+    return {str(worker): int(n) for worker, n in rows}
+
+
+def _insert(conn: Connection) -> Any:
+    """The dialect's ``INSERT`` construct, the one with ``ON CONFLICT``."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table(ContactLease))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table(ContactLease))
+
+
+class Claims:
+    """One worker's leases on one store (module docstring)."""
+
+    def __init__(self, store: Store, worker_id: str, lease_seconds: float = 30.0) -> None:
+        self.store, self.worker_id, self.lease_seconds = store, worker_id, lease_seconds
+
+    # ------------------------------------------------------------------ clock
+
+    def _now(self, conn: Connection) -> sa.ColumnElement[datetime]:
+        """Now, on the database's clock where there is one that every worker shares."""
+        if conn.dialect.name == "postgresql":
+            return sa.func.clock_timestamp(type_=sa.DateTime(timezone=True))
+        return sa.literal(datetime.now(UTC), sa.DateTime(timezone=True))
+
+    def _until(self, conn: Connection) -> sa.ColumnElement[datetime]:
+        lease = timedelta(seconds=self.lease_seconds)
+        if conn.dialect.name == "postgresql":
+            return self._now(conn) + sa.literal(lease, sa.Interval())
+        return sa.literal(datetime.now(UTC) + lease, sa.DateTime(timezone=True))
+
+    # ------------------------------------------------------------------ leases
+
+    def available(self, conn: Connection, contact_id: sa.ColumnElement[int]) -> Any:
+        """The condition "no other worker holds a live lease on this contact"."""
+        leases = table(ContactLease)
+        return ~sa.exists().where(
+            leases.c.contact_id == contact_id,
+            leases.c.worker_id != self.worker_id,
+            leases.c.lease_until > self._now(conn),
+        )
+
+    def take(self, conn: Connection, contact_ids: Collection[int]) -> set[int]:
+        """Lease these contacts to this worker where nobody else holds them live, in the
+        caller's transaction; the contacts won (the rest stay someone else's)."""
+        if not contact_ids:
+            return set()
+        leases = table(ContactLease)
+        won: set[int] = set()
+        for chunk in in_batches(sorted(contact_ids)):
+            stmt = _insert(conn).values(
+                [
+                    {"contact_id": c, "worker_id": self.worker_id, "lease_until": self._until(conn)}
+                    for c in chunk
+                ]
+            )
+            new = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[leases.c.contact_id],
+                set_={"worker_id": new.worker_id, "lease_until": new.lease_until},
+                where=sa.or_(
+                    leases.c.worker_id == self.worker_id,
+                    leases.c.lease_until <= self._now(conn),
+                ),
+            ).returning(leases.c.contact_id)
+            won.update(int(c) for c in conn.execute(stmt).scalars())
+        return won
+
+    def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:
+        """Delete this worker's leases on these contacts, in the caller's transaction."""
+        leases = table(ContactLease)
+        for chunk in in_batches(sorted(contact_ids)):
+            conn.execute(
+                sa.delete(leases).where(
+                    leases.c.worker_id == self.worker_id, leases.c.contact_id.in_(chunk)
+                )
+            )
+
+    def release(self, contact_ids: Collection[int]) -> None:
+        """A batch ended: its contacts go back to the pool."""
+        if contact_ids:
+            with self.store.begin() as conn:
+                self.give_back(conn, contact_ids)
+
+    def release_all(self) -> None:
+        """This worker stops: every contact it holds goes back to the pool."""
+        leases = table(ContactLease)
+        with self.store.begin() as conn:
+            conn.execute(sa.delete(leases).where(leases.c.worker_id == self.worker_id))
+
+    def renew(self) -> int:
+        """Extend every lease of this worker; how many. Rows a fence has locked are skipped
+        (the fence renews them itself), so a heartbeat never waits on a batch."""
+        leases = table(ContactLease)
+        with self.store.begin() as conn:
+            mine = (
+                sa.select(leases.c.contact_id)
+                .where(leases.c.worker_id == self.worker_id)
+                .with_for_update(skip_locked=True)
+            )
+            done = conn.execute(
+                sa.update(leases)
+                .where(leases.c.contact_id.in_(mine.scalar_subquery()))
+                .where(leases.c.worker_id == self.worker_id)
+                .values(lease_until=self._until(conn))
+            )
+            return int(done.rowcount or 0)
+
+    def fence(self, conn: Connection, contact_ids: Collection[int]) -> None:
+        """The last statement of a batch's transaction: renew its leases, in contact order;
+        ``LeaseLostError`` (so the caller rolls back) when any is no longer this worker's."""
+        leases = table(ContactLease)
+        kept = 0
+        for chunk in in_batches(sorted(contact_ids)):
+            locked = (
+                sa.select(leases.c.contact_id)
+                .where(leases.c.contact_id.in_(chunk), leases.c.worker_id == self.worker_id)
+                .order_by(leases.c.contact_id)
+                .with_for_update()
+            )
+            kept += len(
+                conn.execute(
+                    sa.update(leases)
+                    .where(leases.c.contact_id.in_(locked.scalar_subquery()))
+                    .where(leases.c.worker_id == self.worker_id)
+                    .values(lease_until=self._until(conn))
+                    .returning(leases.c.contact_id)
+                ).all()
+            )
+        if kept < len(set(contact_ids)):
+            raise LeaseLostError(f"{len(set(contact_ids)) - kept} contacts taken by another worker")
+
+    # ------------------------------------------------------------------ claims
+
+    def claim_due(self, now: datetime, limit: int) -> list[sa.Row[Any]]:
+        """Up to ``limit`` due runs, their contacts leased to this worker (module docstring).
+        One query per status so each is an index range scan that stops at the limit (an
+        ``OR`` across them would scan every run on every batch)."""
+        runs = table(Run)
+        with self.store.begin() as conn:
+            free = self.available(conn, runs.c.contact_id)
+            found: list[Any] = []
+            for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
+                if len(found) >= limit:
+                    break
+                found += conn.execute(
+                    sa.select(runs.c.id, runs.c.contact_id)
+                    .where(runs.c.status == status, runs.c.next_due <= now, free)
+                    .order_by(runs.c.next_due)
+                    .limit(limit - len(found))
+                    .with_for_update(skip_locked=True, of=runs)
+                ).all()
+            if len(found) < limit:
+                seen = {r.id for r in found}
+                woken = conn.execute(
+                    sa.select(runs.c.id, runs.c.contact_id)
+                    .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value, free)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True, of=runs)
+                ).all()
+                found += [r for r in woken if r.id not in seen][: limit - len(found)]
+            won = self.take(conn, {r.contact_id for r in found})
+        order = {r.id: n for n, r in enumerate(found) if r.contact_id in won}
+        return sorted(self._due_rows(now, list(order)), key=lambda r: order[r.id])
+
+    def _due_rows(self, now: datetime, run_ids: Sequence[int]) -> list[sa.Row[Any]]:
+        """The claimed runs, read under their leases, still due (as nobody else moves them,
+        all of them)."""
+        runs = table(Run)
+        due = sa.or_(
+            sa.and_(
+                runs.c.status.in_((RunStatus.ACTIVE.value, RunStatus.WAITING.value)),
+                runs.c.next_due <= now,
+            ),
+            sa.and_(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value),
+        )
+        out: list[Any] = []
+        with self.store.engine.connect() as conn:
+            for chunk in in_batches(run_ids):
+                out += conn.execute(sa.select(runs).where(runs.c.id.in_(chunk), due)).all()
+        return out
+
+    def claim_pending(self) -> set[int]:
+        """The contacts with effect intents left without an outcome that nobody else holds
+        live (a killed worker's, once its leases expired; a batch this worker dropped),
+        leased to this worker."""
+        ef = table(Effect)
+        with self.store.begin() as conn:
+            contacts = conn.execute(
+                sa.select(ef.c.contact_id)
+                .where(ef.c.status == "pending", self.available(conn, ef.c.contact_id))
+                .distinct()
+            ).scalars()
+            return self.take(conn, {int(c) for c in contacts})
