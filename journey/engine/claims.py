@@ -31,12 +31,13 @@ read). The table holds only the contacts in flight, a batch per worker.
   in flight.
 * **Renewing** (``renew``): a heartbeat extends every lease of this worker, skipping rows
   locked at that moment (a fence is renewing them), so it never waits.
-* **Fencing** (``fence``): the last statement of each transaction of a batch renews the
+* **Fencing** (``fenced``): the last statement of each transaction of a batch renews the
   batch's leases ``WHERE worker_id = me``. A worker paused past its lease whose contacts
   another worker took finds fewer rows: the transaction is rolled back and the batch
-  dropped; the new holder reconciles its intents. Last, so that a transaction holds the
-  lease rows' locks only while committing and waits on nothing after (a claimer takes run
-  rows with ``SKIP LOCKED``, then leases): no lock cycle.
+  dropped; the new holder reconciles its intents. (A write the new holder's own work
+  refuses — an intent key it already wrote — drops the batch the same way.) Last, so that
+  a transaction holds the lease rows' locks only while committing and waits on nothing
+  after (a claimer takes run rows with ``SKIP LOCKED``, then leases): no lock cycle.
 * **Releasing** (``release``, ``release_all``): the leases of a batch are deleted when it
   ends, all of this worker's when it stops.
 
@@ -55,7 +56,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -208,6 +210,35 @@ class Claims:
                 .values(lease_until=self._until(conn))
             )
             return int(done.rowcount or 0)
+
+    @contextmanager
+    def fenced(self, contact_ids: Collection[int]) -> Iterator[Connection]:
+        """A transaction of a batch on these contacts, fenced at its end (module docstring):
+        ``LeaseLostError``, everything in it rolled back, when they are no longer all this
+        worker's."""
+        try:
+            with self.store.begin() as conn:
+                yield conn
+                self.fence(conn, contact_ids)
+        except sa.exc.IntegrityError:
+            if self.holds(contact_ids):
+                raise
+            raise LeaseLostError("a write of a contact another worker took") from None
+
+    def holds(self, contact_ids: Collection[int]) -> bool:
+        """Whether this worker holds all these contacts' leases (live or not)."""
+        leases = table(ContactLease)
+        held = 0
+        with self.store.engine.connect() as conn:
+            for chunk in in_batches(sorted(contact_ids)):
+                held += len(
+                    conn.execute(
+                        sa.select(leases.c.contact_id).where(
+                            leases.c.contact_id.in_(chunk), leases.c.worker_id == self.worker_id
+                        )
+                    ).all()
+                )
+        return held == len(set(contact_ids))
 
     def fence(self, conn: Connection, contact_ids: Collection[int]) -> None:
         """The last statement of a batch's transaction: renew its leases, in contact order;

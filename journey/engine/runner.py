@@ -250,13 +250,12 @@ class Runner:
                     waiting_on_connector.append(item)
             changed = [(befores[c], v) for c, v in views.items() if differs(befores[c], v)]
             try:
-                with self.store.begin() as conn:
+                with self.claims.fenced(contacts) as conn:
                     if changed:
                         write_contacts(conn, changed, ctx, busy=busy)
                     flush(conn, writes)
                     if reads is not None:
                         reads.save(conn)
-                    self.claims.fence(conn, contacts)
             except LeaseLostError:
                 return report
             if reads is not None and self.links is not None:
