@@ -116,12 +116,24 @@ def _list_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     }
     for key, name in wanted.items():
         if key not in found:
-            found[key] = int(
-                conn.execute(
-                    sa.insert(lst).values(name=name, name_key=key).returning(lst.c.id)
-                ).scalar_one()
-            )
+            found[key] = _named_id(conn, lst, name, key)
     return found
+
+
+def _named_id(conn: Connection, tbl: sa.Table, name: str, key: str) -> int:
+    """The id of the list or company named ``key``, made if missing — by an insert that
+    leaves it to another worker making the same one at the same time."""
+    name_dialect = conn.dialect.name
+    if name_dialect in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if name_dialect == "sqlite" else postgresql_insert
+        conn.execute(
+            dialect_insert(tbl)
+            .values(name=name, name_key=key)
+            .on_conflict_do_nothing(index_elements=["name_key"])
+        )
+    else:
+        conn.execute(sa.insert(tbl).values(name=name, name_key=key))
+    return int(conn.execute(sa.select(tbl.c.id).where(tbl.c.name_key == key)).scalar_one())
 
 
 def _company_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
@@ -129,11 +141,7 @@ def _company_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
     if key not in cache:
         co = table(Company)
         found = conn.execute(sa.select(co.c.id).where(co.c.name_key == key)).scalar()
-        if found is None:
-            found = conn.execute(
-                sa.insert(co).values(name=name, name_key=key).returning(co.c.id)
-            ).scalar_one()
-        cache[key] = int(found)
+        cache[key] = int(found) if found is not None else _named_id(conn, co, name, key)
     return cache[key]
 
 
