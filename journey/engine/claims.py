@@ -42,8 +42,10 @@ read). The table holds only the contacts in flight, a batch per worker.
   ends, all of this worker's when it stops.
 
 Leases run on the database's clock (``clock_timestamp()``), so workers on machines whose
-clocks disagree still agree on expiry; SQLite (one worker, ``engine.locks``) runs the same
-statements on this process's clock, without row locks. The one window a lease cannot
+clocks disagree still agree on expiry. SQLite runs the same statements on this process's
+clock, without row locks; there one runner works the store at a time (``engine.locks``),
+so a lease another worker id holds is a dead process's and is taken at once, rather than
+waited out (``exclusive``). The one window a lease cannot
 close: a worker that stops dead *during* a connector call for longer than its lease (a
 ``SIGSTOP``, a frozen VM) may find, on waking, that the new holder reconciled and performed
 the same intent; its own answer is then dropped by the fence, but the call was made. The
@@ -115,10 +117,19 @@ def _insert(conn: Connection) -> Any:
 
 
 class Claims:
-    """One worker's leases on one store (module docstring)."""
+    """One worker's leases on one store (module docstring). ``exclusive``: no other worker
+    can be running (a SQLite store, by default), so every lease not this one's is stale."""
 
-    def __init__(self, store: Store, worker_id: str, lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        lease_seconds: float = 30.0,
+        *,
+        exclusive: bool | None = None,
+    ) -> None:
         self.store, self.worker_id, self.lease_seconds = store, worker_id, lease_seconds
+        self.exclusive = store.is_sqlite if exclusive is None else exclusive
 
     # ------------------------------------------------------------------ clock
 
@@ -138,6 +149,8 @@ class Claims:
 
     def available(self, conn: Connection, contact_id: sa.ColumnElement[int]) -> Any:
         """The condition "no other worker holds a live lease on this contact"."""
+        if self.exclusive:
+            return sa.true()
         leases = table(ContactLease)
         return ~sa.exists().where(
             leases.c.contact_id == contact_id,
@@ -163,7 +176,9 @@ class Claims:
             stmt = stmt.on_conflict_do_update(
                 index_elements=[leases.c.contact_id],
                 set_={"worker_id": new.worker_id, "lease_until": new.lease_until},
-                where=sa.or_(
+                where=None
+                if self.exclusive
+                else sa.or_(
                     leases.c.worker_id == self.worker_id,
                     leases.c.lease_until <= self._now(conn),
                 ),

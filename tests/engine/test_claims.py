@@ -37,6 +37,10 @@ update field "Nurture Stage" to "One"
 add task "Call {{First Name}}" due in 1 day
 """
 CONTACTS = 12
+#: Tests of runners working side by side: PostgreSQL's (on SQLite one runner works a store).
+SIDE_BY_SIDE = pytest.mark.parametrize(
+    "store_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 STEPS_PER_RUN = 4  # two actions with effects, the update, the end
 EFFECTS_PER_RUN = 2
 
@@ -130,6 +134,7 @@ def assert_every_contact_finished_once(store: Store, journal: Path) -> None:
         applied.close()
 
 
+@SIDE_BY_SIDE
 def test_two_runners_claim_disjoint_contacts(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
@@ -156,6 +161,7 @@ def test_two_runners_claim_disjoint_contacts(
         assert leases_by_worker(conn) == {"c": 2}
 
 
+@SIDE_BY_SIDE
 def test_a_contact_another_runner_holds_waits_for_it(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
@@ -189,6 +195,7 @@ def test_a_contact_another_runner_holds_waits_for_it(
     assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
 
 
+@SIDE_BY_SIDE
 def test_an_expired_lease_is_taken_over(runner: Callable[[str], Runner], tmp_path: Path) -> None:
     a = runner("a")
     b = runner("b")
@@ -199,6 +206,23 @@ def test_an_expired_lease_is_taken_over(runner: Callable[[str], Runner], tmp_pat
     assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
 
 
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_on_sqlite_a_lease_of_another_runner_is_a_dead_ones(
+    runner: Callable[[str], Runner], tmp_path: Path
+) -> None:
+    """One runner works a SQLite store at a time (``engine.locks``): whatever another
+    worker id still holds, live or not, its process is gone, so it is not waited out."""
+    a = runner("a")
+    b = runner("b")
+    with b.store.begin() as conn:
+        assert b.claims.take(conn, {1, 2, 3}) == {1, 2, 3}
+    a.run_until_idle(T0)
+    assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
+
+
+@pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_runner_whose_contacts_were_taken_cannot_commit_its_batch(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
@@ -224,6 +248,7 @@ def test_a_runner_whose_contacts_were_taken_cannot_commit_its_batch(
     assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
 
 
+@SIDE_BY_SIDE
 def test_renewing_keeps_a_slow_batch_and_its_intents_its_own(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
