@@ -19,8 +19,7 @@ read). The table holds only the contacts in flight, a batch per worker.
   take different rows instead of queueing on the same ones; then their contacts' leases,
   in contact order (two claimers never deadlock), by ``INSERT … ON CONFLICT (contact_id)
   DO UPDATE … WHERE the lease expired or is mine RETURNING contact_id`` — the contacts
-  returned are the ones won. Only the runs of contacts won are worked, read again once the
-  leases are held.
+  returned are the ones won. Only the runs of contacts won are worked.
 * **Events** (``available``, ``take``, ``give_back``): the inbox takes the same leases
   inside the transaction that turns the events into runs and gives them back in it, so
   two workers never both create a live run of one contact in one journey (the store's
@@ -58,7 +57,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,6 +138,12 @@ class Claims:
             return sa.func.clock_timestamp(type_=sa.DateTime(timezone=True))
         return sa.literal(datetime.now(UTC), sa.DateTime(timezone=True))
 
+    def _db_now(self, conn: Connection) -> datetime:
+        """Now on that clock, as a value."""
+        if conn.dialect.name == "postgresql":
+            return conn.execute(sa.select(self._now(conn))).scalar_one()
+        return datetime.now(UTC)
+
     def _until(self, conn: Connection) -> sa.ColumnElement[datetime]:
         lease = timedelta(seconds=self.lease_seconds)
         if conn.dialect.name == "postgresql":
@@ -164,27 +169,26 @@ class Claims:
         if not contact_ids:
             return set()
         leases = table(ContactLease)
-        won: set[int] = set()
-        for chunk in in_batches(sorted(contact_ids)):
-            stmt = _insert(conn).values(
-                [
-                    {"contact_id": c, "worker_id": self.worker_id, "lease_until": self._until(conn)}
-                    for c in chunk
-                ]
-            )
-            new = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[leases.c.contact_id],
-                set_={"worker_id": new.worker_id, "lease_until": new.lease_until},
-                where=None
-                if self.exclusive
-                else sa.or_(
-                    leases.c.worker_id == self.worker_id,
-                    leases.c.lease_until <= self._now(conn),
-                ),
-            ).returning(leases.c.contact_id)
-            won.update(int(c) for c in conn.execute(stmt).scalars())
-        return won
+        until = self._db_now(conn) + timedelta(seconds=self.lease_seconds)
+        stmt = _insert(conn)
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[leases.c.contact_id],
+            set_={"worker_id": new.worker_id, "lease_until": new.lease_until},
+            where=None
+            if self.exclusive
+            else sa.or_(
+                leases.c.worker_id == self.worker_id,
+                leases.c.lease_until <= self._now(conn),
+            ),
+        ).returning(leases.c.contact_id)
+        # One statement compiled once, sent as few multi-row INSERTs in contact order
+        # (SQLAlchemy's "insertmanyvalues").
+        rows = [
+            {"contact_id": c, "worker_id": self.worker_id, "lease_until": until}
+            for c in sorted(contact_ids)
+        ]
+        return {int(c) for c in conn.execute(stmt, rows).scalars()}
 
     def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:
         """Delete this worker's leases on these contacts, in the caller's transaction."""
@@ -284,7 +288,9 @@ class Claims:
     def claim_due(self, now: datetime, limit: int) -> list[sa.Row[Any]]:
         """Up to ``limit`` due runs, their contacts leased to this worker (module docstring).
         One query per status so each is an index range scan that stops at the limit (an
-        ``OR`` across them would scan every run on every batch)."""
+        ``OR`` across them would scan every run on every batch). A row read ``FOR UPDATE``
+        is its latest version, and once the lease is held nobody else moves it, so the
+        rows read here are the batch's."""
         runs = table(Run)
         with self.store.begin() as conn:
             free = self.available(conn, runs.c.contact_id)
@@ -293,7 +299,7 @@ class Claims:
                 if len(found) >= limit:
                     break
                 found += conn.execute(
-                    sa.select(runs.c.id, runs.c.contact_id)
+                    sa.select(runs)
                     .where(runs.c.status == status, runs.c.next_due <= now, free)
                     .order_by(runs.c.next_due)
                     .limit(limit - len(found))
@@ -302,32 +308,14 @@ class Claims:
             if len(found) < limit:
                 seen = {r.id for r in found}
                 woken = conn.execute(
-                    sa.select(runs.c.id, runs.c.contact_id)
+                    sa.select(runs)
                     .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value, free)
                     .limit(limit)
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
                 found += [r for r in woken if r.id not in seen][: limit - len(found)]
             won = self.take(conn, {r.contact_id for r in found})
-        order = {r.id: n for n, r in enumerate(found) if r.contact_id in won}
-        return sorted(self._due_rows(now, list(order)), key=lambda r: order[r.id])
-
-    def _due_rows(self, now: datetime, run_ids: Sequence[int]) -> list[sa.Row[Any]]:
-        """The claimed runs, read under their leases, still due (as nobody else moves them,
-        all of them)."""
-        runs = table(Run)
-        due = sa.or_(
-            sa.and_(
-                runs.c.status.in_((RunStatus.ACTIVE.value, RunStatus.WAITING.value)),
-                runs.c.next_due <= now,
-            ),
-            sa.and_(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value),
-        )
-        out: list[Any] = []
-        with self.store.engine.connect() as conn:
-            for chunk in in_batches(run_ids):
-                out += conn.execute(sa.select(runs).where(runs.c.id.in_(chunk), due)).all()
-        return out
+        return [r for r in found if r.contact_id in won]
 
     def claim_pending(self) -> set[int]:
         """The contacts with effect intents left without an outcome that nobody else holds
