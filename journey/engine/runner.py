@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from journey.connectors.base import Connector, EffectResult, result_to_json
 from journey.connectors.sync import RecordReader, SyncProblem
@@ -134,14 +137,20 @@ class Runner:
         """Runs in the batch this runner is working now (``journey status``)."""
         return self._claimed
 
-    def _claimed_batch(self, items: list[BatchItem], now: datetime) -> PassReport:
-        """A claimed batch processed, its contacts given back whatever happens."""
-        self._claimed = len(items)
+    @contextmanager
+    def _holding(self, contacts: set[int], runs: int) -> Iterator[None]:
+        """Work on claimed contacts, given back at the end. After a failure (the database
+        gone, say) giving them back is best effort: leases left run out by themselves."""
+        self._claimed = runs
         try:
-            return self._process(items, now)
-        finally:
+            yield
+        except BaseException:
             self._claimed = 0
-            self.claims.release({i.contact_id for i in items})
+            with suppress(sa.exc.SQLAlchemyError):
+                self.claims.release(contacts)
+            raise
+        self._claimed = 0
+        self.claims.release(contacts)
 
     # ------------------------------------------------------------------ passes
 
@@ -167,7 +176,8 @@ class Runner:
             rows = self.claims.claim_due(now, self.batch_size)
             if not rows:
                 break
-            batch = self._claimed_batch([item_of(r) for r in rows], now)
+            with self._holding({r.contact_id for r in rows}, len(rows)):
+                batch = self._process([item_of(r) for r in rows], now)
             report.add(batch)
             if progress:
                 progress(report)
@@ -201,8 +211,7 @@ class Runner:
         contacts = self.claims.claim_pending()
         if not contacts:
             return report
-        self._claimed = len(contacts)
-        try:
+        with self._holding(contacts, len(contacts)):
             items = pending_items(self.store, self.catalog, contacts)
             if not items:
                 return report
@@ -211,10 +220,7 @@ class Runner:
             reconcile(self.connector, self.catalog, items, views)
             report.reconciled = len(items)
             report.add(self._process(items, now, views=views))
-            return report
-        finally:
-            self._claimed = 0
-            self.claims.release(contacts)
+        return report
 
     # ------------------------------------------------------------------ batches
 
