@@ -40,6 +40,12 @@ read). The table holds only the contacts in flight, a batch per worker.
 * **Releasing** (``release``, ``release_all``): the leases of a batch are deleted when it
   ends, all of this worker's when it stops.
 
+A lease is live while it has not run out *and* its worker is alive. Alive, on PostgreSQL,
+is a session advisory lock each worker holds on a connection of its own for as long as it
+runs (keyed by ``holder_key``, a hash of its id): the server drops it the moment that
+session ends, however the process ended (``kill -9`` included), so a dead worker's
+contacts are taken at once, not after its lease ran out, and a live one's never before.
+
 Leases run on the database's clock (``clock_timestamp()``), so workers on machines whose
 clocks disagree still agree on expiry. SQLite runs the same statements on this process's
 clock, without row locks; there one runner works the store at a time (``engine.locks``),
@@ -54,15 +60,18 @@ keep a running worker far from it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
+import weakref
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
@@ -85,6 +94,8 @@ class ContactLease(SQLModel, table=True):
     __tablename__ = "contact_leases"
     contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     worker_id: str = Field(index=True)
+    #: The key of the holder's liveness lock (module docstring).
+    holder_key: int
     lease_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
@@ -95,6 +106,16 @@ class LeaseLostError(Exception):
 def default_worker_id() -> str:
     """``host:pid:random``: unique among workers on every machine, and says where one runs."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+#: The first key of every worker's liveness lock, ``pg_advisory_lock(LIVENESS, key)``
+#: ("jy"), apart from the single-key locks of ``engine.locks``.
+LIVENESS = 0x6A79
+
+
+def holder_key(worker_id: str) -> int:
+    """The second key of a worker's liveness lock: 31 bits of a hash of its id."""
+    return int.from_bytes(hashlib.sha256(worker_id.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def leases_by_worker(conn: Connection) -> dict[str, int]:
@@ -115,6 +136,11 @@ def _insert(conn: Connection) -> Any:
     return sqlite_insert(table(ContactLease))
 
 
+def _close_quietly(driver_connection: Any) -> None:
+    with suppress(Exception):  # closing a session already gone
+        driver_connection.close()
+
+
 class Claims:
     """One worker's leases on one store (module docstring). ``exclusive``: no other worker
     can be running (a SQLite store, by default), so every lease not this one's is stale."""
@@ -129,6 +155,60 @@ class Claims:
     ) -> None:
         self.store, self.worker_id, self.lease_seconds = store, worker_id, lease_seconds
         self.exclusive = store.is_sqlite if exclusive is None else exclusive
+        self.key = holder_key(worker_id)
+        self._alive: Any = None  # the driver's connection holding the liveness lock
+
+    # ------------------------------------------------------------------ liveness
+
+    def _stay_alive(self) -> None:
+        """Hold this worker's liveness lock (module docstring), taken again on a new session
+        when the one holding it is gone (the server restarted, say). The session is the
+        driver's own, out of the pool, so disposing of the engine leaves it be."""
+        if self.store.is_sqlite:
+            return
+        if self._alive is not None:
+            try:
+                self._alive.execute("SELECT 1")
+                return
+            except Exception:  # the driver's error: the session is gone
+                self._close_alive()
+        pooled = self.store.engine.raw_connection()
+        alive: Any = pooled.driver_connection
+        pooled.detach()
+        alive.autocommit = True
+        alive.execute("SELECT pg_try_advisory_lock(%s, %s)", (LIVENESS, self.key))
+        self._alive = alive
+        # A worker dropped without ``release_all`` still closes its session.
+        weakref.finalize(self, _close_quietly, alive)
+
+    def _close_alive(self) -> None:
+        alive, self._alive = self._alive, None
+        if alive is not None:
+            _close_quietly(alive)
+
+    def _live_keys(self, conn: Connection) -> list[int]:
+        """The keys of the workers alive on this database now."""
+        return [
+            int(k)
+            for k in conn.execute(
+                sa.text(
+                    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND classid = :ns AND objsubid = 2 AND granted AND database ="
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+                ),
+                {"ns": LIVENESS},
+            ).scalars()
+        ]
+
+    def _live(self, conn: Connection) -> Any:
+        """The condition "this lease row is live": not run out, its holder alive."""
+        leases = table(ContactLease)
+        running = leases.c.lease_until > self._now(conn)
+        if conn.dialect.name != "postgresql":
+            return running
+        # ``= ANY(array)``: one bound value, so it also serves an executemany.
+        keys = sa.literal(self._live_keys(conn), ARRAY(sa.Integer()))
+        return sa.and_(running, leases.c.holder_key == sa.any_(keys))
 
     # ------------------------------------------------------------------ clock
 
@@ -160,7 +240,7 @@ class Claims:
         return ~sa.exists().where(
             leases.c.contact_id == contact_id,
             leases.c.worker_id != self.worker_id,
-            leases.c.lease_until > self._now(conn),
+            self._live(conn),
         )
 
     def take(self, conn: Connection, contact_ids: Collection[int]) -> set[int]:
@@ -168,24 +248,31 @@ class Claims:
         caller's transaction; the contacts won (the rest stay someone else's)."""
         if not contact_ids:
             return set()
+        self._stay_alive()
         leases = table(ContactLease)
         until = self._db_now(conn) + timedelta(seconds=self.lease_seconds)
         stmt = _insert(conn)
         new = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[leases.c.contact_id],
-            set_={"worker_id": new.worker_id, "lease_until": new.lease_until},
+            set_={
+                "worker_id": new.worker_id,
+                "holder_key": new.holder_key,
+                "lease_until": new.lease_until,
+            },
             where=None
             if self.exclusive
-            else sa.or_(
-                leases.c.worker_id == self.worker_id,
-                leases.c.lease_until <= self._now(conn),
-            ),
+            else sa.or_(leases.c.worker_id == self.worker_id, ~self._live(conn)),
         ).returning(leases.c.contact_id)
         # One statement compiled once, sent as few multi-row INSERTs in contact order
         # (SQLAlchemy's "insertmanyvalues").
         rows = [
-            {"contact_id": c, "worker_id": self.worker_id, "lease_until": until}
+            {
+                "contact_id": c,
+                "worker_id": self.worker_id,
+                "holder_key": self.key,
+                "lease_until": until,
+            }
             for c in sorted(contact_ids)
         ]
         return {int(c) for c in conn.execute(stmt, rows).scalars()}
@@ -207,10 +294,14 @@ class Claims:
                 self.give_back(conn, contact_ids)
 
     def release_all(self) -> None:
-        """This worker stops: every contact it holds goes back to the pool."""
+        """This worker stops: every contact it holds goes back to the pool, and its liveness
+        lock with its session."""
         leases = table(ContactLease)
-        with self.store.begin() as conn:
-            conn.execute(sa.delete(leases).where(leases.c.worker_id == self.worker_id))
+        try:
+            with self.store.begin() as conn:
+                conn.execute(sa.delete(leases).where(leases.c.worker_id == self.worker_id))
+        finally:
+            self._close_alive()
 
     def renew(self) -> int:
         """Extend every lease of this worker; how many. Rows a fence has locked are skipped
@@ -319,8 +410,7 @@ class Claims:
 
     def claim_pending(self) -> set[int]:
         """The contacts with effect intents left without an outcome that nobody else holds
-        live (a killed worker's, once its leases expired; a batch this worker dropped),
-        leased to this worker."""
+        live (a killed worker's; a batch this worker dropped), leased to this worker."""
         ef = table(Effect)
         with self.store.begin() as conn:
             contacts = conn.execute(

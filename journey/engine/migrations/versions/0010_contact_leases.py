@@ -20,6 +20,7 @@ def upgrade() -> None:
         "contact_leases",
         sa.Column("contact_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("worker_id", sa.String(), nullable=False),
+        sa.Column("holder_key", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("contact_id"),
     )
