@@ -79,10 +79,12 @@ from journey.engine.sql_batches import in_batches
 from journey.engine.store import Effect, Run, RunStatus, Store, table
 
 __all__ = [
+    "LIVENESS",
     "Claims",
     "ContactLease",
     "LeaseLostError",
     "default_worker_id",
+    "holder_key",
     "leases_by_worker",
 ]
 

@@ -21,7 +21,7 @@ from journey.connectors.base import EffectRequest, EffectResult
 from journey.connectors.recording import JournalingConnector
 from journey.dsl.syntax import Action
 from journey.engine import triggers
-from journey.engine.claims import ContactLease, leases_by_worker
+from journey.engine.claims import LIVENESS, ContactLease, holder_key, leases_by_worker
 from journey.engine.conditions import Evaluator
 from journey.engine.intake import import_rows
 from journey.engine.journeys import Catalog
@@ -300,3 +300,27 @@ def test_a_live_run_another_writer_made_is_taken_as_already_in(
     with a.store.engine.connect() as conn:
         assert contact_ids(a.store).count(1) == 1
         assert leases_by_worker(conn) == {}
+
+
+@SIDE_BY_SIDE
+def test_a_dead_workers_live_leases_are_taken_at_once(
+    runner: Callable[[str], Runner], tmp_path: Path
+) -> None:
+    """Its session ends (the server ends it here, as when its process is killed): the
+    liveness lock goes with it, so its leases, not run out, are no one's any more."""
+    a = runner("a")
+    b = runner("b")
+    with b.store.begin() as conn:
+        assert b.claims.take(conn, {1, 2, 3}) == {1, 2, 3}
+    a.run_until_idle(T0)
+    assert not {1, 2, 3} & set(contact_ids(a.store))  # b, alive, holds them
+    with a.store.begin() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = :ns AND objid = :key AND objsubid = 2"
+            ),
+            {"ns": LIVENESS, "key": holder_key("b")},
+        )
+    a.run_until_idle(T0)
+    assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
