@@ -4,7 +4,7 @@ Pipeline position: runner (due runs, recovery) and triggers (the inbox) -> **cla
 store (``contact_leases``). The pattern is the one of Que, graphile-worker, procrastinate
 and Oban: rows claimed with ``SELECT … FOR UPDATE SKIP LOCKED``, stamped with the worker
 and a lease expiry, renewed while the work lasts, back in the pool when the lease runs out
-— PostgreSQL's own primitives, no home-made consensus.
+or its worker's session ends — PostgreSQL's own primitives, no home-made consensus.
 
 The unit of a claim is the **contact**, not the run: a ``contact_leases`` row names the
 worker holding a contact and until when. Only that worker advances the contact's runs,
@@ -18,7 +18,7 @@ read). The table holds only the contacts in flight, a batch per worker.
   worker holds a live lease on, ``FOR UPDATE SKIP LOCKED`` so that concurrent claimers
   take different rows instead of queueing on the same ones; then their contacts' leases,
   in contact order (two claimers never deadlock), by ``INSERT … ON CONFLICT (contact_id)
-  DO UPDATE … WHERE the lease expired or is mine RETURNING contact_id`` — the contacts
+  DO UPDATE … WHERE the lease is not live or is mine RETURNING contact_id`` — the contacts
   returned are the ones won. Only the runs of contacts won are worked.
 * **Events** (``available``, ``take``, ``give_back``): the inbox takes the same leases
   inside the transaction that turns the events into runs and gives them back in it, so
@@ -26,7 +26,7 @@ read). The table holds only the contacts in flight, a batch per worker.
   partial unique index ``runs_one_live`` refuses it too; ``engine.triggers`` takes that
   refusal as "already in").
 * **Recovery** (``claim_pending``): the pending intents of contacts nobody else holds live
-  — a killed worker's, once its leases expired — and never those of a live worker's batch
+  — a killed worker's — and never those of a live worker's batch
   in flight.
 * **Renewing** (``renew``): a heartbeat extends every lease of this worker, skipping rows
   locked at that moment (a fence is renewing them), so it never waits.
