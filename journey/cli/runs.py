@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from rich.table import Table
 from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
 from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
+from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import JournalingConnector
@@ -38,7 +38,7 @@ from journey.engine.journeys import journey_key
 from journey.engine.locks import RunnerLock, command_name
 from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
-from journey.engine.status import contact_report, journey_status
+from journey.engine.status import contact_report, fleet_status, journey_status
 from journey.engine.sync import possible_duplicates
 
 __all__ = [
@@ -65,6 +65,10 @@ NowOpt = Annotated[
         help="Act as if it were this ISO date-time (default: the clock).",
     ),
 ]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def parse_moment(text: str | None) -> datetime:
@@ -94,14 +98,13 @@ def acting_project(
     now: datetime | None = None,
     with_journeys: bool = True,
     act: bool = False,
-    stop: threading.Event | None = None,
 ) -> Iterator[Project]:
     """The project; with ``act``, its connector is the one ``journey.toml`` describes (the
-    embedded emulated org by default, a real org when configured) and this process holds
-    the store's runner lock (a worker, given ``stop``, waits for it on PostgreSQL; the
-    others are refused, as everywhere on SQLite). The org first:
-    when a worker holds both, the refusal names the embedded org, the one it cannot share
-    on any store."""
+    embedded emulated org by default, a real org when configured) and, on a SQLite store,
+    this process holds the runner lock (a second runner is refused with the way to scale;
+    on PostgreSQL runners claim their runs and need no lock: ``engine.locks``). The org
+    first: when a worker holds both, the refusal names the embedded org, the one it cannot
+    share on any store."""
     handle: ConnectorHandle | None = None
     lock: RunnerLock | None = None
     try:
@@ -112,7 +115,7 @@ def acting_project(
                 typer.echo(handle.description, err=True)
         if act:
             lock = RunnerLock(config.store_url)
-            lock.acquire(command_name(), stop, waiting=_waiting, wait=stop is not None)
+            lock.acquire(command_name())
         connector: Connector | None = handle.connector if handle else None
         if not act:  # reading or taking contacts in: nothing is performed
             connector = JournalingConnector(keep_log=False)
@@ -131,10 +134,6 @@ def acting_project(
             handle.close()
         if lock is not None:
             lock.release()
-
-
-def _waiting(holder: str) -> None:
-    typer.echo(f"{holder} works this store's runs: waiting for it to stop", err=True)
 
 
 def _emit(as_json: bool, data: Any) -> bool:
@@ -220,13 +219,18 @@ def status_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Per-step counts for each published journey (entered, waiting, done, failed), the
-    Salesforce API calls used today, and possible duplicates to fix in Salesforce. With
-    JOURNEY, also who failed at which step and why (`journey retry` puts them back)."""
+    Salesforce API calls used today, possible duplicates to fix in Salesforce, and the
+    workers (alive or gone, which one leads the sync). With JOURNEY, also who failed at
+    which step and why (`journey retry` puts them back)."""
     config = load_config()
     if not store_exists(config):
         if journey is not None:
             fail(f'no published journey is named "{journey}"', "not_found", hint=NO_STORE)
-        nothing = {"journeys": [], "salesforce": connection_summary(config)}
+        nothing = {
+            "journeys": [],
+            "salesforce": connection_summary(config),
+            **workers_json([]),
+        }
         if not _emit(as_json, {**nothing, "possible_duplicates": []}):
             typer.echo(NO_STORE)
         return
@@ -242,6 +246,8 @@ def status_command(
         with project.store.begin() as conn:
             duplicates = possible_duplicates(conn)
         connection = connection_summary(project.config)
+        moment = _now()
+        fleet = fleet_status(project.store, moment)
     if journey is not None and not statuses:
         fail(f'no published journey is named "{journey}"', "not_found")
     listed = [
@@ -252,7 +258,12 @@ def status_command(
     ]
     if _emit(
         as_json,
-        {"journeys": listed, "salesforce": connection, "possible_duplicates": duplicates},
+        {
+            "journeys": listed,
+            "salesforce": connection,
+            "possible_duplicates": duplicates,
+            **workers_json(fleet),
+        },
     ):
         return
     console = Console()
@@ -280,6 +291,7 @@ def status_command(
             f"possible duplicate: {dup['email']} is held by {ids} (merge them in Salesforce)",
             soft_wrap=True,
         )
+    console.print(workers_table(fleet, moment), soft_wrap=True)
 
 
 #: Failed runs ``journey status JOURNEY`` prints; ``--json`` lists every one.

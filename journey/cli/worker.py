@@ -2,7 +2,8 @@
 prompt stop on SIGTERM/SIGINT.
 
 Pipeline position: thin — the loop is ``engine.worker``; here are the signals, the
-sync source that shares the worker's connector, and the lines printed. Exit codes: 0 when
+sync source that shares the worker's connector, and the lines printed. ``--processes N``
+hands over to ``cli.supervisor``, which starts N of these. Exit codes: 0 when
 it stopped by itself (``--exit-when-idle``) or on SIGTERM (what a service manager sends);
 130 on Ctrl-C / SIGINT, as shells count it (``cli.errors.ExitCode.INTERRUPTED``). A
 second signal, or a batch or call still in flight ``GRACE_SECONDS`` after the first,
@@ -24,10 +25,12 @@ from typing import Annotated, Any
 import typer
 
 from journey.cli.app import app
-from journey.cli.errors import ExitCode
+from journey.cli.errors import ExitCode, fail
 from journey.cli.runs import acting_project, parse_moment, pass_summary, recording_only
+from journey.cli.supervisor import supervise
 from journey.cli.sync import summary_line
 from journey.connectors.salesforce.replication import replication_for
+from journey.engine.config import load_config
 from journey.engine.project import Project
 from journey.engine.runner import PassReport
 from journey.engine.sync import CycleSummary, SyncRun
@@ -58,6 +61,19 @@ class _WorkerOutput:
 
     def published(self) -> None:
         typer.echo("journeys changed: published the new versions")
+
+    def leading(self, leads: bool) -> None:
+        text = (
+            "this worker leads the sync"
+            if leads
+            else "another worker leads the sync: this one runs journeys"
+        )
+        self._line("leader", text, {"leads": leads})
+
+    def store_away(self, problem: str) -> None:
+        self._line(
+            "store", f"the store is unreachable ({problem}): waiting for it", {"problem": problem}
+        )
 
     def refused(self, problem: str) -> None:
         typer.echo(
@@ -122,7 +138,7 @@ def _stop_on_signals() -> Iterator[tuple[threading.Event, list[int]]]:
     "worker",
     epilog="Example: journey worker --poll 5. Stops within seconds of SIGTERM (exit 0) or "
     "Ctrl-C / SIGINT (exit 130), after the batch in flight. One worker per SQLite store and "
-    "per embedded org; several on PostgreSQL wait their turn.",
+    "per embedded org; on PostgreSQL any number, on any machines (docs/deployment.md).",
 )
 def worker_command(
     poll: Annotated[float, typer.Option(min=0.01, help="Seconds between passes.")] = 1.0,
@@ -139,11 +155,27 @@ def worker_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON line per pass and per sync cycle.")
     ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes to start on this machine (PostgreSQL store for more than 1).",
+        ),
+    ] = 1,
 ) -> None:
     """Keep processing what is due, and syncing, until stopped (Ctrl-C / SIGTERM)."""
+    if processes > 1:
+        _refuse_a_fleet_it_cannot_share()
+        options = ["--poll", str(poll), "--batch-size", str(batch_size)]
+        options += ["--exit-when-idle"] * exit_when_idle + ["--no-sync"] * no_sync
+        options += ["--json"] * as_json
+        code = supervise(processes, options, lambda text: typer.echo(text, err=True))
+        if code:
+            raise typer.Exit(code)
+        return
     with _stop_on_signals() as (stop, received):
         try:
-            with acting_project(parse_moment(None), act=True, stop=stop) as project:
+            with acting_project(parse_moment(None), act=True) as project:
                 if not stop.is_set():
                     worker = Worker(
                         project,
@@ -164,3 +196,19 @@ def worker_command(
             )
     if received and received[0] == signal.SIGINT:
         raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _refuse_a_fleet_it_cannot_share() -> None:
+    """Several workers need a store and an org they can share: PostgreSQL, a real org."""
+    config = load_config()
+    if not config.store_url.startswith("postgresql"):
+        fail(
+            "--processes: a SQLite store is worked by one process",
+            hint="put the store on PostgreSQL to run several workers: [store] url = "
+            '"postgresql+psycopg://…" (docs/deployment.md)',
+        )
+    if not config.salesforce.remote and not recording_only():
+        fail(
+            "--processes: the embedded org is served by one process",
+            hint="connect a real org (`journey connect`) to run several workers, or run one",
+        )

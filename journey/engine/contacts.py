@@ -42,6 +42,7 @@ from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.store import Company, Contact, ContactList, Event, FieldValue, Membership, table
+from journey.engine.wakeups import announce_work
 
 __all__ = [
     "ContactContext",
@@ -286,6 +287,7 @@ def write_contacts(
         events = [e for e in events if ctx.listens(e["kind"], e["name"])]
     if events:
         conn.execute(sa.insert(table(Event)), events)
+        announce_work(conn)
     if changed_ids:
         wake_runs(conn, changed_ids, busy)
         changed = set(changed_ids)

@@ -49,6 +49,7 @@ from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
 from journey.engine.salesforce_lists import request_records
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, table
+from journey.engine.wakeups import announce_work
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
 
@@ -337,6 +338,7 @@ def submit_form(
                 processed=False,
             )
         )
+        announce_work(conn)
     return cid, created
 
 
@@ -370,6 +372,7 @@ def record_campaign_status(
             )
         )
         wake_runs(conn, [contact_id])
+        announce_work(conn)
     return True
 
 

@@ -2,22 +2,26 @@
 
 Pipeline position: under the commands that act — ``connectors.factory`` takes the org lock
 when it starts the embedded org (``journey run``, ``worker``, ``sync``, ``salesforce
-renew``), and ``journey run`` / ``journey worker`` take the runner lock on the store
+renew``), and ``journey run`` / ``journey worker`` take the runner lock on a SQLite store
 before their first pass. Commands that only touch the store (``event``, ``contacts
 import``, ``status``, ``retry``) take neither, so they keep working while a worker runs.
 
 Why a lock and not care: the embedded org is served from ``.journey/emulator/`` by the
 process that opens it; two such processes would race each other's Salesforce work on one
-org file. And runs are not claimed on a SQLite store: two runners would take the same due
-runs.
+org file. And a SQLite store has one writer at a time and no row claims that skip what
+another holds: two runners would take the same due runs. So SQLite stays single-worker,
+and the refusal names PostgreSQL as the way to scale.
+
+On PostgreSQL there is no runner lock: any number of ``journey worker`` processes, on any
+number of machines, work one store at once, each claiming its runs (``engine.claims``:
+``FOR UPDATE SKIP LOCKED`` and leases). ``journey run`` on PostgreSQL is one more runner
+beside them, claiming like they do, so running it by hand beside a fleet is safe.
+Singleton work (the sync) is led by one worker at a time (``engine.leadership``).
 
 ``FileLock`` is an OS lock (``fcntl.flock``) on a file: the kernel releases it when the
 process exits, however it exits (``kill -9`` included), so a crash never leaves a stale
 lock to clean by hand. The file holds the holder's pid and command, read only to name
-them in the refusal. On PostgreSQL, ``RunnerLock`` is a session advisory lock
-(``pg_try_advisory_lock``): runs are not claimed one by one, so one runner works the store
-at a time; a second worker waits on the lock and takes over when the first stops, and
-``journey run`` does not wait, it is refused, naming the holder.
+them in the refusal.
 """
 
 from __future__ import annotations
@@ -26,20 +30,10 @@ import fcntl
 import json
 import os
 import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-import sqlalchemy as sa
-
 __all__ = ["FileLock", "InUseError", "RunnerLock", "command_name"]
-
-#: The advisory lock key of the runner on a PostgreSQL store (any fixed 64-bit number:
-#: "journey" in ASCII).
-RUNNER_LOCK_KEY = 0x6A6F75726E6579
-#: Seconds between two tries of a waiting runner (it stops waiting at once when told to).
-WAIT_POLL = 1.0
 
 
 class InUseError(Exception):
@@ -129,110 +123,29 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 class RunnerLock:
-    """The right to advance runs on a store: one process per SQLite file (refused otherwise);
-    on PostgreSQL one at a time, the next waiting its turn (module docstring)."""
+    """The right to advance runs on a SQLite store: one process per file, the others
+    refused with the way to scale (PostgreSQL). Other stores need no lock (module
+    docstring)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._engine: sa.Engine | None = None
         path = _sqlite_path(url)
         self._store_file = path
         self._file = FileLock(path.with_name(path.name + ".runner.lock")) if path else None
-        self._conn: sa.Connection | None = None
 
-    def acquire(
-        self,
-        command: str,
-        stop: threading.Event | None = None,
-        waiting: Callable[[str], None] | None = None,
-        *,
-        wait: bool = True,
-    ) -> bool:
-        """Take the lock. SQLite: raises ``InUseError`` when another process holds it.
-        PostgreSQL: waits (calling ``waiting`` once, with who holds it) until it is free, or
-        until ``stop`` is set (then ``False``); without ``wait``, raises ``InUseError``
-        instead. Other databases (memory) need no lock."""
-        if self._file is not None:
-            if self._file.try_acquire(command):
-                return True
-            pid, holder = self._file.holder()
-            raise InUseError(
-                f"the store {self._store_file} is in use by "
-                f"{holder_words(holder)} (pid {pid or '?'}): one process works the runs of a "
-                "SQLite store",
-                "stop the other process first; to run several workers, put the store on "
-                'PostgreSQL: [store] url = "postgresql+psycopg://…" (docs/configuration.md)',
-            )
-        if not self.url.startswith("postgresql"):
+    def acquire(self, command: str) -> bool:
+        """Take the lock; ``InUseError`` when another process holds it."""
+        if self._file is None or self._file.try_acquire(command):
             return True
-        # Its own connection, outside the store's pool: the lock lives as long as it. Its
-        # application_name is how another process learns who holds the lock.
-        self._engine = sa.create_engine(
-            self.url,
-            poolclass=sa.pool.NullPool,
-            connect_args={"application_name": f"journey {command} (pid {os.getpid()})"},
+        pid, holder = self._file.holder()
+        raise InUseError(
+            f"the store {self._store_file} is in use by "
+            f"{holder_words(holder)} (pid {pid or '?'}): one process works the runs of a "
+            "SQLite store",
+            "stop the other process first; to run several workers, put the store on "
+            'PostgreSQL: [store] url = "postgresql+psycopg://…" (docs/deployment.md)',
         )
-        conn = self._engine.connect()
-        told = False
-        try:
-            while not self._try(conn):
-                if not wait:
-                    holder = self._holder(conn)
-                    raise InUseError(
-                        f"the store's runs are being worked by {holder}; one process at a "
-                        "time works them",
-                        "a running worker already processes what is due; stop it to run "
-                        "this command by hand",
-                    )
-                if not told and waiting is not None:
-                    waiting(self._holder(conn))
-                    told = True
-                if (stop or threading.Event()).wait(WAIT_POLL):
-                    self._close(conn)
-                    return False
-        except BaseException:
-            self._close(conn)
-            raise
-        self._conn = conn
-        return True
-
-    @staticmethod
-    def _holder(conn: sa.Connection) -> str:
-        """Who holds the advisory lock: its session's application_name (a bigint key is
-        split into ``classid``, the high half, and ``objid``, the low half)."""
-        found = conn.execute(
-            sa.text(
-                "SELECT a.application_name FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                "AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
-            ),
-            {"hi": RUNNER_LOCK_KEY >> 32, "lo": RUNNER_LOCK_KEY & 0xFFFFFFFF},
-        ).scalar()
-        conn.commit()
-        name = str(found or "")
-        return f"`{name}`" if name.startswith("journey ") else "another process"
-
-    @staticmethod
-    def _try(conn: sa.Connection) -> bool:
-        got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUNNER_LOCK_KEY})
-        taken = bool(got.scalar())
-        conn.commit()
-        return taken
 
     def release(self) -> None:
         if self._file is not None:
             self._file.release()
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            try:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUNNER_LOCK_KEY})
-                conn.commit()
-            finally:
-                self._close(conn)  # the session ending releases it in any case
-
-    def _close(self, conn: sa.Connection) -> None:
-        conn.close()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None

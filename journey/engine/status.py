@@ -10,13 +10,17 @@ Counts per step, over every version still in the store:
   take a step has no entry for it yet, so it is not counted. The feed entry of a
   run put back by ``journey retry`` is not a visit; its next attempt at the step is.
 
-Who failed where and why is ``engine.failed_runs`` (``journey status JOURNEY`` lists it).
+Who failed where and why is ``engine.failed_runs`` (``journey status JOURNEY`` lists it);
+the workers working the store, alive or gone, and the sync's leader are ``engine.fleet``'s
+registry (``fleet_status``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,10 +28,18 @@ import sqlalchemy as sa
 from journey.dsl.compiled import END
 from journey.engine.contacts import contact_id_by_email, load_views
 from journey.engine.failed_runs import RETRY_KIND
+from journey.engine.fleet import WorkerStatus, workers
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.store import LIVE_STATUSES, Activity, Run, RunStatus, Store, table
 
-__all__ = ["ContactReport", "JourneyStatus", "StepCount", "contact_report", "journey_status"]
+__all__ = [
+    "ContactReport",
+    "JourneyStatus",
+    "StepCount",
+    "contact_report",
+    "fleet_status",
+    "journey_status",
+]
 
 
 @dataclass
@@ -163,3 +175,15 @@ def contact_report(store: Store, email: str, limit: int = 200) -> ContactReport 
             for r in reversed(rows)
         ],
     )
+
+
+def fleet_status(
+    store: Store,
+    now: datetime,
+    claimed: Callable[[sa.Connection], Mapping[str, int]] | None = None,
+) -> list[WorkerStatus]:
+    """The registered workers as of ``now``; ``claimed`` counts what each holds (runs by
+    worker id, ``claims.leases_by_worker``); without it every count is 0."""
+    with store.engine.connect() as conn:
+        counts = claimed(conn) if claimed is not None else {}
+        return workers(conn, now, counts)

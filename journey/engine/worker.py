@@ -1,41 +1,59 @@
-"""The worker loop: passes on the real clock, a sync cycle on its schedule, a prompt stop.
+"""The worker loop: passes on the real clock, the sync when this worker leads it, a prompt
+stop.
 
 Pipeline position: ``journey worker`` (thin) -> **worker** -> runner (passes) and
-``engine.sync`` (cycles), in one process, so actions decide on data the sync just read
-and one process serves the embedded org (``engine.locks``). ``journey sync`` stays for a
-one-off cycle.
+``engine.sync`` (cycles), in one process, so actions decide on data the sync just read.
+Production runs ``journey worker`` alone — one, or many against one PostgreSQL store on
+one or more machines: every worker runs journeys; exactly one, the sync's leader
+(``engine.leadership``), runs sync cycles. ``journey sync`` stays for a one-off cycle.
 
 The loop, until ``stop`` is set::
 
     publish edited journeys (a bad edit is reported; the last good versions keep running)
-    a sync cycle, when one is due: at start, then every [sync] every
+    a sync cycle, when one is due and this worker leads the sync (re-checked each time)
     a runner pass until idle at the clock's now
-    wait ``poll`` seconds (or until the next cycle is due, or ``stop``)
+    wait ``poll`` seconds (or until the next cycle is due, new work is announced, or ``stop``)
 
-Stopping: ``stop`` is a ``threading.Event`` the CLI sets from SIGTERM/SIGINT. Every wait
-is ``stop.wait``, never ``time.sleep``, so an idle worker stops at once; the runner checks
-it between batches and the sync between objects and pages, so a busy one stops after the
-batch or page in flight. What was committed stays; a batch abandoned between its intents
-and their outcomes is reconciled at the next start (``Runner.recover``); a sync cycle cut
-short is read again from its watermark. A call that hangs is bounded by the connector's
-timeouts, and ``journey worker`` abandons one still in flight a few seconds after the
-signal (``cli.worker``).
+Beside the loop, the worker is in the registry (``engine.fleet``) with a heartbeat thread;
+its wait wakes at once when new events are announced on PostgreSQL (``engine.wakeups``).
+A store that goes away (PostgreSQL restarting) is reported and waited for, not fatal: the
+next pass reconciles what the interrupted one left in doubt (``Runner.recover``), and the
+leadership is taken again from scratch.
+
+Stopping: ``stop`` is a ``threading.Event`` the CLI sets from SIGTERM/SIGINT. No wait
+sleeps past it, so an idle worker stops at once; the runner checks it between batches and
+the sync between objects and pages, so a busy one stops after the batch or page in flight.
+What was committed stays; a batch abandoned between its intents and their outcomes is
+reconciled at the next start (``Runner.recover``); a sync cycle cut short is read again
+from its watermark. A call that hangs is bounded by the connector's timeouts, and
+``journey worker`` abandons one still in flight a few seconds after the signal
+(``cli.worker``). A clean stop leaves the registry and lets go of the leadership, so a
+follower takes the sync over at its next try.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
+import sqlalchemy as sa
+
+from journey.engine import fleet
 from journey.engine.journeys import JourneyLoadError
+from journey.engine.leadership import SyncLeadership
 from journey.engine.project import Project
 from journey.engine.runner import PassReport
 from journey.engine.sync import CycleSummary, SyncRun, run_cycle
+from journey.engine.wakeups import WakeUps
 
 __all__ = ["Worker", "WorkerOutput"]
+
+#: Longest wait before looking at a store that went away again (seconds).
+STORE_RETRY = 2.0
 
 
 class WorkerOutput(Protocol):
@@ -53,13 +71,22 @@ class WorkerOutput(Protocol):
     def refused(self, problem: str) -> None:
         """An edit in ``journeys/`` does not compile; the last good versions keep running."""
 
+    def leading(self, leads: bool) -> None:
+        """This worker took the sync's leadership (``True``) or found another worker holds
+        it (``False``): said when it changes, and once at start."""
+
+    def store_away(self, problem: str) -> None:
+        """The store could not be reached (PostgreSQL restarting): the worker waits for it."""
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 class Worker:
-    """The loop of the module docstring over an open project."""
+    """The loop of the module docstring over an open project. ``on_beat`` callables run on
+    each heartbeat (the runner's lease renewal); ``worker_id`` is this worker's id in the
+    registry (made up when not given)."""
 
     def __init__(
         self,
@@ -71,10 +98,28 @@ class Worker:
         sync: SyncRun | None = None,
         sync_every: float = 600.0,
         clock: Callable[[], datetime] = _now,
+        command: str = "worker",
+        worker_id: str | None = None,
+        beat: float = fleet.BEAT_SECONDS,
+        on_beat: Iterable[Callable[[], object]] = (),
     ) -> None:
         self.project, self.stop = project, stop
         self.poll, self.sync, self.sync_every, self.clock = poll, sync, sync_every, clock
+        self.id, self.command = worker_id or fleet.new_worker_id(), command
         self.runner = project.runner(batch_size)
+        url = project.store.engine.url.render_as_string(hide_password=False)
+        self.leadership = SyncLeadership(url, self.id)
+        self.wakeups = WakeUps(url)
+        self.heartbeat = fleet.Heartbeat(
+            project.store,
+            self.id,
+            command,
+            every=beat,
+            on_beat=on_beat,
+            leads=lambda: self.leadership.leads,
+            clock=clock,
+        )
+        self._told: bool | None = None
         if sync is not None:
             sync.should_stop = stop.is_set
 
@@ -88,18 +133,47 @@ class Worker:
         if self.project.catalog.problems:
             out.refused(str(JourneyLoadError(self.project.catalog.problems)))
 
+    def _leads(self, out: WorkerOutput) -> bool:
+        """Whether this worker runs the cycle that is due: the lock is re-checked now."""
+        leads = self.leadership.ensure()
+        if leads != self._told:
+            fleet.mark_leader(self.project.store, self.id, leads)
+            out.leading(leads)
+            self._told = leads
+        return leads
+
     def run(self, out: WorkerOutput, *, exit_when_idle: bool = False) -> None:
         """Loop until ``stop`` is set (or, with ``exit_when_idle``, until a pass finds
-        nothing to do after the first sync cycle)."""
+        nothing to do after the first sync cycle), registered in the fleet meanwhile."""
+        fleet.register(self.project.store, self.command, worker_id=self.id, now=self.clock())
+        self.heartbeat.start()
+        try:
+            self._loop(out, exit_when_idle)
+        finally:
+            self.heartbeat.stop()
+            self.leadership.release()
+            self.wakeups.close()
+            with contextlib.suppress(sa.exc.DBAPIError):  # store away: shown gone, swept
+                fleet.deregister(self.project.store, self.id)
+
+    def _loop(self, out: WorkerOutput, exit_when_idle: bool) -> None:
         next_sync = time.monotonic()  # a cycle first: the first pass decides on fresh data
         while not self.stop.is_set():
-            self._publish(out)
-            if self.sync is not None and time.monotonic() >= next_sync:
-                out.synced(run_cycle(self.sync))
-                next_sync = time.monotonic() + self.sync_every
-                if self.stop.is_set():
-                    break
-            report = self.runner.run_until_idle(self.clock(), should_stop=self.stop.is_set)
+            try:
+                self._publish(out)
+                if self.sync is not None and time.monotonic() >= next_sync:
+                    if self._leads(out):
+                        out.synced(run_cycle(self.sync))
+                    next_sync = time.monotonic() + self.sync_every
+                    if self.stop.is_set():
+                        break
+                report = self.runner.run_until_idle(self.clock(), should_stop=self.stop.is_set)
+            except sa.exc.OperationalError as exc:
+                if self.project.store.is_sqlite:
+                    raise
+                out.store_away(str(exc.orig or exc).strip().splitlines()[0])
+                self.stop.wait(min(self.poll, STORE_RETRY))
+                continue
             if report.events or report.runs or report.reconciled:
                 out.passed(report)
             elif exit_when_idle:
@@ -107,4 +181,4 @@ class Worker:
             wait = self.poll
             if self.sync is not None:
                 wait = max(0.0, min(wait, next_sync - time.monotonic()))
-            self.stop.wait(wait)
+            self.wakeups.wait(wait, self.stop)

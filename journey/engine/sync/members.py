@@ -19,6 +19,7 @@ from journey.engine.store import CampaignStatus, Event, table
 from journey.engine.sync.identity import id_text
 from journey.engine.sync.inbound import Taken
 from journey.engine.sync.records import Linked, load_records, save_records
+from journey.engine.wakeups import announce_work
 
 __all__ = ["take_members"]
 
@@ -87,4 +88,5 @@ def take_members(conn: Connection, records: Sequence[Record], ctx: ContactContex
     save_records(conn, saved)
     if woken:
         wake_runs(conn, woken)
+        announce_work(conn)
     return taken

@@ -1,0 +1,96 @@
+"""Wake-ups: new work on a PostgreSQL store wakes idle workers at once.
+
+Pipeline position: whatever inserts events into the inbox (``engine.intake``'s forms and
+campaign statuses, ``engine.contacts.write_contacts`` for imports, list changes and the
+sync's field changes, ``engine.sync``'s campaign members) calls ``announce_work(conn)`` in
+the same transaction; ``engine.worker`` waits on a ``WakeUps`` between passes.
+
+``announce_work`` is a ``NOTIFY`` on ``CHANNEL``: PostgreSQL delivers it when the
+transaction commits (never for one rolled back) and folds repeats within one transaction
+into one, so a 10,000-row import wakes each worker once. Each idle worker ``LISTEN``s on a
+dedicated connection (psycopg 3, autocommit) and wakes as soon as a notification arrives;
+one that arrives while the worker is busy waits in that connection and wakes the next
+wait at once, so none is lost between a pass and a wait. Polling stays: a worker still
+looks every ``--poll`` seconds (for waits coming due and on SQLite, which has no
+notifications), and when the listening connection breaks (a server restart) it falls back
+to the poll and listens again at its next wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["CHANNEL", "WakeUps", "announce_work"]
+
+#: The notification channel of new work on a store.
+CHANNEL = "journey_work"
+#: Longest stretch the listener waits before looking at the stop flag again (seconds).
+_SLICE = 0.25
+
+
+def announce_work(conn: sa.Connection) -> None:
+    """Wake the idle workers when this transaction commits (PostgreSQL; nothing elsewhere)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+class WakeUps:
+    """The listening side for a store URL; on a store without notifications ``wait`` is
+    the plain poll."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.enabled = url.startswith("postgresql")
+        self._conn: Any = None  # a psycopg.Connection, opened at the first wait
+
+    def _listening(self) -> Any:
+        if self._conn is None:
+            import psycopg
+
+            plain = sa.engine.make_url(self.url).set(drivername="postgresql")
+            dsn = plain.render_as_string(hide_password=False)
+            try:
+                conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+                conn.execute(f"LISTEN {CHANNEL}")
+            except psycopg.Error:
+                return None
+            self._conn = conn
+        return self._conn
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait up to ``seconds``, or less: ``True`` when woken by new work, ``False`` at the
+        end of the wait or once ``stop`` is set (looked at every fraction of a second)."""
+        if not self.enabled:
+            stop.wait(seconds)
+            return False
+        import psycopg
+
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            conn = self._listening()
+            if conn is None:  # the server is away: poll, and listen again next time
+                stop.wait(min(left, 1.0))
+                continue
+            try:
+                woken = any(True for _ in conn.notifies(timeout=min(left, _SLICE), stop_after=1))
+                if woken:
+                    for _ in conn.notifies(timeout=0.0):  # the rest of the burst: one wake
+                        pass
+                    return True
+            except psycopg.Error:
+                self.close()
+        return False
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # broken: closing it is all that is left
+                conn.close()
