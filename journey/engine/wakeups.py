@@ -62,6 +62,11 @@ class WakeUps:
             self._conn = conn
         return self._conn
 
+    def listen(self) -> bool:
+        """Start listening now (at worker start, so work announced during the first pass
+        is not missed); ``False`` when there is nothing to listen to or the server is away."""
+        return self.enabled and self._listening() is not None
+
     def wait(self, seconds: float, stop: threading.Event) -> bool:
         """Wait up to ``seconds``, or less: ``True`` when woken by new work, ``False`` at the
         end of the wait or once ``stop`` is set (looked at every fraction of a second)."""

@@ -147,6 +147,7 @@ class Worker:
         nothing to do after the first sync cycle), registered in the fleet meanwhile."""
         fleet.register(self.project.store, self.command, worker_id=self.id, now=self.clock())
         self.heartbeat.start()
+        self.wakeups.listen()
         try:
             self._loop(out, exit_when_idle)
         finally:

@@ -1,21 +1,16 @@
 """The runner lock on each store: a second runner on a SQLite file is refused at once with the
-way to scale out (PostgreSQL); on PostgreSQL it waits its turn and takes over when the first
-lets go, or gives up when told to stop. And the file lock is released however its process
-ends. Joins and waits have upper bounds that only guard against hangs."""
+way to scale out (PostgreSQL); on PostgreSQL there is none, every runner claims its runs.
+And the file lock is released however its process ends."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from journey.engine.locks import FileLock, InUseError, RunnerLock
-
-BOUND = 30.0
 
 
 def test_a_second_runner_on_a_sqlite_store_is_refused(tmp_path: Path) -> None:
@@ -40,48 +35,14 @@ def test_memory_stores_need_no_lock() -> None:
 
 
 @pytest.mark.postgres
-def test_on_postgresql_the_second_runner_waits_then_takes_over(postgres_url: str) -> None:
-    first = RunnerLock(postgres_url)
+def test_on_postgresql_runners_take_no_lock(postgres_url: str) -> None:
+    """Many workers work one PostgreSQL store at once: each claims its runs instead."""
+    first, second = RunnerLock(postgres_url), RunnerLock(postgres_url)
     assert first.acquire("worker")
-    second = RunnerLock(postgres_url)
-    told = threading.Event()
-    got: list[bool] = []
-    holders: list[str] = []
-
-    def waiting(holder: str) -> None:
-        holders.append(holder)
-        told.set()
-
-    waiter = threading.Thread(target=lambda: got.append(second.acquire("worker", None, waiting)))
-    waiter.start()
-    assert told.wait(BOUND)  # it said it is waiting, and it is still waiting
-    assert waiter.is_alive()
-    assert holders == [f"`journey worker (pid {os.getpid()})`"]
-    # `journey run` does not wait: it is refused, naming the holder.
-    with pytest.raises(InUseError) as refused:
-        RunnerLock(postgres_url).acquire("run", wait=False)
-    assert f"worked by `journey worker (pid {os.getpid()})`" in str(refused.value)
+    assert second.acquire("worker")
+    assert RunnerLock(postgres_url).acquire("run")
     first.release()
-    waiter.join(BOUND)
-    assert got == [True]
     second.release()
-
-
-@pytest.mark.postgres
-def test_on_postgresql_a_waiting_runner_gives_up_when_told_to_stop(postgres_url: str) -> None:
-    first = RunnerLock(postgres_url)
-    assert first.acquire("worker")
-    stop = threading.Event()
-    got: list[bool] = []
-    waiter = threading.Thread(
-        target=lambda: got.append(
-            RunnerLock(postgres_url).acquire("worker", stop, lambda _holder: stop.set())
-        )
-    )
-    waiter.start()  # ``waiting`` sets stop: it gives up at its next look
-    waiter.join(BOUND)
-    assert got == [False]
-    first.release()
 
 
 def test_a_file_lock_dies_with_its_process(tmp_path: Path) -> None:
