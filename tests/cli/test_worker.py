@@ -330,35 +330,3 @@ def test_a_second_worker_on_a_sqlite_store_is_refused_with_the_way_to_scale(
         assert "Traceback" not in out
         assert "in use by a running journey worker" in sup.journey("run", code=2)
         assert first.stop() == 0
-
-
-@pytest.mark.postgres
-def test_two_workers_on_postgresql_take_turns_without_a_traceback(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    start: Callable[..., Worker],
-    postgres_url: str,
-) -> None:
-    monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
-    with sup.standalone_emulator(tmp_path / "org", existing_seed()) as org:
-        settings = org.settings()
-        root = write_project(tmp_path / "project", {"greet": GREET, "promote": PROMOTE}, settings)
-        monkeypatch.chdir(root)
-        monkeypatch.setenv("SF_SESSION", org.session_id)
-        first = start("--poll", "0.1", root=root)
-        first.next("sync")
-        holder = f"`journey worker (pid {first.process.pid})`"
-        out = sup.journey("run", code=2)  # a run by hand does not wait: it is told who works
-        assert f"the store's runs are being worked by {holder}" in out
-        second = start("--poll", "0.1", root=root)
-        waiting = f"{holder} works this store's runs: waiting for it to stop"
-        until(lambda: any(waiting in line for line in second.errors))
-        assert first.stop() == 0
-        second.next("sync")  # it took over
-        sup.import_contacts(root, [{"Email": "turn@new.example"}], list_name="Promote")
-        until(lambda: bool(sup.contact("turn@new.example")["salesforce"]["id"]))
-        assert second.stop() == 0
-        for worker in (first, second):
-            assert not any(
-                "Traceback" in line or "IntegrityError" in line for line in worker.errors
-            )
