@@ -150,7 +150,7 @@ def _lock_embedded(config: ProjectConfig) -> FileLock:
     )
     if command_name() == "worker":  # more workers need an org and a store they can share
         hint += (
-            "; to run several workers, connect a real org (`journey connect`) and put the "
+            "; to run several workers, connect a real org (`journey salesforce connect`) and put the "
             'store on PostgreSQL: [store] url = "postgresql+psycopg://…" (docs/deployment.md)'
         )
     raise InUseError(

@@ -346,4 +346,4 @@ def test_a_fleet_is_refused_where_it_cannot_share(
     monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
     out = sup.journey("worker", "--processes", "2", code=2)
     assert "the embedded org is served by one process" in out
-    assert "journey connect" in out
+    assert "journey salesforce connect" in out
