@@ -73,7 +73,7 @@ class WorkerOutput(Protocol):
 
     def leading(self, leads: bool) -> None:
         """This worker took the sync's leadership (``True``) or found another worker holds
-        it (``False``): said when it changes, and once at start."""
+        it (``False``): said on PostgreSQL when it changes, and at the first cycle."""
 
     def store_away(self, problem: str) -> None:
         """The store could not be reached (PostgreSQL restarting): the worker waits for it."""
@@ -138,7 +138,8 @@ class Worker:
         leads = self.leadership.ensure()
         if leads != self._told:
             fleet.mark_leader(self.project.store, self.id, leads)
-            out.leading(leads)
+            if self.leadership.on_postgresql:  # elsewhere the one worker always leads
+                out.leading(leads)
             self._told = leads
         return leads
 
