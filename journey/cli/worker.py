@@ -210,5 +210,6 @@ def _refuse_a_fleet_it_cannot_share() -> None:
     if not config.salesforce.remote and not recording_only():
         fail(
             "--processes: the embedded org is served by one process",
-            hint="connect a real org (`journey salesforce connect`) to run several workers, or run one",
+            hint="connect a real org (`journey salesforce connect`) to run several workers, "
+            "or run one",
         )

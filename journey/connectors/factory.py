@@ -150,8 +150,9 @@ def _lock_embedded(config: ProjectConfig) -> FileLock:
     )
     if command_name() == "worker":  # more workers need an org and a store they can share
         hint += (
-            "; to run several workers, connect a real org (`journey salesforce connect`) and put the "
-            'store on PostgreSQL: [store] url = "postgresql+psycopg://…" (docs/deployment.md)'
+            "; to run several workers, connect a real org (`journey salesforce connect`) and "
+            'put the store on PostgreSQL: [store] url = "postgresql+psycopg://…" '
+            "(docs/deployment.md)"
         )
     raise InUseError(
         f"the embedded org is in use by {holder_words(command)} (pid {pid or '?'}); "

@@ -35,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from journey.engine.leadership import leader_sessions, session_name
 from journey.engine.store import Store, table
 
 __all__ = [
@@ -228,15 +229,18 @@ class WorkerStatus:
 def workers(
     conn: sa.Connection, now: datetime, claimed: Mapping[str, int] | None = None
 ) -> list[WorkerStatus]:
-    """The registry, oldest worker first: alive when it beat within the lease. A gone
-    worker never leads (its lock died with it); ``claimed`` counts runs per worker id
-    (``claims.leases_by_worker``)."""
+    """The registry, oldest worker first: alive when it beat within the lease. Who leads
+    the sync is, on PostgreSQL, the session holding the lock now (``leader_sessions``);
+    elsewhere what the one worker recorded. A gone worker never leads (its lock died with
+    it). ``claimed`` counts runs per worker id (``claims.leases_by_worker``)."""
     horizon = now - timedelta(seconds=LEASE_SECONDS)
     rows = table(WorkerRow)
+    holders = set(leader_sessions(conn)) if conn.dialect.name == "postgresql" else None
     out: list[WorkerStatus] = []
     for r in conn.execute(sa.select(rows).order_by(rows.c.started_at, rows.c.id)):
         beat = _utc(r.heartbeat_at)
         alive = beat >= horizon
+        leads = bool(r.leads_sync) if holders is None else session_name(r.id) in holders
         out.append(
             WorkerStatus(
                 id=r.id,
@@ -246,7 +250,7 @@ def workers(
                 started_at=_utc(r.started_at),
                 heartbeat_at=beat,
                 alive=alive,
-                leads_sync=bool(r.leads_sync) and alive,
+                leads_sync=leads and alive,
                 claimed=(claimed or {}).get(r.id, 0),
             )
         )

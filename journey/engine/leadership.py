@@ -28,7 +28,7 @@ import contextlib
 
 import sqlalchemy as sa
 
-__all__ = ["SYNC_LOCK_KEY", "SyncLeadership"]
+__all__ = ["SYNC_LOCK_KEY", "SyncLeadership", "leader_sessions", "session_name"]
 
 #: The advisory lock key of the sync's leader (any fixed 64-bit number: "jsync" in ASCII),
 #: distinct from the migrations' and the runner lock's keys.
@@ -38,6 +38,28 @@ _HELD = (
     "AND pid = pg_backend_pid() AND objsubid = 1 "
     "AND classid::bigint = :hi AND objid::bigint = :lo)"
 )
+
+
+_HOLDERS = (
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+    "AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+)
+
+
+def session_name(worker_id: str) -> str:
+    """The ``application_name`` of a worker's leadership session (PostgreSQL keeps 63
+    bytes of it), by which ``journey status`` learns who holds the lock."""
+    return f"journey worker {worker_id}".encode()[:63].decode(errors="ignore")
+
+
+def leader_sessions(conn: sa.Connection) -> list[str]:
+    """The session names holding the sync's lock right now: the server's own answer, not
+    what a worker last wrote (at most one; none between a leader's death and a takeover)."""
+    found = conn.execute(
+        sa.text(_HOLDERS), {"hi": SYNC_LOCK_KEY >> 32, "lo": SYNC_LOCK_KEY & 0xFFFFFFFF}
+    ).scalars()
+    return [str(name) for name in found]
 
 
 class SyncLeadership:
@@ -73,7 +95,7 @@ class SyncLeadership:
                 self.url,
                 poolclass=sa.pool.NullPool,
                 connect_args={
-                    "application_name": f"journey worker {self.worker_id}"[:63],
+                    "application_name": session_name(self.worker_id),
                     "connect_timeout": 10,
                 },
             )

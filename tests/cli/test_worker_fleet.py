@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from journey.engine.leadership import SYNC_LOCK_KEY
+from journey.engine.leadership import SYNC_LOCK_KEY, session_name
 from tests.cli import actions_support as sup
-from tests.cli.test_worker import GREET, write_project
+from tests.cli.test_worker import write_project
 from tests.conftest import _as_postgres, _free_port, _pg_bin
 from tests.existing_org import existing_seed
 
@@ -111,7 +111,10 @@ def until(check: Callable[[], bool], procs: tuple[Proc, ...] = ()) -> None:
     deadline = time.monotonic() + BOUND
     while not check():
         for proc in procs:
-            assert proc.process.poll() is None, "".join(proc.errors)
+            if proc.process.poll() is not None:
+                for reader in proc._readers:
+                    reader.join(timeout=10)
+                raise AssertionError(f"exit {proc.process.returncode}: {''.join(proc.errors)}")
         assert time.monotonic() < deadline, "not within the bound"
         time.sleep(0.2)
 
@@ -153,8 +156,10 @@ def on_a_standalone_org(
 
         def project(url: str) -> Path:
             monkeypatch.setenv("JOURNEY_DATABASE_URL", url)
+            # A journey the sync does not trigger: these tests watch the sync's leader,
+            # the runs' claims are engine.claims' tests.
             root = write_project(
-                tmp_path / "project", {"greet": GREET}, org.settings() + EVERY_SECOND
+                tmp_path / "project", {"demo": DEMO}, org.settings() + EVERY_SECOND
             )
             monkeypatch.chdir(root)
             return root
@@ -261,13 +266,10 @@ def test_after_a_postgresql_restart_exactly_one_worker_leads_again(
 
     until(one_leader_again, pair)
     [leader] = [w for w in pair if w.leads()]
-    assert sync_holders(url) == [
-        next(
-            f"journey worker {w['id']}"
-            for w in sup.as_json("status")["workers"]
-            if w["pid"] == leader.process.pid
-        )[:63]
-    ]
+    status = sup.as_json("status")
+    [led] = [w for w in status["workers"] if w["id"] == status["sync_leader"]]
+    assert led["pid"] == leader.process.pid  # status asks the server who holds the lock
+    assert sync_holders(url) == [session_name(led["id"])]
     for worker in pair:
         assert worker.stop() == 0
     no_tracebacks(*pair)

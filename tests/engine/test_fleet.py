@@ -35,8 +35,10 @@ def test_a_worker_is_alive_while_it_beats_then_gone_then_swept(store: Store) -> 
     [seen] = fleet_status(store, T0 + timedelta(seconds=1))
     assert (seen.id, seen.command, seen.alive, seen.leads_sync) == (wid, "worker", True, False)
     beats: list[int] = []
+    leadership = SyncLeadership(store.engine.url.render_as_string(hide_password=False), wid)
+    assert leadership.ensure()
     heart = fleet.Heartbeat(
-        store, wid, "worker", on_beat=[lambda: beats.append(1)], leads=lambda: True
+        store, wid, "worker", on_beat=[lambda: beats.append(1)], leads=lambda: leadership.leads
     )
     heart.clock = lambda: T0 + timedelta(seconds=10)
     heart.beat()
@@ -60,6 +62,7 @@ def test_a_worker_is_alive_while_it_beats_then_gone_then_swept(store: Store) -> 
     heart.clock = sweeper.clock
     heart.beat()
     assert {w.id for w in fleet_status(store, sweeper.clock())} == {wid, other}
+    leadership.release()
     fleet.deregister(store, wid)  # a clean stop leaves no row
     assert [w.id for w in fleet_status(store, sweeper.clock())] == [other]
 
