@@ -294,6 +294,18 @@ def test_one_process_serves_the_embedded_org(project: Path, start: Callable[...,
     error = json.loads(sup.journey("run", "--json", code=2))["error"]
     assert error["code"] == "in_use"
     assert "the worker already does this work" in error["hint"]
+    # A second worker is told how to run several: a real org, a PostgreSQL store.
+    second = subprocess.run(
+        [str(sup.JOURNEY_BIN), "worker", "--exit-when-idle", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        check=False,
+    )
+    assert second.returncode == 2
+    hint = json.loads(second.stdout)["error"]["hint"]
+    assert "connect a real org (`journey salesforce connect`)" in hint
+    assert "PostgreSQL" in hint
     # What only touches the store goes on beside it, and the worker takes it from there.
     sup.journey("event", "form-submitted", "Demo", "--email", "walkin@new.example")
     sup.import_contacts(project, [{"Email": "late@new.example"}], list_name="Promote")
