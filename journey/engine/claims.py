@@ -76,13 +76,14 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import Effect, Run, RunStatus, Store, table
+from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, table
 
 __all__ = [
     "LIVENESS",
     "Claims",
     "ContactLease",
     "LeaseLostError",
+    "claimed_runs_by_worker",
     "default_worker_id",
     "holder_key",
     "leases_by_worker",
@@ -121,9 +122,22 @@ def holder_key(worker_id: str) -> int:
 
 
 def leases_by_worker(conn: Connection) -> dict[str, int]:
-    """How many contacts each worker holds, live or expired (``journey status``)."""
+    """How many contacts each worker holds, live or expired."""
     leases = table(ContactLease)
     rows = conn.execute(sa.select(leases.c.worker_id, sa.func.count()).group_by(leases.c.worker_id))
+    return {str(worker): int(n) for worker, n in rows}
+
+
+def claimed_runs_by_worker(conn: Connection) -> dict[str, int]:
+    """How many live runs each worker holds through its contacts' leases (``journey
+    status``): the runs it may be advancing now."""
+    leases, runs = table(ContactLease), table(Run)
+    rows = conn.execute(
+        sa.select(leases.c.worker_id, sa.func.count())
+        .select_from(leases.join(runs, runs.c.contact_id == leases.c.contact_id))
+        .where(runs.c.status.in_(LIVE_STATUSES))
+        .group_by(leases.c.worker_id)
+    )
     return {str(worker): int(n) for worker, n in rows}
 
 

@@ -81,7 +81,7 @@ class Project:
         inbound = inbound_only_fields(self.config.sync, self.config.all_fields())
         return ContactContext(self.field_types, self.evaluator, now, inbound_only=inbound)
 
-    def runner(self, batch_size: int = 1000) -> Runner:
+    def runner(self, batch_size: int = 1000, worker_id: str | None = None) -> Runner:
         return Runner(
             self.store,
             self.catalog,
@@ -90,6 +90,7 @@ class Project:
             self.field_types,
             batch_size=batch_size,
             sync=self.config.sync,
+            worker_id=worker_id,
         )
 
     def close(self) -> None:

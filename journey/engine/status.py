@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from journey.dsl.compiled import END
+from journey.engine.claims import claimed_runs_by_worker
 from journey.engine.contacts import contact_id_by_email, load_views
 from journey.engine.failed_runs import RETRY_KIND
 from journey.engine.fleet import WorkerStatus, workers
@@ -182,8 +183,7 @@ def fleet_status(
     now: datetime,
     claimed: Callable[[sa.Connection], Mapping[str, int]] | None = None,
 ) -> list[WorkerStatus]:
-    """The registered workers as of ``now``; ``claimed`` counts what each holds (runs by
-    worker id, ``claims.leases_by_worker``); without it every count is 0."""
+    """The registered workers as of ``now``; ``claimed`` counts what each holds (live runs
+    by worker id: ``claims.claimed_runs_by_worker`` unless told otherwise)."""
     with store.engine.connect() as conn:
-        counts = claimed(conn) if claimed is not None else {}
-        return workers(conn, now, counts)
+        return workers(conn, now, (claimed or claimed_runs_by_worker)(conn))

@@ -85,7 +85,7 @@ def _now() -> datetime:
 
 class Worker:
     """The loop of the module docstring over an open project. ``on_beat`` callables run on
-    each heartbeat (the runner's lease renewal); ``worker_id`` is this worker's id in the
+    each heartbeat after the runner's lease renewal; ``worker_id`` is this worker's id in the
     registry (made up when not given)."""
 
     def __init__(
@@ -106,7 +106,7 @@ class Worker:
         self.project, self.stop = project, stop
         self.poll, self.sync, self.sync_every, self.clock = poll, sync, sync_every, clock
         self.id, self.command = worker_id or fleet.new_worker_id(), command
-        self.runner = project.runner(batch_size)
+        self.runner = project.runner(batch_size, worker_id=self.id)
         url = project.store.engine.url.render_as_string(hide_password=False)
         self.leadership = SyncLeadership(url, self.id)
         self.wakeups = WakeUps(url)
@@ -115,7 +115,7 @@ class Worker:
             self.id,
             command,
             every=beat,
-            on_beat=on_beat,
+            on_beat=[self.runner.renew_leases, *on_beat],
             leads=lambda: self.leadership.leads,
             clock=clock,
         )
@@ -153,6 +153,8 @@ class Worker:
             self._loop(out, exit_when_idle)
         finally:
             self.heartbeat.stop()
+            with contextlib.suppress(sa.exc.DBAPIError):  # store away: the leases expire
+                self.runner.release_all()
             self.leadership.release()
             self.wakeups.close()
             with contextlib.suppress(sa.exc.DBAPIError):  # store away: shown gone, swept

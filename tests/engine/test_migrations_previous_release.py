@@ -131,7 +131,12 @@ def test_a_store_of_the_previous_release_is_migrated_and_carries_on(
         assert after.pop("memberships") == before["memberships"] - 4
         # Tables this release adds start empty; every old table keeps its rows.
         added = {k: v for k, v in after.items() if k not in before}
-        assert added == {"notification_outbox": 0, "link_reads": 0, "contact_leases": 0, "workers": 0}
+        assert added == {
+            "notification_outbox": 0,
+            "link_reads": 0,
+            "contact_leases": 0,
+            "workers": 0,
+        }
         after = {k: v for k, v in after.items() if k in before}
         unchanged = ("journey_versions", "memberships")
         assert after == {k: v for k, v in before.items() if k not in unchanged}
