@@ -10,7 +10,8 @@ things: every attempt sends the *same* message with the *same* Message-ID (deriv
 effect key, stored with the letter), which receivers deduplicate; and a letter is marked
 ``sent`` the moment its own ``250`` arrives, so a crash can repeat at most the one message
 in flight. A letter marked ``sent`` is never handed over again; one marked ``failed`` never
-either.
+either. Each message goes out under its letter's hold (``Outbox.hold``), so two workers
+never hand over the same letter: the second finds it sent.
 
 Per letter, on one connection for the whole batch:
 
@@ -46,7 +47,7 @@ from journey.connectors.notify.message import (
     header_text,
     message_id_for,
 )
-from journey.connectors.notify.outbox import Outbox
+from journey.connectors.notify.outbox import Held, Outbox
 from journey.connectors.notify.smtp import SmtpError, SmtpSession, SmtpTarget
 from journey.engine.config import NotificationsConfig
 from journey.retry import STEP_RETRIES, RetrySchedule
@@ -130,14 +131,10 @@ class Notifier:
         outcomes: dict[str, Outcome] = {}
         todo: list[Letter] = []
         for letter in letters:
-            if letter.state == "sent":
-                outcomes[letter.key] = Outcome("sent", letter)
-            elif letter.state == "failed":
-                outcomes[letter.key] = Outcome(
-                    "failed", letter, "NOTIFICATION_REFUSED", letter.last_error
-                )
-            else:
+            if letter.state == "pending":
                 todo.append(letter)
+            else:
+                outcomes[letter.key] = _settled(letter)
         if not todo:
             return outcomes
         if not self._smtp_url:
@@ -148,7 +145,9 @@ class Notifier:
             target = self._target()
         except SmtpError as error:
             for letter in todo:
-                outcomes[letter.key] = self._setback(outbox, letter, error.code, str(error), now)
+                outcomes[letter.key] = self._setback(
+                    Held(outbox, letter.key), letter, error.code, str(error), now
+                )
             return outcomes
         outcomes.update(self._smtp(outbox, target, todo, now))
         return outcomes
@@ -160,7 +159,7 @@ class Notifier:
         try:
             data = compose(letter, smtp=False)
         except ValueError as error:  # a letter stored by an older release
-            return self._refused(outbox, letter, str(error))
+            return self._refused(Held(outbox, letter.key), letter, str(error))
         try:
             self.outbox.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".eml.partial")
@@ -168,7 +167,11 @@ class Notifier:
             partial.replace(path)
         except OSError as error:
             return self._setback(
-                outbox, letter, "OUTBOX_UNWRITABLE", f"cannot write {path}: {error.strerror}", now
+                Held(outbox, letter.key),
+                letter,
+                "OUTBOX_UNWRITABLE",
+                f"cannot write {path}: {error.strerror}",
+                now,
             )
         outbox.sent(letter.key, "folder", str(path), now)
         return Outcome("sent", _as(letter, "sent", via="folder", location=str(path)))
@@ -179,62 +182,75 @@ class Notifier:
         outcomes: dict[str, Outcome] = {}
         sender = envelope_sender(self.sender)
         session: SmtpSession | None = None
+
+        def set_back_the_rest(rest: Sequence[Letter], code: str, reason: str) -> None:
+            for other in rest:
+                outcomes[other.key] = self._setback(
+                    Held(outbox, other.key), other, code, reason, now
+                )
+
         try:
-            for index, letter in enumerate(todo):
-                try:
-                    data = compose(letter)
-                except ValueError as error:  # a letter stored by an older release
-                    outcomes[letter.key] = self._refused(outbox, letter, str(error))
-                    continue
-                fresh_try = False
-                while True:
-                    if session is None:
-                        session = SmtpSession(target)
-                        try:
-                            session.open()
-                        except SmtpError as error:
-                            session = None
-                            for rest in todo[index:]:
-                                outcomes[rest.key] = self._setback(
-                                    outbox, rest, error.code, str(error), now
-                                )
-                            return outcomes
-                    handover = session.send(sender, letter.recipients, data)
-                    if handover.status == "accepted":
-                        outbox.sent(letter.key, "smtp", None, now)
-                        outcomes[letter.key] = Outcome(
-                            "sent", _as(letter, "sent", via="smtp"), refused=handover.refused
-                        )
-                        break
-                    if handover.status != "permanent" and session.sent > 0 and not fresh_try:
-                        # The server took messages on this connection and now defers or
-                        # drops: a per-connection cap. Go on with a fresh connection.
-                        session.close()
-                        session, fresh_try = None, True
+            for index, drafted in enumerate(todo):
+                with outbox.hold(drafted.key) as held:
+                    letter = held.letter or drafted
+                    if letter.state != "pending":
+                        # Another worker settled it while this one waited for the hold.
+                        outcomes[letter.key] = _settled(letter)
                         continue
-                    reason = f"the SMTP server {target.host} said: {handover.error}"
-                    if handover.status == "lost" and session.sent == 0:
-                        # Not one message through a fresh connection: the server is not
-                        # usable now. The rest wait for the step retry rather than a
-                        # timeout each.
-                        session.close()
-                        session = None
-                        for rest in todo[index:]:
-                            outcomes[rest.key] = self._setback(
-                                outbox, rest, "NOTIFICATION_DEFERRED", reason, now
+                    try:
+                        data = compose(letter)
+                    except ValueError as error:  # a letter stored by an older release
+                        outcomes[letter.key] = self._refused(held, letter, str(error))
+                        continue
+                    fresh_try = False
+                    while True:
+                        if session is None:
+                            session = SmtpSession(target)
+                            try:
+                                session.open()
+                            except SmtpError as error:
+                                session = None
+                                outcomes[letter.key] = self._setback(
+                                    held, letter, error.code, str(error), now
+                                )
+                                set_back_the_rest(todo[index + 1 :], error.code, str(error))
+                                return outcomes
+                        handover = session.send(sender, letter.recipients, data)
+                        if handover.status == "accepted":
+                            held.sent("smtp", None, now)
+                            outcomes[letter.key] = Outcome(
+                                "sent", _as(letter, "sent", via="smtp"), refused=handover.refused
                             )
-                        return outcomes
-                    if handover.status == "permanent":
-                        outcomes[letter.key] = self._refused(outbox, letter, reason)
-                    else:
-                        outcomes[letter.key] = self._setback(
-                            outbox, letter, "NOTIFICATION_DEFERRED", reason, now
-                        )
-                    if handover.status == "lost" or not session.alive:
-                        # (a timeout leaves the conversation in an unknown state)
-                        session.close()
-                        session = None
-                    break
+                            break
+                        if handover.status != "permanent" and session.sent > 0 and not fresh_try:
+                            # The server took messages on this connection and now defers or
+                            # drops: a per-connection cap. Go on with a fresh connection.
+                            session.close()
+                            session, fresh_try = None, True
+                            continue
+                        reason = f"the SMTP server {target.host} said: {handover.error}"
+                        if handover.status == "lost" and session.sent == 0:
+                            # Not one message through a fresh connection: the server is not
+                            # usable now. The rest wait for the step retry rather than a
+                            # timeout each.
+                            session.close()
+                            session = None
+                            outcomes[letter.key] = self._setback(
+                                held, letter, "NOTIFICATION_DEFERRED", reason, now
+                            )
+                            set_back_the_rest(todo[index + 1 :], "NOTIFICATION_DEFERRED", reason)
+                            return outcomes
+                        if handover.status == "permanent":
+                            outcomes[letter.key] = self._refused(held, letter, reason)
+                        else:
+                            outcomes[letter.key] = self._setback(
+                                held, letter, "NOTIFICATION_DEFERRED", reason, now
+                            )
+                        if handover.status == "lost" or not session.alive:
+                            # (a timeout leaves the conversation in an unknown state)
+                            session.close()
+                            session = None
+                        break
         finally:
             if session is not None:
                 session.close()
@@ -242,21 +258,21 @@ class Notifier:
 
     # ---- bookkeeping ----------------------------------------------------------------------
     def _setback(
-        self, outbox: Outbox, letter: Letter, code: str, reason: str, now: datetime
+        self, held: Held, letter: Letter, code: str, reason: str, now: datetime
     ) -> Outcome:
         """A transient failure, counted; ``failed`` once the step retries are spent."""
         attempts = letter.attempts + 1
         if self.retries.exhausted(attempts):
             why = f"still not sent after {attempts} attempts: {reason}"
-            outbox.failed(letter.key, attempts, why)
+            held.failed(attempts, why)
             return Outcome("failed", _as(letter, "failed"), code, why)
         retry_at = now + timedelta(seconds=self.retries.delay(attempts))
-        outbox.setback(letter.key, attempts, reason, retry_at)
+        held.setback(attempts, reason, retry_at)
         return Outcome("retry", letter, code, reason)
 
-    def _refused(self, outbox: Outbox, letter: Letter, reason: str) -> Outcome:
+    def _refused(self, held: Held, letter: Letter, reason: str) -> Outcome:
         """Refused for good: never tried again."""
-        outbox.failed(letter.key, letter.attempts + 1, reason)
+        held.failed(letter.attempts + 1, reason)
         return Outcome("failed", _as(letter, "failed"), "NOTIFICATION_REFUSED", reason)
 
     def _target(self) -> SmtpTarget:
@@ -268,6 +284,13 @@ class Notifier:
             timeout=s.timeout_seconds,
             ca_file=str(self.root / s.ca_file) if s.ca_file and self.root else s.ca_file,
         )
+
+
+def _settled(letter: Letter) -> Outcome:
+    """The outcome of a letter already sent or failed for good."""
+    if letter.state == "sent":
+        return Outcome("sent", letter)
+    return Outcome("failed", letter, "NOTIFICATION_REFUSED", letter.last_error)
 
 
 def _as(

@@ -1,5 +1,5 @@
 """The API budget: every call counted, and a cap that keeps us under a share of the org's
-daily allocation.
+daily allocation — across every worker on every machine.
 
 Pipeline position: a ``requests`` response hook on the connector's HTTP session (so every
 call counts — REST, Collections, Bulk, SOAP, query pages) and a check ``batching`` makes
@@ -7,6 +7,14 @@ before each call. Salesforce reports ``api-usage=USED/MAX`` in the ``Sforce-Limi
 header of every response; the cap is ``max_daily_api_share × MAX``. Reaching it pauses
 Salesforce work until the next UTC day (Salesforce's window is a rolling 24 hours; the
 next pass after midnight simply tries again and reads the real figure).
+
+The count lives in the store (``sf_api_calls``, one row per UTC day), shared by every
+process: the hook counts in memory, and ``save`` — once per batch, not per call or record
+— adds those calls to the day's row in one atomic upsert, reading back the total and the
+newest ``api-usage`` figures any process saw. ``check`` refuses a call once either the
+org's figure or the project's own total reaches the cap (the org counts every client, so
+its figure is never below ours: the larger is the better estimate). A process can thus
+overshoot the cap by at most the calls of one batch it has not yet counted.
 
 ``api_usage(state)`` is what ``journey status`` and ``journey salesforce status`` show.
 """
@@ -28,7 +36,6 @@ from journey.connectors.salesforce.state import ConnectorState
 __all__ = ["ApiBudget", "ApiUsage", "api_usage"]
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
-_KEY = "api_usage"
 
 
 @dataclass(frozen=True)
@@ -60,14 +67,15 @@ class ApiUsage:
 def api_usage(state: ConnectorState, share: float, now: datetime | None = None) -> ApiUsage:
     """Today's usage as last recorded (no Salesforce call)."""
     day = (now or datetime.now(UTC)).date().isoformat()
-    raw = state.get(_KEY) or {}
-    if raw.get("day") != day:
-        return ApiUsage(day, None, raw.get("limit"), 0, share)
-    return ApiUsage(day, raw.get("used"), raw.get("limit"), int(raw.get("ours", 0)), share)
+    kept = state.api_day(day)
+    if kept is None:
+        return ApiUsage(day, None, state.last_org_limit(), 0, share)
+    return ApiUsage(day, kept.org_used, kept.org_limit, kept.calls, share)
 
 
 class ApiBudget:
-    """Counts calls (``hook``) and refuses to start one past the cap (``check``)."""
+    """Counts calls (``hook``), adds them to the store's count (``save``) and refuses to
+    start one past the cap (``check``)."""
 
     def __init__(
         self,
@@ -78,13 +86,16 @@ class ApiBudget:
         self.state, self.share, self.clock = state, share, clock
         self._lock = threading.Lock()
         usage = api_usage(state, share, clock())
-        self._day, self._used, self._limit, self._ours = (
-            usage.day,
-            usage.used,
-            usage.limit,
-            usage.ours,
-        )
-        self._dirty = 0
+        self._day, self._used, self._limit = usage.day, usage.used, usage.limit
+        #: Every process's calls today, as of the last ``save``.
+        self._total = usage.ours
+        #: This process's calls not yet added to the store's count.
+        self._pending = 0
+        #: The org's figures read by this process since the last ``save``, and when.
+        self._seen: tuple[int, int] | None = None
+        self._seen_at: datetime | None = None
+        #: Calls this process made (all days): for the per-command and per-cycle counts.
+        self._made = 0
         #: Calls in this process that wrote (not GET, not a Bulk query job): for benchmarks.
         self.writes = 0
 
@@ -92,20 +103,23 @@ class ApiBudget:
         """A ``requests`` response hook: count the call, read the org's figures."""
         with self._lock:
             self._roll()
-            self._ours += 1
+            self._pending += 1
+            self._made += 1
             request = response.request
             if request.method != "GET" and not str(request.url).rstrip("/").endswith("jobs/query"):
                 self.writes += 1
             match = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
             if match:
                 self._used, self._limit = int(match.group(1)), int(match.group(2))
-            self._dirty += 1
+                self._seen, self._seen_at = (self._used, self._limit), datetime.now(UTC)
         return response
 
     def _roll(self) -> None:
         day = self.clock().date().isoformat()
         if day != self._day:
-            self._day, self._used, self._ours = day, None, 0
+            # Calls still uncounted belong to the day they were made on.
+            self._flush()
+            self._day, self._used, self._total = day, None, 0
 
     def forget(self) -> None:
         """Drop the org's last figures, so the next call goes out and reads fresh ones
@@ -119,32 +133,43 @@ class ApiBudget:
 
     @property
     def calls(self) -> int:
-        """Calls this project made today."""
-        return self._ours
+        """Calls this process made: callers count a command's or a cycle's by difference."""
+        return self._made
 
     def check(self) -> None:
         """Raise ``PausedError`` when one more call would pass the cap."""
         with self._lock:
             self._roll()
-            if self._limit is None or self._used is None:
+            if self._limit is None:
                 return
             cap = int(self._limit * self.share)
-            if self._used >= cap:
+            ours = self._total + self._pending
+            used = max(self._used if self._used is not None else 0, ours)
+            if self._used is None and ours < cap:
+                return
+            if used >= cap:
                 tomorrow = datetime.combine(
                     self.clock().date() + timedelta(days=1), datetime.min.time(), UTC
                 )
                 raise PausedError(
                     "API_CAP_REACHED",
-                    f"{self._used} of the org's {self._limit} daily API calls are used; the cap "
+                    f"{used} of the org's {self._limit} daily API calls are used; the cap "
                     f"(max_daily_api_share = {self.share}) is {cap}",
                     until=tomorrow,
                 )
 
     def save(self) -> None:
-        """Persist the figures (once per batch, not per call)."""
+        """Add this process's calls to the store's count and learn every process's total
+        (once per batch, not per call): one statement."""
         with self._lock:
-            if not self._dirty:
-                return
-            self._dirty = 0
-            value = {"day": self._day, "used": self._used, "limit": self._limit, "ours": self._ours}
-        self.state.put(_KEY, value)
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending and self._seen is None:
+            return
+        kept = self.state.count_calls(self._day, self._pending, self._seen, self._seen_at)
+        self._pending, self._seen, self._seen_at = 0, None, None
+        self._total = kept.calls
+        if kept.org_used is not None:
+            # The newest figure any process saw (the org counts every client's calls).
+            self._used, self._limit = kept.org_used, kept.org_limit

@@ -13,11 +13,21 @@ four small tables of its own:
   assignment: least recently assigned goes next, across restarts. Picks happen inside one
   write transaction (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
   PostgreSQL), so two workers never hand out the same turn.
-* ``sf_settings`` — key/value: the pause (why, until when), the last API usage seen.
+* ``sf_settings`` — key/value: the pause (why, until when), the org's facts, the kept
+  describes.
+* ``sf_api_calls`` — per UTC day, the calls every process made and the org's last
+  ``api-usage`` figures: each process adds its calls with one atomic upsert per batch
+  (``count_calls``), so the daily cap holds across workers and machines.
+
+Many workers on one PostgreSQL store write these tables at once, so every write is
+race-free on its own: inserts that may meet a row another process just wrote are upserts
+(``ON CONFLICT``), counters are incremented in the database, never read, added to and
+written back.
 
 The classes below are how the connector reads and writes them; the tables themselves are
-made by the store's migrations (``engine.migrations``, revision
-``0003_salesforce_connector``), so they change only through a revision like the engine's.
+made by the store's migrations (``engine.migrations``, revisions
+``0003_salesforce_connector`` and ``0012_sf_api_calls``), so they change only through a
+revision like the engine's.
 ``ConnectorState`` therefore needs a migrated store — ``open_connector`` migrates it — and
 refuses, saying so, one without its tables.
 """
@@ -36,7 +46,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from journey.connectors.sql import upsert
+
 __all__ = [
+    "ApiCalls",
+    "ApiDay",
     "ConnectorState",
     "Link",
     "RecordLink",
@@ -93,13 +107,35 @@ class Setting(_ConnectorTables, table=True):
     value: str
 
 
+class ApiCalls(_ConnectorTables, table=True):
+    """One UTC day's API calls by every process of the project, and the org's figures
+    (``api-usage=USED/MAX``) as last seen (``seen_at``) by any of them."""
+
+    __tablename__ = "sf_api_calls"
+    day: str = Field(primary_key=True)
+    calls: int = 0
+    org_used: int | None = None
+    org_limit: int | None = None
+    seen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApiDay:
+    """``sf_api_calls``'s row for a day, as the database holds it after a count."""
+
+    day: str
+    calls: int
+    org_used: int | None
+    org_limit: int | None
+
+
 def _t(model: type[SQLModel]) -> sa.Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, sa.Table)
     return table
 
 
-_TABLES = [_t(m) for m in (RecordLink, SentEffect, RoundRobinTurn, Setting)]
+_TABLES = [_t(m) for m in (RecordLink, SentEffect, RoundRobinTurn, Setting, ApiCalls)]
 
 
 @dataclass(frozen=True)
@@ -163,9 +199,16 @@ class ConnectorState:
             return
         table = _t(RecordLink)
         with self._begin() as conn:
-            conn.execute(table.delete().where(table.c.contact_id.in_(list(links))))
+            insert = upsert(conn, table)
             conn.execute(
-                table.insert(),
+                insert.on_conflict_do_update(
+                    index_elements=[table.c.contact_id],
+                    set_={
+                        "salesforce_id": insert.excluded.salesforce_id,
+                        "salesforce_type": insert.excluded.salesforce_type,
+                        "created_at": insert.excluded.created_at,
+                    },
+                ),
                 [
                     {
                         "contact_id": cid,
@@ -183,18 +226,16 @@ class ConnectorState:
         if not rows:
             return
         table = _t(SentEffect)
-        keys = [k for k, _, _ in rows]
+        # Another process may journal the same key at the same moment (a run whose claim
+        # lapsed): the first entry stands, with its time.
         with self._begin() as conn:
-            known = {
-                r.key for r in conn.execute(sa.select(table.c.key).where(table.c.key.in_(keys)))
-            }
-            fresh = [
-                {"key": k, "contact_id": c, "action": a, "sent_at": now, "result": None}
-                for k, c, a in rows
-                if k not in known
-            ]
-            if fresh:
-                conn.execute(table.insert(), fresh)
+            conn.execute(
+                upsert(conn, table).on_conflict_do_nothing(index_elements=[table.c.key]),
+                [
+                    {"key": k, "contact_id": c, "action": a, "sent_at": now, "result": None}
+                    for k, c, a in dict.fromkeys(rows)
+                ],
+            )
 
     def prune(self, before: datetime) -> int:
         """Forget journal entries sent before ``before`` (a crash is recovered from long
@@ -302,11 +343,81 @@ class ConnectorState:
         return None if value is None else json.loads(value)
 
     def put(self, key: str, value: Any) -> None:
+        """Set (``None``: remove) a setting; the last writer's value stands."""
         table = _t(Setting)
         with self._begin() as conn:
-            conn.execute(table.delete().where(table.c.key == key))
-            if value is not None:
-                conn.execute(table.insert(), [{"key": key, "value": json.dumps(value)}])
+            if value is None:
+                conn.execute(table.delete().where(table.c.key == key))
+                return
+            insert = upsert(conn, table)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[table.c.key], set_={"value": insert.excluded.value}
+                ),
+                [{"key": key, "value": json.dumps(value)}],
+            )
+
+    # ---- the API budget -------------------------------------------------------------------
+    def count_calls(
+        self,
+        day: str,
+        calls: int,
+        org: tuple[int, int] | None = None,
+        seen_at: datetime | None = None,
+    ) -> ApiDay:
+        """Add ``calls`` to ``day``'s count, and the org's ``(used, limit)`` seen at
+        ``seen_at`` when it is newer than the one kept: one statement, atomic whatever the
+        other processes do; returns the day's figures after it."""
+        table = _t(ApiCalls)
+        c = table.c
+        with self._begin() as conn:
+            insert = upsert(conn, table)
+            x = insert.excluded
+            newer = sa.and_(
+                x.seen_at.is_not(None), sa.or_(c.seen_at.is_(None), x.seen_at >= c.seen_at)
+            )
+            row = conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[c.day],
+                    set_={
+                        "calls": c.calls + x.calls,
+                        "org_used": sa.case((newer, x.org_used), else_=c.org_used),
+                        "org_limit": sa.case((newer, x.org_limit), else_=c.org_limit),
+                        "seen_at": sa.case((newer, x.seen_at), else_=c.seen_at),
+                    },
+                ).returning(c.calls, c.org_used, c.org_limit),
+                [
+                    {
+                        "day": day,
+                        "calls": calls,
+                        "org_used": org[0] if org else None,
+                        "org_limit": org[1] if org else None,
+                        "seen_at": seen_at if org else None,
+                    }
+                ],
+            ).one()
+        return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
+
+    def api_day(self, day: str) -> ApiDay | None:
+        """``day``'s figures as kept (no write); ``None`` before its first call."""
+        table = _t(ApiCalls)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(table).where(table.c.day == day)).one_or_none()
+        if row is None:
+            return None
+        return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
+
+    def last_org_limit(self) -> int | None:
+        """The org's daily allocation as last seen, on any day."""
+        table = _t(ApiCalls)
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(table.c.org_limit)
+                .where(table.c.org_limit.is_not(None))
+                .order_by(table.c.day.desc())
+                .limit(1)
+            ).scalar()
+        return None if value is None else int(value)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
