@@ -26,7 +26,7 @@ from journey.connectors.salesforce.budget import api_usage
 from journey.connectors.salesforce.state import ConnectorState
 from journey.engine.store import open_store
 from tests.cli import actions_support as sup
-from tests.connectors.state_process import USERS
+from tests.connectors.state_process import NOW, USERS
 from tests.existing_org import existing_seed
 from tests.smtp_server import smtp_server
 
@@ -75,6 +75,22 @@ def test_round_robin_stays_fair_across_concurrent_processes(store: str, tmp_path
     state = ConnectorState(store)
     try:
         assert state.take_turns("SDRs", USERS, 3) == sorted(USERS, key=lambda u: counts[u])
+    finally:
+        state.close()
+
+
+def test_a_request_sent_again_after_a_crash_keeps_its_turn(store: str) -> None:
+    """The call that took the turns lost its answer (a worker killed): the same requests,
+    performed again, get the same owners, and the next request is the next in line."""
+    state = ConnectorState(store)
+    try:
+        keys = ["run1:assign", "run2:assign"]
+        state.mark_sent([(k, n, "AssignLeadToGroup") for n, k in enumerate(keys)], NOW)
+        first = state.take_turns("SDRs", USERS, 2, keys)
+        assert first == USERS[:2]
+        assert state.take_turns("SDRs", USERS, 2, keys) == first
+        state.mark_sent([("run3:assign", 3, "AssignLeadToGroup")], NOW)
+        assert state.take_turns("SDRs", USERS, 1, ["run3:assign"]) == USERS[2:]
     finally:
         state.close()
 

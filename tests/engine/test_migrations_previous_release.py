@@ -59,10 +59,14 @@ def copy_to_postgres(source: Path, url: str) -> None:
         RecordLink.metadata.create_all(conn)
         # The previous release's connector tables had no index on the journal's contacts.
         conn.execute(sa.text("DROP INDEX ix_sf_effects_contact_id"))
-        # Nor the API count's table (revision 0012).
+        # Nor the API count's table, nor the journal's turns (revision 0012).
         conn.execute(sa.text("DROP TABLE sf_api_calls"))
+        conn.execute(sa.text("ALTER TABLE sf_effects DROP COLUMN turn"))
         for tbl in tables:
-            rows = [dict(r._mapping) for r in reading.execute(sa.select(tbl))]
+            # (the old columns only: a model may have gained some since)
+            had = {c["name"] for c in sa.inspect(old).get_columns(tbl.name)}
+            query = sa.select(*[c for c in tbl.c if c.name in had])
+            rows = [dict(r._mapping) for r in reading.execute(query)]
             if rows:
                 conn.execute(sa.insert(tbl), rows)
             if [c.name for c in tbl.primary_key] == ["id"]:

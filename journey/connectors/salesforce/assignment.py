@@ -17,7 +17,8 @@ Pipeline position: connector → **assignment** → records / batching / state (
   the owner.
 * Group: the users of ``[groups]`` in ``journey.toml`` take turns, least recently
   assigned first; turns are kept in ``sf_round_robin`` and taken in one write
-  transaction, so concurrent workers and restarts stay fair. An inactive user
+  transaction, so concurrent workers and restarts stay fair; a request sent again after
+  a crash gets the owner its first send took, not a second turn. An inactive user
   (``IsActive`` false: Salesforce refuses them as owners, ``INACTIVE_OWNER_OR_USER``)
   takes no turn, and each assigned contact's step says who was skipped; when every user
   of the group is inactive the step fails, naming them.
@@ -231,7 +232,8 @@ def assign(ws: Workspace, action: AssignLead | AssignLeadToGroup, items: Sequenc
     kept = set(map(id, keepers))
     needs_owner = [i for i in items if i.live and id(i) not in kept]
     if group_users:
-        picks = ws.state.take_turns(group_name, group_users, len(needs_owner))
+        keys = [i.request.key for i in needs_owner]
+        picks = ws.state.take_turns(group_name, group_users, len(needs_owner), keys)
     else:
         picks = [user_name] * len(needs_owner)
     for item, pick in zip(needs_owner, picks, strict=True):

@@ -29,11 +29,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 from journey.connectors.salesforce.errors import PausedError
-from journey.connectors.salesforce.state import ConnectorState
+from journey.connectors.salesforce.state import ApiCalls, ApiDay, ConnectorState
+from journey.connectors.sql import upsert
 
-__all__ = ["ApiBudget", "ApiUsage", "api_usage"]
+__all__ = ["ApiBudget", "ApiUsage", "api_day", "api_usage", "count_calls", "last_org_limit"]
+
+_CALLS = ApiCalls.__table__  # type: ignore[attr-defined]
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -64,12 +68,74 @@ class ApiUsage:
         }
 
 
+def count_calls(
+    state: ConnectorState,
+    day: str,
+    calls: int,
+    org: tuple[int, int] | None = None,
+    seen_at: datetime | None = None,
+) -> ApiDay:
+    """Add ``calls`` to ``day``'s count, and the org's ``(used, limit)`` seen at
+    ``seen_at`` when it is newer than the one kept: one statement, atomic whatever the
+    other processes do; returns the day's figures after it."""
+    table = _CALLS
+    c = table.c
+    with state.engine.begin() as conn:
+        insert = upsert(conn, table)
+        x = insert.excluded
+        newer = sa.and_(x.seen_at.is_not(None), sa.or_(c.seen_at.is_(None), x.seen_at >= c.seen_at))
+        row = conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[c.day],
+                set_={
+                    "calls": c.calls + x.calls,
+                    "org_used": sa.case((newer, x.org_used), else_=c.org_used),
+                    "org_limit": sa.case((newer, x.org_limit), else_=c.org_limit),
+                    "seen_at": sa.case((newer, x.seen_at), else_=c.seen_at),
+                },
+            ).returning(c.calls, c.org_used, c.org_limit),
+            [
+                {
+                    "day": day,
+                    "calls": calls,
+                    "org_used": org[0] if org else None,
+                    "org_limit": org[1] if org else None,
+                    "seen_at": seen_at if org else None,
+                }
+            ],
+        ).one()
+    return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
+
+
+def api_day(state: ConnectorState, day: str) -> ApiDay | None:
+    """``day``'s figures as kept (no write); ``None`` before its first call."""
+    table = _CALLS
+    with state.engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.day == day)).one_or_none()
+    if row is None:
+        return None
+    return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
+
+
+def last_org_limit(state: ConnectorState) -> int | None:
+    """The org's daily allocation as last seen, on any day."""
+    table = _CALLS
+    with state.engine.connect() as conn:
+        value = conn.execute(
+            sa.select(table.c.org_limit)
+            .where(table.c.org_limit.is_not(None))
+            .order_by(table.c.day.desc())
+            .limit(1)
+        ).scalar()
+    return None if value is None else int(value)
+
+
 def api_usage(state: ConnectorState, share: float, now: datetime | None = None) -> ApiUsage:
     """Today's usage as last recorded (no Salesforce call)."""
     day = (now or datetime.now(UTC)).date().isoformat()
-    kept = state.api_day(day)
+    kept = api_day(state, day)
     if kept is None:
-        return ApiUsage(day, None, state.last_org_limit(), 0, share)
+        return ApiUsage(day, None, last_org_limit(state), 0, share)
     return ApiUsage(day, kept.org_used, kept.org_limit, kept.calls, share)
 
 
@@ -167,7 +233,7 @@ class ApiBudget:
     def _flush(self) -> None:
         if not self._pending and self._seen is None:
             return
-        kept = self.state.count_calls(self._day, self._pending, self._seen, self._seen_at)
+        kept = count_calls(self.state, self._day, self._pending, self._seen, self._seen_at)
         self._pending, self._seen, self._seen_at = 0, None, None
         self._total = kept.calls
         if kept.org_used is not None:

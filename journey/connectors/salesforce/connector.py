@@ -85,8 +85,13 @@ def current_pause(state: ConnectorState, now: datetime) -> Pause | None:
     return pause
 
 
-def clear_pause(state: ConnectorState) -> None:
-    state.put(PAUSE_KEY, None)
+def clear_pause(state: ConnectorState, lapsed: Pause | None = None) -> None:
+    """Lift the pause; ``lapsed``: only if it is still that one — another worker may have
+    paused anew since it was read."""
+    if lapsed is None:
+        state.put(PAUSE_KEY, None)
+    else:
+        state.remove_if(PAUSE_KEY, lapsed)
 
 
 class SalesforceConnector:
@@ -128,9 +133,10 @@ class SalesforceConnector:
             return []
         now = self.clock()
         pause = current_pause(self.state, now)
-        if pause is None and self.state.get(PAUSE_KEY):
+        kept = self.state.get(PAUSE_KEY) if pause is None else None
+        if kept:
             # A timed pause has lapsed: lift it, and let the next call read fresh figures.
-            clear_pause(self.state)
+            clear_pause(self.state, kept)
             self.api.budget.forget()
         if pause is not None:
             for item in items:

@@ -24,7 +24,7 @@ few minutes for clock skew; every value escaped with ``format_soql``):
   and ``ConvertedOpportunityId``, which the conversion sets
   (https://developer.salesforce.com/docs/platform/change-data-capture/guide/cdc-standard-objects-lead-conversion.md);
 * updates (owner, status, fields) carry no key: setting the same values again is harmless,
-  so they are simply sent again. A round-robin turn taken by the lost call stays taken.
+  so they are simply sent again, to the round-robin owner the lost call took.
 
 Each record found is matched to one request only (the oldest first), so two requests with
 the same key are two records. For the journal (``reconcile_requests``) three cases:

@@ -10,14 +10,16 @@ four small tables of its own:
 * ``sf_effects`` — per idempotency key: when the request went out and, once known, its
   result. ``reconcile`` answers from it, and queries Salesforce for the rest.
 * ``sf_round_robin`` — per group and user, the sequence number of the user's last
-  assignment: least recently assigned goes next, across restarts. Picks happen inside one
-  write transaction (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
-  PostgreSQL), so two workers never hand out the same turn.
+  assignment: least recently assigned goes next, across restarts; the user a request
+  took is journaled with it (``sf_effects.turn``), so its retry takes no second turn.
+  Picks happen inside one write transaction (``BEGIN IMMEDIATE`` on SQLite, a lock on the
+  group, ``SELECT … FOR UPDATE`` on PostgreSQL), so two workers never hand out the same
+  turn.
 * ``sf_settings`` — key/value: the pause (why, until when), the org's facts, the kept
   describes.
 * ``sf_api_calls`` — per UTC day, the calls every process made and the org's last
   ``api-usage`` figures: each process adds its calls with one atomic upsert per batch
-  (``count_calls``), so the daily cap holds across workers and machines.
+  (``budget.count_calls``), so the daily cap holds across workers and machines.
 
 Many workers on one PostgreSQL store write these tables at once, so every write is
 race-free on its own: inserts that may meet a row another process just wrote are upserts
@@ -90,6 +92,8 @@ class SentEffect(_ConnectorTables, table=True):
     action: str
     sent_at: datetime
     result: str | None = None
+    #: The round-robin owner this request took (``take_turns``), for its retry after a crash.
+    turn: str | None = None
 
 
 class RoundRobinTurn(_ConnectorTables, table=True):
@@ -299,18 +303,32 @@ class ConnectorState:
         return out
 
     # ---- round robin ----------------------------------------------------------------------
-    def take_turns(self, group: str, users: Sequence[str], count: int) -> list[str]:
+    def take_turns(
+        self, group: str, users: Sequence[str], count: int, keys: Sequence[str] = ()
+    ) -> list[str]:
         """The next ``count`` owners for ``group``, least recently assigned first (ties:
-        the order in ``journey.toml``); the turns are committed before they are returned."""
+        the order in ``journey.toml``); the turns are committed before they are returned.
+        ``keys``: the requests the owners are for (journaled by ``mark_sent``), one per
+        owner — a request that took its turn before (a call whose answer a crash lost)
+        gets the same owner again rather than a second turn, so the turns the org sees
+        stay even."""
         if count <= 0:
             return []
-        table = _t(RoundRobinTurn)
+        table, journal = _t(RoundRobinTurn), _t(SentEffect)
         key = group.casefold()
         with self._begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Row locks cannot cover the group's first turn (no rows yet): lock the
                 # group's name for the transaction instead.
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:g))"), {"g": key})
+            earlier: dict[str, str] = {}
+            for start in range(0, len(keys), 500):
+                found = conn.execute(
+                    sa.select(journal.c.key, journal.c.turn).where(
+                        journal.c.key.in_(keys[start : start + 500]), journal.c.turn.is_not(None)
+                    )
+                )
+                earlier.update((str(r.key), str(r.turn)) for r in found if r.turn in users)
             rows = conn.execute(
                 sa.select(table).where(table.c.group_name == key).with_for_update()
             ).all()
@@ -324,15 +342,24 @@ class ConnectorState:
             order = {u: i for i, u in enumerate(users)}
             current = {u: last.get(u, 0) for u in users}
             picks: list[str] = []
-            for _ in range(count):
+            taken: list[dict[str, str]] = []
+            for index in range(count):
+                asked = keys[index] if index < len(keys) else None
+                if asked is not None and asked in earlier:
+                    picks.append(earlier[asked])
+                    continue
                 user = min(users, key=lambda u: (current[u], order[u]))
                 turn += 1
                 current[user] = turn
                 picks.append(user)
+                if asked is not None:
+                    taken.append({"k": asked, "turn": user})
             conn.execute(
                 table.update().where(table.c.group_name == key, table.c.user == sa.bindparam("u")),
                 [{"u": u, "last_turn": current[u]} for u in users],
             )
+            if taken:
+                conn.execute(journal.update().where(journal.c.key == sa.bindparam("k")), taken)
         return picks
 
     # ---- settings -------------------------------------------------------------------------
@@ -357,67 +384,13 @@ class ConnectorState:
                 [{"key": key, "value": json.dumps(value)}],
             )
 
-    # ---- the API budget -------------------------------------------------------------------
-    def count_calls(
-        self,
-        day: str,
-        calls: int,
-        org: tuple[int, int] | None = None,
-        seen_at: datetime | None = None,
-    ) -> ApiDay:
-        """Add ``calls`` to ``day``'s count, and the org's ``(used, limit)`` seen at
-        ``seen_at`` when it is newer than the one kept: one statement, atomic whatever the
-        other processes do; returns the day's figures after it."""
-        table = _t(ApiCalls)
-        c = table.c
+    def remove_if(self, key: str, value: Any) -> None:
+        """Remove the setting only while it still holds ``value`` (as ``get`` read it)."""
+        table = _t(Setting)
         with self._begin() as conn:
-            insert = upsert(conn, table)
-            x = insert.excluded
-            newer = sa.and_(
-                x.seen_at.is_not(None), sa.or_(c.seen_at.is_(None), x.seen_at >= c.seen_at)
+            conn.execute(
+                table.delete().where(table.c.key == key, table.c.value == json.dumps(value))
             )
-            row = conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[c.day],
-                    set_={
-                        "calls": c.calls + x.calls,
-                        "org_used": sa.case((newer, x.org_used), else_=c.org_used),
-                        "org_limit": sa.case((newer, x.org_limit), else_=c.org_limit),
-                        "seen_at": sa.case((newer, x.seen_at), else_=c.seen_at),
-                    },
-                ).returning(c.calls, c.org_used, c.org_limit),
-                [
-                    {
-                        "day": day,
-                        "calls": calls,
-                        "org_used": org[0] if org else None,
-                        "org_limit": org[1] if org else None,
-                        "seen_at": seen_at if org else None,
-                    }
-                ],
-            ).one()
-        return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
-
-    def api_day(self, day: str) -> ApiDay | None:
-        """``day``'s figures as kept (no write); ``None`` before its first call."""
-        table = _t(ApiCalls)
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(table).where(table.c.day == day)).one_or_none()
-        if row is None:
-            return None
-        return ApiDay(day, int(row.calls), row.org_used, row.org_limit)
-
-    def last_org_limit(self) -> int | None:
-        """The org's daily allocation as last seen, on any day."""
-        table = _t(ApiCalls)
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(table.c.org_limit)
-                .where(table.c.org_limit.is_not(None))
-                .order_by(table.c.day.desc())
-                .limit(1)
-            ).scalar()
-        return None if value is None else int(value)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,7 @@
-"""``sf_api_calls``: the API budget counted in the database, one row per UTC day, so every
-worker on every machine adds its calls to the same figure (``connectors.salesforce.budget``).
+"""Connector state for many workers: ``sf_api_calls``, the API budget counted in the
+database, one row per UTC day, so every worker on every machine adds its calls to the same
+figure (``connectors.salesforce.budget``); and ``sf_effects.turn``, the round-robin owner
+a request took, so its retry after a crash takes no second turn.
 
 The day's figure kept before in ``sf_settings`` (key ``api_usage``) is carried over.
 
@@ -21,6 +23,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sf_effects") as batch:
+        batch.add_column(sa.Column("turn", sa.String(), nullable=True))
     op.create_table(
         "sf_api_calls",
         sa.Column("day", sa.String(), nullable=False),
@@ -52,3 +56,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("sf_api_calls")
+    with op.batch_alter_table("sf_effects") as batch:
+        batch.drop_column("turn")
