@@ -178,17 +178,13 @@ def _status(root: Path, env: dict[str, str]) -> dict[str, Any] | None:
     return answer
 
 
-def _live_runs(url: str) -> int | None:
+def _ended_runs(url: str) -> int | None:
+    """Runs that reached their end (``None`` while the store restarts)."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    sa.text(
-                        "SELECT count(*) FROM runs WHERE status IN ('active', 'waiting', 'effect')"
-                    )
-                ).scalar_one()
-            )
+            query = "SELECT count(*) FROM runs WHERE status NOT IN ('active', 'waiting', 'effect')"
+            return int(conn.execute(sa.text(query)).scalar_one())
     except sa.exc.OperationalError:
         return None
     finally:
@@ -265,12 +261,12 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
                         result.kills += 1
                         workers[victim] = start()
                     chaos_at = time.monotonic() + rng.uniform(2, 5)
-                if time.monotonic() - looked_at > 8:
+                if time.monotonic() - looked_at > 15:
                     looked_at = time.monotonic()
                     snapshot = _status(root, env)
                     if snapshot is not None:
                         result.snapshots.append(snapshot)
-                if not chaos_left and _live_runs(url) == 0:
+                if not chaos_left and (_ended_runs(url) or 0) >= len(emails):
                     break
                 time.sleep(0.5)
             # Quiet for a moment: one more look at the workers, then stop them.
