@@ -59,7 +59,7 @@ __all__ = ["ScratchParts", "open_scratch"]
 #: The connector's tables a dry run starts from. Not the effect journal (the real run's
 #: own), nor the links: they are keyed by the store's contact IDs, and a dry run's contacts
 #: are its CSV's rows, numbered from 1 — a stored link would land on the wrong person.
-_COPIED = ("sf_round_robin", "sf_settings")
+_COPIED = ("sf_round_robin", "sf_settings", "sf_api_calls")
 
 
 @dataclass
