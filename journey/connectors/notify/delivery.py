@@ -183,11 +183,10 @@ class Notifier:
         sender = envelope_sender(self.sender)
         session: SmtpSession | None = None
 
-        def set_back_the_rest(rest: Sequence[Letter], code: str, reason: str) -> None:
-            for other in rest:
-                outcomes[other.key] = self._setback(
-                    Held(outbox, other.key), other, code, reason, now
-                )
+        #: (code, reason) when the server is not usable: the letters after this one wait
+        #: for the step retry — set back once this letter's hold is let go (one lock at
+        #: a time, so two workers never wait on each other's).
+        unusable: tuple[str, str] | None = None
 
         try:
             for index, drafted in enumerate(todo):
@@ -213,8 +212,8 @@ class Notifier:
                                 outcomes[letter.key] = self._setback(
                                     held, letter, error.code, str(error), now
                                 )
-                                set_back_the_rest(todo[index + 1 :], error.code, str(error))
-                                return outcomes
+                                unusable = (error.code, str(error))
+                                break
                         handover = session.send(sender, letter.recipients, data)
                         if handover.status == "accepted":
                             held.sent("smtp", None, now)
@@ -238,8 +237,8 @@ class Notifier:
                             outcomes[letter.key] = self._setback(
                                 held, letter, "NOTIFICATION_DEFERRED", reason, now
                             )
-                            set_back_the_rest(todo[index + 1 :], "NOTIFICATION_DEFERRED", reason)
-                            return outcomes
+                            unusable = ("NOTIFICATION_DEFERRED", reason)
+                            break
                         if handover.status == "permanent":
                             outcomes[letter.key] = self._refused(held, letter, reason)
                         else:
@@ -251,6 +250,13 @@ class Notifier:
                             session.close()
                             session = None
                         break
+                if unusable is not None:
+                    code, reason = unusable
+                    for other in todo[index + 1 :]:
+                        outcomes[other.key] = self._setback(
+                            Held(outbox, other.key), other, code, reason, now
+                        )
+                    break
         finally:
             if session is not None:
                 session.close()

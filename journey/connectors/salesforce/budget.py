@@ -13,8 +13,9 @@ process: the hook counts in memory, and ``save`` — once per batch, not per cal
 — adds those calls to the day's row in one atomic upsert, reading back the total and the
 newest ``api-usage`` figures any process saw. ``check`` refuses a call once either the
 org's figure or the project's own total reaches the cap (the org counts every client, so
-its figure is never below ours: the larger is the better estimate). A process can thus
-overshoot the cap by at most the calls of one batch it has not yet counted.
+its figure is never below ours: the larger is the better estimate). Each response
+carries the org's figure, every worker's calls in it, so a process learns of the others'
+at its next call: together the workers pass the cap by about one call each at most.
 
 ``api_usage(state)`` is what ``journey status`` and ``journey salesforce status`` show.
 """
