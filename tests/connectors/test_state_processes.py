@@ -2,7 +2,7 @@
 ``journey worker`` processes (on one machine or many) share it: round-robin turns stay
 fair and least-recent, the API calls of every process add up to the one daily count and
 its cap stops them all, and no notification is handed to the server twice however many
-processes try to deliver it.
+processes try to deliver it — nor when the store drops the connection mid-send.
 
 Each test starts real processes (``tests/connectors/state_process.py``) that open the
 store as a worker does and start together on a signal, against real servers: the
@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,3 +144,51 @@ def test_two_processes_delivering_the_same_letters_send_each_once(
     assert set(copies.values()) == {1}, copies
     # Both processes report every letter sent: the one that waited found it done.
     assert [a["outcomes"] for a in answers] == [["sent"] * count] * 2
+
+
+def test_a_store_that_drops_the_connection_mid_send_never_sends_twice(
+    store: str, tmp_path: Path
+) -> None:
+    """The store ends the sending worker's connection (as a PostgreSQL restart does) while
+    the server is taking the message: the outbox still records it sent, on a fresh
+    connection, and the next delivery sends nothing again."""
+    import psycopg
+
+    from journey.connectors.notify import Outbox
+    from tests.connectors.state_process import letter_notifier, letters_for
+
+    state = ConnectorState(store)
+    plain = store.replace("+psycopg", "")
+    cut: list[int] = []
+
+    def cut_the_holder() -> None:
+        deadline = time.monotonic() + BOUND  # a bound against a hang
+        with psycopg.connect(plain, autocommit=True) as admin:
+            while not cut and time.monotonic() < deadline:
+                rows = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'idle in transaction'"
+                ).fetchall()
+                for (pid,) in rows:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                    cut.append(pid)
+                time.sleep(0.01)
+
+    try:
+        with smtp_server(tmp_path / "smtp", delay=1.0) as server:
+            notifier = letter_notifier(f"smtp://127.0.0.1:{server.port}", tmp_path / "out")
+            outbox = Outbox(state.engine)
+            [letter] = outbox.intend(letters_for(notifier, 1)).values()
+            cutter = threading.Thread(target=cut_the_holder)
+            cutter.start()
+            first = notifier.deliver(outbox, [letter], NOW)
+            cutter.join(BOUND)
+            assert cut, "the holding connection was never seen"
+            assert [o.status for o in first.values()] == ["sent"]
+            [stored] = outbox.load([letter.key]).values()
+            assert stored.state == "sent"
+            again = notifier.deliver(outbox, [stored], NOW)
+            assert [o.status for o in again.values()] == ["sent"]
+            assert len(server.received) == 1
+    finally:
+        state.close()

@@ -141,10 +141,12 @@ class Outbox:
                 held.conn = conn
                 yield held
                 held.conn = None
-        except sa.exc.DBAPIError:
+        except sa.exc.SQLAlchemyError:
+            # (the commit of a transaction whose connection the store dropped)
             if held.accepted is None:
                 raise
-            self._record_sent(key, held.accepted)
+            if not held.recorded:
+                self._record_sent(key, held.accepted)
 
     def _record_sent(self, key: str, values: dict[str, Any]) -> None:
         """``sent`` on a fresh connection, again until the store answers (bounded)."""
@@ -201,10 +203,19 @@ class Held:
         self.conn: Connection | None = None
         #: The ``sent`` values once the server accepted the message.
         self.accepted: dict[str, Any] | None = None
+        #: Written on a fresh connection, the hold's own having been dropped.
+        self.recorded = False
 
     def sent(self, via: str, location: str | None, now: datetime) -> None:
+        """The server accepted the message: recorded whatever the store does meanwhile."""
         self.accepted = _sent(via, location, now)
-        self.outbox._update(self.key, self.conn, **self.accepted)
+        try:
+            self.outbox._update(self.key, self.conn, **self.accepted)
+        except sa.exc.DBAPIError:
+            if self.conn is None:
+                raise
+            self.outbox._record_sent(self.key, self.accepted)
+            self.recorded = True
 
     def setback(self, attempts: int, error: str, retry_at: datetime) -> None:
         self.outbox._update(self.key, self.conn, **_setback(attempts, error, retry_at))
