@@ -143,8 +143,9 @@ class Outcome:
     kills: int
     postgres_restarts: int
     exits: list[str] = field(default_factory=list)
-    #: ``journey status --json`` taken while the workers ran.
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    #: ``journey status --json`` taken while the workers ran, with the PIDs of the
+    #: workers running then (a killed one may still show alive until its heartbeat ages).
+    snapshots: list[tuple[dict[str, Any], set[int]]] = field(default_factory=list)
 
 
 def _project(root: Path, remote: sup.Standalone) -> None:
@@ -265,14 +266,14 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
                     looked_at = time.monotonic()
                     snapshot = _status(root, env)
                     if snapshot is not None:
-                        result.snapshots.append(snapshot)
+                        result.snapshots.append((snapshot, {w.pid for w in workers}))
                 if not chaos_left and (_ended_runs(url) or 0) >= len(emails):
                     break
                 time.sleep(0.5)
             # Quiet for a moment: one more look at the workers, then stop them.
             snapshot = _status(root, env)
             if snapshot is not None:
-                result.snapshots.append(snapshot)
+                result.snapshots.append((snapshot, {w.pid for w in workers}))
         finally:
             for worker in workers:
                 if worker.poll() is None:
@@ -351,13 +352,16 @@ def test_round_robin_counts_differ_by_at_most_one(outcome: Outcome) -> None:
 
 
 def test_the_sync_has_exactly_one_leader(outcome: Outcome) -> None:
-    seen = [s["workers"] for s in outcome.snapshots if "workers" in s]
+    seen = [(s["workers"], pids) for s, pids in outcome.snapshots if "workers" in s]
     if not seen:
         pytest.skip(
             "journey status --json has no workers section yet (the worker registry and "
             "sync leadership of issue 14's fleet part)"
         )
-    for workers in seen:
-        leaders = [w for w in workers if w["alive"] and w["leads_sync"]]
-        assert len(leaders) <= 1, workers
-    assert len([w for w in seen[-1] if w["alive"] and w["leads_sync"]]) == 1, seen[-1]
+
+    def leaders(workers: list[dict[str, Any]], running: set[int]) -> list[dict[str, Any]]:
+        return [w for w in workers if w["alive"] and w["leads_sync"] and w["pid"] in running]
+
+    for workers, running in seen:
+        assert len(leaders(workers, running)) <= 1, workers
+    assert len(leaders(*seen[-1])) == 1, seen[-1]
