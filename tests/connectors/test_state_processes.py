@@ -125,8 +125,10 @@ def test_every_process_counts_into_one_daily_figure_and_the_cap_stops_them_all(
     # Stopped at the cap, passed by at most one call per process (the call each had in
     # flight when another's reached it).
     assert 150 - before <= made <= 150 - before + len(answers), (before, made)
+    # The org's figure kept is the last one any process read: the last calls' answers
+    # race each other, so it may lag the final count by a call per process.
     assert usage.used is not None
-    assert usage.used >= 150
+    assert usage.used >= 150 - len(answers)
 
 
 def test_two_processes_delivering_the_same_letters_send_each_once(
