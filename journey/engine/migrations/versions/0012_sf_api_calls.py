@@ -6,7 +6,7 @@ a request took, so its retry after a crash takes no second turn.
 The day's figure kept before in ``sf_settings`` (key ``api_usage``) is carried over.
 
 Revision ID: 0012_sf_api_calls
-Revises: 0009_sf_effects_by_contact
+Revises: 0011_workers
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_sf_api_calls"
-down_revision: str | None = "0009_sf_effects_by_contact"
+down_revision: str | None = "0011_workers"
 branch_labels: str | None = None
 depends_on: str | None = None
 
