@@ -2,7 +2,11 @@
 every command shares, and the one place a failure is printed.
 
 Pipeline position: the top of the CLI. Command modules register on ``app`` (and the groups
-here); ``RootGroup.main`` runs every invocation, so whatever a command raises — a
+here) when they are imported, and they are imported only when their command is asked for
+(``COMMANDS``: a command's name → the modules that register it and its subcommands), so
+``journey check`` never pays for SQLAlchemy, simple-salesforce or the emulated org, and
+``journey --version`` for no command at all; ``journey --help`` loads them all.
+``RootGroup.main`` runs every invocation, so whatever a command raises — a
 ``CommandError`` (``journey.cli.errors.fail``), a library exception, a usage mistake, a bug —
 ends the same way: one ``error:`` line (or the JSON error shape with ``--json``) and the exit
 code of the README's table. Help is plain (``journey.cli.help``).
@@ -10,18 +14,21 @@ code of the README's table. Help is plain (``journey.cli.help``).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from typing import Annotated, Any
 
 import typer
+from typer.main import get_command_from_info, get_command_name, get_group_from_info
 
-from journey import __version__
+import journey
 from journey.cli.errors import ExitCode, Problem, print_problem, problem_of
-from journey.cli.help import PlainCommand, PlainGroup
+from journey.cli.help import PlainCommand, PlainGroup, short_help
 
 __all__ = [
+    "COMMANDS",
     "DEBUG_ENV",
     "NO_STORE",
     "PANELS",
@@ -49,6 +56,32 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Run": ("run", "worker", "retry", "event", "contacts"),
     "Observe": ("status", "contact"),
     "Salesforce": ("salesforce", "sync"),
+}
+
+#: Each command (or group) of ``journey``, and the modules that register it on ``app`` and
+#: its subcommands: imported the first time the command is looked up. A command a module
+#: registers at import without being listed here still works; it just loads eagerly.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "init": ("journey.cli.init",),
+    "demo": ("journey.cli.demo",),
+    "check": ("journey.cli.language",),
+    "fmt": ("journey.cli.language",),
+    "graph": ("journey.cli.language",),
+    "dry-run": ("journey.cli.dryrun",),
+    "run": ("journey.cli.runs",),
+    "worker": ("journey.cli.worker",),
+    "retry": ("journey.cli.failures",),
+    "event": ("journey.cli.runs",),
+    "contacts": ("journey.cli.runs",),
+    "status": ("journey.cli.runs",),
+    "contact": ("journey.cli.runs",),
+    "salesforce": (
+        "journey.cli.connection",
+        "journey.cli.org",
+        "journey.cli.org_cache",
+        "journey.cli.sync",
+    ),
+    "sync": ("journey.cli.sync",),
 }
 _PANEL_OF = {name: panel for panel, names in PANELS.items() for name in names}
 _ORDER = list(_PANEL_OF)
@@ -96,14 +129,84 @@ def _ended(error: BaseException, argv: Sequence[str]) -> int:
     return problem.exit_code
 
 
+class _Commands(MutableMapping[str, Any]):
+    """``journey``'s commands by name: every name of ``COMMANDS`` is listed from the start,
+    and a command is built, its modules imported, the first time it is read. Click and
+    Typer look commands up here (``get``) and list their names (``keys``), so running one
+    command loads one module, and only what reads them all (``journey --help``, a test's
+    walk over ``items``) loads them all."""
+
+    def __init__(self, built: dict[str, Any]) -> None:
+        # A command of ``COMMANDS`` that Typer built before its modules were imported is a
+        # group without its subcommands yet (``salesforce``, ``contacts``): built again.
+        self._built = {n: c for n, c in built.items() if n not in COMMANDS or _imported(n)}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built and name in COMMANDS:
+            for module in COMMANDS[name]:
+                importlib.import_module(module)
+            command = _build(name)
+            if command is not None:
+                self._built[name] = _in_panel(command)
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._built, *COMMANDS]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self._built, *COMMANDS]))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built or name in COMMANDS
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+
+def _imported(name: str) -> bool:
+    return all(module in sys.modules for module in COMMANDS[name])
+
+
+def _build(name: str) -> Any:
+    """The command (or group) ``name`` from what its modules registered on ``app``."""
+    for info in app.registered_commands:
+        callback = info.callback
+        if callback is not None and (info.name or get_command_name(callback.__name__)) == name:
+            return get_command_from_info(
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+    for group_info in app.registered_groups:
+        if group_info.name == name:
+            return get_group_from_info(
+                group_info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                suggest_commands=app.suggest_commands,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+    return None
+
+
+def _in_panel(command: Any) -> Any:
+    if command.name in _PANEL_OF:
+        setattr(command, "rich_help_panel", _PANEL_OF[command.name])  # noqa: B010
+    short_help(command)
+    return command
+
+
 class RootGroup(PlainGroup):
-    """``journey`` itself: the commands in their panels, and the one failure path."""
+    """``journey`` itself: the commands in their panels, each built when first asked for
+    (``_Commands``), and the one failure path."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        for name, command in self.commands.items():
-            if name in _PANEL_OF:
-                setattr(command, "rich_help_panel", _PANEL_OF[name])  # noqa: B010
+        for command in self.commands.values():
+            _in_panel(command)
+        self.commands = _Commands(dict(self.commands))
 
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted(self.commands, key=lambda n: _ORDER.index(n) if n in _ORDER else 99)
@@ -160,7 +263,7 @@ app = _Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"journey {__version__}")
+        typer.echo(f"journey {journey.__version__}")
         raise typer.Exit()
 
 

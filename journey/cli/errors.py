@@ -12,6 +12,10 @@ on stderr, or with ``--json`` one object on stdout::
 say nothing. The exit code follows the code (``ExitCode``; the README's "Exit codes" table).
 Anything unexpected is ``internal`` (exit 70) without a traceback, unless ``--debug`` or
 ``JOURNEY_DEBUG=1`` asks for one.
+
+The library's exceptions are recognised by name (``_raised``), not imported: every command
+prints its failures here, and importing the modules that define them would make ``journey
+check`` load SQLAlchemy, simple-salesforce and the emulated org.
 """
 
 from __future__ import annotations
@@ -19,26 +23,22 @@ from __future__ import annotations
 import errno
 import json
 import re
+import sys
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import typer
 
-from journey.connectors.salesforce.connection import ConnectionSettingsError
-from journey.connectors.salesforce.errors import SalesforceProblem
-from journey.connectors.salesforce.state import UnmigratedStoreError
-from journey.connectors.sync import SyncProblem
-from journey.dsl import Diagnostic, JourneyError
-from journey.emulator import SeedError
-from journey.engine.config import ConfigError
-from journey.engine.contacts import FieldValueError
-from journey.engine.intake import IntakeError
-from journey.engine.journeys import JourneyLoadError
-from journey.engine.locks import InUseError
-from journey.engine.migrations import StoreVersionError
-from journey.engine.store_url import StoreOpenError
+if TYPE_CHECKING:
+    from journey.connectors.salesforce.errors import ConnectionSettingsError, SalesforceProblem
+    from journey.connectors.sync import SyncProblem
+    from journey.dsl.diagnostics import Diagnostic
+    from journey.engine.config import ConfigError
+    from journey.engine.journeys import JourneyLoadError
+    from journey.engine.locks import InUseError
+    from journey.engine.store_url import StoreOpenError
 
 __all__ = [
     "CODES",
@@ -183,34 +183,60 @@ def _connection(error: ConnectionSettingsError) -> Problem:
     )
 
 
+def _raised(error: BaseException, *classes: str) -> bool:
+    """Whether ``error`` is one of ``classes`` (``"module:Name"``). A class whose module was
+    never imported cannot have been raised, so its module is looked up, never imported."""
+    for qualified in classes:
+        module, _, name = qualified.partition(":")
+        kind = getattr(sys.modules.get(module), name, None)
+        if isinstance(kind, type) and isinstance(error, kind):
+            return True
+    return False
+
+
 def problem_of(error: BaseException) -> Problem | None:
     """The problem a library exception means for the user; ``None``: it is a bug."""
     if isinstance(error, CommandError):
         return error.problem
-    if isinstance(error, ConfigError):
-        return _config(error)
-    if isinstance(error, JourneyLoadError | JourneyError):
-        return _from_diagnostics(error.diagnostics, str(error))
-    if isinstance(error, ConnectionSettingsError):
-        return _connection(error)
-    if isinstance(error, SeedError):
+    if _raised(error, "journey.engine.config:ConfigError"):
+        return _config(cast("ConfigError", error))
+    if _raised(
+        error, "journey.engine.journeys:JourneyLoadError", "journey.dsl.diagnostics:JourneyError"
+    ):
+        return _from_diagnostics(cast("JourneyLoadError", error).diagnostics, str(error))
+    if _raised(error, "journey.connectors.salesforce.errors:ConnectionSettingsError"):
+        return _connection(cast("ConnectionSettingsError", error))
+    if _raised(error, "journey.emulator.seed:SeedError"):
         return Problem(
             "config", f"the Salesforce seed: {error}", hint="docs/emulator.md describes the seed"
         )
-    if isinstance(error, IntakeError | FieldValueError):
+    if _raised(
+        error, "journey.engine.csv_rows:IntakeError", "journey.engine.field_values:FieldValueError"
+    ):
         return Problem("input", str(error))
-    if isinstance(error, SalesforceProblem | SyncProblem):
+    if _raised(
+        error,
+        "journey.connectors.salesforce.errors:SalesforceProblem",
+        "journey.connectors.sync:SyncProblem",
+    ):
+        known = cast("SalesforceProblem | SyncProblem", error)
         return Problem(
             "salesforce",
-            f"{error.code}: {error.message}",
+            f"{known.code}: {known.message}",
             hint="`journey salesforce status` shows the connection and any pause",
         )
-    if isinstance(error, InUseError):
-        return Problem("in_use", error.message, hint=error.hint)
-    if isinstance(error, StoreVersionError | UnmigratedStoreError):
+    if _raised(error, "journey.engine.locks:InUseError"):
+        in_use = cast("InUseError", error)
+        return Problem("in_use", in_use.message, hint=in_use.hint)
+    if _raised(
+        error,
+        "journey.engine.migrations:StoreVersionError",
+        "journey.connectors.salesforce.state:UnmigratedStoreError",
+    ):
         return Problem("store", str(error))
-    if isinstance(error, StoreOpenError):
-        return Problem("store", error.message, hint=error.hint)
+    if _raised(error, "journey.engine.store_url:StoreOpenError"):
+        unopened = cast("StoreOpenError", error)
+        return Problem("store", unopened.message, hint=unopened.hint)
     if isinstance(error, OSError) and error.filename is not None:
         return _file(error)
     return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["PlainCommand", "PlainGroup", "plain_params"]
+__all__ = ["PlainCommand", "PlainGroup", "plain_params", "short_help"]
 
 _TYPE_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
 
@@ -60,7 +60,7 @@ def plain_params(command: TyperCommand | TyperGroup) -> None:
         _plain(param)
 
 
-def _short_help(command: Any) -> None:
+def short_help(command: Any) -> None:
     """The one-line summary in a group's command list: the first paragraph of the
     command's help, its source line breaks folded (a docstring wraps at 100 columns, the
     terminal somewhere else)."""
@@ -86,7 +86,7 @@ class PlainGroup(TyperGroup):
         super().__init__(**attrs)
         plain_params(self)
         for command in self.commands.values():
-            _short_help(command)
+            short_help(command)
 
     def get_help_option(self, ctx: Any) -> TyperOption | None:
         option = super().get_help_option(ctx)

@@ -17,15 +17,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import track
 
 from journey.cli.app import JsonOpt, app
 from journey.cli.errors import ExitCode
-from journey.connectors.salesforce.org_catalog import seed_catalog
 from journey.dsl import (
     Diagnostic,
     JourneyError,
@@ -34,10 +31,7 @@ from journey.dsl import (
     format_source,
     parse_condition,
 )
-from journey.dsl.compiled import CompiledJourney
-from journey.dsl.draw import to_dot, to_json, to_mermaid
 from journey.dsl.pipeline import read_source
-from journey.emulator.seed import SeedError, load_seed
 from journey.engine.config import (
     ConfigError,
     ProjectConfig,
@@ -53,6 +47,9 @@ from journey.engine.org_cache import (
     org_schema,
 )
 from journey.engine.org_checks import toml_lines, toml_org_problems
+
+if TYPE_CHECKING:
+    from journey.dsl.compiled import CompiledJourney
 
 __all__ = [
     "check",
@@ -82,6 +79,9 @@ def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | 
         return None, ""
     url = config.salesforce.instance_url
     if not config.salesforce.remote:
+        from journey.connectors.salesforce.org_catalog import seed_catalog
+        from journey.emulator.seed import SeedError, load_seed
+
         if config.seed_path is None:
             return None, ""
         try:
@@ -196,8 +196,13 @@ def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
 
 def _progress(files: list[Path], what: str) -> Iterable[Path]:
     """``files``, with a progress bar on the terminal for long runs (none when piped)."""
+    if len(files) <= 50:
+        return files
+    from rich.console import Console
+    from rich.progress import track
+
     console = Console(stderr=True)
-    shown = console.is_terminal and len(files) > 50
+    shown = console.is_terminal
     return track(files, description=what, console=console, transient=True, disable=not shown)
 
 
@@ -308,6 +313,8 @@ def graph(
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Draw a journey's step graph: Mermaid (renders on GitHub), Graphviz DOT or JSON."""
+    from journey.dsl.draw import to_dot, to_json, to_mermaid
+
     compiled, diagnostics = compile_path(path)
     if compiled is None:
         raise JourneyError(diagnostics)

@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, TypeAlias
-
-import networkx as nx
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from journey.dsl.syntax import Action, Condition, EntryRule, Goal, Trigger
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["END", "CompiledJourney", "Outcome", "Step", "StepKind"]
 
@@ -71,10 +73,26 @@ class CompiledJourney:
     steps: Mapping[str, Step]
     #: The id of the first step (``END`` for a journey without steps).
     start: str
-    #: One node per step (node attribute ``step`` holds the ``Step``; ``kind``, ``text``
-    #: and ``line`` are copied for drawing), edges labelled ``label`` with their outcome.
-    graph: nx.DiGraph = field(compare=False, repr=False)
     source_path: str | None = field(default=None, compare=False)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """One node per step (node attribute ``step`` holds the ``Step``; ``kind``, ``text``
+        and ``line`` are copied for drawing), edges labelled ``label`` with their outcome.
+        Built on first use: drawing needs it, running and checking do not, and networkx
+        is slow to import."""
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for step in self.steps.values():
+            graph.add_node(step.id, step=step, kind=step.kind, text=step.text, line=step.line)
+        for step in self.steps.values():
+            for outcome, target in step.next.items():
+                if graph.has_edge(step.id, target):
+                    graph.edges[step.id, target]["label"] += f", {outcome}"
+                else:
+                    graph.add_edge(step.id, target, label=outcome)
+        return graph
 
     def successor(self, step_id: str, outcome: Outcome = "next") -> str:
         """The step a run goes to after ``step_id`` ends with ``outcome``."""

@@ -19,10 +19,9 @@ without passing a wait (an error at its ``go to``) and steps no contact can reac
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-import networkx as nx
 
 from journey.dsl.compiled import END, CompiledJourney, Step
 from journey.dsl.diagnostics import Diagnostic, at_span
@@ -190,31 +189,34 @@ class _Build:
         return _Entry(sid)
 
 
-def _graph(steps: dict[str, Step]) -> nx.DiGraph:
-    graph = nx.DiGraph()
-    for step in steps.values():
-        graph.add_node(step.id, step=step, kind=step.kind, text=step.text, line=step.line)
-    for step in steps.values():
-        for outcome, target in step.next.items():
-            if graph.has_edge(step.id, target):
-                graph.edges[step.id, target]["label"] += f", {outcome}"
-            else:
-                graph.add_edge(step.id, target, label=outcome)
-    return graph
+def _reach(successors: Mapping[str, set[str]], start: str, within: set[str]) -> set[str]:
+    """The steps of ``within`` a walk from ``start`` can reach through ``within``, ``start``
+    included. (Plain sets, not networkx: ``journey check`` runs this for every file, and
+    importing networkx would cost it more than checking the whole example project.)"""
+    seen = {start}
+    todo = [start]
+    while todo:
+        for target in successors.get(todo.pop(), ()):
+            if target in within and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 
 def _graph_problems(
-    build: _Build, graph: nx.DiGraph, start: str, path: str, lines: list[str]
+    build: _Build, steps: Mapping[str, Step], start: str, path: str, lines: list[str]
 ) -> list[Diagnostic]:
     problems: list[Diagnostic] = []
-    waits = {n for n, kind in graph.nodes(data="kind") if kind in ("wait", "wait_until")}
-    restless = graph.subgraph(n for n in graph.nodes if n not in waits)
+    successors = {sid: set(step.next.values()) for sid, step in steps.items()}
+    # Ordered as the steps are, so the problems come in the file's order.
+    nodes = dict.fromkeys([*successors, *(t for ts in steps.values() for t in ts.next.values())])
+    restless = {n for n in nodes if n not in steps or steps[n].kind not in ("wait", "wait_until")}
     reported: set[int] = set()
     loops: list[GoTo] = list(build.endless)
     for source, target, goto in build.goto_edges:
         if id(goto) in reported or source not in restless or target not in restless:
             continue
-        if nx.has_path(restless, target, source):
+        if source in _reach(successors, target, restless):
             reported.add(id(goto))
             loops.append(goto)
     for goto in loops:
@@ -229,9 +231,9 @@ def _graph_problems(
                 "add a `wait` (e.g. `wait 1 day`) inside the loop",
             )
         )
-    reachable = {start} | nx.descendants(graph, start)
-    dead = [n for n in graph.nodes if n not in reachable and n != END]
-    roots = [n for n in dead if not any(p in dead for p in graph.predecessors(n))]
+    reachable = _reach(successors, start, set(nodes))
+    dead = [n for n in nodes if n not in reachable and n != END]
+    roots = [n for n in dead if not any(n in successors.get(p, ()) for p in dead)]
     if dead and not roots:
         roots = [min(dead, key=lambda n: build.spans[n])]
     for node in roots:
@@ -260,7 +262,6 @@ def compile_journey(
     start = build.build(journey.steps, _Entry(END)).target
     ordered = {sid: build.steps[sid] for sid in [*build.order, END] if sid in build.steps}
     build.steps = ordered
-    graph = _graph(build.steps)
     compiled = CompiledJourney(
         name=journey.name,
         version=journey_version(source),
@@ -269,7 +270,6 @@ def compile_journey(
         goals=journey.goals,
         steps=dict(build.steps),
         start=start,
-        graph=graph,
         source_path=path,
     )
-    return compiled, _graph_problems(build, graph, start, path, lines)
+    return compiled, _graph_problems(build, build.steps, start, path, lines)

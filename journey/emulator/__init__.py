@@ -14,11 +14,28 @@ See docs/emulator.md for what is emulated and what is not.
 
 from __future__ import annotations
 
-from journey.emulator.emulated_org import EmulatedOrg, OrgEndpoint
-from journey.emulator.errors import ApiError
-from journey.emulator.faults import Faults
-from journey.emulator.ids import checksum, to_18
-from journey.emulator.seed import SeedError, load_seed
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from journey.emulator.emulated_org import EmulatedOrg, OrgEndpoint
+    from journey.emulator.errors import ApiError
+    from journey.emulator.faults import Faults
+    from journey.emulator.ids import checksum, to_18
+    from journey.emulator.seed import SeedError, load_seed
+
+#: Where each public name lives: imported on first use, so that reading a seed or the schema
+#: (``journey check`` on an embedded-org project) does not start up the whole org.
+_HOMES = {
+    "ApiError": "journey.emulator.errors",
+    "EmulatedOrg": "journey.emulator.emulated_org",
+    "Faults": "journey.emulator.faults",
+    "OrgEndpoint": "journey.emulator.emulated_org",
+    "SeedError": "journey.emulator.seed",
+    "checksum": "journey.emulator.ids",
+    "load_seed": "journey.emulator.seed",
+    "to_18": "journey.emulator.ids",
+}
 
 __all__ = [
     "ApiError",
@@ -30,3 +47,12 @@ __all__ = [
     "load_seed",
     "to_18",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

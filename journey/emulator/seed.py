@@ -14,18 +14,17 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from journey.emulator import edition
-from journey.emulator.apps import parse_app, store_apps
-from journey.emulator.conversion import LeadConvert, convert_lead
 from journey.emulator.errors import ApiError
-from journey.emulator.formula import FormulaError
-from journey.emulator.object_rules import status_name
-from journey.emulator.org import Org
 from journey.emulator.schema import SchemaError, standard_schema
-from journey.emulator.soap_login import seed_credentials, seed_login_setting
-from journey.emulator.soql import SoqlError
+
+if TYPE_CHECKING:
+    from journey.emulator.org import Org
+
+# Reading a seed (``load_seed``, the defaults) is light: ``journey check`` reads the embedded
+# org's names from it. Applying one needs the org itself, so the modules that make an org
+# are imported by the methods that apply the seed, not here.
 
 __all__ = ["DEFAULT_SEED", "MAX_SEED_BYTES", "SeedError", "apply_seed", "load_seed", "seed_names"]
 
@@ -189,6 +188,9 @@ class _Seeder:
         return value
 
     def run(self) -> None:
+        from journey.emulator.formula import FormulaError
+        from journey.emulator.soql import SoqlError
+
         store = self.org.store
         limits = self.seed.get("limits", {})
         if "DailyApiRequests" in limits:
@@ -238,6 +240,10 @@ class _Seeder:
         """Connected apps, the session timeout, the edition and whether SOAP ``login()``
         is enabled (``emulator.apps``, ``emulator.tokens``, ``emulator.edition``,
         ``emulator.soap_login``)."""
+        from journey.emulator import edition
+        from journey.emulator.apps import parse_app, store_apps
+        from journey.emulator.soap_login import seed_login_setting
+
         users = {
             str(u[key]).lower(): str(u["Id"])
             for u in self.org.store.scan("User")
@@ -269,6 +275,9 @@ class _Seeder:
         """Leads converted before the tool met the org: through the org's own conversion,
         so the Lead is frozen and its Contact, Account (and Opportunity) exist as any
         converted Lead's do."""
+        from journey.emulator.conversion import LeadConvert, convert_lead
+        from journey.emulator.object_rules import status_name
+
         for index, entry in enumerate(self.entries("LeadConvert")):
             lead = self.resolve(entry.get("lead"))
             if not isinstance(lead, str) or not lead:
@@ -306,6 +315,8 @@ class _Seeder:
         return value
 
     def users(self) -> None:
+        from journey.emulator.soap_login import seed_credentials
+
         users = self.entries("User") or DEFAULT_SEED["User"]
         connected = [u for u in users if u.get("connected")] or users[:1]
         if len(connected) > 1:

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from journey.dsl import CompiledJourney, Diagnostic, Schema, compile_source
 from journey.dsl.pipeline import read_source
@@ -28,9 +27,12 @@ from journey.dsl.syntax import (
     Trigger,
 )
 from journey.engine.config import SYNC_OBJECTS, ProjectConfig
-from journey.engine.store import JourneyVersion, Store, table
-from journey.engine.sync.mapping import inbound_only_fields
 from journey.vocabulary import STANDARD_FIELD_TYPES
+
+if TYPE_CHECKING:
+    # The store is imported where a catalog reads or writes it: ``schema_for`` serves
+    # ``journey check``, which never opens a store (nor loads SQLAlchemy).
+    from journey.engine.store import Store
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
 
@@ -57,6 +59,8 @@ def schema_for(config: ProjectConfig) -> Schema:
     ``[fields]`` and the fields mapped under ``[sync.fields.*]``, the groups and segments.
     Without a ``journey.toml`` those kinds are unknown (warnings, not errors). ``journey
     check`` and the engine both use this, so a journey that checks also loads."""
+    from journey.engine.sync.mapping import inbound_only_fields
+
     if not config.found:
         return Schema(standard_fields=STANDARD_FIELD_TYPES)
     fields: dict[str, str] = dict(config.all_fields())
@@ -121,6 +125,10 @@ class Catalog:
             return found
         if self.store is None:
             raise KeyError(version)
+        import sqlalchemy as sa
+
+        from journey.engine.store import JourneyVersion, table
+
         jv = table(JourneyVersion)
         with self.store.engine.connect() as conn:
             row = conn.execute(sa.select(jv).where(jv.c.version == version)).first()
@@ -141,6 +149,10 @@ class Catalog:
         """Keep the source of every current version in the store (idempotent)."""
         if self.store is None:
             return
+        import sqlalchemy as sa
+
+        from journey.engine.store import JourneyVersion, table
+
         jv = table(JourneyVersion)
         with self.store.begin() as conn:
             known = {r.version for r in conn.execute(sa.select(jv.c.version))}

@@ -25,13 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from journey.connectors.salesforce.batching import OrgApi
-from journey.connectors.salesforce.describe import field_info, keep_fields
-from journey.connectors.salesforce.errors import CallRefusedError, SalesforceProblem, first_error
-from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator.schema import SchemaError, standard_schema
 from journey.emulator.seed import DEFAULT_CAMPAIGN_STATUSES, DEFAULT_LEAD_STATUSES
 from journey.engine.org_cache import (
@@ -43,6 +39,10 @@ from journey.engine.org_cache import (
     OrgQueue,
     OrgUser,
 )
+
+if TYPE_CHECKING:
+    from journey.connectors.salesforce.batching import OrgApi
+    from journey.connectors.salesforce.state import ConnectorState
 
 __all__ = ["QUERIES", "read_catalog", "seed_catalog"]
 
@@ -76,6 +76,10 @@ def read_catalog(
     (the code and the query's name in the message); an object the user may not describe
     is left out (its fields stay unchecked). ``state``: where the describes read are kept
     for the connector (``describe.keep_fields``)."""
+    # Imported here: ``seed_catalog`` serves ``journey check``, which never talks to an org.
+    from journey.connectors.salesforce.describe import field_info, keep_fields
+    from journey.connectors.salesforce.errors import CallRefusedError, first_error
+
     tell = progress or (lambda _what, _done, _total: None)
     calls_before = api.budget.calls
     base = f"/services/data/v{api.sf.sf_version}"
@@ -149,6 +153,8 @@ def _all_rows(api: OrgApi, page: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _lead_statuses(api: OrgApi) -> tuple[OrgLeadStatus, ...]:
+    from journey.connectors.salesforce.errors import SalesforceProblem
+
     try:
         rows = api.query(_LEAD_STATUSES + " ORDER BY SortOrder")
     except SalesforceProblem as problem:

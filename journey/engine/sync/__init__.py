@@ -20,10 +20,26 @@ org. It never imports simple-salesforce. Read in this order:
 
 from __future__ import annotations
 
-from journey.engine.sync.cycle import CycleSummary, SyncRun, run_cycle
-from journey.engine.sync.identity import possible_duplicates
-from journey.engine.sync.records import ERRORS_LIST, error_rows
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from journey.vocabulary import CONTACTS_LIST, LEADS_LIST
+
+if TYPE_CHECKING:
+    from journey.engine.sync.cycle import CycleSummary, SyncRun, run_cycle
+    from journey.engine.sync.identity import possible_duplicates
+    from journey.engine.sync.records import ERRORS_LIST, error_rows
+
+#: Where each public name lives, imported on first use: ``journey check`` reads the field
+#: mapping (``engine.sync.mapping``) without loading the cycle and its store.
+_HOMES = {
+    "CycleSummary": "journey.engine.sync.cycle",
+    "SyncRun": "journey.engine.sync.cycle",
+    "run_cycle": "journey.engine.sync.cycle",
+    "possible_duplicates": "journey.engine.sync.identity",
+    "ERRORS_LIST": "journey.engine.sync.records",
+    "error_rows": "journey.engine.sync.records",
+}
 
 __all__ = [
     "CONTACTS_LIST",
@@ -35,3 +51,12 @@ __all__ = [
     "possible_duplicates",
     "run_cycle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

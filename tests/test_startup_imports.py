@@ -1,0 +1,190 @@
+"""What a ``journey`` process imports before it does its work: the guard on start-up.
+
+Start-up is paid by every command, in every editor save hook and CI step, so the heavy
+parts — SQLAlchemy, simple-salesforce and its HTTP stack, the emulated org's server and
+store, OAuth and JWT — are imported only by the commands that use them. These tests run
+real processes, list the modules each had imported when it exited, and hold the lists,
+not the clock: a timed test would fail on a busy machine
+and pass a slow change on a quiet one. ``bench/startup.py`` measures the time.
+
+``journey check`` on the example project reads the embedded org's names from its seed,
+so it imports the emulated org's seed reader and schema (``journey.emulator.seed``,
+``journey.emulator.schema``), never the org itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+
+import journey.cli
+from journey.cli import errors
+from journey.cli.app import COMMANDS, app
+
+EXAMPLE = Path(journey.__file__).parent / "example"
+
+#: What no command that only reads journey files may import.
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "simple_salesforce",
+    "requests",
+    "urllib3",
+    "zeep",
+    "authlib",
+    "jwt",
+    "cryptography",
+    "networkx",
+    "rich",
+    "journey.engine.store",
+    "journey.engine.runner",
+    "journey.connectors.salesforce.connection",
+    "journey.emulator.emulated_org",
+    "journey.emulator.server",
+    "journey.emulator.org",
+    "journey.emulator.store",
+    "journey.emulator.soql",
+)
+
+#: All that ``journey --version`` may import of journey itself.
+VERSION_ONLY = {
+    "journey",
+    "journey.__main__",
+    "journey.cli",
+    "journey.cli.main",
+    "journey.cli.app",
+    "journey.cli.errors",
+    "journey.cli.help",
+}
+
+
+#: ``python -m journey ARGS...``, which writes the names of every module it imported, at
+#: exit, to the file named by ``$MODULES_OUT``.
+PROBE = """
+import atexit, json, os, runpy, sys
+def dump():
+    with open(os.environ["MODULES_OUT"], "w") as out:
+        json.dump(sorted(sys.modules), out)
+atexit.register(dump)
+sys.argv[0] = "journey"
+runpy.run_module("journey", run_name="__main__", alter_sys=True)
+"""
+
+
+def imported(args: list[str], cwd: Path, cache: Path) -> set[str]:
+    """The modules a ``journey`` process has imported when it exits."""
+    out = cache.parent / "modules.json"
+    env = {**os.environ, "JOURNEY_CACHE_DIR": str(cache), "MODULES_OUT": str(out)}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = set(json.loads(out.read_text(encoding="utf-8")))
+    assert "journey.cli.app" in found
+    return found
+
+
+def heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLE, copy)
+    return copy
+
+
+@pytest.mark.parametrize("command", [["check", "journeys"], ["fmt", "--check", "journeys"]])
+def test_checking_and_formatting_import_none_of_the_heavy_parts(
+    project: Path, tmp_path: Path, command: list[str]
+) -> None:
+    modules = imported(command, project, tmp_path / "cache")
+    assert heavy(modules) == []
+    assert "journey.dsl.parser" in modules  # it did check the journeys
+
+
+def test_the_version_imports_no_command(project: Path, tmp_path: Path) -> None:
+    modules = imported(["--version"], project, tmp_path / "cache")
+    ours = {m for m in modules if m == "journey" or m.startswith("journey.")}
+    assert ours <= VERSION_ONLY
+    assert heavy(modules) == []
+    assert not {"lark", "pydantic"} & modules
+
+
+def test_a_command_still_imports_what_it_needs(project: Path, tmp_path: Path) -> None:
+    """The other side of the guard: ``journey status`` reads the store, so it loads it."""
+    (project / ".journey").mkdir()
+    modules = imported(["status", "--json"], project, tmp_path / "cache")
+    assert "journey.cli.runs" in modules
+    assert "journey.cli.language" not in modules
+
+
+def test_every_registered_command_is_in_the_lazy_registry() -> None:
+    """A command a module registers without a ``COMMANDS`` entry would be missing from
+    ``journey`` until that module happened to be imported by another command."""
+    for module in pkgutil.iter_modules(journey.cli.__path__, "journey.cli."):
+        importlib.import_module(module.name)
+    registered = set(typer.main.get_group(app).commands)
+    assert registered == set(COMMANDS)
+
+
+def test_every_library_error_the_cli_explains_still_exists() -> None:
+    """``journey.cli.errors`` names the library's exceptions instead of importing them; a
+    class renamed or moved would quietly become an internal error."""
+    source = Path(errors.__file__).read_text(encoding="utf-8")
+    named = re.findall(r'"(journey(?:\.\w+)+):(\w+)"', source)
+    assert len(named) >= 12
+    for module, name in named:
+        kind = getattr(importlib.import_module(module), name)
+        assert isinstance(kind, type)
+        assert issubclass(kind, Exception)
+
+
+def run_check(project: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journey", "check", "journeys", "--json"],
+        cwd=project,
+        env={**os.environ, "JOURNEY_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_parser_tables_are_kept_and_a_torn_cache_file_is_rebuilt(
+    project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = run_check(project, cache)
+    assert (first.returncode, first.stderr) == (0, "")
+    (kept,) = cache.glob("journey-grammar-*.lark-cache")
+    kept.write_bytes(kept.read_bytes()[:200])  # as if a process died writing it
+    second = run_check(project, cache)
+    assert (second.returncode, second.stdout, second.stderr) == (0, first.stdout, "")
+    assert kept.stat().st_size > 200  # written again, whole
+
+
+def test_a_cache_folder_that_cannot_be_made_only_costs_time(project: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    done = run_check(project, blocker / "cache")
+    assert (done.returncode, done.stderr) == (0, "")
