@@ -34,6 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from journey.engine.bulk_import import write_new_contacts
 from journey.engine.contact import ContactView
 from journey.engine.contacts import (
     ContactContext,
@@ -66,7 +67,9 @@ __all__ = [
 ]
 
 _ID_COLUMNS = {"salesforce id": "id", "salesforce type": "type"}
-BATCH = 1000
+#: Rows matched and written together: large enough that each table is written in a few
+#: statements per batch, small enough that memory stays flat however long the file.
+BATCH = 10_000
 
 
 @dataclass(frozen=True)
@@ -103,18 +106,23 @@ def import_rows(
     rows: Iterable[tuple[int, Mapping[str, str]]],
     ctx: ContactContext,
     list_name: str | None = None,
+    *,
+    bulk: bool = True,
 ) -> ImportReport:
-    """Import rows in batches, all in one transaction (module docstring)."""
+    """Import rows in batches, all in one transaction (module docstring). The contacts a
+    batch creates are written a table at a time (``engine.bulk_import``); ``bulk=False``
+    writes them as every other contact change is written (``contacts.write_contacts``),
+    the reference the bulk path is tested against."""
     report = ImportReport()
     with store.begin() as conn:
         batch: list[tuple[int, Mapping[str, str]]] = []
         for item in rows:
             batch.append(item)
             if len(batch) >= BATCH:
-                _import_batch(conn, batch, ctx, list_name, report)
+                _import_batch(conn, batch, ctx, list_name, report, bulk)
                 batch = []
         if batch:
-            _import_batch(conn, batch, ctx, list_name, report)
+            _import_batch(conn, batch, ctx, list_name, report, bulk)
     report.errors.sort(key=lambda e: e.row)
     return report
 
@@ -174,6 +182,27 @@ class _Known:
     by_email: dict[str, int]  # email key -> the oldest contact with it
     unlinked: dict[str, int]  # email key -> the oldest contact with it and no record
     fresh: list[ContactView] = field(default_factory=list)
+    #: email key -> the new contacts that have had that email, in the order they were made
+    #: (a contact made from an ID alone gains its email later): finding the first one is a
+    #: lookup, not a walk over every new contact of the file.
+    fresh_by_email: dict[str, list[ContactView]] = field(default_factory=dict)
+
+    def first_fresh(self, email: str, *, unlinked: bool = False) -> ContactView | None:
+        """The first new contact (in the order made) with this email (and no record)."""
+        if not email:
+            return None
+        for view in self.fresh_by_email.get(email, ()):
+            if _same(view, email) and not (unlinked and view.salesforce_id is not None):
+                return view
+        return None
+
+    def noted(self, view: ContactView) -> None:
+        """Index a new contact under its email, once it has one (after a merge)."""
+        if view.id < 0 and view.email:
+            seen = self.fresh_by_email.setdefault(view.email.casefold(), [])
+            if not any(v is view for v in seen):
+                seen.append(view)
+                seen.sort(key=lambda v: -v.id)  # placeholders count down in the order made
 
 
 def _load_known(conn: Connection, rows: list[dict[str, str]]) -> _Known:
@@ -218,15 +247,13 @@ def _target(known: _Known, values: Mapping[str, str]) -> ContactView:
         cid = known.unlinked.get(email) if email else None
         if cid is not None and known.views[cid].salesforce_id is None:
             return known.views[cid]
-        view = next(
-            (v for v in known.fresh if v.salesforce_id is None and _same(v, email)), None
-        ) or _new(known)
+        view = known.first_fresh(email, unlinked=True) or _new(known)
         known.by_record[record[:15]] = view.id
         return view
     cid = known.by_email.get(email)
     if cid is not None:
         return known.views[cid]
-    return next((v for v in known.fresh if _same(v, email)), None) or _new(known)
+    return known.first_fresh(email) or _new(known)
 
 
 def _same(view: ContactView, email: str) -> bool:
@@ -246,6 +273,7 @@ def _import_batch(
     ctx: ContactContext,
     list_name: str | None,
     report: ImportReport,
+    bulk: bool,
 ) -> None:
     cleaned: list[tuple[int, dict[str, str]]] = []
     for line, raw in batch:
@@ -265,14 +293,19 @@ def _import_batch(
             continue
         taken += 1
         _merge(view, values, list_name)
+        known.noted(view)
         if view.id > 0:
             touched[view.id] = view
-    ids = new_contacts(conn, len(known.fresh), ctx.now)
-    for view, new_id in zip(known.fresh, ids, strict=True):
-        view.id = new_id
-    changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
-    if known.fresh:
-        write_contacts(conn, [(None, v) for v in known.fresh], ctx)
+    if bulk:
+        changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
+        write_new_contacts(conn, known.fresh, ctx)
+    else:
+        ids = new_contacts(conn, len(known.fresh), ctx.now)
+        for view, new_id in zip(known.fresh, ids, strict=True):
+            view.id = new_id
+        changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
+        if known.fresh:
+            write_contacts(conn, [(None, v) for v in known.fresh], ctx)
     kind = list_record_type(list_name) if list_name else None
     if kind is not None:
         # Adding someone to a Salesforce list adds them to Salesforce: the record is
@@ -391,6 +424,7 @@ def views_from_rows(
             errors.append(RowError(line, str(exc)))
             continue
         _merge(view, values, None)
+        known.noted(view)
     for number, view in enumerate(known.fresh, start=1):
         view.id = number
     return list(known.fresh), errors
