@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from journey.engine.change_effects import event_row, mark_sync_pending, reevaluate_segments
 from journey.engine.contact import OWNER_FIELD, ContactView
-from journey.engine.contacts import ContactContext, _company_id, _list_ids
+from journey.engine.contacts import ContactContext, _list_ids
 from journey.engine.field_values import CORE_COLUMNS, coerce
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
@@ -110,7 +110,7 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
                 "first_name": view.get("First Name") or None,
                 "last_name": view.get("Last Name") or None,
                 "company": company or None,
-                "company_id": _company_id(conn, company, companies) if company else None,
+                "company_id": companies[company.casefold()] if company else None,
                 "salesforce_id": view.salesforce_id,
                 "salesforce_type": view.salesforce_type,
                 "owner_id": view.owner_id,
@@ -135,14 +135,25 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
 
 
 def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
-    """The companies already stored under these names (name key -> ID): the cache
-    ``contacts._company_id`` fills with the ones it has to create."""
+    """Every company these contacts name (name key -> ID): the stored ones read, the others
+    created in one statement, each under the name it is first written with (as
+    ``contacts._company_id`` would, one at a time)."""
     co = table(Company)
-    keys = sorted({n.casefold() for n in names if n})
+    first: dict[str, str] = {}
+    for name in names:
+        if name:
+            first.setdefault(name.casefold(), name)
     found: dict[str, int] = {}
-    for chunk in in_batches(keys):
+    for chunk in in_batches(sorted(first)):
         query = sa.select(co.c.id, co.c.name_key).where(co.c.name_key.in_(chunk))
         found.update({r.name_key: int(r.id) for r in conn.execute(query)})
+    missing = [{"name": name, "name_key": key} for key, name in first.items() if key not in found]
+    if missing:
+        made = conn.execute(
+            sa.insert(co).returning(co.c.id, co.c.name_key, sort_by_parameter_order=True),
+            missing,
+        )
+        found.update({r.name_key: int(r.id) for r in made})
     return found
 
 
