@@ -117,7 +117,7 @@ def cache_problems(config: ProjectConfig, now: datetime) -> list[Diagnostic]:
     if other:
         message = f"the org's cache was read from {other}, not {config.salesforce.instance_url}"
         hint = "run `journey salesforce refresh` to read this org"
-        return [Diagnostic(path, 1, 1, "warning", message, hint)]
+        return [Diagnostic(path, 1, 1, "warning", message, hint, code="J421")]
     return [] if catalog is None else [age_diagnostic(config.state_dir, catalog, now)]
 
 
@@ -150,6 +150,7 @@ def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
                     f'segment "{name}" is not a condition: {first.message}',
                     first.hint,
                     lines[number - 1] if 0 < number <= len(lines) else None,
+                    code="J601",
                 )
             )
     return problems
@@ -182,15 +183,21 @@ def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
                 found = sorted(p for p in path.rglob("*.journey") if p.is_file())
             except OSError as exc:
                 reason = exc.strerror or str(exc)
-                problems.append(Diagnostic(str(path), 1, 1, "error", f"cannot search: {reason}"))
+                problems.append(
+                    Diagnostic(str(path), 1, 1, "error", f"cannot search: {reason}", code="J003")
+                )
                 continue
             if not found:
-                problems.append(Diagnostic(str(path), 1, 1, "error", "no *.journey files here"))
+                problems.append(
+                    Diagnostic(str(path), 1, 1, "error", "no *.journey files here", code="J003")
+                )
             files.extend(found)
         elif path.exists():
             files.append(path)
         else:
-            problems.append(Diagnostic(str(path), 1, 1, "error", "no such file or folder"))
+            problems.append(
+                Diagnostic(str(path), 1, 1, "error", "no such file or folder", code="J003")
+            )
     return files, problems
 
 
@@ -274,7 +281,14 @@ def fmt(
                 except OSError as exc:
                     reason = exc.strerror or str(exc)
                     diagnostics.append(
-                        Diagnostic(str(path), 1, 1, "error", f"cannot write the file: {reason}")
+                        Diagnostic(
+                            str(path),
+                            1,
+                            1,
+                            "error",
+                            f"cannot write the file: {reason}",
+                            code="J004",
+                        )
                     )
                     continue
             changed.append(str(path))

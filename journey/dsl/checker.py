@@ -97,6 +97,7 @@ def check_header(
                 "error",
                 'a journey file starts with `journey "NAME"`',
                 'add a first line such as `journey "Demo request follow-up"`',
+                code="J150",
             )
         )
     elif items[0] is not names[0]:
@@ -108,6 +109,7 @@ def check_header(
                 "error",
                 '`journey "NAME"` must be the first statement of the file',
                 _ORDER_HINT,
+                code="J151",
             )
         )
     for extra in names[1:]:
@@ -119,6 +121,7 @@ def check_header(
                 "error",
                 "a file holds one journey: `journey` is given twice",
                 "split it into two files",
+                code="J152",
             )
         )
     entries = [i for i in items if isinstance(i, EntryRule)]
@@ -131,6 +134,7 @@ def check_header(
                 "error",
                 "`entry` is given twice",
                 "keep one entry rule",
+                code="J153",
             )
         )
     highest = 0
@@ -146,6 +150,7 @@ def check_header(
                     "error",
                     f"{what} must come before {_RANK_NAMES[highest]}",
                     _ORDER_HINT,
+                    code="J154",
                 )
             )
         highest = max(highest, rank)
@@ -158,6 +163,7 @@ def check_header(
                 "error",
                 "this journey has no `trigger`: no contact can ever enter it",
                 'add a trigger after the `journey` line, e.g. `trigger added to list "..."`',
+                code="J155",
             )
         )
     return problems
@@ -192,8 +198,18 @@ class _Checker:
         self.field_names = list(known) if known is not None else []
         self.org = OrgNames(schema, self.report, self.warned)
 
-    def report(self, span: Span, severity: Severity, message: str, hint: str | None = None) -> None:
-        self.problems.append(at_span(self.path, self.lines, span, severity, message, hint))
+    def report(
+        self,
+        span: Span,
+        severity: Severity,
+        message: str,
+        hint: str | None = None,
+        *,
+        code: str,
+    ) -> None:
+        self.problems.append(
+            at_span(self.path, self.lines, span, severity, message, hint, code=code)
+        )
 
     # ------------------------------------------------------------ names
 
@@ -216,7 +232,8 @@ class _Checker:
             hint = f'declare it in journey.toml under [fields], e.g. "{name}" = "Text"'
         else:
             hint = "no journey.toml declares fields here; inside a project this is an error"
-        self.report(span, "error" if declared else "warning", f'unknown field "{name}"', hint)
+        severity: Severity = "error" if declared else "warning"
+        self.report(span, severity, f'unknown field "{name}"', hint, code="J201")
         return None
 
     def name(self, kind: str, name: str, known: frozenset[str] | None, span: Span) -> None:
@@ -230,6 +247,7 @@ class _Checker:
                 "warning",
                 f'{kind} "{name}" cannot be checked: nothing declares {kind}s here',
                 f"it is checked against journey.toml [{kind}s] when there is one",
+                code="J204",
             )
             return
         if name.casefold() in {k.casefold() for k in known}:
@@ -237,7 +255,8 @@ class _Checker:
         self.warned.add(key)
         near = closest(name, known)
         hint = f"did you mean `{near}`?" if near else f"declare it in journey.toml under [{kind}s]"
-        self.report(span, "error", f'unknown {kind} "{name}"', hint)
+        code = "J202" if kind == "segment" else "J203"
+        self.report(span, "error", f'unknown {kind} "{name}"', hint, code=code)
 
     def templates(self, text: str, span: Span) -> None:
         for name in template_fields(text):
@@ -248,6 +267,7 @@ class _Checker:
                 "warning",
                 "a `{{` placeholder is not closed with `}}`",
                 "write placeholders as {{Field Name}}",
+                code="J330",
             )
 
     # ------------------------------------------------------------ conditions
@@ -275,11 +295,16 @@ class _Checker:
                     "error",
                     f'`{op}` compares numbers and dates, but "{name}" is {kind}',
                     "use `is`, `contains` or `starts with` for text",
+                    code="J301",
                 )
             elif kind == "Number" and value is not None and not _NUMBER.match(value):
-                self.report(part.span, "error", f'"{name}" is a Number; `{value}` is not one')
+                self.report(
+                    part.span, "error", f'"{name}" is a Number; `{value}` is not one', code="J302"
+                )
             elif kind == "Date" and value is not None and not _DATE.match(value):
-                self.report(part.span, "error", f'"{name}" is a Date; write it as YYYY-MM-DD')
+                self.report(
+                    part.span, "error", f'"{name}" is a Date; write it as YYYY-MM-DD', code="J303"
+                )
         elif op in ("is true", "is false"):
             if kind != "True/False":
                 self.report(
@@ -287,16 +312,20 @@ class _Checker:
                     "error",
                     f'`{op}` needs a True/False field, but "{name}" is {kind}',
                     f'compare its value instead: field "{name}" is "..."',
+                    code="J304",
                 )
         elif op in ("contains", "starts with"):
             if kind != "Text":
-                self.report(part.span, "error", f'`{op}` works on text, but "{name}" is {kind}')
+                self.report(
+                    part.span, "error", f'`{op}` works on text, but "{name}" is {kind}', code="J305"
+                )
         elif op in ("is", "is not") and kind == "True/False":
             self.report(
                 part.span,
                 "error",
                 f'"{name}" is a True/False field',
                 f"use `{'is' if op == 'is' else 'is not'} true` or `is false`",
+                code="J306",
             )
 
     # ------------------------------------------------------------ journey
@@ -313,7 +342,12 @@ class _Checker:
             elif isinstance(trigger, CampaignMemberStatusChanged):
                 self.org.member_status(trigger.campaign, trigger.to, trigger.span)
         if journey.entry.mode == "once every" and (journey.entry.days or 0) < 1:
-            self.report(journey.entry.span, "error", "`entry once every` needs at least 1 day")
+            self.report(
+                journey.entry.span,
+                "error",
+                "`entry once every` needs at least 1 day",
+                code="J310",
+            )
         for goal in journey.goals:
             self.condition(goal.condition)
         self.labels()
@@ -335,6 +369,7 @@ class _Checker:
                     "error",
                     "`end` is reserved for the end of the journey",
                     "choose another step name",
+                    code="J212",
                 )
             elif label.name in defined:
                 first = defined[label.name].span.line
@@ -343,6 +378,7 @@ class _Checker:
                     "error",
                     f"step `{label.name}` is defined twice (first on line {first})",
                     "give each step its own name",
+                    code="J211",
                 )
             else:
                 defined[label.name] = label
@@ -353,6 +389,7 @@ class _Checker:
                     f"`step {label.name}` names the step after it, "
                     "but nothing follows it in this block",
                     "put the label just before the step it names",
+                    code="J213",
                 )
         for place in places:
             goto = place.node
@@ -364,7 +401,7 @@ class _Checker:
                     if near
                     else f"label the step to jump to with `step {goto.label}` before it"
                 )
-                self.report(span, "error", f"no step is named `{goto.label}`", hint)
+                self.report(span, "error", f"no step is named `{goto.label}`", hint, code="J210")
 
     def statement(self, statement: Statement) -> None:
         if isinstance(statement, If):
@@ -373,7 +410,7 @@ class _Checker:
         elif isinstance(statement, WaitUntil):
             self.condition(statement.condition)
             if statement.amount < 1:
-                self.report(statement.span, "error", "`for at most` needs at least 1")
+                self.report(statement.span, "error", "`for at most` needs at least 1", code="J311")
         elif isinstance(statement, Wait):
             if statement.amount < 1:
                 self.report(
@@ -381,6 +418,7 @@ class _Checker:
                     "warning",
                     "`wait 0` does not wait",
                     "remove it or wait at least 1",
+                    code="J312",
                 )
         elif isinstance(statement, Split):
             self.split(statement)
@@ -416,6 +454,7 @@ class _Checker:
                 "error",
                 f"this split has {len(split.shares)} shares but {len(split.paths)} `path:` blocks",
                 "write one `path:` block per share, in the same order",
+                code="J320",
             )
         if total != 100:
             self.report(
@@ -423,10 +462,11 @@ class _Checker:
                 "error",
                 f"the split's shares add up to {total}%, not 100%",
                 "make the shares add up to 100",
+                code="J321",
             )
         for share in split.shares:
             if share == 0:
-                self.report(split.span, "warning", "a 0% path is never taken")
+                self.report(split.span, "warning", "a 0% path is never taken", code="J322")
 
 
 def check_journey(

@@ -229,6 +229,7 @@ def _graph_problems(
                 f"`go to {goto.label}` makes a loop with no wait: a contact would go "
                 "round it forever without pause",
                 "add a `wait` (e.g. `wait 1 day`) inside the loop",
+                code="J501",
             )
         )
     reachable = _reach(successors, start, set(nodes))
@@ -245,6 +246,7 @@ def _graph_problems(
                 "warning",
                 "no contact can reach this step",
                 "it follows an `exit` or a `go to`; remove it or move it",
+                code="J502",
             )
         )
     return problems

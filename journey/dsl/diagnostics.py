@@ -12,6 +12,15 @@ the embedded org's seed or the last ``journey salesforce refresh`` gives them). 
 name the schema does not know (``None``) is only a warning, so a journey file checks on its
 own, outside any project. A ``note`` is neither: it informs (how old the org's cache is)
 and never fails a check.
+
+Every diagnostic carries a stable ``code`` (``J101``; the scheme and each code's
+explanation are in docs/diagnostics.md: ``J0xx`` files, ``J1xx`` syntax and the header's
+shape, ``J2xx`` names the project or the file declares, ``J3xx`` types and values, ``J4xx``
+the org's names and what only Salesforce changes, ``J5xx`` the step graph, ``J6xx``
+journey.toml) and an end (``end_line``/``end_column``, exclusive, on the same scale as
+``line``/``column``), so an editor underlines the offending words and CI annotates them.
+A code names the kind of problem, not its severity: an unknown field is ``J201`` whether
+the project declares fields (an error) or not (a warning).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ __all__ = [
     "SalesforceField",
     "Schema",
     "Severity",
+    "at",
     "at_span",
     "sort_diagnostics",
 ]
@@ -37,8 +47,12 @@ Severity = Literal["error", "warning", "note"]
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem: 1-based ``line``/``column`` in ``path``; ``hint`` says what to do;
-    ``source_line`` is the line's text, for the caret display."""
+    """One problem: 1-based ``line``/``column`` in ``path`` up to ``end_line``/
+    ``end_column`` (exclusive); ``hint`` says what to do; ``source_line`` is the line's
+    text, for the caret display; ``code`` is the stable name of the kind of problem.
+
+    An end left at 0 (a problem with the file as a whole) becomes one character past the
+    start, so every diagnostic has a range an editor can show."""
 
     path: str
     line: int
@@ -47,14 +61,27 @@ class Diagnostic:
     message: str
     hint: str | None = None
     source_line: str | None = None
+    code: str = ""
+    end_line: int = 0
+    end_column: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.end_line, self.end_column) <= (self.line, self.column):
+            # frozen: the one place the end is settled, before anyone reads it
+            object.__setattr__(self, "end_line", self.line)
+            object.__setattr__(self, "end_column", self.column + 1)
 
     def format(self) -> str:
-        """Compiler-style text: location line, source line, caret, hint."""
-        out = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
+        """Compiler-style text: location line (the code last, as mypy puts it), source
+        line, carets under the offending words, hint."""
+        code = f"  [{self.code}]" if self.code else ""
+        out = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}{code}"]
         if self.source_line is not None:
             shown = self.source_line.expandtabs(1)
             out.append(f"    {shown}")
-            out.append("    " + " " * max(self.column - 1, 0) + "^")
+            last = self.end_column if self.end_line == self.line else len(shown) + 1
+            width = max(min(last, len(shown) + 1) - self.column, 1)
+            out.append("    " + " " * max(self.column - 1, 0) + "^" * width)
         if self.hint:
             out.append(f"    hint: {self.hint}")
         return "\n".join(out)
@@ -65,7 +92,10 @@ class Diagnostic:
             "path": self.path,
             "line": self.line,
             "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
             "hint": self.hint,
             "source_line": self.source_line,
@@ -135,9 +165,27 @@ def at_span(
     severity: Severity,
     message: str,
     hint: str | None = None,
+    *,
+    code: str,
 ) -> Diagnostic:
-    """A diagnostic at the start of ``span``, with its source line looked up."""
-    return at(path, lines, span.line, span.column, severity, message, hint)
+    """A diagnostic over ``span``, with its source line looked up. A span over several
+    lines (a block: ``split``, ``if``) is cut at the end of its first line: the block's
+    head is what is wrong, and underlining the whole block would hide the rest."""
+    end_line, end_column = span.end_line, span.end_column
+    if end_line > span.line:
+        source = lines[span.line - 1] if 0 < span.line <= len(lines) else ""
+        end_line, end_column = span.line, len(_code_of(source)) + 1
+    return at(
+        path,
+        lines,
+        span.line,
+        span.column,
+        severity,
+        message,
+        hint,
+        code=code,
+        end=(end_line, end_column),
+    )
 
 
 def at(
@@ -148,10 +196,48 @@ def at(
     severity: Severity,
     message: str,
     hint: str | None = None,
+    *,
+    code: str,
+    end: tuple[int, int] | None = None,
 ) -> Diagnostic:
-    """A diagnostic at ``line``/``column`` (1-based), with its source line looked up."""
+    """A diagnostic at ``line``/``column`` (1-based), with its source line looked up;
+    without ``end``, it covers the word that starts there."""
     source = lines[line - 1] if 0 < line <= len(lines) else None
-    return Diagnostic(path, max(line, 1), max(column, 1), severity, message, hint, source)
+    line, column = max(line, 1), max(column, 1)
+    if end is None:
+        end = (line, column + _word_length(source or "", column))
+    return Diagnostic(path, line, column, severity, message, hint, source, code, *end)
+
+
+def _code_of(source: str) -> str:
+    """A line without its trailing comment and spaces (a ``#`` inside a string stays)."""
+    in_string = escaped = False
+    for index, char in enumerate(source):
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_string:
+            escaped = True
+        elif char == '"':
+            in_string = not in_string
+        elif char == "#" and not in_string:
+            return source[:index].rstrip()
+    return source.rstrip()
+
+
+def _word_length(source: str, column: int) -> int:
+    """How many characters the word (or quoted string) at ``column`` takes; at least 1."""
+    rest = source[column - 1 :]
+    if rest.startswith('"'):
+        close = rest.find('"', 1)
+        while close > 0 and rest[close - 1] == "\\":
+            close = rest.find('"', close + 1)
+        return close + 1 if close > 0 else len(rest.rstrip()) or 1
+    length = 0
+    for char in rest:
+        if char.isspace() or (length and not (char.isalnum() or char in "_-")):
+            break
+        length += 1
+    return max(length, 1)
 
 
 def sort_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -78,7 +78,9 @@ _GROUP_HINT = "write it flatter: `not (a or b)` is `not a and not b`"
 def _too_deep(node: Tree[Token], path: str, lines: list[str], what: str, hint: str) -> Diagnostic:
     token = _first_token(node)
     line, column = (token.line or 1, token.column or 1) if token else (1, 1)
-    return at(path, lines, line, column, "error", f"{what}: the limit is {MAX_DEPTH}", hint)
+    return at(
+        path, lines, line, column, "error", f"{what}: the limit is {MAX_DEPTH}", hint, code="J108"
+    )
 
 
 def step_count_problem(
@@ -103,4 +105,5 @@ def step_count_problem(
         f"too many steps: this journey has {count:,}, and a journey has fewer than "
         f"{MAX_STEPS:,} (the most a run takes in one pass)",
         "split it into journeys of their own, one entering the next through a list",
+        code="J503",
     )

@@ -17,7 +17,8 @@ salesforce refresh`` (``engine.org_cache``); the dsl never asks Salesforce. The 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from typing import Protocol
 
 from journey.dsl.diagnostics import SalesforceField, Schema, Severity
 from journey.dsl.hints import closest
@@ -26,7 +27,14 @@ from journey.vocabulary import is_salesforce_list, is_user_id, standard_field
 
 __all__ = ["OrgNames", "field_on", "salesforce_owned"]
 
-Report = Callable[[Span, Severity, str, str | None], None]
+
+class Report(Protocol):
+    """How a problem is collected (``dsl.checker``): over ``span``, with its code."""
+
+    def __call__(
+        self, span: Span, severity: Severity, message: str, hint: str | None = None, *, code: str
+    ) -> None: ...
+
 
 #: The objects ``update salesforce field`` writes: the contact's Lead or Contact.
 _CONTACT_OBJECTS = ("Lead", "Contact")
@@ -74,6 +82,7 @@ class OrgNames:
                 f'{kind} "{name}" cannot be checked: nothing declares {kind}s here',
                 f"it is checked against the connected org's {kind}s when they are known: "
                 + _REFRESH,
+                code="J400",
             )
 
     # ------------------------------------------------------------ users
@@ -94,6 +103,7 @@ class OrgNames:
                     f'user "{name}" is inactive in Salesforce',
                     "reactivate them in Salesforce or name another user "
                     "(Salesforce refuses an inactive owner: INACTIVE_OWNER_OR_USER)",
+                    code="J402",
                 )
             return
         if _has(name, users) or (queue_ok and _has(name, queues)):
@@ -105,6 +115,7 @@ class OrgNames:
                     "error",
                     f'"{name}" is a queue: a Task is owned by a user',
                     "name a user, or `assigned to lead owner`",
+                    code="J403",
                 )
             return
         if is_user_id(name) and not any(is_user_id(k) for k in users):
@@ -114,7 +125,7 @@ class OrgNames:
         candidates = [*users, *(queues if queue_ok else ())]
         near = closest(name, candidates)
         hint = f"did you mean `{near}`?" if near else _known("users", users)
-        self.report(span, "error", f'unknown user "{name}"', hint)
+        self.report(span, "error", f'unknown user "{name}"', hint, code="J401")
 
     # ------------------------------------------------------------ campaigns
 
@@ -129,7 +140,7 @@ class OrgNames:
         if self._once("campaign", name):
             near = closest(name, campaigns)
             hint = f"did you mean `{near}`?" if near else _known("campaigns", campaigns)
-            self.report(span, "error", f'unknown campaign "{name}"', hint)
+            self.report(span, "error", f'unknown campaign "{name}"', hint, code="J404")
         return False
 
     def member_status(self, campaign: str, status: str | None, span: Span) -> None:
@@ -145,7 +156,11 @@ class OrgNames:
             near = closest(status, statuses)
             hint = f"did you mean `{near}`?" if near else _known("statuses", statuses)
             self.report(
-                span, "error", f'campaign "{campaign}" has no member status "{status}"', hint
+                span,
+                "error",
+                f'campaign "{campaign}" has no member status "{status}"',
+                hint,
+                code="J405",
             )
 
     # ------------------------------------------------------------ lead statuses
@@ -159,7 +174,7 @@ class OrgNames:
             return
         near = closest(status, known)
         hint = f"did you mean `{near}`?" if near else _known("lead statuses", known)
-        self.report(span, "error", f'unknown lead status "{status}"', hint)
+        self.report(span, "error", f'unknown lead status "{status}"', hint, code="J406")
 
     # ------------------------------------------------------------ Salesforce fields
 
@@ -192,6 +207,7 @@ class OrgNames:
                 "error",
                 f'Salesforce field "{name}" is read-only ({where})',
                 "a formula or system field cannot be written: choose a writable field",
+                code="J408",
             )
             return
         candidates = [f.name for o in objects for f in described[o]]
@@ -207,6 +223,7 @@ class OrgNames:
             "error",
             f'unknown Salesforce field "{name}": neither {" nor ".join(objects)} has it',
             hint,
+            code="J407",
         )
 
 
@@ -225,6 +242,7 @@ def salesforce_owned(statement: Statement, schema: Schema, report: Report) -> No
             f'"{statement.list_name}" is the contacts linked to a Salesforce record: '
             "a journey cannot remove anyone from it",
             "change the sync criteria or delete the record in Salesforce",
+            code="J409",
         )
     elif isinstance(statement, UpdateField | UpdateSalesforceField):
         key = statement.field.casefold()
@@ -235,4 +253,5 @@ def salesforce_owned(statement: Statement, schema: Schema, report: Report) -> No
                 f'"{statement.field}" is mapped inbound only: Salesforce computes or '
                 "locks it, so a journey cannot write it",
                 "read it in conditions; change it in Salesforce, or map a writable field",
+                code="J410",
             )

@@ -161,6 +161,7 @@ def scan_lines(text: str, path: str) -> tuple[list[Comment], list[Diagnostic]]:
                         "error",
                         "a tab in the indentation: journeys are indented with spaces",
                         "replace the tab with 4 spaces per level",
+                        code="J105",
                     )
                 )
         if '"' not in line and "#" not in line:
@@ -181,6 +182,8 @@ def scan_lines(text: str, path: str) -> tuple[list[Comment], list[Diagnostic]]:
                         "error",
                         'unterminated string: this string has no closing `"`',
                         'close it with `"` on the same line (write `\\"` for a quote inside)',
+                        code="J106",
+                        end=(number, len(line.rstrip()) + 1),
                     )
                 )
                 break
@@ -212,24 +215,40 @@ def _syntax_diagnostic(exc: UnexpectedInput, path: str, lines: list[str]) -> Dia
         else:
             found = f"character U+{ord(source[column - 1]):04X}" if source else "this character"
     else:  # pragma: no cover - lark's other errors (EOF) come as UnexpectedToken in LALR
-        return at(path, lines, 1, 1, "error", str(exc).splitlines()[0])
+        return at(path, lines, 1, 1, "error", str(exc).splitlines()[0], code="J101")
     source = lines[line - 1] if 0 < line <= len(lines) else ""
     hint = suggest(source, column, expected)
     phrase = opening_phrase(source)
     if hint and phrase and column == len(source) - len(source.lstrip()) + 1:
-        return at(path, lines, line, column, "error", f"unknown statement `{phrase}`", hint)
-    message = f"unexpected {found}"
+        opening = _OPENING.match(source.lstrip())
+        words = len(opening.group(0).rstrip()) if opening else 1
+        return at(
+            path,
+            lines,
+            line,
+            column,
+            "error",
+            f"unknown statement `{phrase}`",
+            hint,
+            code="J102",
+            end=(line, column + max(words, 1)),
+        )
+    message, code = f"unexpected {found}", "J101"
     if isinstance(exc, UnexpectedToken) and exc.token.type == "_NL":
-        message = "the line ends too soon"
+        message, code = "the line ends too soon", "J103"
     elif isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
-        message = "the file ends too soon"
+        message, code = "the file ends too soon", "J103"
     elif isinstance(exc, UnexpectedToken) and exc.token.type == "_INDENT":
-        message = "unexpected indentation"
+        message, code = "unexpected indentation", "J104"
         hint = hint or "only the lines of a block (after a line ending in `:`) are indented"
     if expected:
         message += f"; expected {describe_expected(expected)}"
-    return at(path, lines, line, column, "error", message, hint)
+    return at(path, lines, line, column, "error", message, hint, code=code)
 
+
+#: A line's opening words, as ``hints.opening_phrase`` reads them (never empty when a
+#: phrase was found).
+_OPENING = re.compile(r"[A-Za-z][A-Za-z ]*")
 
 #: At most this many syntax errors are reported for one file.
 MAX_SYNTAX_ERRORS = 20
@@ -254,9 +273,10 @@ def _read(text: str, path: str, lines: list[str]) -> Document | Diagnostic:
             "error",
             "this line's indentation matches no enclosing block",
             "indent by 4 spaces per level, lined up with the block it belongs to",
+            code="J104",
         )
     except BuildError as exc:
-        return at_span(path, lines, exc.span, "error", exc.message, exc.hint)
+        return at_span(path, lines, exc.span, "error", exc.message, exc.hint, code="J107")
     return document
 
 
@@ -317,7 +337,7 @@ def parse_condition(text: str, origin: str = "<condition>") -> Condition:
     Raises ``JourneyError`` whose diagnostics name ``origin``."""
     if "\n" in text.strip():
         raise JourneyError(
-            [Diagnostic(origin, 1, 1, "error", "a condition is one line", None, None)]
+            [Diagnostic(origin, 1, 1, "error", "a condition is one line", code="J109")]
         )
     source = text.strip() + "\n"
     lines = split_lines(source)
@@ -334,6 +354,16 @@ def parse_condition(text: str, origin: str = "<condition>") -> Condition:
         raise JourneyError([_syntax_diagnostic(exc, origin, lines)]) from None
     except _IndentMismatchError as exc:  # pragma: no cover - one line has no indentation
         raise JourneyError(
-            [at(origin, lines, exc.line, exc.column, "error", "unexpected indentation")]
+            [
+                at(
+                    origin,
+                    lines,
+                    exc.line,
+                    exc.column,
+                    "error",
+                    "unexpected indentation",
+                    code="J104",
+                )
+            ]
         ) from None
     return condition

@@ -68,10 +68,14 @@ def read_source(path: Path) -> tuple[str | None, Diagnostic | None]:
     try:
         data = path.read_bytes()
     except IsADirectoryError:
-        return None, Diagnostic(str(path), 1, 1, "error", "is a folder, not a journey file")
+        return None, Diagnostic(
+            str(path), 1, 1, "error", "is a folder, not a journey file", code="J001"
+        )
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return None, Diagnostic(str(path), 1, 1, "error", f"cannot read the file: {reason}")
+        return None, Diagnostic(
+            str(path), 1, 1, "error", f"cannot read the file: {reason}", code="J001"
+        )
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
@@ -84,6 +88,7 @@ def read_source(path: Path) -> tuple[str | None, Diagnostic | None]:
             "error",
             "not UTF-8 text: a journey file must be UTF-8",
             "save the file as UTF-8",
+            code="J002",
         )
 
 

@@ -103,7 +103,7 @@ class Catalog:
                         "error",
                         f'journey "{journey.name}" is also in {other}',
                         "give each journey its own name",
-                        None,
+                        code="J006",
                     )
                 ]
             )
@@ -199,7 +199,7 @@ def _compile_one(
     special file (a FIFO would block the read), an unreadable or non-UTF-8 one, and any
     exception from the compiler become a diagnostic naming the file."""
     if not path.is_file():
-        return None, "", [Diagnostic(str(path), 1, 1, "error", "not a regular file", None, None)]
+        return None, "", [Diagnostic(str(path), 1, 1, "error", "not a regular file", code="J001")]
     text, problem = read_source(path)
     if text is None:
         return None, "", [problem] if problem else []
@@ -209,7 +209,7 @@ def _compile_one(
         journey, diagnostics = compile_source(text, str(path), schema)
     except Exception as exc:  # any bug in the compiler costs this file only, named
         message = f"cannot be loaded: {type(exc).__name__}: {exc}"
-        return None, text, [Diagnostic(str(path), 1, 1, "error", message, None, None)]
+        return None, text, [Diagnostic(str(path), 1, 1, "error", message, code="J005")]
     return journey, text, [d for d in diagnostics if d.severity == "error"]
 
 

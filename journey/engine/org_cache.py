@@ -284,5 +284,11 @@ def age_diagnostic(state_dir: Path, catalog: OrgCatalog, now: datetime) -> Diagn
     stale = age > STALE_AFTER
     hint = "run `journey salesforce refresh`: users leave, campaigns change" if stale else None
     return Diagnostic(
-        str(cache_path(state_dir)), 1, 1, "warning" if stale else "note", text, hint, None
+        str(cache_path(state_dir)),
+        1,
+        1,
+        "warning" if stale else "note",
+        text,
+        hint,
+        code="J420",
     )

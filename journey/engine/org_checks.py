@@ -62,13 +62,16 @@ def toml_org_problems(config: ProjectConfig, schema: Schema) -> list[Diagnostic]
 
 
 def _diagnostic(
-    toml: Path, lines: list[str], number: int, message: str, hint: str | None
+    toml: Path, lines: list[str], number: int, message: str, hint: str | None, code: str
 ) -> Diagnostic:
+    """A problem over the (indented) text of line ``number``; ``code`` is the journey's
+    code for the same problem (a group's unknown user is one in a journey too)."""
     source = lines[number - 1] if 0 < number <= len(lines) else None
-    column = 1
+    column, end = 1, 0
     if source is not None:
         column = len(source) - len(source.lstrip()) + 1
-    return Diagnostic(str(toml), number, column, "error", message, hint, source)
+        end = len(source.rstrip()) + 1
+    return Diagnostic(str(toml), number, column, "error", message, hint, source, code, number, end)
 
 
 def _group_problems(
@@ -91,6 +94,7 @@ def _group_problems(
                         f'group "{group}": user "{member}" is inactive in Salesforce',
                         "remove them from the group or reactivate them in Salesforce "
                         "(the round robin skips inactive users)",
+                        "J402",
                     )
                 )
             elif not _has(member, users) and (ids_known or not is_user_id(member)):
@@ -102,6 +106,7 @@ def _group_problems(
                         number,
                         f'group "{group}": unknown user "{member}"',
                         f"did you mean `{near}`?" if near else "name a user of the org",
+                        "J401",
                     )
                 )
     return problems
@@ -137,6 +142,7 @@ def _sync_problems(
                     _place(lines, path),
                     f'{where}: {target} has no field "{field}"',
                     f"did you mean `{near}`?" if near else "name the field by its API name",
+                    "J407",
                 )
             )
     return problems
