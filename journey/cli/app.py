@@ -52,7 +52,7 @@ NO_STORE = "no store yet: run `journey contacts import` or `journey run` first"
 #: Commands table follows it.
 PANELS: dict[str, tuple[str, ...]] = {
     "Get started": ("init", "demo"),
-    "Write journeys": ("check", "fmt", "graph", "dry-run"),
+    "Write journeys": ("check", "fmt", "graph", "dry-run", "lsp"),
     "Run": ("run", "worker", "retry", "event", "contacts"),
     "Observe": ("status", "contact"),
     "Salesforce": ("salesforce", "sync"),
@@ -68,6 +68,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "fmt": ("journey.cli.language",),
     "graph": ("journey.cli.language",),
     "dry-run": ("journey.cli.dryrun",),
+    "lsp": ("journey.cli.lsp",),
     "run": ("journey.cli.runs",),
     "worker": ("journey.cli.worker",),
     "retry": ("journey.cli.failures",),
