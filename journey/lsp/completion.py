@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from journey.dsl.hints import PHRASES
-from journey.lsp.context import Kind, StringAt, string_at, strings
+from journey.dsl.hints import PHRASES, opening_phrase
+from journey.lsp.context import Kind, StringAt, code_end, string_at, strings
 from journey.lsp.project import Project
 
 __all__ = ["Candidate", "complete", "labels_of"]
@@ -55,6 +55,23 @@ _TESTS = {
     "True/False": ("is true", "is false", "is empty", "is not empty"),
 }
 _UNITS = ("minutes", "hours", "days", "weeks")
+_HEADER = frozenset({"journey", "trigger", "entry", "goal"})
+_ASSIGN = ("keep current assignment", 'lead source "', 'lead status "')
+#: What may follow an action's string (``journey.lark``'s options), by its opening words.
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "assign lead to": _ASSIGN,
+    "assign lead to group": _ASSIGN,
+    "add task": ("due in", "assigned to lead owner", 'assigned to "', 'priority "'),
+    "create opportunity": ('stage "', "amount", "close in"),
+    "send notification": ('to "', "also to lead owner"),
+    "update field": ('to "',),
+    "update salesforce field": ('to "',),
+    "set member status": ('in campaign "',),
+    "trigger field changed": ('to "',),
+    "trigger campaign member status changed": ('to "',),
+}
+#: After a closed string (or an option's number and unit): the words being typed.
+_AFTER_STRING = re.compile(r'(?:"|\d\s+days?|\bassignment|\bowner)\s+([a-z ]*)$', re.IGNORECASE)
 _AFTER_CONDITION = re.compile(
     r"(?:^|\s|\()(?:if|else\s+if|when|until|and|or|not)\s+([a-z]*)$|\(([a-z]*)$", re.IGNORECASE
 )
@@ -73,6 +90,13 @@ def labels_of(lines: Iterable[str]) -> list[tuple[int, str]]:
         if match:
             found.append((number, match.group(1)))
     return found
+
+
+def _statement_of(line: str) -> str:
+    """The statement phrase ``line`` opens (the longest that fits), else ""."""
+    words = opening_phrase(line)
+    fits = [p for p in PHRASES if words == p or words.startswith(p + " ")]
+    return max(fits, key=len, default="")
 
 
 def _quoted(name: str) -> str:
@@ -155,8 +179,8 @@ def complete(project: Project, lines: list[str], line_number: int, column: int) 
     if at is not None:
         return _in_string(project, at, line, column, lines)
     prefix = line[:column]
-    if "#" in prefix and prefix.count('"') % 2 == 0 and prefix.index("#") < column:
-        return []
+    if code_end(line) < column:
+        return []  # in a comment
     if go_to := _GO_TO.match(prefix):
         start = column - len(go_to.group(1))
         names = [name for _, name in labels_of(lines)]
@@ -169,11 +193,21 @@ def complete(project: Project, lines: list[str], line_number: int, column: int) 
         kind = _field_type(project, field_test.group(1)) or "Text"
         start = column - len(field_test.group(2))
         return [Candidate(t, t, start, "keyword", kind) for t in _TESTS.get(kind, _TESTS["Text"])]
+    phrase = _statement_of(line)
+    after = _AFTER_STRING.search(prefix)
+    if after and phrase in _OPTIONS and not _AFTER_CONDITION.search(prefix):
+        start = column - len(after.group(1))
+        given = " ".join(prefix[prefix.index('"') :].lower().split())
+        words = {o: o.rstrip(' "') for o in _OPTIONS[phrase]}
+        left = [o for o, w in words.items() if " " + w + " " not in given + " "]
+        return [Candidate(words[o], o, start, "keyword", phrase) for o in left]
     if condition := _AFTER_CONDITION.search(prefix):
         typed = condition.group(1) if condition.group(1) is not None else condition.group(2)
         start = column - len(typed or "")
         return [Candidate(c.rstrip(' "'), c, start, "keyword", "condition") for c in _CONDITIONS]
     if opening := _OPENING.match(prefix):
         start = len(opening.group(1))
-        return [Candidate(p, p, start, "keyword", "statement") for p in PHRASES]
+        # The header's statements stand at the top level only.
+        shown = [p for p in PHRASES if not (start and p.split()[0] in _HEADER)]
+        return [Candidate(p, p, start, "keyword", "statement") for p in shown]
     return []

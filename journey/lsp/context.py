@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Kind", "StringAt", "label_at", "string_at", "strings", "unquote"]
+__all__ = ["Kind", "StringAt", "code_end", "label_at", "string_at", "strings", "unquote"]
 
 #: What a string names. ``owner``: a user or a queue (a Lead's owner); ``email``: where a
 #: notification goes; ``template``: a ``{{Field}}`` placeholder inside any string.
@@ -38,7 +38,7 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)')
 _Q = r'"((?:[^"\\]|\\.)*)"'
 
 #: The words before a string -> what it names; the first rule that matches wins, so the
-#: longer phrases come first. Matched on the lowered words, spaces collapsed.
+#: longer phrases come first. Matched in any case, a space standing for any spaces.
 _WORDS_BEFORE: tuple[tuple[str, Kind], ...] = (
     (r"assign lead to group", "group"),
     (r"assign lead to", "owner"),
@@ -60,7 +60,10 @@ _WORDS_BEFORE: tuple[tuple[str, Kind], ...] = (
     (r"form submitted", "form"),
     (r"send notification " + _Q + " to", "email"),
 )
-_RULES = tuple((re.compile(pattern + "$"), kind) for pattern, kind in _WORDS_BEFORE)
+_RULES = tuple(
+    (re.compile(pattern.replace(" ", r"\s+") + "$", re.IGNORECASE), kind)
+    for pattern, kind in _WORDS_BEFORE
+)
 
 
 def unquote(body: str) -> str:
@@ -83,8 +86,19 @@ class StringAt:
     campaign: str | None = None
 
 
-def _words(text: str) -> str:
-    return " ".join(text.lower().split())
+def code_end(line: str) -> int:
+    """Where the line's code ends: at its ``#`` comment (a ``#`` inside a string is text),
+    else at its end."""
+    position = 0
+    while position < len(line):
+        if line[position] == "#":
+            return position
+        if line[position] == '"':
+            match = _STRING.match(line, position)
+            position = match.end() if match else len(line)
+            continue
+        position += 1
+    return len(line)
 
 
 def strings(line: str) -> list[StringAt]:
@@ -109,7 +123,7 @@ def strings(line: str) -> list[StringAt]:
 
 
 def _classify(line: str, start: int, end: int, value: str, closed: bool) -> StringAt:
-    before = _words(line[:start])
+    before = line[:start].rstrip()
     for pattern, kind in _RULES:
         match = pattern.search(before)
         if match is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from journey.dsl.hints import PHRASES
+from journey.dsl.hints import PHRASES, opening_phrase
 from journey.lsp.completion import labels_of
 from journey.lsp.context import StringAt, label_at, string_at
 from journey.lsp.project import Project
@@ -137,9 +137,8 @@ def _name(project: Project, at: StringAt) -> str | None:
 
 def _statement(line: str, column: int) -> Hover | None:
     """The meaning of the statement whose opening words are under the cursor."""
-    stripped = line.lstrip()
-    indent = len(line) - len(stripped)
-    words = " ".join(re.split(r"\s+", stripped.lower()))
+    indent = len(line) - len(line.lstrip())
+    words = opening_phrase(line)
     best = ""
     for phrase in PHRASES:
         if (words == phrase or words.startswith(phrase + " ")) and len(phrase) > len(best):

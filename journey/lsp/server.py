@@ -132,38 +132,30 @@ def _diagnostic(
 
 def check_document(server: JourneyServer, uri: str) -> None:
     """Check the open document ``uri`` and publish its problems, and those of its
-    project's ``journey.toml``."""
+    project's files (journey.toml, the org's cache) on those files."""
     document = server.workspace.get_text_document(uri)
     path = _path(uri)
     project = load(path)
     name = str(path) if path is not None else uri
     _, found = compile_source(document.source, name, project.schema)
-    lines = _lines(document)
-    mine = [_diagnostic(d, lines, document) for d in found if d.path == name]
+    mine = [_diagnostic(d, _lines(document), document) for d in found if d.path == name]
     server.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=mine, version=document.version)
     )
-    others: dict[str, list[types.Diagnostic]] = {}
+    others: dict[str, list[Diagnostic]] = {}
     for problem in project.problems:
-        if problem.path == name or problem.severity == "note":
-            continue
-        other = Path(problem.path).resolve().as_uri()
-        others.setdefault(other, []).append(_diagnostic(problem, [], None))
-    before = server.elsewhere.get(uri, set())
-    for other in before - set(others):
-        others[other] = []
+        if problem.path != name and problem.severity != "note":  # a note is for the terminal
+            others.setdefault(Path(problem.path).resolve().as_uri(), []).append(problem)
+    for other in server.elsewhere.get(uri, set()) - set(others):
+        others[other] = []  # fixed since: cleared
     for other, problems in others.items():
-        if other in server.workspace.text_documents and other != uri:
-            opened = server.workspace.get_text_document(other)
-            problems = [
-                _diagnostic(p, _lines(opened), opened)
-                for p in project.problems
-                if Path(p.path).resolve().as_uri() == other and p.severity != "note"
-            ]
+        opened = server.workspace.text_documents.get(other)
+        lines = _lines(opened) if opened is not None else []
+        converted = [_diagnostic(p, lines, opened) for p in problems]
         server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=other, diagnostics=problems)
+            types.PublishDiagnosticsParams(uri=other, diagnostics=converted)
         )
-    server.elsewhere[uri] = {o for o, p in others.items() if p}
+    server.elsewhere[uri] = {other for other, problems in others.items() if problems}
 
 
 def _candidate(

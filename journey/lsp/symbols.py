@@ -38,11 +38,12 @@ class Symbol:
     children: tuple[Symbol, ...] = field(default=())
 
 
-def _head(span: Span) -> Span:
-    """A span cut to its first line (an editor selects the block's opening line)."""
+def _head(span: Span, text: str) -> Span:
+    """A block's span cut to its opening line, about as long as ``text`` (its canonical
+    words): what an editor selects when the block is chosen in the outline."""
     if span.end_line == span.line:
         return span
-    return Span(span.line, span.column, span.line, span.column + 1)
+    return Span(span.line, span.column, span.line, span.column + len(text) + 1)
 
 
 def _over(start: Span, body: tuple[Statement, ...]) -> Span:
@@ -80,7 +81,7 @@ class _Outline:
                     "",
                     "block",
                     _over(spot, body),
-                    _head(spot),
+                    _head(spot, "path:"),
                     self.block(body),
                 )
                 for number, (share, body, spot) in enumerate(
@@ -88,7 +89,7 @@ class _Outline:
                     start=1,
                 )
             )
-        return Symbol(name, detail, "step", statement.span, _head(statement.span), children)
+        return Symbol(name, detail, "step", statement.span, _head(statement.span, text), children)
 
     def branch(self, branch: Branch, first: bool) -> Symbol:
         text = branch_text(branch) if first else "else " + branch_text(branch)
@@ -97,7 +98,7 @@ class _Outline:
             self.ids.get(id(branch), ""),
             "block",
             branch.span,
-            _head(branch.span),
+            _head(branch.span, text),
             self.block(branch.body),
         )
 
@@ -111,7 +112,7 @@ class _Outline:
                     "",
                     "block",
                     _over(spot, statement.otherwise),
-                    _head(spot),
+                    _head(spot, "else:"),
                     self.block(statement.otherwise),
                 )
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config=ClientServerConfig(server_command=[sys.executable, "-m", "journey", "lsp"]),
     scope="module",
 )
-async def client(lsp_client: LanguageClient, project: Path):  # type: ignore[no-untyped-def]
+async def client(lsp_client: LanguageClient, project: Path) -> AsyncIterator[None]:
     params = types.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=project.as_uri(),

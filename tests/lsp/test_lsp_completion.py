@@ -65,6 +65,17 @@ def _labels(items: list[types.CompletionItem]) -> set[str]:
         ("wait 3 ", {"days", "hours"}, set()),
         ('add task "Call {{Fi', {"First Name", "Score"}, set()),
         ("if ", {"field", "in list", "in segment", "is salesforce lead"}, set()),
+        (
+            'assign lead to "ann@acme.example" keep current assignment ',
+            {"lead source", "lead status"},
+            {"keep current assignment"},
+        ),
+        (
+            'add task "Call" due in 2 days ',
+            {"assigned to", "assigned to lead owner", "priority"},
+            {"due in"},
+        ),
+        ("    tri", {"add task"}, {"trigger added to list", "journey"}),
     ],
     ids=[
         "fields",
@@ -83,6 +94,9 @@ def _labels(items: list[types.CompletionItem]) -> set[str]:
         "units",
         "placeholders",
         "conditions",
+        "assign-options",
+        "task-options",
+        "no-header-in-a-block",
     ],
 )
 async def test_completion_offers_what_the_context_calls_for(
