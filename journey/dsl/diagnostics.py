@@ -32,6 +32,7 @@ from typing import Literal
 from journey.dsl.syntax import Span
 
 __all__ = [
+    "CODES_PAGE",
     "Diagnostic",
     "JourneyError",
     "SalesforceField",
@@ -39,6 +40,7 @@ __all__ = [
     "Severity",
     "at",
     "at_span",
+    "help_url",
     "sort_diagnostics",
 ]
 
@@ -156,6 +158,15 @@ class Schema:
     lead_statuses: frozenset[str] | None = None
     #: Object (``Lead``, ``Contact``, ...) -> its fields, for the objects described.
     salesforce_fields: Mapping[str, tuple[SalesforceField, ...]] | None = None
+
+
+#: The page that explains every code; each code is a heading there (``#j101``).
+CODES_PAGE = "https://github.com/journey-engine/journey/blob/main/docs/diagnostics.md"
+
+
+def help_url(code: str) -> str:
+    """Where ``code`` is explained, for an editor's link or a CI annotation's help."""
+    return f"{CODES_PAGE}#{code.lower()}"
 
 
 def at_span(

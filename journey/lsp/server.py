@@ -25,6 +25,7 @@ from pygls.workspace import TextDocument
 
 from journey import __version__
 from journey.dsl import Diagnostic, JourneyError, compile_source, format_source
+from journey.dsl.diagnostics import help_url
 from journey.dsl.syntax import NO_SPAN, Span
 from journey.lsp.completion import Candidate, complete
 from journey.lsp.definition import definition
@@ -32,10 +33,7 @@ from journey.lsp.hover import hover
 from journey.lsp.project import Project, load
 from journey.lsp.symbols import Symbol, symbols
 
-__all__ = ["DOCS", "JourneyServer", "make_server", "serve"]
-
-#: Where each code is explained (``code_description``; the page's headings are the codes).
-DOCS = "https://github.com/journey-engine/journey/blob/main/docs/diagnostics.md"
+__all__ = ["JourneyServer", "make_server", "serve"]
 
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -122,9 +120,7 @@ def _diagnostic(
         message=message,
         severity=_SEVERITY[found.severity],
         code=found.code or None,
-        code_description=(
-            types.CodeDescription(href=f"{DOCS}#{found.code.lower()}") if found.code else None
-        ),
+        code_description=(types.CodeDescription(href=help_url(found.code)) if found.code else None),
         source="journey",
         tags=[types.DiagnosticTag.Unnecessary] if found.code in _UNNECESSARY else None,
     )

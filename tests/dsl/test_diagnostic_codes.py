@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from journey.dsl import Schema, compile_source
-from journey.dsl.diagnostics import Diagnostic
+from journey.dsl.diagnostics import Diagnostic, help_url
 from tests.dsl.dsl_spec import invalid_files, needs_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +77,11 @@ def test_json_carries_the_code_and_the_end() -> None:
     shape = problem.as_dict()
     assert (shape["code"], shape["line"], shape["column"]) == ("J210", 3, 7)
     assert (shape["end_line"], shape["end_column"]) == (3, 14)
+
+
+def test_each_code_links_to_its_explanation() -> None:
+    assert help_url("J401").endswith("/docs/diagnostics.md#j401")
+    assert "### J401\n" in DOC
 
 
 def test_a_problem_with_the_whole_file_still_has_a_range() -> None:
