@@ -89,3 +89,14 @@ async def test_journey_toml_problems_are_shown_on_journey_toml(
     assert problem.code == "J401"
     assert 'unknown user "zed@acme.example"' in problem.message
     assert problem.range.start.line == 8  # line 9, where the group is
+
+
+async def test_a_byte_order_mark_counts_for_the_editor(
+    client: LanguageClient, project: Path
+) -> None:
+    uri = open_document(
+        client, project / "journeys" / "bom.journey", '\ufeffjourney "No trigger"\n'
+    )
+    (problem,) = await diagnostics_of(client, uri)
+    assert problem.code == "J155"
+    assert problem.range == span((0, 1), (0, 21))
