@@ -4,11 +4,14 @@ the diagnostics of real broken journeys carry codes and ends that cover their wo
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from journey.cli.main import app
 from journey.dsl import Schema, compile_source
 from journey.dsl.diagnostics import Diagnostic, help_url
 from tests.dsl.dsl_spec import invalid_files, needs_spec
@@ -98,3 +101,20 @@ def test_every_diagnostic_of_the_invalid_examples_has_a_documented_code(path: Pa
         assert CODE.fullmatch(problem.code), problem
         assert f"### {problem.code}\n" in DOC
         assert (problem.end_line, problem.end_column) > (problem.line, problem.column)
+
+
+def test_journey_check_shows_the_code_and_underlines_the_span(tmp_path: Path) -> None:
+    path = tmp_path / "j.journey"
+    path.write_text(HEAD + "go to nowhere\n", encoding="utf-8")
+    text = CliRunner().invoke(app, ["check", str(path)]).output.splitlines()
+    assert text[0] == f"{path}:3:7: error: no step is named `nowhere`  [J210]"
+    assert text[1:3] == ["    go to nowhere", "          ^^^^^^^"]
+    shown = CliRunner().invoke(app, ["check", "--json", str(path)])
+    (problem,) = json.loads(shown.output)
+    assert {k: problem[k] for k in ("code", "line", "column", "end_line", "end_column")} == {
+        "code": "J210",
+        "line": 3,
+        "column": 7,
+        "end_line": 3,
+        "end_column": 14,
+    }
