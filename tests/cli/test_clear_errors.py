@@ -215,6 +215,7 @@ _OWN_ERRORS: dict[tuple[str, ...], tuple[str, ...]] = {
     ("demo",): ("--at", "next tuesday"),
     ("init",): (),  # journey.toml is there already
     ("fmt",): ("--no-such-option",),
+    ("lsp",): ("--no-such-option",),  # it reads a project per document, not at start
     ("salesforce", "emulator"): ("--state", "people.csv", "--port", "0"),
 }
 
