@@ -12,6 +12,7 @@ one printed); what stops a command — a ``journey.toml`` that cannot be read, a
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from journey.cli.app import JsonOpt, app
-from journey.cli.errors import ExitCode
+from journey.cli.errors import ExitCode, fail
 from journey.dsl import (
     Diagnostic,
     JourneyError,
@@ -35,6 +36,7 @@ from journey.dsl.pipeline import read_source
 from journey.engine.config import (
     ConfigError,
     ProjectConfig,
+    find_config,
     load_config,
 )
 from journey.engine.journeys import schema_for
@@ -52,8 +54,10 @@ if TYPE_CHECKING:
     from journey.dsl.compiled import CompiledJourney
 
 __all__ = [
+    "CheckFormat",
     "check",
     "compile_path",
+    "default_paths",
     "find_journeys",
     "fmt",
     "graph",
@@ -65,9 +69,29 @@ __all__ = [
 ]
 
 PathsArgument = Annotated[
-    list[Path],
-    typer.Argument(metavar="PATH", help="Journey files, or folders searched for *.journey."),
+    list[Path] | None,
+    typer.Argument(
+        metavar="PATH",
+        help="Journey files, or folders searched for *.journey (default: the project's journeys/).",
+        show_default=False,
+    ),
 ]
+
+
+def default_paths(paths: list[Path] | None) -> list[Path]:
+    """The paths named, or the ``journeys/`` folder of the project the current folder is
+    in (found as every command finds it: the nearest ``journey.toml`` upwards)."""
+    if paths:
+        return paths
+    config = find_config(Path.cwd())
+    if config is None:
+        fail(
+            "no journey.toml in this folder or above, so no journeys/ to look in",
+            hint="name the journey files or folders, or run this inside a project",
+        )
+    folder = config.parent / "journeys"
+    cwd = Path.cwd().resolve()
+    return [folder.relative_to(cwd) if folder.is_relative_to(cwd) else folder]
 
 
 def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | None, str]:
@@ -227,14 +251,30 @@ def compile_path(path: Path) -> tuple[CompiledJourney | None, list[Diagnostic]]:
     return compile_source(text, str(path), load_schema(path))
 
 
-@app.command(epilog="Example: journey check journeys/ --strict")
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+
+
+@app.command(epilog="Example: journey check --strict (in CI: journey check --format github)")
 def check(
-    paths: PathsArgument,
+    paths: PathsArgument = None,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
-    as_json: JsonOpt = False,
+    format_: Annotated[
+        CheckFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text for people, json for programs, github for Actions annotations, "
+            "sarif for code scanning.",
+        ),
+    ] = CheckFormat.text,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
-    files, diagnostics = find_journeys(paths)
+    files, diagnostics = find_journeys(default_paths(paths))
     now = datetime.now(UTC)
     for path in _progress(files, "Checking"):
         for problem in load_project(path, now)[1]:
@@ -243,27 +283,42 @@ def check(
         diagnostics.extend(compile_path(path)[1])
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = sum(d.severity == "warning" for d in diagnostics)
-    if as_json:
+    chosen = CheckFormat.json if as_json else format_
+    noun = "journey" if len(files) == 1 else "journeys"
+    summary = f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)"
+    if chosen is CheckFormat.json:
         typer.echo(json.dumps([d.as_dict() for d in diagnostics], indent=2, ensure_ascii=False))
-    else:
+    elif chosen is CheckFormat.text:
         _print(diagnostics)
-        noun = "journey" if len(files) == 1 else "journeys"
-        typer.echo(f"checked {len(files)} {noun}: {errors} error(s), {warnings} warning(s)")
+        typer.echo(summary)
+    else:
+        # The report alone on stdout, for the service that reads it; people read stderr.
+        from journey.dsl.reports import github_report, sarif_report
+
+        report = github_report if chosen is CheckFormat.github else sarif_report
+        typer.echo(report(diagnostics), nl=False)
+        typer.echo(summary, err=True)
     if errors or (strict and warnings):
         raise typer.Exit(ExitCode.PROBLEMS)
 
 
-@app.command(epilog="Example: journey fmt --check journeys/ (in CI; without --check it rewrites)")
+@app.command(epilog="Example: journey fmt --check --diff (in CI; without --check it rewrites)")
 def fmt(
-    paths: PathsArgument,
+    paths: PathsArgument = None,
     check_only: Annotated[
         bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")
+    ] = False,
+    show_diff: Annotated[
+        bool,
+        typer.Option("--diff", help="Print what would change as a unified diff (implies --check)."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Rewrite journeys in the canonical layout (comments kept; meaning never changes)."""
-    files, diagnostics = find_journeys(paths)
+    files, diagnostics = find_journeys(default_paths(paths))
+    check_only = check_only or show_diff
     changed: list[str] = []
+    diffs: dict[str, str] = {}
     for path in _progress(files, "Formatting"):
         text, problem = read_source(path)
         if text is None:
@@ -275,6 +330,8 @@ def fmt(
             diagnostics.extend(exc.diagnostics)
             continue
         if formatted != text:
+            if show_diff:
+                diffs[str(path)] = _unified_diff(str(path), text, formatted)
             if not check_only:
                 try:
                     path.write_text(formatted, encoding="utf-8")
@@ -297,15 +354,32 @@ def fmt(
             "changed" if not check_only else "would_change": changed,
             "diagnostics": [d.as_dict() for d in diagnostics],
         }
+        if show_diff:
+            report["diffs"] = diffs
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _print(diagnostics)
+        # With --diff, stdout is the patch alone (``patch -p0`` applies it); the names go to
+        # stderr.
+        for text in diffs.values():
+            typer.echo(text, nl=False)
         for name in changed:
-            typer.echo(f"would reformat {name}" if check_only else f"reformatted {name}")
+            line = f"would reformat {name}" if check_only else f"reformatted {name}"
+            typer.echo(line, err=show_diff)
         if not changed and not diagnostics:
             typer.echo(f"{len(files)} journey(s) already formatted")
     if diagnostics or (check_only and changed):
         raise typer.Exit(ExitCode.PROBLEMS)
+
+
+def _unified_diff(name: str, before: str, after: str) -> str:
+    """What formatting changes in a file, as a unified diff naming it on both sides."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), name, name
+    )
+    return "".join(
+        line if line.endswith("\n") else f"{line}\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 class GraphFormat(StrEnum):
