@@ -28,7 +28,9 @@ runner = CliRunner()
 
 BROKEN = 'journey "Broken"\ntrigger added to list "A"\nwait 2 dayz\n'
 WARNED = 'journey "Warned"\ntrigger added to list "A"\nassign lead to "nobody@acme.example"\n'
-UNFORMATTED = 'journey "Loose"\ntrigger added to list "A"\nif field "Plan Tier" is "Pro":\n      exit\n'
+UNFORMATTED = (
+    'journey "Loose"\ntrigger added to list "A"\nif field "Plan Tier" is "Pro":\n      exit\n'
+)
 
 
 def run(*args: str) -> tuple[int, str, str]:
