@@ -52,7 +52,7 @@ NO_STORE = "no store yet: run `journey contacts import` or `journey run` first"
 #: Commands table follows it.
 PANELS: dict[str, tuple[str, ...]] = {
     "Get started": ("init", "demo"),
-    "Write journeys": ("check", "fmt", "graph", "dry-run", "lsp"),
+    "Write journeys": ("check", "fmt", "graph", "dry-run", "plan", "publish", "lsp"),
     "Run": ("run", "worker", "retry", "event", "contacts"),
     "Observe": ("status", "contact"),
     "Salesforce": ("salesforce", "sync"),
@@ -69,6 +69,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "graph": ("journey.cli.language",),
     "dry-run": ("journey.cli.dryrun",),
     "lsp": ("journey.cli.lsp",),
+    "plan": ("journey.cli.plan",),
+    "publish": ("journey.cli.plan",),
     "run": ("journey.cli.runs",),
     "worker": ("journey.cli.worker",),
     "retry": ("journey.cli.failures",),

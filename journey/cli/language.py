@@ -293,10 +293,13 @@ def check(
         typer.echo(summary)
     else:
         # The report alone on stdout, for the service that reads it; people read stderr.
+        from journey import __version__
         from journey.dsl.reports import github_report, sarif_report
 
-        report = github_report if chosen is CheckFormat.github else sarif_report
-        typer.echo(report(diagnostics), nl=False)
+        if chosen is CheckFormat.github:
+            typer.echo(github_report(diagnostics), nl=False)
+        else:
+            typer.echo(sarif_report(diagnostics, tool_version=__version__), nl=False)
         typer.echo(summary, err=True)
     if errors or (strict and warnings):
         raise typer.Exit(ExitCode.PROBLEMS)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from journey import __version__
 from journey.dsl.diagnostics import Diagnostic
 
 __all__ = [
@@ -132,9 +131,12 @@ def _rule(code: str, severity: str) -> dict[str, object]:
     }
 
 
-def sarif_report(diagnostics: list[Diagnostic], root: Path | None = None) -> str:
+def sarif_report(
+    diagnostics: list[Diagnostic], root: Path | None = None, tool_version: str | None = None
+) -> str:
     """One SARIF 2.1.0 log of ``journey check``'s findings (artifact URIs from ``root``,
-    the repository root by default), as JSON text."""
+    the repository root by default; ``tool_version``: journey's, which the dsl does not
+    import), as JSON text."""
     base = root or repository_root()
     rules: dict[str, dict[str, object]] = {}
     results = []
@@ -165,19 +167,19 @@ def sarif_report(diagnostics: list[Diagnostic], root: Path | None = None) -> str
                 "locations": [location],
             }
         )
+    driver: dict[str, object] = {
+        "name": "journey",
+        "informationUri": "https://github.com/journey-engine/journey",
+        "rules": list(rules.values()),
+    }
+    if tool_version:
+        driver["version"] = tool_version
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "journey",
-                        "version": __version__,
-                        "informationUri": "https://github.com/journey-engine/journey",
-                        "rules": list(rules.values()),
-                    }
-                },
+                "tool": {"driver": driver},
                 "results": results,
             }
         ],

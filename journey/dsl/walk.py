@@ -29,10 +29,17 @@ from dataclasses import dataclass
 
 from journey.dsl.syntax import Branch, GoTo, If, Label, Split, Statement
 
-__all__ = ["STEP_ID_SCHEME", "Arm", "Place", "arms", "statements", "walk"]
+__all__ = ["STEP_ID_SCHEME", "Arm", "Place", "arms", "is_label", "statements", "walk"]
 
 #: The version of the step-id scheme described above.
 STEP_ID_SCHEME = 1
+
+
+def is_label(step_id: str) -> bool:
+    """Whether a step id is a ``step`` label (``NAME`` in the grammar: never a digit first,
+    never a dot) rather than a structural position (``3``, ``3.yes.1``, ``weekly.yes.1``)
+    or the implicit end."""
+    return step_id != "end" and "." not in step_id and not step_id[:1].isdigit()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from journey.vocabulary import STANDARD_FIELD_TYPES
 if TYPE_CHECKING:
     # The store is imported where a catalog reads or writes it: ``schema_for`` serves
     # ``journey check``, which never opens a store (nor loads SQLAlchemy).
+    import sqlalchemy as sa
+
     from journey.engine.store import Store
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]
@@ -146,7 +148,9 @@ class Catalog:
         return journey
 
     def publish(self, now: datetime) -> None:
-        """Keep the source of every current version in the store (idempotent)."""
+        """Keep the source of every current version in the store, and record the current
+        versions as the published ones (idempotent). Runs stay on the versions they
+        entered with: moving them is ``journey publish --migrate`` (``engine.plan``)."""
         if self.store is None:
             return
         import sqlalchemy as sa
@@ -155,6 +159,7 @@ class Catalog:
 
         jv = table(JourneyVersion)
         with self.store.begin() as conn:
+            self._record_published(conn, now)
             known = {r.version for r in conn.execute(sa.select(jv.c.version))}
             rows = [
                 {
@@ -169,6 +174,30 @@ class Catalog:
             ]
             if rows:
                 conn.execute(sa.insert(jv), rows)
+
+    def _record_published(self, conn: sa.Connection, now: datetime) -> None:
+        """``published_journeys`` becomes the current journeys: a version that changed is
+        stamped ``now``, a journey no longer current is removed."""
+        import sqlalchemy as sa
+
+        from journey.engine.store import PublishedJourney, table
+
+        pj = table(PublishedJourney)
+        before = {r.journey_key: r.version for r in conn.execute(sa.select(pj))}
+        gone = [key for key in before if key not in self.current]
+        if gone:
+            conn.execute(sa.delete(pj).where(pj.c.journey_key.in_(gone)))
+        for key, journey in self.current.items():
+            if before.get(key) == journey.version:
+                continue
+            path = self.sources[journey.version][0]
+            row = {"name": journey.name, "version": journey.version, "path": path}
+            if key in before:
+                conn.execute(
+                    sa.update(pj).where(pj.c.journey_key == key).values(**row, published_at=now)
+                )
+            else:
+                conn.execute(sa.insert(pj).values(journey_key=key, **row, published_at=now))
 
 
 def _trigger_key(trigger: Trigger) -> tuple[str, str]:

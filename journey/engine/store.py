@@ -14,6 +14,8 @@ Tables (the ``SQLModel`` classes below document each column):
   ``campaign_statuses``.
 * ``journey_versions`` — the source text of every journey version a run entered with,
   keyed by content hash: a run is pinned to its version and recompiled from it.
+* ``published_journeys`` — the version of each journey published now (what ``journey
+  plan`` compares the working tree with).
 * ``runs`` — one per contact per journey entry; ``RunStatus`` explains every state.
 * ``activity`` — the feed: every step, decision (with the values), outcome, skip, error.
 * ``events`` — the inbox that triggers read.
@@ -67,6 +69,7 @@ __all__ = [
     "LinkRead",
     "Membership",
     "NotificationOutbox",
+    "PublishedJourney",
     "Run",
     "RunStatus",
     "SegmentMember",
@@ -189,6 +192,18 @@ class JourneyVersion(SQLModel, table=True):
     path: str
     source: str
     first_seen: datetime
+
+
+class PublishedJourney(SQLModel, table=True):
+    """The version of a journey that new runs enter now (``journey publish``, or a worker's
+    republishing): one row per journey (``journey_key``), gone when its file is."""
+
+    __tablename__ = "published_journeys"
+    journey_key: str = Field(primary_key=True)
+    name: str
+    version: str
+    path: str
+    published_at: datetime
 
 
 class Run(SQLModel, table=True):
