@@ -5,6 +5,7 @@ the ``journey`` command; and the worker's republishing, which never moves a run.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from contextlib import closing
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
 from journey.cli.main import app
 from journey.connectors.recording import JournalingConnector
 from journey.engine.project import open_project
+from journey.engine.store import Contact, Run, open_store, table
 from journey.engine.worker import Worker
 
 T0 = "2026-03-02T09:00:00+00:00"
@@ -81,16 +84,16 @@ def as_json(*args: str) -> Any:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project whose seven contacts wait in version 1 of "Nurture"; the file now holds
-    version 2."""
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Path:
+    """A project whose seven contacts wait in version 1 of "Nurture" (on each kind of
+    store); the file now holds version 2."""
     (tmp_path / "journeys").mkdir()
     path = tmp_path / "journeys" / "nurture.journey"
     path.write_text(V1)
     (tmp_path / "journey.toml").write_text('[fields]\n"Tier" = "Text"\n"Stage" = "Text"\n')
     (tmp_path / "people.csv").write_text(PEOPLE)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", store_url)
     monkeypatch.setenv("JOURNEY_CONNECTOR", "recording")
     journey("contacts", "import", "people.csv", "--list", "Leads", "--now", T0)
     journey("run", "--until-idle", "--now", T0)
@@ -98,14 +101,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def runs(project: Path) -> dict[str, tuple[str, str, str, str]]:
+def runs(project: Path) -> dict[str, tuple[str, str, str, datetime]]:
     """email -> (version, step, status, next_due) of each contact's run."""
-    with closing(sqlite3.connect(project / ".journey" / "state.db")) as db:
-        rows = db.execute(
-            "SELECT c.email, r.version, r.step_id, r.status, r.next_due "
-            "FROM runs r JOIN contacts c ON c.id = r.contact_id"
-        ).fetchall()
-    return {email: (version, step, status, due) for email, version, step, status, due in rows}
+    store = open_store(os.environ["JOURNEY_DATABASE_URL"])
+    r, c = table(Run), table(Contact)
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.c.email, r.c.version, r.c.step_id, r.c.status, r.c.next_due).join(
+                    c, c.c.id == r.c.contact_id
+                )
+            ).all()
+    finally:
+        store.close()
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
 def test_plan_counts_the_runs_on_each_step_and_says_what_becomes_of_them(
@@ -170,7 +179,7 @@ def test_publish_migrate_moves_the_runs_plan_shows_and_they_go_on_from_there(
     now = runs(project)
     assert now["g1@acme.example"][:3] == (new, "keep", "waiting")
     assert now["s1@acme.example"][:3] == (new, "slow", "waiting")
-    assert now["s1@acme.example"][3].startswith("2026-03-07 09:00")  # T0 + the new 5 days
+    assert now["s1@acme.example"][3] == datetime(2026, 3, 7, 9, tzinfo=UTC)  # T0 + 5 days
     assert now["b1@acme.example"][:2] == (old, "old_name")  # renamed: no such label
     assert now["n1@acme.example"][:2] == (old, "gone")  # removed
     feed = as_json("contact", "g1@acme.example")
@@ -217,6 +226,7 @@ class _Quiet:
 def test_plan_of_a_project_without_a_store_shows_every_journey_added(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
     (tmp_path / "journeys").mkdir()
     (tmp_path / "journeys" / "n.journey").write_text(V1)
     (tmp_path / "journey.toml").write_text('[fields]\n"Tier" = "Text"\n"Stage" = "Text"\n')
