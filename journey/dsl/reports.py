@@ -6,7 +6,8 @@ Pipeline position: diagnostics (``dsl.diagnostics``) -> **reports** -> ``journey
 request:
 
 * ``github`` — GitHub Actions workflow commands, one line per finding
-  (``::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message``), escaped as the
+  (``::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message``; the columns
+  only for a finding on one line, as annotations take them), escaped as the
   Actions toolkit escapes them (``escapeData``/``escapeProperty`` in
   ``actions/toolkit``'s ``packages/core/src/command.ts``: ``%``, CR and LF in the message;
   also ``:`` and ``,`` in properties).
@@ -108,7 +109,7 @@ def github_report(diagnostics: list[Diagnostic], root: Path | None = None) -> st
     lines = []
     for diagnostic in diagnostics:
         span = span_of(diagnostic)
-        properties = {
+        properties: dict[str, object] = {
             "file": _relative(diagnostic.path, base),
             "line": span.line,
             "col": span.column,
@@ -116,6 +117,10 @@ def github_report(diagnostics: list[Diagnostic], root: Path | None = None) -> st
             "endColumn": span.end_column,
             "title": f"journey check {span.code}",
         }
+        if span.end_line != span.line:
+            # Columns only place an annotation on one line (the check runs API refuses
+            # start and end columns across lines).
+            del properties["col"], properties["endColumn"]
         joined = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items())
         command = _GITHUB_COMMAND[diagnostic.severity]
         lines.append(f"::{command} {joined}::{_escape_data(_message(diagnostic))}")

@@ -10,6 +10,7 @@ https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 import journey.cli.language  # noqa: F401  (registers check, fmt)
 from journey.cli.app import app
 from journey.dsl import Diagnostic
-from journey.dsl.reports import github_report
+from journey.dsl.reports import github_report, sarif_report
 
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json"
 
@@ -165,3 +166,29 @@ def test_fmt_diff_of_formatted_journeys_is_empty(repo: Path) -> None:
     assert code == 0
     assert "---" not in out
     assert "already formatted" in out
+
+
+@dataclass(frozen=True)
+class _Spanning(Diagnostic):
+    """A diagnostic that carries a code and an end, as the checker's will."""
+
+    code: str | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+def test_a_finding_with_a_code_and_an_end_is_placed_on_its_whole_extent(tmp_path: Path) -> None:
+    path = str(tmp_path / "a.journey")
+    one_line = _Spanning(path, 3, 6, "error", "bad", code="J101", end_line=3, end_column=9)
+    across = _Spanning(path, 3, 6, "warning", "odd", code="J202", end_line=5, end_column=2)
+    first, second = github_report([one_line, across], root=tmp_path).splitlines()
+    assert first.startswith("::error file=a.journey,line=3,col=6,endLine=3,endColumn=9,")
+    assert "title=journey check J101::" in first
+    # Columns place an annotation on one line only.
+    assert second.startswith("::warning file=a.journey,line=3,endLine=5,title=")
+    log = json.loads(sarif_report([one_line, across], root=tmp_path, tool_version="1"))
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()), cls=jsonschema.Draft4Validator)
+    regions = [r["locations"][0]["physicalLocation"]["region"] for r in log["runs"][0]["results"]]
+    assert (regions[0]["startColumn"], regions[0]["endColumn"]) == (6, 10)  # SARIF: one past
+    assert (regions[1]["endLine"], regions[1]["endColumn"]) == (5, 3)
+    assert [rule["id"] for rule in log["runs"][0]["tool"]["driver"]["rules"]] == ["J101", "J202"]
