@@ -31,6 +31,7 @@ from journey.engine.contacts import contact_id_by_email, load_views
 from journey.engine.failed_runs import RETRY_KIND
 from journey.engine.fleet import WorkerStatus, workers
 from journey.engine.journeys import Catalog, journey_key
+from journey.engine.plan.migrate import MIGRATE_KIND
 from journey.engine.store import LIVE_STATUSES, Activity, Run, RunStatus, Store, table
 
 __all__ = [
@@ -88,7 +89,10 @@ def journey_status(store: Store, catalog: Catalog, name: str | None = None) -> l
                 status.runs[r[0]] = int(r[1])
             for r in conn.execute(
                 sa.select(act.c.step_id, sa.func.count())
-                .where(act.c.journey == journey.name, act.c.kind.not_in(["enter", RETRY_KIND]))
+                .where(
+                    act.c.journey == journey.name,
+                    act.c.kind.not_in(["enter", RETRY_KIND, MIGRATE_KIND]),
+                )
                 .group_by(act.c.step_id)
             ):
                 if r[0] in counts:

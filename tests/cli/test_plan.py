@@ -186,6 +186,10 @@ def test_publish_migrate_moves_the_runs_plan_shows_and_they_go_on_from_there(
     moved = [a for a in feed["activity"] if a["kind"] == "migrate"]
     assert len(moved) == 1
     assert "journey publish --migrate" in moved[0]["detail"]
+    assert moved[0]["step"] == "keep"
+    (status,) = as_json("status")["journeys"]
+    keep = next(s for s in status["steps"] if s["step"] == "keep")
+    assert (keep["entered"], keep["waiting"]) == (2, 2)  # a move is not an entry
     # Gold continues on the new version: its new last step (a Salesforce task) is taken.
     journey("run", "--until-idle", "--now", "2026-03-04T10:00:00+00:00")
     gold = runs(project)["g1@acme.example"]

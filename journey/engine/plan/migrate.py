@@ -34,7 +34,8 @@ from journey.engine.store import Activity, Run, RunStatus, Store, table
 
 __all__ = ["MIGRATE_KIND", "PublishReport", "publish"]
 
-#: The activity kind of a run moved to a new version.
+#: The activity kind of a run moved to a new version (at the step it moved to; not an
+#: entry into that step, so ``journey status`` does not count it as one).
 MIGRATE_KIND = "migrate"
 
 _WAITS = ("wait", "wait_until")
@@ -114,7 +115,7 @@ def _move(
                 contact_id=run.contact_id,
                 run_id=run.id,
                 journey=new.name,
-                step_id=None,
+                step_id=after.id,
                 kind=MIGRATE_KIND,
                 outcome="moved",
                 detail=detail,
