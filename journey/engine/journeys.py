@@ -5,7 +5,9 @@ runner. Published means "a file in the project's ``journeys/`` folder": new runs
 current version of each. Every version a run entered with is kept in the store
 (``journey_versions``, the source text under its version: the hash of the source and the
 compiler's step-id scheme) so that a run stays on its version when the file changes: an old
-version is recompiled from its stored source on demand, and keeps its key.
+version is recompiled from its stored source on demand, and keeps its key. Which version
+of each journey is published now is kept too (``published_journeys``), for ``journey plan``
+to compare the working tree with; publishing never moves a run (``engine.plan``).
 """
 
 from __future__ import annotations

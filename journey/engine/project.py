@@ -60,7 +60,8 @@ class Project:
     def reload_journeys(self, now: datetime) -> bool:
         """Recompile the published journeys if a file in ``journeys/`` changed, so a
         long-running worker publishes edits without a restart; True when it looked again.
-        Running runs stay on their versions. Each file stands alone, so one bad file never
+        Running runs stay on their versions (moving them is ``journey publish --migrate``,
+        never a worker's). Each file stands alone, so one bad file never
         stops the others: a file that does not load keeps its last good version (or stays
         out), and its errors are in ``catalog.problems`` for the caller to report (the
         paths kept at their last version in ``catalog.kept``). Never raises for what a

@@ -18,8 +18,10 @@ from journey.cli.main import app
 from journey.dsl import compile_source
 from journey.engine import migrations
 from journey.engine.locks import RunnerLock
+from journey.engine.plan import JourneyChange, Plan, StepChange
 from journey.engine.plan.diff import fate, step_changes
 from journey.engine.plan.migrate import _position
+from journey.engine.plan.render import markdown
 from journey.engine.store import JourneyVersion, PublishedJourney, open_store, table
 from tests.cli.test_plan import PEOPLE, T0, V1, V2
 
@@ -166,3 +168,13 @@ def test_a_moved_wait_keeps_its_start_and_a_wait_that_became_an_action_is_due_no
     )
     assert _position(old.steps["slow"], new.steps["3"], "waiting", due, now) == ("active", now)
     assert _position(old.steps["slow"], new.steps["slow"], "active", due, now) == ("active", due)
+
+
+def test_markdown_escapes_a_pipe_in_a_table_cell_only() -> None:
+    step = StepChange("1", "added", None, 'add task "a | b"', 3)
+    change = JourneyChange(
+        "J", "changed", "j.journey", "a" * 16, "b" * 16, (step,), (), ('add task "a | b"',)
+    )
+    text = markdown(Plan("store", (change,)))
+    assert '| `1` | added |  | `add task "a \\| b"` |  |' in text
+    assert '- `add task "a | b"`' in text

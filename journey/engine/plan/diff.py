@@ -168,7 +168,8 @@ def make_plan(
     ``JourneyLoadError`` when a journey of the working tree does not compile, and
     ``PlanError`` when the revision cannot be read. ``tree``: the working tree's catalog,
     when the caller has loaded it."""
-    tree = tree or load_catalog(config, None)
+    if tree is None:
+        tree = load_catalog(config, None)
     if base is not None:
         baseline = git_baseline(config, base)
     else:

@@ -113,13 +113,14 @@ def _cell(value: str) -> str:
     return value.replace("|", "\\|")
 
 
-def _code(value: str | None) -> str:
-    """``value`` as a Markdown code span that a table cell can hold."""
+def _code(value: str | None, in_table: bool = False) -> str:
+    """``value`` as a Markdown code span; ``in_table``: in a table cell, whose pipes GFM
+    reads as column breaks unless escaped (elsewhere the escape would show)."""
     if not value:
         return ""
     fence = "``" if "`" in value else "`"
     pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{_cell(value)}{pad}{fence}"
+    return f"{fence}{pad}{_cell(value) if in_table else value}{pad}{fence}"
 
 
 def _markdown_journey(journey: JourneyChange, base: Path | None) -> list[str]:
@@ -132,8 +133,8 @@ def _markdown_journey(journey: JourneyChange, base: Path | None) -> list[str]:
         for step in journey.steps:
             flight = journey.in_flight(step.step_id) if step.change != "added" else 0
             out.append(
-                f"| {_code(step.step_id)} | {step.change} | {_code(step.before)} "
-                f"| {_code(step.after)} | {flight or ''} |"
+                f"| {_code(step.step_id)} | {step.change} | {_code(step.before, True)} "
+                f"| {_code(step.after, True)} | {flight or ''} |"
             )
         out.append("")
     if journey.runs:
@@ -145,7 +146,7 @@ def _markdown_journey(journey: JourneyChange, base: Path | None) -> list[str]:
         for g in journey.runs:
             out.append(
                 f"| {g.runs} | {g.status} | {_code(_short(g.version))} "
-                f"| {_code(g.step_id)} {_code(g.step)} | stay on their version "
+                f"| {_code(g.step_id)} {_code(g.step, True)} | stay on their version "
                 f"| {_cell(_migrated(g))} |"
             )
         out.append("")
