@@ -138,6 +138,9 @@ def test_a_store_of_the_previous_release_is_migrated_and_carries_on(
         # The API count moves from a setting to its own table (revision 0012).
         assert after.pop("sf_settings") == before["sf_settings"] - 1
         assert after.pop("sf_api_calls") == 1
+        # Each of the three journeys has its published version (revision 0013 gives each
+        # name its latest, and opening the project publishes today's).
+        assert after.pop("published_journeys") == 3
         # Tables this release adds start empty; every old table keeps its rows.
         added = {k: v for k, v in after.items() if k not in before}
         assert added == {
