@@ -10,6 +10,7 @@ runner lock while it moves runs, as ``journey run`` does while it advances them.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -90,6 +91,7 @@ def publish(
     from journey.engine.config import load_config
     from journey.engine.locks import RunnerLock, command_name
     from journey.engine.plan.migrate import publish as publish_plan
+    from journey.engine.plan.migrate import refuse_beside_workers
     from journey.engine.plan.render import text
     from journey.engine.store import open_store
 
@@ -98,10 +100,12 @@ def publish(
         fail(_NO_PROJECT, "config", hint=_PROJECT_HINT)
     lock = RunnerLock(config.store_url) if migrate else None
     if lock is not None:
-        lock.acquire(command_name(), wait=False)
+        lock.acquire(command_name())
     try:
         store = open_store(config.store_url)
         try:
+            if migrate:
+                refuse_beside_workers(store, datetime.now(UTC))
             report = publish_plan(config, store, parse_moment(now), migrate=migrate)
         finally:
             store.close()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from journey.dsl.diagnostics import Diagnostic
+from journey.dsl.diagnostics import CODES_PAGE, Diagnostic, help_url
 
 __all__ = [
     "SARIF_SCHEMA",
@@ -58,15 +58,14 @@ class FindingSpan:
 
 
 def span_of(diagnostic: Diagnostic) -> FindingSpan:
-    """The code and extent of a diagnostic. A diagnostic that carries no code is filed
-    under its severity's rule (``journey-error``…), and one without an end ends where it
-    starts."""
-    code = getattr(diagnostic, "code", None) or f"journey-{diagnostic.severity}"
-    end_line = getattr(diagnostic, "end_line", None) or diagnostic.line
-    end_column = getattr(diagnostic, "end_column", None) or diagnostic.column
+    """The code and extent of a diagnostic, its last column *included* (a diagnostic's own
+    ``end_column`` is one past its end, as editors count). One that carries no code is
+    filed under its severity's rule (``journey-error``…)."""
+    code = diagnostic.code or f"journey-{diagnostic.severity}"
+    end_line, end_column = diagnostic.end_line, diagnostic.end_column - 1
     if (end_line, end_column) < (diagnostic.line, diagnostic.column):
         end_line, end_column = diagnostic.line, diagnostic.column
-    return FindingSpan(str(code), diagnostic.line, diagnostic.column, end_line, end_column)
+    return FindingSpan(code, diagnostic.line, diagnostic.column, end_line, end_column)
 
 
 def repository_root(start: Path | None = None) -> Path:
@@ -132,7 +131,7 @@ def _rule(code: str, severity: str) -> dict[str, object]:
         "id": code,
         "shortDescription": {"text": f"journey check {severity}"},
         "defaultConfiguration": {"level": severity},
-        "helpUri": "https://github.com/journey-engine/journey/tree/main/docs/language.md",
+        "helpUri": help_url(code) if code.startswith("J") else CODES_PAGE,
     }
 
 

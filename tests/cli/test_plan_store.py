@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from journey.cli.main import app
 from journey.dsl import compile_source
-from journey.engine import migrations
+from journey.engine import fleet, migrations
 from journey.engine.locks import RunnerLock
 from journey.engine.plan import JourneyChange, Plan, StepChange
 from journey.engine.plan.diff import fate, step_changes
@@ -122,7 +122,7 @@ def test_migrate_waits_for_no_runner_it_is_refused_while_one_works_the_store(
     journey("publish", "--now", T0)
     (project / "journeys" / "nurture.journey").write_text(V2)
     lock = RunnerLock(f"sqlite:///{project / '.journey' / 'state.db'}")
-    lock.acquire("worker", wait=False)
+    lock.acquire("worker")
     try:
         output = journey("publish", "--migrate", "--now", T0, code=2)
         assert "in use" in output
@@ -130,6 +130,29 @@ def test_migrate_waits_for_no_runner_it_is_refused_while_one_works_the_store(
         journey("publish", "--now", T0)  # publishing alone needs no lock
     finally:
         lock.release()
+    assert as_json("plan")["changes"] is False
+
+
+@pytest.mark.postgres
+def test_migrate_is_refused_while_a_worker_is_alive_on_a_postgresql_store(
+    project: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers take no runner lock on PostgreSQL, and one may hold a run in a batch it has
+    not written back: moving that run under it would be undone by its write."""
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
+    journey("publish", "--now", T0)
+    (project / "journeys" / "nurture.journey").write_text(V2)
+    store = open_store(postgres_url)
+    try:
+        worker = fleet.register(store, "worker", now=datetime.now(UTC))
+        output = journey("publish", "--migrate", "--now", T0, code=2)
+        assert worker in output
+        assert "stop the workers" in output
+        assert as_json("plan")["changes"] is True  # nothing was published
+        fleet.deregister(store, worker)
+        journey("publish", "--migrate", "--now", T0)
+    finally:
+        store.close()
     assert as_json("plan")["changes"] is False
 
 

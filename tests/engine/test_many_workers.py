@@ -356,7 +356,9 @@ def test_the_sync_has_exactly_one_leader(outcome: Outcome) -> None:
     assert seen, "journey status --json never listed the workers"
 
     def leaders(workers: list[dict[str, Any]], running: set[int]) -> list[dict[str, Any]]:
-        return [w for w in workers if w["state"] == "alive" and w["leads_sync"] and w["pid"] in running]
+        return [
+            w for w in workers if w["state"] == "alive" and w["leads_sync"] and w["pid"] in running
+        ]
 
     for workers, running in seen:
         assert len(leaders(workers, running)) <= 1, workers

@@ -32,7 +32,7 @@ from journey.engine.plan.diff import make_plan
 from journey.engine.plan.model import JourneyChange, Plan, RunGroup
 from journey.engine.store import Activity, Run, RunStatus, Store, table
 
-__all__ = ["MIGRATE_KIND", "PublishReport", "publish"]
+__all__ = ["MIGRATE_KIND", "PublishReport", "publish", "refuse_beside_workers"]
 
 #: The activity kind of a run moved to a new version (at the step it moved to; not an
 #: entry into that step, so ``journey status`` does not count it as one).
@@ -124,6 +124,25 @@ def _move(
             )
         )
     return moved
+
+
+def refuse_beside_workers(store: Store, now: datetime) -> None:
+    """``InUseError`` while a worker is alive on the store: a worker may hold a run in a
+    batch it has not written back yet, and would then write its old version's step over
+    the move. On SQLite the runner lock already keeps them apart; on PostgreSQL, where
+    workers take no such lock, the registry (``engine.fleet``) says who is running."""
+    from journey.engine.fleet import workers
+    from journey.engine.locks import InUseError
+
+    with store.engine.connect() as conn:
+        alive = [w for w in workers(conn, now) if w.alive]
+    if alive:
+        names = ", ".join(f"{w.id} (pid {w.pid} on {w.host})" for w in alive)
+        raise InUseError(
+            f"{len(alive)} worker(s) are running on this store: {names}",
+            "stop the workers, run `journey publish --migrate`, then start them again "
+            "(publishing without --migrate needs no stop)",
+        )
 
 
 def publish(
