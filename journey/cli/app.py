@@ -54,7 +54,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "Get started": ("init", "demo"),
     "Write journeys": ("check", "fmt", "graph", "dry-run", "plan", "publish", "lsp"),
     "Run": ("run", "worker", "retry", "event", "contacts"),
-    "Observe": ("status", "contact"),
+    "Observe": ("status", "contact", "serve"),
     "Salesforce": ("salesforce", "sync"),
 }
 
@@ -78,6 +78,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "contacts": ("journey.cli.runs",),
     "status": ("journey.cli.runs",),
     "contact": ("journey.cli.runs",),
+    "serve": ("journey.cli.serve",),
     "salesforce": (
         "journey.cli.connection",
         "journey.cli.org",

@@ -41,6 +41,7 @@ __all__ = [
     "ObjectSync",
     "ProjectConfig",
     "SalesforceConfig",
+    "ServeConfig",
     "StoreConfig",
     "SyncConfig",
     "SyncCriterion",
@@ -320,6 +321,14 @@ class SyncConfig(BaseModel):
         return {str(name): FieldMapping.model_validate(spec) for name, spec in raw.items()}
 
 
+class ServeConfig(_Section):
+    """``journey serve`` (docs/serve.md)."""
+
+    #: The name of the environment variable holding the token every page and API asks
+    #: for when the server is bound to an address other than loopback.
+    token_env: str | None = None
+
+
 def _first(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
@@ -339,6 +348,7 @@ class ProjectConfig(_Section):
     fields: dict[str, FieldType] = {}
     notifications: NotificationsConfig = NotificationsConfig()
     sync: SyncConfig = SyncConfig()
+    serve: ServeConfig = ServeConfig()
 
     @field_validator("groups")
     @classmethod

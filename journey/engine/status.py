@@ -40,6 +40,7 @@ __all__ = [
     "StepCount",
     "contact_report",
     "fleet_status",
+    "contact_report_by_id",
     "journey_status",
 ]
 
@@ -135,12 +136,18 @@ class ContactReport:
 
 def contact_report(store: Store, email: str, limit: int = 200) -> ContactReport | None:
     """A contact's fields, lists, runs and (latest ``limit``) activity, oldest first."""
-    runs, act = table(Run), table(Activity)
     with store.engine.connect() as conn:
         cid = contact_id_by_email(conn, email)
-        if cid is None:
+    return None if cid is None else contact_report_by_id(store, cid, limit)
+
+
+def contact_report_by_id(store: Store, cid: int, limit: int = 200) -> ContactReport | None:
+    """``contact_report`` for the contact with store ID ``cid``, one without an email too."""
+    runs, act = table(Run), table(Activity)
+    with store.engine.connect() as conn:
+        view = load_views(conn, [cid]).get(cid)
+        if view is None:
             return None
-        view = load_views(conn, [cid])[cid]
         run_rows = conn.execute(
             sa.select(runs).where(runs.c.contact_id == cid).order_by(runs.c.id)
         ).all()

@@ -1,0 +1,61 @@
+"""The ``journey serve`` application: every page's routes behind the security rules.
+
+Pipeline position: ``state`` (the project) -> pages (``journeys``, ``contacts``,
+``failures``, ``connection``, ``login``) -> **app** -> uvicorn (``journey.cli.serve``).
+Errors a page raises (``HTTPException``: no such journey, a stale CSRF token) are answered
+as a small HTML page for people and in the CLI's error shape for programs.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from journey.serve import connection, contacts, failures, journeys, login
+from journey.serve.render import error_response, page, wants_json
+from journey.serve.security import Security, SecurityMiddleware
+from journey.serve.state import ServeState
+
+__all__ = ["ASSETS", "create_app"]
+
+ASSETS = Path(__file__).parent / "assets"
+
+_CODES = {400: "input", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "usage")
+    if wants_json(request) or "text/html" not in request.headers.get("accept", ""):
+        return error_response(exc.status_code, code, str(exc.detail), None)
+    title = HTTPStatus(exc.status_code).phrase
+    data = {"status": exc.status_code, "title": title, "message": str(exc.detail)}
+    return page(request, "error.html", data, status=exc.status_code)
+
+
+def create_app(state: ServeState, security: Security) -> Starlette:
+    """The application over ``state``'s project, guarded by ``security``."""
+    routes: list[BaseRoute] = [
+        *journeys.routes(state),
+        *contacts.routes(state),
+        *failures.routes(state),
+        *connection.routes(state),
+        *login.routes(security),
+        Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
+    ]
+    # ---- Web-to-Lead intake (issue 15, the intake helper's part): public, under /forms/ ---
+    # routes += journey.serve.intake.routes(state)  # the lead wires it at merge
+    # --------------------------------------------------------------------------------------
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityMiddleware, security=security)],
+        exception_handlers={HTTPException: _http_error},
+    )
