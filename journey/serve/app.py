@@ -8,7 +8,6 @@ as a small HTML page for people and in the CLI's error shape for programs.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -20,7 +19,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from journey.serve import connection, contacts, failures, journeys, login
-from journey.serve.render import error_response, page, wants_json
+from journey.serve.render import problem_response
 from journey.serve.security import Security, SecurityMiddleware
 from journey.serve.state import ServeState
 
@@ -34,11 +33,7 @@ _CODES = {400: "input", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "usage")
-    if wants_json(request) or "text/html" not in request.headers.get("accept", ""):
-        return error_response(exc.status_code, code, str(exc.detail), None)
-    title = HTTPStatus(exc.status_code).phrase
-    data = {"status": exc.status_code, "title": title, "message": str(exc.detail)}
-    return page(request, "error.html", data, status=exc.status_code)
+    return problem_response(request, exc.status_code, code, str(exc.detail))
 
 
 def create_app(state: ServeState, security: Security) -> Starlette:

@@ -10,6 +10,7 @@ the CLI's: ``{"error": {"code", "message", "where", "hint"}}``.
 from __future__ import annotations
 
 from functools import lru_cache
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-__all__ = ["TEMPLATES", "error_response", "page", "wants_json"]
+__all__ = ["TEMPLATES", "error_response", "page", "problem_response", "wants_json"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -66,3 +67,14 @@ def error_response(status: int, code: str, message: str, hint: str | None) -> Re
         {"error": {"code": code, "message": message, "where": None, "hint": hint}},
         status_code=status,
     )
+
+
+def problem_response(
+    request: Request, status: int, code: str, message: str, hint: str | None = None
+) -> Response:
+    """An error for whoever asked: a small page for a browser, the error shape otherwise."""
+    if wants_json(request) or "text/html" not in request.headers.get("accept", ""):
+        return error_response(status, code, message, hint)
+    title = HTTPStatus(status).phrase
+    data = {"status": status, "title": title, "message": message, "hint": hint}
+    return page(request, "error.html", data, status=status)

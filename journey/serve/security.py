@@ -19,7 +19,7 @@ Pipeline position: around every route of ``app``. The rules (docs/serve.md, "Sec
   it needs no CSRF token.
 * **Headers.** A Content-Security-Policy allowing only this server's own script, styles
   and connections (inline script only with the per-response nonce; the pages use none),
-  no framing, no forms posting elsewhere; ``nosniff``; no referrer.
+  no framing, no forms posting elsewhere; ``nosniff``; the referrer for this server only.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp
 
 from journey.engine.config import ProjectConfig
+from journey.serve.render import problem_response
 
 __all__ = [
     "CSRF_COOKIE",
@@ -184,7 +185,9 @@ class SecurityMiddleware(BaseHTTPMiddleware):
                 response = _unauthorised(request)
                 return _headers(response, nonce, cookie if fresh else None)
             if request.method in _UNSAFE and not _same_origin(request):
-                response = _forbidden("this request came from another site")
+                response = problem_response(
+                    request, 403, "forbidden", "this request came from another site"
+                )
                 return _headers(response, nonce, cookie if fresh else None)
         response = await call_next(request)
         return _headers(response, nonce, cookie if fresh else None)
@@ -195,21 +198,14 @@ def _unauthorised(request: Request) -> Response:
     if request.method == "GET" and accepts_html:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    from journey.serve.render import error_response  # render imports this module
-
-    return error_response(
+    return problem_response(
+        request,
         401,
         "unauthorized",
         "this server asks for its token",
         "send `Authorization: Bearer TOKEN` (the value of the variable [serve] token_env "
         "names), or log in at /login",
     )
-
-
-def _forbidden(message: str) -> Response:
-    from journey.serve.render import error_response
-
-    return error_response(403, "forbidden", message, None)
 
 
 def _headers(response: Response, nonce: str, new_cookie: str | None) -> Response:
@@ -220,7 +216,8 @@ def _headers(response: Response, nonce: str, new_cookie: str | None) -> Response
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # Not "no-referrer": under it a browser's form post says ``Origin: null``.
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Frame-Options"] = "DENY"
     if new_cookie is not None:
         response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="strict")
