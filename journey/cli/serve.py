@@ -53,8 +53,7 @@ def serve_command(
     ] = 8080,
     as_json: JsonOpt = False,
 ) -> None:
-    """The journeys with live per-step counts, contacts, failures and the Salesforce
-    connection in a browser, until Ctrl-C."""
+    """The project in a browser: live journey counts, contacts, failures, Salesforce."""
     import uvicorn  # only this command needs the web stack
 
     from journey.serve import ServeSecurityError, create_app

@@ -166,7 +166,8 @@ def _step(
     x, y = drawn.positions[sid]
     title = step.text if step.kind == "end" else f"{sid}: {step.text}"
     numbers = "".join(
-        f'<tspan class="count {kind}" data-count="{kind}">{counts.get(kind, 0)}</tspan>'
+        f'<tspan class="count {kind}{" zero" if not counts.get(kind) else ""}" '
+        f'data-count="{kind}">{counts.get(kind, 0)}</tspan>'
         f'<tspan class="count-label"> {kind}{"  " if kind != COUNT_KINDS[-1] else ""}</tspan>'
         for kind in COUNT_KINDS
     )

@@ -10,6 +10,7 @@ drawing, so a count moves without a reload; a step's contacts are the page with
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -39,14 +40,26 @@ def journey_url(key: str, step: str | None = None) -> str:
     return url + (f"?step={quote(step, safe='')}" if step is not None else "")
 
 
-def _summary(status: JourneyStatus, journey: CompiledJourney, kept: bool) -> dict[str, Any]:
+def _relative(path: str | None, root: Path) -> str | None:
+    """A journey's file as the project names it (``journeys/x.journey``)."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
+
+
+def _summary(
+    status: JourneyStatus, journey: CompiledJourney, kept: bool, root: Path
+) -> dict[str, Any]:
     key = journey_key(status.journey)
     live = sum(status.runs.get(s, 0) for s in ("active", "waiting", "effect"))
     return {
         **status.as_dict(),
         "key": key,
         "url": journey_url(key),
-        "file": journey.source_path,
+        "file": _relative(journey.source_path, root),
         "state": "kept at its last good version: its file has errors" if kept else "published",
         "live": live,
         "failed": status.runs.get(RunStatus.FAILED.value, 0),
@@ -60,7 +73,7 @@ def _journeys(state: ServeState) -> dict[str, Any]:
     out = []
     for status in journey_status(state.store, catalog):
         journey = catalog.current[journey_key(status.journey)]
-        out.append(_summary(status, journey, journey.source_path in kept))
+        out.append(_summary(status, journey, journey.source_path in kept, state.config.root))
     problems = [
         {"where": f"{d.path}:{d.line}:{d.column}", "message": d.message}
         for d in catalog.problems
@@ -118,7 +131,7 @@ def _journey(state: ServeState, key: str, step: str | None) -> tuple[dict[str, A
         raise HTTPException(404, f'no published journey is named "{key}"')
     key = journey_key(journey.name)
     [status] = journey_status(state.store, catalog, journey.name)
-    data = _summary(status, journey, journey.source_path in catalog.kept)
+    data = _summary(status, journey, journey.source_path in catalog.kept, state.config.root)
     if step is not None:
         if step not in journey.steps:
             raise HTTPException(404, f'"{journey.name}" has no step {step!r}')

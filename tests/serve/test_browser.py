@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("playwright", reason="Playwright drives the browser tests")
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 from tests.cli import actions_support as sup
 from tests.serve.browser import Server

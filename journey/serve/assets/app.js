@@ -8,6 +8,7 @@
   function setText(root, selector, value) {
     root.querySelectorAll(selector).forEach(function (el) {
       var text = String(value);
+      el.classList.toggle("zero", text === "0");
       if (el.textContent !== text) {
         el.textContent = text;
         el.classList.add("changed");
