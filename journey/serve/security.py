@@ -9,6 +9,9 @@ Pipeline position: around every route of ``app``. The rules (docs/serve.md, "Sec
   Programs send ``Authorization: Bearer TOKEN``; people type it once at ``/login``, which
   sets an HttpOnly, SameSite=Strict cookie holding a value derived from the token (not the
   token). Compared in constant time.
+* **Host.** Without a token, a request must name this machine (``Host: 127.0.0.1`` or
+  ``localhost``), so a site whose name is made to resolve to 127.0.0.1 (DNS rebinding)
+  cannot read the pages.
 * **Public paths.** ``/forms/`` (the Web-to-Lead intake, which validates and rate-limits
   on its own) and ``/assets/`` (the stylesheet and script) need no token.
 * **CSRF.** Every state-changing request of the UI (POST, PUT, PATCH, DELETE) carries a
@@ -45,6 +48,7 @@ from journey.serve.render import problem_response
 
 __all__ = [
     "CSRF_COOKIE",
+    "LOOPBACK_NAMES",
     "PUBLIC_PREFIXES",
     "SESSION_COOKIE",
     "Security",
@@ -61,6 +65,8 @@ PUBLIC_PREFIXES = ("/forms/", "/assets/")
 SESSION_COOKIE = "journey_session"
 CSRF_COOKIE = "journey_csrf"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The names a request may give this machine by when no token is asked for.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _SESSION_LABEL = b"journey serve session v1"
 
 
@@ -83,6 +89,10 @@ class Security:
     """The token (``None``: none asked for) and the CSRF secret of one running server."""
 
     def __init__(self, token: str | None) -> None:
+        #: Without a token, only requests naming this machine are answered: a page on
+        #: another site whose name is made to resolve to 127.0.0.1 (DNS rebinding) names
+        #: its own host, and is refused.
+        self.allowed_hosts = None if token else LOOPBACK_NAMES
         self._token = token
         self._secret = secrets.token_bytes(32)
         self._session = (
@@ -118,6 +128,13 @@ class Security:
 
     def csrf_token(self, cookie_value: str) -> str:
         return hmac.new(self._secret, cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def _host_name(header: str) -> str:
+    """``Host: name:port`` (or ``[::1]:port``) -> the name, lower case."""
+    if header.startswith("["):
+        return header[: header.find("]") + 1].casefold()
+    return header.rsplit(":", 1)[0].casefold() if header.count(":") == 1 else header.casefold()
 
 
 def security_for(config: ProjectConfig, host: str) -> Security:
@@ -178,6 +195,16 @@ class SecurityMiddleware(BaseHTTPMiddleware):
             cookie = secrets.token_urlsafe(32)
         request.state.csrf = self.security.csrf_token(cookie)
         request.state.by_bearer = False
+        hosts = self.security.allowed_hosts
+        if hosts is not None and _host_name(request.headers.get("host", "")) not in hosts:
+            response = problem_response(
+                request,
+                400,
+                "forbidden",
+                "without a token this server answers only to 127.0.0.1 and localhost",
+                "open it as http://127.0.0.1:PORT/, or set [serve] token_env (docs/serve.md)",
+            )
+            return _headers(response, nonce, None)
         if not _public(path):
             allowed, by_bearer = self.security.authenticated(request)
             request.state.by_bearer = by_bearer

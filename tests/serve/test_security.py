@@ -141,3 +141,18 @@ def test_the_intake_and_the_assets_stay_public(guarded: TestClient) -> None:
 )
 def test_login_goes_back_only_to_this_server(target: str | None, kept: str) -> None:
     assert safe_next(target) == kept
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"])
+def test_without_a_token_the_server_answers_to_this_machines_names(
+    client: TestClient, host: str
+) -> None:
+    assert client.get("/", headers={"Host": host, **JSON}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["rebound.evil.example:8080", "127.0.0.1.evil.example"])
+def test_without_a_token_another_host_name_is_refused(client: TestClient, host: str) -> None:
+    """DNS rebinding: a site whose name resolves to 127.0.0.1 still sends its own name."""
+    response = client.get("/contacts", headers={"Host": host, **JSON})
+    assert response.status_code == 400
+    assert "answers only to 127.0.0.1" in response.json()["error"]["message"]
