@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.cli import actions_support as sup
-from tests.serve.browser import Server
+from tests.serve.browser import OtherOrigin, Server
 from tests.serve.project import MISSED, WELCOMED, add_member_status, submit_form
 
 WAITING_AT_1 = '#graph [data-step="1"] [data-count="waiting"]'
@@ -117,3 +117,25 @@ def test_retry_a_failed_run(
     done = '#graph [data-step="2"] [data-count="done"]'
     assert page.locator(done).text_content() == "1"
     screenshot("completed")
+
+
+def test_a_form_on_another_site_cannot_retry_runs(
+    server: Server,
+    other_origin: OtherOrigin,
+    page: Any,
+    screenshot: Callable[[str], Path],
+) -> None:
+    """Cross-site request forgery, in a real browser: a page elsewhere posts the Retry form
+    to the server (the browser holds its cookies); the server refuses it, no run moves."""
+    page.goto(server.url + "failures")  # the browser has been here: it holds the cookies
+    forged = other_origin.show(
+        f'<form id="f" method="post" action="{server.url}failures/retry">'
+        '<input name="journey" value="No shows"><button>Win a prize</button></form>'
+    )
+    page.goto(forged)
+    page.get_by_role("button", name="Win a prize").click()
+    page.wait_for_load_state()
+    assert "this request came from another site" in page.content()
+    screenshot("refused")
+    page.goto(server.url + "failures")
+    assert page.locator("table.failures tbody tr").count() == 2
