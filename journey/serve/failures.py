@@ -82,11 +82,11 @@ def _retry(state: ServeState, form: Mapping[str, Any]) -> RetryReport:
 def routes(state: ServeState) -> list[Route]:
     def failures_page(request: Request) -> Response:
         data = _failures(state, request.query_params.get("journey") or None)
-        notice = request.query_params.get("retried")
-        if notice is not None:
+        if "retried" in request.query_params:  # back from a Retry: say what it did
+            retried, skipped = (request.query_params.get(k, "") for k in ("retried", "skipped"))
             data["notice"] = {
-                "retried": int(notice) if notice.isdigit() else 0,
-                "skipped": int(request.query_params.get("skipped", "0") or 0),
+                "retried": int(retried) if retried.isdigit() else 0,
+                "skipped": int(skipped) if skipped.isdigit() else 0,
             }
         return page(request, "failures.html", data)
 

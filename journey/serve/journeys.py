@@ -23,9 +23,9 @@ from starlette.routing import Route
 from journey.dsl.compiled import CompiledJourney
 from journey.engine.journeys import journey_key
 from journey.engine.status import JourneyStatus, journey_status
-from journey.engine.store import Contact, Run, RunStatus, table
-from journey.serve.graph import to_svg
-from journey.serve.render import page
+from journey.engine.store import LIVE_STATUSES, Contact, Run, RunStatus, table
+from journey.serve.graph import COUNT_KINDS, to_svg
+from journey.serve.render import page, wants_json
 from journey.serve.state import ServeState
 
 __all__ = ["journey_url", "routes", "step_contacts"]
@@ -33,6 +33,7 @@ __all__ = ["journey_url", "routes", "step_contacts"]
 #: Contacts listed at a step, at most (the count on the step says how many there are).
 STEP_LIMIT = 200
 _STATUS_ORDER = [s.value for s in RunStatus]
+_FINISHED = (RunStatus.COMPLETED, RunStatus.EXITED, RunStatus.GOAL)
 
 
 def journey_url(key: str, step: str | None = None) -> str:
@@ -54,7 +55,7 @@ def _summary(
     status: JourneyStatus, journey: CompiledJourney, kept: bool, root: Path
 ) -> dict[str, Any]:
     key = journey_key(status.journey)
-    live = sum(status.runs.get(s, 0) for s in ("active", "waiting", "effect"))
+    live = sum(status.runs.get(s, 0) for s in LIVE_STATUSES)
     return {
         **status.as_dict(),
         "key": key,
@@ -63,7 +64,7 @@ def _summary(
         "state": "kept at its last good version: its file has errors" if kept else "published",
         "live": live,
         "failed": status.runs.get(RunStatus.FAILED.value, 0),
-        "finished": sum(status.runs.get(s, 0) for s in ("completed", "exited", "goal")),
+        "finished": sum(status.runs.get(s.value, 0) for s in _FINISHED),
     }
 
 
@@ -124,7 +125,9 @@ def step_contacts(state: ServeState, key: str, step: str) -> list[dict[str, Any]
     ]
 
 
-def _journey(state: ServeState, key: str, step: str | None) -> tuple[dict[str, Any], str]:
+def _journey(
+    state: ServeState, key: str, step: str | None
+) -> tuple[dict[str, Any], CompiledJourney, JourneyStatus]:
     catalog = state.catalog()
     journey = catalog.current.get(journey_key(key))
     if journey is None:
@@ -141,12 +144,13 @@ def _journey(state: ServeState, key: str, step: str | None) -> tuple[dict[str, A
             "contacts": step_contacts(state, key, step),
             "limit": STEP_LIMIT,
         }
-    counts = {
-        c.step: {k: getattr(c, k) for k in ("entered", "waiting", "done", "failed")}
-        for c in status.steps
-    }
-    svg = to_svg(journey, lambda sid: journey_url(key, sid), counts)
-    return data, svg
+    return data, journey, status
+
+
+def _drawing(journey: CompiledJourney, status: JourneyStatus) -> str:
+    counts = {c.step: {k: getattr(c, k) for k in COUNT_KINDS} for c in status.steps}
+    key = journey_key(journey.name)
+    return to_svg(journey, lambda sid: journey_url(key, sid), counts)
 
 
 def routes(state: ServeState) -> list[Route]:
@@ -155,10 +159,12 @@ def routes(state: ServeState) -> list[Route]:
 
     def journey_page(request: Request) -> Response:
         step = request.query_params.get("step")
-        data, svg = _journey(state, request.path_params["key"], step)
+        data, journey, status = _journey(state, request.path_params["key"], step)
         if request.query_params.get("fragment") == "contacts" and step is not None:
             return page(request, "step_contacts.html", data)
-        return page(request, "journey.html", data, svg=svg)
+        if wants_json(request):  # the page's script, every few seconds: no drawing
+            return page(request, "journey.html", data)
+        return page(request, "journey.html", data, svg=_drawing(journey, status))
 
     return [
         Route("/", journeys_page, name="journeys"),

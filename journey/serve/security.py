@@ -49,6 +49,7 @@ from journey.serve.render import problem_response
 __all__ = [
     "CSRF_COOKIE",
     "LOOPBACK_NAMES",
+    "MIN_TOKEN_LENGTH",
     "PUBLIC_PREFIXES",
     "SESSION_COOKIE",
     "Security",
@@ -65,6 +66,8 @@ PUBLIC_PREFIXES = ("/forms/", "/assets/")
 SESSION_COOKIE = "journey_session"
 CSRF_COOKIE = "journey_csrf"
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: A token shorter than this is refused: it would be guessed.
+MIN_TOKEN_LENGTH = 16
 #: The names a request may give this machine by when no token is asked for.
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _SESSION_LABEL = b"journey serve session v1"
@@ -153,6 +156,11 @@ def security_for(config: ProjectConfig, host: str) -> Security:
             "to the name of an environment variable holding a long random token, or serve "
             "on 127.0.0.1"
         )
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        raise ServeSecurityError(
+            f"the token in {name} is {len(token)} characters long: use at least "
+            f"{MIN_TOKEN_LENGTH} random ones (docs/serve.md shows a way to make one)"
+        )
     return Security(token or None)
 
 
@@ -169,7 +177,8 @@ def _same_origin(request: Request) -> bool:
     if origin is None:  # not a browser's cross-site request: browsers send Origin on POST
         return True
     parts = urlsplit(origin)
-    return parts.netloc == request.headers.get("host", "") and parts.scheme == request.url.scheme
+    # The host and port decide; the scheme may differ behind a proxy that ends TLS.
+    return parts.netloc == request.headers.get("host", "")
 
 
 def _public(path: str) -> bool:

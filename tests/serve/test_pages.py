@@ -10,6 +10,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.cli import actions_support as sup
+from tests.serve.conftest import client_for
 from tests.serve.project import MISSED, NO_EMAIL, WELCOMED, add_member_status
 
 JSON = {"Accept": "application/json"}
@@ -153,3 +154,19 @@ def test_renew_renews_the_embedded_orgs_session(client: TestClient) -> None:
     assert renewal["error"] is None
     assert renewal["outcome"]["renewed"] is True
     assert "Renewed" in client.get("/connection").text
+
+
+def test_failures_list_the_records_the_sync_could_not_write(project: Path) -> None:
+    sup.journey("sync", "--once")  # the org's Leads come in
+    # A form sets a Lead Status the org's picklist refuses: the next cycle cannot write it.
+    owned = MISSED[0]
+    sup.journey("event", "form-submitted", "Demo", "--email", owned, "--field", "Lead Status=Bogus")
+    assert sup.as_json("sync", "--once")["errors"] == 1
+    with client_for(project) as client:
+        [error] = get_json(client, "/failures")["sync_errors"]
+        assert error["direction"] == "out"
+        assert error["object"] == "Lead"
+        assert "Status" in error["message"]
+        html = client.get("/failures").text
+    assert error["code"] in html
+    assert "to Salesforce" in html

@@ -75,6 +75,9 @@ def test_beyond_loopback_the_server_refuses_to_start_without_a_token(
         security_for(load_config(project), "192.168.1.20")
     assert not security_for(load_config(project), "127.0.0.1").token_required
     assert not security_for(load_config(project), "::1").token_required
+    monkeypatch.setenv("JOURNEY_SERVE_TOKEN", "letmein")
+    with pytest.raises(ServeSecurityError, match="7 characters long"):
+        security_for(load_config(project), "0.0.0.0")
     monkeypatch.setenv("JOURNEY_SERVE_TOKEN", TOKEN)
     security = security_for(load_config(project), "0.0.0.0")
     assert security.token_required
