@@ -47,7 +47,7 @@ def create_app(state: ServeState, security: Security) -> Starlette:
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
     # ---- Web-to-Lead intake (issue 15, the intake helper's part): public, under /forms/ ---
-    # routes += journey.serve.intake.routes(state)  # the lead wires it at merge
+    # routes += intake.routes(state.project, state.config.serve)  # wired at merge
     # --------------------------------------------------------------------------------------
     return Starlette(
         routes=routes,
