@@ -325,7 +325,7 @@ class ServeConfig(_Section):
     """``journey serve`` (docs/serve.md)."""
 
     #: The name of the environment variable holding the token every page and API asks
-    #: for when the server is bound to an address other than loopback.
+    #: for once it is set; required to serve on an address other than loopback.
     token_env: str | None = None
 
 
