@@ -27,7 +27,7 @@ another letter case never rewrites a linked record's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,12 +49,13 @@ from journey.engine.contacts import (
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
 from journey.engine.salesforce_lists import request_records
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import CampaignStatus, Contact, Event, Store, table
+from journey.engine.store import CampaignStatus, Contact, Event, Store, insert_many, table
 from journey.engine.wakeups import announce_work
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
 
 __all__ = [
+    "FormSubmission",
     "ImportReport",
     "IntakeError",
     "RowError",
@@ -63,6 +64,7 @@ __all__ = [
     "read_csv",
     "record_campaign_status",
     "submit_form",
+    "submit_forms",
     "views_from_rows",
 ]
 
@@ -317,16 +319,6 @@ def _import_batch(
     report.unchanged += taken - len(known.fresh) - changed
 
 
-def _match(conn: Connection, rows: list[dict[str, str]]) -> list[int | None]:
-    """The existing contact for each row (a form: one row, no new contacts in between)."""
-    known = _load_known(conn, rows)
-    out: list[int | None] = []
-    for values in rows:
-        view = _target(known, values)
-        out.append(view.id if view.id > 0 else None)
-    return out
-
-
 def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) -> None:
     for name, value in values.items():
         if name == "\0id":
@@ -341,38 +333,74 @@ def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) 
         view.lists.setdefault(list_name.casefold(), list_name)
 
 
+@dataclass(frozen=True)
+class FormSubmission:
+    """One form post: the form's name, who sent it, the fields it carried."""
+
+    form: str
+    email: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
 def submit_form(
     store: Store, ctx: ContactContext, form: str, email: str, fields: Mapping[str, str]
 ) -> tuple[int, bool]:
     """A form submission: the contact (created or merged by email) and a
     ``form_submitted`` event. Returns (contact id, created)."""
-    values = {"Email": email, **{k: v for k, v in fields.items() if k.casefold() != "email"}}
-    cleaned = _clean(values, ctx)
-    with store.begin() as conn:
-        cid = _match(conn, [cleaned])[0]
-        created = cid is None
-        if cid is None:
-            cid = new_contacts(conn, 1, ctx.now)[0]
-            view = ContactView(id=cid)
-            _merge(view, cleaned, None)
-            write_contacts(conn, [(None, view)], ctx)
-        else:
-            view = load_views(conn, [cid])[cid]
-            before = snapshot(view)
-            _merge(view, cleaned, None)
-            write_contacts(conn, [(before, view)], ctx)
-        conn.execute(
-            sa.insert(table(Event)).values(
-                kind="form_submitted",
-                contact_id=cid,
-                name=form,
-                value=None,
-                at=ctx.now,
-                processed=False,
-            )
+    return submit_forms(store, ctx, [FormSubmission(form, email, fields)])[0]
+
+
+def submit_forms(
+    store: Store, ctx: ContactContext, submissions: Sequence[FormSubmission]
+) -> list[tuple[int, bool]]:
+    """Form submissions in one transaction, in order, as if submitted one by one (a later
+    one merges into the contact an earlier one created), each with its ``form_submitted``
+    event: a server taking many posts at once writes them together (``serve.form_writer``).
+    Raises ``FieldValueError`` for a bad value before anything is written. Returns (contact
+    id, created) for each."""
+    cleaned = [
+        _clean(
+            {"Email": s.email, **{k: v for k, v in s.fields.items() if k.casefold() != "email"}},
+            ctx,
         )
+        for s in submissions
+    ]
+    with store.begin() as conn:
+        known = _load_known(conn, cleaned)
+        befores = {cid: snapshot(v) for cid, v in known.views.items()}
+        targets: list[ContactView] = []
+        for values in cleaned:
+            view = _target(known, values)
+            _merge(view, values, None)
+            targets.append(view)
+        fresh = {id(v) for v in known.fresh}
+        touched = {v.id: v for v in targets if id(v) not in fresh}
+        for view, new_id in zip(
+            known.fresh, new_contacts(conn, len(known.fresh), ctx.now), strict=True
+        ):
+            view.id = new_id
+        write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
+        if known.fresh:
+            write_contacts(conn, [(None, v) for v in known.fresh], ctx)
+        events = [
+            {
+                "kind": "form_submitted",
+                "contact_id": v.id,
+                "name": s.form,
+                "value": None,
+                "at": ctx.now,
+                "processed": False,
+            }
+            for s, v in zip(submissions, targets, strict=True)
+        ]
+        insert_many(conn, table(Event), events)
         announce_work(conn)
-    return cid, created
+    out: list[tuple[int, bool]] = []
+    seen: set[int] = set()
+    for view in targets:
+        out.append((view.id, id(view) in fresh and view.id not in seen))
+        seen.add(view.id)
+    return out
 
 
 def record_campaign_status(

@@ -2,11 +2,11 @@
 and a ``form submitted`` event.
 
 Pipeline position: browser -> **intake** (HTTP: guards, parsing, the answer) ->
-``serve.web_to_lead`` (field names) -> ``serve.form_writer`` -> ``engine.intake.submit_form``
-(the contact created or merged by email, the ``form_submitted`` event, one transaction) ->
-a worker's next pass runs ``trigger form submitted "{form}"``. ``routes`` gives the routes
-``journey serve`` mounts; they are public (no token) because a website's visitors post to
-them, so every post passes the guards first, in this order:
+``serve.web_to_lead`` (field names) -> ``serve.form_writer`` (posts written together) ->
+``engine.intake.submit_forms`` (each contact created or merged by email, its
+``form_submitted`` event) -> a worker's next pass runs ``trigger form submitted "{form}"``.
+``routes`` gives the routes ``journey serve`` mounts; they are public (no token) because a
+website's visitors post to them, so every post passes the guards first, in this order:
 
 1. the address's rate limit (``serve.ratelimit``): 429 with ``Retry-After``;
 2. the body's size (``[serve] max_body_bytes``, by ``Content-Length`` and as it streams): 413;
@@ -35,6 +35,7 @@ other is 403); a plain HTML form needs no CORS, so any site's form is taken.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -48,9 +49,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from journey.engine.config import ConfigError, ServeConfig
+from journey.engine.contacts import ContactContext
 from journey.engine.field_values import FieldValueError
 from journey.engine.project import Project
-from journey.serve.form_writer import FormWriter, ThreadWriter
+from journey.serve.form_writer import FormWriter
 from journey.serve.ratelimit import RateLimiter
 from journey.serve.redirects import redirect_target
 from journey.serve.web_to_lead import FieldNames, FormFieldError, read_post
@@ -93,8 +95,6 @@ class FormIntake:
         settings: ServeConfig | None = None,
         *,
         clock: Callable[[], datetime] = _now,
-        writer: FormWriter | None = None,
-        limiter: RateLimiter | None = None,
     ) -> None:
         self.project = project
         self.settings = settings or project.config.serve
@@ -107,12 +107,23 @@ class FormIntake:
                 f"{', '.join(repr(n) for n in unknown)}: not a field of this project "
                 "(declare it in [fields])"
             )
-        self.writer = writer or ThreadWriter(project.store)
-        self.limiter = limiter or RateLimiter(self.settings.rate_limit_per_minute)
+        # The project's fields and sync settings are fixed while it is served: the context
+        # is made once, and only its clock moves.
+        self._context = project.context(clock())
+        self.writer = FormWriter(project.store, self.context)
+        self.limiter = RateLimiter(self.settings.rate_limit_per_minute)
         self._origins = frozenset(self.settings.cors_origins)
+
+    def context(self) -> ContactContext:
+        """The contacts' context (field types, inbound-only fields) at the clock's now."""
+        return dataclasses.replace(self._context, now=self.clock())
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/forms/{form}", self.endpoint, methods=["POST", "OPTIONS"])]
+
+    def close(self) -> None:
+        """Write the posts still queued and stop the writer (the app's shutdown)."""
+        self.writer.close()
 
     async def endpoint(self, request: Request) -> Response:
         cors = self._cors(request)
@@ -153,14 +164,13 @@ class FormIntake:
             refused.headers["Retry-After"] = str(math.ceil(wait))
             raise refused
         pairs = _pairs(request, await self._body(request))
-        ctx = self.project.context(self.clock())
         try:
-            post = read_post(pairs, self.names, ctx, self.settings.honeypot)
+            post = read_post(pairs, self.names, self._context, self.settings.honeypot)
         except FormFieldError as exc:
             raise _RefusedError(422, "input", exc.message, exc.field, exc.hint) from None
         if not post.trapped:
             try:
-                await self.writer.submit(ctx, form.strip(), post.email, post.fields)
+                await self.writer.submit(form.strip(), post.email, post.fields)
             except FieldValueError as exc:
                 raise _RefusedError(422, "input", str(exc)) from None
             except SQLAlchemyError:
@@ -307,5 +317,7 @@ def routes(
     clock: Callable[[], datetime] = _now,
 ) -> list[BaseRoute]:
     """The intake's routes for ``journey serve`` (or any Starlette app) to mount; raises
-    ``ConfigError`` when ``[serve.web_to_lead]`` names a field the project does not know."""
+    ``ConfigError`` when ``[serve.web_to_lead]`` names a field the project does not know.
+    Its writer thread ends with the process; an app that stops earlier (and wants the
+    queued posts written first) builds a ``FormIntake`` and calls its ``close``."""
     return FormIntake(project, settings, clock=clock).routes()

@@ -81,6 +81,7 @@ def served(intake: FormIntake) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=BOUND)
+        intake.close()
 
 
 def contact_emails(project: Project) -> list[str]:

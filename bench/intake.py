@@ -1,0 +1,307 @@
+"""Form intake benchmark: posts a second, latency, and that nothing is lost.
+
+    .venv/bin/python bench/intake.py                  # SQLite and PostgreSQL
+    .venv/bin/python bench/intake.py --quick          # fewer posts, to try it out
+    .venv/bin/python bench/intake.py --store sqlite   # one store only
+
+The intake (``journey.serve.intake``'s routes in a Starlette app) is served by uvicorn in
+its own process, on a fresh project whose store is a SQLite file or a database on a
+PostgreSQL server this script starts (``initdb`` + ``pg_ctl`` in a temporary folder, as the
+``postgres`` user when run as root, as tests/conftest.py does) and stops. Client processes,
+each with a few threads and a keep-alive connection, post Web-to-Lead forms (one in ten
+repeats an email posted before, so the de-duplication is on the path); every post's
+latency is its request's round trip. The server's CPU time per post (user + system, all its
+threads) is a figure the machine's other load does not change: 1000 / it is the posts a
+second one core can take.
+
+Figures: accepted posts/s over the wall time of the run, p50 and p99 latency, and the
+check that the store holds exactly what was sent: one ``form_submitted`` event per post
+and one contact per distinct email. Goal: ≥ 500 posts/s, p99 < 50 ms, nothing lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+TOML = """[fields]
+"Plan Tier" = "Text"
+
+[store]
+url = "{url}"
+
+[serve]
+rate_limit_per_minute = 0
+
+[serve.web_to_lead]
+"00N5g00000ABCDe" = "Plan Tier"
+"""
+JOURNEY = 'journey "Demo"\n\ntrigger form submitted "Demo request"\n\nadd to list "Demo"\n'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+def _pg_bin(name: str) -> str:
+    found = shutil.which(name) or f"/usr/lib/postgresql/15/bin/{name}"
+    if not Path(found).exists():
+        raise SystemExit(f"PostgreSQL's {name} is not installed")
+    return found
+
+
+class Postgres:
+    """A throw-away PostgreSQL server (fsync on: the figures are for a durable store)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="journey-bench-pg-"))
+        self.data = self.root / "data"
+        sockets = self.root / "sock"
+        sockets.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(sockets, "postgres")
+        self.port = _free_port()
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets}"
+        subprocess.run(
+            _as_postgres(
+                [
+                    *(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w"),
+                    *("-l", str(self.root / "log"), "start"),
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def serve(root: str, port: int) -> None:
+    """The server process: the project's intake on uvicorn until killed."""
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from journey.engine.project import open_project
+    from journey.serve.intake import routes
+
+    project = open_project(Path(root), with_journeys=False)
+    app = Starlette(routes=routes(project))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+
+
+def _client(args: tuple[str, int, int, int]) -> tuple[list[float], int, int]:
+    """One client process: ``threads`` threads posting ``posts`` forms each; (latencies
+    in seconds, posts accepted, posts refused). ``http.client`` with keep-alive, so the
+    clients' own cost stays small beside the server's."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    url, first, threads, posts = args
+    where = urlsplit(url)
+    latencies: list[float] = []
+    accepted = [0]
+    refused = [0]
+    lock = threading.Lock()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def post_all(thread: int) -> None:
+        conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=60)
+        mine: list[float] = []
+        ok = bad = 0
+        for n in range(posts):
+            number = first + thread * posts + n
+            # One post in ten repeats an email this thread posted before.
+            who = number - 5 if n % 10 == 9 else number
+            body = urlencode(
+                {
+                    "oid": "00D5g000004ABCD",
+                    "first_name": "Bench",
+                    "last_name": f"Person {who}",
+                    "email": f"p{who}@bench.example",
+                    "company": "Bench Co",
+                    "lead_source": "Web",
+                    "00N5g00000ABCDe": "Team",
+                }
+            )
+            start = time.perf_counter()
+            conn.request("POST", "/forms/Demo%20request", body=body, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            mine.append(time.perf_counter() - start)
+            if answer.status == 202:
+                ok += 1
+            else:
+                bad += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            accepted[0] += ok
+            refused[0] += bad
+
+    workers = [threading.Thread(target=post_all, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies, accepted[0], refused[0]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux ``/proc``), all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_for(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the intake server stopped at start")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit("the intake server did not start")
+
+
+def _stored(root: Path) -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    from journey.engine.project import open_project
+    from journey.engine.store import Contact, Event, table
+
+    project = open_project(root, with_journeys=False)
+    try:
+        with project.store.begin() as conn:
+            e = table(Event)
+            events = conn.execute(
+                sa.select(sa.func.count()).where(e.c.kind == "form_submitted")
+            ).scalar_one()
+            contacts = conn.execute(sa.select(sa.func.count()).select_from(table(Contact)))
+            return int(events), int(contacts.scalar_one())
+    finally:
+        project.close()
+
+
+def run(store: str, url: str, processes: int, threads: int, posts: int) -> dict[str, float]:
+    root = Path(tempfile.mkdtemp(prefix="journey-bench-intake-"))
+    (root / "journeys").mkdir()
+    (root / "journeys" / "demo.journey").write_text(JOURNEY)
+    (root / "journey.toml").write_text(TOML.format(url=url))
+    port = _free_port()
+    env = {**os.environ, "JOURNEY_DATABASE_URL": url}
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(root), str(port)], env=env)
+    try:
+        _wait_for(port, server)
+        base = f"http://127.0.0.1:{port}"
+        with multiprocessing.Pool(processes) as pool:
+            pool.map(_client, [(base, 10_000_000 + p * 1000, 1, 20) for p in range(processes)])
+            cpu = _cpu_seconds(server.pid)
+            start = time.perf_counter()
+            results = pool.map(
+                _client,
+                [(base, p * threads * posts, threads, posts) for p in range(processes)],
+            )
+            wall = time.perf_counter() - start
+            cpu = _cpu_seconds(server.pid) - cpu
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    latencies = sorted(x for lat, _, _ in results for x in lat)
+    accepted = sum(a for _, a, _ in results)
+    refused = sum(r for _, _, r in results)
+    events, contacts = _stored(root)
+    sent = processes * threads * posts
+    warm = processes * 20
+    distinct = sent - sent // 10 + warm - warm // 10  # a tenth repeat an earlier email
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "store": store,  # type: ignore[dict-item]
+        "posts": sent,
+        "accepted": accepted,
+        "refused": refused,
+        "posts_per_s": accepted / wall,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "server_cpu_ms": cpu / sent * 1000,
+        "lost": sent + warm - events,
+        "contacts_expected": distinct,
+        "contacts": contacts,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per client process")
+    parser.add_argument("--posts", type=int, default=500, help="posts per thread")
+    parser.add_argument("--quick", action="store_true", help="100 posts per thread")
+    parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
+    posts = 100 if args.quick else args.posts
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    print(
+        f"{args.processes} client processes x {args.threads} threads x {posts} posts "
+        "(goal: >= 500 posts/s, p99 < 50 ms, nothing lost)"
+    )
+    for store in stores:
+        pg = Postgres() if store == "postgres" else None
+        try:
+            folder = tempfile.mkdtemp(prefix="journey-bench-db-")
+            url = pg.url if pg else f"sqlite:///{folder}/state.db"
+            figures = run(store, url, args.processes, args.threads, posts)
+        finally:
+            if pg:
+                pg.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        ok = (
+            figures["posts_per_s"] >= 500
+            and figures["p99_ms"] < 50
+            and figures["lost"] == 0
+            and figures["contacts"] == figures["contacts_expected"]
+        )
+        print(
+            f"{store:>8}: {figures['posts_per_s']:7.0f} posts/s  p50 {figures['p50_ms']:5.1f} ms"
+            f"  p99 {figures['p99_ms']:5.1f} ms  server CPU {figures['server_cpu_ms']:.2f} ms/post"
+            f"  accepted {figures['accepted']}/"
+            f"{figures['posts']}  lost {figures['lost']}  contacts {figures['contacts']}/"
+            f"{figures['contacts_expected']}  {'goal met' if ok else 'GOAL MISSED'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
