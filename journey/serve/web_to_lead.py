@@ -88,6 +88,9 @@ _PROTECTED = {
 }
 UNKNOWN = "not a field of this project (declare it in [fields] or map it in [serve.web_to_lead])"
 INBOUND_ONLY = "inbound only: Salesforce's to write"
+#: C0 controls but tab, line feed and carriage return (a textarea's), and DEL: no field holds
+#: them, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _HINTS = {
     "Number": "send digits, e.g. 1200 or 1200.50",
@@ -163,14 +166,14 @@ def read_post(
                 ret_url = given[-1].strip()
             continue
         target = names.resolve(name)
-        reason = (
-            UNKNOWN
-            if target is None
-            else _PROTECTED.get(target.casefold())
-            or (INBOUND_ONLY if ctx.is_inbound_only(target) else None)
-        )
-        if reason is not None or target is None:
-            ignored[name] = reason or UNKNOWN
+        if target is None:
+            ignored[name] = UNKNOWN
+            continue
+        reason = _PROTECTED.get(target.casefold())
+        if reason is None and ctx.is_inbound_only(target):
+            reason = INBOUND_ONLY
+        if reason is not None:
+            ignored[name] = reason
             continue
         value = ";".join(v.strip() for v in given if v.strip())
         if value:
@@ -178,6 +181,13 @@ def read_post(
             posted_as[target] = name
     if trapped:
         return FormPost("", {}, ret_url, ignored, trapped=True)
+    for target, value in fields.items():
+        if _CONTROL.search(value):
+            raise FormFieldError(
+                posted_as[target],
+                f'field "{target}" holds a control character',
+                "send text: tabs and line breaks are kept, other control characters are not",
+            )
     email = fields.pop("Email", "")
     if not email:
         raise FormFieldError(

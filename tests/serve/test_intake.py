@@ -262,6 +262,8 @@ def test_a_body_over_the_size_limit_is_refused_declared_or_streamed(
         ({"email": "not an email"}, "email", "name@domain"),
         ({"email": "t@x.example", "00N5g00000SEATS": "a dozen"}, "00N5g00000SEATS", "digits"),
         ({"email": "t@x.example", "emailOptOut": "perhaps"}, "emailOptOut", "true or false"),
+        ({"email": "t@x.example", "description": "a\x00b"}, "description", "control characters"),
+        ({"email": "t\x01@x.example"}, "email", "control characters"),
     ],
 )
 def test_a_value_that_cannot_be_taken_is_422_naming_the_field(
