@@ -111,3 +111,25 @@ def test_the_rate_limiter_refills_with_time_and_forgets_old_addresses() -> None:
     limiter.take("9.9.9.9")  # a third address: the least recently seen (1.2.3.4) is forgotten
     assert limiter.take("1.2.3.4") == 0.0
     assert RateLimiter(0).take("1.2.3.4") == 0.0  # 0: no limit
+
+
+@pytest.mark.postgres
+def test_a_store_that_cannot_take_the_post_says_it_was_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    import psycopg
+
+    monkeypatch.setenv("JOURNEY_DATABASE_URL", postgres_url)
+    opened = open_project(write_project(tmp_path), with_journeys=False)
+    base, name = postgres_url.replace("+psycopg", "").rsplit("/", 1)
+    try:
+        with served(FormIntake(opened)) as url:
+            assert requests.post(f"{url}/forms/Demo", data={"email": "a@x.example"}).ok
+            with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            answer = requests.post(f"{url}/forms/Demo", data={"email": "b@x.example"})
+    finally:
+        opened.close()
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert "not kept" in answer.json()["error"]["message"]
