@@ -34,11 +34,14 @@ __all__ = [
     "read_post",
 ]
 
-#: The Web-to-Lead form's field names (the HTML that Setup -> Web-to-Lead -> "Create
-#: Web-to-Lead Form" generates; Salesforce Help, "Generate Leads from Your Website for Your
-#: Sales Teams", and the form it writes: ``<input name="first_name">`` ...), each with the
-#: contact field it fills. Names the engine has no standard field for (salutation, mobile,
-#: fax, url, employees) are set aside unless a project declares a field of that name.
+#: The Web-to-Lead form's field names, as the HTML that Setup -> Web-to-Lead -> "Create
+#: Web-to-Lead Form" generates writes them (``<input name="first_name">``, posted to
+#: ``https://webto.salesforce.com/servlet/servlet.WebToLead?encoding=UTF-8`` with the hidden
+#: ``oid`` and ``retURL``; Salesforce Help's Web-to-Lead pages, e.g.
+#: https://help.salesforce.com/apex/HTViewHelpDoc?id=sales.faq_leads_how_can_i_be_sure.htm),
+#: each with the contact field it fills. Names the engine has no standard field for
+#: (salutation, mobile, fax, url, employees) are set aside unless a project declares a field
+#: of that name.
 WEB_TO_LEAD_FIELDS: Mapping[str, str] = {
     "first_name": "First Name",
     "last_name": "Last Name",
