@@ -39,8 +39,8 @@ __all__ = [
     "JourneyStatus",
     "StepCount",
     "contact_report",
-    "fleet_status",
     "contact_report_by_id",
+    "fleet_status",
     "journey_status",
 ]
 

@@ -8,6 +8,8 @@ as a small HTML page for people and in the CLI's error shape for programs.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -19,6 +21,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from journey.serve import connection, contacts, failures, journeys, login
+from journey.serve.intake import FormIntake
 from journey.serve.render import problem_response
 from journey.serve.security import Security, SecurityMiddleware
 from journey.serve.state import ServeState
@@ -46,11 +49,21 @@ def create_app(state: ServeState, security: Security) -> Starlette:
         *login.routes(security),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
-    # ---- Web-to-Lead intake (issue 15, the intake helper's part): public, under /forms/ ---
-    # routes += intake.routes(state.project, state.config.serve)  # wired at merge
-    # --------------------------------------------------------------------------------------
+    # The Web-to-Lead intake: public under /forms/ (``security.PUBLIC_PREFIXES``), its own
+    # validation, rate limit and CORS; its writer thread writes what is queued at shutdown.
+    forms = FormIntake(state.project, state.config.serve)
+    routes += forms.routes()
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            forms.close()
+
     return Starlette(
         routes=routes,
         middleware=[Middleware(SecurityMiddleware, security=security)],
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )

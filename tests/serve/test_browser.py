@@ -139,3 +139,37 @@ def test_a_form_on_another_site_cannot_retry_runs(
     screenshot("refused")
     page.goto(server.url + "failures")
     assert page.locator("table.failures tbody tr").count() == 2
+
+
+def test_a_plain_form_on_another_site_brings_a_contact_into_the_journey(
+    server: Server,
+    other_origin: OtherOrigin,
+    page: Any,
+    console: list[str],
+    screenshot: Callable[[str], Path],
+) -> None:
+    """The Web-to-Lead path end to end: a plain HTML form on another origin, with
+    Salesforce's field names, posts to the intake; the journey page open in another tab
+    counts the new contact without a reload once a run takes the event."""
+    page.goto(server.url + "journeys/welcome")
+    assert page.locator(WAITING_AT_1).text_content() == "1"
+    page.evaluate("window.sameDocument = true")
+    visitor = page.context.new_page()
+    form = other_origin.show(
+        f'<form method="post" action="{server.url}forms/Hello">'
+        '<input name="first_name" value="Rosa"><input name="last_name" value="Parks">'
+        '<input name="email" value="rosa@acme.example"><input name="company" value="Acme">'
+        "<button>Send</button></form>"
+    )
+    visitor.goto(form)
+    screenshot("form")
+    visitor.get_by_role("button", name="Send").click()
+    visitor.wait_for_load_state()
+    assert '"accepted":true' in visitor.content().replace(" ", "")
+    visitor.close()
+    sup.run(sup.NOW)
+    expect(page.locator(WAITING_AT_1)).to_have_text("2", timeout=30_000)  # against a hang
+    assert page.evaluate("window.sameDocument") is True
+    screenshot("counted")
+    found = sup.contact("rosa@acme.example")
+    assert found["company"] == "Acme"
