@@ -172,4 +172,5 @@ def test_a_plain_form_on_another_site_brings_a_contact_into_the_journey(
     assert page.evaluate("window.sameDocument") is True
     screenshot("counted")
     found = sup.contact("rosa@acme.example")
-    assert found["company"] == "Acme"
+    assert found["fields"]["Company"] == "Acme"
+    assert found["fields"]["First Name"] == "Rosa"
