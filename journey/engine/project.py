@@ -30,7 +30,7 @@ from journey.engine.runner import Runner
 from journey.engine.store import Store, open_store
 from journey.engine.sync.mapping import inbound_only_fields
 
-__all__ = ["Project", "open_project", "segments_of", "store_exists"]
+__all__ = ["Project", "journey_files_signature", "open_project", "segments_of", "store_exists"]
 
 
 def segments_of(config: ProjectConfig) -> dict[str, Condition]:
@@ -66,7 +66,7 @@ class Project:
         out), and its errors are in ``catalog.problems`` for the caller to report (the
         paths kept at their last version in ``catalog.kept``). Never raises for what a
         journey file holds."""
-        current = _signature(self.config)
+        current = journey_files_signature(self.config)
         if current == self.files:
             return False
         catalog = load_catalog(self.config, self.store, previous=self.catalog, strict=False)
@@ -101,7 +101,9 @@ class Project:
         self.store.close()
 
 
-def _signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
+def journey_files_signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
+    """Each journey file's path, modification time and size: what changes when an edit
+    lands, so a long-running process knows to recompile without reading every file."""
     out = []
     for path in journey_files(config):
         try:
@@ -142,5 +144,5 @@ def open_project(
         raise
     if connector is None:
         connector = JournalingConnector(journal=config.state_dir / "recorder.db")
-    files = _signature(config) if with_journeys else ()
+    files = journey_files_signature(config) if with_journeys else ()
     return Project(config, store, catalog, evaluator, connector, files)

@@ -15,22 +15,11 @@ from pathlib import Path
 
 from journey.connectors.recording import JournalingConnector
 from journey.engine.config import ProjectConfig
-from journey.engine.journeys import Catalog, journey_files, load_catalog
-from journey.engine.project import Project, open_project
+from journey.engine.journeys import Catalog, load_catalog
+from journey.engine.project import Project, journey_files_signature, open_project
 from journey.engine.store import Store
 
 __all__ = ["ServeState"]
-
-
-def _signature(config: ProjectConfig) -> tuple[tuple[str, int, int], ...]:
-    out = []
-    for path in journey_files(config):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        out.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(out)
 
 
 class ServeState:
@@ -39,7 +28,7 @@ class ServeState:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._files = _signature(project.config)
+        self._files = journey_files_signature(project.config)
         self._lock = threading.Lock()
 
     @classmethod
@@ -59,7 +48,7 @@ class ServeState:
         """The published journeys, recompiled when a file in ``journeys/`` changed (a file
         that stops compiling keeps its last good version, as in the worker)."""
         with self._lock:
-            current = _signature(self.config)
+            current = journey_files_signature(self.config)
             if current != self._files:
                 self.project.catalog = load_catalog(
                     self.config, self.store, previous=self.project.catalog, strict=False

@@ -10,7 +10,6 @@ https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
@@ -168,19 +167,11 @@ def test_fmt_diff_of_formatted_journeys_is_empty(repo: Path) -> None:
     assert "already formatted" in out
 
 
-@dataclass(frozen=True)
-class _Spanning(Diagnostic):
-    """A diagnostic that carries a code and an end, as the checker's will."""
-
-    code: str | None = None
-    end_line: int | None = None
-    end_column: int | None = None
-
-
 def test_a_finding_with_a_code_and_an_end_is_placed_on_its_whole_extent(tmp_path: Path) -> None:
     path = str(tmp_path / "a.journey")
-    one_line = _Spanning(path, 3, 6, "error", "bad", code="J101", end_line=3, end_column=9)
-    across = _Spanning(path, 3, 6, "warning", "odd", code="J202", end_line=5, end_column=2)
+    # A diagnostic's end column is one past its end, as editors count; GitHub's is the last.
+    one_line = Diagnostic(path, 3, 6, "error", "bad", code="J101", end_line=3, end_column=10)
+    across = Diagnostic(path, 3, 6, "warning", "odd", code="J202", end_line=5, end_column=3)
     first, second = github_report([one_line, across], root=tmp_path).splitlines()
     assert first.startswith("::error file=a.journey,line=3,col=6,endLine=3,endColumn=9,")
     assert "title=journey check J101::" in first
