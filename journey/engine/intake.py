@@ -372,6 +372,7 @@ def submit_forms(
         for values in cleaned:
             view = _target(known, values)
             _merge(view, values, None)
+            known.noted(view)
             targets.append(view)
         fresh = {id(v) for v in known.fresh}
         touched = {v.id: v for v in targets if id(v) not in fresh}
