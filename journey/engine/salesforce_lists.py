@@ -46,6 +46,7 @@ from journey.engine.store import (
     Run,
     SyncSetting,
     entering_run,
+    insert_entering_runs,
     table,
 )
 from journey.vocabulary import (
@@ -206,7 +207,7 @@ def request_records(
     if not wanted:
         return []
     inserted = conn.execute(
-        sa.insert(runs).returning(runs.c.id, runs.c.contact_id),
+        insert_entering_runs(conn).returning(runs.c.id, runs.c.contact_id),
         [entering_run(cid, name, key, version, start, now) for cid in wanted],
     ).all()
     conn.execute(

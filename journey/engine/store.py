@@ -79,6 +79,7 @@ __all__ = [
     "SyncRecord",
     "SyncSetting",
     "entering_run",
+    "insert_entering_runs",
     "insert_many",
     "open_store",
     "table",
@@ -353,6 +354,25 @@ class SyncSetting(SQLModel, table=True):
     __tablename__ = "sync_settings"
     key: str = Field(primary_key=True)
     value: str
+
+
+def insert_entering_runs(conn: Connection) -> Any:
+    """``INSERT INTO runs`` that skips a run the one-live-run index (``runs_one_live``)
+    refuses: another writer — a worker taking events, the Salesforce lists — entered the
+    contact into that journey at the same moment, and the contact is already in."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table(Run))
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table(Run))
+    one_live = next(i for i in table(Run).indexes if i.name == "runs_one_live")
+    where = one_live.dialect_options[conn.dialect.name]["where"]
+    return stmt.on_conflict_do_nothing(
+        index_elements=["contact_id", "journey_key"], index_where=where
+    )
 
 
 def entering_run(

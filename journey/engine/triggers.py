@@ -48,6 +48,7 @@ from journey.engine.store import (
     Event,
     Run,
     entering_run,
+    insert_entering_runs,
     table,
 )
 
@@ -173,7 +174,7 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
         return 0
     # (contact, journey) is unique among live runs, so it maps ids back without asking for
     # ordered RETURNING (which would insert row by row); a pair the index refused has none.
-    inserted = conn.execute(_insert_live(conn).returning(*_RETURNED), created).all()
+    inserted = conn.execute(insert_entering_runs(conn).returning(*_RETURNED), created).all()
     by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
     made = [
         (by_pair[(row["contact_id"], row["journey_key"])], entry)
@@ -202,23 +203,6 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
 
 
 _RETURNED = (table(Run).c.id, table(Run).c.contact_id, table(Run).c.journey_key)
-
-
-def _insert_live(conn: Connection) -> Any:
-    """``INSERT INTO runs`` that skips a run the store's one-live-run index refuses."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table(Run))
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table(Run))
-    one_live = next(i for i in table(Run).indexes if i.name == "runs_one_live")
-    where = one_live.dialect_options[conn.dialect.name]["where"]
-    return stmt.on_conflict_do_nothing(
-        index_elements=["contact_id", "journey_key"], index_where=where
-    )
 
 
 def _history(
