@@ -57,16 +57,14 @@ HEAVY = (
     "journey.emulator.soql",
 )
 
-#: All that ``journey --version`` may import of journey itself.
-VERSION_ONLY = {
-    "journey",
-    "journey.__main__",
-    "journey.cli",
-    "journey.cli.main",
-    "journey.cli.app",
-    "journey.cli.errors",
-    "journey.cli.help",
-}
+#: All that ``journey --version`` may import of journey itself: it answers before the app.
+VERSION_ONLY = {"journey", "journey.__main__", "journey.cli", "journey.cli.main"}
+
+#: What ``journey --version`` may not import besides: the CLI framework, the language.
+NOT_FOR_THE_VERSION = ("typer", "click", "rich", "lark", "pydantic", "pydantic_core")
+
+#: Typer's Pydantic coercion, which journey's own (``journey.cli.coercion``) stands in for.
+TYPER_ADAPTERS = "typer._adapters"
 
 
 #: ``python -m journey ARGS...``, which writes the names of every module it imported, at
@@ -97,12 +95,16 @@ def imported(args: list[str], cwd: Path, cache: Path) -> set[str]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     found = set(json.loads(out.read_text(encoding="utf-8")))
-    assert "journey.cli.app" in found
+    assert "journey.cli.main" in found
     return found
 
 
+def under(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
 def heavy(modules: set[str]) -> list[str]:
-    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    return under(modules, HEAVY)
 
 
 @pytest.fixture
@@ -118,15 +120,33 @@ def test_checking_and_formatting_import_none_of_the_heavy_parts(
 ) -> None:
     modules = imported(command, project, tmp_path / "cache")
     assert heavy(modules) == []
+    assert TYPER_ADAPTERS not in modules
     assert "journey.dsl.parser" in modules  # it did check the journeys
 
 
-def test_the_version_imports_no_command(project: Path, tmp_path: Path) -> None:
-    modules = imported(["--version"], project, tmp_path / "cache")
+def test_formatting_reads_no_configuration(project: Path, tmp_path: Path) -> None:
+    """``fmt`` rewrites text: it needs neither ``journey.toml``'s models nor the org's
+    names, so it never loads Pydantic."""
+    modules = imported(["fmt", "--check", "journeys"], project, tmp_path / "cache")
+    assert under(modules, ("pydantic", "pydantic_core", "journey.engine.config")) == []
+    assert under(modules, ("journey.engine.org_cache", "journey.emulator")) == []
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_version_imports_no_command(project: Path, tmp_path: Path, flag: str) -> None:
+    modules = imported([flag], project, tmp_path / "cache")
     ours = {m for m in modules if m == "journey" or m.startswith("journey.")}
     assert ours <= VERSION_ONLY
     assert heavy(modules) == []
-    assert not {"lark", "pydantic"} & modules
+    assert under(modules, NOT_FOR_THE_VERSION) == []
+
+
+def test_the_version_among_other_options_goes_through_the_app(
+    project: Path, tmp_path: Path
+) -> None:
+    modules = imported(["--debug", "--version"], project, tmp_path / "cache")
+    assert "journey.cli.app" in modules
+    assert under(modules, ("journey.cli.language", "lark", "pydantic")) == []
 
 
 def test_a_command_still_imports_what_it_needs(project: Path, tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
+from journey.cli.coercion import quick_value
+
 __all__ = ["PlainCommand", "PlainGroup", "plain_params", "short_help"]
 
 _TYPE_NAMES: dict[Any, str] = {str: "TEXT", int: "INTEGER", float: "NUMBER", Path: "PATH"}
@@ -45,6 +47,10 @@ def _type_name(param: TyperArgument | TyperOption) -> str:
 
 
 def _plain(param: Any) -> None:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and getattr(param, "_runtime_param", None) is None:
+        # Typer would build a Pydantic adapter for the value (journey.cli.coercion).
+        param._runtime_param = quick_value(descriptor)
     if isinstance(param, TyperArgument) and not isinstance(param, _PlainArgument):
         name = param.metavar or (param.name or "value").upper()
         param.metavar = name + ("..." if param.nargs != 1 else "")

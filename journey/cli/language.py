@@ -8,6 +8,9 @@ compiler-style text or ``--json``. Problems in journeys are findings (exit 1, ev
 one printed); what stops a command — a ``journey.toml`` that cannot be read, a journey
 ``graph`` cannot compile, a file it cannot write — goes through the one failure path
 (``journey.cli.errors``). None of these commands creates a store.
+
+The configuration and the org's names are imported by the functions that read them:
+``journey fmt`` needs neither, and starts without them.
 """
 
 from __future__ import annotations
@@ -33,25 +36,12 @@ from journey.dsl import (
     parse_condition,
 )
 from journey.dsl.pipeline import read_source
-from journey.engine.config import (
-    ConfigError,
-    ProjectConfig,
-    find_config,
-    load_config,
-)
-from journey.engine.journeys import schema_for
-from journey.engine.org_cache import (
-    OrgCacheError,
-    OrgCatalog,
-    age_diagnostic,
-    cache_path,
-    load_cached,
-    org_schema,
-)
-from journey.engine.org_checks import toml_lines, toml_org_problems
+from journey.engine.config_file import find_config
 
 if TYPE_CHECKING:
     from journey.dsl.compiled import CompiledJourney
+    from journey.engine.config import ProjectConfig
+    from journey.engine.org_cache import OrgCatalog
 
 __all__ = [
     "CheckFormat",
@@ -99,6 +89,9 @@ def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | 
     the embedded org's seed, or the cache of a configured org (the same org: a cache read
     from another ``instance_url`` than the one configured is not this org's; an OAuth
     connection learns its instance from the token, so its cache is taken as it is)."""
+    from journey.engine.config import ConfigError
+    from journey.engine.org_cache import OrgCacheError, load_cached
+
     if not config.found:
         return None, ""
     url = config.salesforce.instance_url
@@ -126,6 +119,9 @@ def schema_for_project(config: ProjectConfig, now: datetime | None = None) -> Sc
     holds when that is known without contacting it (``project_catalog``): its users
     (inactive ones apart), queues, campaigns and statuses, lead statuses and fields.
     Otherwise those stay unknown (warnings)."""
+    from journey.engine.journeys import schema_for
+    from journey.engine.org_cache import org_schema
+
     schema = schema_for(config)
     catalog = project_catalog(config, now or datetime.now(UTC))[0]
     return schema if catalog is None else org_schema(schema, catalog)
@@ -134,6 +130,8 @@ def schema_for_project(config: ProjectConfig, now: datetime | None = None) -> Sc
 def cache_problems(config: ProjectConfig, now: datetime) -> list[Diagnostic]:
     """The one line about a configured org's cache: how old it is (a warning once it is
     stale), or that it was read from another org."""
+    from journey.engine.org_cache import age_diagnostic, cache_path
+
     if not config.found or not config.salesforce.remote:
         return []
     catalog, other = project_catalog(config, now)
@@ -148,6 +146,8 @@ def cache_problems(config: ProjectConfig, now: datetime) -> list[Diagnostic]:
 def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
     """``[segments]`` conditions of ``journey.toml`` that are not the journey language,
     placed on the line that names the segment."""
+    from journey.engine.org_checks import toml_lines
+
     if not config.found:
         return []
     toml, lines = toml_lines(config)
@@ -185,6 +185,9 @@ def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[
     ``journey.toml`` (segments, groups' users, synced fields; the org cache's age).
     Raises ``ConfigError``. (Read afresh for every file: a project's file is small, and a
     cache would outlive an edit in a long test run.)"""
+    from journey.engine.config import load_config
+    from journey.engine.org_checks import toml_org_problems
+
     config = load_config(path)
     moment = now or datetime.now(UTC)
     schema = schema_for_project(config, moment)
@@ -194,6 +197,8 @@ def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[
 
 def load_schema(path: Path) -> Schema:
     """The schema of the project ``path`` belongs to. Raises ``ConfigError``."""
+    from journey.engine.config import load_config
+
     return schema_for_project(load_config(path))
 
 

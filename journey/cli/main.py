@@ -5,15 +5,44 @@ and ``journey.cli.app.COMMANDS`` imports each module only when its command is as
 the language (check, fmt, graph), the dry run, the Salesforce org (and the cache of its
 names that ``check`` reads), the engine's runs, the sync, a new project (init), and the
 demo that runs the example journeys on embedded defaults.
+
+``journey --version`` alone is answered before Typer is imported: editors and scripts ask
+it to find out which journey they have, and Typer costs several times what Python does to
+start. With anything else on the line, the version goes through the app as every option
+does.
 """
 
 from __future__ import annotations
 
-from journey.cli.app import app
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from journey.cli.app import app
 
 __all__ = ["app", "main"]
+
+_VERSION_FLAGS = (["--version"], ["-V"])
 
 
 def main() -> None:
     """Run the CLI."""
+    if sys.argv[1:] in _VERSION_FLAGS:
+        import journey
+
+        sys.stdout.write(f"journey {journey.__version__}\n")
+        sys.stdout.flush()
+        return
+    from journey.cli.app import app
+
     app()
+
+
+def __getattr__(name: str) -> object:
+    # ``journey.cli.main.app`` stays the Typer application (for tests and entry points that
+    # name it) without importing Typer when only the version is asked for.
+    if name == "app":
+        from journey.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from journey.engine.config_file import CONFIG_FILE, find_config
 from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
 
 __all__ = [
@@ -49,8 +50,6 @@ __all__ = [
     "load_config",
     "parse_duration",
 ]
-
-CONFIG_FILE = "journey.toml"
 
 #: Contact fields every project has without declaring them, with their types (the
 #: Salesforce vocabulary's standard fields).
@@ -445,18 +444,6 @@ class ProjectConfig(_Section):
     def all_fields(self) -> dict[str, FieldType]:
         """Standard fields plus the declared ones (declared types win)."""
         return {**STANDARD_FIELDS, **self.fields}
-
-
-def find_config(start: Path) -> Path | None:
-    """The nearest ``journey.toml`` in ``start`` (a folder, or a file's folder) or above."""
-    folder = start.resolve()
-    if not folder.is_dir():
-        folder = folder.parent
-    for candidate in (folder, *folder.parents):
-        path = candidate / CONFIG_FILE
-        if path.is_file():
-            return path
-    return None
 
 
 def load_config(start: Path | None = None) -> ProjectConfig:
