@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from journey.engine.config_file import CONFIG_FILE, find_config
+from journey.engine.serve_config import ServeConfig
 from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
 
 __all__ = [
@@ -318,73 +319,6 @@ class SyncConfig(BaseModel):
         """Custom mappings of ``[sync.fields.<Object>]``: contact field -> mapping."""
         raw = ((self.model_extra or {}).get("fields") or {}).get(sobject) or {}
         return {str(name): FieldMapping.model_validate(spec) for name, spec in raw.items()}
-
-
-#: A Salesforce custom field's ID as Web-to-Lead names it: key prefix 00N, 15 or 18 characters.
-_CUSTOM_FIELD_ID = re.compile(r"^00N[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$")
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
-_ORIGIN = re.compile(r"^https?://[^/?#@\\\s]+$")
-
-
-class ServeConfig(_Section):
-    """``[serve]``: ``journey serve`` and its public form intake (``journey.serve.intake``;
-    docs/forms.md). The intake answers the open internet, so every guard is on by default:
-    no redirect host and no CORS origin until one is named."""
-
-    #: Hosts a form's ``retURL`` may send the browser back to (exact names, any port).
-    redirect_hosts: list[str] = []
-    #: Origins (``https://www.acme.example``) whose scripts may post to the intake and read
-    #: its answer; a plain HTML form needs none.
-    cors_origins: list[str] = []
-    #: A form field people never see; a post that fills it is answered as a success and
-    #: stored nowhere. ``""``: no honeypot.
-    honeypot: str = "website"
-    #: Posts per minute from one address (a burst of this many, then refilled); 0: no limit.
-    rate_limit_per_minute: int = Field(default=30, ge=0)
-    #: The largest form body taken, in bytes (413 above it).
-    max_body_bytes: int = Field(default=65536, ge=1024, le=10 * 1024 * 1024)
-    #: Web-to-Lead custom field IDs -> contact fields: ``"00N5g00000ABCDe" = "Plan Tier"``.
-    web_to_lead: dict[str, str] = {}
-    #: The name of the environment variable holding the token every page and API asks
-    #: for once it is set (docs/serve.md); required to serve on an address other than
-    #: loopback. The intake stays public.
-    token_env: str | None = None
-
-    @field_validator("redirect_hosts")
-    @classmethod
-    def _hosts(cls, hosts: list[str]) -> list[str]:
-        for host in hosts:
-            if not _HOST.match(host.lower()):
-                raise ValueError(
-                    f'"{host}" is not a host name (write it bare, e.g. "www.acme.example")'
-                )
-        return [host.lower() for host in hosts]
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
-            if not _ORIGIN.match(origin):
-                raise ValueError(
-                    f'"{origin}" is not an origin (scheme and host, no path or "*", e.g. '
-                    '"https://www.acme.example")'
-                )
-        return [origin.lower() for origin in origins]
-
-    @field_validator("web_to_lead")
-    @classmethod
-    def _custom_ids(cls, mapping: dict[str, str]) -> dict[str, str]:
-        for key, name in mapping.items():
-            if not _CUSTOM_FIELD_ID.match(key):
-                raise ValueError(
-                    f'"{key}" is not a custom field ID (00N followed by 12 or 15 letters and '
-                    "digits, as in the Web-to-Lead form's field name)"
-                )
-            if not name.strip():
-                raise ValueError(f'"{key}": name the contact field it fills')
-        # An 18-character ID is the 15-character one and a checksum of its letter case.
-        return {key[:15]: name.strip() for key, name in mapping.items()}
 
 
 def _first(exc: ValidationError) -> str:
