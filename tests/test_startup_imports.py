@@ -124,6 +124,13 @@ def test_checking_and_formatting_import_none_of_the_heavy_parts(
     assert "journey.dsl.parser" in modules  # it did check the journeys
 
 
+def test_checking_the_example_needs_no_configuration_models(project: Path, tmp_path: Path) -> None:
+    """The example's ``journey.toml`` is one ``engine.config_view`` reads: ``check``
+    loads neither Pydantic nor the configuration's models."""
+    modules = imported(["check", "journeys"], project, tmp_path / "cache")
+    assert under(modules, ("pydantic", "pydantic_core", "journey.engine.config")) == []
+
+
 def test_formatting_reads_no_configuration(project: Path, tmp_path: Path) -> None:
     """``fmt`` rewrites text: it needs neither ``journey.toml``'s models nor the org's
     names, so it never loads Pydantic."""

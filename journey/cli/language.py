@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -54,6 +54,7 @@ __all__ = [
     "load_project",
     "load_schema",
     "project_catalog",
+    "read_config",
     "schema_for_project",
     "segment_problems",
 ]
@@ -89,7 +90,6 @@ def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | 
     the embedded org's seed, or the cache of a configured org (the same org: a cache read
     from another ``instance_url`` than the one configured is not this org's; an OAuth
     connection learns its instance from the token, so its cache is taken as it is)."""
-    from journey.engine.config import ConfigError
     from journey.engine.org_cache import OrgCacheError, load_cached
 
     if not config.found:
@@ -104,10 +104,14 @@ def project_catalog(config: ProjectConfig, now: datetime) -> tuple[OrgCatalog | 
         try:
             return seed_catalog(load_seed(config.seed_path), now), ""
         except SeedError as exc:
+            from journey.engine.config import ConfigError
+
             raise ConfigError(f"[salesforce] seed: {exc}") from None
     try:
         catalog = load_cached(config.state_dir)
     except OrgCacheError as exc:
+        from journey.engine.config import ConfigError
+
         raise ConfigError(f"{exc}: run `journey salesforce refresh` to read it again") from None
     if catalog is not None and url and catalog.instance_url.rstrip("/") != url.rstrip("/"):
         return None, catalog.instance_url
@@ -185,10 +189,9 @@ def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[
     ``journey.toml`` (segments, groups' users, synced fields; the org cache's age).
     Raises ``ConfigError``. (Read afresh for every file: a project's file is small, and a
     cache would outlive an edit in a long test run.)"""
-    from journey.engine.config import load_config
     from journey.engine.org_checks import toml_org_problems
 
-    config = load_config(path)
+    config = read_config(path)
     moment = now or datetime.now(UTC)
     schema = schema_for_project(config, moment)
     problems = segment_problems(config) + toml_org_problems(config, schema)
@@ -197,9 +200,21 @@ def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[
 
 def load_schema(path: Path) -> Schema:
     """The schema of the project ``path`` belongs to. Raises ``ConfigError``."""
+    return schema_for_project(read_config(path))
+
+
+def read_config(path: Path) -> ProjectConfig:
+    """The project's configuration as ``check`` reads it: a file ``engine.config_view``
+    vouches for without loading the configuration's models (the same values, for what
+    ``check`` reads), any other through ``load_config``. Raises ``ConfigError``."""
+    from journey.engine.config_view import read_view
+
+    view = read_view(path)
+    if view is not None:
+        return cast("ProjectConfig", view)
     from journey.engine.config import load_config
 
-    return schema_for_project(load_config(path))
+    return load_config(path)
 
 
 def find_journeys(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from journey.engine.config_file import CONFIG_FILE, find_config
+from journey.engine.config_file import CONFIG_FILE, SYNC_OBJECTS, find_config
 from journey.engine.serve_config import ServeConfig
 from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
 
@@ -196,9 +196,6 @@ class NotificationsConfig(_Section):
     ca_file: str | None = None
 
 
-#: The objects the sync knows, in the order a cycle reads them (a Lead's conversion is
-#: seen before the Contact it became; Accounts before the contacts that show their fields).
-SYNC_OBJECTS = ("Account", "Lead", "Contact", "CampaignMember")
 SyncMode = Literal["all", "criteria", "none"]
 SyncOperator = Literal[
     "is", "is not", "contains", "starts with", ">", ">=", "<", "<=", "is empty", "is not empty"

@@ -1,4 +1,5 @@
-"""Where a project's ``journey.toml`` is: the nearest one in a folder or above it.
+"""Where a project's ``journey.toml`` is (the nearest one in a folder or above it), and the
+names of its sections that need no validation.
 
 Pipeline position: before the configuration is read (``engine.config``). Finding the file
 needs no validation, so the commands that only need the project's folder (``journey fmt``
@@ -9,9 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CONFIG_FILE", "find_config"]
+__all__ = ["CONFIG_FILE", "SYNC_OBJECTS", "find_config"]
 
 CONFIG_FILE = "journey.toml"
+
+#: The objects the sync knows, in the order a cycle reads them (a Lead's conversion is
+#: seen before the Contact it became; Accounts before the contacts that show their fields).
+#: Here, with the file's name, for the modules that need these names but not the models.
+SYNC_OBJECTS = ("Account", "Lead", "Contact", "CampaignMember")
 
 
 def find_config(start: Path) -> Path | None:

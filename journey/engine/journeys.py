@@ -28,7 +28,7 @@ from journey.dsl.syntax import (
     FormSubmitted,
     Trigger,
 )
-from journey.engine.config import SYNC_OBJECTS, ProjectConfig
+from journey.engine.config_file import SYNC_OBJECTS
 from journey.vocabulary import STANDARD_FIELD_TYPES
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     # ``journey check``, which never opens a store (nor loads SQLAlchemy).
     import sqlalchemy as sa
 
+    from journey.engine.config import ProjectConfig
     from journey.engine.store import Store
 
 __all__ = ["Catalog", "JourneyLoadError", "journey_key", "load_catalog", "schema_for"]

@@ -15,11 +15,15 @@ time (and says so), but a group the journey author believes has three people may
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from journey.dsl.diagnostics import Diagnostic, Schema
 from journey.dsl.hints import closest
-from journey.engine.config import CONFIG_FILE, SYNC_OBJECTS, ProjectConfig
+from journey.engine.config_file import CONFIG_FILE, SYNC_OBJECTS
 from journey.vocabulary import is_user_id
+
+if TYPE_CHECKING:
+    from journey.engine.config import ProjectConfig
 
 __all__ = ["toml_lines", "toml_org_problems"]
 

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from journey.connectors.sync import FieldInfo, SyncReadError
-from journey.engine.config import SyncConfig
+
+if TYPE_CHECKING:
+    from journey.engine.config import SyncConfig
 
 __all__ = ["Describes", "OrgFields", "describe_org"]
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from journey.engine.config import FieldType, SyncConfig, SyncDirection
 from journey.engine.sync.describe import OrgFields
-from journey.vocabulary import ACCOUNT_FIELDS, OWNER_PATHS, STANDARD_FIELDS
+from journey.vocabulary import ACCOUNT_FIELDS, OWNER_PATHS, STANDARD_FIELDS, FieldType
+
+if TYPE_CHECKING:
+    from journey.engine.config import SyncConfig, SyncDirection
 
 __all__ = [
     "ACCOUNT_FIELDS",
