@@ -426,6 +426,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     n, runs = (1_000, 1) if args.quick else (args.contacts, args.runs)
+    if n <= WARM_CONTACTS or runs < 1:
+        parser.error(f"--contacts must be over {WARM_CONTACTS} and --runs at least 1")
     load_before = _loadavg()
     sides, warm, reference = measure(n, runs, args.spiff_each_step)
     result = figures(n, sides, warm)
