@@ -36,10 +36,12 @@ from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import Company, Contact, Event, FieldValue, Membership, table
 from journey.engine.wakeups import announce_work
+from journey.vocabulary import RECORD_TYPES, list_for
 
 __all__ = ["Checked", "write_new_contacts"]
 
 _NOT_FIELD_VALUES = {*CORE_COLUMNS, "email", OWNER_FIELD.casefold()}
+_SALESFORCE_LISTS = frozenset(list_for(kind).casefold() for kind in RECORD_TYPES)
 
 Coerced = tuple[str, float | None, date | None, bool | None]
 
@@ -107,7 +109,9 @@ def write_new_contacts(
     checked = checked or Checked()
     off = unsynced(conn) if any(v.salesforce_id for v in views) else frozenset()
     for view in views:
-        derive_lists(view, off)
+        # An unlinked contact is in no Salesforce list: only one that is needs putting right.
+        if view.salesforce_id or not _SALESFORCE_LISTS.isdisjoint(view.lists):
+            derive_lists(view, off)
     ids = _new_ids(conn, views, ctx)
     for view, new_id in zip(views, ids, strict=True):
         view.id = new_id

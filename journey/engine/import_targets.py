@@ -19,9 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.engine.contact import ContactView
-from journey.engine.contact_loading import load_views
+from journey.engine.contact_loading import load_views, matching
 from journey.engine.field_values import FieldValueError
-from journey.engine.sql_batches import in_batches
 from journey.engine.store import Contact, table
 
 __all__ = ["Known", "load_known", "target"]
@@ -68,15 +67,15 @@ def load_known(conn: Connection, rows: list[dict[str, str]]) -> Known:
     by_record: dict[str, int] = {}
     by_email: dict[str, int] = {}
     unlinked: dict[str, int] = {}
-    for chunk in in_batches(records):
-        wanted = [*chunk, *(r[:15] for r in chunk)]
-        by_id = sa.select(c.c.id, c.c.salesforce_id).where(c.c.salesforce_id.in_(wanted))
+    # Each chunk's rows are in ID order, and a chunk's IDs or emails are not another's: the
+    # first row seen for a key is its oldest contact whatever the chunks.
+    wanted = [w for r in records for w in (r, r[:15])]
+    for of_ids in matching(conn, c.c.salesforce_id, wanted):
+        by_id = sa.select(c.c.id, c.c.salesforce_id).where(of_ids)
         for r in conn.execute(by_id.order_by(c.c.id)):
             by_record.setdefault(str(r.salesforce_id)[:15], int(r.id))
-    for chunk in in_batches(emails):
-        with_email = sa.select(c.c.id, c.c.email_key, c.c.salesforce_id).where(
-            c.c.email_key.in_(chunk)
-        )
+    for of_emails in matching(conn, c.c.email_key, emails):
+        with_email = sa.select(c.c.id, c.c.email_key, c.c.salesforce_id).where(of_emails)
         for e in conn.execute(with_email.order_by(c.c.id)):
             by_email.setdefault(e.email_key, int(e.id))
             if e.salesforce_id is None:
