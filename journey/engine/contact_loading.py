@@ -39,6 +39,10 @@ def matching(
         yield column.in_(chunk)
 
 
+#: Core field key -> (its column, its display name).
+_CORE = {key: (column, canonical_field(key)) for key, column in CORE_COLUMNS.items()}
+
+
 def load_views(conn: Connection, contact_ids: Iterable[int]) -> dict[int, ContactView]:
     """The contacts as ``ContactView``s, in four queries whatever the batch size."""
     ids = sorted(set(contact_ids))
@@ -47,41 +51,48 @@ def load_views(conn: Connection, contact_ids: Iterable[int]) -> dict[int, Contac
         return views
     c, fv = table(Contact), table(FieldValue)
     m, lst, cs = table(Membership), table(ContactList), table(CampaignStatus)
+    core = [(c.c[column], key, display) for key, (column, display) in _CORE.items()]
+    person = [
+        c.c.id,
+        c.c.email,
+        c.c.salesforce_id,
+        c.c.salesforce_type,
+        c.c.owner_id,
+        c.c.owner_name,
+        c.c.owner_email,
+        *(column for column, _, _ in core),
+    ]
+    names = [(key, display) for _, key, display in core]
     for chunk in in_batches(ids, len(ids) if conn.dialect.name == "postgresql" else IN_BATCH):
         (of_chunk,) = matching(conn, c.c.id, chunk)
-        for row in conn.execute(sa.select(c).where(of_chunk)):
-            view = ContactView(
-                id=row.id,
-                email=row.email,
-                salesforce_id=row.salesforce_id,
-                salesforce_type=row.salesforce_type,
-                owner_id=row.owner_id,
-                owner_name=row.owner_name,
-                owner_email=row.owner_email,
+        for row in conn.execute(sa.select(*person).where(of_chunk)):
+            cid = row[0]
+            fields = {
+                key: (display, value)
+                for (key, display), value in zip(names, row[7:], strict=True)
+                if value
+            }
+            views[cid] = ContactView(
+                cid, row[1], fields, {}, row[2], row[3], row[4], row[5], row[6]
             )
-            for key, column in CORE_COLUMNS.items():
-                value = getattr(row, column)
-                if value:
-                    view.fields[key] = (canonical_field(key), value)
-            views[row.id] = view
-        for frow in conn.execute(
+        for cid, name, text in conn.execute(
             sa.select(fv.c.contact_id, fv.c.name, fv.c.text).where(
                 next(matching(conn, fv.c.contact_id, chunk))
             )
         ):
-            views[frow.contact_id].fields[frow.name.casefold()] = (frow.name, frow.text)
-        for mrow in conn.execute(
+            views[cid].fields[name.casefold()] = (name, text)
+        for cid, name in conn.execute(
             sa.select(m.c.contact_id, lst.c.name)
             .join(lst, lst.c.id == m.c.list_id)
             .where(next(matching(conn, m.c.contact_id, chunk)))
         ):
-            views[mrow.contact_id].lists[mrow.name.casefold()] = mrow.name
-        for crow in conn.execute(
+            views[cid].lists[name.casefold()] = name
+        for cid, key, status in conn.execute(
             sa.select(cs.c.contact_id, cs.c.campaign_key, cs.c.status).where(
                 next(matching(conn, cs.c.contact_id, chunk))
             )
         ):
-            views[crow.contact_id].campaigns[crow.campaign_key] = crow.status
+            views[cid].campaigns[key] = status
     return views
 
 
