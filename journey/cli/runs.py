@@ -27,6 +27,7 @@ from rich.table import Table
 from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
 from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
+from journey.cli.import_progress import import_progress
 from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
@@ -382,15 +383,9 @@ def import_command(
     moment = parse_moment(now)
     with (
         acting_project(moment, with_journeys=False) as project,
-        _progress(not as_json, "importing") as progress,
+        import_progress(not as_json, file) as progress,
     ):
-        report = import_file(
-            project.store,
-            file,
-            project.context(moment),
-            list_name,
-            lambda rows: progress(f"{rows} rows"),
-        )
+        report = import_file(project.store, file, project.context(moment), list_name, progress)
     data = {
         "created": report.created,
         "updated": report.updated,

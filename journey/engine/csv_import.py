@@ -35,7 +35,7 @@ from journey.engine.contacts import (
     snapshot,
     write_contacts,
 )
-from journey.engine.csv_rows import read_records
+from journey.engine.csv_rows import Records, read_records
 from journey.engine.import_targets import Known, load_known, target
 from journey.engine.intake import INBOUND_ONLY, ImportReport, RowError
 from journey.engine.salesforce_lists import request_records
@@ -176,11 +176,11 @@ def import_file(
     path: Path,
     ctx: ContactContext,
     list_name: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV file in batches, all in one transaction (module docstring); raises
-    ``IntakeError`` when the file cannot be taken at all. ``progress`` hears the rows read
-    so far, once per batch."""
+    ``IntakeError`` when the file cannot be taken at all. ``progress`` hears the rows and
+    the bytes of the file read so far, once per batch."""
     header, records = read_records(path)
     report = ImportReport()
     checked = Checked()
@@ -194,7 +194,7 @@ def import_file(
             gc.collect(1)
             done += len(batch)
             if progress is not None:
-                progress(done)
+                progress(done, records.position)
     report.errors.sort(key=lambda e: e.row)
     return report
 
@@ -213,9 +213,7 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _batches(
-    records: Iterator[tuple[int, list[str] | str]],
-) -> Iterator[list[tuple[int, list[str] | str]]]:
+def _batches(records: Records) -> Iterator[list[tuple[int, list[str] | str]]]:
     batch: list[tuple[int, list[str] | str]] = []
     for item in records:
         batch.append(item)

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["BAD_ROW", "FIELD_SIZE_CAP", "IntakeError", "read_csv"]
+__all__ = ["BAD_ROW", "FIELD_SIZE_CAP", "IntakeError", "Records", "read_csv", "read_records"]
 
 #: The largest cell, in characters: 1 MiB of text, eight times the csv module's default
 #: (128 KiB), which long notes and descriptions exported with contacts do reach; the cap
@@ -167,10 +167,27 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             yield number, {n: cell for n, cell in zip(names, cells, strict=True) if n}
 
 
-def read_records(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str] | str]]]:
-    """The header's cells, and (line number, cells) per data row, one cell per header
-    column, or (line, why) for a refused row: the rows as the csv module reads them, for
-    an importer that looks at each column once per file rather than once per cell.
+class Records:
+    """A file's data rows: (line number, cells) each, one cell per header column, or (line,
+    why) for a refused row. ``position`` is how far into the file (in bytes) reading got,
+    for a progress bar."""
+
+    def __init__(self, handle: BinaryIO, rows: Iterator[tuple[int, list[str] | str]]) -> None:
+        self._handle = handle
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | str]]:
+        with self._handle:
+            yield from self._rows
+
+    @property
+    def position(self) -> int:
+        return 0 if self._handle.closed else self._handle.tell()
+
+
+def read_records(path: Path) -> tuple[list[str], Records]:
+    """The header's cells and the data rows (``Records``), as the csv module reads them:
+    for an importer that looks at each column once per file rather than once per cell.
     Raises ``IntakeError`` when the file cannot be taken at all (before any row is read)."""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_CAP))
     try:
@@ -195,14 +212,7 @@ def read_records(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str] |
     except BaseException:
         handle.close()
         raise
-    return header, _closing(handle, _rows(lines, reader, len(header)))
-
-
-def _closing(
-    handle: BinaryIO, rows: Iterator[tuple[int, list[str] | str]]
-) -> Iterator[tuple[int, list[str] | str]]:
-    with handle:
-        yield from rows
+    return header, Records(handle, _rows(lines, reader, len(header)))
 
 
 def _rows(
