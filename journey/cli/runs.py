@@ -27,13 +27,15 @@ from rich.table import Table
 from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
 from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
+from journey.cli.import_progress import import_progress
 from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
+from journey.engine.csv_import import import_file
 from journey.engine.failed_runs import FailedRun, failed_runs
-from journey.engine.intake import import_rows, read_csv, submit_form
+from journey.engine.intake import submit_form
 from journey.engine.journeys import journey_key
 from journey.engine.locks import RunnerLock, command_name
 from journey.engine.project import Project, open_project, store_exists
@@ -381,10 +383,9 @@ def import_command(
     moment = parse_moment(now)
     with (
         acting_project(moment, with_journeys=False) as project,
-        _progress(not as_json, "importing") as progress,
+        import_progress(not as_json, file) as progress,
     ):
-        rows = _counted(read_csv(file), progress)
-        report = import_rows(project.store, rows, project.context(moment), list_name)
+        report = import_file(project.store, file, project.context(moment), list_name, progress)
     data = {
         "created": report.created,
         "updated": report.updated,

@@ -21,74 +21,142 @@ so a moment or a flag is stored the same whichever path wrote it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journey.engine.change_effects import event_row, mark_sync_pending, reevaluate_segments
+from journey.engine.change_effects import mark_sync_pending, reevaluate_segments
 from journey.engine.contact import OWNER_FIELD, ContactView
 from journey.engine.contacts import ContactContext, _list_ids
 from journey.engine.field_values import CORE_COLUMNS, coerce
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import Company, Contact, Event, FieldValue, Membership, table
+from journey.engine.wakeups import announce_work
+from journey.vocabulary import RECORD_TYPES, list_for
 
-__all__ = ["write_new_contacts"]
+__all__ = ["Checked", "write_new_contacts"]
 
 _NOT_FIELD_VALUES = {*CORE_COLUMNS, "email", OWNER_FIELD.casefold()}
+_SALESFORCE_LISTS = frozenset(list_for(kind).casefold() for kind in RECORD_TYPES)
+
+Coerced = tuple[str, float | None, date | None, bool | None]
+
+_CONTACT_COLUMNS = (
+    "created_at",
+    "updated_at",
+    "email",
+    "email_key",
+    "first_name",
+    "last_name",
+    "company",
+    "company_id",
+    "salesforce_id",
+    "salesforce_type",
+    "owner_id",
+    "owner_name",
+    "owner_email",
+)
+_VALUE_COLUMNS = ("contact_id", "name_key", "name", "type", "text", "number", "date_value", "flag")
+_EVENT_COLUMNS = ("kind", "contact_id", "name", "value", "at", "processed")
 
 
-def write_new_contacts(conn: Connection, views: Sequence[ContactView], ctx: ContactContext) -> int:
+class Checked:
+    """Field values checked against their type (``field_values.coerce``), remembered by
+    (field, value) until ``forget``: a file repeats its dates, scores and flags, and a
+    value checked while its row was read is written from the same result."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str], dict[str, Coerced]] = {}
+
+    def checker(self, display: str, kind: str) -> Callable[[str], Coerced]:
+        """The check of one field's values (raises ``FieldValueError``)."""
+        memo = self._memo.setdefault((display, kind), {})
+
+        def check(value: str) -> Coerced:
+            found = memo.get(value)
+            if found is None:
+                found = memo[value] = coerce(display, value, kind)
+            return found
+
+        return check
+
+    def coerced(self, display: str, value: str, kind: str) -> Coerced:
+        memo = self._memo.get((display, kind))
+        found = memo.get(value) if memo is not None else None
+        return found if found is not None else coerce(display, value, kind)
+
+    def forget(self) -> None:
+        """Drop what the batch remembered (memory stays flat in the file's size)."""
+        for memo in self._memo.values():
+            memo.clear()
+
+
+def write_new_contacts(
+    conn: Connection,
+    views: Sequence[ContactView],
+    ctx: ContactContext,
+    checked: Checked | None = None,
+) -> int:
     """Store ``views`` as new contacts (module docstring); each view is given its ID, in
-    order. Returns how many were written."""
+    order. ``checked``: the values already checked while the rows were read. Returns how
+    many were written."""
     if not views:
         return 0
+    checked = checked or Checked()
     off = unsynced(conn) if any(v.salesforce_id for v in views) else frozenset()
     for view in views:
-        derive_lists(view, off)
+        # An unlinked contact is in no Salesforce list: only one that is needs putting right.
+        if view.salesforce_id or not _SALESFORCE_LISTS.isdisjoint(view.lists):
+            derive_lists(view, off)
     ids = _new_ids(conn, views, ctx)
     for view, new_id in zip(views, ids, strict=True):
         view.id = new_id
-    fields: list[dict[str, Any]] = []
+    fv, m, ev = table(FieldValue), table(Membership), table(Event)
+    day_of, flag_of = _binder(conn, fv.c.date_value), _binder(conn, fv.c.flag)
+    fields: list[tuple[Any, ...]] = []
     adds: list[tuple[int, str]] = []
-    events: list[dict[str, Any]] = []
+    # (name, value) -> the field value row's columns after its contact's and key: a batch
+    # repeats its values, and each is checked, typed and bound once.
+    tails: dict[tuple[str, str], tuple[Any, ...]] = {}
     for view in views:
-        for key, (name, value) in view.keyed().items():
-            if key in _NOT_FIELD_VALUES or not value:
+        cid = view.id
+        for key, entry in view.fields.items():
+            if key in _NOT_FIELD_VALUES or not entry[1]:
                 continue
-            display = ctx.display(name)
-            kind = ctx.type_of(display)
-            text, number, day, flag = coerce(display, value, kind)
-            fields.append(
-                {
-                    "contact_id": view.id,
-                    "name_key": key,
-                    "name": display,
-                    "type": kind,
-                    "text": text,
-                    "number": number,
-                    "date_value": day,
-                    "flag": flag,
-                }
-            )
+            tail = tails.get(entry)
+            if tail is None:
+                display = ctx.display(entry[0])
+                kind = ctx.type_of(display)
+                text, number, day, flag = checked.coerced(display, entry[1], kind)
+                tail = tails[entry] = (display, kind, text, number, day_of(day), flag_of(flag))
+            fields.append((cid, key, *tail))
         for name in view.lists.values():
-            adds.append((view.id, name))
-            events.append(event_row("added_to_list", view.id, name, None, ctx.now))
-    _insert(conn, table(FieldValue), fields)
+            adds.append((cid, name))
+    _insert(conn, fv, _VALUE_COLUMNS, fields)
+    at = _binder(conn, ev.c.at)(ctx.now)
+    unprocessed = _binder(conn, ev.c.processed)(False)
+    events: list[tuple[Any, ...]] = []
     if adds:
         list_ids = _list_ids(conn, [name for _, name in adds])
-        memberships = [
-            {"list_id": list_ids[name.casefold()], "contact_id": cid, "added_at": ctx.now}
-            for cid, name in adds
-        ]
-        _insert(conn, table(Membership), memberships)
+        added = _binder(conn, m.c.added_at)(ctx.now)
+        memberships = [(list_ids[name.casefold()], cid, added) for cid, name in adds]
+        _insert(conn, m, ("list_id", "contact_id", "added_at"), memberships)
+        events = [("added_to_list", cid, name, None, at, unprocessed) for cid, name in adds]
     if ctx.evaluator.segment_names:
-        events.extend(reevaluate_segments(conn, views, ctx.evaluator, ctx.now))
+        entered = reevaluate_segments(conn, views, ctx.evaluator, ctx.now)
+        events += [
+            (e["kind"], e["contact_id"], e["name"], e["value"], at, unprocessed) for e in entered
+        ]
     if ctx.listens is not None:
-        events = [e for e in events if ctx.listens(e["kind"], e["name"])]
-    _insert(conn, table(Event), events)
+        listens = ctx.listens
+        events = [e for e in events if listens(e[0], e[2])]
+    if events:
+        _insert(conn, ev, _EVENT_COLUMNS, events)
+        announce_work(conn)
     linked = [v.id for v in views if v.salesforce_id]
     if linked:
         mark_sync_pending(conn, linked, ctx.now)
@@ -98,25 +166,30 @@ def write_new_contacts(conn: Connection, views: Sequence[ContactView], ctx: Cont
 def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext) -> list[int]:
     c = table(Contact)
     companies = _companies(conn, [v.get("Company") for v in views])
-    rows = []
+    now = _binder(conn, c.c.created_at)(ctx.now)
+    rows: list[tuple[Any, ...]] = []
     for view in views:
-        company = view.get("Company")
+        fields = view.fields
+        first = fields.get("first name")
+        last = fields.get("last name")
+        company = fields.get("company")
+        email = view.email
         rows.append(
-            {
-                "created_at": ctx.now,
-                "updated_at": ctx.now,
-                "email": view.email,
-                "email_key": view.email.casefold() if view.email else None,
-                "first_name": view.get("First Name") or None,
-                "last_name": view.get("Last Name") or None,
-                "company": company or None,
-                "company_id": companies[company.casefold()] if company else None,
-                "salesforce_id": view.salesforce_id,
-                "salesforce_type": view.salesforce_type,
-                "owner_id": view.owner_id,
-                "owner_name": view.owner_name,
-                "owner_email": view.owner_email,
-            }
+            (
+                now,
+                now,
+                email,
+                email.casefold() if email else None,
+                first[1] if first else None,
+                last[1] if last else None,
+                company[1] if company else None,
+                companies[company[1].casefold()] if company else None,
+                view.salesforce_id,
+                view.salesforce_type,
+                view.owner_id,
+                view.owner_name,
+                view.owner_email,
+            )
         )
     if conn.dialect.name == "postgresql":
         sequence = sa.func.pg_get_serial_sequence(c.name, "id")
@@ -124,14 +197,15 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
             sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
         ).scalars()
         ids = sorted(int(i) for i in drawn)
-        _insert(conn, c, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
+        _insert(conn, c, ("id", *_CONTACT_COLUMNS), with_ids)
         return ids
     # SQLite numbers a row one past the largest ID, and from its first row on the insert
     # holds the database's write lock: the rows take consecutive IDs, in order, ending at
     # the largest after it. (RETURNING in parameter order would send one row at a time.)
-    conn.execute(sa.insert(c), rows)
-    last = int(conn.execute(sa.select(sa.func.max(c.c.id))).scalar_one())
-    return list(range(last - len(rows) + 1, last + 1))
+    _insert(conn, c, _CONTACT_COLUMNS, rows)
+    last_id = int(conn.execute(sa.select(sa.func.max(c.c.id))).scalar_one())
+    return list(range(last_id - len(rows) + 1, last_id + 1))
 
 
 def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -157,25 +231,48 @@ def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def _insert(conn: Connection, into: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:
+    """The column type's bind processing (as an insert would bind the value), memoised
+    per value: a batch repeats its moment, flags and dates."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None:
+        return _as_is
+    memo: dict[Any, Any] = {None: None}
+
+    def bind(value: Any) -> Any:
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = found = process(value)
+            return found
+
+    return bind
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _insert(
+    conn: Connection, into: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows (tuples in ``names``' order, their values bound: ``_binder``) through
+    PostgreSQL's ``COPY`` (psycopg's copy support), or one ``executemany`` of the driver on
+    SQLite, without SQLAlchemy's per-row statement machinery."""
     if not rows:
         return
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
     if conn.dialect.name != "postgresql":
-        conn.execute(sa.insert(into), list(rows))
+        marks = ", ".join("?" * len(names))
+        conn.exec_driver_sql(f"INSERT INTO {into.name} ({columns}) VALUES ({marks})", list(rows))
         return
-    names = list(rows[0])
-    binds = [into.c[name].type.bind_processor(conn.dialect) for name in names]
-    columns = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
     raw = conn.connection.driver_connection
     assert raw is not None
     with (
         raw.cursor() as cursor,
         cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN") as copy,
     ):
+        write = copy.write_row
         for row in rows:
-            copy.write_row(
-                [
-                    bind(row[name]) if bind is not None else row[name]
-                    for name, bind in zip(names, binds, strict=True)
-                ]
-            )
+            write(row)

@@ -9,6 +9,12 @@ contact of another email), refused values, companies, a list that is a Salesforc
 imported over the same existing contacts, both leave the same store behind: contacts and
 their IDs, field values, lists and memberships, companies, segments, events, the sync's
 marks, and the same report. On SQLite and on PostgreSQL.
+
+``journey contacts import`` itself reads the file with ``engine.csv_import.import_file``
+(columns decided once per file, rows as lists of cells); it is held to the same reference
+on the same files written as CSV: over contacts the store holds (one linked to a record
+under another letter case of its email, as the sync writes it), and with one contact's
+rows repeated inside the file.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from hypothesis import strategies as st
 
 from journey.dsl import parse_condition
 from journey.emulator.ids import to_18
-from journey.engine import intake
+from journey.engine import csv_import, intake
 from journey.engine.conditions import Evaluator
 from journey.engine.config import STANDARD_FIELDS
 from journey.engine.contacts import ContactContext
+from journey.engine.csv_import import import_file
 from journey.engine.intake import ImportReport, import_rows
 from journey.engine.store import Store, open_store
 
@@ -43,6 +50,7 @@ EMAILS = ["ann@x.example", "bob@x.example", "cy@x.example", "dee@x.example"]
 EXISTING = [
     (2, {"Email": "ann@x.example", "Company": "Initech", "Score": "10"}),
     (3, {"Email": "bob@x.example", "Salesforce ID": LEADS[0], "First Name": "Bob"}),
+    (4, {"Email": "Dee@X.Example", "Salesforce ID": CONTACTS[0], "Score": "70"}),
 ]
 
 
@@ -152,3 +160,74 @@ def test_a_large_file_with_repeats_matches_row_by_row(
     assert report == imported(reference, rows, "Webinar", False)
     assert report.created == 2_000
     assert dump(bulk) == dump(reference)
+
+
+COLUMNS = ["Email", "Salesforce ID", "First Name", "Company", "Score"]
+
+
+def write_file(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Path:
+    """The rows as a CSV (a row with no cell at all becomes a row of empty cells)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for _, values in rows:
+            writer.writerow([values.get(c, "") for c in COLUMNS])
+    return path
+
+
+def from_file(store: Store, path: Path, list_name: str | None, fast: bool) -> ImportReport:
+    import_rows(store, EXISTING, context(), bulk=False)
+    if fast:
+        return import_file(store, path, context(), list_name)
+    return import_rows(store, intake.read_csv(path), context(), list_name, bulk=False)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=files, list_name=lists)
+def test_the_command_leaves_the_store_the_row_by_row_path_leaves(
+    new_store: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[int, dict[str, str]]],
+    list_name: str | None,
+) -> None:
+    path = write_file(tmp_path_factory.mktemp("csv") / "people.csv", rows)
+    fast, reference = new_store(), new_store()
+    assert from_file(fast, path, list_name, True) == from_file(reference, path, list_name, False)
+    assert dump(fast) == dump(reference)
+
+
+def test_the_command_matches_row_by_row_over_batches_of_existing_and_repeated_contacts(
+    new_store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three batches imported twice: first over an empty store, then again with every
+    contact existing and every fifth row an earlier contact in capitals with new values."""
+    monkeypatch.setattr(csv_import, "BATCH", 1_000)
+    monkeypatch.setattr(intake, "BATCH", 1_000)
+    first = [(n + 2, {"Email": f"p{n}@x.example", "Score": str(n % 7)}) for n in range(2_500)]
+    again = [
+        (
+            n + 2,
+            {"Email": f"P{n - 3}@X.EXAMPLE", "First Name": f"Al{n}", "Score": "70"}
+            if n % 5 == 4
+            else {"Email": f"p{n}@x.example", "Score": str(n % 7)},
+        )
+        for n in range(2_500)
+    ]
+    paths = [write_file(tmp_path / f"{n}.csv", r) for n, r in enumerate([first, again])]
+    fast, reference = new_store(), new_store()
+    reports = []
+    for path in paths:
+        done = import_file(fast, path, context(), "Webinar")
+        assert done == import_rows(
+            reference, intake.read_csv(path), context(), "Webinar", bulk=False
+        )
+        reports.append(done)
+    assert reports[0].created == 2_500
+    assert (reports[1].created, reports[1].updated) == (0, 500)
+    assert dump(fast) == dump(reference)

@@ -1,0 +1,273 @@
+"""``journey contacts import``: a CSV file's rows matched, merged and stored, a batch at a time.
+
+Pipeline position: a file -> ``csv_rows.read_records`` -> **csv_import** -> store (new
+contacts through ``engine.bulk_import``, existing ones through
+``contacts.write_contacts``). It takes exactly the decisions ``intake.import_rows`` takes
+(the same rules for which contact a row is, the same merge, the same refusals, the same
+report: docs/import.md), and ``tests/engine/test_import_bulk.py`` holds it to that row by
+row reference. What differs is the cost of a row:
+
+* the header is read once: which column is an ID, a type, a field set aside, and each
+  field's display name, type and value check are decided per column, not per cell;
+* a row is the csv module's list of cells, never a dict; a value check that passed is
+  remembered for the batch (a file repeats its dates, scores and flags), and the checked
+  value is what the new contacts' field values are written from;
+* a row's values go into its contact without the generic field setter's name lookups.
+
+Memory is flat in the file's size: rows are read, matched and written ``BATCH`` at a time.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Connection
+
+from journey.engine.bulk_import import Checked, write_new_contacts
+from journey.engine.contact import OWNER_FIELD, ContactView, canonical_field
+from journey.engine.contacts import (
+    ContactContext,
+    FieldValueError,
+    snapshot,
+    write_contacts,
+)
+from journey.engine.csv_rows import Records, read_records
+from journey.engine.import_targets import Known, load_known, target
+from journey.engine.intake import INBOUND_ONLY, ImportReport, RowError
+from journey.engine.salesforce_lists import request_records
+from journey.engine.store import Store
+from journey.salesforce_ids import InvalidSalesforceIdError, person_id
+from journey.vocabulary import list_record_type
+
+__all__ = ["BATCH", "import_file"]
+
+#: Rows matched and written together: large enough that each table is written in a few
+#: statements per batch, small enough that memory stays flat however long the file.
+BATCH = 10_000
+
+_ID, _TYPE, _ASIDE, _FIELD = range(4)
+_ID_COLUMNS = {"salesforce id": _ID, "salesforce type": _TYPE}
+_OWNER_KEY = OWNER_FIELD.casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """One header column, as decided once per file."""
+
+    index: int
+    role: int
+    display: str  # the name intake keys the row's values by (``ctx.display``)
+    check: Callable[[str], object] | None  # raises FieldValueError for a bad value
+
+
+def _columns(header: list[str], ctx: ContactContext, checked: Checked) -> list[_Column]:
+    """The columns in the order a row's values are taken, as ``intake._clean`` takes a
+    ``{header: cell}`` dict: a header named twice counts once, at its first place, with
+    its last cell; a column without a name is no field."""
+    places: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name.strip():
+            places[name.strip()] = index
+    columns: list[_Column] = []
+    for name, index in places.items():
+        role = _ID_COLUMNS.get(name.casefold())
+        if role is not None:
+            columns.append(_Column(index, role, name, None))
+            continue
+        display = ctx.display(name)
+        if ctx.is_inbound_only(display):
+            columns.append(_Column(index, _ASIDE, display, None))
+            continue
+        kind = ctx.type_of(display)
+        check = None if kind == "Text" else checked.checker(display, kind)
+        columns.append(_Column(index, _FIELD, display, check))
+    return columns
+
+
+def _values(cells: list[str], columns: list[_Column], ignored: dict[str, str]) -> dict[str, str]:
+    """A row's values by display name (``\\0id``/``\\0type`` for its record), checked;
+    raises ``FieldValueError`` to refuse it. The same values and refusals as
+    ``intake._clean`` for the row's dict."""
+    values: dict[str, str] = {}
+    for column in columns:
+        value = cells[column.index].strip()
+        if not value:
+            continue
+        role = column.role
+        if role == _FIELD:
+            if column.check is not None:
+                column.check(value)
+            values[column.display] = value
+        elif role == _ID:
+            values["\0id"] = value
+        elif role == _TYPE:
+            values["\0type"] = value
+        else:
+            # Salesforce's to write: the next sync would only overwrite it (docs/import.md).
+            ignored[column.display] = INBOUND_ONLY
+    sf_type = values.pop("\0type", None)
+    if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
+        raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
+    if values.get("\0id"):
+        try:
+            record = person_id(values["\0id"])
+        except InvalidSalesforceIdError as exc:
+            raise FieldValueError(f"Salesforce ID {exc}") from None
+        if sf_type is not None and sf_type.casefold() != record.sobject.casefold():
+            raise FieldValueError(
+                f"Salesforce ID {record.id} is a {record.sobject}'s, but "
+                f'"Salesforce Type" says {sf_type}: leave the type empty or correct it'
+            )
+        values["\0id"], values["\0type"] = record.id, record.sobject
+    if not values.get("Email") and not values.get("\0id"):
+        raise FieldValueError("no Email (or Salesforce ID) to identify the contact")
+    return values
+
+
+class _Setter:
+    """``ContactView.set`` for the names a file's rows carry, each name's key and spelling
+    worked out once."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[str, str]] = {}
+
+    def merge(self, view: ContactView, values: dict[str, str], list_name: str | None) -> None:
+        """``intake._merge``: a later value wins; an email in another letter case never
+        rewrites a linked record's."""
+        names = self._names
+        fields = view.fields
+        for name, value in values.items():
+            if name == "\0id":
+                view.salesforce_id = value
+                continue
+            if name == "\0type":
+                view.salesforce_type = "Contact" if value == "Contact" else "Lead"
+                continue
+            entry = names.get(name)
+            if entry is None:
+                display = canonical_field(name)
+                entry = names[name] = (display.casefold(), display)
+            key, display = entry
+            if key == "email":
+                if (
+                    name == "Email"
+                    and view.salesforce_id
+                    and (view.email or "").casefold() == value.casefold()
+                ):
+                    continue  # a record's Email is Salesforce's: another case is no change
+                view.email = value
+            elif key == _OWNER_KEY:
+                if view.get(OWNER_FIELD) != value:
+                    view.set_owner(value)
+            else:
+                old = fields.get(key)
+                if old is None or old[1] != value:
+                    fields[key] = (display, value)
+        if list_name:
+            view.lists.setdefault(list_name.casefold(), list_name)
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    ctx: ContactContext,
+    list_name: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Import a CSV file in batches, all in one transaction (module docstring); raises
+    ``IntakeError`` when the file cannot be taken at all. ``progress`` hears the rows and
+    the bytes of the file read so far, once per batch."""
+    header, records = read_records(path)
+    report = ImportReport()
+    checked = Checked()
+    columns = _columns(header, ctx, checked)
+    setter = _Setter()
+    done = 0
+    with _no_cycle_collection(), store.begin() as conn:
+        for batch in _batches(records):
+            _import_batch(conn, batch, columns, setter, checked, ctx, list_name, report)
+            checked.forget()
+            gc.collect(1)
+            done += len(batch)
+            if progress is not None:
+                progress(done, records.position)
+    report.errors.sort(key=lambda e: e.row)
+    return report
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused for the import: a batch makes tens of thousands
+    of objects that hold no cycles (freed as the batch ends), and collecting would walk
+    them again and again. Once a batch, what cycles there are are collected."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _batches(records: Records) -> Iterator[list[tuple[int, list[str] | str]]]:
+    batch: list[tuple[int, list[str] | str]] = []
+    for item in records:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _import_batch(
+    conn: Connection,
+    batch: list[tuple[int, list[str] | str]],
+    columns: list[_Column],
+    setter: _Setter,
+    checked: Checked,
+    ctx: ContactContext,
+    list_name: str | None,
+    report: ImportReport,
+) -> None:
+    cleaned: list[tuple[int, dict[str, str]]] = []
+    errors = report.errors
+    ignored = report.ignored_columns
+    for line, cells in batch:
+        if isinstance(cells, str):
+            errors.append(RowError(line, cells))
+            continue
+        try:
+            cleaned.append((line, _values(cells, columns, ignored)))
+        except FieldValueError as exc:
+            errors.append(RowError(line, str(exc)))
+    known: Known = load_known(conn, [values for _, values in cleaned])
+    befores = {cid: snapshot(v) for cid, v in known.views.items()}
+    touched: dict[int, ContactView] = {}
+    taken = 0
+    for line, values in cleaned:
+        try:
+            view = target(known, values)
+        except FieldValueError as exc:
+            errors.append(RowError(line, str(exc)))
+            continue
+        taken += 1
+        setter.merge(view, values, list_name)
+        known.noted(view)
+        if view.id > 0:
+            touched[view.id] = view
+    changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
+    write_new_contacts(conn, known.fresh, ctx, checked)
+    kind = list_record_type(list_name) if list_name else None
+    if kind is not None:
+        # Adding someone to a Salesforce list adds them to Salesforce: the record is
+        # created through the engine, like the journeys' `add to list` step.
+        wanted = [*touched, *(v.id for v in known.fresh)]
+        report.requested += len(request_records(conn, wanted, kind, ctx.now))
+    report.created += len(known.fresh)
+    report.updated += changed
+    report.unchanged += taken - len(known.fresh) - changed
