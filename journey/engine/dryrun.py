@@ -25,9 +25,11 @@ looked up before its first step and again right after an action linked it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ from journey.engine.linking import LinkReader
 from journey.engine.project import segments_of
 from journey.engine.store import RunStatus
 
-__all__ = ["ContactPath", "DryRunReport", "dry_run", "dry_run_file"]
+__all__ = ["CHUNK", "ContactPath", "DryRunReport", "dry_run", "dry_run_file", "iter_dry_run"]
 
 #: A journey that loops (``go to`` with a wait) is followed this many steps, then cut
 #: short in the report (``truncated``): a dry run answers "what happens", not "forever".
@@ -106,7 +108,9 @@ class DryRunReport:
         }
 
 
+@lru_cache(maxsize=1024)
 def _iso(moment: datetime | None) -> str | None:
+    """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return None if moment is None else moment.isoformat(timespec="seconds")
 
 
@@ -120,6 +124,12 @@ class _Walker:
     result: EffectResult | None = None
 
 
+#: Contacts taken through together: each chunk moves in lockstep, so the contacts of a
+#: chunk reaching one connector action form one batch, as a batch of the durable runner
+#: does (its ``batch_size``); memory holds one chunk, however long the file.
+CHUNK = 1000
+
+
 def dry_run(
     journey: CompiledJourney,
     contacts: Iterable[ContactView],
@@ -129,13 +139,58 @@ def dry_run(
     *,
     keep_records: bool = True,
     links: tuple[LinkReader, ContactContext] | None = None,
+    chunk: int = CHUNK,
 ) -> DryRunReport:
     """Take every contact through ``journey`` from ``at`` (module docstring). ``links``:
     the reader that looks the contacts' records up, and the context their values are
-    checked in."""
+    checked in. The report holds every path: ``iter_dry_run`` for one at a time."""
+    paths = iter_dry_run(
+        journey,
+        contacts,
+        at,
+        evaluator,
+        connector,
+        keep_records=keep_records,
+        links=links,
+        chunk=chunk,
+    )
+    return DryRunReport(journey.name, journey.version, at, list(paths))
+
+
+def iter_dry_run(
+    journey: CompiledJourney,
+    contacts: Iterable[ContactView],
+    at: datetime,
+    evaluator: Evaluator | None = None,
+    connector: Connector | None = None,
+    *,
+    keep_records: bool = True,
+    links: tuple[LinkReader, ContactContext] | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[ContactPath]:
+    """``dry_run``'s paths in the contacts' order, ``chunk`` contacts at a time: a chunk is
+    read from ``contacts``, taken through, and its paths yielded before the next is read."""
     evaluator = evaluator or Evaluator()
     connector = connector or JournalingConnector(keep_log=False)
-    contacts = list(contacts)
+    for views in _chunks(contacts, max(1, chunk)):
+        yield from _run_chunk(journey, views, at, evaluator, connector, keep_records, links)
+
+
+def _chunks(contacts: Iterable[ContactView], size: int) -> Iterator[list[ContactView]]:
+    it = iter(contacts)
+    while views := list(islice(it, size)):
+        yield views
+
+
+def _run_chunk(
+    journey: CompiledJourney,
+    contacts: list[ContactView],
+    at: datetime,
+    evaluator: Evaluator,
+    connector: Connector,
+    keep_records: bool,
+    links: tuple[LinkReader, ContactContext] | None,
+) -> list[ContactPath]:
     if links is not None:
         links[0].read_detached(contacts, links[1])
     walkers = [
@@ -147,43 +202,47 @@ def dry_run(
         )
         for view in contacts
     ]
-    for w in walkers:
-        w.path.records.append(
-            Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
-        )
-    live = list(walkers)
+    if keep_records:
+        for w in walkers:
+            w.path.records.append(
+                Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
+            )
+    live = walkers
+    lean = not keep_records
     while live:
         waiting_on_connector: list[_Walker] = []
         still: list[_Walker] = []
         for w in live:
-            adv = _step(journey, w, evaluator)
+            adv = _step(journey, w, evaluator, lean)
             _take(w, adv, keep_records)
+            status = w.position.status
             if adv.pending is not None:
                 waiting_on_connector.append(w)
-            elif w.position.status == RunStatus.WAITING:
+                continue
+            if status == RunStatus.WAITING:
                 assert w.position.next_due is not None
-                w.clock = max(w.clock, w.position.next_due)  # virtual time: the wait passes
-                still.append(w)
-            elif w.position.status == RunStatus.ACTIVE:
-                still.append(w)  # a retry: try again at the retry time
-            else:
-                w.path.status, w.path.ended_at = w.position.status.value, w.clock
-            if w.path.steps >= MAX_DRY_STEPS and w in still:
-                still.remove(w)
+                if w.position.next_due > w.clock:  # virtual time: the wait passes
+                    w.clock = w.position.next_due
+            elif status != RunStatus.ACTIVE:  # ACTIVE: a retry, tried at the retry time
+                w.path.status, w.path.ended_at = status.value, w.clock
+                continue
+            if w.path.steps >= MAX_DRY_STEPS:
                 w.path.truncated, w.path.ended_at = True, w.clock
+            else:
+                still.append(w)
         _perform(journey, waiting_on_connector, connector, links)
         live = still + waiting_on_connector
-    return DryRunReport(journey.name, journey.version, at, [w.path for w in walkers])
+    return [w.path for w in walkers]
 
 
-def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator) -> Advance:
+def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
     if w.result is None:
-        return advance(journey, w.position, w.view, w.clock, evaluator)
+        return advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
     assert w.pending is not None
     done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock)
     w.result = None
     if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
-        more = advance(journey, done.position, w.view, w.clock, evaluator)
+        more = advance(journey, done.position, w.view, w.clock, evaluator, lean=lean)
         more.records[:0] = done.records
         more.steps += done.steps
         return more
