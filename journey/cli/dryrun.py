@@ -3,15 +3,16 @@
 Pipeline position: the thin shell around ``engine.dryrun``: open the dry run's connector
 (the real Salesforce connector on a scratch copy of the embedded org, or reading a
 configured org with its writes captured — ``connectors.scratch``), take each contact
-through the journey, print each path (``--json`` for programs). Refused rows are
+through the journey, print each path as its chunk of contacts is done (``--json`` for
+programs, ``--jsonl`` for a large file's report read as it comes). Refused rows are
 reported by line and end the command with exit 1, as ``contacts import`` does; nothing is
 written anywhere, not even a store.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +23,8 @@ from journey.cli.errors import ExitCode, row_problem
 from journey.cli.runs import parse_moment
 from journey.connectors.factory import open_connector
 from journey.engine.config import load_config
-from journey.engine.dryrun import DryRunReport, dry_run_file
+from journey.engine.dryrun import ContactPath, DryRunReport, stream_dry_run_file
+from journey.engine.dryrun_json import json_document, jsonl_lines, write_all
 
 __all__ = ["dry_run_command", "print_dry_run"]
 
@@ -40,35 +42,62 @@ def dry_run_command(
         typer.Option("--at", metavar="ISO-TIME", help="Start time (default: now)."),
     ] = None,
     as_json: JsonOpt = False,
+    as_jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help="Print JSON lines, for large files: one object per contact as it is "
+            "taken through (the shape of one --json contact), then a summary line "
+            "(journey, version, at, contacts, statuses, errors).",
+        ),
+    ] = False,
 ) -> None:
     """Take contacts through a journey in memory: nothing is written anywhere.
 
-    Refused rows are reported by line, as by contacts import, and the rest taken through."""
+    Refused rows are reported by line, as by contacts import, and the rest taken through.
+    Paths are printed as the contacts are taken through, a chunk at a time."""
     moment = parse_moment(at)
     # The real connector, on scratch copies: the project's org and store stay as they are,
     # so there is nothing for JOURNEY_CONNECTOR=recording to spare.
     with open_connector(load_config(file), dry_run=True) as connector:
-        report, errors = dry_run_file(file, contacts, moment, connector=connector)
-    refused = [row_problem(str(contacts), e.row, e.message) for e in errors]
-    if as_json:
-        data = {**report.as_dict(), "errors": refused}
-        typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
-    else:
-        for e in errors:
-            typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
-        print_dry_run(report, typer.echo)
-    if errors:
+        run = stream_dry_run_file(file, contacts, moment, connector=connector)
+        refused = [row_problem(str(contacts), e.row, e.message) for e in run.errors]
+        if as_jsonl:
+            write_all((line + "\n" for line in jsonl_lines(run.head(), run.paths, refused)), _out)
+        elif as_json:
+            write_all(json_document(run.head(), run.paths, refused), _out)
+            _out("\n")
+        else:
+            for e in run.errors:
+                typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
+            _print(run.journey, run.version, run.at, run.contacts, run.paths, typer.echo)
+    if run.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
+
+
+def _out(text: str) -> None:
+    typer.echo(text, nl=False)
 
 
 def print_dry_run(report: DryRunReport, echo: Callable[[str], Any]) -> None:
     """The human dry-run report (the demo prints it too)."""
+    _print(report.journey, report.version, report.at, len(report.contacts), report.contacts, echo)
+
+
+def _print(
+    journey: str,
+    version: str,
+    at: datetime,
+    count: int,
+    paths: Iterable[ContactPath],
+    echo: Callable[[str], Any],
+) -> None:
     echo(
-        f'dry run of "{report.journey}" (version {report.version}) from '
-        f"{report.at.isoformat(timespec='seconds')}: {len(report.contacts)} contacts, "
+        f'dry run of "{journey}" (version {version}) from '
+        f"{at.isoformat(timespec='seconds')}: {count} contacts, "
         "nothing written"
     )
-    for path in report.contacts:
+    for path in paths:
         echo("")
         echo(path.contact)
         for r in path.records:

@@ -48,7 +48,16 @@ from journey.engine.linking import LinkReader
 from journey.engine.project import segments_of
 from journey.engine.store import RunStatus
 
-__all__ = ["CHUNK", "ContactPath", "DryRunReport", "dry_run", "dry_run_file", "iter_dry_run"]
+__all__ = [
+    "CHUNK",
+    "ContactPath",
+    "DryRunReport",
+    "DryRunStream",
+    "dry_run",
+    "dry_run_file",
+    "iter_dry_run",
+    "stream_dry_run_file",
+]
 
 #: A journey that loops (``go to`` with a wait) is followed this many steps, then cut
 #: short in the report (``truncated``): a dry run answers "what happens", not "forever".
@@ -293,6 +302,23 @@ def _perform(
             links[0].read_detached(linked, links[1])
 
 
+@dataclass(slots=True)
+class DryRunStream:
+    """A dry run of a file whose paths are taken as they are made: ``paths`` runs the
+    contacts a chunk at a time when iterated (once). ``contacts``: how many there are."""
+
+    journey: str
+    version: str
+    at: datetime
+    contacts: int
+    paths: Iterator[ContactPath]
+    errors: list[RowError]
+
+    def head(self) -> dict[str, Any]:
+        """The report's keys other than its contacts (``DryRunReport.as_dict``)."""
+        return {"journey": self.journey, "version": self.version, "at": _iso(self.at)}
+
+
 def dry_run_file(
     journey_path: Path,
     contacts_csv: Path,
@@ -302,6 +328,21 @@ def dry_run_file(
     """The dry run of one journey file over a CSV of contacts, with the project's
     ``journey.toml`` (found upwards from the journey file) for fields and segments.
     Raises ``JourneyLoadError`` (with diagnostics), ``ConfigError`` or ``IntakeError``."""
+    run = stream_dry_run_file(journey_path, contacts_csv, at, connector)
+    return DryRunReport(run.journey, run.version, at, list(run.paths)), run.errors
+
+
+def stream_dry_run_file(
+    journey_path: Path,
+    contacts_csv: Path,
+    at: datetime,
+    connector: Connector | None = None,
+    *,
+    chunk: int = CHUNK,
+) -> DryRunStream:
+    """``dry_run_file`` with its paths made as they are taken (``DryRunStream``): each
+    contact is let go once its chunk has run, so only the CSV's contacts themselves are
+    held, never their paths. The connector must stay open while the paths are taken."""
     config = load_config(journey_path)
     journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
     evaluator = Evaluator(segments_of(config), config.all_fields())
@@ -313,4 +354,12 @@ def dry_run_file(
         if isinstance(connector, RecordReader)
         else None
     )
-    return dry_run(journey, views, at, evaluator, connector, links=links), errors
+    count = len(views)
+    views.reverse()
+
+    def taken() -> Iterator[ContactView]:
+        while views:
+            yield views.pop()
+
+    paths = iter_dry_run(journey, taken(), at, evaluator, connector, links=links, chunk=chunk)
+    return DryRunStream(journey.name, journey.version, at, count, paths, errors)
