@@ -60,8 +60,13 @@ def dry_run_command(
     # The real connector, on scratch copies: the project's org and store stay as they are,
     # so there is nothing for JOURNEY_CONNECTOR=recording to spare.
     with open_connector(load_config(file), dry_run=True) as connector:
-        run = stream_dry_run_file(file, contacts, moment, connector=connector)
-        refused = [row_problem(str(contacts), e.row, e.message) for e in run.errors]
+        # The human report starts with the number of contacts: it reads the file first.
+        human = not (as_json or as_jsonl)
+        run = stream_dry_run_file(file, contacts, moment, connector=connector, whole=human)
+
+        def refused() -> list[dict[str, Any]]:
+            return [row_problem(str(contacts), e.row, e.message) for e in run.errors]
+
         if as_jsonl:
             write_all((line + "\n" for line in jsonl_lines(run.head(), run.paths, refused)), _out)
         elif as_json:
@@ -70,7 +75,8 @@ def dry_run_command(
         else:
             for e in run.errors:
                 typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
-            _print(run.journey, run.version, run.at, run.contacts, run.paths, typer.echo)
+            count = run.contacts or 0
+            _print(run.journey, run.version, run.at, count, run.paths, typer.echo)
     if run.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from journey.engine.conditions import Evaluator
 from journey.engine.config import load_config
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext
+from journey.engine.dryrun_contacts import stream_views
 from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
 from journey.engine.intake import RowError, read_csv, views_from_rows
 from journey.engine.journeys import load_catalog
@@ -304,13 +305,15 @@ def _perform(
 
 @dataclass(slots=True)
 class DryRunStream:
-    """A dry run of a file whose paths are taken as they are made: ``paths`` runs the
-    contacts a chunk at a time when iterated (once). ``contacts``: how many there are."""
+    """A dry run of a file whose paths are made as they are taken: ``paths`` reads the
+    file and runs its contacts a chunk at a time when iterated (once); ``errors`` fills
+    as the rows are read. ``contacts``: how many there are, when known before the paths
+    (``whole=True``); None when the file is streamed."""
 
     journey: str
     version: str
     at: datetime
-    contacts: int
+    contacts: int | None
     paths: Iterator[ContactPath]
     errors: list[RowError]
 
@@ -338,28 +341,40 @@ def stream_dry_run_file(
     at: datetime,
     connector: Connector | None = None,
     *,
+    whole: bool = False,
     chunk: int = CHUNK,
 ) -> DryRunStream:
-    """``dry_run_file`` with its paths made as they are taken (``DryRunStream``): each
-    contact is let go once its chunk has run, so only the CSV's contacts themselves are
-    held, never their paths. The connector must stay open while the paths are taken."""
+    """``dry_run_file`` with its paths made as they are taken (``DryRunStream``). The CSV
+    is streamed (``engine.dryrun_contacts``): memory holds a chunk and the contacts still
+    waiting for a later row of theirs, not the file. ``whole``: read every contact first
+    (the count is known before the first path; the refused rows too). The connector must
+    stay open while the paths are taken. ``IntakeError`` for a file that cannot be read
+    at all is raised here, before any path."""
     config = load_config(journey_path)
     journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
     evaluator = Evaluator(segments_of(config), config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
-    views, errors = views_from_rows(read_csv(contacts_csv), ctx)
+    errors: list[RowError] = []
+    count: int | None = None
+    if whole:
+        views, errors = views_from_rows(read_csv(contacts_csv), ctx)
+        count = len(views)
+        views.reverse()
+        contacts: Iterator[ContactView] = (views.pop() for _ in range(count))
+    else:
+        contacts = _checked(stream_views(contacts_csv, ctx, errors))
     connector = connector or JournalingConnector(keep_log=False)
     links = (
         (LinkReader(connector, config.sync, config.all_fields()), ctx)
         if isinstance(connector, RecordReader)
         else None
     )
-    count = len(views)
-    views.reverse()
-
-    def taken() -> Iterator[ContactView]:
-        while views:
-            yield views.pop()
-
-    paths = iter_dry_run(journey, taken(), at, evaluator, connector, links=links, chunk=chunk)
+    paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
     return DryRunStream(journey.name, journey.version, at, count, paths, errors)
+
+
+def _checked(views: Iterator[ContactView]) -> Iterator[ContactView]:
+    """The stream with its first contact read now: a file that cannot be read at all
+    (``IntakeError``) is refused before anything is printed."""
+    first = next(views, None)
+    return chain([] if first is None else [first], views)

@@ -29,27 +29,34 @@ _PLACEHOLDER = "\0contacts\0"
 
 
 def json_document(
-    head: Mapping[str, Any], paths: Iterable[ContactPath], errors: Sequence[Any]
+    head: Mapping[str, Any], paths: Iterable[ContactPath], errors: Callable[[], Sequence[Any]]
 ) -> Iterator[str]:
     """The ``--json`` document in pieces: ``head`` holds its other keys (journey, version,
-    at), ``errors`` the refused rows; ``paths`` is read once, as the pieces are taken."""
+    at); ``paths`` is read once, as the pieces are taken; ``errors()``, the refused rows,
+    is asked for once every path is taken (a streamed file's last row may be refused)."""
     contacts = iter(paths)
     first = next(contacts, None)
     if first is None:
-        yield json.dumps({**head, "contacts": [], "errors": errors}, indent=2, sort_keys=True)
+        doc = {**head, "contacts": [], "errors": errors()}
+        yield json.dumps(doc, indent=2, sort_keys=True, default=str)
         return
-    frame = {**head, "contacts": [_PLACEHOLDER], "errors": errors}
-    text = json.dumps(frame, indent=2, sort_keys=True, default=str)
+    # "contacts" sorts before "errors": what comes before the contacts needs no errors.
+    frame = json.dumps({**head, "contacts": [_PLACEHOLDER], "errors": []}, indent=2, sort_keys=True)
     marker = "    " + json.dumps(_PLACEHOLDER)
-    before, after = text.split(marker, 1)
-    yield before + "    " + contact_json(first, "    ")
+    yield frame.split(marker, 1)[0] + "    " + contact_json(first, "    ")
     for path in contacts:
         yield ",\n" + "    " + contact_json(path, "    ")
-    yield after
+    frame = json.dumps(
+        {**head, "contacts": [_PLACEHOLDER], "errors": errors()},
+        indent=2,
+        sort_keys=True,
+        default=str,
+    )
+    yield frame.split(marker, 1)[1]
 
 
 def jsonl_lines(
-    head: Mapping[str, Any], paths: Iterable[ContactPath], errors: Sequence[Any]
+    head: Mapping[str, Any], paths: Iterable[ContactPath], errors: Callable[[], Sequence[Any]]
 ) -> Iterator[str]:
     """The ``--jsonl`` lines (each without its newline): a contact each, then the summary."""
     statuses: Counter[str] = Counter()
@@ -60,7 +67,7 @@ def jsonl_lines(
         **head,
         "contacts": sum(statuses.values()),
         "statuses": dict(sorted(statuses.items())),
-        "errors": list(errors),
+        "errors": list(errors()),
     }
     yield json.dumps(summary, sort_keys=True, default=str)
 
