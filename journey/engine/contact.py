@@ -57,7 +57,7 @@ class ContactView:
     ) -> ContactView:
         view = cls(id=contact_id)
         for name, value in values.items():
-            view.set(name, value)
+            view.put(canonical_field(name), value)
         for name in lists:
             view.lists[name.casefold()] = name
         return view

@@ -211,7 +211,7 @@ def advance(
     )
     out = Advance(pos)
     records = out.records
-    nodes = _nodes(journey)
+    nodes = vars(journey).get(_PLAN) or _nodes(journey)
     goals = journey.goals
     resuming = pos.status == RunStatus.WAITING
     while out.steps < MAX_STEPS_PER_ADVANCE:
