@@ -9,8 +9,10 @@ journaling connector answers ``done`` to every action: paths and waits only.
 Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
 clock jumps to when it would end; ``wait until`` waits its full time unless its condition
 already holds (nothing changes a contact while it waits in a dry run). Contacts move in
-lockstep so that every contact reaching the same action forms one connector batch, just
-as in the durable runner. Nothing is written to the store or to the project's org.
+lockstep, ``CHUNK`` (1,000) at a time, so that the contacts of a chunk reaching the same
+action form one connector batch, as a batch of the durable runner does; a chunk's paths
+are handed on before the next chunk is read, so memory does not grow with the contacts.
+Nothing is written to the store or to the project's org.
 
 The result per contact: the path taken (every step, each condition with the values that
 decided it, each wait with the time it would end) and the side effects it would make

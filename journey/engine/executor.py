@@ -29,10 +29,23 @@ from typing import Any, Literal
 from journey.connectors.base import EffectResult
 from journey.dsl.compiled import CompiledJourney, Step
 from journey.dsl.limits import MAX_STEPS
-from journey.dsl.syntax import Action, AddToList, RemoveFromList, UpdateField
-from journey.engine.actions import Params, action_params, is_local, render
+from journey.dsl.syntax import Action, AddToList
+from journey.engine.actions import Params, action_params, render
 from journey.engine.conditions import Evaluator
-from journey.engine.contact import ContactView, canonical_field
+from journey.engine.contact import ContactView
+from journey.engine.executor_plan import (
+    CONDITION,
+    CONNECTOR,
+    END,
+    EXIT,
+    LIST_ADD,
+    LIST_REMOVE,
+    PLAN,
+    SPLIT,
+    WAIT,
+    Node,
+    plan_of,
+)
 from journey.engine.store import RunStatus
 
 __all__ = [
@@ -115,84 +128,10 @@ def split_bucket(journey_name: str, step_id: str, contact_key: str) -> int:
     return int.from_bytes(digest[:8], "big") % 100
 
 
-def _split_path(step: Step, bucket: int) -> str:
-    total = 0
-    for index, share in enumerate(step.shares, start=1):
-        total += share
-        if bucket < total:
-            return f"path {index}"
-    return f"path {len(step.shares)}"
-
-
 @lru_cache(maxsize=1024)
 def _iso(moment: datetime) -> str:
     """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return moment.isoformat(timespec="seconds")
-
-
-# Step kinds and local action kinds as small ints, decided once per journey (``_Node``).
-_END, _EXIT, _WAIT, _CONDITION, _SPLIT, _ACTION = range(6)
-_KINDS = {"end": _END, "exit": _EXIT, "wait": _WAIT, "wait_until": _WAIT}
-_KINDS |= {"condition": _CONDITION, "split": _SPLIT, "action": _ACTION}
-_CONNECTOR, _LIST_ADD, _LIST_REMOVE, _FIELD = range(4)
-
-
-class _Node:
-    """One step as ``advance`` runs it: its kind, targets and texts worked out once per
-    journey, so the per-contact work is dict reads and the step's own test."""
-
-    __slots__ = (
-        "act",
-        "action",
-        "buckets",
-        "display",
-        "key",
-        "kind",
-        "next",
-        "prefix",
-        "split_seed",
-        "step",
-        "value",
-    )
-
-    def __init__(self, journey: CompiledJourney, step: Step) -> None:
-        self.step = step
-        self.kind = _KINDS[step.kind]
-        self.next = step.next.get("next", "")
-        self.prefix = f"{step.text} → "
-        self.action = step.action
-        self.act = _CONNECTOR
-        self.key = self.display = self.value = ""
-        self.buckets: tuple[str, ...] = ()
-        self.split_seed = ""
-        action = step.action
-        if step.kind == "split":
-            self.buckets = tuple(_split_path(step, b) for b in range(100))
-            self.split_seed = f"{journey.name}\0{step.id}\0"
-        elif action is not None and is_local(action):
-            if isinstance(action, AddToList | RemoveFromList):
-                self.act = _LIST_ADD if isinstance(action, AddToList) else _LIST_REMOVE
-                self.key, self.display = action.list_name.casefold(), action.list_name
-            else:
-                assert isinstance(action, UpdateField)
-                self.act, self.display, self.value = (
-                    _FIELD,
-                    canonical_field(action.field),
-                    action.value,
-                )
-
-
-_PLAN = "_executor_nodes"
-
-
-def _nodes(journey: CompiledJourney) -> dict[str, _Node]:
-    """The journey's ``_Node``s, built on its first advance and kept with it (as its
-    ``graph`` is) for every later contact."""
-    cached: dict[str, _Node] | None = vars(journey).get(_PLAN)
-    if cached is None:
-        cached = {sid: _Node(journey, step) for sid, step in journey.steps.items()}
-        vars(journey)[_PLAN] = cached
-    return cached
 
 
 def advance(
@@ -211,7 +150,7 @@ def advance(
     )
     out = Advance(pos)
     records = out.records
-    nodes = vars(journey).get(_PLAN) or _nodes(journey)
+    nodes = vars(journey).get(PLAN) or plan_of(journey)
     goals = journey.goals
     resuming = pos.status == RunStatus.WAITING
     while out.steps < MAX_STEPS_PER_ADVANCE:
@@ -231,19 +170,19 @@ def advance(
                 pos.status, out.goal = RunStatus.GOAL, goal.name
                 return out
         kind = node.kind
-        if kind == _END:
+        if kind == END:
             if not lean:
                 records.append(Record(step.id, "end", "completed the journey", at=now))
             pos.status = RunStatus.COMPLETED
             return out
-        if kind == _EXIT:
+        if kind == EXIT:
             out.steps += 1
             pos.seq += 1
             if not lean:
                 records.append(Record(step.id, "exit", "exit", at=now))
             pos.status = RunStatus.EXITED
             return out
-        if kind == _WAIT:
+        if kind == WAIT:
             moved = _wait(step, pos, contact, now, evaluator, out, resuming, lean)
             resuming = False
             if not moved:
@@ -252,7 +191,7 @@ def advance(
         resuming = False
         out.steps += 1
         pos.seq += 1
-        if kind == _CONDITION:
+        if kind == CONDITION:
             assert step.condition is not None
             if lean:
                 pos.step_id = step.next[
@@ -272,7 +211,7 @@ def advance(
                 )
             )
             pos.step_id = step.next[outcome]
-        elif kind == _SPLIT:
+        elif kind == SPLIT:
             digest = hashlib.sha256((node.split_seed + contact.key()).encode()).digest()
             bucket = int.from_bytes(digest[:8], "big") % 100
             outcome = node.buckets[bucket]
@@ -282,7 +221,7 @@ def advance(
                     Record(step.id, "split", node.prefix + outcome, outcome, data, at=now)
                 )
             pos.step_id = step.next[outcome]
-        elif node.act != _CONNECTOR:
+        elif node.act != CONNECTOR:
             detail = _local(node, contact, None if lean else out.changes)
             if not lean:
                 records.append(Record(step.id, "action", node.prefix + detail, "done", at=now))
@@ -389,17 +328,17 @@ def _wait(
     return False
 
 
-def _local(node: _Node, contact: ContactView, changes: list[Change] | None) -> str:
+def _local(node: Node, contact: ContactView, changes: list[Change] | None) -> str:
     """A local action on the contact in memory; ``changes`` (None: not wanted) gets what
     the store must write."""
-    if node.act == _LIST_ADD:
+    if node.act == LIST_ADD:
         if node.key in contact.lists:
             return "already in the list"
         contact.lists[node.key] = node.display
         if changes is not None:
             changes.append(Change("list_add", node.display))
         return "added"
-    if node.act == _LIST_REMOVE:
+    if node.act == LIST_REMOVE:
         if node.key not in contact.lists:
             return "was not in the list"
         del contact.lists[node.key]
