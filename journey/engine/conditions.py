@@ -18,7 +18,7 @@ matches the owner's name, email or Salesforce user ID; a segment is a condition 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
@@ -85,6 +85,8 @@ class Evaluator:
         self._segments = {k.casefold(): (k, v) for k, v in (segments or {}).items()}
         self._types = {k.casefold(): v for k, v in (field_types or {}).items()}
         self._depth = 0
+        #: id(condition) -> (condition, its compiled test) for ``decide``.
+        self._compiled: dict[int, tuple[Condition, Callable[[ContactView], bool]]] = {}
 
     @property
     def segment_names(self) -> list[str]:
@@ -92,6 +94,42 @@ class Evaluator:
 
     def in_segment(self, name: str, contact: ContactView) -> bool:
         return self.evaluate(InSegment(name), contact, explain=False).value
+
+    def decide(self, condition: Condition, contact: ContactView) -> bool:
+        """The verdict's value alone, as ``evaluate`` gives it: the condition is compiled
+        once into closures (no pattern match, no explanation text), because a dry run
+        that keeps no feed decides millions of times and explains none of them."""
+        entry = self._compiled.get(id(condition))
+        if entry is None or entry[0] is not condition:
+            entry = (condition, self._compile(condition))
+            self._compiled[id(condition)] = entry
+        return entry[1](contact)
+
+    def _compile(self, c: Condition) -> Callable[[ContactView], bool]:
+        match c:
+            case FieldCondition():
+                return _compile_field(c)
+            case InList(list_name=name):
+                key = name.casefold()
+                return lambda contact: key in contact.lists
+            case RecordTypeCondition(record_type=kind):
+                return lambda contact: (contact.salesforce_type or "").casefold() == kind
+            case CampaignStatusCondition(campaign=campaign, status=status):
+                campaign_key, status_key = campaign.casefold(), status.casefold()
+                return lambda contact: (
+                    contact.campaigns.get(campaign_key, "").casefold() == status_key
+                )
+            case Not(operand=inner):
+                test = self._compile(inner)
+                return lambda contact: not test(contact)
+            case AllOf(operands=ops):
+                tests = tuple(self._compile(o) for o in ops)
+                return lambda contact: all(t(contact) for t in tests)
+            case AnyOf(operands=ops):
+                tests = tuple(self._compile(o) for o in ops)
+                return lambda contact: any(t(contact) for t in tests)
+        # A segment is looked up when decided (it may be defined through itself).
+        return lambda contact: self._eval(c, contact, None)
 
     def evaluate(self, condition: Condition, contact: ContactView, explain: bool = True) -> Verdict:
         verdict = Verdict(False)
@@ -166,6 +204,60 @@ class Evaluator:
                 test = f"{c.op} {c.value}"
             why.append(f"field \"{c.field}\" = '{shown}' → {test}: {_yes(result)}")
         return result
+
+
+def _compile_field(c: FieldCondition) -> Callable[[ContactView], bool]:
+    """``_field`` and ``_test`` for one condition, its key and literal prepared once."""
+    key = c.field.casefold()
+    if key == OWNER_FIELD.casefold():
+        return lambda contact: _test(c, contact.owner_values())
+    if key == "email":
+        return lambda contact: _test(c, [contact.email] if contact.email else [])
+    op, target = c.op, (c.value or "").casefold()
+
+    def value(contact: ContactView) -> str:
+        entry = contact.fields.get(key)
+        return entry[1] if entry else ""
+
+    if op == "is empty":
+        return lambda contact: not value(contact)
+    if op == "is not empty":
+        return lambda contact: bool(value(contact))
+    if op in ("is", "is not") and target:
+        if op == "is":
+            return lambda contact: value(contact).casefold() == target
+        return lambda contact: value(contact).casefold() != target
+    if op in ("is", "is not"):
+        return (lambda contact: not value(contact)) if op == "is" else lambda c2: bool(value(c2))
+    if op == "contains":
+        return lambda contact: bool(value(contact)) and target in value(contact).casefold()
+    if op == "starts with":
+        return lambda contact: bool(value(contact)) and value(contact).casefold().startswith(target)
+    if op == "is true":
+        return lambda contact: value(contact).casefold() in _TRUE
+    if op == "is false":
+        return lambda contact: value(contact).casefold() not in _TRUE
+    right = parse_number_or_date(c.value or "")
+    if right is None:
+        return lambda contact: False
+    compare = _COMPARE[op]
+
+    def ordered(contact: ContactView) -> bool:
+        text = value(contact)
+        if not text:
+            return False
+        left = parse_number_or_date(text)
+        return type(left) is type(right) and compare(left, right)
+
+    return ordered
+
+
+_COMPARE: dict[str, Callable[[object, object], bool]] = {
+    ">": lambda a, b: a > b,  # type: ignore[operator]
+    ">=": lambda a, b: a >= b,  # type: ignore[operator]
+    "<": lambda a, b: a < b,  # type: ignore[operator]
+    "<=": lambda a, b: a <= b,  # type: ignore[operator]
+}
 
 
 def _test(c: FieldCondition, values: list[str]) -> bool:

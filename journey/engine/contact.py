@@ -57,7 +57,7 @@ class ContactView:
     ) -> ContactView:
         view = cls(id=contact_id)
         for name, value in values.items():
-            view.set(name, value)
+            view.put(canonical_field(name), value)
         for name in lists:
             view.lists[name.casefold()] = name
         return view
@@ -136,15 +136,25 @@ class ContactView:
 
     def set(self, name: str, value: str | None) -> tuple[str, str, str] | None:
         """Set a field; returns (display name, old, new) when the value changed."""
-        display = canonical_field(name)
+        return self.put(canonical_field(name), value)
+
+    def put(self, display: str, value: str | None) -> tuple[str, str, str] | None:
+        """``set`` for a name already in the schema's spelling (``canonical_field``): the
+        executor spells each step's field once per journey, not once per contact."""
         key = display.casefold()
         new = (value or "").strip()
-        old = self.get(display)
+        if key == "email":
+            old = self.email or ""
+        elif key == _OWNER_KEY:
+            old = self.owner_name or self.owner_email or self.owner_id or ""
+        else:
+            entry = self.fields.get(key)
+            old = entry[1] if entry else ""
         if old == new:
             return None
         if key == "email":
             self.email = new or None
-        elif key == OWNER_FIELD.casefold():
+        elif key == _OWNER_KEY:
             self.set_owner(new)
         elif new:
             self.fields[key] = (display, new)

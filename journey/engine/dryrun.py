@@ -9,8 +9,10 @@ journaling connector answers ``done`` to every action: paths and waits only.
 Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
 clock jumps to when it would end; ``wait until`` waits its full time unless its condition
 already holds (nothing changes a contact while it waits in a dry run). Contacts move in
-lockstep so that every contact reaching the same action forms one connector batch, just
-as in the durable runner. Nothing is written to the store or to the project's org.
+lockstep, ``CHUNK`` (1,000) at a time, so that the contacts of a chunk reaching the same
+action form one connector batch, as a batch of the durable runner does; a chunk's paths
+are handed on before the next chunk is read, so memory does not grow with the contacts.
+Nothing is written to the store or to the project's org.
 
 The result per contact: the path taken (every step, each condition with the values that
 decided it, each wait with the time it would end) and the side effects it would make
@@ -25,9 +27,11 @@ looked up before its first step and again right after an action linked it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +43,7 @@ from journey.engine.conditions import Evaluator
 from journey.engine.config import load_config
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext
+from journey.engine.dryrun_contacts import stream_views
 from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
 from journey.engine.intake import RowError, read_csv, views_from_rows
 from journey.engine.journeys import load_catalog
@@ -46,7 +51,16 @@ from journey.engine.linking import LinkReader
 from journey.engine.project import segments_of
 from journey.engine.store import RunStatus
 
-__all__ = ["ContactPath", "DryRunReport", "dry_run", "dry_run_file"]
+__all__ = [
+    "CHUNK",
+    "ContactPath",
+    "DryRunReport",
+    "DryRunStream",
+    "dry_run",
+    "dry_run_file",
+    "iter_dry_run",
+    "stream_dry_run_file",
+]
 
 #: A journey that loops (``go to`` with a wait) is followed this many steps, then cut
 #: short in the report (``truncated``): a dry run answers "what happens", not "forever".
@@ -106,7 +120,9 @@ class DryRunReport:
         }
 
 
+@lru_cache(maxsize=1024)
 def _iso(moment: datetime | None) -> str | None:
+    """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return None if moment is None else moment.isoformat(timespec="seconds")
 
 
@@ -120,6 +136,12 @@ class _Walker:
     result: EffectResult | None = None
 
 
+#: Contacts taken through together: each chunk moves in lockstep, so the contacts of a
+#: chunk reaching one connector action form one batch, as a batch of the durable runner
+#: does (its ``batch_size``); memory holds one chunk, however long the file.
+CHUNK = 1000
+
+
 def dry_run(
     journey: CompiledJourney,
     contacts: Iterable[ContactView],
@@ -129,13 +151,58 @@ def dry_run(
     *,
     keep_records: bool = True,
     links: tuple[LinkReader, ContactContext] | None = None,
+    chunk: int = CHUNK,
 ) -> DryRunReport:
     """Take every contact through ``journey`` from ``at`` (module docstring). ``links``:
     the reader that looks the contacts' records up, and the context their values are
-    checked in."""
+    checked in. The report holds every path: ``iter_dry_run`` for one at a time."""
+    paths = iter_dry_run(
+        journey,
+        contacts,
+        at,
+        evaluator,
+        connector,
+        keep_records=keep_records,
+        links=links,
+        chunk=chunk,
+    )
+    return DryRunReport(journey.name, journey.version, at, list(paths))
+
+
+def iter_dry_run(
+    journey: CompiledJourney,
+    contacts: Iterable[ContactView],
+    at: datetime,
+    evaluator: Evaluator | None = None,
+    connector: Connector | None = None,
+    *,
+    keep_records: bool = True,
+    links: tuple[LinkReader, ContactContext] | None = None,
+    chunk: int = CHUNK,
+) -> Iterator[ContactPath]:
+    """``dry_run``'s paths in the contacts' order, ``chunk`` contacts at a time: a chunk is
+    read from ``contacts``, taken through, and its paths yielded before the next is read."""
     evaluator = evaluator or Evaluator()
     connector = connector or JournalingConnector(keep_log=False)
-    contacts = list(contacts)
+    for views in _chunks(contacts, max(1, chunk)):
+        yield from _run_chunk(journey, views, at, evaluator, connector, keep_records, links)
+
+
+def _chunks(contacts: Iterable[ContactView], size: int) -> Iterator[list[ContactView]]:
+    it = iter(contacts)
+    while views := list(islice(it, size)):
+        yield views
+
+
+def _run_chunk(
+    journey: CompiledJourney,
+    contacts: list[ContactView],
+    at: datetime,
+    evaluator: Evaluator,
+    connector: Connector,
+    keep_records: bool,
+    links: tuple[LinkReader, ContactContext] | None,
+) -> list[ContactPath]:
     if links is not None:
         links[0].read_detached(contacts, links[1])
     walkers = [
@@ -147,43 +214,47 @@ def dry_run(
         )
         for view in contacts
     ]
-    for w in walkers:
-        w.path.records.append(
-            Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
-        )
-    live = list(walkers)
+    if keep_records:
+        for w in walkers:
+            w.path.records.append(
+                Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
+            )
+    live = walkers
+    lean = not keep_records
     while live:
         waiting_on_connector: list[_Walker] = []
         still: list[_Walker] = []
         for w in live:
-            adv = _step(journey, w, evaluator)
+            adv = _step(journey, w, evaluator, lean)
             _take(w, adv, keep_records)
+            status = w.position.status
             if adv.pending is not None:
                 waiting_on_connector.append(w)
-            elif w.position.status == RunStatus.WAITING:
+                continue
+            if status == RunStatus.WAITING:
                 assert w.position.next_due is not None
-                w.clock = max(w.clock, w.position.next_due)  # virtual time: the wait passes
-                still.append(w)
-            elif w.position.status == RunStatus.ACTIVE:
-                still.append(w)  # a retry: try again at the retry time
-            else:
-                w.path.status, w.path.ended_at = w.position.status.value, w.clock
-            if w.path.steps >= MAX_DRY_STEPS and w in still:
-                still.remove(w)
+                if w.position.next_due > w.clock:  # virtual time: the wait passes
+                    w.clock = w.position.next_due
+            elif status != RunStatus.ACTIVE:  # ACTIVE: a retry, tried at the retry time
+                w.path.status, w.path.ended_at = status.value, w.clock
+                continue
+            if w.path.steps >= MAX_DRY_STEPS:
                 w.path.truncated, w.path.ended_at = True, w.clock
+            else:
+                still.append(w)
         _perform(journey, waiting_on_connector, connector, links)
         live = still + waiting_on_connector
-    return DryRunReport(journey.name, journey.version, at, [w.path for w in walkers])
+    return [w.path for w in walkers]
 
 
-def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator) -> Advance:
+def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
     if w.result is None:
-        return advance(journey, w.position, w.view, w.clock, evaluator)
+        return advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
     assert w.pending is not None
     done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock)
     w.result = None
     if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
-        more = advance(journey, done.position, w.view, w.clock, evaluator)
+        more = advance(journey, done.position, w.view, w.clock, evaluator, lean=lean)
         more.records[:0] = done.records
         more.steps += done.steps
         return more
@@ -234,6 +305,25 @@ def _perform(
             links[0].read_detached(linked, links[1])
 
 
+@dataclass(slots=True)
+class DryRunStream:
+    """A dry run of a file whose paths are made as they are taken: ``paths`` reads the
+    file and runs its contacts a chunk at a time when iterated (once); ``errors`` fills
+    as the rows are read. ``contacts``: how many there are, when known before the paths
+    (``whole=True``); None when the file is streamed."""
+
+    journey: str
+    version: str
+    at: datetime
+    contacts: int | None
+    paths: Iterator[ContactPath]
+    errors: list[RowError]
+
+    def head(self) -> dict[str, Any]:
+        """The report's keys other than its contacts (``DryRunReport.as_dict``)."""
+        return {"journey": self.journey, "version": self.version, "at": _iso(self.at)}
+
+
 def dry_run_file(
     journey_path: Path,
     contacts_csv: Path,
@@ -243,15 +333,50 @@ def dry_run_file(
     """The dry run of one journey file over a CSV of contacts, with the project's
     ``journey.toml`` (found upwards from the journey file) for fields and segments.
     Raises ``JourneyLoadError`` (with diagnostics), ``ConfigError`` or ``IntakeError``."""
+    run = stream_dry_run_file(journey_path, contacts_csv, at, connector)
+    return DryRunReport(run.journey, run.version, at, list(run.paths)), run.errors
+
+
+def stream_dry_run_file(
+    journey_path: Path,
+    contacts_csv: Path,
+    at: datetime,
+    connector: Connector | None = None,
+    *,
+    whole: bool = False,
+    chunk: int = CHUNK,
+) -> DryRunStream:
+    """``dry_run_file`` with its paths made as they are taken (``DryRunStream``). The CSV
+    is streamed (``engine.dryrun_contacts``): memory holds a chunk and the contacts still
+    waiting for a later row of theirs, not the file. ``whole``: read every contact first
+    (the count is known before the first path; the refused rows too). The connector must
+    stay open while the paths are taken. ``IntakeError`` for a file that cannot be read
+    at all is raised here, before any path."""
     config = load_config(journey_path)
     journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
     evaluator = Evaluator(segments_of(config), config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
-    views, errors = views_from_rows(read_csv(contacts_csv), ctx)
+    errors: list[RowError] = []
+    count: int | None = None
+    if whole:
+        views, errors = views_from_rows(read_csv(contacts_csv), ctx)
+        count = len(views)
+        views.reverse()
+        contacts: Iterator[ContactView] = (views.pop() for _ in range(count))
+    else:
+        contacts = _checked(stream_views(contacts_csv, ctx, errors))
     connector = connector or JournalingConnector(keep_log=False)
     links = (
         (LinkReader(connector, config.sync, config.all_fields()), ctx)
         if isinstance(connector, RecordReader)
         else None
     )
-    return dry_run(journey, views, at, evaluator, connector, links=links), errors
+    paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
+    return DryRunStream(journey.name, journey.version, at, count, paths, errors)
+
+
+def _checked(views: Iterator[ContactView]) -> Iterator[ContactView]:
+    """The stream with its first contact read now: a file that cannot be read at all
+    (``IntakeError``) is refused before anything is printed."""
+    first = next(views, None)
+    return chain([] if first is None else [first], views)

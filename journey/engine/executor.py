@@ -23,15 +23,29 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from journey.connectors.base import EffectResult
 from journey.dsl.compiled import CompiledJourney, Step
 from journey.dsl.limits import MAX_STEPS
-from journey.dsl.syntax import Action, AddToList, RemoveFromList, UpdateField
-from journey.engine.actions import Params, action_params, is_local
+from journey.dsl.syntax import Action, AddToList
+from journey.engine.actions import Params, action_params, render
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
+from journey.engine.executor_plan import (
+    CONDITION,
+    CONNECTOR,
+    END,
+    EXIT,
+    LIST_ADD,
+    LIST_REMOVE,
+    PLAN,
+    SPLIT,
+    WAIT,
+    Node,
+    plan_of,
+)
 from journey.engine.store import RunStatus
 
 __all__ = [
@@ -114,16 +128,9 @@ def split_bucket(journey_name: str, step_id: str, contact_key: str) -> int:
     return int.from_bytes(digest[:8], "big") % 100
 
 
-def _split_path(step: Step, bucket: int) -> str:
-    total = 0
-    for index, share in enumerate(step.shares, start=1):
-        total += share
-        if bucket < total:
-            return f"path {index}"
-    return f"path {len(step.shares)}"
-
-
+@lru_cache(maxsize=1024)
 def _iso(moment: datetime) -> str:
+    """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return moment.isoformat(timespec="seconds")
 
 
@@ -133,42 +140,50 @@ def advance(
     contact: ContactView,
     now: datetime,
     evaluator: Evaluator,
+    *,
+    lean: bool = False,
 ) -> Advance:
-    """Walk the run from its position as far as it can go at ``now``."""
+    """Walk the run from its position as far as it can go at ``now``. ``lean``: no
+    records and no changes, only where the run ends up (a dry run that keeps no feed)."""
     pos = Position(
         position.run_id, position.step_id, position.status, position.next_due, position.seq
     )
     out = Advance(pos)
+    records = out.records
+    nodes = vars(journey).get(PLAN) or plan_of(journey)
+    goals = journey.goals
     resuming = pos.status == RunStatus.WAITING
     while out.steps < MAX_STEPS_PER_ADVANCE:
-        step = journey.steps[pos.step_id]
+        node = nodes[pos.step_id]
+        step = node.step
         # Goals first: a contact that meets one leaves at whatever step it is.
-        for goal in journey.goals:
+        for goal in goals:
+            if lean:
+                if evaluator.decide(goal.condition, contact):
+                    pos.status, out.goal = RunStatus.GOAL, goal.name
+                    return out
+                continue
             verdict = evaluator.evaluate(goal.condition, contact)
             if verdict.value:
-                out.records.append(
-                    Record(
-                        step.id,
-                        "goal",
-                        f'reached goal "{goal.name}": {verdict.text()}',
-                        goal.name,
-                        at=now,
-                    )
-                )
+                text = f'reached goal "{goal.name}": {verdict.text()}'
+                records.append(Record(step.id, "goal", text, goal.name, at=now))
                 pos.status, out.goal = RunStatus.GOAL, goal.name
                 return out
-        if step.kind == "end":
-            out.records.append(Record(step.id, "end", "completed the journey", at=now))
+        kind = node.kind
+        if kind == END:
+            if not lean:
+                records.append(Record(step.id, "end", "completed the journey", at=now))
             pos.status = RunStatus.COMPLETED
             return out
-        if step.kind == "exit":
+        if kind == EXIT:
             out.steps += 1
             pos.seq += 1
-            out.records.append(Record(step.id, "exit", "exit", at=now))
+            if not lean:
+                records.append(Record(step.id, "exit", "exit", at=now))
             pos.status = RunStatus.EXITED
             return out
-        if step.kind in ("wait", "wait_until"):
-            moved = _wait(step, pos, contact, now, evaluator, out, resuming)
+        if kind == WAIT:
+            moved = _wait(step, pos, contact, now, evaluator, out, resuming, lean)
             resuming = False
             if not moved:
                 return out
@@ -176,55 +191,53 @@ def advance(
         resuming = False
         out.steps += 1
         pos.seq += 1
-        if step.kind == "condition":
+        if kind == CONDITION:
             assert step.condition is not None
+            if lean:
+                pos.step_id = step.next[
+                    "yes" if evaluator.decide(step.condition, contact) else "no"
+                ]
+                continue
             verdict = evaluator.evaluate(step.condition, contact)
             outcome = "yes" if verdict.value else "no"
-            out.records.append(
+            records.append(
                 Record(
                     step.id,
                     "condition",
-                    f"{step.text} → {verdict.text()}",
+                    node.prefix + verdict.text(),
                     outcome,
                     {"reasons": verdict.reasons},
                     at=now,
                 )
             )
             pos.step_id = step.next[outcome]
-        elif step.kind == "split":
-            bucket = split_bucket(journey.name, step.id, contact.key())
-            outcome = _split_path(step, bucket)
-            out.records.append(
-                Record(
-                    step.id,
-                    "split",
-                    f"{step.text} → {outcome}",
-                    outcome,
-                    {"bucket": bucket},
-                    at=now,
+        elif kind == SPLIT:
+            digest = hashlib.sha256((node.split_seed + contact.key()).encode()).digest()
+            bucket = int.from_bytes(digest[:8], "big") % 100
+            outcome = node.buckets[bucket]
+            if not lean:
+                data = {"bucket": bucket}
+                records.append(
+                    Record(step.id, "split", node.prefix + outcome, outcome, data, at=now)
                 )
-            )
             pos.step_id = step.next[outcome]
-        elif step.kind == "action":
-            assert step.action is not None
-            action = step.action
+        elif node.act != CONNECTOR:
+            detail = _local(node, contact, None if lean else out.changes)
+            if not lean:
+                records.append(Record(step.id, "action", node.prefix + detail, "done", at=now))
+            pos.step_id = node.next
+        else:
+            action = node.action
+            assert action is not None
             params = action_params(action, contact.values, now)
-            if is_local(action):
-                detail = _local(action, contact, out, params)
-                out.records.append(
-                    Record(step.id, "action", f"{step.text} → {detail}", "done", at=now)
-                )
-                pos.step_id = step.next["next"]
-            else:
-                pos.status = RunStatus.EFFECT
-                out.pending = Pending(f"{pos.run_id}:{pos.seq}", step.id, action, params)
-                return out
-        else:  # pragma: no cover - the compiler makes no other kinds
-            raise AssertionError(step.kind)
+            pos.status = RunStatus.EFFECT
+            out.pending = Pending(f"{pos.run_id}:{pos.seq}", step.id, action, params)
+            return out
     pos.status = RunStatus.FAILED
-    out.records.append(
-        Record(pos.step_id, "error", "too many steps without a wait", "failed", at=now)
-    )
+    if not lean:
+        records.append(
+            Record(pos.step_id, "error", "too many steps without a wait", "failed", at=now)
+        )
     return out
 
 
@@ -236,6 +249,7 @@ def _wait(
     evaluator: Evaluator,
     out: Advance,
     resuming: bool,
+    lean: bool = False,
 ) -> bool:
     """Arrive at or resume a wait; True when the run moves past it."""
     assert step.duration is not None
@@ -246,35 +260,46 @@ def _wait(
     assert pos.next_due is not None
     if step.kind == "wait_until":
         assert step.condition is not None
-        verdict = evaluator.evaluate(step.condition, contact)
-        if verdict.value:
-            out.records.append(
-                Record(
-                    step.id, "wait", f"{step.text} → condition met: {verdict.text()}", "met", at=now
+        if lean:
+            met, verdict = evaluator.decide(step.condition, contact), None
+        else:
+            verdict = evaluator.evaluate(step.condition, contact)
+            met = verdict.value
+        if met:
+            if verdict is not None:
+                out.records.append(
+                    Record(
+                        step.id,
+                        "wait",
+                        f"{step.text} → condition met: {verdict.text()}",
+                        "met",
+                        at=now,
+                    )
                 )
-            )
             pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
             return True
         if now >= pos.next_due:
-            out.records.append(
-                Record(
-                    step.id,
-                    "wait",
-                    f"{step.text} → time ran out: {verdict.text()}",
-                    "timed out",
-                    at=now,
+            if verdict is not None:
+                out.records.append(
+                    Record(
+                        step.id,
+                        "wait",
+                        f"{step.text} → time ran out: {verdict.text()}",
+                        "timed out",
+                        at=now,
+                    )
                 )
-            )
             pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
             return True
-        if not resuming:
+        if not resuming and not lean:
+            until = _iso(pos.next_due)
             out.records.append(
                 Record(
                     step.id,
                     "wait",
-                    f"{step.text} → waiting, at most until {_iso(pos.next_due)}",
+                    f"{step.text} → waiting, at most until {until}",
                     "waiting",
-                    {"until": _iso(pos.next_due)},
+                    {"until": until},
                     at=now,
                 )
             )
@@ -284,16 +309,18 @@ def _wait(
         pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
         return True
     if not resuming:
-        out.records.append(
-            Record(
-                step.id,
-                "wait",
-                f"{step.text} → until {_iso(pos.next_due)}",
-                "waiting",
-                {"until": _iso(pos.next_due)},
-                at=now,
+        if not lean:
+            until = _iso(pos.next_due)
+            out.records.append(
+                Record(
+                    step.id,
+                    "wait",
+                    f"{step.text} → until {until}",
+                    "waiting",
+                    {"until": until},
+                    at=now,
+                )
             )
-        )
         if step.duration.total_seconds() <= 0:
             pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
             return True
@@ -301,25 +328,31 @@ def _wait(
     return False
 
 
-def _local(action: Action, contact: ContactView, out: Advance, params: Params) -> str:
-    if isinstance(action, AddToList):
-        if contact.in_list(action.list_name):
+def _local(node: Node, contact: ContactView, changes: list[Change] | None) -> str:
+    """A local action on the contact in memory; ``changes`` (None: not wanted) gets what
+    the store must write."""
+    if node.act == LIST_ADD:
+        if node.key in contact.lists:
             return "already in the list"
-        contact.lists[action.list_name.casefold()] = action.list_name
-        out.changes.append(Change("list_add", action.list_name))
+        contact.lists[node.key] = node.display
+        if changes is not None:
+            changes.append(Change("list_add", node.display))
         return "added"
-    if isinstance(action, RemoveFromList):
-        if not contact.in_list(action.list_name):
+    if node.act == LIST_REMOVE:
+        if node.key not in contact.lists:
             return "was not in the list"
-        del contact.lists[action.list_name.casefold()]
-        out.changes.append(Change("list_remove", action.list_name))
+        del contact.lists[node.key]
+        if changes is not None:
+            changes.append(Change("list_remove", node.display))
         return "removed"
-    assert isinstance(action, UpdateField)
-    value = str(params.get("value") or "")
-    change = contact.set(action.field, value)
+    value = node.value
+    if "{{" in value:
+        value = render(value, contact.values())
+    change = contact.put(node.display, value)
     if change is None:
         return "unchanged"
-    out.changes.append(Change("field", change[0], change[1], change[2]))
+    if changes is not None:
+        changes.append(Change("field", change[0], change[1], change[2]))
     return f"'{change[1]}' → '{change[2]}'"
 
 

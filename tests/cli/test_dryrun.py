@@ -174,3 +174,25 @@ def test_a_dry_run_while_another_process_serves_the_embedded_org(embedded: Path)
             )
             == 1
         )
+
+
+def test_jsonl_prints_each_contact_as_json_prints_it_then_a_summary(embedded: Path) -> None:
+    people = csv(
+        embedded,
+        "people.csv",
+        f"Email,Last Name\n{PEOPLE['owned']},Owned\nx@new.example,X\n,Nobody\n",
+    )
+    args = ("dry-run", "journeys/hand-out.journey", "--contacts", people, "--at", sup.NOW)
+    whole = sup.as_json(*args, code=1)  # the row without an email is refused
+    lines = [json.loads(line) for line in sup.journey(*args, "--jsonl", code=1).splitlines()]
+    *contacts, summary = lines
+    assert contacts == whole["contacts"]
+    assert summary == {
+        "journey": whole["journey"],
+        "version": whole["version"],
+        "at": whole["at"],
+        "contacts": 2,
+        "statuses": {"completed": 2},
+        "errors": whole["errors"],
+    }
+    assert len(summary["errors"]) == 1
