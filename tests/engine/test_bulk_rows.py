@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from journey.engine.batch_writes import ACTIVITY_COLUMNS, INTENT_COLUMNS, RUN_COLUMNS
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.intake import submit_form
-from journey.engine.store import Activity, Effect, Run, entering_run, open_store, table
+from journey.engine.sql_batches import among
+from journey.engine.store import Activity, Contact, Effect, Run, entering_run, open_store, table
 from tests.engine.engine_helpers import T0, context
 
 #: Text a feed entry may hold that a bulk path could mangle: COPY's own separators and
@@ -84,4 +85,22 @@ def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(store_url
     with store.engine.connect() as conn:
         keys = conn.execute(sa.select(effects.c.key)).scalars().all()
     assert keys == ["1:1"]  # the refused batch left nothing behind
+    store.close()
+
+
+def test_a_batch_of_contacts_is_found_by_its_ids_on_every_database(store_url: str) -> None:
+    """``among``: a few ids, none, and more ids than one ``IN_BATCH``, most matching
+    nothing."""
+    store = open_store(store_url)
+    ids = [submit_form(store, context(), "Demo", f"c{i}@x.example", {})[0] for i in range(5)]
+    contacts = table(Contact)
+    with store.engine.connect() as conn:
+
+        def found(wanted: list[int]) -> list[int]:
+            chosen = sa.select(contacts.c.id).where(among(conn, contacts.c.id, wanted))
+            return sorted(conn.execute(chosen).scalars())
+
+        assert found(ids[1:4]) == ids[1:4]
+        assert found([]) == []
+        assert found([*ids, *range(10_000, 10_900)]) == ids
     store.close()
