@@ -20,7 +20,7 @@ from journey.connectors.base import Connector, EffectRequest, EffectResult
 from journey.engine.contact import ContactView
 from journey.engine.executor import Pending, Position
 from journey.engine.journeys import Catalog
-from journey.engine.sql_batches import in_batches
+from journey.engine.sql_batches import among, in_batches
 from journey.engine.store import Effect, Run, RunStatus, Store, table
 
 __all__ = ["BatchItem", "item_of", "pending_items", "reconcile", "request_of"]
@@ -69,7 +69,7 @@ def pending_items(store: Store, catalog: Catalog, contact_ids: Collection[int]) 
                     runs.c.attempts,
                 )
                 .join(runs, runs.c.id == ef.c.run_id)
-                .where(ef.c.status == "pending", ef.c.contact_id.in_(chunk))
+                .where(ef.c.status == "pending", among(conn, ef.c.contact_id, chunk))
             ).all()
     items: list[BatchItem] = []
     for r in sorted(rows, key=lambda r: r.run_id):

@@ -3,7 +3,9 @@ new positions, the effect outcomes and intents, the activity feed.
 
 Pipeline position: runner (``T1`` / ``T2`` of its module docstring) -> **batch_writes**
 -> store. Apart from the runner so the protocol reads in one place and the rows it writes
-in another.
+in another. The rows are tuples in the column orders below, written one set-based
+statement per table (``engine.bulk_rows``): a batch of 2,000 runs is a handful of
+statements, whatever its size.
 """
 
 from __future__ import annotations
@@ -16,21 +18,66 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.contact import ContactView
 from journey.engine.executor import Record
-from journey.engine.store import Activity, Effect, Run, insert_many, table, update_many
+from journey.engine.store import Activity, Effect, Run, table
 
-__all__ = ["Writes", "activity_rows", "differs", "flush"]
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "INTENT_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "RUN_COLUMNS",
+    "Writes",
+    "activity_rows",
+    "differs",
+    "flush",
+    "to_json",
+]
+
+#: A run's new position: these columns, then its id.
+RUN_COLUMNS = ("step_id", "status", "next_due", "wake", "seq", "attempts", "goal", "ended_at")
+#: An activity entry.
+ACTIVITY_COLUMNS = (
+    "contact_id",
+    "run_id",
+    "journey",
+    "step_id",
+    "kind",
+    "outcome",
+    "detail",
+    "data",
+    "at",
+)
+#: An effect intent, written before the connector is called.
+INTENT_COLUMNS = (
+    "key",
+    "run_id",
+    "contact_id",
+    "version",
+    "step_id",
+    "status",
+    "params",
+    "result",
+    "created_at",
+)
+#: An effect's outcome: these columns, then its key.
+OUTCOME_COLUMNS = ("status", "result")
 
 
 @dataclass
 class Writes:
-    """The rows one step of the protocol decided."""
+    """The rows one step of the protocol decided, as tuples in the column orders above."""
 
-    activity: list[dict[str, Any]] = field(default_factory=list)
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
-    intents: list[dict[str, Any]] = field(default_factory=list)
+    activity: list[tuple[Any, ...]] = field(default_factory=list)
+    runs: list[tuple[Any, ...]] = field(default_factory=list)
+    outcomes: list[tuple[Any, ...]] = field(default_factory=list)
+    intents: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+#: ``json.dumps(value, sort_keys=True)``, with one encoder for every row rather than one
+#: made per call (what ``dumps`` does when given an option).
+to_json = json.JSONEncoder(sort_keys=True).encode
 
 
 def differs(before: ContactView, after: ContactView) -> bool:
@@ -46,32 +93,28 @@ def differs(before: ContactView, after: ContactView) -> bool:
 
 def activity_rows(
     run_id: int, contact_id: int, journey: str, records: Iterable[Record], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """The feed entries of a run's records (``ACTIVITY_COLUMNS``)."""
     return [
-        {
-            "contact_id": contact_id,
-            "run_id": run_id,
-            "journey": journey,
-            "step_id": r.step_id,
-            "kind": r.kind,
-            "outcome": r.outcome,
-            "detail": r.detail,
-            "data": json.dumps(r.data, sort_keys=True) if r.data else None,
-            "at": r.at or now,
-        }
+        (
+            contact_id,
+            run_id,
+            journey,
+            r.step_id,
+            r.kind,
+            r.outcome,
+            r.detail,
+            to_json(r.data) if r.data else None,
+            r.at or now,
+        )
         for r in records
     ]
 
 
 def flush(conn: sa.Connection, writes: Writes) -> None:
     """Everything one step of the protocol decided, in the caller's transaction."""
-    runs, ef = table(Run), table(Effect)
-    if writes.outcomes:
-        conn.execute(
-            sa.update(ef).where(ef.c.key == sa.bindparam("k")),
-            writes.outcomes,
-        )
-    update_many(conn, runs, "id", writes.runs, "rid")
-    insert_many(conn, table(Activity), writes.activity)
-    if writes.intents:
-        conn.execute(sa.insert(ef), writes.intents)
+    effects = table(Effect)
+    update_rows(conn, effects, "key", OUTCOME_COLUMNS, writes.outcomes)
+    update_rows(conn, table(Run), "id", RUN_COLUMNS, writes.runs)
+    insert_rows(conn, table(Activity), ACTIVITY_COLUMNS, writes.activity)
+    insert_rows(conn, effects, INTENT_COLUMNS, writes.intents)

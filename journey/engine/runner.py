@@ -25,7 +25,6 @@ holds them — and recovery reconciles only the intents of contacts nobody else 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -39,7 +38,7 @@ from journey.connectors.base import Connector, EffectResult, result_to_json
 from journey.connectors.sync import RecordReader, SyncProblem
 from journey.dsl.syntax import Action
 from journey.engine.batch_items import BatchItem, item_of, pending_items, reconcile, request_of
-from journey.engine.batch_writes import Writes, activity_rows, differs, flush
+from journey.engine.batch_writes import Writes, activity_rows, differs, flush, to_json
 from journey.engine.claims import Claims, LeaseLostError, default_worker_id
 from journey.engine.conditions import Evaluator
 from journey.engine.config import SyncConfig
@@ -117,6 +116,7 @@ class Runner:
         self.worker_id = worker_id or default_worker_id()
         self.claims = Claims(store, self.worker_id, lease_seconds)
         self._claimed = 0
+        self._released: set[int] = set()
         self.links = (
             LinkReader(connector, sync or SyncConfig(), field_types)
             if isinstance(connector, RecordReader)
@@ -139,18 +139,39 @@ class Runner:
 
     @contextmanager
     def _holding(self, contacts: set[int], runs: int) -> Iterator[None]:
-        """Work on claimed contacts, given back at the end. After a failure (the database
+        """Work on claimed contacts, given back at the end — those a batch's last
+        transaction did not give back itself (``_fenced``). After a failure (the database
         gone, say) giving them back is best effort: leases left run out by themselves."""
-        self._claimed = runs
+        self._claimed, self._released = runs, set()
         try:
             yield
         except BaseException:
             self._claimed = 0
             with suppress(sa.exc.SQLAlchemyError):
-                self.claims.release(contacts)
+                self.claims.release(contacts - self._released)
             raise
         self._claimed = 0
-        self.claims.release(contacts)
+        self.claims.release(contacts - self._released)
+
+    @contextmanager
+    def _fenced(self, contacts: set[int], last: bool) -> Iterator[sa.Connection]:
+        """A transaction of a batch, fenced (``Claims.fenced``). The batch's ``last`` one
+        also gives its leases back, after the fence has proved them still this runner's:
+        one transaction per batch fewer than a release of its own."""
+        if not last:
+            with self.claims.fenced(contacts) as conn:
+                yield conn
+            return
+        try:
+            with self.store.begin() as conn:
+                yield conn
+                self.claims.fence(conn, contacts)
+                self.claims.give_back(conn, contacts)
+        except sa.exc.IntegrityError:
+            if self.claims.holds(contacts):
+                raise
+            raise LeaseLostError("a write of a contact another worker took") from None
+        self._released |= contacts
 
     # ------------------------------------------------------------------ passes
 
@@ -256,7 +277,7 @@ class Runner:
                     waiting_on_connector.append(item)
             changed = [(befores[c], v) for c, v in views.items() if differs(befores[c], v)]
             try:
-                with self.claims.fenced(contacts) as conn:
+                with self._fenced(contacts, last=not waiting_on_connector) as conn:
                     if changed:
                         write_contacts(conn, changed, ctx, busy=busy)
                     flush(conn, writes)
@@ -316,13 +337,7 @@ class Runner:
         item.result = None
         result, retry_after = self._retry(item, result, now)
         done = complete_effect(journey, item.position, view, pending, result, now, retry_after)
-        writes.outcomes.append(
-            {
-                "k": pending.key,
-                "status": result.status,
-                "result": result_to_json(result),
-            }
-        )
+        writes.outcomes.append((result.status, result_to_json(result), pending.key))
         report.effects += 1
         if result.status != "paused":
             item.attempts = item.attempts + 1 if result.status == "retry" else 0
@@ -374,31 +389,31 @@ class Runner:
             report.ended += 1
             report.failed += pos.status == RunStatus.FAILED
         writes.runs.append(
-            {
-                "rid": item.run_id,
-                "step_id": pos.step_id,
-                "status": pos.status.value,
-                "next_due": pos.next_due or now,
-                "wake": False,
-                "seq": pos.seq,
-                "attempts": item.attempts,
-                "goal": adv.goal,
-                "ended_at": now if terminal else None,
-            }
+            (
+                pos.step_id,
+                pos.status.value,
+                pos.next_due or now,
+                False,
+                pos.seq,
+                item.attempts,
+                adv.goal,
+                now if terminal else None,
+                item.run_id,
+            )
         )
         if adv.pending is not None:
             writes.intents.append(
-                {
-                    "key": adv.pending.key,
-                    "run_id": item.run_id,
-                    "contact_id": item.contact_id,
-                    "version": item.version,
-                    "step_id": adv.pending.step_id,
-                    "status": "pending",
-                    "params": json.dumps(adv.pending.params, sort_keys=True),
-                    "result": None,
-                    "created_at": now,
-                }
+                (
+                    adv.pending.key,
+                    item.run_id,
+                    item.contact_id,
+                    item.version,
+                    adv.pending.step_id,
+                    "pending",
+                    to_json(adv.pending.params),
+                    None,
+                    now,
+                )
             )
 
     def _call_connector(

@@ -36,14 +36,15 @@ and the database agree; a test fails while a model differs from the revisions. T
 revisions create the Salesforce connector's tables (``connectors.salesforce.state``),
 which share the database but not these classes.
 
-Hot paths (a pass over thousands of runs) use SQLAlchemy Core on these tables with
-``executemany`` rather than ORM objects; the classes stay the single definition.
+Hot paths (a pass over thousands of runs) use SQLAlchemy Core on these tables, and their
+bulk writes one set-based statement per batch (``engine.bulk_rows``), rather than ORM
+objects; the classes stay the single definition.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, SQLModel
 
 from journey.engine import migrations, store_url
+from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.sqlite_setup import configure_sqlite
 
 __all__ = [
@@ -402,50 +404,13 @@ def table(model: type[SQLModel]) -> sa.Table:
     return result
 
 
-def _marker(conn: Connection) -> str | None:
-    style = conn.dialect.paramstyle
-    return "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
-
-
-def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
-    """The column type's bind processing, memoised per value: a batch mostly repeats a
-    few values (its clock), and the per-row type machinery is the hot path's main cost."""
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if process is None:
-        return None
-    memo: dict[Any, Any] = {}
-
-    def bind(value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return memo[value]
-        except KeyError:
-            memo[value] = result = process(value)
-            return result
-        except TypeError:  # unhashable
-            return process(value)
-
-    return bind
-
-
 def insert_many(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """``INSERT`` many rows (all with the same keys) through the driver's ``executemany``,
-    with the columns' own bind processing, skipping SQLAlchemy's per-row compilation.
-    Same rows, same values as ``conn.execute(sa.insert(tbl), rows)`` — only faster."""
-    if not rows:
-        return
-    mark = _marker(conn)
-    if mark is None:
-        conn.execute(sa.insert(tbl), rows)
-        return
-    names = list(rows[0])
-    binders = [_binder(conn, tbl.c[n]) for n in names]
-    sql = f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
-    data = [
-        tuple(b(r[n]) if b else r[n] for n, b in zip(names, binders, strict=True)) for r in rows
-    ]
-    conn.exec_driver_sql(sql, data)
+    """``INSERT`` many rows (all with the same keys) in one set-based statement per batch
+    (``engine.bulk_rows``): the same rows, the same values as ``conn.execute(sa.insert(tbl),
+    rows)``, without SQLAlchemy's per-row compilation."""
+    if rows:
+        names = list(rows[0])
+        insert_rows(conn, tbl, names, [tuple(r[n] for n in names) for r in rows])
 
 
 def update_many(
@@ -453,20 +418,10 @@ def update_many(
 ) -> None:
     """``UPDATE tbl SET ... WHERE key = row[key_param]`` for many rows, like
     ``insert_many``."""
-    if not rows:
-        return
-    mark = _marker(conn)
-    names = [n for n in rows[0] if n != key_param]
-    if mark is None:
-        conn.execute(sa.update(tbl).where(tbl.c[key] == sa.bindparam(key_param)), rows)
-        return
-    binders = [_binder(conn, tbl.c[n]) for n in names] + [_binder(conn, tbl.c[key])]
-    sql = f"UPDATE {tbl.name} SET {', '.join(f'{n} = {mark}' for n in names)} WHERE {key} = {mark}"
-    order = [*names, key_param]
-    data = [
-        tuple(b(r[n]) if b else r[n] for n, b in zip(order, binders, strict=True)) for r in rows
-    ]
-    conn.exec_driver_sql(sql, data)
+    if rows:
+        names = [n for n in rows[0] if n != key_param]
+        order = [*names, key_param]
+        update_rows(conn, tbl, key, names, [tuple(r[n] for n in order) for r in rows])
 
 
 class Store:

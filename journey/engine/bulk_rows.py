@@ -1,0 +1,159 @@
+"""Many rows in one go: the set-based ``INSERT`` and ``UPDATE`` of the engine's hot paths.
+
+Pipeline position: runner (``engine.batch_writes``) and intake -> **bulk_rows** -> the
+database driver. A pass writes thousands of rows per table per batch; written through
+SQLAlchemy's per-row parameter machinery, or as one statement per row, the writing costs
+more than the deciding. So the rows arrive as tuples in the table's column order and go
+to the driver as they are:
+
+* SQLite: one ``executemany`` of one statement — the driver binds each row in C, and the
+  file is local, so a statement per row costs no round trip.
+* PostgreSQL: one statement for the whole batch rather than one per row. New rows go by
+  ``COPY … FROM STDIN`` (the server's bulk path; psycopg formats the rows in C). Updates
+  send their columns as arrays, in binary: ``UPDATE … FROM unnest($1::integer[], …)``;
+  the text depends only on the table and the column names, never on the number of rows,
+  so psycopg prepares it (after ``prepare_threshold`` executions on one connection) and
+  the server plans it once per session. Binary, because the server parsing a text array
+  of 10,000 strings costs more than the update itself.
+
+Values go through each column type's bind processing (memoised per value: a batch mostly
+repeats a few values, its clock among them), so the stored values are the ones
+``conn.execute(sa.insert(table), rows)`` would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+__all__ = ["insert_rows", "update_rows"]
+
+Row = Sequence[Any]
+
+
+def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    """The column type's bind processing, memoised per value (module docstring)."""
+    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    if process is None:
+        return None
+    memo: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = result = process(value)
+            return result
+        except TypeError:  # unhashable
+            return process(value)
+
+    return bind
+
+
+def _columns(
+    conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row]
+) -> list[Sequence[Any]]:
+    """The rows turned into one bound sequence per column (a transposition in C, then the
+    bind processing of the columns that have one)."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for index, name in enumerate(names):
+        bind = _binder(conn, tbl.c[name])
+        if bind is not None:
+            columns[index] = [bind(v) for v in columns[index]]
+    return columns
+
+
+def _bound_rows(
+    conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row]
+) -> Sequence[Row]:
+    if not any(_binder(conn, tbl.c[n]) for n in names):
+        return rows
+    return list(zip(*_columns(conn, tbl, names, rows), strict=True))
+
+
+@lru_cache(maxsize=256)
+def _array_type(tbl: sa.Table, name: str, dialect: sa.Dialect) -> str:
+    return f"{tbl.c[name].type.compile(dialect=dialect)}[]"
+
+
+def _arrays(conn: Connection, tbl: sa.Table, names: Sequence[str]) -> str:
+    """The placeholders of binary (``%b``) arrays, cast to the columns' types."""
+    return ", ".join(f"%b::{_array_type(tbl, n, conn.dialect)}" for n in names)
+
+
+def _quoted(conn: Connection, names: Sequence[str]) -> list[str]:
+    quote = conn.dialect.identifier_preparer.quote
+    return [quote(n) for n in names]
+
+
+def _is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+
+
+def _copy(conn: Connection, sql: str, rows: Sequence[Row]) -> None:
+    """``COPY … FROM STDIN`` on the driver's own connection (SQLAlchemy has no COPY), in
+    the same transaction; the driver's errors raised as SQLAlchemy's, as its own
+    statements' are (a duplicate key is an ``IntegrityError`` the claims' fence reads)."""
+    driver: Any = conn.connection.driver_connection
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
+
+
+def insert_rows(conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row]) -> None:
+    """``INSERT INTO tbl (names) VALUES …`` for every row (tuples in ``names`` order), in
+    the caller's transaction, in one statement per batch (module docstring)."""
+    if not rows:
+        return
+    target, columns = _quoted(conn, [tbl.name])[0], ", ".join(_quoted(conn, names))
+    if _is_postgres(conn):
+        _copy(conn, f"COPY {target} ({columns}) FROM STDIN", _bound_rows(conn, tbl, names, rows))
+        return
+    if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
+        conn.execute(sa.insert(tbl), [dict(zip(names, r, strict=True)) for r in rows])
+        return
+    marks = ", ".join("?" * len(names))
+    sql = f"INSERT INTO {target} ({columns}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, _bound_rows(conn, tbl, names, rows))
+
+
+def update_rows(
+    conn: Connection, tbl: sa.Table, key: str, names: Sequence[str], rows: Sequence[Row]
+) -> None:
+    """``UPDATE tbl SET names… WHERE key = …`` for every row: tuples of the ``names``
+    values followed by the key's. A key given twice keeps its last row, as a statement
+    per row would."""
+    if not rows:
+        return
+    target, column_key, *columns = _quoted(conn, [tbl.name, key, *names])
+    if _is_postgres(conn):
+        last = list({r[-1]: r for r in rows}.values())
+        sets = ", ".join(f"{c} = v.{c}" for c in columns)
+        arrays = _arrays(conn, tbl, [*names, key])
+        sql = (
+            f"UPDATE {target} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}, k_)"
+            f" WHERE {target}.{column_key} = v.k_"
+        )
+        # Lists: psycopg sends a list as an array (a tuple would be a record).
+        values = tuple(list(c) for c in _columns(conn, tbl, [*names, key], last))
+        conn.exec_driver_sql(sql, values)
+        return
+    if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
+        conn.execute(
+            sa.update(tbl).where(tbl.c[key] == sa.bindparam("k_")),
+            [dict(zip([*names, "k_"], r, strict=True)) for r in rows],
+        )
+        return
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    sql = f"UPDATE {target} SET {sets} WHERE {column_key} = ?"
+    conn.exec_driver_sql(sql, _bound_rows(conn, tbl, [*names, key], rows))

@@ -1,0 +1,106 @@
+"""The runner's bulk writes on every supported database: what a batch writes in one
+statement reads back exactly as the rows one statement each would have written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from journey.engine.batch_writes import ACTIVITY_COLUMNS, INTENT_COLUMNS, RUN_COLUMNS
+from journey.engine.bulk_rows import insert_rows, update_rows
+from journey.engine.intake import submit_form
+from journey.engine.sql_batches import among
+from journey.engine.store import Activity, Contact, Effect, Run, entering_run, open_store, table
+from tests.engine.engine_helpers import T0, context
+
+#: Text a feed entry may hold that a bulk path could mangle: COPY's own separators and
+#: escapes, quotes, non-ASCII, an empty string (not NULL).
+AWKWARD = ["tab\there", "line\nbreak\r\n", "back\\slash \\N", "'quote' \"double\"", "Zoë ☃", ""]
+
+
+def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str) -> None:
+    store = open_store(store_url)
+    cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {})
+    rows = [
+        (cid, None, "J", f"s{i}", "action", None if i % 2 else "done", text, '{"k": 1}', T0)
+        for i, text in enumerate(AWKWARD * 50)
+    ]
+    activity = table(Activity)
+    with store.begin() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(activity)).scalar_one()
+        insert_rows(conn, activity, ACTIVITY_COLUMNS, rows)
+    with store.engine.connect() as conn:
+        got = conn.execute(
+            sa.select(*[activity.c[n] for n in ACTIVITY_COLUMNS])
+            .order_by(activity.c.id)
+            .offset(before)
+        ).all()
+    assert [tuple(r) for r in got] == rows
+    store.close()
+
+
+def test_runs_moved_in_one_statement_take_each_their_own_position(store_url: str) -> None:
+    store = open_store(store_url)
+    ids = [submit_form(store, context(), "Demo", f"c{i}@x.example", {})[0] for i in range(30)]
+    runs = table(Run)
+    with store.begin() as conn:
+        made = conn.execute(
+            sa.insert(runs).returning(runs.c.id, runs.c.contact_id),
+            [entering_run(c, "J", "j", "v1", "1", T0) for c in ids],
+        ).all()
+    later = T0 + timedelta(days=1)
+    moves = [
+        ("2", "waiting", later, False, 3, 0, None, None, rid)
+        if i % 3
+        else ("9", "goal", T0, False, 7, 2, "Bought", later, rid)
+        for i, (rid, _) in enumerate(made)
+    ]
+    # A run given twice keeps its last position, as one statement per row would.
+    moves.append(("5", "completed", later, False, 8, 0, None, later, made[1][0]))
+    with store.begin() as conn:
+        update_rows(conn, runs, "id", RUN_COLUMNS, moves)
+    with store.engine.connect() as conn:
+        stored = {
+            r.id: (r.step_id, r.status, r.next_due, r.wake, r.seq, r.attempts, r.goal, r.ended_at)
+            for r in conn.execute(sa.select(runs))
+        }
+    expected = {m[-1]: m[:-1] for m in moves}
+    assert stored == expected
+    store.close()
+
+
+def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(store_url: str) -> None:
+    """The claims' fence tells a batch another worker took by this refusal: it must be
+    SQLAlchemy's ``IntegrityError`` whichever way the rows were sent."""
+    store = open_store(store_url)
+    cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {})
+    intent = ("1:1", 1, cid, "v1", "3", "pending", "{}", None, T0)
+    effects = table(Effect)
+    with store.begin() as conn:
+        insert_rows(conn, effects, INTENT_COLUMNS, [intent])
+    with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
+        insert_rows(conn, effects, INTENT_COLUMNS, [("1:2", *intent[1:]), intent])
+    with store.engine.connect() as conn:
+        keys = conn.execute(sa.select(effects.c.key)).scalars().all()
+    assert keys == ["1:1"]  # the refused batch left nothing behind
+    store.close()
+
+
+def test_a_batch_of_contacts_is_found_by_its_ids_on_every_database(store_url: str) -> None:
+    """``among``: a few ids, none, and more ids than one ``IN_BATCH``, most matching
+    nothing."""
+    store = open_store(store_url)
+    ids = [submit_form(store, context(), "Demo", f"c{i}@x.example", {})[0] for i in range(5)]
+    contacts = table(Contact)
+    with store.engine.connect() as conn:
+
+        def found(wanted: list[int]) -> list[int]:
+            chosen = sa.select(contacts.c.id).where(among(conn, contacts.c.id, wanted))
+            return sorted(conn.execute(chosen).scalars())
+
+        assert found(ids[1:4]) == ids[1:4]
+        assert found([]) == []
+        assert found([*ids, *range(10_000, 10_900)]) == ids
+    store.close()
