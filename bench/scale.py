@@ -207,7 +207,13 @@ def _project(folder: Path, contacts: int, workers: int, url: str, org: Org) -> d
 
 
 def one_run(
-    server: Server, folder: Path, contacts: int, workers: int, org: Org, poll: float
+    server: Server,
+    folder: Path,
+    contacts: int,
+    workers: int,
+    org: Org,
+    poll: float,
+    no_stats: bool = False,
 ) -> dict[str, Any]:
     """One worker count on a fresh database: the figures of the module docstring."""
     import psycopg
@@ -235,7 +241,7 @@ def one_run(
         with out.open("w") as sink:
             processes.append(
                 subprocess.Popen(
-                    [*command, "--json", "--stats"],
+                    [*command, "--json", *(() if no_stats else ("--stats",))],
                     cwd=root,
                     env=env,
                     stdout=sink,
@@ -340,7 +346,12 @@ def _print(r: dict[str, Any], one: float | None) -> None:
         f"    PostgreSQL sessions on average: {sessions}; lock requests waiting "
         f"{pg['locks_waiting']:.2f}; waits: {waits}"
     )
+    if pg["lock_waits_by_statement"]:
+        print(f"    lock waits by statement (samples): {pg['lock_waits_by_statement']}")
     f = _fleet(r["worker_stats"])
+    if not f:
+        print("    workers: no --stats (--no-stats)")
+        return
     loop = f.get("loop_seconds", 0) or 1
     print(
         f"    workers: {f.get('pass_seconds', 0) / loop:.0%} of their loop in passes, "
@@ -362,6 +373,11 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.2, help="the workers' --poll")
     parser.add_argument("--quick", action="store_true", help="5,000 contacts, 1 and 2 workers")
     parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    parser.add_argument(
+        "--no-stats",
+        action="store_true",
+        help="workers without --stats (to measure a release from before it)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.contacts, args.workers = 5_000, [1, 2]
@@ -371,7 +387,9 @@ def main() -> None:
     try:
         with postgres() as server, emulated_org(folder / "org") if args.org else _none() as org:
             for workers in args.workers:
-                results.append(one_run(server, folder, args.contacts, workers, org, args.poll))
+                results.append(
+                    one_run(server, folder, args.contacts, workers, org, args.poll, args.no_stats)
+                )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     load_after = Path("/proc/loadavg").read_text().split()[:3]

@@ -99,7 +99,7 @@ def postmaster_pid(data: Path) -> int:
 
 
 _SAMPLE = (
-    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+    "SELECT state, wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity "
     "WHERE datname = current_database() AND backend_type = 'client backend' "
     "AND pid <> pg_backend_pid()"
 )
@@ -123,6 +123,7 @@ class Sampler:
         self.samples = 0
         self.states: Counter[str] = Counter()  # session-samples per state
         self.waits: Counter[str] = Counter()  # session-samples per wait event
+        self.blockers: Counter[str] = Counter()  # lock waits per statement (its start)
         self.blocked = 0  # lock requests not granted, summed over samples
         self.autovacuum: dict[int, float] = {}
         self._stop = threading.Event()
@@ -137,11 +138,13 @@ class Sampler:
 
     def sample(self) -> None:
         self.samples += 1
-        for state, wait_type, wait in self.conn.execute(_SAMPLE).fetchall():
+        for state, wait_type, wait, query in self.conn.execute(_SAMPLE).fetchall():
             kind = _state(state, wait_type)
             self.states[kind] += 1
             if wait_type and kind not in ("idle", "idle in transaction"):
                 self.waits[f"{wait_type}:{wait}"] += 1
+            if kind == "lock wait":
+                self.blockers[" ".join(str(query).split())] += 1
         self.blocked += int(self.conn.execute(_BLOCKED).fetchone()[0])
         for pid, cpu in read_pg_cpu(self.postmaster).autovacuum.items():
             self.autovacuum[pid] = max(cpu, self.autovacuum.get(pid, 0.0))
@@ -162,6 +165,7 @@ class Sampler:
             "sessions": {k: round(v / n, 3) for k, v in sorted(self.states.items())},
             "locks_waiting": round(self.blocked / n, 3),
             "waits": {k: round(v / n, 3) for k, v in self.waits.most_common(5)},
+            "lock_waits_by_statement": dict(self.blockers.most_common(3)),
         }
 
 
