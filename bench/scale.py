@@ -35,10 +35,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+from scale_probe import Sampler, postmaster_pid, process_cpu, read_pg_cpu
 
 JOURNEY = """journey "Scale"
 trigger added to list "Bench"
@@ -61,6 +62,7 @@ update field "Stage" to "done"
 remove from list "Bench"
 """
 STEPS_PER_CONTACT = 10
+Org = dict[str, Any] | None
 TOML = '[fields]\n"Stage" = "Text"\n"Score" = "Number"\n"Plan Tier" = "Text"\n'
 JOURNEY_BIN = Path(sys.executable).with_name("journey")
 PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
@@ -79,9 +81,17 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+@dataclass
+class Server:
+    """The PostgreSQL server of this run: its base URL and the postmaster's pid."""
+
+    url: str
+    postmaster: int
+
+
 @contextmanager
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server for this run; its base URL."""
+def postgres() -> Iterator[Server]:
+    """A PostgreSQL server for this run."""
     root = Path(tempfile.mkdtemp(prefix="journey-scale-pg-"))
     sockets = root / "sock"
     sockets.mkdir()
@@ -91,23 +101,25 @@ def postgres() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    data = str(root / "data")
+    data = root / "data"
     subprocess.run(
-        _as_postgres([_pg("initdb"), "-D", data, "-U", "postgres", "--auth=trust"]),
+        _as_postgres([_pg("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
         check=True,
         capture_output=True,
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
     ctl = _pg("pg_ctl")
     subprocess.run(
-        _as_postgres([ctl, "-D", data, "-o", options, "-w", "-l", str(root / "log"), "start"]),
+        _as_postgres([ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]),
         check=True,
         capture_output=True,
     )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield Server(f"postgresql+psycopg://postgres@127.0.0.1:{port}", postmaster_pid(data))
     finally:
-        subprocess.run(_as_postgres([ctl, "-D", data, "-m", "fast", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_postgres([ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -151,29 +163,21 @@ def _org_calls(org: dict[str, Any]) -> int:
     return int(answer.json()["api_usage"]["used"])
 
 
-def _ended(url: str) -> int:
-    """Runs that reached their end (the contacts enter at the first pass, not the import)."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            query = "SELECT count(*) FROM runs WHERE status NOT IN ('active', 'waiting', 'effect')"
-            return int(conn.execute(sa.text(query)).scalar_one())
-    finally:
-        engine.dispose()
+_UNFINISHED = (
+    "SELECT EXISTS (SELECT 1 FROM runs WHERE status IN ('active', 'waiting', 'effect'))"
+    " OR EXISTS (SELECT 1 FROM events WHERE NOT processed)"
+)
+_ENDED = "SELECT count(*) FROM runs WHERE status NOT IN ('active', 'waiting', 'effect')"
+_SESSIONS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND backend_type = 'client backend' AND pid <> ALL(%s)"
+)
 
 
-def one_run(
-    base: str, folder: Path, contacts: int, workers: int, org: dict[str, Any] | None
-) -> dict[str, Any]:
-    name = f"scale{workers}"
-    import psycopg
-
-    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{base}/{name}"
-    root = folder / name
-    (root / "journeys").mkdir(parents=True)
-    (root / "journeys" / "scale.journey").write_text(JOURNEY)
+def _project(folder: Path, contacts: int, workers: int, url: str, org: Org) -> dict[str, str]:
+    """The run's project folder, its contacts imported (not timed); the workers' env."""
+    (folder / "journeys").mkdir(parents=True)
+    (folder / "journeys" / "scale.journey").write_text(JOURNEY)
     env = {k: v for k, v in os.environ.items() if k != "JOURNEY_CONNECTOR"}
     env["JOURNEY_DATABASE_URL"] = url
     toml = TOML
@@ -185,59 +189,180 @@ def one_run(
             f'[salesforce]\ninstance_url = "{org["instance_url"]}"\n'
             f'session_id_env = "SF_SESSION"\nca_file = "{org["ca_file"]}"\n\n' + TOML
         )
-    (root / "journey.toml").write_text(toml)
+    (folder / "journey.toml").write_text(toml)
     rows = ["Email,First Name,Last Name,Company,Score,Rating"] + [
         f"w{workers}c{i}@scale.example,C{i},P{i},Co {i % 97},{i % 100},"
         + ("Hot" if i % 7 == 0 else "Warm")
         for i in range(contacts)
     ]
-    (root / "contacts.csv").write_text("\n".join(rows) + "\n")
+    (folder / "contacts.csv").write_text("\n".join(rows) + "\n")
     subprocess.run(
         [str(JOURNEY_BIN), "contacts", "import", "contacts.csv", "--list", "Bench"],
-        cwd=root,
+        cwd=folder,
         env=env,
         check=True,
         capture_output=True,
     )
+    return env
+
+
+def one_run(
+    server: Server,
+    folder: Path,
+    contacts: int,
+    workers: int,
+    org: Org,
+    poll: float,
+    no_stats: bool = False,
+) -> dict[str, Any]:
+    """One worker count on a fresh database: the figures of the module docstring."""
+    import psycopg
+
+    name = f"scale{workers}"
+    plain = server.url.replace("+psycopg", "")
+    with psycopg.connect(plain + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    root = folder / name
+    env = _project(root, contacts, workers, f"{server.url}/{name}", org)
     calls_before = _org_calls(org) if org else 0
+    # Let the import's autovacuum end, so the run is charged for its own work only.
+    monitor = psycopg.connect(f"{plain}/{name}", autocommit=True)
+    monitor.execute("VACUUM ANALYZE")
+    sampler = Sampler(f"{plain}/{name}", server.postmaster)
+    ours = [sampler.pid, int(monitor.execute("SELECT pg_backend_pid()").fetchone()[0])]
+    ours_before = sum(process_cpu(p) for p in ours)
+    pg_before = read_pg_cpu(server.postmaster)
+    sampler.start()
     start = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [str(JOURNEY_BIN), "worker", "--exit-when-idle", "--no-sync", "--poll", "0.2"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(workers)
-    ]
+    command = [str(JOURNEY_BIN), "worker", "--exit-when-idle", "--no-sync", "--poll", str(poll)]
+    outputs = [root / f"worker{n}.jsonl" for n in range(workers)]
+    processes = []
+    for out in outputs:
+        with out.open("w") as sink:
+            processes.append(
+                subprocess.Popen(
+                    [*command, "--json", *(() if no_stats else ("--stats",))],
+                    cwd=root,
+                    env=env,
+                    stdout=sink,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
     finished: float | None = None
-    peaks: dict[int, float] = {}
-    while len(peaks) < workers:
+    usage: dict[int, tuple[float, float]] = {}  # pid: (peak RSS MB, CPU s)
+    next_look = 0.0
+    while len(usage) < workers:
         for process in processes:
-            if process.pid in peaks:
+            if process.pid in usage:
                 continue
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 process.returncode = os.waitstatus_to_exitcode(status)
-                peaks[process.pid] = usage.ru_maxrss / 1024
-        if finished is None and _ended(url) >= contacts:
-            finished = time.perf_counter()
-        time.sleep(0.1)
-    if finished is None:
-        finished = time.perf_counter()
-    seconds = finished - start
-    ended = _ended(url)
+                usage[pid] = (rusage.ru_maxrss / 1024, rusage.ru_utime + rusage.ru_stime)
+        if finished is None and time.perf_counter() >= next_look:
+            next_look = time.perf_counter() + 0.25
+            if not monitor.execute(_UNFINISHED).fetchone()[0]:
+                finished = time.perf_counter()
+        time.sleep(0.05)
+    finished = finished or time.perf_counter()
+    lasted = time.perf_counter() - start
+    sampler.stop()
+    # Sessions end a moment after their client: wait for their CPU to be reaped.
+    for _ in range(100):
+        if not monitor.execute(_SESSIONS, (ours,)).fetchone()[0]:
+            break
+        time.sleep(0.05)
+    pg_after = read_pg_cpu(server.postmaster)
+    ours_cpu = sum(process_cpu(p) for p in ours) - ours_before
+    ended = int(monitor.execute(_ENDED).fetchone()[0])
+    monitor.close()
+    sampler.close()
     if ended != contacts:
         raise SystemExit(f"{ended} of {contacts} runs ended after the workers stopped")
+    seconds = finished - start
+    steps = contacts * STEPS_PER_CONTACT
+    vacuum = sum(sampler.autovacuum.values())
+    cpu = {
+        "workers": sum(c for _, c in usage.values()),
+        "postgres sessions": pg_after.sessions - pg_before.sessions - ours_cpu - vacuum,
+        "autovacuum": vacuum,
+        "postgres background": pg_after.background - pg_before.background,
+    }
+    cpu["total"] = sum(cpu.values())
     return {
         "workers": workers,
         "seconds": seconds,
-        "contact_steps_per_s": contacts * STEPS_PER_CONTACT / seconds,
-        "peak_rss_mb": sorted(peaks.values()),
+        "workers_lasted_s": lasted,
+        "contact_steps_per_s": steps / seconds,
+        "peak_rss_mb": sorted(mb for mb, _ in usage.values()),
         "api_calls": (_org_calls(org) - calls_before) if org else 0,
         "exit_codes": sorted(p.returncode for p in processes),
+        "cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+        "cpu_s_per_1k_steps": {k: round(v * 1000 / steps, 4) for k, v in cpu.items()},
+        "cores_busy": round(cpu["total"] / seconds, 2),
+        "probe_cpu_s": round(ours_cpu, 2),
+        "postgres": sampler.summary(),
+        "worker_stats": [_stats(out) for out in outputs],
     }
+
+
+def _stats(output: Path) -> dict[str, Any]:
+    """The ``stats`` line a worker printed at its stop (``journey worker --stats``)."""
+    for line in reversed(output.read_text().splitlines()):
+        if line.startswith("{") and json.loads(line).get("kind") == "stats":
+            found: dict[str, Any] = json.loads(line)
+            return found
+    return {}
+
+
+def _fleet(stats: list[dict[str, Any]]) -> dict[str, float]:
+    """The workers' stats summed: their loop time, spent working, waiting, claiming."""
+    total: dict[str, float] = {}
+    for s in stats:
+        for part in ("worker", "claims"):
+            for k, v in s.get(part, {}).items():
+                total[k] = total.get(k, 0) + v
+    return total
+
+
+def _print(r: dict[str, Any], one: float | None) -> None:
+    ratio = f"{r['contact_steps_per_s'] / one:.2f}x" if one else "-"
+    rss = ", ".join(f"{mb:.0f}" for mb in r["peak_rss_mb"])
+    print(
+        f"  {r['workers']} worker(s): {r['contact_steps_per_s']:,.0f} contact-steps/s "
+        f"({r['seconds']:.1f} s), {ratio} of 1 worker, peak RSS per worker {rss} MB, "
+        f"{r['api_calls']} API calls, exits {r['exit_codes']}"
+    )
+    per = r["cpu_s_per_1k_steps"]
+    print(
+        "    CPU s per 1,000 contact-steps: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in per.items())
+        + f"; {r['cores_busy']:.2f} cores busy on average"
+    )
+    pg = r["postgres"]
+    sessions = ", ".join(f"{k} {v:.2f}" for k, v in pg["sessions"].items())
+    waits = ", ".join(f"{k} {v:.2f}" for k, v in pg["waits"].items()) or "none"
+    print(
+        f"    PostgreSQL sessions on average: {sessions}; lock requests waiting "
+        f"{pg['locks_waiting']:.2f}; waits: {waits}"
+    )
+    if pg["lock_waits_by_statement"]:
+        print(f"    lock waits by statement (samples): {pg['lock_waits_by_statement']}")
+    f = _fleet(r["worker_stats"])
+    if not f:
+        print("    workers: no --stats (--no-stats)")
+        return
+    loop = f.get("loop_seconds", 0) or 1
+    print(
+        f"    workers: {f.get('pass_seconds', 0) / loop:.0%} of their loop in passes, "
+        f"{f.get('wait_seconds', 0) / loop:.0%} waiting between passes "
+        f"({f.get('waits', 0):.0f} waits, {f.get('woken', 0):.0f} woken early, "
+        f"{f.get('idle_passes', 0):.0f} idle passes); "
+        f"startup and stop {1 - loop / (r['workers_lasted_s'] * r['workers']):.0%}; claims: "
+        f"{f.get('runs', 0):.0f} runs in {f.get('batches', 0):.0f} batches, "
+        f"{f.get('empty', 0):.0f} empty, {f.get('missed', 0):.0f} runs missed to another "
+        f"worker, {f.get('lost', 0):.0f} batches lost at the fence"
+    )
 
 
 def main() -> None:
@@ -245,26 +370,41 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--org", action="store_true", help="a standalone emulated org")
+    parser.add_argument("--poll", type=float, default=0.2, help="the workers' --poll")
+    parser.add_argument("--quick", action="store_true", help="5,000 contacts, 1 and 2 workers")
+    parser.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    parser.add_argument(
+        "--no-stats",
+        action="store_true",
+        help="workers without --stats (to measure a release from before it)",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.contacts, args.workers = 5_000, [1, 2]
     folder = Path(tempfile.mkdtemp(prefix="journey-scale-"))
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     results = []
     try:
-        with postgres() as base, emulated_org(folder / "org") if args.org else _none() as org:
+        with postgres() as server, emulated_org(folder / "org") if args.org else _none() as org:
             for workers in args.workers:
-                results.append(one_run(base, folder, args.contacts, workers, org))
+                results.append(
+                    one_run(server, folder, args.contacts, workers, org, args.poll, args.no_stats)
+                )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
     one = results[0]["contact_steps_per_s"] if results[0]["workers"] == 1 else None
+    if args.json:
+        print(json.dumps({"load": [load_before, load_after], "results": results}, indent=1))
+        return
     connector = "a standalone emulated org" if args.org else "the recording connector"
-    print(f"{args.contacts} contacts x {STEPS_PER_CONTACT} steps, PostgreSQL, {connector}")
+    print(
+        f"{args.contacts} contacts x {STEPS_PER_CONTACT} steps, PostgreSQL, {connector}, "
+        f"{os.cpu_count()} cores; load average {' '.join(load_before)} before, "
+        f"{' '.join(load_after)} after"
+    )
     for r in results:
-        ratio = f"{r['contact_steps_per_s'] / one:.2f}x" if one else "-"
-        rss = ", ".join(f"{mb:.0f}" for mb in r["peak_rss_mb"])
-        print(
-            f"  {r['workers']} worker(s): {r['contact_steps_per_s']:,.0f} contact-steps/s "
-            f"({r['seconds']:.1f} s), {ratio} of 1 worker, peak RSS per worker {rss} MB, "
-            f"{r['api_calls']} API calls, exits {r['exit_codes']}"
-        )
+        _print(r, one)
 
 
 @contextmanager

@@ -30,11 +30,12 @@ from journey.cli.runs import acting_project, parse_moment, pass_summary, recordi
 from journey.cli.supervisor import supervise
 from journey.cli.sync import summary_line
 from journey.connectors.salesforce.replication import replication_for
+from journey.engine.claims import ClaimStats
 from journey.engine.config import load_config
 from journey.engine.project import Project
 from journey.engine.runner import PassReport
 from journey.engine.sync import CycleSummary, SyncRun
-from journey.engine.worker import Worker
+from journey.engine.worker import Worker, WorkerStats
 
 __all__ = ["worker_command"]
 
@@ -74,6 +75,17 @@ class _WorkerOutput:
         self._line(
             "store", f"the store is unreachable ({problem}): waiting for it", {"problem": problem}
         )
+
+    def stats(self, worker: WorkerStats, claims: ClaimStats) -> None:
+        busy = worker.pass_seconds / worker.loop_seconds if worker.loop_seconds else 0.0
+        text = (
+            f"stopped after {worker.loop_seconds:.1f} s: {worker.passes} passes "
+            f"({busy:.0%} of the time), {worker.wait_seconds:.1f} s waiting between them "
+            f"(woken early {worker.woken} of {worker.waits} times); claims: {claims.runs} "
+            f"runs in {claims.batches} batches, {claims.empty} empty, {claims.missed} runs "
+            f"another worker leased first, {claims.lost} batches dropped by the fence"
+        )
+        self._line("stats", text, {"worker": worker.as_dict(), "claims": claims.as_dict()})
 
     def refused(self, problem: str) -> None:
         typer.echo(
@@ -155,6 +167,14 @@ def worker_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON line per pass and per sync cycle.")
     ] = False,
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats",
+            help="At stop, say where the time went: passes, waits, claims (--json: a "
+            '"stats" line).',
+        ),
+    ] = False,
     processes: Annotated[
         int,
         typer.Option(
@@ -168,7 +188,7 @@ def worker_command(
         _refuse_a_fleet_it_cannot_share()
         options = ["--poll", str(poll), "--batch-size", str(batch_size)]
         options += ["--exit-when-idle"] * exit_when_idle + ["--no-sync"] * no_sync
-        options += ["--json"] * as_json
+        options += ["--json"] * as_json + ["--stats"] * stats
         code = supervise(processes, options, lambda text: typer.echo(text, err=True))
         if code:
             raise typer.Exit(code)
@@ -185,7 +205,12 @@ def worker_command(
                         sync=_sync_for(project, no_sync),
                         sync_every=project.config.sync.interval_seconds,
                     )
-                    worker.run(_WorkerOutput(as_json), exit_when_idle=exit_when_idle)
+                    output = _WorkerOutput(as_json)
+                    try:
+                        worker.run(output, exit_when_idle=exit_when_idle)
+                    finally:
+                        if stats:
+                            output.stats(worker.stats, worker.runner.claims.stats)
         except KeyboardInterrupt:
             if not received:  # not one of ours: an interrupt before the handlers were set
                 raise

@@ -28,15 +28,22 @@ read). The table holds only the contacts in flight, a batch per worker.
 * **Recovery** (``claim_pending``): the pending intents of contacts nobody else holds live
   — a killed worker's — and never those of a live worker's batch
   in flight.
-* **Renewing** (``renew``): a heartbeat extends every lease of this worker, skipping rows
-  locked at that moment (a fence is renewing them), so it never waits.
-* **Fencing** (``fenced``): the last statement of each transaction of a batch renews the
-  batch's leases ``WHERE worker_id = me``. A worker paused past its lease whose contacts
-  another worker took finds fewer rows: the transaction is rolled back and the batch
-  dropped; the new holder reconciles its intents. (A write the new holder's own work
-  refuses — an intent key it already wrote — drops the batch the same way.) Last, so that
-  a transaction holds the lease rows' locks only while committing and waits on nothing
-  after (a claimer takes run rows with ``SKIP LOCKED``, then leases): no lock cycle.
+* **Renewing** (``renew``): a heartbeat extends this worker's leases that have used a
+  third of their time, skipping rows locked at that moment (a fence holds them), so it
+  never waits.
+* **Fencing** (``fenced``): the last statement of each transaction of a batch locks the
+  batch's lease rows ``WHERE worker_id = me`` until the commit (and renews any the
+  heartbeat let get old). A worker paused past its lease whose contacts another worker
+  took finds fewer rows: the transaction is rolled back and the batch dropped; the new
+  holder reconciles its intents. (A write the new holder's own work refuses — an intent
+  key it already wrote — drops the batch the same way.) A taker's ``ON CONFLICT DO
+  UPDATE`` waits on those locks, so nobody takes a lease between the fence and the
+  commit. Last, so that a transaction holds the lease rows' locks only while committing
+  and waits on nothing after (a claimer takes run rows with ``SKIP LOCKED``, then
+  leases): no lock cycle.
+* **Sizes**: on PostgreSQL a batch's ids travel as one array (``= ANY``, ``unnest``), so a
+  statement's text is the same for 10 contacts or 10,000: no list of bound values for
+  the driver to build and the server to parse.
 * **Releasing** (``release``, ``release_all``): the leases of a batch are deleted when it
   ends, all of this worker's when it stops.
 
@@ -67,6 +74,7 @@ import socket
 import weakref
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,6 +88,7 @@ from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, t
 
 __all__ = [
     "LIVENESS",
+    "ClaimStats",
     "Claims",
     "ContactLease",
     "LeaseLostError",
@@ -104,6 +113,30 @@ class ContactLease(SQLModel, table=True):
 
 class LeaseLostError(Exception):
     """A batch's transaction found a lease of its contacts taken by another worker."""
+
+
+@dataclass
+class ClaimStats:
+    """How this worker's claims went (``journey worker --stats``): what many workers cost
+    each other shows here — claims that came back empty, runs another worker leased
+    first, batches the fence dropped."""
+
+    #: ``claim_due`` calls that won runs, and the runs they won.
+    batches: int = 0
+    runs: int = 0
+    #: ``claim_due`` calls that won nothing (the pass ends there).
+    empty: int = 0
+    #: Runs found due whose contact another worker leased first.
+    missed: int = 0
+    #: Batches dropped at their fence: a contact was taken by another worker meanwhile.
+    lost: int = 0
+    #: Contacts leased to reconcile their pending intents.
+    pending: int = 0
+    #: Heartbeat renewals of this worker's leases.
+    renewals: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
 
 
 def default_worker_id() -> str:
@@ -141,6 +174,26 @@ def claimed_runs_by_worker(conn: Connection) -> dict[str, int]:
     return {str(worker): int(n) for worker, n in rows}
 
 
+#: The keys of the workers alive on this database now (module docstring).
+_LIVE_KEYS = (
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
+    f" AND classid = {LIVENESS} AND objsubid = 2 AND granted AND database ="
+    " (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+#: ``take`` on PostgreSQL: the contacts' leases in contact order, each won where nobody
+#: else holds it live; the contacts won.
+_TAKE = (
+    "INSERT INTO contact_leases (contact_id, worker_id, holder_key, lease_until)"
+    " SELECT c, :me, :key, clock_timestamp() + :lease FROM unnest(CAST(:ids AS integer[])) c"
+    " ORDER BY c"
+    " ON CONFLICT (contact_id) DO UPDATE SET worker_id = excluded.worker_id,"
+    " holder_key = excluded.holder_key, lease_until = excluded.lease_until"
+    " WHERE contact_leases.worker_id = :me OR NOT (contact_leases.lease_until >"
+    " clock_timestamp() AND contact_leases.holder_key = ANY(CAST(:live AS bigint[])))"
+    " RETURNING contact_id"
+)
+
+
 def _insert(conn: Connection) -> Any:
     """The dialect's ``INSERT`` construct, the one with ``ON CONFLICT``."""
     if conn.dialect.name == "postgresql":
@@ -172,6 +225,7 @@ class Claims:
         self.store, self.worker_id, self.lease_seconds = store, worker_id, lease_seconds
         self.exclusive = store.is_sqlite if exclusive is None else exclusive
         self.key = holder_key(worker_id)
+        self.stats = ClaimStats()
         self._alive: Any = None  # the driver's connection holding the liveness lock
 
     # ------------------------------------------------------------------ liveness
@@ -204,26 +258,19 @@ class Claims:
 
     def _live_keys(self, conn: Connection) -> list[int]:
         """The keys of the workers alive on this database now."""
-        return [
-            int(k)
-            for k in conn.execute(
-                sa.text(
-                    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND classid = :ns AND objsubid = 2 AND granted AND database ="
-                    " (SELECT oid FROM pg_database WHERE datname = current_database())"
-                ),
-                {"ns": LIVENESS},
-            ).scalars()
-        ]
+        return [int(k) for k in conn.execute(sa.text(_LIVE_KEYS)).scalars()]
 
     def _live(self, conn: Connection) -> Any:
-        """The condition "this lease row is live": not run out, its holder alive."""
+        """The condition "this lease row is live": not run out, its holder alive. The
+        holders' keys are read first and bound as one array: a subquery on ``pg_locks``
+        inside the statement would be costed once per row it filters, enough to make the
+        planner JIT-compile a scan that takes a millisecond."""
         leases = table(ContactLease)
         running = leases.c.lease_until > self._now(conn)
         if conn.dialect.name != "postgresql":
             return running
         # ``= ANY(array)``: one bound value, so it also serves an executemany.
-        keys = sa.literal(self._live_keys(conn), ARRAY(sa.Integer()))
+        keys = sa.literal(self._live_keys(conn), ARRAY(sa.BigInteger()))
         return sa.and_(running, leases.c.holder_key == sa.any_(keys))
 
     # ------------------------------------------------------------------ clock
@@ -234,14 +281,9 @@ class Claims:
             return sa.func.clock_timestamp(type_=sa.DateTime(timezone=True))
         return sa.literal(datetime.now(UTC), sa.DateTime(timezone=True))
 
-    def _db_now(self, conn: Connection) -> datetime:
-        """Now on that clock, as a value."""
-        if conn.dialect.name == "postgresql":
-            return conn.execute(sa.select(self._now(conn))).scalar_one()
-        return datetime.now(UTC)
-
-    def _until(self, conn: Connection) -> sa.ColumnElement[datetime]:
-        lease = timedelta(seconds=self.lease_seconds)
+    def _until(self, conn: Connection, part: float = 1.0) -> sa.ColumnElement[datetime]:
+        """Now plus ``part`` of the lease."""
+        lease = timedelta(seconds=self.lease_seconds * part)
         if conn.dialect.name == "postgresql":
             return self._now(conn) + sa.literal(lease, sa.Interval())
         return sa.literal(datetime.now(UTC) + lease, sa.DateTime(timezone=True))
@@ -261,12 +303,27 @@ class Claims:
 
     def take(self, conn: Connection, contact_ids: Collection[int]) -> set[int]:
         """Lease these contacts to this worker where nobody else holds them live, in the
-        caller's transaction; the contacts won (the rest stay someone else's)."""
+        caller's transaction; the contacts won (the rest stay someone else's). Rows are
+        written in contact order, so two claimers never deadlock."""
         if not contact_ids:
             return set()
         self._stay_alive()
+        if conn.dialect.name == "postgresql":
+            # One statement over an array, whatever the batch's size: no list of bound
+            # values for the server to parse nor for the driver to build.
+            won = conn.execute(
+                sa.text(_TAKE),
+                {
+                    "live": self._live_keys(conn),
+                    "ids": sorted(contact_ids),
+                    "me": self.worker_id,
+                    "key": self.key,
+                    "lease": timedelta(seconds=self.lease_seconds),
+                },
+            ).scalars()
+            return {int(c) for c in won}
         leases = table(ContactLease)
-        until = self._db_now(conn) + timedelta(seconds=self.lease_seconds)
+        until = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
         stmt = _insert(conn)
         new = stmt.excluded
         stmt = stmt.on_conflict_do_update(
@@ -280,8 +337,6 @@ class Claims:
             if self.exclusive
             else sa.or_(leases.c.worker_id == self.worker_id, ~self._live(conn)),
         ).returning(leases.c.contact_id)
-        # One statement compiled once, sent as few multi-row INSERTs in contact order
-        # (SQLAlchemy's "insertmanyvalues").
         rows = [
             {
                 "contact_id": c,
@@ -295,13 +350,31 @@ class Claims:
 
     def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:
         """Delete this worker's leases on these contacts, in the caller's transaction."""
+        if not contact_ids:
+            return
         leases = table(ContactLease)
-        for chunk in in_batches(sorted(contact_ids)):
+        for chunk in self._chunks(conn, contact_ids):
             conn.execute(
                 sa.delete(leases).where(
-                    leases.c.worker_id == self.worker_id, leases.c.contact_id.in_(chunk)
+                    leases.c.worker_id == self.worker_id, self._among(conn, chunk)
                 )
             )
+
+    def _chunks(self, conn: Connection, contact_ids: Collection[int]) -> Iterator[list[int]]:
+        """The ids in contact order, whole on PostgreSQL (one array), else in ``IN``-sized
+        slices."""
+        ordered = sorted(set(contact_ids))
+        if conn.dialect.name == "postgresql":
+            yield ordered
+        else:
+            yield from (list(chunk) for chunk in in_batches(ordered))
+
+    def _among(self, conn: Connection, ids: list[int]) -> Any:
+        """The condition "the lease of one of these contacts"."""
+        leases = table(ContactLease)
+        if conn.dialect.name == "postgresql":
+            return leases.c.contact_id == sa.any_(sa.literal(ids, ARRAY(sa.Integer())))
+        return leases.c.contact_id.in_(ids)
 
     def release(self, contact_ids: Collection[int]) -> None:
         """A batch ended: its contacts go back to the pool."""
@@ -320,13 +393,18 @@ class Claims:
             self._close_alive()
 
     def renew(self) -> int:
-        """Extend every lease of this worker; how many. Rows a fence has locked are skipped
-        (the fence renews them itself), so a heartbeat never waits on a batch."""
+        """Extend this worker's leases that have less than two thirds of their time left;
+        how many. With a heartbeat every few seconds each lease is written every other
+        beat or so, never let near its end. Rows a fence has locked are skipped (the fence
+        renews them itself), so a heartbeat never waits on a batch."""
         leases = table(ContactLease)
         with self.store.begin() as conn:
             mine = (
                 sa.select(leases.c.contact_id)
-                .where(leases.c.worker_id == self.worker_id)
+                .where(
+                    leases.c.worker_id == self.worker_id,
+                    leases.c.lease_until < self._until(conn, 2 / 3),
+                )
                 .with_for_update(skip_locked=True)
             )
             done = conn.execute(
@@ -335,7 +413,8 @@ class Claims:
                 .where(leases.c.worker_id == self.worker_id)
                 .values(lease_until=self._until(conn))
             )
-            return int(done.rowcount or 0)
+        self.stats.renewals += 1
+        return int(done.rowcount or 0)
 
     @contextmanager
     def fenced(self, contact_ids: Collection[int]) -> Iterator[Connection]:
@@ -349,6 +428,7 @@ class Claims:
         except sa.exc.IntegrityError:
             if self.holds(contact_ids):
                 raise
+            self.stats.lost += 1
             raise LeaseLostError("a write of a contact another worker took") from None
 
     def holds(self, contact_ids: Collection[int]) -> bool:
@@ -356,39 +436,43 @@ class Claims:
         leases = table(ContactLease)
         held = 0
         with self.store.engine.connect() as conn:
-            for chunk in in_batches(sorted(contact_ids)):
+            for chunk in self._chunks(conn, contact_ids):
                 held += len(
                     conn.execute(
                         sa.select(leases.c.contact_id).where(
-                            leases.c.contact_id.in_(chunk), leases.c.worker_id == self.worker_id
+                            self._among(conn, chunk), leases.c.worker_id == self.worker_id
                         )
                     ).all()
                 )
         return held == len(set(contact_ids))
 
     def fence(self, conn: Connection, contact_ids: Collection[int]) -> None:
-        """The last statement of a batch's transaction: renew its leases, in contact order;
-        ``LeaseLostError`` (so the caller rolls back) when any is no longer this worker's."""
+        """The last statement of a batch's transaction: lock its lease rows that are still
+        this worker's, in contact order, until the commit; ``LeaseLostError`` (so the
+        caller rolls back) when any is no longer this worker's. A lock, not a write: the
+        heartbeat keeps the leases fresh, and only those with less than two thirds of
+        their time left (a heartbeat that fell behind) are renewed here."""
         leases = table(ContactLease)
-        kept = 0
-        for chunk in in_batches(sorted(contact_ids)):
-            locked = (
-                sa.select(leases.c.contact_id)
-                .where(leases.c.contact_id.in_(chunk), leases.c.worker_id == self.worker_id)
+        stale_at = self._until(conn, 2 / 3)
+        kept, stale = 0, []
+        for chunk in self._chunks(conn, contact_ids):
+            rows = conn.execute(
+                sa.select(leases.c.contact_id, leases.c.lease_until < stale_at)
+                .where(self._among(conn, chunk), leases.c.worker_id == self.worker_id)
                 .order_by(leases.c.contact_id)
-                .with_for_update()
-            )
-            kept += len(
-                conn.execute(
-                    sa.update(leases)
-                    .where(leases.c.contact_id.in_(locked.scalar_subquery()))
-                    .where(leases.c.worker_id == self.worker_id)
-                    .values(lease_until=self._until(conn))
-                    .returning(leases.c.contact_id)
-                ).all()
-            )
+                .with_for_update(key_share=True)
+            ).all()
+            kept += len(rows)
+            stale += [int(c) for c, old in rows if old]
         if kept < len(set(contact_ids)):
+            self.stats.lost += 1
             raise LeaseLostError(f"{len(set(contact_ids)) - kept} contacts taken by another worker")
+        for chunk in self._chunks(conn, stale) if stale else ():
+            conn.execute(
+                sa.update(leases)
+                .where(self._among(conn, chunk), leases.c.worker_id == self.worker_id)
+                .values(lease_until=self._until(conn))
+            )
 
     # ------------------------------------------------------------------ claims
 
@@ -422,7 +506,14 @@ class Claims:
                 ).all()
                 found += [r for r in woken if r.id not in seen][: limit - len(found)]
             won = self.take(conn, {r.contact_id for r in found})
-        return [r for r in found if r.contact_id in won]
+        claimed = [r for r in found if r.contact_id in won]
+        self.stats.missed += len(found) - len(claimed)
+        if claimed:
+            self.stats.batches += 1
+            self.stats.runs += len(claimed)
+        else:
+            self.stats.empty += 1
+        return claimed
 
     def claim_pending(self) -> set[int]:
         """The contacts with effect intents left without an outcome that nobody else holds
@@ -434,4 +525,6 @@ class Claims:
                 .where(ef.c.status == "pending", self.available(conn, ef.c.contact_id))
                 .distinct()
             ).scalars()
-            return self.take(conn, {int(c) for c in contacts})
+            won = self.take(conn, {int(c) for c in contacts})
+        self.stats.pending += len(won)
+        return won

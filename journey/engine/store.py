@@ -284,6 +284,15 @@ class Effect(SQLModel, table=True):
     written in the same transaction as the run's advance."""
 
     __tablename__ = "effects"
+    # The intents without an outcome, for recovery's look at every pass (``engine.claims``).
+    __table_args__ = (
+        sa.Index(
+            "effects_pending",
+            "contact_id",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
     key: str = Field(primary_key=True)
     run_id: int = Field(index=True)
     contact_id: int

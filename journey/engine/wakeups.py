@@ -8,9 +8,11 @@ the same transaction; ``engine.worker`` waits on a ``WakeUps`` between passes.
 ``announce_work`` is a ``NOTIFY`` on ``CHANNEL``: PostgreSQL delivers it when the
 transaction commits (never for one rolled back) and folds repeats within one transaction
 into one, so a 10,000-row import wakes each worker once. Each idle worker ``LISTEN``s on a
-dedicated connection (psycopg 3, autocommit) and wakes as soon as a notification arrives;
-one that arrives while the worker is busy waits in that connection and wakes the next
-wait at once, so none is lost between a pass and a wait. Polling stays: a worker still
+dedicated connection (psycopg 3, autocommit) and wakes as soon as a notification arrives,
+then lets the burst gather for ``GATHER`` seconds, so many commits in a row make one
+pass. One that arrives while the worker is busy waits in that connection and wakes the
+next wait at once, so none is lost between a pass and a wait; those that arrived before
+a pass began are dropped as it begins (``drain``): it sees their work. Polling stays: a worker still
 looks every ``--poll`` seconds (for waits coming due and on SQLite, which has no
 notifications), and when the listening connection breaks (a server restart) it falls back
 to the poll and listens again at its next wait.
@@ -25,12 +27,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["CHANNEL", "WakeUps", "announce_work"]
+__all__ = ["CHANNEL", "GATHER", "WakeUps", "announce_work"]
 
 #: The notification channel of new work on a store.
 CHANNEL = "journey_work"
 #: Longest stretch the listener waits before looking at the stop flag again (seconds).
 _SLICE = 0.25
+#: Seconds a woken worker lets the burst that woke it gather before its pass: a stream of
+#: form posts, or an import's batches, each announced by a commit, wakes every worker once
+#: per this interval rather than once per commit (each wake is a pass by every worker, of
+#: which all but one find the work already taken).
+GATHER = 0.05
 
 
 def announce_work(conn: sa.Connection) -> None:
@@ -87,12 +94,27 @@ class WakeUps:
             try:
                 woken = any(True for _ in conn.notifies(timeout=min(left, _SLICE), stop_after=1))
                 if woken:
-                    for _ in conn.notifies(timeout=0.0):  # the rest of the burst: one wake
-                        pass
+                    # The rest of the burst, and what follows within ``GATHER``: one wake.
+                    stop.wait(GATHER)
+                    self.drain()
                     return True
             except psycopg.Error:
                 self.close()
         return False
+
+    def drain(self) -> None:
+        """Forget the notifications received so far (the worker calls it as a pass starts:
+        the pass sees the work they announced), so they do not wake the next wait for
+        nothing. Those arriving later still wake it."""
+        if self._conn is None:
+            return
+        import psycopg
+
+        try:
+            for _ in self._conn.notifies(timeout=0.0):
+                pass
+        except psycopg.Error:
+            self.close()
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -12,7 +12,8 @@ The loop, until ``stop`` is set::
     publish edited journeys (a bad edit is reported; the last good versions keep running)
     a sync cycle, when one is due and this worker leads the sync (re-checked each time)
     a runner pass until idle at the clock's now
-    wait ``poll`` seconds (or until the next cycle is due, new work is announced, or ``stop``)
+    after a pass that found nothing to do (or was paused by the connector): wait ``poll``
+    seconds (or until the next cycle is due, new work is announced, or ``stop``)
 
 Beside the loop, the worker is in the registry (``engine.fleet``) with a heartbeat thread;
 its wait wakes at once when new events are announced on PostgreSQL (``engine.wakeups``).
@@ -37,8 +38,9 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -50,7 +52,7 @@ from journey.engine.runner import PassReport
 from journey.engine.sync import CycleSummary, SyncRun, run_cycle
 from journey.engine.wakeups import WakeUps
 
-__all__ = ["Worker", "WorkerOutput"]
+__all__ = ["Worker", "WorkerOutput", "WorkerStats"]
 
 #: Longest wait before looking at a store that went away again (seconds).
 STORE_RETRY = 2.0
@@ -81,6 +83,28 @@ class WorkerOutput(Protocol):
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class WorkerStats:
+    """Where this worker's time went (``journey worker --stats``), in seconds of its loop:
+    passes (working runs), sync cycles, waits between passes and waits for a store that
+    went away. A fleet whose workers wait while work is left has a wake-up problem; one
+    whose claims come back empty (``claims.ClaimStats``) a contention problem."""
+
+    passes: int = 0
+    idle_passes: int = 0
+    pass_seconds: float = 0.0
+    sync_seconds: float = 0.0
+    waits: int = 0
+    #: Waits ended early by a notification of new work (``engine.wakeups``).
+    woken: int = 0
+    wait_seconds: float = 0.0
+    store_away_seconds: float = 0.0
+    loop_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 class Worker:
@@ -120,6 +144,7 @@ class Worker:
             clock=clock,
         )
         self._told: bool | None = None
+        self.stats = WorkerStats()
         if sync is not None:
             sync.should_stop = stop.is_set
 
@@ -161,28 +186,49 @@ class Worker:
                 fleet.deregister(self.project.store, self.id)
 
     def _loop(self, out: WorkerOutput, exit_when_idle: bool) -> None:
-        next_sync = time.monotonic()  # a cycle first: the first pass decides on fresh data
-        while not self.stop.is_set():
-            try:
-                self._publish(out)
-                if self.sync is not None and time.monotonic() >= next_sync:
-                    if self._leads(out):
-                        out.synced(run_cycle(self.sync))
-                    next_sync = time.monotonic() + self.sync_every
-                    if self.stop.is_set():
+        stats = self.stats
+        began = next_sync = time.monotonic()  # a cycle first: passes decide on fresh data
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._publish(out)
+                    if self.sync is not None and time.monotonic() >= next_sync:
+                        started = time.monotonic()
+                        if self._leads(out):
+                            out.synced(run_cycle(self.sync))
+                        next_sync = time.monotonic() + self.sync_every
+                        stats.sync_seconds += next_sync - self.sync_every - started
+                        if self.stop.is_set():
+                            break
+                    started = time.monotonic()
+                    self.wakeups.drain()
+                    report = self.runner.run_until_idle(self.clock(), should_stop=self.stop.is_set)
+                    stats.passes += 1
+                    stats.pass_seconds += time.monotonic() - started
+                except sa.exc.OperationalError as exc:
+                    if self.project.store.is_sqlite:
+                        raise
+                    out.store_away(str(exc.orig or exc).strip().splitlines()[0])
+                    started = time.monotonic()
+                    self.stop.wait(min(self.poll, STORE_RETRY))
+                    stats.store_away_seconds += time.monotonic() - started
+                    continue
+                if report.events or report.runs or report.reconciled:
+                    out.passed(report)
+                    if not report.paused:
+                        # Work came due while it ran (other workers' runs, waits ending):
+                        # the next pass starts now, on a fresh clock, not after the poll.
+                        continue
+                else:
+                    stats.idle_passes += 1
+                    if exit_when_idle:
                         break
-                report = self.runner.run_until_idle(self.clock(), should_stop=self.stop.is_set)
-            except sa.exc.OperationalError as exc:
-                if self.project.store.is_sqlite:
-                    raise
-                out.store_away(str(exc.orig or exc).strip().splitlines()[0])
-                self.stop.wait(min(self.poll, STORE_RETRY))
-                continue
-            if report.events or report.runs or report.reconciled:
-                out.passed(report)
-            elif exit_when_idle:
-                break
-            wait = self.poll
-            if self.sync is not None:
-                wait = max(0.0, min(wait, next_sync - time.monotonic()))
-            self.wakeups.wait(wait, self.stop)
+                wait = self.poll
+                if self.sync is not None:
+                    wait = max(0.0, min(wait, next_sync - time.monotonic()))
+                started = time.monotonic()
+                stats.woken += self.wakeups.wait(wait, self.stop)
+                stats.waits += 1
+                stats.wait_seconds += time.monotonic() - started
+        finally:
+            stats.loop_seconds = time.monotonic() - began
