@@ -10,7 +10,8 @@ transaction commits (never for one rolled back) and folds repeats within one tra
 into one, so a 10,000-row import wakes each worker once. Each idle worker ``LISTEN``s on a
 dedicated connection (psycopg 3, autocommit) and wakes as soon as a notification arrives;
 one that arrives while the worker is busy waits in that connection and wakes the next
-wait at once, so none is lost between a pass and a wait. Polling stays: a worker still
+wait at once, so none is lost between a pass and a wait. On SQLite the wait watches the
+store file's newest event instead (``engine.inbox_watch``). Polling stays: a worker still
 looks every ``--poll`` seconds (for waits coming due and on SQLite, which has no
 notifications), and when the listening connection breaks (a server restart) it falls back
 to the poll and listens again at its next wait.
@@ -24,6 +25,8 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+
+from journey.engine.inbox_watch import InboxWatch
 
 __all__ = ["CHANNEL", "WakeUps", "announce_work"]
 
@@ -47,6 +50,7 @@ class WakeUps:
         self.url = url
         self.enabled = url.startswith("postgresql")
         self._conn: Any = None  # a psycopg.Connection, opened at the first wait
+        self._inbox = InboxWatch(url) if url.startswith("sqlite") else None
 
     def _listening(self) -> Any:
         if self._conn is None:
@@ -65,12 +69,16 @@ class WakeUps:
     def listen(self) -> bool:
         """Start listening now (at worker start, so work announced during the first pass
         is not missed); ``False`` when there is nothing to listen to or the server is away."""
+        if self._inbox is not None:
+            return self._inbox.start()
         return self.enabled and self._listening() is not None
 
     def wait(self, seconds: float, stop: threading.Event) -> bool:
         """Wait up to ``seconds``, or less: ``True`` when woken by new work, ``False`` at the
         end of the wait or once ``stop`` is set (looked at every fraction of a second)."""
         if not self.enabled:
+            if self._inbox is not None:
+                return self._inbox.wait(seconds, stop)
             stop.wait(seconds)
             return False
         import psycopg
@@ -95,6 +103,8 @@ class WakeUps:
         return False
 
     def close(self) -> None:
+        if self._inbox is not None:
+            self._inbox.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):  # broken: closing it is all that is left
