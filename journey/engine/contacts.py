@@ -40,7 +40,9 @@ from journey.engine.conditions import Evaluator
 from journey.engine.contact import OWNER_FIELD, ContactView, canonical_field
 from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
+from journey.engine.pg_rows import insert_rows, update_rows
 from journey.engine.salesforce_lists import derive_lists, unsynced
+from journey.engine.sql_batches import in_batches
 from journey.engine.store import Company, Contact, ContactList, Event, FieldValue, Membership, table
 from journey.engine.wakeups import announce_work
 
@@ -137,13 +139,18 @@ def _named_id(conn: Connection, tbl: sa.Table, name: str, key: str) -> int:
     return int(conn.execute(sa.select(tbl.c.id).where(tbl.c.name_key == key)).scalar_one())
 
 
-def _company_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
-    key = name.casefold()
-    if key not in cache:
-        co = table(Company)
-        found = conn.execute(sa.select(co.c.id).where(co.c.name_key == key)).scalar()
-        cache[key] = int(found) if found is not None else _named_id(conn, co, name, key)
-    return cache[key]
+def _company_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
+    """Company key -> id for every name, made where missing: one query for the known ones."""
+    co = table(Company)
+    wanted = {n.casefold(): n for n in names}
+    found: dict[str, int] = {}
+    for chunk in in_batches(sorted(wanted)):
+        rows = conn.execute(sa.select(co.c.id, co.c.name_key).where(co.c.name_key.in_(chunk)))
+        found.update((r.name_key, int(r.id)) for r in rows)
+    for key, name in wanted.items():
+        if key not in found:
+            found[key] = _named_id(conn, co, name, key)
+    return found
 
 
 def write_contacts(
@@ -164,9 +171,11 @@ def write_contacts(
     list_removes: list[tuple[int, str]] = []
     events: list[dict[str, Any]] = []
     changed_ids: list[int] = []
-    companies: dict[str, int] = {}
+    new_ids: set[int] = set()
     off = unsynced(conn) if any(after.salesforce_id for _, after in pairs) else frozenset()
     for before, after in pairs:
+        if before is None:
+            new_ids.add(after.id)
         derive_lists(after, off)
         old_f = before.keyed() if before else {}
         new_f = after.keyed()
@@ -232,7 +241,7 @@ def write_contacts(
                     "first_name": after.get("First Name") or None,
                     "last_name": after.get("Last Name") or None,
                     "company": company or None,
-                    "company_id": _company_id(conn, company, companies) if company else None,
+                    "company_id": None,  # below, for all the batch's companies at once
                     "salesforce_id": after.salesforce_id,
                     "salesforce_type": after.salesforce_type,
                     "owner_id": after.owner_id,
@@ -244,10 +253,14 @@ def write_contacts(
         if core_changed or field_changed or list_adds or list_removes:
             changed_ids.append(after.id)
     if core_updates:
-        conn.execute(
-            sa.update(c).where(c.c.id == sa.bindparam("cid")),
-            core_updates,
-        )
+        named = [u["company"] for u in core_updates if u["company"]]
+        if named:
+            companies = _company_ids(conn, named)
+            for u in core_updates:
+                if u["company"]:
+                    u["company_id"] = companies[u["company"].casefold()]
+        if not update_rows(conn, c, "id", core_updates, "cid"):
+            conn.execute(sa.update(c).where(c.c.id == sa.bindparam("cid")), core_updates)
     if deletes:
         conn.execute(
             sa.delete(fv).where(
@@ -286,10 +299,12 @@ def write_contacts(
     if ctx.listens is not None:
         events = [e for e in events if ctx.listens(e["kind"], e["name"])]
     if events:
-        conn.execute(sa.insert(table(Event)), events)
+        if not insert_rows(conn, table(Event), events):
+            conn.execute(sa.insert(table(Event)), events)
         announce_work(conn)
     if changed_ids:
-        wake_runs(conn, changed_ids, busy)
+        # A new contact has no runs yet: only the others' waiting runs are looked for.
+        wake_runs(conn, [i for i in changed_ids if i not in new_ids], busy)
         changed = set(changed_ids)
         linked = [a.id for _, a in pairs if a.salesforce_id and a.id in changed]
         if linked:
@@ -300,13 +315,13 @@ def write_contacts(
 def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or replace field values: one statement where the database has an upsert."""
     fv = table(FieldValue)
+    replaced = ("name", "type", "text", "number", "date_value", "flag")
+    if insert_rows(conn, fv, rows, conflict=("contact_id", "name_key"), replace=replaced):
+        return
     name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
-        stmt = dialect_insert(fv)
-        changed = {
-            c: stmt.excluded[c] for c in ("name", "type", "text", "number", "date_value", "flag")
-        }
+    if name == "sqlite":
+        stmt = sqlite_insert(fv)
+        changed = {c: stmt.excluded[c] for c in replaced}
         conn.execute(
             stmt.on_conflict_do_update(index_elements=["contact_id", "name_key"], set_=changed),
             rows,

@@ -47,6 +47,7 @@ from journey.engine.contacts import (
     write_contacts,
 )
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
+from journey.engine.pg_rows import insert_rows
 from journey.engine.salesforce_lists import request_records
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import CampaignStatus, Contact, Event, Store, insert_many, table
@@ -380,9 +381,10 @@ def submit_forms(
             known.fresh, new_contacts(conn, len(known.fresh), ctx.now), strict=True
         ):
             view.id = new_id
-        write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
-        if known.fresh:
-            write_contacts(conn, [(None, v) for v in known.fresh], ctx)
+        pairs: list[tuple[ContactView | None, ContactView]] = [
+            (befores[cid], v) for cid, v in touched.items()
+        ]
+        write_contacts(conn, [*pairs, *((None, v) for v in known.fresh)], ctx)
         events = [
             {
                 "kind": "form_submitted",
@@ -394,7 +396,8 @@ def submit_forms(
             }
             for s, v in zip(submissions, targets, strict=True)
         ]
-        insert_many(conn, table(Event), events)
+        if not insert_rows(conn, table(Event), events):
+            insert_many(conn, table(Event), events)
         announce_work(conn)
     out: list[tuple[int, bool]] = []
     seen: set[int] = set()
