@@ -13,13 +13,14 @@ the process, with no round trip to save).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["insert_rows", "update_rows"]
+__all__ = ["insert_rows", "pipelined", "update_rows"]
 
 _CASTS: dict[tuple[str, str], str] = {}
 
@@ -99,3 +100,27 @@ def update_rows(
     )
     conn.exec_driver_sql(sql, tuple(arrays))
     return True
+
+
+@contextlib.contextmanager
+def pipelined(conn: Connection) -> Iterator[None]:
+    """Statements inside are sent without waiting for each one's answer until a result is
+        read (psycopg's pipeline mode, PostgreSQL only): the transaction's ``BEGIN`` travels
+        with its first query, and the writes whose results nobody reads (updates, inserts
+        without ``RETURNING``, the ``NOTIFY``) travel with the next read or the end of the
+        block, where an error in any of them is raised. A statement inside that reads a result
+    would find none yet: only writes go in. Elsewhere, nothing changes."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    import psycopg
+
+    driver = conn.connection.driver_connection
+    try:
+        with driver.pipeline():  # type: ignore[union-attr]
+            yield
+    except psycopg.Error as exc:
+        # Raised by the pipeline's end, outside any statement SQLAlchemy ran: wrapped as
+        # SQLAlchemy would have (IntegrityError, OperationalError, ...), which is what the
+        # callers catch.
+        raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
