@@ -132,10 +132,15 @@ def serve(root: str, port: int) -> None:
     from starlette.applications import Starlette
 
     from journey.engine.project import open_project
-    from journey.serve.intake import routes
+    from journey.serve.form_writer import FormWriter
+    from journey.serve.intake import FormIntake
 
     project = open_project(Path(root), with_journeys=False)
-    app = Starlette(routes=routes(project))
+    intake = FormIntake(project)
+    writers = int(os.environ.get("BENCH_WRITERS", "0"))
+    if writers:  # --writers: another count of writer threads than the default
+        intake.writer = FormWriter(project.store, intake.context, writers=writers)
+    app = Starlette(routes=intake.routes())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 
 
@@ -398,12 +403,17 @@ def main() -> None:
     parser.add_argument(
         "--part", choices=["posts", "steps", "both"], default="both", help="what to measure"
     )
+    parser.add_argument(
+        "--writers", type=int, default=0, help="form writer threads (default: the intake's)"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("ROOT", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
     posts = 100 if args.quick else args.posts
+    if args.writers:
+        os.environ["BENCH_WRITERS"] = str(args.writers)
     steps = 0 if args.part == "posts" else 8 if args.quick else args.steps
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     print(

@@ -130,7 +130,7 @@ def _list_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
             sa.select(lst.c.id, lst.c.name_key).where(lst.c.name_key.in_(list(wanted)))
         )
     }
-    for key, name in wanted.items():
+    for key, name in sorted(wanted.items()):  # in one order: two writers never deadlock
         if key not in found:
             found[key] = _named_id(conn, lst, name, key)
     return found
@@ -160,7 +160,7 @@ def _company_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     for chunk in in_batches(sorted(wanted)):
         rows = conn.execute(sa.select(co.c.id, co.c.name_key).where(co.c.name_key.in_(chunk)))
         found.update((r.name_key, int(r.id)) for r in rows)
-    for key, name in wanted.items():
+    for key, name in sorted(wanted.items()):  # in one order: two writers never deadlock
         if key not in found:
             found[key] = _named_id(conn, co, name, key)
     return found
