@@ -11,6 +11,7 @@ contacts whose push failed so its next cycle looks at them again.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,16 @@ from journey.engine.contact import ContactView
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending, table
 
-__all__ = ["event_row", "mark_sync_pending", "reevaluate_segments", "wake_runs"]
+__all__ = [
+    "SegmentChanges",
+    "event_row",
+    "mark_sync_pending",
+    "reevaluate_segments",
+    "segment_changes",
+    "waiting_runs",
+    "wake",
+    "wake_runs",
+]
 
 
 def event_row(
@@ -41,12 +51,34 @@ def event_row(
     }
 
 
-def reevaluate_segments(
+@dataclass
+class SegmentChanges:
+    """What re-evaluating segments found: memberships to add and remove, and the
+    ``entered_segment`` event rows of the additions."""
+
+    entered: list[dict[str, Any]] = field(default_factory=list)
+    left: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, conn: Connection) -> None:
+        """Store the membership changes (the events are the caller's to insert)."""
+        sm = table(SegmentMember)
+        if self.entered:
+            conn.execute(sa.insert(sm), self.entered)
+        if self.left:
+            conn.execute(
+                sa.delete(sm).where(
+                    sm.c.segment_key == sa.bindparam("k"), sm.c.contact_id == sa.bindparam("cid")
+                ),
+                self.left,
+            )
+
+
+def segment_changes(
     conn: Connection, views: Sequence[ContactView], evaluator: Evaluator, now: datetime
-) -> list[dict[str, Any]]:
-    """Re-evaluate segment membership; an ``entered_segment`` event row for each new match.
-    The rows are returned, not inserted, so the caller filters and inserts every event of
-    a write in one statement."""
+) -> SegmentChanges:
+    """Segment membership re-evaluated, nothing written yet: a writer reads everything it
+    needs first, then sends its writes together (``engine.pg_rows.pipelined``)."""
     sm = table(SegmentMember)
     ids = [v.id for v in views]
     current: set[tuple[str, int]] = set()
@@ -57,37 +89,37 @@ def reevaluate_segments(
                 sa.select(sm.c.segment_key, sm.c.contact_id).where(sm.c.contact_id.in_(chunk))
             )
         }
-    entered: list[dict[str, Any]] = []
-    left: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    changes = SegmentChanges()
     for name in evaluator.segment_names:
         key = name.casefold()
         for view in views:
             matches = evaluator.in_segment(name, view)
             member = (key, view.id) in current
             if matches and not member:
-                entered.append({"segment_key": key, "contact_id": view.id})
-                events.append(event_row("entered_segment", view.id, name, None, now))
+                changes.entered.append({"segment_key": key, "contact_id": view.id})
+                changes.events.append(event_row("entered_segment", view.id, name, None, now))
             elif member and not matches:
-                left.append({"k": key, "cid": view.id})
-    if entered:
-        conn.execute(sa.insert(sm), entered)
-    if left:
-        conn.execute(
-            sa.delete(sm).where(
-                sm.c.segment_key == sa.bindparam("k"), sm.c.contact_id == sa.bindparam("cid")
-            ),
-            left,
-        )
-    return events
+                changes.left.append({"k": key, "cid": view.id})
+    return changes
 
 
-def wake_runs(
+def reevaluate_segments(
+    conn: Connection, views: Sequence[ContactView], evaluator: Evaluator, now: datetime
+) -> list[dict[str, Any]]:
+    """Re-evaluate segment membership; an ``entered_segment`` event row for each new match.
+    The rows are returned, not inserted, so the caller filters and inserts every event of
+    a write in one statement."""
+    changes = segment_changes(conn, views, evaluator, now)
+    changes.apply(conn)
+    return changes.events
+
+
+def waiting_runs(
     conn: Connection, contact_ids: Sequence[int], busy: Collection[int] = frozenset()
-) -> None:
-    """Waiting runs of changed contacts are re-checked at the next pass (goals, wait until).
-    ``busy`` runs are the ones whose change this is: the caller is advancing them already."""
+) -> list[int]:
+    """The waiting, not yet woken runs of these contacts, but the ``busy`` ones."""
     r = table(Run)
+    ids: list[int] = []
     for chunk in in_batches(sorted(set(contact_ids))):
         found = conn.execute(
             sa.select(r.c.id).where(
@@ -96,9 +128,23 @@ def wake_runs(
                 r.c.wake.is_(False),
             )
         ).scalars()
-        ids = [i for i in found if i not in busy]
-        if ids:
-            conn.execute(sa.update(r).where(r.c.id.in_(ids)).values(wake=True))
+        ids.extend(i for i in found if i not in busy)
+    return ids
+
+
+def wake(conn: Connection, run_ids: Sequence[int]) -> None:
+    """Mark runs to be re-checked at the next pass."""
+    r = table(Run)
+    for chunk in in_batches(list(run_ids)):
+        conn.execute(sa.update(r).where(r.c.id.in_(chunk)).values(wake=True))
+
+
+def wake_runs(
+    conn: Connection, contact_ids: Sequence[int], busy: Collection[int] = frozenset()
+) -> None:
+    """Waiting runs of changed contacts are re-checked at the next pass (goals, wait until).
+    ``busy`` runs are the ones whose change this is: the caller is advancing them already."""
+    wake(conn, waiting_runs(conn, contact_ids, busy))
 
 
 def mark_sync_pending(conn: Connection, contact_ids: Sequence[int], now: datetime) -> None:

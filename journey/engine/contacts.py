@@ -31,17 +31,31 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from journey.engine.change_effects import (
+    SegmentChanges,
     event_row,
     mark_sync_pending,
-    reevaluate_segments,
+    segment_changes,
+    waiting_runs,
+    wake,
     wake_runs,
 )
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import OWNER_FIELD, ContactView, canonical_field
 from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
+from journey.engine.pg_rows import insert_rows, pipelined, update_rows
 from journey.engine.salesforce_lists import derive_lists, unsynced
-from journey.engine.store import Company, Contact, ContactList, Event, FieldValue, Membership, table
+from journey.engine.sql_batches import in_batches
+from journey.engine.store import (
+    Company,
+    Contact,
+    ContactList,
+    Event,
+    FieldValue,
+    Membership,
+    insert_many,
+    table,
+)
 from journey.engine.wakeups import announce_work
 
 __all__ = [
@@ -49,6 +63,7 @@ __all__ = [
     "FieldValueError",
     "coerce",
     "contact_id_by_email",
+    "event_row",
     "load_views",
     "mark_sync_pending",
     "new_contacts",
@@ -115,7 +130,7 @@ def _list_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
             sa.select(lst.c.id, lst.c.name_key).where(lst.c.name_key.in_(list(wanted)))
         )
     }
-    for key, name in wanted.items():
+    for key, name in sorted(wanted.items()):  # in one order: two writers never deadlock
         if key not in found:
             found[key] = _named_id(conn, lst, name, key)
     return found
@@ -137,13 +152,18 @@ def _named_id(conn: Connection, tbl: sa.Table, name: str, key: str) -> int:
     return int(conn.execute(sa.select(tbl.c.id).where(tbl.c.name_key == key)).scalar_one())
 
 
-def _company_id(conn: Connection, name: str, cache: dict[str, int]) -> int:
-    key = name.casefold()
-    if key not in cache:
-        co = table(Company)
-        found = conn.execute(sa.select(co.c.id).where(co.c.name_key == key)).scalar()
-        cache[key] = int(found) if found is not None else _named_id(conn, co, name, key)
-    return cache[key]
+def _company_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
+    """Company key -> id for every name, made where missing: one query for the known ones."""
+    co = table(Company)
+    wanted = {n.casefold(): n for n in names}
+    found: dict[str, int] = {}
+    for chunk in in_batches(sorted(wanted)):
+        rows = conn.execute(sa.select(co.c.id, co.c.name_key).where(co.c.name_key.in_(chunk)))
+        found.update((r.name_key, int(r.id)) for r in rows)
+    for key, name in sorted(wanted.items()):  # in one order: two writers never deadlock
+        if key not in found:
+            found[key] = _named_id(conn, co, name, key)
+    return found
 
 
 def write_contacts(
@@ -153,9 +173,12 @@ def write_contacts(
     *,
     emit_field_events: bool = True,
     busy: Collection[int] = frozenset(),
+    also_events: Sequence[dict[str, Any]] = (),
 ) -> int:
     """Store each (before, after) difference and its consequences (module docstring).
-    ``before`` None means a new contact (no change events). Returns contacts changed."""
+    ``before`` None means a new contact (no change events). ``also_events``: the caller's
+    own inbox rows (``event_row``), inserted with the write's, after them, and never
+    filtered out (a form post's event). Returns contacts changed."""
     c, fv, m = table(Contact), table(FieldValue), table(Membership)
     core_updates: list[dict[str, Any]] = []
     upserts: list[dict[str, Any]] = []
@@ -164,9 +187,11 @@ def write_contacts(
     list_removes: list[tuple[int, str]] = []
     events: list[dict[str, Any]] = []
     changed_ids: list[int] = []
-    companies: dict[str, int] = {}
+    new_ids: set[int] = set()
     off = unsynced(conn) if any(after.salesforce_id for _, after in pairs) else frozenset()
     for before, after in pairs:
+        if before is None:
+            new_ids.add(after.id)
         derive_lists(after, off)
         old_f = before.keyed() if before else {}
         new_f = after.keyed()
@@ -232,7 +257,7 @@ def write_contacts(
                     "first_name": after.get("First Name") or None,
                     "last_name": after.get("Last Name") or None,
                     "company": company or None,
-                    "company_id": _company_id(conn, company, companies) if company else None,
+                    "company_id": None,  # below, for all the batch's companies at once
                     "salesforce_id": after.salesforce_id,
                     "salesforce_type": after.salesforce_type,
                     "owner_id": after.owner_id,
@@ -243,22 +268,38 @@ def write_contacts(
             )
         if core_changed or field_changed or list_adds or list_removes:
             changed_ids.append(after.id)
-    if core_updates:
-        conn.execute(
-            sa.update(c).where(c.c.id == sa.bindparam("cid")),
-            core_updates,
-        )
-    if deletes:
-        conn.execute(
-            sa.delete(fv).where(
-                fv.c.contact_id == sa.bindparam("cid"), fv.c.name_key == sa.bindparam("key")
-            ),
-            deletes,
-        )
-    if upserts:
-        _upsert_fields(conn, upserts)
-    if list_adds or list_removes:
-        ids = _list_ids(conn, [n for _, n in list_adds + list_removes])
+    # Everything the writes need is read first, so that on PostgreSQL the writes then
+    # travel together, in one round trip (``pg_rows.pipelined``).
+    named = [u["company"] for u in core_updates if u["company"]]
+    if named:
+        companies = _company_ids(conn, named)
+        for u in core_updates:
+            if u["company"]:
+                u["company_id"] = companies[u["company"].casefold()]
+    ids = _list_ids(conn, [n for _, n in list_adds + list_removes])
+    segments = SegmentChanges()
+    if ctx.evaluator.segment_names and changed_ids:
+        changed = set(changed_ids)
+        views = [after for _, after in pairs if after.id in changed]
+        segments = segment_changes(conn, views, ctx.evaluator, ctx.now)
+        events.extend(segments.events)
+    if ctx.listens is not None:
+        events = [e for e in events if ctx.listens(e["kind"], e["name"])]
+    events.extend(also_events)
+    # A new contact has no runs yet: only the others' waiting runs are looked for.
+    woken = waiting_runs(conn, [i for i in changed_ids if i not in new_ids], busy)
+    with pipelined(conn):
+        if core_updates and not update_rows(conn, c, "id", core_updates, "cid"):
+            conn.execute(sa.update(c).where(c.c.id == sa.bindparam("cid")), core_updates)
+        if deletes:
+            conn.execute(
+                sa.delete(fv).where(
+                    fv.c.contact_id == sa.bindparam("cid"), fv.c.name_key == sa.bindparam("key")
+                ),
+                deletes,
+            )
+        if upserts:
+            _upsert_fields(conn, upserts)
         if list_adds:
             conn.execute(
                 sa.insert(m),
@@ -274,22 +315,13 @@ def write_contacts(
                 ),
                 [{"lid": ids[n.casefold()], "cid": cid} for cid, n in list_removes],
             )
-    if ctx.evaluator.segment_names and changed_ids:
-        events.extend(
-            reevaluate_segments(
-                conn,
-                [after for _, after in pairs if after.id in set(changed_ids)],
-                ctx.evaluator,
-                ctx.now,
-            )
-        )
-    if ctx.listens is not None:
-        events = [e for e in events if ctx.listens(e["kind"], e["name"])]
-    if events:
-        conn.execute(sa.insert(table(Event)), events)
-        announce_work(conn)
-    if changed_ids:
-        wake_runs(conn, changed_ids, busy)
+        segments.apply(conn)
+        if events:
+            if not insert_rows(conn, table(Event), events):
+                insert_many(conn, table(Event), events)
+            announce_work(conn)
+        if woken:
+            wake(conn, woken)
         changed = set(changed_ids)
         linked = [a.id for _, a in pairs if a.salesforce_id and a.id in changed]
         if linked:
@@ -300,13 +332,13 @@ def write_contacts(
 def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or replace field values: one statement where the database has an upsert."""
     fv = table(FieldValue)
+    replaced = ("name", "type", "text", "number", "date_value", "flag")
+    if insert_rows(conn, fv, rows, conflict=("contact_id", "name_key"), replace=replaced):
+        return
     name = conn.dialect.name
-    if name in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
-        stmt = dialect_insert(fv)
-        changed = {
-            c: stmt.excluded[c] for c in ("name", "type", "text", "number", "date_value", "flag")
-        }
+    if name == "sqlite":
+        stmt = sqlite_insert(fv)
+        changed = {c: stmt.excluded[c] for c in replaced}
         conn.execute(
             stmt.on_conflict_do_update(index_elements=["contact_id", "name_key"], set_=changed),
             rows,

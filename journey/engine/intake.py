@@ -40,6 +40,7 @@ from journey.engine.contacts import (
     ContactContext,
     FieldValueError,
     coerce,
+    event_row,
     load_views,
     new_contacts,
     snapshot,
@@ -49,7 +50,7 @@ from journey.engine.contacts import (
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
 from journey.engine.salesforce_lists import request_records
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import CampaignStatus, Contact, Event, Store, insert_many, table
+from journey.engine.store import CampaignStatus, Contact, Event, Store, table
 from journey.engine.wakeups import announce_work
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
@@ -380,22 +381,15 @@ def submit_forms(
             known.fresh, new_contacts(conn, len(known.fresh), ctx.now), strict=True
         ):
             view.id = new_id
-        write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
-        if known.fresh:
-            write_contacts(conn, [(None, v) for v in known.fresh], ctx)
-        events = [
-            {
-                "kind": "form_submitted",
-                "contact_id": v.id,
-                "name": s.form,
-                "value": None,
-                "at": ctx.now,
-                "processed": False,
-            }
+        pairs: list[tuple[ContactView | None, ContactView]] = [
+            (befores[cid], v) for cid, v in touched.items()
+        ]
+        posted = [
+            event_row("form_submitted", v.id, s.form, None, ctx.now)
             for s, v in zip(submissions, targets, strict=True)
         ]
-        insert_many(conn, table(Event), events)
-        announce_work(conn)
+        # The posts' events go with the contacts' own: one insert and one wake-up.
+        write_contacts(conn, [*pairs, *((None, v) for v in known.fresh)], ctx, also_events=posted)
     out: list[tuple[int, bool]] = []
     seen: set[int] = set()
     for view in targets:

@@ -12,7 +12,9 @@ dedicated connection (psycopg 3, autocommit) and wakes as soon as a notification
 then lets the burst gather for ``GATHER`` seconds, so many commits in a row make one
 pass. One that arrives while the worker is busy waits in that connection and wakes the
 next wait at once, so none is lost between a pass and a wait; those that arrived before
-a pass began are dropped as it begins (``drain``): it sees their work. Polling stays: a worker still
+a pass began are dropped as it begins (``drain``): it sees their work. On SQLite the wait
+watches the store file's newest event instead (``engine.inbox_watch``). Polling stays: a
+worker still
 looks every ``--poll`` seconds (for waits coming due and on SQLite, which has no
 notifications), and when the listening connection breaks (a server restart) it falls back
 to the poll and listens again at its next wait.
@@ -26,6 +28,8 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
+
+from journey.engine.inbox_watch import InboxWatch
 
 __all__ = ["CHANNEL", "GATHER", "WakeUps", "announce_work"]
 
@@ -54,6 +58,7 @@ class WakeUps:
         self.url = url
         self.enabled = url.startswith("postgresql")
         self._conn: Any = None  # a psycopg.Connection, opened at the first wait
+        self._inbox = InboxWatch(url) if url.startswith("sqlite") else None
 
     def _listening(self) -> Any:
         if self._conn is None:
@@ -72,12 +77,16 @@ class WakeUps:
     def listen(self) -> bool:
         """Start listening now (at worker start, so work announced during the first pass
         is not missed); ``False`` when there is nothing to listen to or the server is away."""
+        if self._inbox is not None:
+            return self._inbox.start()
         return self.enabled and self._listening() is not None
 
     def wait(self, seconds: float, stop: threading.Event) -> bool:
         """Wait up to ``seconds``, or less: ``True`` when woken by new work, ``False`` at the
         end of the wait or once ``stop`` is set (looked at every fraction of a second)."""
         if not self.enabled:
+            if self._inbox is not None:
+                return self._inbox.wait(seconds, stop)
             stop.wait(seconds)
             return False
         import psycopg
@@ -117,6 +126,8 @@ class WakeUps:
             self.close()
 
     def close(self) -> None:
+        if self._inbox is not None:
+            self._inbox.close()
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):  # broken: closing it is all that is left

@@ -1,6 +1,7 @@
 """A form posted to the intake while ``journey worker`` runs: the journey that listens to the
-form takes the contact on the worker's next pass (it polls every second, so within about a
-second of the post), on SQLite and on PostgreSQL, with the embedded org seeded with records
+form takes the contact on the worker's next pass (woken by the post's event: a notification
+on PostgreSQL, the watched inbox on SQLite; bench/intake.py measures how soon), on SQLite and
+on PostgreSQL, with the embedded org seeded with records
 the tool did not create. The bound below only guards against a hang; it is not a timing."""
 
 from __future__ import annotations
