@@ -30,7 +30,8 @@ from pathlib import Path
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, FieldValueError
 from journey.engine.csv_rows import BAD_ROW, read_csv
-from journey.engine.intake import RowError, _clean, _Known, _merge, _target
+from journey.engine.import_targets import Known, target
+from journey.engine.intake import RowError, _clean, _merge
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 
 __all__ = ["stream_views"]
@@ -113,8 +114,8 @@ def views_streamed(
     """``stream_views`` over any rows; ``rows()`` is called twice, for the two readings."""
     columns = _Columns(ctx)
     last = _repeats(rows(), columns).last
-    # ``_new`` numbers a new contact from how many were made: count them, keep none.
-    known = _Known({}, {}, {}, {}, fresh=_Count())
+    # ``import_targets`` numbers a new contact from how many were made: count them, keep none.
+    known = Known({}, {}, {}, {}, fresh=_Count())
     queue: deque[ContactView] = deque()  # made, not yet let go, in the order made
     until: dict[int, int] = {}  # placeholder id -> the last line that can still be it
     records: dict[int, set[str]] = {}  # placeholder id -> its ``by_record`` keys
@@ -122,7 +123,7 @@ def views_streamed(
     for line, raw in rows():
         try:
             values = _clean(raw, ctx)
-            view = _target(known, values)
+            view = target(known, values)
         except FieldValueError as exc:
             errors.append(RowError(line, str(exc)))
         else:
@@ -143,7 +144,7 @@ def views_streamed(
 
 
 def _let_go(
-    known: _Known,
+    known: Known,
     view: ContactView,
     until: dict[int, int],
     records: dict[int, set[str]],
@@ -167,7 +168,7 @@ def _let_go(
 
 
 class _Count(list[ContactView]):
-    """A list that only counts what it is given: ``_Known.fresh`` here."""
+    """A list that only counts what it is given: ``Known.fresh`` here."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -41,16 +41,15 @@ from journey.engine.contacts import (
     FieldValueError,
     coerce,
     event_row,
-    load_views,
     new_contacts,
     snapshot,
     wake_runs,
     write_contacts,
 )
 from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
+from journey.engine.import_targets import Known, load_known, target
 from journey.engine.salesforce_lists import request_records
-from journey.engine.sql_batches import in_batches
-from journey.engine.store import CampaignStatus, Contact, Event, Store, table
+from journey.engine.store import CampaignStatus, Event, Store, table
 from journey.engine.wakeups import announce_work
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
@@ -176,98 +175,8 @@ def _clean(
     return values
 
 
-@dataclass
-class _Known:
-    """What the store holds for a batch's IDs and emails, and the batch's new contacts."""
-
-    views: dict[int, ContactView]
-    by_record: dict[str, int]  # first 15 characters of a Salesforce ID -> contact
-    by_email: dict[str, int]  # email key -> the oldest contact with it
-    unlinked: dict[str, int]  # email key -> the oldest contact with it and no record
-    fresh: list[ContactView] = field(default_factory=list)
-    #: email key -> the new contacts that have had that email, in the order they were made
-    #: (a contact made from an ID alone gains its email later): finding the first one is a
-    #: lookup, not a walk over every new contact of the file.
-    fresh_by_email: dict[str, list[ContactView]] = field(default_factory=dict)
-
-    def first_fresh(self, email: str, *, unlinked: bool = False) -> ContactView | None:
-        """The first new contact (in the order made) with this email (and no record)."""
-        if not email:
-            return None
-        for view in self.fresh_by_email.get(email, ()):
-            if _same(view, email) and not (unlinked and view.salesforce_id is not None):
-                return view
-        return None
-
-    def noted(self, view: ContactView) -> None:
-        """Index a new contact under its email, once it has one (after a merge)."""
-        if view.id < 0 and view.email:
-            seen = self.fresh_by_email.setdefault(view.email.casefold(), [])
-            if not any(v is view for v in seen):
-                seen.append(view)
-                seen.sort(key=lambda v: -v.id)  # placeholders count down in the order made
-
-
-def _load_known(conn: Connection, rows: list[dict[str, str]]) -> _Known:
-    c = table(Contact)
-    emails = sorted({v["Email"].casefold() for v in rows if v.get("Email")})
-    records = sorted({v["\0id"] for v in rows if v.get("\0id")})
-    by_record: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    unlinked: dict[str, int] = {}
-    for chunk in in_batches(records):
-        wanted = [*chunk, *(r[:15] for r in chunk)]
-        by_id = sa.select(c.c.id, c.c.salesforce_id).where(c.c.salesforce_id.in_(wanted))
-        for r in conn.execute(by_id.order_by(c.c.id)):
-            by_record.setdefault(str(r.salesforce_id)[:15], int(r.id))
-    for chunk in in_batches(emails):
-        with_email = sa.select(c.c.id, c.c.email_key, c.c.salesforce_id).where(
-            c.c.email_key.in_(chunk)
-        )
-        for e in conn.execute(with_email.order_by(c.c.id)):
-            by_email.setdefault(e.email_key, int(e.id))
-            if e.salesforce_id is None:
-                unlinked.setdefault(e.email_key, int(e.id))
-    ids = {*by_record.values(), *by_email.values(), *unlinked.values()}
-    return _Known(load_views(conn, ids), by_record, by_email, unlinked)
-
-
-def _target(known: _Known, values: Mapping[str, str]) -> ContactView:
-    """The contact a row is (module docstring); raises ``FieldValueError`` to refuse it."""
-    email = values.get("Email", "").casefold()
-    record = values.get("\0id")
-    if record:
-        cid = known.by_record.get(record[:15])
-        if cid is not None:
-            view = known.views[cid]
-            if email and view.email and view.email.casefold() != email:
-                raise FieldValueError(
-                    f"Salesforce ID {record} is already the contact {view.email}, not "
-                    f"{values['Email']}: one record is one person (an email of a linked "
-                    "record is changed in Salesforce, and the sync brings it)"
-                )
-            return view
-        cid = known.unlinked.get(email) if email else None
-        if cid is not None and known.views[cid].salesforce_id is None:
-            return known.views[cid]
-        view = known.first_fresh(email, unlinked=True) or _new(known)
-        known.by_record[record[:15]] = view.id
-        return view
-    cid = known.by_email.get(email)
-    if cid is not None:
-        return known.views[cid]
-    return known.first_fresh(email) or _new(known)
-
-
 def _same(view: ContactView, email: str) -> bool:
     return bool(email) and (view.email or "").casefold() == email
-
-
-def _new(known: _Known) -> ContactView:
-    view = ContactView(id=-len(known.fresh) - 1)  # a placeholder until the store numbers it
-    known.fresh.append(view)
-    known.views[view.id] = view
-    return view
 
 
 def _import_batch(
@@ -284,13 +193,13 @@ def _import_batch(
             cleaned.append((line, _clean(raw, ctx, report.ignored_columns)))
         except FieldValueError as exc:
             report.errors.append(RowError(line, str(exc)))
-    known = _load_known(conn, [values for _, values in cleaned])
+    known = load_known(conn, [values for _, values in cleaned])
     befores = {cid: snapshot(v) for cid, v in known.views.items()}
     touched: dict[int, ContactView] = {}
     taken = 0
     for line, values in cleaned:
         try:
-            view = _target(known, values)
+            view = target(known, values)
         except FieldValueError as exc:
             report.errors.append(RowError(line, str(exc)))
             continue
@@ -367,11 +276,11 @@ def submit_forms(
         for s in submissions
     ]
     with store.begin() as conn:
-        known = _load_known(conn, cleaned)
+        known = load_known(conn, cleaned)
         befores = {cid: snapshot(v) for cid, v in known.views.items()}
         targets: list[ContactView] = []
         for values in cleaned:
-            view = _target(known, values)
+            view = target(known, values)
             _merge(view, values, None)
             known.noted(view)
             targets.append(view)
@@ -437,12 +346,12 @@ def views_from_rows(
 ) -> tuple[list[ContactView], list[RowError]]:
     """Contacts in memory from CSV rows (for dry runs): validated and de-duplicated like an
     import, numbered from 1 in file order, nothing stored."""
-    known = _Known({}, {}, {}, {})
+    known = Known({}, {}, {}, {})
     errors: list[RowError] = []
     for line, raw in rows:
         try:
             values = _clean(raw, ctx)
-            view = _target(known, values)
+            view = target(known, values)
         except FieldValueError as exc:
             errors.append(RowError(line, str(exc)))
             continue
