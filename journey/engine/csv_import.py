@@ -37,10 +37,9 @@ from journey.engine.contacts import (
 )
 from journey.engine.csv_rows import Records, read_records
 from journey.engine.import_targets import Known, load_known, target
-from journey.engine.intake import INBOUND_ONLY, ImportReport, RowError
+from journey.engine.intake import INBOUND_ONLY, ImportReport, RowError, identified
 from journey.engine.salesforce_lists import request_records
 from journey.engine.store import Store
-from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
 
 __all__ = ["BATCH", "import_file"]
@@ -109,23 +108,7 @@ def _values(cells: list[str], columns: list[_Column], ignored: dict[str, str]) -
         else:
             # Salesforce's to write: the next sync would only overwrite it (docs/import.md).
             ignored[column.display] = INBOUND_ONLY
-    sf_type = values.pop("\0type", None)
-    if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
-        raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
-    if values.get("\0id"):
-        try:
-            record = person_id(values["\0id"])
-        except InvalidSalesforceIdError as exc:
-            raise FieldValueError(f"Salesforce ID {exc}") from None
-        if sf_type is not None and sf_type.casefold() != record.sobject.casefold():
-            raise FieldValueError(
-                f"Salesforce ID {record.id} is a {record.sobject}'s, but "
-                f'"Salesforce Type" says {sf_type}: leave the type empty or correct it'
-            )
-        values["\0id"], values["\0type"] = record.id, record.sobject
-    if not values.get("Email") and not values.get("\0id"):
-        raise FieldValueError("no Email (or Salesforce ID) to identify the contact")
-    return values
+    return identified(values)
 
 
 class _Setter:

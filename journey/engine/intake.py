@@ -156,6 +156,13 @@ def _clean(
             continue
         coerce(display, value, ctx.type_of(display))  # raises FieldValueError
         values[display] = value
+    return identified(values)
+
+
+def identified(values: dict[str, str]) -> dict[str, str]:
+    """A row's values with its Salesforce ID checked against its type (``\\0id`` and
+    ``\\0type`` made the record's own) and something to know the contact by; raises
+    ``FieldValueError`` to refuse the row. One rule for every path a row takes in."""
     sf_type = values.pop("\0type", None)
     if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
         raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
