@@ -25,7 +25,13 @@ from pydantic import (
     model_validator,
 )
 
-from journey.engine.config_file import CONFIG_FILE, SYNC_OBJECTS, find_config
+from journey.engine.config_file import (
+    CONFIG_FILE,
+    SYNC_OBJECTS,
+    find_config,
+    seed_path,
+    state_dir,
+)
 from journey.engine.serve_config import ServeConfig
 from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
 
@@ -361,16 +367,11 @@ class ProjectConfig(_Section):
 
     @property
     def seed_path(self) -> Path | None:
-        """``[salesforce] seed``, a relative path taken relative to the project root."""
-        if not self.salesforce.seed:
-            return None
-        seed = Path(self.salesforce.seed)
-        return seed if seed.is_absolute() else self.root / seed
+        return seed_path(self.root, self.salesforce.seed)
 
     @property
     def state_dir(self) -> Path:
-        """``.journey/`` under the project root: store, emulator state, outbox."""
-        return self.root / ".journey"
+        return state_dir(self.root)
 
     def all_fields(self) -> dict[str, FieldType]:
         """Standard fields plus the declared ones (declared types win)."""

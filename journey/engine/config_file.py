@@ -30,3 +30,16 @@ def find_config(start: Path) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+def seed_path(root: Path, seed: str | None) -> Path | None:
+    """``[salesforce] seed``, a relative path taken relative to the project root."""
+    if not seed:
+        return None
+    path = Path(seed)
+    return path if path.is_absolute() else root / path
+
+
+def state_dir(root: Path) -> Path:
+    """``.journey/`` under the project root: store, emulator state, outbox."""
+    return root / ".journey"

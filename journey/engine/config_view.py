@@ -15,17 +15,17 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from journey.engine.config_file import find_config
-from journey.vocabulary import STANDARD_FIELD_TYPES
+from journey.engine.config_file import find_config, seed_path, state_dir
+from journey.vocabulary import STANDARD_FIELD_TYPES, FieldType
 
 __all__ = ["ProjectView", "read_view"]
 
 #: What a view vouches for: section -> its keys (``None``: any name, of that value kind).
 _SECTIONS = ("salesforce", "groups", "segments", "fields")
 _SALESFORCE_KEYS = ("seed", "default_company")
-_FIELD_TYPES = ("Text", "Number", "Date", "True/False")
+_FIELD_TYPES = get_args(FieldType)
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,11 @@ class ProjectView:
 
     @property
     def seed_path(self) -> Path | None:
-        if not self.salesforce.seed:
-            return None
-        seed = Path(self.salesforce.seed)
-        return seed if seed.is_absolute() else self.root / seed
+        return seed_path(self.root, self.salesforce.seed)
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".journey"
+        return state_dir(self.root)
 
     def all_fields(self) -> dict[str, str]:
         return {**STANDARD_FIELD_TYPES, **self.fields}
