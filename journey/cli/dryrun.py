@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from journey.cli.app import JsonOpt, app
-from journey.cli.errors import ExitCode, fail, row_problem
+from journey.cli.errors import ExitCode, row_problem
+from journey.cli.moments import parse_moment
 from journey.connectors.base import Connector
 from journey.connectors.factory import open_connector
 from journey.engine.config import load_config
@@ -57,7 +58,7 @@ def dry_run_command(
 
     Refused rows are reported by line, as by contacts import, and the rest taken through.
     Paths are printed as the contacts are taken through, a chunk at a time."""
-    moment = _moment(at)
+    moment = parse_moment(at)
     # The real connector, on scratch copies: the project's org and store stay as they are,
     # so there is nothing for JOURNEY_CONNECTOR=recording to spare.
     with open_connector(load_config(file), dry_run=True) as connector:
@@ -94,19 +95,6 @@ def _report(
             typer.echo(f"{contacts}:{e.row}: error: {e.message}", err=True)
         _print(run.journey, run.version, run.at, run.contacts or 0, run.paths, typer.echo)
     return run
-
-
-def _moment(text: str | None) -> datetime:
-    """``cli.runs.parse_moment``'s reading of ``--at``, here because importing ``cli.runs``
-    for it would load the runner, the status tables and the OAuth stack (74 modules) that
-    a dry run never uses."""
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{text!r} is not an ISO date-time", hint="e.g. 2026-03-01T09:00 or 2026-03-01")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _out(text: str) -> None:

@@ -28,6 +28,7 @@ from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
 from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail, row_problem
 from journey.cli.import_progress import import_progress
+from journey.cli.moments import parse_moment
 from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
@@ -71,17 +72,6 @@ NowOpt = Annotated[
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def parse_moment(text: str | None) -> datetime:
-    """An ISO date or date-time (UTC when no zone is given), or the clock's now."""
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{text!r} is not an ISO date-time", hint="e.g. 2026-03-01T09:00 or 2026-03-01")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 T = TypeVar("T")
