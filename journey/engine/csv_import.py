@@ -37,10 +37,14 @@ from journey.engine.contacts import (
 )
 from journey.engine.csv_rows import Records, read_records
 from journey.engine.import_targets import Known, load_known, target
-from journey.engine.intake import INBOUND_ONLY, ImportReport, RowError, identified
-from journey.engine.salesforce_lists import request_records
+from journey.engine.intake import (
+    INBOUND_ONLY,
+    ImportReport,
+    RowError,
+    identified,
+    settle_batch,
+)
 from journey.engine.store import Store
-from journey.vocabulary import list_record_type
 
 __all__ = ["BATCH", "import_file"]
 
@@ -245,12 +249,7 @@ def _import_batch(
             touched[view.id] = view
     changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
     write_new_contacts(conn, known.fresh, ctx, checked)
-    kind = list_record_type(list_name) if list_name else None
-    if kind is not None:
-        # Adding someone to a Salesforce list adds them to Salesforce: the record is
-        # created through the engine, like the journeys' `add to list` step.
-        wanted = [*touched, *(v.id for v in known.fresh)]
-        report.requested += len(request_records(conn, wanted, kind, ctx.now))
+    settle_batch(conn, report, list_name, [*touched, *(v.id for v in known.fresh)], ctx.now)
     report.created += len(known.fresh)
     report.updated += changed
     report.unchanged += taken - len(known.fresh) - changed

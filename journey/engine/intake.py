@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -225,15 +226,25 @@ def _import_batch(
         changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
         if known.fresh:
             write_contacts(conn, [(None, v) for v in known.fresh], ctx)
-    kind = list_record_type(list_name) if list_name else None
-    if kind is not None:
-        # Adding someone to a Salesforce list adds them to Salesforce: the record is
-        # created through the engine, like the journeys' `add to list` step.
-        wanted = [*touched, *(v.id for v in known.fresh)]
-        report.requested += len(request_records(conn, wanted, kind, ctx.now))
+    settle_batch(conn, report, list_name, [*touched, *(v.id for v in known.fresh)], ctx.now)
     report.created += len(known.fresh)
     report.updated += changed
     report.unchanged += taken - len(known.fresh) - changed
+
+
+def settle_batch(
+    conn: Connection,
+    report: ImportReport,
+    list_name: str | None,
+    contacts: list[int],
+    now: datetime,
+) -> None:
+    """Adding someone to a Salesforce list adds them to Salesforce: a batch imported into
+    one asks for its contacts' records, created through the engine like the journeys'
+    `add to list` step."""
+    kind = list_record_type(list_name) if list_name else None
+    if kind is not None:
+        report.requested += len(request_records(conn, contacts, kind, now))
 
 
 def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) -> None:
