@@ -30,22 +30,18 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from pgserver import fresh_database, postgres
 
 JOURNEY = """journey "Bench"
 trigger added to list "Bench"
@@ -196,67 +192,6 @@ def one_durable(n: int, url: str = "", profile: bool = False) -> dict[str, float
 
 # ---------------------------------------------------------------------- PostgreSQL
 
-PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        (str(Path(d) / name) for d in PG_DIRS if (Path(d) / name).exists()), None
-    )
-    if found is None:
-        raise SystemExit(f"PostgreSQL's {name} is not installed: use --store sqlite or --pg-url")
-    return found
-
-
-@contextmanager
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server for the bench, stopped at the end; its base URL (no database).
-    Its settings are the server's defaults (fsync on): commits cost what they cost."""
-    root = Path(tempfile.mkdtemp(prefix="journey-bench-engine-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
-    subprocess.run(
-        _as_postgres(
-            [pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _database(base: str) -> str:
-    """A fresh database on the server at ``base``, so each measurement starts empty."""
-    import psycopg
-
-    name = "bench_engine_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
-
 
 def _drop(url: str) -> None:
     import psycopg
@@ -292,7 +227,7 @@ def _durable(store: str, sizes: list[int], repeat: int, base: str, profile: bool
     for n in sizes:
         runs = []
         for _ in range(repeat if n == big else 1):
-            url = _database(base) if store == "postgres" else ""
+            url = fresh_database(base, "bench_engine") if store == "postgres" else ""
             runs.append(_child("durable", n, url, profile and n == big))
             if url:
                 _drop(url)
@@ -350,8 +285,8 @@ def main() -> None:
         if args.pg_url:
             _durable("postgres", sizes, repeat, args.pg_url.rstrip("/"), args.profile)
         else:
-            with postgres() as base:
-                _durable("postgres", sizes, repeat, base, args.profile)
+            with postgres() as server:
+                _durable("postgres", sizes, repeat, server.url, args.profile)
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -24,25 +24,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pgserver import fresh_database, postgres
+
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 FIELDS = {"Score": "Number", "Signed Up": "Date"}
-PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
 
 
 def write_csv(path: Path, n: int) -> None:
@@ -112,61 +107,6 @@ def one(url: str, n: int, mode: str, via: str, profile: bool) -> dict[str, float
     }
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
-        (str(Path(d) / name) for d in PG_DIRS if (Path(d) / name).exists()), None
-    )
-    if found is None:
-        raise SystemExit(f"PostgreSQL's {name} is not installed: run with --store sqlite")
-    return found
-
-
-@contextmanager
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server for the bench; its base URL (no database)."""
-    root = Path(tempfile.mkdtemp(prefix="journey-bench-pg-"))
-    data, sockets = root / "data", root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
-    subprocess.run(
-        _as_postgres(
-            [pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), check=False)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _database(base: str) -> str:
-    import psycopg
-
-    name = "bench_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(base.replace("+psycopg", "") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{base}/{name}"
-
-
 def _child(url: str, n: int, mode: str, via: str, profile: bool) -> dict[str, float]:
     argv = [sys.executable, __file__, "--child", url, "--contacts", str(n)]
     argv += ["--mode", mode, "--via", via] + (["--profile"] if profile else [])
@@ -195,7 +135,7 @@ def _store_runs(
     store: str, base: str, args: argparse.Namespace, modes: list[str], runs: int
 ) -> None:
     def url() -> str:
-        return "sqlite:///{folder}/state.db" if store == "sqlite" else _database(base)
+        return "sqlite:///{folder}/state.db" if store == "sqlite" else fresh_database(base)
 
     for mode in modes:
         results = [_child(url(), args.contacts, mode, args.via, args.profile) for _ in range(runs)]
@@ -241,8 +181,8 @@ def main() -> None:
     if args.store in ("sqlite", "both"):
         _store_runs("sqlite", "", args, modes, runs)
     if args.store in ("postgres", "both"):
-        with postgres() as base:
-            _store_runs("postgres", base, args, modes, runs)
+        with postgres() as server:
+            _store_runs("postgres", server.url, args, modes, runs)
     print(f"  load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 

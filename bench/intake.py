@@ -43,6 +43,8 @@ import threading
 import time
 from pathlib import Path
 
+from pgserver import postgres
+
 TOML = """[fields]
 "Plan Tier" = "Text"
 
@@ -62,69 +64,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or f"/usr/lib/postgresql/15/bin/{name}"
-    if not Path(found).exists():
-        raise SystemExit(f"PostgreSQL's {name} is not installed")
-    return found
-
-
-class Postgres:
-    """A throw-away PostgreSQL server (fsync on: the figures are for a durable store)."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="journey-bench-pg-"))
-        self.data = self.root / "data"
-        sockets = self.root / "sock"
-        sockets.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres")
-            shutil.chown(sockets, "postgres")
-        self.port = _free_port()
-        subprocess.run(
-            _as_postgres(
-                [_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"]
-            ),
-            check=True,
-            capture_output=True,
-        )
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets}"
-        subprocess.run(
-            _as_postgres(
-                [
-                    *(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w"),
-                    *("-l", str(self.root / "log"), "start"),
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def fresh_database(self) -> str:
-        """A new empty database on this server, so one part's rows never slow another's."""
-        import psycopg
-
-        self.made = getattr(self, "made", 0) + 1
-        name = f"bench{self.made}"
-        with psycopg.connect(
-            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def serve(root: str, port: int) -> None:
@@ -459,18 +398,17 @@ def main() -> None:
         "(goal: >= 500 posts/s, p99 < 50 ms, nothing lost)"
     )
     for store in stores:
-        pg = Postgres() if store == "postgres" else None
+        server = postgres() if store == "postgres" else contextlib.nullcontext()
+        folder = tempfile.mkdtemp(prefix="journey-bench-db-")
         try:
-            folder = tempfile.mkdtemp(prefix="journey-bench-db-")
-            url = pg.url if pg else f"sqlite:///{folder}/state.db"
-            if args.part != "steps":
-                _print_posts(store, run(store, url, args.processes, args.threads, posts))
-            if steps:
-                url = pg.fresh_database() if pg else f"sqlite:///{folder}/steps.db"
-                _print_steps(store, first_step(url, steps), steps)
+            with server as pg:
+                url = pg.fresh_database() if pg else f"sqlite:///{folder}/state.db"
+                if args.part != "steps":
+                    _print_posts(store, run(store, url, args.processes, args.threads, posts))
+                if steps:
+                    url = pg.fresh_database() if pg else f"sqlite:///{folder}/steps.db"
+                    _print_steps(store, first_step(url, steps), steps)
         finally:
-            if pg:
-                pg.stop()
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -28,18 +28,17 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scale_probe import Sampler, postmaster_pid, process_cpu, read_pg_cpu
+from pgserver import Server, postgres
+from scale_probe import Sampler, process_cpu, read_pg_cpu
 
 JOURNEY = """journey "Scale"
 trigger added to list "Bench"
@@ -65,62 +64,6 @@ STEPS_PER_CONTACT = 10
 Org = dict[str, Any] | None
 TOML = '[fields]\n"Stage" = "Text"\n"Score" = "Number"\n"Plan Tier" = "Text"\n'
 JOURNEY_BIN = Path(sys.executable).with_name("journey")
-PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin")
-
-
-def _pg(name: str) -> str:
-    found = shutil.which(name) or next(
-        (str(Path(d) / name) for d in PG_DIRS if (Path(d) / name).exists()), None
-    )
-    if found is None:
-        raise SystemExit(f"PostgreSQL's {name} is not installed")
-    return found
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@dataclass
-class Server:
-    """The PostgreSQL server of this run: its base URL and the postmaster's pid."""
-
-    url: str
-    postmaster: int
-
-
-@contextmanager
-def postgres() -> Iterator[Server]:
-    """A PostgreSQL server for this run."""
-    root = Path(tempfile.mkdtemp(prefix="journey-scale-pg-"))
-    sockets = root / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    data = root / "data"
-    subprocess.run(
-        _as_postgres([_pg("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets} -c fsync=off"
-    ctl = _pg("pg_ctl")
-    subprocess.run(
-        _as_postgres([ctl, "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield Server(f"postgresql+psycopg://postgres@127.0.0.1:{port}", postmaster_pid(data))
-    finally:
-        subprocess.run(
-            _as_postgres([ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True
-        )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -385,7 +328,10 @@ def main() -> None:
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     results = []
     try:
-        with postgres() as server, emulated_org(folder / "org") if args.org else _none() as org:
+        with (
+            postgres(fsync=False) as server,
+            emulated_org(folder / "org") if args.org else _none() as org,
+        ):
             for workers in args.workers:
                 results.append(
                     one_run(server, folder, args.contacts, workers, org, args.poll, args.no_stats)

@@ -94,10 +94,6 @@ def read_pg_cpu(postmaster: int) -> PgCpu:
     return reading
 
 
-def postmaster_pid(data: Path) -> int:
-    return int((data / "postmaster.pid").read_text().split()[0])
-
-
 _SAMPLE = (
     "SELECT state, wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity "
     "WHERE datname = current_database() AND backend_type = 'client backend' "
