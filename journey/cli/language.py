@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -187,8 +187,9 @@ def segment_problems(config: ProjectConfig) -> list[Diagnostic]:
 def load_project(path: Path, now: datetime | None = None) -> tuple[Schema, list[Diagnostic]]:
     """The schema of the project ``path`` belongs to, and the problems of its
     ``journey.toml`` (segments, groups' users, synced fields; the org cache's age).
-    Raises ``ConfigError``. (Read afresh for every file: a project's file is small, and a
-    cache would outlive an edit in a long test run.)"""
+    Raises ``ConfigError``. (Read afresh on every call: a cache kept longer than one command
+    would outlive an edit in an editor session or a long test run; ``check`` shares it
+    among one command's files.)"""
     from journey.engine.org_checks import toml_org_problems
 
     config = read_config(path)
@@ -262,13 +263,30 @@ def _print(diagnostics: list[Diagnostic]) -> None:
         typer.echo(diagnostic.format())
 
 
-def compile_path(path: Path) -> tuple[CompiledJourney | None, list[Diagnostic]]:
-    """Read, check and compile one file against its project's schema. ``ConfigError``
-    propagates (the caller decides the exit code)."""
+def compile_path(
+    path: Path, schema: Schema | None = None
+) -> tuple[CompiledJourney | None, list[Diagnostic]]:
+    """Read, check and compile one file against its project's schema (``schema`` when the
+    caller has it already). ``ConfigError`` propagates (the caller decides the exit code)."""
     text, problem = read_source(path)
     if text is None:
         return None, [problem] if problem else []
-    return compile_source(text, str(path), load_schema(path))
+    return compile_source(text, str(path), load_schema(path) if schema is None else schema)
+
+
+def _projects(now: datetime) -> Callable[[Path], tuple[Schema, list[Diagnostic]]]:
+    """``load_project`` for the files of one command: the files of one project share its
+    schema, built once (building it reads the seed or the org's cache, the largest cost of
+    a check); a project is known by its ``journey.toml``, as every command finds it."""
+    known: dict[Path, tuple[Schema, list[Diagnostic]]] = {}
+
+    def project_of(path: Path) -> tuple[Schema, list[Diagnostic]]:
+        key = find_config(path) or path.resolve().parent
+        if key not in known:
+            known[key] = load_project(path, now)
+        return known[key]
+
+    return project_of
 
 
 class CheckFormat(StrEnum):
@@ -295,12 +313,13 @@ def check(
 ) -> None:
     """Check journeys: every problem as file:line:col with the line, a caret and a hint."""
     files, diagnostics = find_journeys(default_paths(paths))
-    now = datetime.now(UTC)
+    project_of = _projects(datetime.now(UTC))
     for path in _progress(files, "Checking"):
-        for problem in load_project(path, now)[1]:
+        schema, problems = project_of(path)
+        for problem in problems:
             if problem not in diagnostics:
                 diagnostics.append(problem)
-        diagnostics.extend(compile_path(path)[1])
+        diagnostics.extend(compile_path(path, schema)[1])
     errors = sum(d.severity == "error" for d in diagnostics)
     warnings = sum(d.severity == "warning" for d in diagnostics)
     chosen = CheckFormat.json if as_json else format_
