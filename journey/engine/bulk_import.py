@@ -11,9 +11,9 @@ linked contact — but a table at a time instead of a row at a time:
 
 * a new contact has nothing to compare with, no field to replace and no run to wake, so
   its rows are plain inserts, never updates or upserts;
-* on PostgreSQL the rows go through ``COPY`` (psycopg's copy support), one stream per
-  table, with the contacts' IDs drawn from their sequence first; on SQLite through one
-  ``executemany`` per table. Either way it is the caller's transaction.
+* on PostgreSQL the rows go through a binary ``COPY`` (psycopg's copy support), one
+  stream per table, with the contacts' IDs drawn from their sequence first; on SQLite
+  through one ``executemany`` per table. Either way it is the caller's transaction.
 
 Values are bound through the columns' own SQLAlchemy types, as an insert would bind them,
 so a moment or a flag is stored the same whichever path wrote it.
@@ -316,8 +316,8 @@ def _insert(
     conn: Connection, into: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Rows (tuples in ``names``' order, their values bound: ``_binder``) through
-    PostgreSQL's ``COPY`` (psycopg's copy support), or one ``executemany`` of the driver on
-    SQLite, without SQLAlchemy's per-row statement machinery."""
+    PostgreSQL's binary ``COPY`` (psycopg's copy support), or one ``executemany`` of the
+    driver on SQLite, without SQLAlchemy's per-row statement machinery."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -328,10 +328,26 @@ def _insert(
         return
     raw = conn.connection.driver_connection
     assert raw is not None
+    types = _column_types(conn, into, names)
     with (
         raw.cursor() as cursor,
-        cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN") as copy,
+        cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
+        copy.set_types(types)
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+def _column_types(conn: Connection, into: sa.Table, names: Sequence[str]) -> list[int]:
+    """The columns' type OIDs, as the server has them: a binary ``COPY`` sends each value
+    in its column's own binary form, which the server stores without parsing text (and
+    the client formats without printing it)."""
+    found: dict[str, int] = dict(
+        conn.exec_driver_sql(
+            "SELECT attname, atttypid::integer FROM pg_attribute "
+            "WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped",
+            {"table": into.name},
+        ).all()
+    )
+    return [int(found[name]) for name in names]
