@@ -6,6 +6,7 @@
     .venv/bin/python bench/import.py --store sqlite   # one store only
     .venv/bin/python bench/import.py --profile        # one run's profile (cumulative, top 25)
     .venv/bin/python bench/import.py --via rows       # the row-by-row reference, to compare
+    .venv/bin/python bench/import.py --command        # the command's fixed cost (20 contacts)
 
 Each run writes a CSV of N contacts (email, names, a company, a number and a date field,
 one email in ten repeated in another letter case, so de-duplication is exercised) and
@@ -18,13 +19,21 @@ memory is flat in the file's size. PostgreSQL: a server of its own is started fo
 bench (``initdb`` + ``pg_ctl`` in a temporary folder, as ``postgres`` when run as root,
 like tests/conftest.py) and stopped at the end. Figures: contacts/s (median and min-max
 over the runs, wall clock), the import's CPU seconds (median) and the machine's load.
+
+``--command`` measures what every ``journey contacts import`` pays whatever its file: the
+whole process (``journey contacts import`` of 20 contacts into a new project made by
+``journey init``, its store new each time, ``--json``), CPU seconds of the process from
+``getrusage`` and wall time, median of ``--runs`` (at least 5), after one untimed run
+that leaves the bytecode compiled, as an installed package has it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,6 +128,39 @@ def _child(url: str, n: int, mode: str, via: str, profile: bool) -> dict[str, fl
     return result
 
 
+def _command_cost(runs: int) -> None:
+    script = Path(sys.executable).parent / "journey"
+    journey = [str(script)] if script.exists() else [sys.executable, "-m", "journey"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
+    with tempfile.TemporaryDirectory() as folder:
+        project = Path(folder) / "project"
+        subprocess.run(
+            [*journey, "init", str(project), "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        write_csv(project / "people.csv", 20)
+        args = [*journey, "contacts", "import", "people.csv", "--list", "Bench", "--json"]
+        walls, cpus = [], []
+        for index in range(runs + 1):
+            shutil.rmtree(project / ".journey", ignore_errors=True)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(args, cwd=project, env=env, check=True, capture_output=True, timeout=120)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if index:  # the first run compiles the bytecode
+                walls.append(wall)
+                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    print(
+        f"  command          CPU {statistics.median(cpus):.3f} s (min {min(cpus):.3f}, "
+        f"max {max(cpus):.3f})   wall {statistics.median(walls):.3f} s   over {runs} runs",
+        flush=True,
+    )
+
+
 def _report(name: str, runs: list[dict[str, float]]) -> None:
     rates = [r["contacts_per_s"] for r in runs]
     cpu = statistics.median(r["cpu_s"] for r in runs)
@@ -164,10 +206,21 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="5,000 contacts, one run")
     parser.add_argument("--profile", action="store_true", help="print one run's profile")
+    parser.add_argument(
+        "--command", action="store_true", help="the command's fixed cost on 20 contacts"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(one(args.child, args.contacts, args.mode, args.via, args.profile)))
+        return
+    if args.command:
+        print(
+            "journey contacts import, 20 contacts, new store: the fixed cost; load average "
+            f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
+            flush=True,
+        )
+        _command_cost(max(args.runs, 5))
         return
     if args.quick:
         args.contacts = 5_000

@@ -75,7 +75,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "worker": ("journey.cli.worker",),
     "retry": ("journey.cli.failures",),
     "event": ("journey.cli.runs",),
-    "contacts": ("journey.cli.runs",),
+    "contacts": ("journey.cli.contacts_import",),
     "status": ("journey.cli.runs",),
     "contact": ("journey.cli.runs",),
     "serve": ("journey.cli.serve",),

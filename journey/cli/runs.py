@@ -1,9 +1,9 @@
-"""Commands: journey run, worker, status, contact, contacts import, event.
+"""Commands: journey run, worker, status, contact, event.
 
 Pipeline position: thin — parse arguments, call the engine (``engine.project``,
 ``engine.intake``, ``engine.runner``, ``engine.status``), print for people (rich) or for
 programs (``--json``). User mistakes — a bad ``journey.toml``, a journey that does not
-compile, an unreadable CSV, a bad ``--now`` — go through the one failure path
+compile, a bad ``--now`` — go through the one failure path
 (``journey.cli.errors``). The reading commands (``status``, ``contact``) never create the
 store: in a fresh folder they say there is none yet.
 """
@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -24,17 +23,15 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from journey.cli.app import NO_STORE, JsonOpt, app, contacts_app, group
+from journey.cli.app import NO_STORE, JsonOpt, app, group
 from journey.cli.connection import connection_summary
-from journey.cli.errors import ExitCode, fail, row_problem
-from journey.cli.import_progress import import_progress
+from journey.cli.errors import ExitCode, fail
 from journey.cli.moments import parse_moment
 from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
-from journey.engine.csv_import import import_file
 from journey.engine.failed_runs import FailedRun, failed_runs
 from journey.engine.intake import submit_form
 from journey.engine.journeys import journey_key
@@ -354,53 +351,6 @@ def contact_command(
 
 
 # --------------------------------------------------------------------------- contacts in
-
-
-@contacts_app.command(
-    "import", epilog='Example: journey contacts import people.csv --list "Website Leads"'
-)
-def import_command(
-    file: Annotated[
-        Path, typer.Argument(metavar="CSV", help="A CSV file; the header row names the fields.")
-    ],
-    list_name: Annotated[
-        str | None, typer.Option("--list", metavar="LIST", help="Add them to this list.")
-    ] = None,
-    now: NowOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
-    moment = parse_moment(now)
-    with (
-        acting_project(moment, with_journeys=False) as project,
-        import_progress(not as_json, file) as progress,
-    ):
-        report = import_file(project.store, file, project.context(moment), list_name, progress)
-    data = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "errors": [row_problem(str(file), e.row, e.message) for e in report.errors],
-        "salesforce_records_requested": report.requested,
-        "ignored_columns": report.ignored_columns,
-    }
-    if not _emit(as_json, data):
-        for e in report.errors:
-            typer.echo(f"{file}:{e.row}: error: {e.message}", err=True)
-        for column, why in report.ignored_columns.items():
-            typer.echo(f'{file}: column "{column}" set aside ({why})', err=True)
-        added = f" to list {list_name!r}" if list_name else ""
-        typer.echo(
-            f"{report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged{added}; {len(report.errors)} rows refused"
-        )
-        if report.requested:
-            typer.echo(
-                f"{report.requested} without a Salesforce record: `journey run` (or the "
-                "worker) creates theirs"
-            )
-    if report.errors:
-        raise typer.Exit(ExitCode.PROBLEMS)
 
 
 @event_app.command(

@@ -11,9 +11,9 @@ linked contact — but a table at a time instead of a row at a time:
 
 * a new contact has nothing to compare with, no field to replace and no run to wake, so
   its rows are plain inserts, never updates or upserts;
-* on PostgreSQL the rows go through ``COPY`` (psycopg's copy support), one stream per
-  table, with the contacts' IDs drawn from their sequence first; on SQLite through one
-  ``executemany`` per table. Either way it is the caller's transaction.
+* on PostgreSQL the rows go through a binary ``COPY`` (psycopg's copy support), one
+  stream per table, with the contacts' IDs drawn from their sequence first; on SQLite
+  through one ``executemany`` per table. Either way it is the caller's transaction.
 
 Values are bound through the columns' own SQLAlchemy types, as an insert would bind them,
 so a moment or a flag is stored the same whichever path wrote it.
@@ -119,6 +119,9 @@ def write_new_contacts(
     day_of, flag_of = _binder(conn, fv.c.date_value), _binder(conn, fv.c.flag)
     fields: list[tuple[Any, ...]] = []
     adds: list[tuple[int, str]] = []
+    # The usual file (``--list``, no Salesforce records): every new contact joins the one
+    # list, and its memberships and their events are one statement each (``_joined``).
+    one_list = _the_one_list(views)
     # (name, value) -> the field value row's columns after its contact's and key: a batch
     # repeats its values, and each is checked, typed and bound once.
     tails: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -134,13 +137,17 @@ def write_new_contacts(
                 text, number, day, flag = checked.coerced(display, entry[1], kind)
                 tail = tails[entry] = (display, kind, text, number, day_of(day), flag_of(flag))
             fields.append((cid, key, *tail))
-        for name in view.lists.values():
-            adds.append((cid, name))
+        if one_list is None:
+            for name in view.lists.values():
+                adds.append((cid, name))
     _insert(conn, fv, _VALUE_COLUMNS, fields)
     at = _binder(conn, ev.c.at)(ctx.now)
     unprocessed = _binder(conn, ev.c.processed)(False)
     events: list[tuple[Any, ...]] = []
-    if adds:
+    announce = False
+    if one_list is not None:
+        announce = _joined(conn, views, one_list, ctx)
+    elif adds:
         list_ids = _list_ids(conn, [name for _, name in adds])
         added = _binder(conn, m.c.added_at)(ctx.now)
         memberships = [(list_ids[name.casefold()], cid, added) for cid, name in adds]
@@ -156,6 +163,7 @@ def write_new_contacts(
         events = [e for e in events if listens(e[0], e[2])]
     if events:
         _insert(conn, ev, _EVENT_COLUMNS, events)
+    if events or announce:
         announce_work(conn)
     linked = [v.id for v in views if v.salesforce_id]
     if linked:
@@ -163,9 +171,60 @@ def write_new_contacts(
     return len(views)
 
 
+def _the_one_list(views: Sequence[ContactView]) -> str | None:
+    """The list every one of ``views`` is in, when each is in exactly that one."""
+    first = views[0].lists
+    if len(first) != 1:
+        return None
+    ((key, name),) = first.items()
+    for view in views:
+        lists = view.lists
+        if len(lists) != 1 or key not in lists:
+            return None
+    return name
+
+
+def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: ContactContext) -> bool:
+    """Every one of ``views`` (stored, numbered in order) put in the list ``name``, and its
+    ``added_to_list`` event written (unless no journey listens), each table in one
+    statement that takes the contacts' IDs from the store (SQLite: the range they were
+    numbered in) or from one array (PostgreSQL), instead of a row per contact sent from
+    here; the rows are the ones ``write_new_contacts`` would send, in the same order.
+    Whether an event was written."""
+    m, ev = table(Membership), table(Event)
+    list_id = _list_ids(conn, [name])[name.casefold()]
+    added = _binder(conn, m.c.added_at)(ctx.now)
+    at = _binder(conn, ev.c.at)(ctx.now)
+    unprocessed = _binder(conn, ev.c.processed)(False)
+    ids = [v.id for v in views]
+    if conn.dialect.name == "postgresql":
+        source = "unnest(%(ids)s::integer[]) WITH ORDINALITY AS new(id, n) ORDER BY n"
+        params: dict[str, Any] = {"ids": ids}
+        mark = "%({})s".format
+    else:
+        # ``_new_ids``: SQLite numbered them consecutively, in order.
+        source = "contacts AS new WHERE new.id BETWEEN :lo AND :hi ORDER BY new.id"
+        params = {"lo": ids[0], "hi": ids[-1]}
+        mark = ":{}".format
+    conn.exec_driver_sql(
+        f"INSERT INTO {m.name} (list_id, contact_id, added_at) "
+        f"SELECT {mark('list')}, new.id, {mark('added')} FROM {source}",
+        {**params, "list": list_id, "added": added},
+    )
+    if ctx.listens is not None and not ctx.listens("added_to_list", name):
+        return False
+    conn.exec_driver_sql(
+        f"INSERT INTO {ev.name} ({', '.join(_EVENT_COLUMNS)}) "
+        f"SELECT 'added_to_list', new.id, {mark('name')}, NULL, {mark('at')}, "
+        f"{mark('unprocessed')} FROM {source}",
+        {**params, "name": name, "at": at, "unprocessed": unprocessed},
+    )
+    return True
+
+
 def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext) -> list[int]:
     c = table(Contact)
-    companies = _companies(conn, [v.get("Company") for v in views])
+    companies = _companies(conn, [e[1] for v in views if (e := v.fields.get("company"))])
     now = _binder(conn, c.c.created_at)(ctx.now)
     rows: list[tuple[Any, ...]] = []
     for view in views:
@@ -257,8 +316,8 @@ def _insert(
     conn: Connection, into: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Rows (tuples in ``names``' order, their values bound: ``_binder``) through
-    PostgreSQL's ``COPY`` (psycopg's copy support), or one ``executemany`` of the driver on
-    SQLite, without SQLAlchemy's per-row statement machinery."""
+    PostgreSQL's binary ``COPY`` (psycopg's copy support), or one ``executemany`` of the
+    driver on SQLite, without SQLAlchemy's per-row statement machinery."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
@@ -269,10 +328,26 @@ def _insert(
         return
     raw = conn.connection.driver_connection
     assert raw is not None
+    types = _column_types(conn, into, names)
     with (
         raw.cursor() as cursor,
-        cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN") as copy,
+        cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
+        copy.set_types(types)
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+def _column_types(conn: Connection, into: sa.Table, names: Sequence[str]) -> list[int]:
+    """The columns' type OIDs, as the server has them: a binary ``COPY`` sends each value
+    in its column's own binary form, which the server stores without parsing text (and
+    the client formats without printing it)."""
+    found: dict[str, int] = dict(
+        conn.exec_driver_sql(
+            "SELECT attname, atttypid::integer FROM pg_attribute "
+            "WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped",
+            {"table": into.name},
+        ).all()
+    )
+    return [int(found[name]) for name in names]

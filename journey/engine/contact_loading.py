@@ -1,15 +1,18 @@
 """Contacts out of the store: ``ContactView``s for a batch of contacts, and look-up by email.
 
 Pipeline position: store -> **contact_loading** -> ``ContactView`` for the executor, the
-sync, the status views and the demo. A batch is read in four queries per 900 contacts
-(contacts, field values, list memberships, campaign statuses) whatever its size, because
-the runner and the sync load thousands of contacts per pass. On PostgreSQL a batch is one
-query per table whatever its size: the IDs go as one array (``= ANY(...)``), which the
-driver sends as one value rather than parsing 900 placeholders per statement.
+sync, the status views and the demo. A batch is read in four queries (contacts, field
+values, list memberships, campaign statuses) whatever its size, because the runner and
+the sync load thousands of contacts per pass: the IDs go as one value — an array on
+PostgreSQL (``= ANY(...)``), a JSON array on SQLite (``IN (SELECT value FROM
+json_each(?))``, which SQLite answers from the column's index) — so a statement's text
+never changes: it is compiled once and cached, where an ``IN`` of 900 placeholders is
+rendered again at every execution.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -28,12 +31,18 @@ __all__ = ["contact_id_by_email", "load_views", "matching"]
 def matching(
     conn: Connection, column: sa.ColumnElement[Any], values: Sequence[Any]
 ) -> Iterator[sa.ColumnElement[bool]]:
-    """``column IN values`` as few conditions as the database takes: one ``= ANY(array)``
-    on PostgreSQL, an ``IN`` per ``IN_BATCH`` values elsewhere."""
+    """``column IN values`` as one condition of one parameter (module docstring): ``=
+    ANY(array)`` on PostgreSQL, ``IN`` a JSON array's values on SQLite, an ``IN`` per
+    ``IN_BATCH`` values elsewhere."""
     if not values:
         return
-    if conn.dialect.name == "postgresql":
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
         yield column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+        return
+    if dialect == "sqlite":
+        each = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.String))
+        yield column.in_(sa.select(each.table_valued("value").c.value))
         return
     for chunk in in_batches(values):
         yield column.in_(chunk)
@@ -63,7 +72,8 @@ def load_views(conn: Connection, contact_ids: Iterable[int]) -> dict[int, Contac
         *(column for column, _, _ in core),
     ]
     names = [(key, display) for _, key, display in core]
-    for chunk in in_batches(ids, len(ids) if conn.dialect.name == "postgresql" else IN_BATCH):
+    one_query = conn.dialect.name in ("postgresql", "sqlite")
+    for chunk in in_batches(ids, len(ids) if one_query else IN_BATCH):
         (of_chunk,) = matching(conn, c.c.id, chunk)
         for row in conn.execute(sa.select(*person).where(of_chunk)):
             cid = row[0]

@@ -22,8 +22,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -57,11 +57,10 @@ _ID_COLUMNS = {"salesforce id": _ID, "salesforce type": _TYPE}
 _OWNER_KEY = OWNER_FIELD.casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class _Column:
-    """One header column, as decided once per file."""
+class _Column(NamedTuple):
+    """One header column, as decided once per file (a tuple: a row unpacks each)."""
 
-    index: int
+    place: int  # its cell in a row
     role: int
     display: str  # the name intake keys the row's values by (``ctx.display``)
     check: Callable[[str], object] | None  # raises FieldValueError for a bad value
@@ -96,31 +95,45 @@ def _values(cells: list[str], columns: list[_Column], ignored: dict[str, str]) -
     raises ``FieldValueError`` to refuse it. The same values and refusals as
     ``intake._clean`` for the row's dict."""
     values: dict[str, str] = {}
-    for column in columns:
-        value = cells[column.index].strip()
+    for index, role, display, check in columns:
+        value = cells[index].strip()
         if not value:
             continue
-        role = column.role
         if role == _FIELD:
-            if column.check is not None:
-                column.check(value)
-            values[column.display] = value
+            if check is not None:
+                check(value)
+            values[display] = value
         elif role == _ID:
             values["\0id"] = value
         elif role == _TYPE:
             values["\0type"] = value
         else:
             # Salesforce's to write: the next sync would only overwrite it (docs/import.md).
-            ignored[column.display] = INBOUND_ONLY
+            ignored[display] = INBOUND_ONLY
     return identified(values)
 
 
+#: What a name in a row's values sets on its contact (``_Setter``).
+_SET_FIELD, _SET_EMAIL, _SET_OWNER, _SET_RECORD, _SET_TYPE = range(5)
+
+
 class _Setter:
-    """``ContactView.set`` for the names a file's rows carry, each name's key and spelling
-    worked out once."""
+    """``ContactView.set`` for the names a file's rows carry, each name's kind, key and
+    spelling worked out once."""
 
     def __init__(self) -> None:
-        self._names: dict[str, tuple[str, str]] = {}
+        self._names: dict[str, tuple[int, str, str]] = {}
+
+    @staticmethod
+    def _entry(name: str) -> tuple[int, str, str]:
+        if name == "\0id":
+            return _SET_RECORD, "", ""
+        if name == "\0type":
+            return _SET_TYPE, "", ""
+        display = canonical_field(name)
+        key = display.casefold()
+        kind = _SET_EMAIL if key == "email" else _SET_OWNER if key == _OWNER_KEY else _SET_FIELD
+        return kind, key, display
 
     def merge(self, view: ContactView, values: dict[str, str], list_name: str | None) -> None:
         """``intake._merge``: a later value wins; an email in another letter case never
@@ -128,18 +141,15 @@ class _Setter:
         names = self._names
         fields = view.fields
         for name, value in values.items():
-            if name == "\0id":
-                view.salesforce_id = value
-                continue
-            if name == "\0type":
-                view.salesforce_type = "Contact" if value == "Contact" else "Lead"
-                continue
             entry = names.get(name)
             if entry is None:
-                display = canonical_field(name)
-                entry = names[name] = (display.casefold(), display)
-            key, display = entry
-            if key == "email":
+                entry = names[name] = self._entry(name)
+            kind, key, display = entry
+            if kind == _SET_FIELD:
+                old = fields.get(key)
+                if old is None or old[1] != value:
+                    fields[key] = (display, value)
+            elif kind == _SET_EMAIL:
                 if (
                     name == "Email"
                     and view.salesforce_id
@@ -147,13 +157,13 @@ class _Setter:
                 ):
                     continue  # a record's Email is Salesforce's: another case is no change
                 view.email = value
-            elif key == _OWNER_KEY:
+            elif kind == _SET_OWNER:
                 if view.get(OWNER_FIELD) != value:
                     view.set_owner(value)
+            elif kind == _SET_RECORD:
+                view.salesforce_id = value
             else:
-                old = fields.get(key)
-                if old is None or old[1] != value:
-                    fields[key] = (display, value)
+                view.salesforce_type = "Contact" if value == "Contact" else "Lead"
         if list_name:
             view.lists.setdefault(list_name.casefold(), list_name)
 

@@ -67,8 +67,8 @@ def load_known(conn: Connection, rows: list[dict[str, str]]) -> Known:
     by_record: dict[str, int] = {}
     by_email: dict[str, int] = {}
     unlinked: dict[str, int] = {}
-    # Each chunk's rows are in ID order, and a chunk's IDs or emails are not another's: the
-    # first row seen for a key is its oldest contact whatever the chunks.
+    # Rows in ID order (and, where a database takes the values in chunks, a chunk's IDs or
+    # emails are not another's): the first row seen for a key is its oldest contact.
     wanted = [w for r in records for w in (r, r[:15])]
     for of_ids in matching(conn, c.c.salesforce_id, wanted):
         by_id = sa.select(c.c.id, c.c.salesforce_id).where(of_ids)

@@ -1,0 +1,76 @@
+"""A project opened to take contacts in: its configuration, its store and its contact rules.
+
+Pipeline position: CLI (``journey contacts import``) -> **intake_project** -> store, and
+the ``ContactContext`` the importer merges with. ``engine.project`` opens a project for
+running — it compiles the journeys and loads the runner and the connectors — which an
+import needs none of: what it writes (contacts, lists, the events journeys wait for)
+depends only on ``journey.toml``'s fields, segments and sync settings. Opening only those
+keeps the command's start-up to the store and the importer, and leaves the published
+journeys as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from journey.engine.conditions import Evaluator
+from journey.engine.config import ConfigError, ProjectConfig, load_config
+from journey.engine.contacts import ContactContext
+from journey.engine.store import Store, open_store
+from journey.engine.sync.mapping import inbound_only_fields
+
+if TYPE_CHECKING:
+    from journey.dsl.syntax import Condition
+
+__all__ = ["IntakeProject", "open_intake", "segments_of"]
+
+
+def segments_of(config: ProjectConfig) -> dict[str, Condition]:
+    """The ``[segments]`` conditions, parsed; a bad one names the segment. The language's
+    parser is loaded only for a project that has segments."""
+    if not config.segments:
+        return {}
+    from journey.dsl import JourneyError, parse_condition
+
+    parsed: dict[str, Condition] = {}
+    for name, text in config.segments.items():
+        try:
+            parsed[name] = parse_condition(text, origin=f'journey.toml [segments] "{name}"')
+        except JourneyError as exc:
+            first = exc.diagnostics[0] if exc.diagnostics else None
+            detail = first.message if first else str(exc)
+            raise ConfigError(
+                f'{config.root / "journey.toml"}: [segments] "{name}": {detail}'
+            ) from None
+    return parsed
+
+
+@dataclass
+class IntakeProject:
+    config: ProjectConfig
+    store: Store
+    evaluator: Evaluator
+
+    def context(self, now: datetime) -> ContactContext:
+        """The rules a contact is written by: ``engine.project.Project.context``'s."""
+        fields = dict(self.config.all_fields())
+        inbound = inbound_only_fields(self.config.sync, fields)
+        return ContactContext(fields, self.evaluator, now, inbound_only=inbound)
+
+
+@contextmanager
+def open_intake(start: Path | None = None) -> Iterator[IntakeProject]:
+    """The project found from ``start`` (default: the current folder), its store made if
+    new, closed on leaving."""
+    config = load_config(start)
+    evaluator = Evaluator(segments_of(config), config.all_fields())
+    store = open_store(config.store_url)
+    try:
+        yield IntakeProject(config, store, evaluator)
+    finally:
+        store.close()
