@@ -27,7 +27,7 @@ from journey.engine.sync.mapping import inbound_only_fields
 if TYPE_CHECKING:
     from journey.dsl.syntax import Condition
 
-__all__ = ["IntakeProject", "open_intake", "segments_of"]
+__all__ = ["IntakeProject", "contact_context", "open_intake", "segments_of"]
 
 
 def segments_of(config: ProjectConfig) -> dict[str, Condition]:
@@ -57,10 +57,16 @@ class IntakeProject:
     evaluator: Evaluator
 
     def context(self, now: datetime) -> ContactContext:
-        """The rules a contact is written by: ``engine.project.Project.context``'s."""
-        fields = dict(self.config.all_fields())
-        inbound = inbound_only_fields(self.config.sync, fields)
-        return ContactContext(fields, self.evaluator, now, inbound_only=inbound)
+        return contact_context(self.config, self.evaluator, now)
+
+
+def contact_context(config: ProjectConfig, evaluator: Evaluator, now: datetime) -> ContactContext:
+    """The rules a contact is written by, for an import and a run alike: the fields'
+    types, the segments, and the fields the sync owns (which only Salesforce writes)."""
+    fields = dict(config.all_fields())
+    return ContactContext(
+        fields, evaluator, now, inbound_only=inbound_only_fields(config.sync, fields)
+    )
 
 
 @contextmanager

@@ -23,11 +23,10 @@ from journey.connectors.recording import JournalingConnector
 from journey.engine.conditions import Evaluator
 from journey.engine.config import ProjectConfig, load_config
 from journey.engine.contacts import ContactContext
-from journey.engine.intake_project import segments_of
+from journey.engine.intake_project import contact_context, segments_of
 from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
 from journey.engine.store import Store, open_store
-from journey.engine.sync.mapping import inbound_only_fields
 
 __all__ = ["Project", "journey_files_signature", "open_project", "segments_of", "store_exists"]
 
@@ -63,8 +62,7 @@ class Project:
         return dict(self.config.all_fields())
 
     def context(self, now: datetime) -> ContactContext:
-        inbound = inbound_only_fields(self.config.sync, self.config.all_fields())
-        return ContactContext(self.field_types, self.evaluator, now, inbound_only=inbound)
+        return contact_context(self.config, self.evaluator, now)
 
     def runner(self, batch_size: int = 1000, worker_id: str | None = None) -> Runner:
         return Runner(
