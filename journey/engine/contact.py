@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from journey.connectors.base import ContactChanges, ContactSnapshot
 from journey.engine.config import STANDARD_FIELDS
 from journey.vocabulary import OWNER_FIELD, is_user_id
+
+if TYPE_CHECKING:
+    # The connector's types, imported where a connector is called: a dry run of a journey
+    # with no Salesforce step imports no connector.
+    from journey.connectors.base import ContactChanges, ContactSnapshot
 
 __all__ = ["OWNER_FIELD", "ContactView", "canonical_field"]
 
@@ -106,6 +110,8 @@ class ContactView:
         return self.email.casefold() if self.email else f"id:{self.id}"
 
     def snapshot(self) -> ContactSnapshot:
+        from journey.connectors.base import ContactSnapshot
+
         return ContactSnapshot(
             id=self.id,
             email=self.email,

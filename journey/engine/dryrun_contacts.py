@@ -2,7 +2,7 @@
 later row can be it.
 
 Pipeline position: ``csv_rows.read_csv`` -> **dryrun_contacts** -> ``engine.dryrun``.
-``intake.views_from_rows`` holds every contact until the file ends, because a later row
+``intake_rows.views_from_rows`` holds every contact until the file ends, because a later row
 with the same email or Salesforce ID merges into an earlier contact (about 1.3 KB a
 contact: 240 MB for 100,000). Here the file is read twice:
 
@@ -11,7 +11,7 @@ contact: 240 MB for 100,000). Here the file is read twice:
    may have seen before is noted with the last line it is on. Memory is the filter plus
    the identities that repeat (and the filter's rare false alarms), not the file.
 2. **The contacts.** Each row is checked and matched with the import's own functions
-   (``intake``'s, so the rules are one set); a contact is handed on, numbered as
+   (``intake_rows``'s, so the rules are one set); a contact is handed on, numbered as
    ``views_from_rows`` numbers it, once every identity any of its rows had has no later
    line — in the order it was made, so a contact waiting for a later row holds back only
    those made after it.
@@ -28,10 +28,10 @@ from contextlib import suppress
 from pathlib import Path
 
 from journey.engine.contact import ContactView
-from journey.engine.contacts import ContactContext, FieldValueError
+from journey.engine.contact_context import ContactContext
 from journey.engine.csv_rows import BAD_ROW, read_csv
-from journey.engine.import_targets import Known, target
-from journey.engine.intake import RowError, _clean, _merge
+from journey.engine.field_values import FieldValueError
+from journey.engine.intake_rows import Known, RowError, clean_row, merge_row, target
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 
 __all__ = ["stream_views"]
@@ -122,14 +122,14 @@ def views_streamed(
     emails: dict[int, set[str]] = {}  # placeholder id -> its ``fresh_by_email`` keys
     for line, raw in rows():
         try:
-            values = _clean(raw, ctx)
+            values = clean_row(raw, ctx)
             view = target(known, values)
         except FieldValueError as exc:
             errors.append(RowError(line, str(exc)))
         else:
             if view.id not in until:
                 queue.append(view)
-            _merge(view, values, None)
+            merge_row(view, values, None)
             known.noted(view)
             if view.email:
                 emails.setdefault(view.id, set()).add(view.email.casefold())

@@ -24,9 +24,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from journey.connectors.base import EffectResult
 from journey.dsl.compiled import CompiledJourney, Step
 from journey.dsl.limits import MAX_STEPS
 from journey.dsl.syntax import Action, AddToList
@@ -46,7 +45,10 @@ from journey.engine.executor_plan import (
     Node,
     plan_of,
 )
-from journey.engine.store import RunStatus
+from journey.engine.run_status import RunStatus
+
+if TYPE_CHECKING:
+    from journey.connectors.base import EffectResult
 
 __all__ = [
     "MAX_STEPS_PER_ADVANCE",

@@ -20,32 +20,16 @@ from pathlib import Path
 
 from journey.connectors.base import Connector
 from journey.connectors.recording import JournalingConnector
-from journey.dsl import JourneyError, parse_condition
-from journey.dsl.syntax import Condition
 from journey.engine.conditions import Evaluator
-from journey.engine.config import ConfigError, ProjectConfig, load_config
+from journey.engine.config import ProjectConfig, load_config
 from journey.engine.contacts import ContactContext
 from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
+from journey.engine.segments import segments_of
 from journey.engine.store import Store, open_store
 from journey.engine.sync.mapping import inbound_only_fields
 
 __all__ = ["Project", "journey_files_signature", "open_project", "segments_of", "store_exists"]
-
-
-def segments_of(config: ProjectConfig) -> dict[str, Condition]:
-    """The ``[segments]`` conditions, parsed; a bad one names the segment."""
-    parsed: dict[str, Condition] = {}
-    for name, text in config.segments.items():
-        try:
-            parsed[name] = parse_condition(text, origin=f'journey.toml [segments] "{name}"')
-        except JourneyError as exc:
-            first = exc.diagnostics[0] if exc.diagnostics else None
-            detail = first.message if first else str(exc)
-            raise ConfigError(
-                f'{config.root / "journey.toml"}: [segments] "{name}": {detail}'
-            ) from None
-    return parsed
 
 
 @dataclass
