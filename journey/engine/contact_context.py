@@ -31,6 +31,7 @@ class ContactContext:
     inbound_only: frozenset[str] = frozenset()
     _types: dict[str, tuple[str, str]] = field(init=False)
     _inbound: frozenset[str] = field(init=False)
+    _columns: dict[str, tuple[str, bool, str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._types = {k.casefold(): (k, v) for k, v in self.field_types.items()}
@@ -46,3 +47,15 @@ class ContactContext:
     def type_of(self, name: str) -> str:
         entry = self._types.get(name.casefold())
         return entry[1] if entry else "Text"
+
+    def column(self, name: str) -> tuple[str, bool, str]:
+        """(display name, inbound only, type) of a column or form field: a file's rows
+        ask this of the same few names each time. Kept for the first thousand names (a
+        form's posts could name any number)."""
+        known = self._columns.get(name)
+        if known is None:
+            display = self.display(name)
+            known = (display, self.is_inbound_only(display), self.type_of(display))
+            if len(self._columns) < 1000:
+                self._columns[name] = known
+        return known

@@ -65,6 +65,7 @@ __all__ = [
     "DryRunStream",
     "dry_run",
     "dry_run_file",
+    "iso_moment",
     "iter_dry_run",
     "load_dry_run",
     "stream_dry_run",
@@ -94,14 +95,14 @@ class ContactPath:
             "status": self.status,
             "goal": self.goal,
             "truncated": self.truncated,
-            "ended_at": _iso(self.ended_at),
+            "ended_at": iso_moment(self.ended_at),
             "path": [
                 {
                     "step": r.step_id,
                     "kind": r.kind,
                     "outcome": r.outcome,
                     "detail": r.detail,
-                    "at": _iso(r.at),
+                    "at": iso_moment(r.at),
                     **({"data": r.data} if r.data else {}),
                 }
                 for r in self.records
@@ -124,13 +125,13 @@ class DryRunReport:
         return {
             "journey": self.journey,
             "version": self.version,
-            "at": _iso(self.at),
+            "at": iso_moment(self.at),
             "contacts": [c.as_dict() for c in self.contacts],
         }
 
 
 @lru_cache(maxsize=1024)
-def _iso(moment: datetime | None) -> str | None:
+def iso_moment(moment: datetime | None) -> str | None:
     """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return None if moment is None else moment.isoformat(timespec="seconds")
 
@@ -265,7 +266,7 @@ def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool
     if w.result is None:
         return advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
     assert w.pending is not None
-    done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock)
+    done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock, lean=lean)
     w.result = None
     if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
         more = advance(journey, done.position, w.view, w.clock, evaluator, lean=lean)
@@ -337,7 +338,7 @@ class DryRunStream:
 
     def head(self) -> dict[str, Any]:
         """The report's keys other than its contacts (``DryRunReport.as_dict``)."""
-        return {"journey": self.journey, "version": self.version, "at": _iso(self.at)}
+        return {"journey": self.journey, "version": self.version, "at": iso_moment(self.at)}
 
 
 @dataclass(frozen=True, slots=True)

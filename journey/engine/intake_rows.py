@@ -51,24 +51,34 @@ def clean_row(
     if BAD_ROW in raw:
         raise FieldValueError(raw[BAD_ROW])
     values: dict[str, str] = {}
+    column = ctx.column
     for name, cell in raw.items():
-        value = (cell or "").strip()
+        value = cell.strip() if cell else ""
         if not value:
             continue
-        key = name.strip().casefold()
-        if key in _ID_COLUMNS:
-            values["\0" + _ID_COLUMNS[key]] = value
+        role = _ROLES.get(name)
+        if role is None:
+            role = _ID_COLUMNS.get(name.strip().casefold(), "")
+            if len(_ROLES) < 1000:
+                _ROLES[name] = role
+        if role:
+            values["\0" + role] = value
             continue
-        display = ctx.display(name)
-        if ctx.is_inbound_only(display):
+        display, inbound, kind = column(name)
+        if inbound:
             # Salesforce's to write (a formula, an Account's field, mapped inbound only):
             # a value here would only be overwritten by the next sync, so it is set aside.
             if ignored is not None:
                 ignored[display] = INBOUND_ONLY
             continue
-        coerce(display, value, ctx.type_of(display))  # raises FieldValueError
+        if kind != "Text":  # a text is any text: only the other types can refuse a value
+            coerce(display, value, kind)  # raises FieldValueError
         values[display] = value
     return identified(values)
+
+
+#: Column name -> "id", "type" (``_ID_COLUMNS``) or "" for a field: asked once per name.
+_ROLES: dict[str, str] = {}
 
 
 def identified(values: dict[str, str]) -> dict[str, str]:
