@@ -228,18 +228,26 @@ def _run_chunk(
         for view in contacts
     ]
     if keep_records:
+        # One entry for all: a record is never changed once made.
+        entered = Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
         for w in walkers:
-            w.path.records.append(
-                Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
-            )
+            w.path.records.append(entered)
     live = walkers
     lean = not keep_records
     while live:
         waiting_on_connector: list[_Walker] = []
         still: list[_Walker] = []
         for w in live:
-            adv = _step(journey, w, evaluator, lean)
-            _take(w, adv, keep_records)
+            if w.result is None:
+                adv = advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
+            else:
+                adv = _resume(journey, w, evaluator, lean)
+            w.position, w.pending, path = adv.position, adv.pending, w.path
+            path.steps += adv.steps
+            if adv.goal:
+                path.goal = adv.goal
+            if keep_records:
+                path.records.extend(adv.records)
             status = w.position.status
             if adv.pending is not None:
                 waiting_on_connector.append(w)
@@ -262,10 +270,10 @@ def _run_chunk(
     return [w.path for w in walkers]
 
 
-def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
-    if w.result is None:
-        return advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
+def _resume(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
+    """The walker's connector result taken, and the walk on from there."""
     assert w.pending is not None
+    assert w.result is not None
     done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock, lean=lean)
     w.result = None
     if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
@@ -278,15 +286,6 @@ def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool
         assert done.position.next_due is not None
         w.clock = done.position.next_due
     return done
-
-
-def _take(w: _Walker, adv: Advance, keep_records: bool) -> None:
-    w.position = adv.position
-    w.pending = adv.pending
-    w.path.steps += adv.steps
-    w.path.goal = adv.goal or w.path.goal
-    if keep_records:
-        w.path.records.extend(adv.records)
 
 
 def _perform(

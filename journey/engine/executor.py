@@ -80,9 +80,11 @@ class Position:
     seq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One activity-feed entry."""
+    """One activity-feed entry. Not frozen, though nothing changes one once made: a
+    frozen dataclass sets each field through ``object.__setattr__``, four times the cost,
+    and a dry run makes several per contact."""
 
     step_id: str
     kind: str
