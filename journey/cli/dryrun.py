@@ -75,7 +75,7 @@ def dry_run_command(
 
         # The real connector, on scratch copies: the project's org and store stay as they
         # are, so there is nothing for JOURNEY_CONNECTOR=recording to spare.
-        with open_connector(setup.config, dry_run=True) as connector:
+        with open_connector(setup.project_config(), dry_run=True) as connector:
             run = _frozen(setup, contacts, moment, connector, as_json, as_jsonl)
     if run.errors:
         raise typer.Exit(ExitCode.PROBLEMS)

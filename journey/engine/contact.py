@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from journey.engine.config import STANDARD_FIELDS
-from journey.vocabulary import OWNER_FIELD, is_user_id
+from journey.vocabulary import OWNER_FIELD, STANDARD_FIELD_TYPES, is_user_id
 
 if TYPE_CHECKING:
     # The connector's types, imported where a connector is called: a dry run of a journey
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["OWNER_FIELD", "ContactView", "canonical_field"]
 
 _OWNER_KEY = OWNER_FIELD.casefold()
-_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELDS}
+_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELD_TYPES}
 
 
 def canonical_field(name: str, known: Mapping[str, str] | None = None) -> str:

@@ -34,12 +34,11 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from journey.dsl.compiled import CompiledJourney
 from journey.dsl.syntax import Condition
 from journey.engine.conditions import Evaluator
-from journey.engine.config import ProjectConfig, load_config
 from journey.engine.contact import ContactView
 from journey.engine.contact_context import ContactContext
 from journey.engine.csv_rows import read_csv
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     # Imported where a connector is used: a journey that needs no Salesforce is taken
     # through with none (``engine.org_reads``).
     from journey.connectors.base import Connector, EffectResult
+    from journey.engine.config import ProjectConfig
     from journey.engine.linking import LinkReader
 
 __all__ = [
@@ -344,8 +344,10 @@ class DryRunStream:
 class DryRunSetup:
     """A journey file made ready for dry runs: its project's configuration, the journey,
     its segments, and whether it needs Salesforce (``engine.org_reads``), which the caller
-    asks before opening a connector."""
+    asks before opening a connector. ``config`` may be ``engine.config_view``'s light view
+    (what a dry run without the org reads of it); ``project_config`` is the whole one."""
 
+    path: Path
     config: ProjectConfig
     journey: CompiledJourney
     segments: Mapping[str, Condition]
@@ -354,13 +356,29 @@ class DryRunSetup:
     def needs_org(self) -> bool:
         return needs_org(self.journey, self.segments)
 
+    def project_config(self) -> ProjectConfig:
+        """The configuration with its models, for opening a connector."""
+        from journey.engine.config import ProjectConfig, load_config
+
+        return self.config if isinstance(self.config, ProjectConfig) else load_config(self.path)
+
 
 def load_dry_run(journey_path: Path) -> DryRunSetup:
     """The journey file with the project's ``journey.toml`` (found upwards from it) for
-    fields and segments. Raises ``JourneyLoadError`` (with diagnostics) or ``ConfigError``."""
-    config = load_config(journey_path)
+    fields and segments: read as ``journey check`` reads it (``engine.config_view``, no
+    Pydantic models) when it can be. Raises ``JourneyLoadError`` (with diagnostics) or
+    ``ConfigError``."""
+    from journey.engine.config_view import read_view
+
+    view = read_view(journey_path)
+    if view is not None:
+        config = cast("ProjectConfig", view)
+    else:
+        from journey.engine.config import load_config
+
+        config = load_config(journey_path)
     journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
-    return DryRunSetup(config, journey, segments_of(config))
+    return DryRunSetup(journey_path, config, journey, segments_of(config))
 
 
 def dry_run_file(
@@ -424,7 +442,8 @@ def stream_dry_run(
         from journey.engine.linking import LinkReader
 
         if isinstance(connector, RecordReader):
-            links = (LinkReader(connector, config.sync, config.all_fields()), ctx)
+            sync = setup.project_config().sync
+            links = (LinkReader(connector, sync, config.all_fields()), ctx)
     paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
     return DryRunStream(journey.name, journey.version, at, count, paths, errors)
 

@@ -1,12 +1,17 @@
 """The project's segments (``[segments]`` in ``journey.toml``) parsed with the language's own
 condition parser, apart from the project's store and runner: a dry run needs them and no
-database layer (``engine.project`` re-exports ``segments_of``)."""
+database layer, nor, for a project ``engine.config_view`` reads, the configuration's models
+(``engine.project`` re-exports ``segments_of``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from journey.dsl import JourneyError, parse_condition
 from journey.dsl.syntax import Condition
-from journey.engine.config import ConfigError, ProjectConfig
+
+if TYPE_CHECKING:
+    from journey.engine.config import ProjectConfig
 
 __all__ = ["segments_of"]
 
@@ -20,6 +25,8 @@ def segments_of(config: ProjectConfig) -> dict[str, Condition]:
         except JourneyError as exc:
             first = exc.diagnostics[0] if exc.diagnostics else None
             detail = first.message if first else str(exc)
+            from journey.engine.config import ConfigError
+
             raise ConfigError(
                 f'{config.root / "journey.toml"}: [segments] "{name}": {detail}'
             ) from None
