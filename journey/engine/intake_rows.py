@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from journey.engine.contact import ContactView
+from journey.engine.contact import ContactView, canonical_field
 from journey.engine.contact_context import ContactContext
 from journey.engine.csv_rows import BAD_ROW
 from journey.engine.field_values import FieldValueError, coerce
@@ -109,6 +109,7 @@ def _same(view: ContactView, email: str) -> bool:
 
 
 def merge_row(view: ContactView, values: Mapping[str, str], list_name: str | None) -> None:
+    put = view.put
     for name, value in values.items():
         if name == "\0id":
             view.salesforce_id = value
@@ -117,7 +118,7 @@ def merge_row(view: ContactView, values: Mapping[str, str], list_name: str | Non
         elif name == "Email" and view.salesforce_id and _same(view, value.casefold()):
             continue  # a record's Email is Salesforce's: another letter case is no change
         else:
-            view.set(name, value)
+            put(canonical_field(name), value)  # ``view.set``, one call less per cell
     if list_name:
         view.lists.setdefault(list_name.casefold(), list_name)
 
