@@ -13,6 +13,12 @@ everything but lists that are not Salesforce's and ``update field``). A conditio
 record when it asks what only the record says: its type (``is salesforce lead``), a
 campaign member's status, membership of a list Salesforce's records make ("Salesforce
 Leads"), or the record's owner ("Lead Owner").
+
+Not counted: a field condition on a field the sync maps from Salesforce. With the org, a
+CSV contact whose email or ID the org knows is looked up and takes the record's values
+(``engine.linking``) before its first step; without it, it keeps the CSV's. So for such a
+contact the two can differ (a Lead's "Title" in the org, none in the CSV); for contacts
+the org does not know they are the same (``tests/engine/test_dryrun_org.py``).
 """
 
 from __future__ import annotations
