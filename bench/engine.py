@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/engine.py                 # the full run (a few minutes)
     .venv/bin/python bench/engine.py --quick         # small sizes, to try it out
+    .venv/bin/python bench/engine.py --dry-only      # the dry run alone (under a minute)
     .venv/bin/python bench/engine.py --store postgres --pg-url postgresql+psycopg://...
     .venv/bin/python bench/engine.py --quick --store sqlite --profile   # one cProfile
 
@@ -251,6 +252,7 @@ def main() -> None:
     )
     parser.add_argument("--pg-url", help="a PostgreSQL server to use (base URL, no database)")
     parser.add_argument("--durable-only", action="store_true", help="skip the dry run")
+    parser.add_argument("--dry-only", action="store_true", help="only the dry run")
     parser.add_argument(
         "--profile", action="store_true", help="print the largest durable run's cProfile"
     )
@@ -279,6 +281,9 @@ def main() -> None:
                 flush=True,
             )
         print(f"  goal at {big:,}: ≥ {300_000:,} contact-steps/s\n")
+    if args.dry_only:
+        print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
+        return
     if args.store in ("sqlite", "both"):
         _durable("sqlite", sizes, repeat, "", args.profile)
     if args.store in ("postgres", "both"):

@@ -215,3 +215,82 @@ def test_a_cache_folder_that_cannot_be_made_only_costs_time(project: Path, tmp_p
     blocker.write_text("not a folder")
     done = run_check(project, blocker / "cache")
     assert (done.returncode, done.stderr) == (0, "")
+
+
+#: Every module of journey's own that a dry run of a journey with no Salesforce step
+#: imports (``engine.org_reads``): no connector, no store, no emulated org. A module
+#: added here is one more that every such dry run loads before its first contact.
+DRY_RUN_MODULES = {
+    "journey",
+    "journey.__main__",
+    "journey.cli",
+    "journey.cli.app",
+    "journey.cli.coercion",
+    "journey.cli.dryrun",
+    "journey.cli.errors",
+    "journey.cli.help",
+    "journey.cli.main",
+    "journey.cli.moments",
+    "journey.dsl",
+    "journey.dsl.checker",
+    "journey.dsl.compiled",
+    "journey.dsl.compiler",
+    "journey.dsl.diagnostics",
+    "journey.dsl.formatter",
+    "journey.dsl.hints",
+    "journey.dsl.limits",
+    "journey.dsl.org_names",
+    "journey.dsl.parser",
+    "journey.dsl.pipeline",
+    "journey.dsl.syntax",
+    "journey.dsl.templates",
+    "journey.dsl.text",
+    "journey.dsl.transformer",
+    "journey.dsl.walk",
+    "journey.engine",
+    "journey.engine.actions",
+    "journey.engine.conditions",
+    "journey.engine.config_file",
+    "journey.engine.config_view",
+    "journey.engine.contact",
+    "journey.engine.contact_context",
+    "journey.engine.csv_rows",
+    "journey.engine.dryrun",
+    "journey.engine.dryrun_contacts",
+    "journey.engine.dryrun_json",
+    "journey.engine.executor",
+    "journey.engine.executor_plan",
+    "journey.engine.field_values",
+    "journey.engine.intake_rows",
+    "journey.engine.journeys",
+    "journey.engine.org_reads",
+    "journey.engine.run_status",
+    "journey.engine.segments",
+    "journey.engine.sync",
+    "journey.engine.sync.mapping",
+    "journey.salesforce_ids",
+    "journey.vocabulary",
+}
+
+
+def test_a_dry_run_without_salesforce_steps_imports_no_connector_store_or_org(
+    project: Path, tmp_path: Path
+) -> None:
+    """bench/peer/routing.journey (fields and lists only): the dry run makes no connector
+    and no scratch org, so it loads none of their layers; the example's journey.toml is
+    one ``engine.config_view`` reads, so not the configuration's models either."""
+    routing = Path(__file__).resolve().parents[1] / "bench" / "peer" / "routing.journey"
+    shutil.copy(routing, project / "journeys" / "routing.journey")
+    contacts = project / "contacts.csv"
+    contacts.write_text(
+        "Email,Country,Annual Revenue\na@x.example,United States,5\nb@x.example,France,2000000\n",
+        encoding="utf-8",
+    )
+    command = ["dry-run", "journeys/routing.journey", "--contacts", str(contacts), "--json"]
+    modules = imported(command, project, tmp_path / "cache")
+    assert "journey.engine.dryrun" in modules
+    no_org = ("sqlalchemy", "sqlmodel", "simple_salesforce", "requests", "urllib3", "pydantic")
+    assert under(modules, (*no_org, "journey.connectors", "journey.emulator")) == []
+    assert heavy(modules) == []
+    ours = {m for m in modules if m == "journey" or m.startswith("journey.")}
+    assert sorted(ours - DRY_RUN_MODULES) == []

@@ -1,8 +1,9 @@
 """Command: journey dry-run — a journey tried on a CSV of contacts, in memory.
 
-Pipeline position: the thin shell around ``engine.dryrun``: open the dry run's connector
-(the real Salesforce connector on a scratch copy of the embedded org, or reading a
-configured org with its writes captured — ``connectors.scratch``), take each contact
+Pipeline position: the thin shell around ``engine.dryrun``: for a journey that needs
+Salesforce (``engine.org_reads``), open the dry run's connector (the real Salesforce
+connector on a scratch copy of the embedded org, or reading a configured org with its
+writes captured — ``connectors.scratch``; imported only then), take each contact
 through the journey, print each path as its chunk of contacts is done (``--json`` for
 programs, ``--jsonl`` for a large file's report read as it comes). Refused rows are
 reported by line and end the command with exit 1, as ``contacts import`` does; nothing is
@@ -15,18 +16,25 @@ import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from journey.cli.app import JsonOpt, app
 from journey.cli.errors import ExitCode, row_problem
 from journey.cli.moments import parse_moment
-from journey.connectors.base import Connector
-from journey.connectors.factory import open_connector
-from journey.engine.config import load_config
-from journey.engine.dryrun import ContactPath, DryRunReport, DryRunStream, stream_dry_run_file
+from journey.engine.dryrun import (
+    ContactPath,
+    DryRunReport,
+    DryRunSetup,
+    DryRunStream,
+    load_dry_run,
+    stream_dry_run,
+)
 from journey.engine.dryrun_json import json_document, jsonl_lines, write_all
+
+if TYPE_CHECKING:
+    from journey.connectors.base import Connector
 
 __all__ = ["dry_run_command", "print_dry_run"]
 
@@ -59,28 +67,55 @@ def dry_run_command(
     Refused rows are reported by line, as by contacts import, and the rest taken through.
     Paths are printed as the contacts are taken through, a chunk at a time."""
     moment = parse_moment(at)
-    # The real connector, on scratch copies: the project's org and store stay as they are,
-    # so there is nothing for JOURNEY_CONNECTOR=recording to spare.
-    with open_connector(load_config(file), dry_run=True) as connector:
-        # Everything loaded so far (modules, the scratch org) lives as long as the command:
-        # the collector need not walk it again each time the contacts' short-lived objects
-        # make it look (it took about a tenth of a 10,000-contact run). Unfrozen after, for
-        # a caller that goes on (tests run many commands in one process).
-        gc.freeze()
-        try:
-            run = _report(file, contacts, moment, connector, as_json, as_jsonl)
-        finally:
-            gc.unfreeze()
+    setup = load_dry_run(file)
+    if not setup.needs_org:
+        run = _frozen(setup, contacts, moment, None, as_json, as_jsonl)
+    else:
+        from journey.connectors.factory import open_connector
+
+        # The real connector, on scratch copies: the project's org and store stay as they
+        # are, so there is nothing for JOURNEY_CONNECTOR=recording to spare.
+        with open_connector(setup.project_config(), dry_run=True) as connector:
+            run = _frozen(setup, contacts, moment, connector, as_json, as_jsonl)
     if run.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
 
 
+def _frozen(
+    setup: DryRunSetup,
+    contacts: Path,
+    moment: datetime,
+    connector: Connector | None,
+    as_json: bool,
+    jsonl: bool,
+) -> DryRunStream:
+    # Everything loaded so far (modules, the journey, a scratch org) lives as long as the
+    # command: the collector need not walk it again each time the contacts' short-lived
+    # objects make it look (it took about a tenth of a 10,000-contact run). Those objects
+    # are freed by their counts, not by the collector, so it looks less often too (about
+    # 3% of the instructions per contact). Both undone after, for a caller that goes on
+    # (tests run many commands in one process).
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, *threshold[1:])
+    try:
+        return _report(setup, contacts, moment, connector, as_json, jsonl)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def _report(
-    file: Path, contacts: Path, moment: datetime, connector: Connector, as_json: bool, jsonl: bool
+    setup: DryRunSetup,
+    contacts: Path,
+    moment: datetime,
+    connector: Connector | None,
+    as_json: bool,
+    jsonl: bool,
 ) -> DryRunStream:
     # The human report starts with the number of contacts: it reads the file first.
     human = not (as_json or jsonl)
-    run = stream_dry_run_file(file, contacts, moment, connector=connector, whole=human)
+    run = stream_dry_run(setup, contacts, moment, connector, whole=human)
 
     def refused() -> list[dict[str, Any]]:
         return [row_problem(str(contacts), e.row, e.message) for e in run.errors]

@@ -87,6 +87,9 @@ class Evaluator:
         self._depth = 0
         #: id(condition) -> (condition, its compiled test) for ``decide``.
         self._compiled: dict[int, tuple[Condition, Callable[[ContactView], bool]]] = {}
+        #: id(field condition) -> (condition, the explanation's text before and after
+        #: the value) for ``evaluate``.
+        self._texts: dict[int, tuple[FieldCondition, str, str]] = {}
 
     @property
     def segment_names(self) -> list[str]:
@@ -191,18 +194,20 @@ class Evaluator:
         return result
 
     def _field(self, c: FieldCondition, contact: ContactView, why: list[str] | None) -> bool:
-        is_owner = c.field.casefold() == OWNER_FIELD.casefold()
-        candidates = contact.owner_values() if is_owner else []
-        value = contact.get(c.field)
-        if not candidates:
-            candidates = [value] if value else []
-        result = _test(c, candidates)
+        # The verdict is the compiled test's (``decide``, which agrees with ``_test`` on
+        # every operator: tests/engine/test_dryrun_chunks.py); the text around the value
+        # is made once per condition.
+        result = self.decide(c, contact)
         if why is not None:
-            shown = value.replace("'", "\\'")
-            test = c.op if c.value is None else f'{c.op} "{c.value}"'
-            if c.op in (">", ">=", "<", "<="):
-                test = f"{c.op} {c.value}"
-            why.append(f"field \"{c.field}\" = '{shown}' → {test}: {_yes(result)}")
+            entry = self._texts.get(id(c))
+            if entry is None or entry[0] is not c:
+                test = c.op if c.value is None else f'{c.op} "{c.value}"'
+                if c.op in (">", ">=", "<", "<="):
+                    test = f"{c.op} {c.value}"
+                entry = (c, f'field "{c.field}" = \'', f"' → {test}: ")
+                self._texts[id(c)] = entry
+            shown = contact.get(c.field).replace("'", "\\'")
+            why.append(f"{entry[1]}{shown}{entry[2]}{_yes(result)}")
         return result
 
 

@@ -13,27 +13,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from journey.connectors.base import ContactChanges, ContactSnapshot
-from journey.engine.config import STANDARD_FIELDS
-from journey.vocabulary import OWNER_FIELD, is_user_id
+from journey.vocabulary import OWNER_FIELD, STANDARD_FIELD_TYPES, is_user_id
+
+if TYPE_CHECKING:
+    # The connector's types, imported where a connector is called: a dry run of a journey
+    # with no Salesforce step imports no connector.
+    from journey.connectors.base import ContactChanges, ContactSnapshot
 
 __all__ = ["OWNER_FIELD", "ContactView", "canonical_field"]
 
 _OWNER_KEY = OWNER_FIELD.casefold()
-_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELDS}
+_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_FIELD_TYPES}
 
 
 def canonical_field(name: str, known: Mapping[str, str] | None = None) -> str:
     """The schema's spelling of a field name typed in any case."""
-    name = name.strip()
-    key = name.casefold()
+    if not known:
+        spelt = _SPELT.get(name)
+        if spelt is not None:
+            return spelt
+    stripped = name.strip()
+    key = stripped.casefold()
     if known:
         for candidate in known:
             if candidate.casefold() == key:
                 return candidate
-    return _STANDARD_BY_KEY.get(key, name)
+    spelt = _STANDARD_BY_KEY.get(key, stripped)
+    if not known and len(_SPELT) < 4096:
+        _SPELT[name] = spelt
+    return spelt
+
+
+#: Names already spelt (without ``known``): every row and step asks for the same few.
+_SPELT: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -106,6 +120,8 @@ class ContactView:
         return self.email.casefold() if self.email else f"id:{self.id}"
 
     def snapshot(self) -> ContactSnapshot:
+        from journey.connectors.base import ContactSnapshot
+
         return ContactSnapshot(
             id=self.id,
             email=self.email,
@@ -142,7 +158,7 @@ class ContactView:
         """``set`` for a name already in the schema's spelling (``canonical_field``): the
         executor spells each step's field once per journey, not once per contact."""
         key = display.casefold()
-        new = (value or "").strip()
+        new = value.strip() if value else ""
         if key == "email":
             old = self.email or ""
         elif key == _OWNER_KEY:
@@ -150,16 +166,19 @@ class ContactView:
         else:
             entry = self.fields.get(key)
             old = entry[1] if entry else ""
+            if old == new:
+                return None
+            if new:
+                self.fields[key] = (display, new)
+            else:
+                del self.fields[key]
+            return (display, old, new)
         if old == new:
             return None
         if key == "email":
             self.email = new or None
-        elif key == _OWNER_KEY:
-            self.set_owner(new)
-        elif new:
-            self.fields[key] = (display, new)
         else:
-            self.fields.pop(key, None)
+            self.set_owner(new)
         return (display, old, new)
 
     def set_owner(self, owner: str) -> None:

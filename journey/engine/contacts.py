@@ -20,8 +20,7 @@ contacts find every name they need in one module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,8 +38,8 @@ from journey.engine.change_effects import (
     wake,
     wake_runs,
 )
-from journey.engine.conditions import Evaluator
-from journey.engine.contact import OWNER_FIELD, ContactView, canonical_field
+from journey.engine.contact import OWNER_FIELD, ContactView
+from journey.engine.contact_context import ContactContext
 from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
 from journey.engine.pg_rows import insert_rows, pipelined, update_rows
@@ -71,40 +70,6 @@ __all__ = [
     "wake_runs",
     "write_contacts",
 ]
-
-
-@dataclass
-class ContactContext:
-    """What writing contacts needs to know: field types (from ``journey.toml``), the
-    segment evaluator, and the clock. ``listens`` (kind, name) -> bool, when given, keeps
-    only the events some published journey has a trigger for: the inbox exists to start
-    runs, and a pass that updates 100,000 contacts should not queue 300,000 events that
-    no trigger will ever match. Without it every event is kept."""
-
-    field_types: Mapping[str, str]
-    evaluator: Evaluator
-    now: datetime
-    listens: Callable[[str, str], bool] | None = None
-    #: Fields journey.toml maps inbound only (``sync.mapping.inbound_only_fields``): what
-    #: intake sets aside, since only Salesforce writes them.
-    inbound_only: frozenset[str] = frozenset()
-    _types: dict[str, tuple[str, str]] = field(init=False)
-    _inbound: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._types = {k.casefold(): (k, v) for k, v in self.field_types.items()}
-        self._inbound = frozenset(n.casefold() for n in self.inbound_only)
-
-    def is_inbound_only(self, name: str) -> bool:
-        return name.casefold() in self._inbound
-
-    def display(self, name: str) -> str:
-        entry = self._types.get(name.strip().casefold())
-        return entry[0] if entry else canonical_field(name)
-
-    def type_of(self, name: str) -> str:
-        entry = self._types.get(name.casefold())
-        return entry[1] if entry else "Text"
 
 
 def new_contacts(conn: Connection, count: int, now: datetime) -> list[int]:

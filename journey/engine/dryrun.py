@@ -2,9 +2,10 @@
 
 Pipeline position: CSV (or any ``ContactView``s) -> **dry run** -> executor -> a connector
 whose writes cannot matter: the real Salesforce connector on a scratch copy of the org
-(``open_connector(config, dry_run=True)``, what ``journey dry-run`` uses), so Salesforce's
-rules are applied once, by the code that applies them in the real run. Without one, the
-journaling connector answers ``done`` to every action: paths and waits only.
+(``open_connector(config, dry_run=True)``, what ``journey dry-run`` uses for a journey that
+needs Salesforce, ``engine.org_reads``), so Salesforce's rules are applied once, by the code
+that applies them in the real run. Without one, the journaling connector answers ``done``
+to every action: paths and waits only; a journey with no Salesforce step needs none.
 
 Each contact has its own virtual clock starting at ``at``: a wait passes at once and the
 clock jumps to when it would end; ``wait until`` waits its full time unless its condition
@@ -27,38 +28,47 @@ looked up before its first step and again right after an action linked it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from journey.connectors.base import Connector, EffectRequest, EffectResult
-from journey.connectors.recording import JournalingConnector
-from journey.connectors.sync import RecordReader
 from journey.dsl.compiled import CompiledJourney
+from journey.dsl.syntax import Condition
 from journey.engine.conditions import Evaluator
-from journey.engine.config import load_config
 from journey.engine.contact import ContactView
-from journey.engine.contacts import ContactContext
+from journey.engine.contact_context import ContactContext
+from journey.engine.csv_rows import read_csv
 from journey.engine.dryrun_contacts import stream_views
 from journey.engine.executor import Advance, Pending, Position, Record, advance, complete_effect
-from journey.engine.intake import RowError, read_csv, views_from_rows
+from journey.engine.intake_rows import RowError, views_from_rows
 from journey.engine.journeys import load_catalog
-from journey.engine.linking import LinkReader
-from journey.engine.project import segments_of
-from journey.engine.store import RunStatus
+from journey.engine.org_reads import calls_salesforce, needs_org
+from journey.engine.run_status import RunStatus
+from journey.engine.segments import segments_of
+
+if TYPE_CHECKING:
+    # Imported where a connector is used: a journey that needs no Salesforce is taken
+    # through with none (``engine.org_reads``).
+    from journey.connectors.base import Connector, EffectResult
+    from journey.engine.config import ProjectConfig
+    from journey.engine.linking import LinkReader
 
 __all__ = [
     "CHUNK",
     "ContactPath",
     "DryRunReport",
+    "DryRunSetup",
     "DryRunStream",
     "dry_run",
     "dry_run_file",
+    "iso_moment",
     "iter_dry_run",
+    "load_dry_run",
+    "stream_dry_run",
     "stream_dry_run_file",
 ]
 
@@ -85,14 +95,14 @@ class ContactPath:
             "status": self.status,
             "goal": self.goal,
             "truncated": self.truncated,
-            "ended_at": _iso(self.ended_at),
+            "ended_at": iso_moment(self.ended_at),
             "path": [
                 {
                     "step": r.step_id,
                     "kind": r.kind,
                     "outcome": r.outcome,
                     "detail": r.detail,
-                    "at": _iso(r.at),
+                    "at": iso_moment(r.at),
                     **({"data": r.data} if r.data else {}),
                 }
                 for r in self.records
@@ -115,13 +125,13 @@ class DryRunReport:
         return {
             "journey": self.journey,
             "version": self.version,
-            "at": _iso(self.at),
+            "at": iso_moment(self.at),
             "contacts": [c.as_dict() for c in self.contacts],
         }
 
 
 @lru_cache(maxsize=1024)
-def _iso(moment: datetime | None) -> str | None:
+def iso_moment(moment: datetime | None) -> str | None:
     """Cached: a dry run's contacts share their virtual moments, so most are formatted once."""
     return None if moment is None else moment.isoformat(timespec="seconds")
 
@@ -183,7 +193,10 @@ def iter_dry_run(
     """``dry_run``'s paths in the contacts' order, ``chunk`` contacts at a time: a chunk is
     read from ``contacts``, taken through, and its paths yielded before the next is read."""
     evaluator = evaluator or Evaluator()
-    connector = connector or JournalingConnector(keep_log=False)
+    if connector is None and calls_salesforce(journey):
+        from journey.connectors.recording import JournalingConnector
+
+        connector = JournalingConnector(keep_log=False)
     for views in _chunks(contacts, max(1, chunk)):
         yield from _run_chunk(journey, views, at, evaluator, connector, keep_records, links)
 
@@ -199,7 +212,7 @@ def _run_chunk(
     contacts: list[ContactView],
     at: datetime,
     evaluator: Evaluator,
-    connector: Connector,
+    connector: Connector | None,
     keep_records: bool,
     links: tuple[LinkReader, ContactContext] | None,
 ) -> list[ContactPath]:
@@ -215,18 +228,26 @@ def _run_chunk(
         for view in contacts
     ]
     if keep_records:
+        # One entry for all: a record is never changed once made.
+        entered = Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
         for w in walkers:
-            w.path.records.append(
-                Record(journey.start, "enter", f'entered "{journey.name}"', "entered", at=at)
-            )
+            w.path.records.append(entered)
     live = walkers
     lean = not keep_records
     while live:
         waiting_on_connector: list[_Walker] = []
         still: list[_Walker] = []
         for w in live:
-            adv = _step(journey, w, evaluator, lean)
-            _take(w, adv, keep_records)
+            if w.result is None:
+                adv = advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
+            else:
+                adv = _resume(journey, w, evaluator, lean)
+            w.position, w.pending, path = adv.position, adv.pending, w.path
+            path.steps += adv.steps
+            if adv.goal:
+                path.goal = adv.goal
+            if keep_records:
+                path.records.extend(adv.records)
             status = w.position.status
             if adv.pending is not None:
                 waiting_on_connector.append(w)
@@ -242,16 +263,18 @@ def _run_chunk(
                 w.path.truncated, w.path.ended_at = True, w.clock
             else:
                 still.append(w)
-        _perform(journey, waiting_on_connector, connector, links)
+        if waiting_on_connector:
+            assert connector is not None  # iter_dry_run gives one to a journey with actions
+            _perform(journey, waiting_on_connector, connector, links)
         live = still + waiting_on_connector
     return [w.path for w in walkers]
 
 
-def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
-    if w.result is None:
-        return advance(journey, w.position, w.view, w.clock, evaluator, lean=lean)
+def _resume(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool) -> Advance:
+    """The walker's connector result taken, and the walk on from there."""
     assert w.pending is not None
-    done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock)
+    assert w.result is not None
+    done = complete_effect(journey, w.position, w.view, w.pending, w.result, w.clock, lean=lean)
     w.result = None
     if done.position.status == RunStatus.ACTIVE and done.position.next_due is None:
         more = advance(journey, done.position, w.view, w.clock, evaluator, lean=lean)
@@ -265,21 +288,14 @@ def _step(journey: CompiledJourney, w: _Walker, evaluator: Evaluator, lean: bool
     return done
 
 
-def _take(w: _Walker, adv: Advance, keep_records: bool) -> None:
-    w.position = adv.position
-    w.pending = adv.pending
-    w.path.steps += adv.steps
-    w.path.goal = adv.goal or w.path.goal
-    if keep_records:
-        w.path.records.extend(adv.records)
-
-
 def _perform(
     journey: CompiledJourney,
     walkers: Sequence[_Walker],
     connector: Connector,
     links: tuple[LinkReader, ContactContext] | None,
 ) -> None:
+    from journey.connectors.base import EffectRequest
+
     groups: dict[str, list[_Walker]] = defaultdict(list)
     for w in walkers:
         assert w.pending is not None
@@ -321,7 +337,48 @@ class DryRunStream:
 
     def head(self) -> dict[str, Any]:
         """The report's keys other than its contacts (``DryRunReport.as_dict``)."""
-        return {"journey": self.journey, "version": self.version, "at": _iso(self.at)}
+        return {"journey": self.journey, "version": self.version, "at": iso_moment(self.at)}
+
+
+@dataclass(frozen=True, slots=True)
+class DryRunSetup:
+    """A journey file made ready for dry runs: its project's configuration, the journey,
+    its segments, and whether it needs Salesforce (``engine.org_reads``), which the caller
+    asks before opening a connector. ``config`` may be ``engine.config_view``'s light view
+    (what a dry run without the org reads of it); ``project_config`` is the whole one."""
+
+    path: Path
+    config: ProjectConfig
+    journey: CompiledJourney
+    segments: Mapping[str, Condition]
+
+    @property
+    def needs_org(self) -> bool:
+        return needs_org(self.journey, self.segments)
+
+    def project_config(self) -> ProjectConfig:
+        """The configuration with its models, for opening a connector."""
+        from journey.engine.config import ProjectConfig, load_config
+
+        return self.config if isinstance(self.config, ProjectConfig) else load_config(self.path)
+
+
+def load_dry_run(journey_path: Path) -> DryRunSetup:
+    """The journey file with the project's ``journey.toml`` (found upwards from it) for
+    fields and segments: read as ``journey check`` reads it (``engine.config_view``, no
+    Pydantic models) when it can be. Raises ``JourneyLoadError`` (with diagnostics) or
+    ``ConfigError``."""
+    from journey.engine.config_view import read_view
+
+    view = read_view(journey_path)
+    if view is not None:
+        config = cast("ProjectConfig", view)
+    else:
+        from journey.engine.config import load_config
+
+        config = load_config(journey_path)
+    journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
+    return DryRunSetup(journey_path, config, journey, segments_of(config))
 
 
 def dry_run_file(
@@ -330,8 +387,7 @@ def dry_run_file(
     at: datetime,
     connector: Connector | None = None,
 ) -> tuple[DryRunReport, list[RowError]]:
-    """The dry run of one journey file over a CSV of contacts, with the project's
-    ``journey.toml`` (found upwards from the journey file) for fields and segments.
+    """The dry run of one journey file over a CSV of contacts (``load_dry_run``).
     Raises ``JourneyLoadError`` (with diagnostics), ``ConfigError`` or ``IntakeError``."""
     run = stream_dry_run_file(journey_path, contacts_csv, at, connector)
     return DryRunReport(run.journey, run.version, at, list(run.paths)), run.errors
@@ -346,15 +402,30 @@ def stream_dry_run_file(
     whole: bool = False,
     chunk: int = CHUNK,
 ) -> DryRunStream:
-    """``dry_run_file`` with its paths made as they are taken (``DryRunStream``). The CSV
-    is streamed (``engine.dryrun_contacts``): memory holds a chunk and the contacts still
-    waiting for a later row of theirs, not the file. ``whole``: read every contact first
-    (the count is known before the first path; the refused rows too). The connector must
-    stay open while the paths are taken. ``IntakeError`` for a file that cannot be read
-    at all is raised here, before any path."""
-    config = load_config(journey_path)
-    journey = load_catalog(config, None, [journey_path]).current.popitem()[1]
-    evaluator = Evaluator(segments_of(config), config.all_fields())
+    """``dry_run_file`` with its paths made as they are taken (``stream_dry_run``)."""
+    setup = load_dry_run(journey_path)
+    return stream_dry_run(setup, contacts_csv, at, connector, whole=whole, chunk=chunk)
+
+
+def stream_dry_run(
+    setup: DryRunSetup,
+    contacts_csv: Path,
+    at: datetime,
+    connector: Connector | None = None,
+    *,
+    whole: bool = False,
+    chunk: int = CHUNK,
+) -> DryRunStream:
+    """The dry run of ``setup``'s journey with its paths made as they are taken
+    (``DryRunStream``). The CSV is streamed (``engine.dryrun_contacts``): memory holds a
+    chunk and the contacts still waiting for a later row of theirs, not the file.
+    ``whole``: read every contact first (the count is known before the first path; the
+    refused rows too). ``connector``: none for a journey that needs no Salesforce; one
+    that reads records (``connectors.sync.RecordReader``) looks each contact's record up
+    first. It must stay open while the paths are taken. ``IntakeError`` for a file that
+    cannot be read at all is raised here, before any path."""
+    config, journey = setup.config, setup.journey
+    evaluator = Evaluator(setup.segments, config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
     errors: list[RowError] = []
     count: int | None = None
@@ -365,12 +436,14 @@ def stream_dry_run_file(
         contacts: Iterator[ContactView] = (views.pop() for _ in range(count))
     else:
         contacts = _checked(stream_views(contacts_csv, ctx, errors))
-    connector = connector or JournalingConnector(keep_log=False)
-    links = (
-        (LinkReader(connector, config.sync, config.all_fields()), ctx)
-        if isinstance(connector, RecordReader)
-        else None
-    )
+    links = None
+    if connector is not None:
+        from journey.connectors.sync import RecordReader
+        from journey.engine.linking import LinkReader
+
+        if isinstance(connector, RecordReader):
+            sync = setup.project_config().sync
+            links = (LinkReader(connector, sync, config.all_fields()), ctx)
     paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
     return DryRunStream(journey.name, journey.version, at, count, paths, errors)
 

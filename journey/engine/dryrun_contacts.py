@@ -2,7 +2,7 @@
 later row can be it.
 
 Pipeline position: ``csv_rows.read_csv`` -> **dryrun_contacts** -> ``engine.dryrun``.
-``intake.views_from_rows`` holds every contact until the file ends, because a later row
+``intake_rows.views_from_rows`` holds every contact until the file ends, because a later row
 with the same email or Salesforce ID merges into an earlier contact (about 1.3 KB a
 contact: 240 MB for 100,000). Here the file is read twice:
 
@@ -11,7 +11,7 @@ contact: 240 MB for 100,000). Here the file is read twice:
    may have seen before is noted with the last line it is on. Memory is the filter plus
    the identities that repeat (and the filter's rare false alarms), not the file.
 2. **The contacts.** Each row is checked and matched with the import's own functions
-   (``intake``'s, so the rules are one set); a contact is handed on, numbered as
+   (``intake_rows``'s, so the rules are one set); a contact is handed on, numbered as
    ``views_from_rows`` numbers it, once every identity any of its rows had has no later
    line — in the order it was made, so a contact waiting for a later row holds back only
    those made after it.
@@ -28,10 +28,10 @@ from contextlib import suppress
 from pathlib import Path
 
 from journey.engine.contact import ContactView
-from journey.engine.contacts import ContactContext, FieldValueError
-from journey.engine.csv_rows import BAD_ROW, read_csv
-from journey.engine.import_targets import Known, target
-from journey.engine.intake import RowError, _clean, _merge
+from journey.engine.contact_context import ContactContext
+from journey.engine.csv_rows import BAD_ROW, read_csv, read_records
+from journey.engine.field_values import FieldValueError
+from journey.engine.intake_rows import Known, RowError, clean_row, merge_row, target
 from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 
 __all__ = ["stream_views"]
@@ -70,24 +70,36 @@ class _Columns:
         self._ctx = ctx
         self._seen: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
 
-    def keys(self, raw: Mapping[str, str]) -> list[str]:
-        names = tuple(raw)
+    def named(self, names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+        """The columns among ``names`` that hold an email, and those that hold an ID."""
         columns = self._seen.get(names)
         if columns is None:
             emails = [n for n in names if n != BAD_ROW and self._ctx.display(n) == "Email"]
             ids = [n for n in names if n.strip().casefold() == "salesforce id"]
             columns = self._seen[names] = (emails, ids)
+        return columns
+
+    def keys(self, raw: Mapping[str, str]) -> list[str]:
+        emails, ids = self.named(tuple(raw))
         out = []
-        for name in columns[0]:
-            email = (raw[name] or "").strip()
-            if email:
-                out.append("e:" + email.casefold())
-        for name in columns[1]:
-            record = (raw[name] or "").strip()
-            if record:
-                out.append("r:" + record[:15])
-                with suppress(InvalidSalesforceIdError):
-                    out.append("r:" + person_id(record).id[:15])
+        for name in emails:
+            out.extend(self.identities("e", raw[name]))
+        for name in ids:
+            out.extend(self.identities("r", raw[name]))
+        return out
+
+    @staticmethod
+    def identities(kind: str, cell: str | None) -> list[str]:
+        """A cell's identities: ``e:`` its email, or ``r:`` its ID's first 15 characters
+        (and those of the ID it stands for)."""
+        value = (cell or "").strip()
+        if not value:
+            return []
+        if kind == "e":
+            return ["e:" + value.casefold()]
+        out = ["r:" + value[:15]]
+        with suppress(InvalidSalesforceIdError):
+            out.append("r:" + person_id(value).id[:15])
         return out
 
 
@@ -100,20 +112,46 @@ def _repeats(rows: Rows, columns: _Columns) -> _Repeats:
     return repeats
 
 
+def _file_repeats(csv_path: Path, columns: _Columns) -> _Repeats:
+    """``_repeats(read_csv(csv_path), columns)`` from the file's cells, without a dict per
+    row: a header named twice is its last cell, as in ``read_csv``'s dicts."""
+    header, records = read_records(csv_path)
+    places = {name: i for i, name in enumerate(h.strip() for h in header) if name}
+    repeats = _Repeats()
+    wanted: list[tuple[str, int]] | None = None
+    for line, cells in records:
+        if isinstance(cells, str):
+            continue
+        if wanted is None:
+            emails, ids = columns.named(tuple(places))
+            wanted = [("e", places[n]) for n in emails] + [("r", places[n]) for n in ids]
+        for kind, place in wanted:
+            for key in columns.identities(kind, cells[place]):
+                repeats.note(key, line)
+    return repeats
+
+
 def stream_views(
     csv_path: Path, ctx: ContactContext, errors: list[RowError]
 ) -> Iterator[ContactView]:
     """``views_from_rows(read_csv(csv_path), ctx)``'s contacts, each as soon as it is whole;
     the refused rows are appended to ``errors`` (in file order) as they are met."""
-    return views_streamed(lambda: read_csv(csv_path), ctx, errors)
+    return views_streamed(
+        lambda: read_csv(csv_path), ctx, errors, lambda columns: _file_repeats(csv_path, columns)
+    )
 
 
 def views_streamed(
-    rows: Callable[[], Rows], ctx: ContactContext, errors: list[RowError]
+    rows: Callable[[], Rows],
+    ctx: ContactContext,
+    errors: list[RowError],
+    first_reading: Callable[[_Columns], _Repeats] | None = None,
 ) -> Iterator[ContactView]:
-    """``stream_views`` over any rows; ``rows()`` is called twice, for the two readings."""
+    """``stream_views`` over any rows; ``rows()`` is called twice, for the two readings
+    (``first_reading``, when given, makes the first: ``_file_repeats``)."""
     columns = _Columns(ctx)
-    last = _repeats(rows(), columns).last
+    repeats = first_reading(columns) if first_reading else _repeats(rows(), columns)
+    last = repeats.last
     # ``import_targets`` numbers a new contact from how many were made: count them, keep none.
     known = Known({}, {}, {}, {}, fresh=_Count())
     queue: deque[ContactView] = deque()  # made, not yet let go, in the order made
@@ -122,14 +160,14 @@ def views_streamed(
     emails: dict[int, set[str]] = {}  # placeholder id -> its ``fresh_by_email`` keys
     for line, raw in rows():
         try:
-            values = _clean(raw, ctx)
+            values = clean_row(raw, ctx)
             view = target(known, values)
         except FieldValueError as exc:
             errors.append(RowError(line, str(exc)))
         else:
             if view.id not in until:
                 queue.append(view)
-            _merge(view, values, None)
+            merge_row(view, values, None)
             known.noted(view)
             if view.email:
                 emails.setdefault(view.id, set()).add(view.email.casefold())

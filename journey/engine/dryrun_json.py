@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _s
 from typing import Any
 
 from journey.engine.dryrun import ContactPath
+from journey.engine.dryrun import iso_moment as _iso
 
 __all__ = ["json_document", "jsonl_lines"]
 
@@ -87,35 +90,65 @@ def _value(v: Any) -> str:
 def contact_json(path: ContactPath, pad: str) -> str:
     """One contact's object as ``json.dumps(path.as_dict(), indent=2, sort_keys=True)``
     writes it nested at ``pad`` (its first line not indented)."""
-    d = path.as_dict()
-    p1, p2, p3 = pad + "  ", pad + "    ", pad + "      "
+    p1 = pad + "  "
+    ended = path.ended_at
     out = [
-        "{\n",
-        f'{p1}"contact": {_value(d["contact"])},\n',
-        f'{p1}"ended_at": {_value(d["ended_at"])},\n',
-        f'{p1}"goal": {_value(d["goal"])},\n',
+        f'{{\n{p1}"contact": {_value(path.contact)},\n'
+        f'{p1}"ended_at": {_value(_iso(ended))},\n'
+        f'{p1}"goal": {_value(path.goal)},\n'
     ]
-    steps = d["path"]
-    if not steps:
+    records = path.records
+    if not records:
         out.append(f'{p1}"path": [],\n')
     else:
         out.append(f'{p1}"path": [\n')
-        last = len(steps) - 1
-        for i, step in enumerate(steps):
-            out.append(f'{p2}{{\n{p3}"at": {_value(step["at"])},\n')
-            if "data" in step:
-                out.append(f'{p3}"data": {_data(step["data"], p3)},\n')
-            out.append(
-                f'{p3}"detail": {_value(step["detail"])},\n'
-                f'{p3}"kind": {_value(step["kind"])},\n'
-                f'{p3}"outcome": {_value(step["outcome"])},\n'
-                f'{p3}"step": {_value(step["step"])}\n'
-                f"{p2}}}{',' if i < last else ''}\n"
-            )
+        p2 = pad + "    "
+        p3 = p2 + "  "
+        last = len(records) - 1
+        for i, r in enumerate(records):
+            out.append(_step_head(r.at, p2))
+            if r.data:
+                out.append(f'{p3}"data": {_data(r.data, p3)},\n')
+                out.append(_step_tail(r.detail, r.kind, r.outcome, r.step_id, p2))
+            else:
+                # A step without data (entering, an action, the end) is mostly the same
+                # step for every contact: its text is made once.
+                key = (r.detail, r.kind, r.outcome, r.step_id, p2)
+                tail = _TAILS.get(key)
+                if tail is None:
+                    if len(_TAILS) >= _TAILS_KEPT:
+                        _TAILS.clear()
+                    tail = _TAILS[key] = _step_tail(*key)
+                out.append(tail)
+            out.append(",\n" if i < last else "\n")
         out.append(f"{p1}],\n")
-    out.append(f'{p1}"status": {_value(d["status"])},\n')
-    out.append(f'{p1}"truncated": {_value(d["truncated"])}\n{pad}}}')
+    out.append(
+        f'{p1}"status": {_value(path.status)},\n{p1}"truncated": {_value(path.truncated)}\n{pad}}}'
+    )
     return "".join(out)
+
+
+#: Step texts already written, and how many are kept: a bounded memory, however many
+#: contacts (a value in a step's text, from a template, makes every contact's its own).
+_TAILS: dict[tuple[Any, ...], str] = {}
+_TAILS_KEPT = 4096
+
+
+@lru_cache(maxsize=1024)
+def _step_head(at: datetime | None, p2: str) -> str:
+    """A step's opening and its ``at``: the contacts of a dry run share their moments."""
+    return f'{p2}{{\n{p2}  "at": {_value(_iso(at))},\n'
+
+
+def _step_tail(detail: Any, kind: Any, outcome: Any, step: Any, p2: str) -> str:
+    p3 = p2 + "  "
+    return (
+        f'{p3}"detail": {_value(detail)},\n'
+        f'{p3}"kind": {_value(kind)},\n'
+        f'{p3}"outcome": {_value(outcome)},\n'
+        f'{p3}"step": {_value(step)}\n'
+        f"{p2}}}"
+    )
 
 
 def _data(data: Any, pad: str) -> str:

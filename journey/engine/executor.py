@@ -24,9 +24,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from journey.connectors.base import EffectResult
 from journey.dsl.compiled import CompiledJourney, Step
 from journey.dsl.limits import MAX_STEPS
 from journey.dsl.syntax import Action, AddToList
@@ -34,6 +33,7 @@ from journey.engine.actions import Params, action_params, render
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
 from journey.engine.executor_plan import (
+    ACTION,
     CONDITION,
     CONNECTOR,
     END,
@@ -46,7 +46,10 @@ from journey.engine.executor_plan import (
     Node,
     plan_of,
 )
-from journey.engine.store import RunStatus
+from journey.engine.run_status import RunStatus
+
+if TYPE_CHECKING:
+    from journey.connectors.base import EffectResult
 
 __all__ = [
     "MAX_STEPS_PER_ADVANCE",
@@ -77,9 +80,11 @@ class Position:
     seq: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
-    """One activity-feed entry."""
+    """One activity-feed entry. Not frozen, though nothing changes one once made: a
+    frozen dataclass sets each field through ``object.__setattr__``, four times the cost,
+    and a dry run makes several per contact."""
 
     step_id: str
     kind: str
@@ -145,6 +150,8 @@ def advance(
 ) -> Advance:
     """Walk the run from its position as far as it can go at ``now``. ``lean``: no
     records and no changes, only where the run ends up (a dry run that keeps no feed)."""
+    if lean:
+        return _advance_lean(journey, position, contact, now, evaluator)
     pos = Position(
         position.run_id, position.step_id, position.status, position.next_due, position.seq
     )
@@ -158,11 +165,6 @@ def advance(
         step = node.step
         # Goals first: a contact that meets one leaves at whatever step it is.
         for goal in goals:
-            if lean:
-                if evaluator.decide(goal.condition, contact):
-                    pos.status, out.goal = RunStatus.GOAL, goal.name
-                    return out
-                continue
             verdict = evaluator.evaluate(goal.condition, contact)
             if verdict.value:
                 text = f'reached goal "{goal.name}": {verdict.text()}'
@@ -171,19 +173,17 @@ def advance(
                 return out
         kind = node.kind
         if kind == END:
-            if not lean:
-                records.append(Record(step.id, "end", "completed the journey", at=now))
+            records.append(Record(step.id, "end", "completed the journey", at=now))
             pos.status = RunStatus.COMPLETED
             return out
         if kind == EXIT:
             out.steps += 1
             pos.seq += 1
-            if not lean:
-                records.append(Record(step.id, "exit", "exit", at=now))
+            records.append(Record(step.id, "exit", "exit", at=now))
             pos.status = RunStatus.EXITED
             return out
         if kind == WAIT:
-            moved = _wait(step, pos, contact, now, evaluator, out, resuming, lean)
+            moved = _wait(step, pos, contact, now, evaluator, out, resuming)
             resuming = False
             if not moved:
                 return out
@@ -193,11 +193,6 @@ def advance(
         pos.seq += 1
         if kind == CONDITION:
             assert step.condition is not None
-            if lean:
-                pos.step_id = step.next[
-                    "yes" if evaluator.decide(step.condition, contact) else "no"
-                ]
-                continue
             verdict = evaluator.evaluate(step.condition, contact)
             outcome = "yes" if verdict.value else "no"
             records.append(
@@ -215,16 +210,12 @@ def advance(
             digest = hashlib.sha256((node.split_seed + contact.key()).encode()).digest()
             bucket = int.from_bytes(digest[:8], "big") % 100
             outcome = node.buckets[bucket]
-            if not lean:
-                data = {"bucket": bucket}
-                records.append(
-                    Record(step.id, "split", node.prefix + outcome, outcome, data, at=now)
-                )
+            data = {"bucket": bucket}
+            records.append(Record(step.id, "split", node.prefix + outcome, outcome, data, at=now))
             pos.step_id = step.next[outcome]
         elif node.act != CONNECTOR:
-            detail = _local(node, contact, None if lean else out.changes)
-            if not lean:
-                records.append(Record(step.id, "action", node.prefix + detail, "done", at=now))
+            detail = _local(node, contact, out.changes)
+            records.append(Record(step.id, "action", node.prefix + detail, "done", at=now))
             pos.step_id = node.next
         else:
             action = node.action
@@ -234,10 +225,102 @@ def advance(
             out.pending = Pending(f"{pos.run_id}:{pos.seq}", step.id, action, params)
             return out
     pos.status = RunStatus.FAILED
-    if not lean:
-        records.append(
-            Record(pos.step_id, "error", "too many steps without a wait", "failed", at=now)
-        )
+    records.append(Record(pos.step_id, "error", "too many steps without a wait", "failed", at=now))
+    return out
+
+
+def _advance_lean(
+    journey: CompiledJourney,
+    position: Position,
+    contact: ContactView,
+    now: datetime,
+    evaluator: Evaluator,
+) -> Advance:
+    """``advance(lean=True)``: the same walk with nothing written down but where the run
+    ends, its step count and sequence kept in locals (the loop a dry run of millions of
+    contact-steps spends its time in)."""
+    pos = Position(
+        position.run_id, position.step_id, position.status, position.next_due, position.seq
+    )
+    out = Advance(pos)
+    nodes = vars(journey).get(PLAN) or plan_of(journey)
+    goals = journey.goals
+    decide = evaluator.decide
+    resuming = pos.status == RunStatus.WAITING
+    step_id, steps, seq = pos.step_id, 0, pos.seq
+    while steps < MAX_STEPS_PER_ADVANCE:
+        node = nodes[step_id]
+        for goal in goals:
+            if decide(goal.condition, contact):
+                pos.step_id, pos.seq, out.steps = step_id, seq, steps
+                pos.status, out.goal = RunStatus.GOAL, goal.name
+                return out
+        kind = node.kind
+        if kind == ACTION and node.act != CONNECTOR:
+            resuming = False
+            steps += 1
+            seq += 1
+            act = node.act
+            if act == LIST_ADD:
+                if node.key not in contact.lists:
+                    contact.lists[node.key] = node.display
+            elif act == LIST_REMOVE:
+                contact.lists.pop(node.key, None)
+            elif node.field_key:  # ``ContactView.put`` of a fixed value, inline
+                entry = contact.fields.get(node.field_key)
+                if node.value:
+                    if entry is None or entry[1] != node.value:
+                        contact.fields[node.field_key] = (node.display, node.value)
+                elif entry is not None:
+                    del contact.fields[node.field_key]
+            else:
+                value = node.value
+                if "{{" in value:
+                    value = render(value, contact.values())
+                contact.put(node.display, value)
+            step_id = node.next
+            continue
+        if kind == CONDITION:
+            resuming = False
+            steps += 1
+            seq += 1
+            assert node.condition is not None
+            step_id = node.yes if decide(node.condition, contact) else node.no
+            continue
+        if kind == WAIT:
+            pos.step_id, pos.seq, out.steps = step_id, seq, steps
+            moved = _wait(node.step, pos, contact, now, evaluator, out, resuming, True)
+            resuming = False
+            if not moved:
+                return out
+            step_id, steps, seq = pos.step_id, out.steps, pos.seq
+            continue
+        if kind == SPLIT:
+            resuming = False
+            steps += 1
+            seq += 1
+            digest = hashlib.sha256((node.split_seed + contact.key()).encode()).digest()
+            step_id = node.split_next[int.from_bytes(digest[:8], "big") % 100]
+            continue
+        pos.step_id, pos.seq, out.steps = step_id, seq, steps
+        if kind == END:
+            pos.status = RunStatus.COMPLETED
+            return out
+        if kind == EXIT:
+            out.steps += 1
+            pos.seq += 1
+            pos.status = RunStatus.EXITED
+            return out
+        out.steps += 1
+        pos.seq += 1
+        action = node.action
+        assert action is not None
+        params = action_params(action, contact.values, now)
+        pos.status = RunStatus.EFFECT
+        out.pending = Pending(f"{pos.run_id}:{pos.seq}", step_id, action, params)
+        return out
+    pos.step_id, pos.seq, out.steps = step_id, seq, steps
+    pos.status = RunStatus.FAILED
     return out
 
 
@@ -364,39 +447,45 @@ def complete_effect(
     result: EffectResult,
     now: datetime,
     retry_after: datetime | None = None,
+    *,
+    lean: bool = False,
 ) -> Advance:
     """Take the connector's result for a pending effect: apply the contact changes,
     record the outcome, and move the run on (done/skipped), park it (retry), leave it
-    where it was (paused), or stop it (failed)."""
+    where it was (paused), or stop it (failed). ``lean``: as ``advance``'s, a done or
+    skipped effect is not written down (the contact still takes its changes)."""
     pos = Position(
         position.run_id, position.step_id, position.status, position.next_due, position.seq
     )
     out = Advance(pos)
     step = journey.steps[pending.step_id]
-    data: dict[str, Any] = {"key": pending.key}
-    if result.records:
-        data["records"] = [
-            {"object": r.object, "id": r.id, "operation": r.operation, "fields": dict(r.fields)}
-            for r in result.records
-        ]
     if result.status in ("done", "skipped"):
-        for name, old, new in contact.apply(result.changes):
-            out.changes.append(Change("field", name, old, new))
-        if result.changes.salesforce_id:
-            data["salesforce"] = {"id": contact.salesforce_id, "type": contact.salesforce_type}
+        changed = contact.apply(result.changes)
         joined = result.status == "done" or contact.salesforce_id
         action = step.action
-        if isinstance(action, AddToList) and joined and not contact.in_list(action.list_name):
+        added = isinstance(action, AddToList) and joined and not contact.in_list(action.list_name)
+        if added:
+            assert isinstance(action, AddToList)
             contact.lists[action.list_name.casefold()] = action.list_name
+        pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
+        if lean:
+            return out
+        out.changes.extend(Change("field", name, old, new) for name, old, new in changed)
+        if added:
+            assert isinstance(action, AddToList)
             out.changes.append(Change("list_add", action.list_name))
+        data = _effect_data(pending, result)
+        if result.changes.salesforce_id:
+            data["salesforce"] = {"id": contact.salesforce_id, "type": contact.salesforce_type}
         detail = step.text if result.status == "done" else f"{step.text} → skipped: {result.why}"
         if result.status == "done" and result.why:  # done, with a word on how
             detail += f" ({result.why})"
         if result.records:
             detail += " → " + ", ".join(f"{r.operation} {r.object} {r.id}" for r in result.records)
         out.records.append(Record(step.id, "action", detail, result.status, data, at=now))
-        pos.step_id, pos.status, pos.next_due = step.next["next"], RunStatus.ACTIVE, None
-    elif result.status == "failed":
+        return out
+    data = _effect_data(pending, result)
+    if result.status == "failed":
         detail = f"{step.text} → failed: {result.error_code}: {result.message}"
         data["error"] = {"code": result.error_code, "message": result.message}
         out.records.append(Record(step.id, "error", detail, "failed", data, at=now))
@@ -409,3 +498,14 @@ def complete_effect(
     else:  # paused: the connection is down; nothing happened, try the same step later
         pos.status, pos.next_due = RunStatus.ACTIVE, retry_after or now
     return out
+
+
+def _effect_data(pending: Pending, result: EffectResult) -> dict[str, Any]:
+    """An effect's feed entry data: its key, and the records it wrote."""
+    data: dict[str, Any] = {"key": pending.key}
+    if result.records:
+        data["records"] = [
+            {"object": r.object, "id": r.id, "operation": r.operation, "fields": dict(r.fields)}
+            for r in result.records
+        ]
+    return data

@@ -13,7 +13,7 @@ from __future__ import annotations
 from journey.dsl.compiled import CompiledJourney, Step
 from journey.dsl.syntax import AddToList, RemoveFromList, UpdateField
 from journey.engine.actions import is_local
-from journey.engine.contact import canonical_field
+from journey.engine.contact import OWNER_FIELD, canonical_field
 
 __all__ = [
     "ACTION",
@@ -57,14 +57,19 @@ class Node:
         "act",
         "action",
         "buckets",
+        "condition",
         "display",
+        "field_key",
         "key",
         "kind",
         "next",
+        "no",
         "prefix",
+        "split_next",
         "split_seed",
         "step",
         "value",
+        "yes",
     )
 
     def __init__(self, journey: CompiledJourney, step: Step) -> None:
@@ -75,11 +80,18 @@ class Node:
         self.action = step.action
         self.act = CONNECTOR
         self.key = self.display = self.value = ""
+        #: A field update's casefolded name when it writes a plain field with a fixed
+        #: value (no template, not Email or the owner), else "": the step is a dict write.
+        self.field_key = ""
         self.buckets: tuple[str, ...] = ()
+        self.split_next: tuple[str, ...] = ()  # bucket -> the step its path starts at
         self.split_seed = ""
+        self.condition = step.condition
+        self.yes, self.no = step.next.get("yes", ""), step.next.get("no", "")
         action = step.action
         if step.kind == "split":
             self.buckets = tuple(split_path(step, b) for b in range(100))
+            self.split_next = tuple(step.next[path] for path in self.buckets)
             self.split_seed = f"{journey.name}\0{step.id}\0"
         elif action is not None and is_local(action):
             if isinstance(action, AddToList | RemoveFromList):
@@ -92,6 +104,10 @@ class Node:
                     canonical_field(action.field),
                     action.value,
                 )
+                key = self.display.casefold()
+                if "{{" not in self.value and key not in ("email", OWNER_FIELD.casefold()):
+                    self.field_key = key
+                    self.value = self.value.strip()
 
 
 #: The key the plan is kept under in the journey's ``__dict__``.

@@ -12,51 +12,14 @@ contact of another email is refused.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journey.engine.contact import ContactView
 from journey.engine.contact_loading import load_views, matching
-from journey.engine.field_values import FieldValueError
+from journey.engine.intake_rows import Known, target
 from journey.engine.store import Contact, table
 
 __all__ = ["Known", "load_known", "target"]
-
-
-@dataclass
-class Known:
-    """What the store holds for a batch's IDs and emails, and the batch's new contacts."""
-
-    views: dict[int, ContactView]
-    by_record: dict[str, int]  # first 15 characters of a Salesforce ID -> contact
-    by_email: dict[str, int]  # email key -> the oldest contact with it
-    unlinked: dict[str, int]  # email key -> the oldest contact with it and no record
-    fresh: list[ContactView] = field(default_factory=list)
-    #: email key -> the new contacts that have had that email, in the order they were made
-    #: (a contact made from an ID alone gains its email later).
-    fresh_by_email: dict[str, list[ContactView]] = field(default_factory=dict)
-
-    def first_fresh(self, email: str, *, unlinked: bool = False) -> ContactView | None:
-        """The first new contact (in the order made) with this email (and no record)."""
-        if not email:
-            return None
-        for view in self.fresh_by_email.get(email, ()):
-            if _same(view, email) and not (unlinked and view.salesforce_id is not None):
-                return view
-        return None
-
-    def noted(self, view: ContactView) -> None:
-        """Index a new contact under its email, once it has one (after a merge)."""
-        if view.id < 0 and view.email:
-            seen = self.fresh_by_email.setdefault(view.email.casefold(), [])
-            if not seen:
-                seen.append(view)
-            elif not any(v is view for v in seen):
-                seen.append(view)
-                seen.sort(key=lambda v: -v.id)  # placeholders count down in the order made
 
 
 def load_known(conn: Connection, rows: list[dict[str, str]]) -> Known:
@@ -82,41 +45,3 @@ def load_known(conn: Connection, rows: list[dict[str, str]]) -> Known:
                 unlinked.setdefault(e.email_key, int(e.id))
     ids = {*by_record.values(), *by_email.values(), *unlinked.values()}
     return Known(load_views(conn, ids), by_record, by_email, unlinked)
-
-
-def target(known: Known, values: Mapping[str, str]) -> ContactView:
-    """The contact a row is (module docstring); raises ``FieldValueError`` to refuse it."""
-    email = values.get("Email", "").casefold()
-    record = values.get("\0id")
-    if record:
-        cid = known.by_record.get(record[:15])
-        if cid is not None:
-            view = known.views[cid]
-            if email and view.email and view.email.casefold() != email:
-                raise FieldValueError(
-                    f"Salesforce ID {record} is already the contact {view.email}, not "
-                    f"{values['Email']}: one record is one person (an email of a linked "
-                    "record is changed in Salesforce, and the sync brings it)"
-                )
-            return view
-        cid = known.unlinked.get(email) if email else None
-        if cid is not None and known.views[cid].salesforce_id is None:
-            return known.views[cid]
-        view = known.first_fresh(email, unlinked=True) or _new(known)
-        known.by_record[record[:15]] = view.id
-        return view
-    cid = known.by_email.get(email)
-    if cid is not None:
-        return known.views[cid]
-    return known.first_fresh(email) or _new(known)
-
-
-def _same(view: ContactView, email: str) -> bool:
-    return bool(email) and (view.email or "").casefold() == email
-
-
-def _new(known: Known) -> ContactView:
-    view = ContactView(id=-len(known.fresh) - 1)  # a placeholder until the store numbers it
-    known.fresh.append(view)
-    known.views[view.id] = view
-    return view

@@ -40,19 +40,24 @@ from journey.engine.contact import ContactView
 from journey.engine.contacts import (
     ContactContext,
     FieldValueError,
-    coerce,
     event_row,
     new_contacts,
     snapshot,
     wake_runs,
     write_contacts,
 )
-from journey.engine.csv_rows import BAD_ROW, IntakeError, read_csv
-from journey.engine.import_targets import Known, load_known, target
+from journey.engine.csv_rows import IntakeError, read_csv
+from journey.engine.import_targets import load_known
+
+# INBOUND_ONLY and identified: re-exported for engine.csv_import.
+from journey.engine.intake_rows import INBOUND_ONLY as INBOUND_ONLY
+from journey.engine.intake_rows import RowError, target, views_from_rows
+from journey.engine.intake_rows import clean_row as _clean
+from journey.engine.intake_rows import identified as identified
+from journey.engine.intake_rows import merge_row as _merge
 from journey.engine.salesforce_lists import request_records
 from journey.engine.store import CampaignStatus, Event, Store, table
 from journey.engine.wakeups import announce_work
-from journey.salesforce_ids import InvalidSalesforceIdError, person_id
 from journey.vocabulary import list_record_type
 
 __all__ = [
@@ -69,16 +74,9 @@ __all__ = [
     "views_from_rows",
 ]
 
-_ID_COLUMNS = {"salesforce id": "id", "salesforce type": "type"}
 #: Rows matched and written together: large enough that each table is written in a few
 #: statements per batch, small enough that memory stays flat however long the file.
 BATCH = 10_000
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    message: str
 
 
 @dataclass
@@ -128,63 +126,6 @@ def import_rows(
             _import_batch(conn, batch, ctx, list_name, report, bulk)
     report.errors.sort(key=lambda e: e.row)
     return report
-
-
-#: Why an inbound-only field's value is set aside.
-INBOUND_ONLY = "inbound only: Salesforce's to write"
-
-
-def _clean(
-    raw: Mapping[str, str], ctx: ContactContext, ignored: dict[str, str] | None = None
-) -> dict[str, str]:
-    if BAD_ROW in raw:
-        raise FieldValueError(raw[BAD_ROW])
-    values: dict[str, str] = {}
-    for name, cell in raw.items():
-        value = (cell or "").strip()
-        if not value:
-            continue
-        key = name.strip().casefold()
-        if key in _ID_COLUMNS:
-            values["\0" + _ID_COLUMNS[key]] = value
-            continue
-        display = ctx.display(name)
-        if ctx.is_inbound_only(display):
-            # Salesforce's to write (a formula, an Account's field, mapped inbound only):
-            # a value here would only be overwritten by the next sync, so it is set aside.
-            if ignored is not None:
-                ignored[display] = INBOUND_ONLY
-            continue
-        coerce(display, value, ctx.type_of(display))  # raises FieldValueError
-        values[display] = value
-    return identified(values)
-
-
-def identified(values: dict[str, str]) -> dict[str, str]:
-    """A row's values with its Salesforce ID checked against its type (``\\0id`` and
-    ``\\0type`` made the record's own) and something to know the contact by; raises
-    ``FieldValueError`` to refuse the row. One rule for every path a row takes in."""
-    sf_type = values.pop("\0type", None)
-    if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
-        raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
-    if values.get("\0id"):
-        try:
-            record = person_id(values["\0id"])
-        except InvalidSalesforceIdError as exc:
-            raise FieldValueError(f"Salesforce ID {exc}") from None
-        if sf_type is not None and sf_type.casefold() != record.sobject.casefold():
-            raise FieldValueError(
-                f"Salesforce ID {record.id} is a {record.sobject}'s, but "
-                f'"Salesforce Type" says {sf_type}: leave the type empty or correct it'
-            )
-        values["\0id"], values["\0type"] = record.id, record.sobject
-    if not values.get("Email") and not values.get("\0id"):
-        raise FieldValueError("no Email (or Salesforce ID) to identify the contact")
-    return values
-
-
-def _same(view: ContactView, email: str) -> bool:
-    return bool(email) and (view.email or "").casefold() == email
 
 
 def _import_batch(
@@ -245,20 +186,6 @@ def settle_batch(
     kind = list_record_type(list_name) if list_name else None
     if kind is not None:
         report.requested += len(request_records(conn, contacts, kind, now))
-
-
-def _merge(view: ContactView, values: Mapping[str, str], list_name: str | None) -> None:
-    for name, value in values.items():
-        if name == "\0id":
-            view.salesforce_id = value
-        elif name == "\0type":
-            view.salesforce_type = "Contact" if value == "Contact" else "Lead"
-        elif name == "Email" and view.salesforce_id and _same(view, value.casefold()):
-            continue  # a record's Email is Salesforce's: another letter case is no change
-        else:
-            view.set(name, value)
-    if list_name:
-        view.lists.setdefault(list_name.casefold(), list_name)
 
 
 @dataclass(frozen=True)
@@ -357,24 +284,3 @@ def record_campaign_status(
         wake_runs(conn, [contact_id])
         announce_work(conn)
     return True
-
-
-def views_from_rows(
-    rows: Iterable[tuple[int, Mapping[str, str]]], ctx: ContactContext
-) -> tuple[list[ContactView], list[RowError]]:
-    """Contacts in memory from CSV rows (for dry runs): validated and de-duplicated like an
-    import, numbered from 1 in file order, nothing stored."""
-    known = Known({}, {}, {}, {})
-    errors: list[RowError] = []
-    for line, raw in rows:
-        try:
-            values = _clean(raw, ctx)
-            view = target(known, values)
-        except FieldValueError as exc:
-            errors.append(RowError(line, str(exc)))
-            continue
-        _merge(view, values, None)
-        known.noted(view)
-    for number, view in enumerate(known.fresh, start=1):
-        view.id = number
-    return list(known.fresh), errors

@@ -26,6 +26,7 @@ from journey.engine.contacts import ContactContext
 from journey.engine.intake_project import contact_context, segments_of
 from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
+from journey.engine.segments import segments_of
 from journey.engine.store import Store, open_store
 
 __all__ = ["Project", "journey_files_signature", "open_project", "segments_of", "store_exists"]

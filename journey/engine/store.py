@@ -43,7 +43,6 @@ objects; the classes stay the single definition.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -55,6 +54,7 @@ from sqlmodel import Field, SQLModel
 
 from journey.engine import migrations, store_url
 from journey.engine.bulk_rows import insert_rows, update_rows
+from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
 
 __all__ = [
@@ -87,32 +87,6 @@ __all__ = [
     "table",
     "update_many",
 ]
-
-
-class RunStatus(enum.StrEnum):
-    """Where a run stands. Moves: a trigger creates a run ``active`` at the journey's first
-    step; the runner advances it step by step:
-
-    * ``active`` — due to be advanced when ``next_due`` has passed (at once on entry; later
-      after a connector asked to retry).
-    * ``waiting`` — parked at a ``wait``/``wait until`` step until ``next_due``; a change to
-      the contact sets ``wake`` so goals and ``wait until`` conditions are re-checked early.
-    * ``effect`` — an effect intent is committed and the connector is being called; after
-      a crash the runner reconciles the intent, then the run moves on.
-    * ``completed`` — reached the end. ``exited`` — reached ``exit`` (or left at a false
-      ``if not ...: exit``). ``goal`` — met a goal (``goal`` column names it).
-    * ``failed`` — the connector refused an action; the run stays at that step.
-
-    The first three are *live*: a contact never has two live runs in one journey.
-    """
-
-    ACTIVE = "active"
-    WAITING = "waiting"
-    EFFECT = "effect"
-    COMPLETED = "completed"
-    EXITED = "exited"
-    GOAL = "goal"
-    FAILED = "failed"
 
 
 LIVE_STATUSES = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.EFFECT.value)

@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from journey.engine.sync.describe import OrgFields
 from journey.vocabulary import ACCOUNT_FIELDS, OWNER_PATHS, STANDARD_FIELDS, FieldType
 
 if TYPE_CHECKING:
     from journey.engine.config import SyncConfig, SyncDirection
+    from journey.engine.sync.describe import OrgFields
 
 __all__ = [
     "ACCOUNT_FIELDS",
