@@ -276,14 +276,24 @@ DRY_RUN_MODULES = {
 def test_a_dry_run_without_salesforce_steps_imports_no_connector_store_or_org(
     project: Path, tmp_path: Path
 ) -> None:
-    """bench/peer/routing.journey (fields and lists only): the dry run makes no connector
-    and no scratch org, so it loads none of their layers; the example's journey.toml is
-    one ``engine.config_view`` reads, so not the configuration's models either."""
-    routing = Path(__file__).resolve().parents[1] / "bench" / "peer" / "routing.journey"
-    shutil.copy(routing, project / "journeys" / "routing.journey")
+    """A journey on the project's own fields and lists (none a Salesforce record holds):
+    the dry run makes no connector and no scratch org, so it loads none of their layers;
+    the journey.toml is one ``engine.config_view`` reads, so not the configuration's
+    models either."""
+    toml = project / "journey.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + '\n[fields]\n"Score" = "Number"\n"Region" = "Text"\n',
+        encoding="utf-8",
+    )
+    (project / "journeys" / "routing.journey").write_text(
+        'journey "Routing"\n\ntrigger added to list "Inbound"\n\n'
+        'if field "Score" > 1000000:\n    update field "Region" to "Big"\n'
+        '    add to list "Enterprise"\nelse:\n    add to list "Nurture"\n',
+        encoding="utf-8",
+    )
     contacts = project / "contacts.csv"
     contacts.write_text(
-        "Email,Country,Annual Revenue\na@x.example,United States,5\nb@x.example,France,2000000\n",
+        "Email,Region,Score\na@x.example,United States,5\nb@x.example,France,2000000\n",
         encoding="utf-8",
     )
     command = ["dry-run", "journeys/routing.journey", "--contacts", str(contacts), "--json"]

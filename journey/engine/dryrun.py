@@ -354,7 +354,10 @@ class DryRunSetup:
 
     @property
     def needs_org(self) -> bool:
-        return needs_org(self.journey, self.segments)
+        from journey.engine.sync.mapping import record_fields
+
+        fields = record_fields(self.config.sync, self.config.all_fields())
+        return needs_org(self.journey, self.segments, fields)
 
     def project_config(self) -> ProjectConfig:
         """The configuration with its models, for opening a connector."""

@@ -16,38 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from journey.engine.conditions import Evaluator
-from journey.engine.config import ConfigError, ProjectConfig, load_config
+from journey.engine.config import ProjectConfig, load_config
 from journey.engine.contacts import ContactContext
+from journey.engine.segments import segments_of
 from journey.engine.store import Store, open_store
 from journey.engine.sync.mapping import inbound_only_fields
 
-if TYPE_CHECKING:
-    from journey.dsl.syntax import Condition
-
-__all__ = ["IntakeProject", "contact_context", "open_intake", "segments_of"]
-
-
-def segments_of(config: ProjectConfig) -> dict[str, Condition]:
-    """The ``[segments]`` conditions, parsed; a bad one names the segment. The language's
-    parser is loaded only for a project that has segments."""
-    if not config.segments:
-        return {}
-    from journey.dsl import JourneyError, parse_condition
-
-    parsed: dict[str, Condition] = {}
-    for name, text in config.segments.items():
-        try:
-            parsed[name] = parse_condition(text, origin=f'journey.toml [segments] "{name}"')
-        except JourneyError as exc:
-            first = exc.diagnostics[0] if exc.diagnostics else None
-            detail = first.message if first else str(exc)
-            raise ConfigError(
-                f'{config.root / "journey.toml"}: [segments] "{name}": {detail}'
-            ) from None
-    return parsed
+__all__ = ["IntakeProject", "contact_context", "open_intake"]
 
 
 @dataclass

@@ -14,11 +14,11 @@ record when it asks what only the record says: its type (``is salesforce lead``)
 campaign member's status, membership of a list Salesforce's records make ("Salesforce
 Leads"), or the record's owner ("Lead Owner").
 
-Not counted: a field condition on a field the sync maps from Salesforce. With the org, a
-CSV contact whose email or ID the org knows is looked up and takes the record's values
-(``engine.linking``) before its first step; without it, it keeps the CSV's. So for such a
-contact the two can differ (a Lead's "Title" in the org, none in the CSV); for contacts
-the org does not know they are the same (``tests/engine/test_dryrun_org.py``).
+A field condition reads a record too when its field is one a linked contact takes from
+its record (``sync.mapping.record_fields``: every field the sync maps, "Title", "Country",
+"Annual Revenue" among the standard ones): with the org, a CSV contact whose email or ID
+the org knows takes the record's values (``engine.linking``) before its first step, as
+in a real run, so without the org the dry run could answer another way.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ from journey.vocabulary import OWNER_FIELD, is_salesforce_list
 __all__ = ["calls_salesforce", "needs_org"]
 
 
-def needs_org(journey: CompiledJourney, segments: Mapping[str, Condition]) -> bool:
+def needs_org(
+    journey: CompiledJourney,
+    segments: Mapping[str, Condition],
+    record_fields: frozenset[str] = frozenset(),
+) -> bool:
     """True when a dry run of ``journey`` must read or write Salesforce (module docstring);
-    ``segments``: the project's, by name (any case)."""
+    ``segments``: the project's, by name (any case); ``record_fields``: the case-folded
+    fields a linked contact takes from its record."""
     if calls_salesforce(journey):
         return True
     by_key = {name.casefold(): condition for name, condition in segments.items()}
@@ -59,7 +64,7 @@ def needs_org(journey: CompiledJourney, segments: Mapping[str, Condition]) -> bo
                 if key not in seen and key in by_key:
                     seen.add(key)
                     conditions.append(by_key[key])
-            elif _reads_record(leaf):
+            elif _reads_record(leaf, record_fields):
                 return True
     return False
 
@@ -80,12 +85,13 @@ def _leaves(condition: Condition) -> Iterator[Condition]:
             yield condition
 
 
-def _reads_record(leaf: Condition) -> bool:
+def _reads_record(leaf: Condition, record_fields: frozenset[str]) -> bool:
     match leaf:
         case RecordTypeCondition() | CampaignStatusCondition():
             return True
         case InList(list_name=name):
             return is_salesforce_list(name)
         case FieldCondition(field=name):
-            return name.casefold() == OWNER_FIELD.casefold()
+            key = name.casefold()
+            return key == OWNER_FIELD.casefold() or key in record_fields
     return False

@@ -23,7 +23,7 @@ from journey.connectors.recording import JournalingConnector
 from journey.engine.conditions import Evaluator
 from journey.engine.config import ProjectConfig, load_config
 from journey.engine.contacts import ContactContext
-from journey.engine.intake_project import contact_context, segments_of
+from journey.engine.intake_project import contact_context
 from journey.engine.journeys import Catalog, journey_files, load_catalog
 from journey.engine.runner import Runner
 from journey.engine.segments import segments_of

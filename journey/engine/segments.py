@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from journey.dsl import JourneyError, parse_condition
-from journey.dsl.syntax import Condition
-
 if TYPE_CHECKING:
+    from journey.dsl.syntax import Condition
     from journey.engine.config import ProjectConfig
 
 __all__ = ["segments_of"]
 
 
 def segments_of(config: ProjectConfig) -> dict[str, Condition]:
-    """The ``[segments]`` conditions, parsed; a bad one names the segment."""
+    """The ``[segments]`` conditions, parsed; a bad one names the segment. The language's
+    parser is loaded only for a project that has segments."""
+    if not config.segments:
+        return {}
+    from journey.dsl import JourneyError, parse_condition
+
     parsed: dict[str, Condition] = {}
     for name, text in config.segments.items():
         try:

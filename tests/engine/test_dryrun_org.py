@@ -28,25 +28,26 @@ AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HEAD = 'journey "J"\n\ntrigger added to list "In"\n\n'
 
 #: Journeys with no Salesforce step, between them every step and condition kind that needs
-#: no record: fields, lists, segments, waits, ``wait until``, splits, goals, templates.
+#: no record: fields the sync does not map (the project's own), lists, segments, waits,
+#: ``wait until``, splits, goals, templates.
 LOCAL = {
-    "fields and lists": """if field "Annual Revenue" > 1000000 and field "Country" is "US":
+    "fields and lists": """if field "Score" > 1000000 and field "Region" is "US":
     update field "Rating" to "Hot"
     add to list "Enterprise"
-else if in segment "High intent" or field "Title" contains "VP":
-    update field "Rating" to "Warm {{First Name}}"
+else if in segment "Big" or field "Tier" contains "VP":
+    update field "Tier" to "Warm {{First Name}}"
 else:
     add to list "Nurture"
     remove from list "Nurture"
 """,
-    "waits, splits and goals": """goal "Hot" when field "Rating" is "Hot"
+    "waits, splits and goals": """goal "Gold" when field "Tier" is "Gold"
 
 wait 2 days
 split 30% / 70%:
     path:
-        update field "Rating" to "Hot"
+        update field "Tier" to "Gold"
     path:
-        wait until field "Do Not Call" is true for at most 3 days
+        wait until field "Opted Out" is true for at most 3 days
         exit
 """,
 }
@@ -61,6 +62,8 @@ NEEDS_ORG = {
     "a segment that reads a record": 'wait until in segment "Leads" for at most 2 days\n',
     "a goal that reads a record": 'goal "Lead" when is salesforce lead\n\nwait 1 day\n',
     "membership of a Salesforce list": 'if in list "Salesforce Contacts":\n    exit\n',
+    "a field a record holds": 'if field "Title" is "Engineer":\n    exit\n',
+    "a segment on such a field": 'if in segment "High intent":\n    exit\n',
 }
 
 
@@ -71,8 +74,11 @@ def project(tmp_path: Path) -> Path:
     toml = root / "journey.toml"
     toml.write_text(
         toml.read_text(encoding="utf-8").replace(
-            "[segments]\n", "[segments]\n\"Leads\" = 'is salesforce lead'\n"
-        ),
+            "[segments]\n",
+            '[segments]\n"Leads" = \'is salesforce lead\'\n"Big" = \'field "Score" > 50\'\n',
+        )
+        + '\n[fields]\n"Score" = "Number"\n"Region" = "Text"\n"Tier" = "Text"\n'
+        + '"Opted Out" = "True/False"\n',
         encoding="utf-8",
     )
     return root
@@ -88,6 +94,14 @@ def contacts_csv(root: Path) -> Path:
             revenue = "" if i % 9 == 4 else str(i * 7919 % 1_430_000 * 3)
             country = ("US", "France", "us")[i % 3]
             writer.writerow([f"c{i}@peer.example", f"Ann{i}", "", "", "", country, "", revenue])
+    # The project's own fields, which no Salesforce record holds.
+    with path.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    rows[0] += ["Score", "Region", "Tier"]
+    for i, row in enumerate(rows[1:]):
+        row += [str(i * 104729 % 2_100_000), ("US", "France")[i % 2], ("VP Sales", "")[i % 2]]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
     return path
 
 
@@ -117,8 +131,6 @@ def journeys_without_org(root: Path) -> list[Path]:
         path = root / "journeys" / f"{name.replace(' ', '-')}.journey"
         path.write_text(HEAD + body, encoding="utf-8")
         files.append(path)
-    shutil.copy(ROUTING, root / "journeys" / ROUTING.name)
-    files.append(root / "journeys" / ROUTING.name)
     for spec in acceptance_files():
         copy = root / "journeys" / spec.name
         shutil.copy(spec, copy)
@@ -137,7 +149,7 @@ def test_journeys_without_salesforce_steps_get_the_same_report_without_the_org(
 ) -> None:
     contacts = contacts_csv(project)
     files = journeys_without_org(project)
-    assert len(files) >= 3
+    assert len(files) >= 2
     for path in files:
         setup = load_dry_run(path)
         assert not setup.needs_org, path.name
@@ -160,3 +172,23 @@ def test_a_journey_that_reads_or_writes_salesforce_needs_the_org(
 def test_the_example_project_s_journeys_need_the_org(project: Path, name: str) -> None:
     """Each of the example's journeys calls Salesforce, so its dry run opens the org."""
     assert load_dry_run(project / "journeys" / name).needs_org
+
+
+def test_bench_peer_s_routing_journey_needs_the_org(project: Path) -> None:
+    """Its conditions ask "Annual Revenue" and "Country", which a known contact takes from
+    its Salesforce record."""
+    shutil.copy(ROUTING, project / "journeys" / ROUTING.name)
+    assert load_dry_run(project / "journeys" / ROUTING.name).needs_org
+
+
+def test_a_contact_the_org_knows_is_judged_on_its_record_s_values(project: Path) -> None:
+    """The seed's Contact annie@langley.example is an "Engineer": a CSV row for her with no
+    title takes the path the record decides, as a real run would after linking her."""
+    path = project / "journeys" / "title.journey"
+    path.write_text(HEAD + 'if field "Title" is "Engineer":\n    add to list "Eng"\n')
+    contacts = project / "annie.csv"
+    contacts.write_text("Email,First Name\nannie@langley.example,Annie\n", encoding="utf-8")
+    assert load_dry_run(path).needs_org
+    assert 'add to list \\"Eng\\"' in document(path, contacts, with_org=True)
+    # What the dry run would wrongly say if it judged her on the CSV's row alone:
+    assert 'add to list \\"Eng\\"' not in document(path, contacts, with_org=False)

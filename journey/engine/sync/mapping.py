@@ -113,6 +113,18 @@ def field_maps(
     ]
 
 
+def record_fields(config: SyncConfig, field_types: Mapping[str, str]) -> frozenset[str]:
+    """Contact fields (case-folded) a contact takes from its Lead's or Contact's record
+    when it is linked to one (``engine.linking``, whatever the object's sync mode): a
+    condition on one of them is answered by the org's record, not only by what the
+    contact was given."""
+    return frozenset(
+        m.contact_field.casefold()
+        for sobject in ("Lead", "Contact")
+        for m in field_maps(sobject, config, field_types)
+    )
+
+
 def inbound_only_fields(config: SyncConfig, field_types: Mapping[str, str]) -> frozenset[str]:
     """Contact fields that journey.toml alone shows only Salesforce writes: mapped on some
     synced Lead/Contact object and read-only on every one it is mapped on (a relationship
