@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from journey.engine.contacts import ContactContext
 from journey.engine.intake import FormSubmission, submit_forms
 from journey.engine.store import Store
+from journey.serve import pg_rows
 
 __all__ = ["FormWriter"]
 
@@ -130,7 +131,12 @@ class FormWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            submit_forms(self.store, self.context(), [p.submission for p in batch])
+            context = self.context()
+            submissions = [p.submission for p in batch]
+            if pg_rows.takes(self.store, context):
+                pg_rows.write_forms(self.store, context, submissions)
+            else:
+                submit_forms(self.store, context, submissions)
         except Exception as exc:
             if len(batch) > 1:
                 for pending in batch:  # each alone: only a bad one fails

@@ -1,0 +1,224 @@
+"""A batch of form posts written to PostgreSQL in two round trips.
+
+Pipeline position: ``serve.form_writer`` -> **pg_rows** -> PostgreSQL, in place of
+``engine.intake.submit_forms`` (which stays the path on SQLite, and for a project with
+segments). A busy intake's posts are mostly new people: what a batch waits for is its round
+trips to the server, and what the server's one interpreter spends is the ORM's and the
+driver's fixed cost per statement, both paid per batch whatever its size. So a batch is:
+
+1. one round trip (``BEGIN`` and the look-up of its emails, pipelined): which emails are
+   already contacts (the oldest contact with the email, any letter case, as
+   ``engine.import_targets`` matches a post);
+2. the posts of known emails merged into their contacts and written by
+   ``engine.contacts.write_contacts``, the one writer of contact changes, so a change has
+   its usual consequences (``field changed`` events, woken runs, sync marks); a batch of
+   new people skips this step;
+3. one round trip for the rest, pipelined and ``COMMIT`` included: the new companies, the
+   new contacts (one per email, merged in post order: a later value wins, an empty one never
+   erases), their field values and every post's ``form submitted`` event, in post order,
+   then the ``NOTIFY`` that wakes the workers.
+
+Each statement's text is fixed whatever the batch's size (the rows travel as one JSON
+value), so psycopg prepares it once per connection and the server plans it once. The
+result is the store ``submit_forms`` leaves (tests/serve/test_intake_postgres_batches.py
+holds the two to it); a project with segments takes that path, since a new contact's
+segment membership is evaluated there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from journey.engine.contact import OWNER_FIELD, ContactView
+from journey.engine.contact_loading import load_views
+from journey.engine.contacts import ContactContext, coerce, snapshot, write_contacts
+from journey.engine.field_values import CORE_COLUMNS
+from journey.engine.intake import FormSubmission
+from journey.engine.store import Store
+from journey.engine.wakeups import CHANNEL
+
+__all__ = ["takes", "write_forms"]
+
+_KNOWN = (
+    "SELECT id, email_key, salesforce_id FROM contacts "
+    "WHERE email_key = ANY(%s::varchar[]) ORDER BY id"
+)
+# The companies not stored yet (an id is drawn only for a company made); ``DO NOTHING``
+# leaves a company another writer is making at the same time to that writer: the
+# contacts' insert, a later statement, sees it once that one commits.
+_COMPANIES = (
+    "INSERT INTO companies (name, name_key) SELECT x.name, x.name_key "
+    "FROM json_to_recordset(%s::json) AS x(name varchar, name_key varchar) "
+    "WHERE NOT EXISTS (SELECT 1 FROM companies co WHERE co.name_key = x.name_key) "
+    "ORDER BY x.name_key ON CONFLICT (name_key) DO NOTHING"
+)
+# The ids are the sequence's, in the posts' order; the field values and events find their
+# contact by its email key (one new contact per key in a batch).
+_NEW = """WITH x AS (
+    SELECT * FROM json_to_recordset(%s::json) AS x(
+        n int, email varchar, email_key varchar, first_name varchar, last_name varchar,
+        company varchar, company_key varchar)
+), made AS (
+    INSERT INTO contacts (email, email_key, first_name, last_name, company, company_id,
+                          created_at, updated_at)
+    SELECT x.email, x.email_key, x.first_name, x.last_name, x.company,
+           (SELECT co.id FROM companies co WHERE co.name_key = x.company_key), %s, %s
+    FROM x ORDER BY x.n
+    RETURNING id, email_key
+), fields AS (
+    INSERT INTO field_values (contact_id, name_key, name, type, text, number, date_value, flag)
+    SELECT made.id, f.name_key, f.name, f.type, f.text, f.number, f.date_value, f.flag
+    FROM json_to_recordset(%s::json) AS f(
+        email_key varchar, name_key varchar, name varchar, type varchar, text varchar,
+        number float8, date_value date, flag boolean)
+    JOIN made ON made.email_key = f.email_key
+)
+INSERT INTO events (kind, contact_id, name, value, at, processed)
+SELECT 'form_submitted', coalesce(made.id, e.contact_id), e.form, NULL, %s, false
+FROM json_to_recordset(%s::json) AS e(n int, form varchar, email_key varchar, contact_id int)
+LEFT JOIN made ON made.email_key = e.email_key AND e.contact_id IS NULL
+ORDER BY e.n"""
+
+
+def takes(store: Store, ctx: ContactContext) -> bool:
+    """Whether this path writes the store's form batches (module docstring)."""
+    return store.engine.dialect.name == "postgresql" and not ctx.evaluator.segment_names
+
+
+def _values(submission: FormSubmission, ctx: ContactContext) -> dict[str, str]:
+    """The post's fields in the engine's spelling, checked against their types, as
+    ``submit_forms`` reads them; raises ``FieldValueError`` for a value that does not fit."""
+    values = {"Email": submission.email.strip()}
+    for name, raw in submission.fields.items():
+        value = (raw or "").strip()
+        if not value or name.casefold() == "email":
+            continue
+        display = ctx.display(name)
+        if ctx.is_inbound_only(display):
+            continue
+        coerce(display, value, ctx.type_of(display))
+        values[display] = value
+    return values
+
+
+def _merge(view: ContactView, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        if (
+            name == "Email"
+            and view.salesforce_id
+            and (view.email or "").casefold() == value.casefold()
+        ):
+            continue  # a record's Email is Salesforce's: another letter case is no change
+        view.set(name, value)
+
+
+def _field_rows(key: str, view: ContactView, ctx: ContactContext) -> list[dict[str, Any]]:
+    """A new contact's field values, as ``write_contacts`` stores them."""
+    rows: list[dict[str, Any]] = []
+    for name_key, (shown, value) in view.keyed().items():
+        if name_key in CORE_COLUMNS or name_key in ("email", OWNER_FIELD.casefold()):
+            continue
+        display = ctx.display(shown)
+        kind = ctx.type_of(display)
+        text, number, day, flag = coerce(display, value, kind)
+        rows.append(
+            {
+                "email_key": key,
+                "name_key": name_key,
+                "name": display,
+                "type": kind,
+                "text": text,
+                "number": number,
+                "date_value": day.isoformat() if isinstance(day, date) else None,
+                "flag": flag,
+            }
+        )
+    return rows
+
+
+def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSubmission]) -> None:
+    """The posts in one transaction, as ``submit_forms`` writes them (module docstring);
+    raises ``FieldValueError`` before anything is written, ``SQLAlchemyError`` when the
+    store cannot take them (nothing is kept)."""
+    import psycopg
+
+    values = [_values(s, ctx) for s in submissions]
+    keys = [v["Email"].casefold() for v in values]
+    with store.engine.connect() as conn:
+        pg: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+        try:
+            with pg.pipeline():
+                found = pg.execute(_KNOWN, (sorted(set(keys)),), prepare=True).fetchall()
+            known: dict[str, int] = {}
+            for cid, key, _ in found:
+                known.setdefault(key, cid)
+            _write_known(conn, ctx, values, keys, known)
+            fresh: dict[str, ContactView] = {}
+            for key, given in zip(keys, values, strict=True):
+                if key not in known:
+                    _merge(fresh.setdefault(key, ContactView(id=0)), given)
+            people, fields, companies = [], [], {}
+            for n, (key, view) in enumerate(fresh.items()):
+                company = view.get("Company") or None
+                if company:
+                    companies[company.casefold()] = company
+                people.append(
+                    {
+                        "n": n,
+                        "email": view.email,
+                        "email_key": key,
+                        "first_name": view.get("First Name") or None,
+                        "last_name": view.get("Last Name") or None,
+                        "company": company,
+                        "company_key": company.casefold() if company else None,
+                    }
+                )
+                fields.extend(_field_rows(key, view, ctx))
+            events = [
+                {"n": n, "form": s.form, "email_key": key, "contact_id": known.get(key)}
+                for n, (s, key) in enumerate(zip(submissions, keys, strict=True))
+            ]
+            with pg.pipeline():
+                if companies:
+                    rows = [{"name": v, "name_key": k} for k, v in sorted(companies.items())]
+                    pg.execute(_COMPANIES, (json.dumps(rows),), prepare=True)
+                now = ctx.now
+                pg.execute(
+                    _NEW,
+                    (json.dumps(people), now, now, json.dumps(fields), now, json.dumps(events)),
+                    prepare=True,
+                )
+                pg.execute(f"NOTIFY {CHANNEL}", prepare=True)
+                pg.commit()
+        except psycopg.Error as exc:
+            # Raised outside any statement SQLAlchemy ran: wrapped as it would have wrapped
+            # it, which is what the intake answers 503 for; a broken connection is not
+            # handed to the next batch.
+            if pg.broken:
+                conn.invalidate()
+            raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+        conn.commit()  # SQLAlchemy's bookkeeping: the driver has committed already
+
+
+def _write_known(
+    conn: sa.Connection,
+    ctx: ContactContext,
+    values: list[dict[str, str]],
+    keys: list[str],
+    known: dict[str, int],
+) -> None:
+    """The posts of emails already stored, merged into their contacts in post order and
+    written with the consequences of any change."""
+    if not known:
+        return
+    views = load_views(conn, set(known.values()))
+    befores = {cid: snapshot(view) for cid, view in views.items()}
+    for key, given in zip(keys, values, strict=True):
+        if key in known:
+            _merge(views[known[key]], given)
+    write_contacts(conn, [(befores[cid], view) for cid, view in views.items()], ctx)
