@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from journey.engine.field_values import FieldValueError
-from journey.engine.intake import FormSubmission, submit_forms
+from journey.engine.intake import FormSubmission, record_campaign_status, submit_forms
 from journey.engine.project import Project, open_project
 from journey.serve import pg_rows
 from tests.serve.intake_support import TOML, write_project
@@ -43,6 +43,7 @@ BATCHES = [
         FormSubmission("Demo", "new@x.example", {"First Name": "Nia", "Seats": "3"}),
         FormSubmission("Demo", "third@x.example", {"Company": "Initech", "Plan Tier": " "}),
         FormSubmission("Demo", "old@x.example", {"Seats": "2"}),
+        FormSubmission("Demo", "linked@x.example", {"Plan Tier": "Silver"}),
     ],
 ]
 
@@ -104,6 +105,7 @@ def _run(project: Project, write: Writer) -> dict[str, list[tuple[object, ...]]]
                 "salesforce_type = 'Lead' WHERE email_key = 'linked@x.example'"
             )
         )
+    record_campaign_status(project.store, project.context(NOW), 2, "Spring Webinar", "Sent")
     for batch in BATCHES[1:]:
         write(project, batch)
     return _stored(project)
