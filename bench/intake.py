@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from pgserver import postgres
 
@@ -75,12 +76,21 @@ def serve(root: str, port: int) -> None:
     from journey.serve.form_writer import FormWriter
     from journey.serve.intake import FormIntake
 
-    project = open_project(Path(root), with_journeys=False)
-    intake = FormIntake(project)
     writers = int(os.environ.get("BENCH_WRITERS", "0"))
-    if writers:  # --writers: another count of writer threads than the default
-        intake.writer = FormWriter(project.store, intake.context, writers=writers)
-    app = Starlette(routes=intake.routes())
+    app: Any
+    if os.environ.get("BENCH_APP") == "intake" or writers:  # --app intake: its routes alone
+        project = open_project(Path(root), with_journeys=False)
+        intake = FormIntake(project)
+        if writers:  # --writers: another count of writer threads than the default
+            intake.writer = FormWriter(project.store, intake.context, writers=writers)
+        app = Starlette(routes=intake.routes())
+    else:  # journey serve's application, as `journey serve` builds it on 127.0.0.1
+        from journey.serve import create_app
+        from journey.serve.security import security_for
+        from journey.serve.state import ServeState
+
+        state = ServeState.open(Path(root))
+        app = create_app(state, security_for(state.config, "127.0.0.1"))
     profile_to = os.environ.get("BENCH_PROFILE")  # --profile: the server's cProfile
     if profile_to:
         import cProfile
@@ -374,7 +384,17 @@ def main() -> None:
         "--part", choices=["posts", "steps", "both"], default="both", help="what to measure"
     )
     parser.add_argument(
-        "--writers", type=int, default=0, help="form writer threads (default: the intake's)"
+        "--app",
+        choices=["serve", "intake"],
+        default="serve",
+        help="serve: journey serve's application (its security middleware in front); "
+        "intake: the intake's routes alone",
+    )
+    parser.add_argument(
+        "--writers",
+        type=int,
+        default=0,
+        help="form writer threads (default: the intake's; implies --app intake)",
     )
     parser.add_argument(
         "--profile",
@@ -389,6 +409,7 @@ def main() -> None:
     posts = 100 if args.quick else args.posts
     if args.writers:
         os.environ["BENCH_WRITERS"] = str(args.writers)
+    os.environ["BENCH_APP"] = "intake" if args.writers else args.app
     if args.profile:
         os.environ["BENCH_PROFILE"] = str(Path(args.profile).resolve())
     steps = 0 if args.part == "posts" else 8 if args.quick else args.steps
