@@ -43,23 +43,17 @@ from journey.engine.wakeups import CHANNEL
 
 __all__ = ["takes", "write_forms"]
 
-# The contacts of the batch's emails, read as ``engine.contact_loading.load_views`` reads
-# them, but found by email: one round trip whether or not they exist.
-_BY_EMAIL = "JOIN contacts c ON c.id = {}.contact_id WHERE c.email_key = ANY(%s::varchar[])"
-_KNOWN = (
-    "SELECT id, email_key, email, salesforce_id, salesforce_type, owner_id, owner_name, "
-    f"owner_email, {', '.join(CORE_COLUMNS.values())} FROM contacts "
-    "WHERE email_key = ANY(%s::varchar[]) ORDER BY id"
-)
-_KNOWN_FIELDS = "SELECT f.contact_id, f.name, f.text FROM field_values f " + _BY_EMAIL.format("f")
-_KNOWN_LISTS = (
-    "SELECT m.contact_id, l.name FROM memberships m JOIN lists l ON l.id = m.list_id "
-    + _BY_EMAIL.format("m")
-)
-_KNOWN_CAMPAIGNS = (
-    "SELECT s.contact_id, s.campaign_key, s.status FROM campaign_statuses s "
-    + _BY_EMAIL.format("s")
-)
+# The contacts of the batch's emails, with what ``engine.contact_loading.load_views`` reads
+# of each (field values, lists, campaign statuses), found by email in one statement.
+_KNOWN = f"""SELECT c.id, c.email_key, c.email, c.salesforce_id, c.salesforce_type, c.owner_id,
+    c.owner_name, c.owner_email, {", ".join(f"c.{n}" for n in CORE_COLUMNS.values())},
+    (SELECT json_agg(json_build_array(f.name, f.text)) FROM field_values f
+     WHERE f.contact_id = c.id),
+    (SELECT json_agg(l.name) FROM memberships m JOIN lists l ON l.id = m.list_id
+     WHERE m.contact_id = c.id),
+    (SELECT json_agg(json_build_array(s.campaign_key, s.status)) FROM campaign_statuses s
+     WHERE s.contact_id = c.id)
+FROM contacts c WHERE c.email_key = ANY(%s::varchar[]) ORDER BY c.id"""
 #: The core fields read after the contacts' seven identity columns: key, display name.
 _CORE = [(key, canonical_field(key)) for key in CORE_COLUMNS]
 
@@ -217,38 +211,35 @@ def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSub
 
 
 def _known(pg: Any, keys: list[str]) -> tuple[dict[str, int], dict[int, ContactView]]:
-    """Email key -> its oldest contact, and those contacts as views: four queries, pipelined
-    with the transaction's ``BEGIN`` into one round trip."""
+    """Email key -> its oldest contact, and those contacts as views: one statement,
+    pipelined with the transaction's ``BEGIN`` into one round trip."""
     with pg.pipeline():
-        cursors = [
-            pg.execute(query, (keys,), prepare=True)
-            for query in (_KNOWN, _KNOWN_FIELDS, _KNOWN_LISTS, _KNOWN_CAMPAIGNS)
-        ]
-        people, fields, lists, campaigns = (c.fetchall() for c in cursors)
+        people = pg.execute(_KNOWN, (keys,), prepare=True).fetchall()
     known: dict[str, int] = {}
-    for row in people:
-        known.setdefault(row[1], row[0])
-    wanted = set(known.values())
     views: dict[int, ContactView] = {}
-    for cid, _, email, sf_id, sf_type, owner_id, owner_name, owner_email, *core in people:
-        if cid in wanted:
-            named = {
-                key: (display, value)
-                for (key, display), value in zip(_CORE, core, strict=True)
-                if value
-            }
-            views[cid] = ContactView(
-                cid, email, named, {}, sf_id, sf_type, owner_id, owner_name, owner_email
-            )
-    for cid, name, text in fields:
-        if cid in views:
-            views[cid].fields[name.casefold()] = (name, text)
-    for cid, name in lists:
-        if cid in views:
-            views[cid].lists[name.casefold()] = name
-    for cid, key, status in campaigns:
-        if cid in views:
-            views[cid].campaigns[key] = status
+    for cid, key, email, sf_id, sf_type, owner_id, owner_name, owner_email, *rest in people:
+        if key in known:
+            continue  # a younger contact with the same email: posts go to the oldest
+        known[key] = cid
+        *core, fields, lists, campaigns = rest
+        view = ContactView(
+            cid,
+            email,
+            {k: (display, v) for (k, display), v in zip(_CORE, core, strict=True) if v},
+            {},
+            sf_id,
+            sf_type,
+            owner_id,
+            owner_name,
+            owner_email,
+        )
+        for name, text in fields or ():
+            view.fields[name.casefold()] = (name, text)
+        for name in lists or ():
+            view.lists[name.casefold()] = name
+        for campaign, status in campaigns or ():
+            view.campaigns[campaign] = status
+        views[cid] = view
     return known, views
 
 
