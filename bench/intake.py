@@ -11,8 +11,9 @@ PostgreSQL server this script starts (``initdb`` + ``pg_ctl`` in a temporary fol
 each with a few threads and a keep-alive connection, post Web-to-Lead forms (one in ten
 repeats an email posted before, so the de-duplication is on the path); every post's
 latency is its request's round trip. The server's CPU time per post (user + system, all its
-threads; then split: the event loop's HTTP side and the writer thread) is a figure the
-machine's other load barely changes: 1000 / it is the posts a second one core can take.
+threads; then split: the event loop's HTTP side and the writer thread), and PostgreSQL's
+(all its processes), are figures the machine's other load barely changes: on 2 cores the
+clients, the server and the database share the CPU, so their sum decides the rate.
 
 Figures: accepted posts/s over the wall time of the run, p50 and p99 latency, and the
 check that the store holds exactly what was sent: for every email, one contact (with the
@@ -78,6 +79,10 @@ def serve(root: str, port: int) -> None:
     from journey.serve.intake import FormIntake
 
     writers = int(os.environ.get("BENCH_WRITERS", "0"))
+    if os.environ.get("BENCH_ENGINE_PATH"):  # --engine-path: the comparison
+        from journey.serve import pg_rows
+
+        pg_rows.takes = lambda *_: False  # type: ignore[assignment]
     app: Any
     if os.environ.get("BENCH_APP") == "intake" or writers:  # --app intake: its routes alone
         project = open_project(Path(root), with_journeys=False)
@@ -255,7 +260,23 @@ def _start_server(root: Path, url: str) -> tuple[subprocess.Popen[bytes], int]:
     return server, port
 
 
-def run(store: str, url: str, processes: int, threads: int, posts: int) -> dict[str, float]:
+def _database_cpu(postmaster: int | None) -> float:
+    """User + system CPU of a PostgreSQL server: the postmaster and its children (the
+    sessions, the WAL writer, the checkpointer), from ``/proc``; 0 for SQLite."""
+    if postmaster is None:
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.parent.name) == postmaster or int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def run(
+    store: str, url: str, processes: int, threads: int, posts: int, postmaster: int | None
+) -> dict[str, float]:
     root = _project(url)
     server, port = _start_server(root, url)
     try:
@@ -265,6 +286,7 @@ def run(store: str, url: str, processes: int, threads: int, posts: int) -> dict[
                 _client, [(base, 10_000_000 + p * 1000, 1, 20) for p in range(processes)]
             )
             loop0, writer0 = _cpu_seconds(server.pid)
+            database0 = _database_cpu(postmaster)
             start = time.perf_counter()
             results = pool.map(
                 _client,
@@ -272,6 +294,7 @@ def run(store: str, url: str, processes: int, threads: int, posts: int) -> dict[
             )
             wall = time.perf_counter() - start
             loop1, writer1 = _cpu_seconds(server.pid)
+            database1 = _database_cpu(postmaster)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -292,6 +315,7 @@ def run(store: str, url: str, processes: int, threads: int, posts: int) -> dict[
         "server_cpu_ms": (loop1 - loop0 + writer1 - writer0) / sent * 1000,
         "http_cpu_ms": (loop1 - loop0) / sent * 1000,
         "writer_cpu_ms": (writer1 - writer0) / sent * 1000,
+        "database_cpu_ms": (database1 - database0) / sent * 1000,
         # Emails whose contact or form events are not exactly what was accepted; must be 0.
         "misstored": wrong,
     }
@@ -385,6 +409,7 @@ def _print_posts(store: str, figures: dict[str, float]) -> None:
         f"{store:>8}: {figures['posts_per_s']:7.0f} posts/s  p50 {figures['p50_ms']:5.1f} ms"
         f"  p99 {figures['p99_ms']:5.1f} ms  server CPU {figures['server_cpu_ms']:.2f} ms/post"
         f" (HTTP {figures['http_cpu_ms']:.2f}, writer {figures['writer_cpu_ms']:.2f})"
+        f"  database CPU {figures['database_cpu_ms']:.2f} ms/post"
         f"  accepted {figures['accepted']}/{figures['posts']}  refused {figures['refused']}"
         f"  {exact}  {'goal met' if ok else 'GOAL MISSED'}"
     )
@@ -415,6 +440,11 @@ def main() -> None:
         help="form writer threads (default: the intake's; implies --app intake)",
     )
     parser.add_argument(
+        "--engine-path",
+        action="store_true",
+        help="write PostgreSQL batches by engine.intake.submit_forms, not serve.pg_rows",
+    )
+    parser.add_argument(
         "--no-fsync",
         action="store_true",
         help="PostgreSQL without fsync (not durable: shows what the commits' flushes cost)",
@@ -433,6 +463,8 @@ def main() -> None:
     if args.writers:
         os.environ["BENCH_WRITERS"] = str(args.writers)
     os.environ["BENCH_APP"] = "intake" if args.writers else args.app
+    if args.engine_path:
+        os.environ["BENCH_ENGINE_PATH"] = "1"
     if args.profile:
         os.environ["BENCH_PROFILE"] = str(Path(args.profile).resolve())
     steps = 0 if args.part == "posts" else 8 if args.quick else args.steps
@@ -450,7 +482,17 @@ def main() -> None:
             with server as pg:
                 url = pg.fresh_database() if pg else f"sqlite:///{folder}/state.db"
                 if args.part != "steps":
-                    _print_posts(store, run(store, url, args.processes, args.threads, posts))
+                    _print_posts(
+                        store,
+                        run(
+                            store,
+                            url,
+                            args.processes,
+                            args.threads,
+                            posts,
+                            pg.postmaster if pg else None,
+                        ),
+                    )
                 if steps:
                     url = pg.fresh_database() if pg else f"sqlite:///{folder}/steps.db"
                     _print_steps(store, first_step(url, steps), steps)
