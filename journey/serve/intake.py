@@ -194,21 +194,15 @@ class FormIntake:
 
     async def _body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
-        too_large = _RefusedError(
-            413,
-            "input",
-            f"the form is larger than {limit} bytes",
-            hint="send less text (or raise [serve] max_body_bytes)",
-        )
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise too_large
+            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise _too_large(limit)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -242,6 +236,15 @@ class FormIntake:
                 "Access-Control-Max-Age": "600",
             },
         )
+
+
+def _too_large(limit: int) -> _RefusedError:
+    return _RefusedError(
+        413,
+        "input",
+        f"the form is larger than {limit} bytes",
+        hint="send less text (or raise [serve] max_body_bytes)",
+    )
 
 
 def _pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
