@@ -142,13 +142,23 @@ class FormWriter:
                 for pending in batch:  # each alone: only a bad one fails
                     self._write([pending])
                 return
-            _answer(batch[0], exc)
+            _answer(batch, exc)
             return
-        for pending in batch:
-            _answer(pending, None)
+        _answer(batch, None)
 
 
-def _answer(pending: _Pending, error: BaseException | None) -> None:
-    # A closed loop (the server stopped) has nobody waiting for the answer.
-    with contextlib.suppress(RuntimeError):
-        pending.loop.call_soon_threadsafe(_settle, pending.future, error)
+def _settle_all(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        _settle(future, error)
+
+
+def _answer(batch: list[_Pending], error: BaseException | None) -> None:
+    """Answer the batch's posts: one wake-up of each event loop for all of its posts, not
+    one each (each is a write to the loop's self-pipe and a pass of the loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for pending in batch:
+        by_loop.setdefault(pending.loop, []).append(pending.future)
+    for loop, futures in by_loop.items():
+        # A closed loop (the server stopped) has nobody waiting for the answer.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_all, futures, error)
