@@ -1,21 +1,24 @@
 """How form posts reach the store: written together by a writer thread (group commit).
 
-Pipeline position: ``serve.intake`` (async, HTTP) -> **form_writer** ->
-``engine.intake.submit_forms`` (sync, SQL). A writer thread takes the posts that arrived
-while its last transaction was being written, all of them (up to ``max_batch``), into its
-next one: a post alone is written at once, in a transaction of its own, and there is never
-a fixed delay to wait for company; under load a transaction carries many, so its fixed
-costs (the commit, the look-up of known emails, each round trip) are paid once per batch.
+Pipeline position: ``serve.intake`` (async, HTTP) -> **form_writer** -> on PostgreSQL
+``serve.pg_rows.write_forms`` (a batch in two round trips), on SQLite and for a project
+with segments ``engine.intake.submit_forms`` (sync, SQL). A writer thread takes the posts
+that arrived while its last transaction was being written, all of them (up to
+``max_batch``), into its next one: a post alone is written at once, in a transaction of
+its own, and there is never a fixed delay to wait for company; under load a transaction
+carries many, so its fixed costs (the commit and its flush, the look-up of known emails,
+each round trip) are paid once per batch. A batch's posts are answered with one wake-up
+of the event loop.
 
 One thread is the default on both stores. SQLite has one writer at a time, so posts never
 queue on its lock. On PostgreSQL ``writers`` threads (each with its own connection) can
 write one batch while another waits for its commit, but the batches are then smaller and
-every post costs the process more CPU (bench/intake.py: 2.3-2.6 ms a post with two writers,
-1.4-1.9 with one, on a loaded machine), and the server's one interpreter is what a busy
-intake runs out of first. Posts are shared out by email (any letter case), so every post
-of one email goes to one thread, in order: two concurrent transactions never both create
-a contact for an email, and the de-duplication ``submit_forms`` does inside a batch holds
-across batches too.
+every post costs the process more CPU (bench/intake.py --writers 2: 0.51-0.63 ms a post
+in the writers against 0.37-0.43 with one, and no more posts a second, on a loaded
+machine), and the server's one interpreter is what a busy intake runs out of first. Posts
+are shared out by email (any letter case), so every post of one email goes to one thread,
+in order: two concurrent transactions never both create a contact for an email, and the
+de-duplication a batch does inside itself holds across batches too.
 """
 
 from __future__ import annotations

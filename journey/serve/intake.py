@@ -3,8 +3,9 @@ and a ``form submitted`` event.
 
 Pipeline position: browser -> **intake** (HTTP: guards, parsing, the answer) ->
 ``serve.web_to_lead`` (field names) -> ``serve.form_writer`` (posts written together) ->
-``engine.intake.submit_forms`` (each contact created or merged by email, its
-``form_submitted`` event) -> a worker's next pass runs ``trigger form submitted "{form}"``.
+``serve.pg_rows`` on PostgreSQL, ``engine.intake.submit_forms`` elsewhere (each contact
+created or merged by email, its ``form_submitted`` event) -> a worker's next pass runs
+``trigger form submitted "{form}"``.
 ``routes`` gives the routes ``journey serve`` mounts; they are public (no token) because a
 website's visitors post to them, so every post passes the guards first, in this order:
 
