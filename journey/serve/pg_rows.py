@@ -199,7 +199,9 @@ def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSub
                     prepare=True,
                 )
                 pg.execute(f"NOTIFY {CHANNEL}", prepare=True)
-                pg.commit()
+                # A statement, not ``pg.commit()``: that would wait for its own answer, and
+                # the block's end for the synchronisation after it, two round trips.
+                pg.execute("COMMIT")
         except psycopg.Error as exc:
             # Raised outside any statement SQLAlchemy ran: wrapped as it would have wrapped
             # it, which is what the intake answers 503 for; a broken connection is not
@@ -214,7 +216,10 @@ def _known(pg: Any, keys: list[str]) -> tuple[dict[str, int], dict[int, ContactV
     """Email key -> its oldest contact, and those contacts as views: one statement,
     pipelined with the transaction's ``BEGIN`` into one round trip."""
     with pg.pipeline():
-        people = pg.execute(_KNOWN, (keys,), prepare=True).fetchall()
+        # Read once the block has ended: a read inside would wait for its answer, and the
+        # block's end for the synchronisation after it, two round trips.
+        found = pg.execute(_KNOWN, (keys,), prepare=True)
+    people = found.fetchall()
     known: dict[str, int] = {}
     views: dict[int, ContactView] = {}
     for cid, key, email, sf_id, sf_type, owner_id, owner_name, owner_email, *rest in people:
