@@ -1,8 +1,8 @@
 """How form posts reach the store: written together by a writer thread (group commit).
 
 Pipeline position: ``serve.intake`` (async, HTTP) -> **form_writer** -> on PostgreSQL
-``serve.pg_rows.write_forms`` (a batch in two round trips), on SQLite and for a project
-with segments ``engine.intake.submit_forms`` (sync, SQL). A writer thread takes the posts
+``serve.pg_rows.write_forms`` (a batch in two round trips), on SQLite
+``engine.intake.submit_forms`` (sync, SQL). A writer thread takes the posts
 that arrived while its last transaction was being written, all of them (up to
 ``max_batch``), into its next one: a post alone is written at once, in a transaction of
 its own, and there is never a fixed delay to wait for company; under load a transaction
@@ -136,7 +136,7 @@ class FormWriter:
         try:
             context = self.context()
             submissions = [p.submission for p in batch]
-            if pg_rows.takes(self.store, context):
+            if pg_rows.takes(self.store):
                 pg_rows.write_forms(self.store, context, submissions)
             else:
                 submit_forms(self.store, context, submissions)

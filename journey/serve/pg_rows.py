@@ -1,28 +1,29 @@
 """A batch of form posts written to PostgreSQL in two round trips.
 
 Pipeline position: ``serve.form_writer`` -> **pg_rows** -> PostgreSQL, in place of
-``engine.intake.submit_forms`` (which stays the path on SQLite, and for a project with
-segments). A busy intake's posts are mostly new people: what a batch waits for is its round
-trips to the server, and what the server's one interpreter spends is the ORM's and the
-driver's fixed cost per statement, both paid per batch whatever its size. So a batch is:
+``engine.intake.submit_forms`` (which stays the path on SQLite). A busy intake's posts are
+mostly new people: what a batch waits for is its round trips to the server, and what the
+server's one interpreter spends is the ORM's and the driver's fixed cost per statement,
+both paid per batch whatever its size. So a batch is:
 
 1. one round trip (``BEGIN`` and the look-up of its emails, pipelined): which emails are
    already contacts (the oldest contact with the email, any letter case, as
-   ``engine.import_targets`` matches a post);
+   ``engine.import_targets`` matches a post), read whole;
 2. the posts of known emails merged into their contacts and written by
    ``engine.contacts.write_contacts``, the one writer of contact changes, so a change has
-   its usual consequences (``field changed`` events, woken runs, sync marks); a batch of
-   new people skips this step;
+   its usual consequences (``field changed`` events, segments, woken runs, sync marks); a
+   batch of new people, or of known ones whose posts change nothing, skips this step;
 3. one round trip for the rest, pipelined and ``COMMIT`` included: the new companies, the
-   new contacts (one per email, merged in post order: a later value wins, an empty one never
-   erases), their field values and every post's ``form submitted`` event, in post order,
+   new contacts (one per email, merged in post order: a later value wins, an empty one
+   never erases), their field values, the segments they match with their
+   ``entered segment`` events, and every post's ``form submitted`` event, in post order,
    then the ``NOTIFY`` that wakes the workers.
 
 Each statement's text is fixed whatever the batch's size (the rows travel as one JSON
 value), so psycopg prepares it once per connection and the server plans it once. The
 result is the store ``submit_forms`` leaves (tests/serve/test_intake_postgres_batches.py
-holds the two to it); a project with segments takes that path, since a new contact's
-segment membership is evaluated there.
+holds the two to it), but for the order of the events of different contacts within one
+batch (each contact's own events keep theirs).
 """
 
 from __future__ import annotations
@@ -86,17 +87,23 @@ _NEW = """WITH x AS (
         email_key varchar, name_key varchar, name varchar, type varchar, text varchar,
         number float8, date_value date, flag boolean)
     JOIN made ON made.email_key = f.email_key
+), members AS (
+    INSERT INTO segment_members (segment_key, contact_id)
+    SELECT s.segment_key, made.id
+    FROM json_to_recordset(%s::json) AS s(email_key varchar, segment_key varchar)
+    JOIN made ON made.email_key = s.email_key
 )
 INSERT INTO events (kind, contact_id, name, value, at, processed)
-SELECT 'form_submitted', coalesce(made.id, e.contact_id), e.form, NULL, %s, false
-FROM json_to_recordset(%s::json) AS e(n int, form varchar, email_key varchar, contact_id int)
+SELECT e.kind, coalesce(made.id, e.contact_id), e.name, NULL, %s, false
+FROM json_to_recordset(%s::json) AS e(
+    n int, kind varchar, name varchar, email_key varchar, contact_id int)
 LEFT JOIN made ON made.email_key = e.email_key AND e.contact_id IS NULL
 ORDER BY e.n"""
 
 
-def takes(store: Store, ctx: ContactContext) -> bool:
+def takes(store: Store) -> bool:
     """Whether this path writes the store's form batches (module docstring)."""
-    return store.engine.dialect.name == "postgresql" and not ctx.evaluator.segment_names
+    return store.engine.dialect.name == "postgresql"
 
 
 def _values(submission: FormSubmission, ctx: ContactContext) -> dict[str, str]:
@@ -184,10 +191,18 @@ def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSub
                     }
                 )
                 fields.extend(_field_rows(key, view, ctx))
-            events = [
-                {"n": n, "form": s.form, "email_key": key, "contact_id": known.get(key)}
-                for n, (s, key) in enumerate(zip(submissions, keys, strict=True))
+            members, events = _entered(ctx, fresh)
+            events += [
+                {
+                    "kind": "form_submitted",
+                    "name": s.form,
+                    "email_key": key,
+                    "contact_id": known.get(key),
+                }
+                for s, key in zip(submissions, keys, strict=True)
             ]
+            for n, event in enumerate(events):
+                event["n"] = n
             with pg.pipeline():
                 if companies:
                     rows = [{"name": v, "name_key": k} for k, v in sorted(companies.items())]
@@ -195,7 +210,15 @@ def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSub
                 now = ctx.now
                 pg.execute(
                     _NEW,
-                    (json.dumps(people), now, now, json.dumps(fields), now, json.dumps(events)),
+                    (
+                        json.dumps(people),
+                        now,
+                        now,
+                        json.dumps(fields),
+                        json.dumps(members),
+                        now,
+                        json.dumps(events),
+                    ),
                     prepare=True,
                 )
                 pg.execute(f"NOTIFY {CHANNEL}", prepare=True)
@@ -210,6 +233,23 @@ def write_forms(store: Store, ctx: ContactContext, submissions: Sequence[FormSub
                 conn.invalidate()
             raise sa.exc.DBAPIError.instance(None, None, exc, psycopg.Error) from exc
         conn.commit()  # SQLAlchemy's bookkeeping: the driver has committed already
+
+
+def _entered(
+    ctx: ContactContext, fresh: dict[str, ContactView]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The segments the new contacts match (segment by segment, as
+    ``change_effects.segment_changes`` orders them) and their ``entered_segment`` events,
+    those some journey listens to."""
+    members: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for name in ctx.evaluator.segment_names:
+        for key, view in fresh.items():
+            if ctx.evaluator.in_segment(name, view):
+                members.append({"email_key": key, "segment_key": name.casefold()})
+                if ctx.listens is None or ctx.listens("entered_segment", name):
+                    events.append({"kind": "entered_segment", "name": name, "email_key": key})
+    return members, events
 
 
 def _known(pg: Any, keys: list[str]) -> tuple[dict[str, int], dict[int, ContactView]]:

@@ -2,7 +2,7 @@
 (``serve.pg_rows``); what it leaves in the store is what ``submit_forms``, the engine's
 path for form posts, leaves: the same contacts, field values, companies, events (in the
 same order), list memberships and sync marks, for new and known people, repeated emails in
-any letter case, typed fields, and a contact linked to Salesforce."""
+any letter case, typed fields, segments, and a contact linked to Salesforce."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ pytestmark = pytest.mark.postgres
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 FIELDS = TOML.replace(
     '"Seats" = "Number"', '"Seats" = "Number"\n"Demo Day" = "Date"\n"Opted In" = "True/False"'
+)
+SEGMENTS = (
+    FIELDS
+    + """
+[segments]
+"Big teams" = 'field "Seats" > 2'
+"Acme people" = 'field "Company" is "Acme"'
+"""
 )
 Writer = Callable[[Project, list[FormSubmission]], None]
 
@@ -56,6 +64,7 @@ def _stored(project: Project) -> dict[str, list[tuple[object, ...]]]:
         "events": "SELECT * FROM events ORDER BY id",
         "memberships": "SELECT * FROM memberships ORDER BY list_id, contact_id",
         "sync_pending": "SELECT * FROM sync_pending ORDER BY contact_id",
+        "segment_members": "SELECT * FROM segment_members ORDER BY segment_key, contact_id",
     }
     with project.store.engine.connect() as conn:
         return {name: [tuple(r) for r in conn.exec_driver_sql(q)] for name, q in queries.items()}
@@ -66,28 +75,28 @@ def _by_engine(project: Project, batch: list[FormSubmission]) -> None:
 
 
 def _by_intake(project: Project, batch: list[FormSubmission]) -> None:
-    assert pg_rows.takes(project.store, project.context(NOW))
+    assert pg_rows.takes(project.store)
     pg_rows.write_forms(project.store, project.context(NOW), batch)
 
 
 @pytest.fixture
 def opened(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_server: str
-) -> Iterator[Callable[[str], Project]]:
+) -> Iterator[Callable[..., Project]]:
     import uuid
 
     import psycopg
 
     projects: list[Project] = []
 
-    def one(name: str) -> Project:
+    def one(name: str, toml: str = FIELDS) -> Project:
         database = "t_" + uuid.uuid4().hex[:12]
         with psycopg.connect(
             postgres_server.replace("+psycopg", "") + "/postgres", autocommit=True
         ) as admin:
             admin.execute(f'CREATE DATABASE "{database}"')
         monkeypatch.setenv("JOURNEY_DATABASE_URL", f"{postgres_server}/{database}")
-        project = open_project(write_project(tmp_path / name, FIELDS), with_journeys=False)
+        project = open_project(write_project(tmp_path / name, toml), with_journeys=False)
         projects.append(project)
         return project
 
@@ -112,7 +121,7 @@ def _run(project: Project, write: Writer) -> dict[str, list[tuple[object, ...]]]
 
 
 def test_the_intakes_batches_leave_what_the_engines_path_leaves(
-    opened: Callable[[str], Project],
+    opened: Callable[..., Project],
 ) -> None:
     expected = _run(opened("engine"), _by_engine)
     got = _run(opened("intake"), _by_intake)
@@ -124,8 +133,35 @@ def test_the_intakes_batches_leave_what_the_engines_path_leaves(
     assert got["sync_pending"]  # the linked contact changed: the sync looks at it
 
 
+def _per_contact(events: list[tuple[object, ...]]) -> dict[object, list[tuple[object, ...]]]:
+    out: dict[object, list[tuple[object, ...]]] = {}
+    for row in events:
+        out.setdefault(row[2], []).append(row[1:])
+    return out
+
+
+def test_with_segments_new_and_known_contacts_enter_them_as_on_the_engines_path(
+    opened: Callable[..., Project],
+) -> None:
+    toml = SEGMENTS + "\n"  # new contacts match as they are made, known ones as they change
+    expected = _run(opened("engine-segments", toml), _by_engine)
+    got = _run(opened("intake-segments", toml), _by_intake)
+    # Each contact's events in the same order; between contacts of one batch the intake
+    # writes the known ones' first.
+    events = got.pop("events")
+    assert _per_contact(events) == _per_contact(expected.pop("events"))
+    assert got == expected
+    # old@ entered "Acme people" when made and left it for Globex; new@ and other@ entered.
+    assert [row[3] for row in events if row[1] == "entered_segment"] == [
+        "Acme people",
+        "Big teams",
+        "Acme people",
+    ]
+    assert [key for key, _ in got["segment_members"]] == ["acme people", "big teams"]
+
+
 def test_a_bad_value_refuses_the_batch_before_anything_is_written(
-    opened: Callable[[str], Project],
+    opened: Callable[..., Project],
 ) -> None:
     project = opened("bad")
     batch = [
