@@ -253,6 +253,11 @@ def write_contacts(
     events.extend(also_events)
     # A new contact has no runs yet: only the others' waiting runs are looked for.
     woken = waiting_runs(conn, [i for i in changed_ids if i not in new_ids], busy)
+    touched = set(changed_ids)
+    linked = [a.id for _, a in pairs if a.salesforce_id and a.id in touched]
+    writes = (core_updates, deletes, upserts, list_adds, list_removes, events, woken, linked)
+    if not any(writes) and not (segments.entered or segments.left):
+        return len(changed_ids)  # nothing to store: not even a round trip to say so
     with pipelined(conn):
         if core_updates and not update_rows(conn, c, "id", core_updates, "cid"):
             conn.execute(sa.update(c).where(c.c.id == sa.bindparam("cid")), core_updates)
@@ -287,8 +292,6 @@ def write_contacts(
             announce_work(conn)
         if woken:
             wake(conn, woken)
-        changed = set(changed_ids)
-        linked = [a.id for _, a in pairs if a.salesforce_id and a.id in changed]
         if linked:
             mark_sync_pending(conn, linked, ctx.now)
     return len(changed_ids)

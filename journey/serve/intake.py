@@ -3,8 +3,9 @@ and a ``form submitted`` event.
 
 Pipeline position: browser -> **intake** (HTTP: guards, parsing, the answer) ->
 ``serve.web_to_lead`` (field names) -> ``serve.form_writer`` (posts written together) ->
-``engine.intake.submit_forms`` (each contact created or merged by email, its
-``form_submitted`` event) -> a worker's next pass runs ``trigger form submitted "{form}"``.
+``serve.pg_rows`` on PostgreSQL, ``engine.intake.submit_forms`` elsewhere (each contact
+created or merged by email, its ``form_submitted`` event) -> a worker's next pass runs
+``trigger form submitted "{form}"``.
 ``routes`` gives the routes ``journey serve`` mounts; they are public (no token) because a
 website's visitors post to them, so every post passes the guards first, in this order:
 
@@ -194,21 +195,15 @@ class FormIntake:
 
     async def _body(self, request: Request) -> bytes:
         limit = self.settings.max_body_bytes
-        too_large = _RefusedError(
-            413,
-            "input",
-            f"the form is larger than {limit} bytes",
-            hint="send less text (or raise [serve] max_body_bytes)",
-        )
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise too_large
+            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise too_large
+                raise _too_large(limit)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -242,6 +237,15 @@ class FormIntake:
                 "Access-Control-Max-Age": "600",
             },
         )
+
+
+def _too_large(limit: int) -> _RefusedError:
+    return _RefusedError(
+        413,
+        "input",
+        f"the form is larger than {limit} bytes",
+        hint="send less text (or raise [serve] max_body_bytes)",
+    )
 
 
 def _pairs(request: Request, body: bytes) -> list[tuple[str, str]]:
