@@ -40,9 +40,13 @@ class BatchItem:
     goal: str | None = None
 
 
+#: A stored status as its enum member, looked up rather than constructed per run.
+_STATUS = {s.value: s for s in RunStatus}
+
+
 def item_of(row: sa.Row[Any]) -> BatchItem:
     """A due run's row as a batch item."""
-    pos = Position(row.id, row.step_id, RunStatus(row.status), row.next_due, row.seq)
+    pos = Position(row.id, row.step_id, _STATUS[row.status], row.next_due, row.seq)
     return BatchItem(row.id, row.contact_id, row.version, pos, row.attempts)
 
 
