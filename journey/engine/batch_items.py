@@ -63,7 +63,7 @@ def pending_items(store: Store, catalog: Catalog, contact_ids: Collection[int]) 
     """The runs of these contacts waiting on an intent without an outcome, each with it."""
     ef, runs = table(Effect), table(Run)
     rows: list[sa.Row[Any]] = []
-    with store.engine.connect() as conn:
+    with store.begin() as conn:  # a read: committed, so prepared statements stay
         for chunk in in_batches(sorted(contact_ids)):
             rows += conn.execute(
                 sa.select(

@@ -439,7 +439,7 @@ class Claims:
         """Whether this worker holds all these contacts' leases (live or not)."""
         leases = table(ContactLease)
         held = 0
-        with self.store.engine.connect() as conn:
+        with self.store.begin() as conn:  # a read: committed, so prepared statements stay
             for chunk in self._chunks(conn, contact_ids):
                 held += len(
                     conn.execute(

@@ -64,4 +64,5 @@ def at_head(engine: Engine) -> bool:
         except (sa.exc.OperationalError, sa.exc.ProgrammingError):
             # No such table (a new or pre-Alembic store), on SQLite / on PostgreSQL.
             return False
+        conn.commit()  # not a rollback: psycopg would forget its prepared statements
     return [str(row[0]) for row in found] == [head]
