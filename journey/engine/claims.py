@@ -281,7 +281,7 @@ class Claims:
         """The keys of the workers alive on this database now."""
         return [int(k) for k in conn.execute(sa.text(_LIVE_KEYS)).scalars()]
 
-    def _live(self, conn: Connection) -> Any:
+    def _live(self, conn: Connection, live: list[int] | None = None) -> Any:
         """The condition "this lease row is live": not run out, its holder alive. The
         holders' keys are read first and bound as one array: a subquery on ``pg_locks``
         inside the statement would be costed once per row it filters, enough to make the
@@ -291,7 +291,8 @@ class Claims:
         if conn.dialect.name != "postgresql":
             return running
         # ``= ANY(array)``: one bound value, so it also serves an executemany.
-        keys = sa.literal(self._live_keys(conn), ARRAY(sa.BigInteger()))
+        known = self._live_keys(conn) if live is None else live
+        keys = sa.literal(known, ARRAY(sa.BigInteger()))
         return sa.and_(running, leases.c.holder_key == sa.any_(keys))
 
     # ------------------------------------------------------------------ clock
@@ -311,7 +312,9 @@ class Claims:
 
     # ------------------------------------------------------------------ leases
 
-    def available(self, conn: Connection, contact_id: sa.ColumnElement[int]) -> Any:
+    def available(
+        self, conn: Connection, contact_id: sa.ColumnElement[int], live: list[int] | None = None
+    ) -> Any:
         """The condition "no other worker holds a live lease on this contact"."""
         if self.exclusive:
             return sa.true()
@@ -319,13 +322,16 @@ class Claims:
         return ~sa.exists().where(
             leases.c.contact_id == contact_id,
             leases.c.worker_id != self.worker_id,
-            self._live(conn),
+            self._live(conn, live),
         )
 
-    def take(self, conn: Connection, contact_ids: Collection[int]) -> set[int]:
+    def take(
+        self, conn: Connection, contact_ids: Collection[int], live: list[int] | None = None
+    ) -> set[int]:
         """Lease these contacts to this worker where nobody else holds them live, in the
         caller's transaction; the contacts won (the rest stay someone else's). Rows are
-        written in contact order, so two claimers never deadlock."""
+        written in contact order, so two claimers never deadlock. ``live``: the live
+        workers' keys, when the caller read them in this transaction already."""
         if not contact_ids:
             return set()
         self._stay_alive()
@@ -335,7 +341,7 @@ class Claims:
             won = conn.execute(
                 sa.text(_TAKE),
                 {
-                    "live": self._live_keys(conn),
+                    "live": self._live_keys(conn) if live is None else live,
                     "ids": sorted(contact_ids),
                     "me": self.worker_id,
                     "key": self.key,
@@ -488,7 +494,9 @@ class Claims:
         rows read here are the batch's."""
         runs = table(Run)
         with self.store.begin() as conn:
-            free = self.available(conn, runs.c.contact_id)
+            # The live workers' keys read once for the claim's two statements.
+            live = self._live_keys(conn) if conn.dialect.name == "postgresql" else None
+            free = self.available(conn, runs.c.contact_id, live)
             found: list[Any] = []
             for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
                 if len(found) >= limit:
@@ -509,7 +517,7 @@ class Claims:
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
                 found += [r for r in woken if r.id not in seen][: limit - len(found)]
-            won = self.take(conn, {r.contact_id for r in found})
+            won = self.take(conn, {r.contact_id for r in found}, live)
         claimed = [r for r in found if r.contact_id in won]
         self.stats.missed += len(found) - len(claimed)
         if claimed:
