@@ -19,7 +19,8 @@ the contacts) taken by N contacts:
   journal; goal ≥ 50,000 contact-steps/s on SQLite and ≥ 30,000 on PostgreSQL, memory
   flat as N grows. Besides the rate it prints the runner's own CPU seconds (the figure to
   compare on a loaded machine: the database server's are not in it) and the SQL
-  statements the store received per contact-step.
+  statements the store received per contact-step; on PostgreSQL also how many statements
+  the runner's session had prepared at the end (``pg_prepared_statements``).
 
 Each measurement runs in a fresh child process (and, on PostgreSQL, a fresh database) so
 its peak RSS (``ru_maxrss``) is its own. Figures: median and min–max over the repetitions.
@@ -174,6 +175,7 @@ def one_durable(n: int, url: str = "", profile: bool = False) -> dict[str, float
         steps = first.steps + second.steps
         assert steps == n * STEPS_PER_CONTACT, steps
         assert second.ended == n, second
+        prepared = _prepared(store.engine) if url else 0
         connector.close()
         store.close()
     if profiler:
@@ -188,7 +190,15 @@ def one_durable(n: int, url: str = "", profile: bool = False) -> dict[str, float
         "statements_per_step": statements / steps,
         "import_s": imported,
         "peak_mb": _peak_mb(),
+        "prepared": prepared,
     }
+
+
+def _prepared(engine: Any) -> int:
+    """The statements the session the runner used last has prepared (the pool hands it
+    out first): its hot statements should all be there, planned once per session."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar())
 
 
 # ---------------------------------------------------------------------- PostgreSQL
@@ -239,6 +249,8 @@ def _durable(store: str, sizes: list[int], repeat: int, base: str, profile: bool
             f"peak RSS {_fmt([r['peak_mb'] for r in runs], ' MB')}, "
             f"import {_fmt([r['import_s'] for r in runs], ' s', 1)}"
         )
+        if store == "postgres":
+            line += f", {_fmt([r.get('prepared', 0) for r in runs])} statements prepared"
         print(line, flush=True)
     print(f"  goal at {big:,}: ≥ {goal:,} contact-steps/s\n")
 

@@ -16,30 +16,26 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from journey.cli.app import NO_STORE, JsonOpt, app, group
-from journey.cli.connection import connection_summary
 from journey.cli.errors import ExitCode, fail
 from journey.cli.moments import parse_moment
-from journey.cli.workers_view import workers_json, workers_table
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
-from journey.engine.failed_runs import FailedRun, failed_runs
-from journey.engine.intake import submit_form
-from journey.engine.journeys import journey_key
 from journey.engine.locks import RunnerLock, command_name
 from journey.engine.project import Project, open_project, store_exists
 from journey.engine.runner import PassReport
-from journey.engine.status import contact_report, fleet_status, journey_status
-from journey.engine.sync import possible_duplicates
+
+# What only ``status``, ``contact`` and ``event`` use (rich's tables, the status queries,
+# the connection's summary with its OAuth stack) is imported by them: ``journey run``,
+# the command a scheduler starts every few minutes, pays for none of it.
+if TYPE_CHECKING:
+    from journey.engine.failed_runs import FailedRun
 
 __all__ = [
     "CONNECTOR_ENV",
@@ -138,6 +134,8 @@ def _progress(enabled: bool, label: str) -> Iterator[Callable[[str], None]]:
     if not (enabled and sys.stdout.isatty()):
         yield lambda _counts: None
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task(label)
@@ -211,6 +209,16 @@ def status_command(
     Salesforce API calls used today, possible duplicates to fix in Salesforce, and the
     workers (alive or gone, which one leads the sync). With JOURNEY, also who failed at
     which step and why (`journey retry` puts them back)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from journey.cli.connection import connection_summary
+    from journey.cli.workers_view import workers_json, workers_table
+    from journey.engine.failed_runs import failed_runs
+    from journey.engine.journeys import journey_key
+    from journey.engine.status import fleet_status, journey_status
+    from journey.engine.sync import possible_duplicates
+
     config = load_config()
     if not store_exists(config):
         if journey is not None:
@@ -325,6 +333,8 @@ def contact_command(
     as_json: JsonOpt = False,
 ) -> None:
     """A contact's fields, lists, runs and activity feed."""
+    from journey.engine.status import contact_report
+
     if not store_exists(load_config()):
         fail(f"no contact has the email {email!r}", "not_found", hint=NO_STORE)
     with acting_project(with_journeys=False) as project:
@@ -369,6 +379,8 @@ def form_submitted_command(
     as_json: JsonOpt = False,
 ) -> None:
     """A contact submitted a form: the contact is created or updated, journeys triggered."""
+    from journey.engine.intake import submit_form
+
     moment = parse_moment(now)
     values: dict[str, str] = {}
     for item in field or []:

@@ -116,5 +116,6 @@ def flush(conn: sa.Connection, writes: Writes) -> None:
     effects = table(Effect)
     update_rows(conn, effects, "key", OUTCOME_COLUMNS, writes.outcomes)
     update_rows(conn, table(Run), "id", RUN_COLUMNS, writes.runs)
-    insert_rows(conn, table(Activity), ACTIVITY_COLUMNS, writes.activity)
-    insert_rows(conn, effects, INTENT_COLUMNS, writes.intents)
+    # Binary: these rows are the runner's own, each value of its column's type.
+    insert_rows(conn, table(Activity), ACTIVITY_COLUMNS, writes.activity, binary=True)
+    insert_rows(conn, effects, INTENT_COLUMNS, writes.intents, binary=True)

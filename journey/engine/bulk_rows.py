@@ -96,28 +96,63 @@ def _is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
 
 
-def _copy(conn: Connection, sql: str, rows: Sequence[Row]) -> None:
+def _column_types(conn: Connection, tbl: sa.Table, names: Sequence[str]) -> list[int]:
+    """The columns' type OIDs as the server has them (what a binary ``COPY`` must send),
+    asked once per session and table."""
+    cache: dict[str, dict[str, int]] = conn.connection.info.setdefault("journey_column_oids", {})
+    known = cache.get(tbl.name)
+    if known is None or any(n not in known for n in names):
+        rows = conn.exec_driver_sql(
+            "SELECT attname, atttypid::integer FROM pg_attribute"
+            " WHERE attrelid = to_regclass(%(table)s) AND attnum > 0 AND NOT attisdropped",
+            {"table": _quoted(conn, [tbl.name])[0]},
+        )
+        known = cache[tbl.name] = {str(name): int(oid) for name, oid in rows}
+    return [known[n] for n in names]
+
+
+def _copy(conn: Connection, sql: str, rows: Sequence[Row], types: list[int] | None) -> None:
     """``COPY … FROM STDIN`` on the driver's own connection (SQLAlchemy has no COPY), in
     the same transaction; the driver's errors raised as SQLAlchemy's, as its own
-    statements' are (a duplicate key is an ``IntegrityError`` the claims' fence reads)."""
+    statements' are (a duplicate key is an ``IntegrityError`` the claims' fence reads).
+    With ``types``, in binary: each value written as its column's bytes, which costs
+    the driver a fifth of the CPU of the text form and spares the server parsing it."""
     driver: Any = conn.connection.driver_connection
     dbapi_error = conn.dialect.loaded_dbapi.Error
+    if types is not None:
+        sql += " (FORMAT BINARY)"
     try:
         with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            if types is not None:
+                copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
     except dbapi_error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error) from exc
 
 
-def insert_rows(conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row]) -> None:
+def insert_rows(
+    conn: Connection,
+    tbl: sa.Table,
+    names: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    binary: bool = False,
+) -> None:
     """``INSERT INTO tbl (names) VALUES …`` for every row (tuples in ``names`` order), in
-    the caller's transaction, in one statement per batch (module docstring)."""
+    the caller's transaction, in one statement per batch (module docstring). ``binary``:
+    the caller vouches that every value is of its column's Python type (``int`` for an
+    integer, ``str`` for text, a ``datetime`` for a timestamp — aware, as the column
+    types insist — or ``None``), so PostgreSQL gets the rows as a binary ``COPY``; a
+    value of another type would be refused there, where the text form would have had the
+    server convert it."""
     if not rows:
         return
     target, columns = _quoted(conn, [tbl.name])[0], ", ".join(_quoted(conn, names))
     if _is_postgres(conn):
-        _copy(conn, f"COPY {target} ({columns}) FROM STDIN", _bound_rows(conn, tbl, names, rows))
+        bound = _bound_rows(conn, tbl, names, rows)
+        types = _column_types(conn, tbl, names) if binary else None
+        _copy(conn, f"COPY {target} ({columns}) FROM STDIN", bound, types)
         return
     if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
         conn.execute(sa.insert(tbl), [dict(zip(names, r, strict=True)) for r in rows])

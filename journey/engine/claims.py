@@ -41,9 +41,10 @@ read). The table holds only the contacts in flight, a batch per worker.
   commit. Last, so that a transaction holds the lease rows' locks only while committing
   and waits on nothing after (a claimer takes run rows with ``SKIP LOCKED``, then
   leases): no lock cycle.
-* **Sizes**: on PostgreSQL a batch's ids travel as one array (``= ANY``, ``unnest``), so a
-  statement's text is the same for 10 contacts or 10,000: no list of bound values for
-  the driver to build and the server to parse.
+* **Sizes**: a batch's ids travel as one value — an array on PostgreSQL (``= ANY``,
+  ``unnest``), a JSON array on SQLite (``json_each``) — so a statement's text is the
+  same for 10 contacts or 10,000: no list of bound values for the driver to build and
+  the database to parse, one compiled and prepared statement.
 * **Releasing** (``release``, ``release_all``): the leases of a batch are deleted when it
   ends, all of this worker's when it stops.
 
@@ -83,7 +84,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
-from journey.engine.sql_batches import in_batches
 from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, table
 
 __all__ = [
@@ -194,15 +194,36 @@ _TAKE = (
 )
 
 
-def _insert(conn: Connection) -> Any:
-    """The dialect's ``INSERT`` construct, the one with ``ON CONFLICT``."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+#: ``take`` on SQLite: the same upsert, the ids in one JSON array; ``WHERE true`` tells
+#: the parser that ``ON CONFLICT`` belongs to the ``INSERT``, not to a join.
+_SQLITE_TAKE = (
+    "INSERT INTO contact_leases (contact_id, worker_id, holder_key, lease_until)"
+    " SELECT value, ?, ?, ? FROM json_each(?) WHERE true"
+    " ON CONFLICT (contact_id) DO UPDATE SET worker_id = excluded.worker_id,"
+    " holder_key = excluded.holder_key, lease_until = excluded.lease_until"
+)
+#: ...taking a lease another worker holds only when it ran out (``exclusive`` is off).
+_SQLITE_TAKE_UNLESS_LIVE = (
+    " WHERE contact_leases.worker_id = ? OR NOT (contact_leases.lease_until > ?)"
+)
 
-        return pg_insert(table(ContactLease))
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table(ContactLease))
+def _json_ids(ids: Collection[int]) -> str:
+    """Ids as a JSON array, in contact order."""
+    return "[" + ",".join(str(int(i)) for i in sorted(ids)) + "]"
+
+
+def _stamp(conn: Connection, moment: datetime) -> Any:
+    """``moment`` as the lease column stores it (its type's bind processing)."""
+    kind = table(ContactLease).c.lease_until.type.dialect_impl(conn.dialect)
+    process = kind.bind_processor(conn.dialect)
+    return process(moment) if process else moment
+
+
+def _due_columns() -> tuple[sa.Column[Any], ...]:
+    """What a claimed run's batch item is made of (``engine.batch_items.item_of``)."""
+    c = table(Run).c
+    return (c.id, c.contact_id, c.version, c.step_id, c.status, c.next_due, c.seq, c.attempts)
 
 
 def _close_quietly(driver_connection: Any) -> None:
@@ -260,7 +281,7 @@ class Claims:
         """The keys of the workers alive on this database now."""
         return [int(k) for k in conn.execute(sa.text(_LIVE_KEYS)).scalars()]
 
-    def _live(self, conn: Connection) -> Any:
+    def _live(self, conn: Connection, live: list[int] | None = None) -> Any:
         """The condition "this lease row is live": not run out, its holder alive. The
         holders' keys are read first and bound as one array: a subquery on ``pg_locks``
         inside the statement would be costed once per row it filters, enough to make the
@@ -270,7 +291,8 @@ class Claims:
         if conn.dialect.name != "postgresql":
             return running
         # ``= ANY(array)``: one bound value, so it also serves an executemany.
-        keys = sa.literal(self._live_keys(conn), ARRAY(sa.BigInteger()))
+        known = self._live_keys(conn) if live is None else live
+        keys = sa.literal(known, ARRAY(sa.BigInteger()))
         return sa.and_(running, leases.c.holder_key == sa.any_(keys))
 
     # ------------------------------------------------------------------ clock
@@ -290,7 +312,9 @@ class Claims:
 
     # ------------------------------------------------------------------ leases
 
-    def available(self, conn: Connection, contact_id: sa.ColumnElement[int]) -> Any:
+    def available(
+        self, conn: Connection, contact_id: sa.ColumnElement[int], live: list[int] | None = None
+    ) -> Any:
         """The condition "no other worker holds a live lease on this contact"."""
         if self.exclusive:
             return sa.true()
@@ -298,13 +322,16 @@ class Claims:
         return ~sa.exists().where(
             leases.c.contact_id == contact_id,
             leases.c.worker_id != self.worker_id,
-            self._live(conn),
+            self._live(conn, live),
         )
 
-    def take(self, conn: Connection, contact_ids: Collection[int]) -> set[int]:
+    def take(
+        self, conn: Connection, contact_ids: Collection[int], live: list[int] | None = None
+    ) -> set[int]:
         """Lease these contacts to this worker where nobody else holds them live, in the
         caller's transaction; the contacts won (the rest stay someone else's). Rows are
-        written in contact order, so two claimers never deadlock."""
+        written in contact order, so two claimers never deadlock. ``live``: the live
+        workers' keys, when the caller read them in this transaction already."""
         if not contact_ids:
             return set()
         self._stay_alive()
@@ -314,7 +341,7 @@ class Claims:
             won = conn.execute(
                 sa.text(_TAKE),
                 {
-                    "live": self._live_keys(conn),
+                    "live": self._live_keys(conn) if live is None else live,
                     "ids": sorted(contact_ids),
                     "me": self.worker_id,
                     "key": self.key,
@@ -322,31 +349,16 @@ class Claims:
                 },
             ).scalars()
             return {int(c) for c in won}
-        leases = table(ContactLease)
-        until = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-        stmt = _insert(conn)
-        new = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[leases.c.contact_id],
-            set_={
-                "worker_id": new.worker_id,
-                "holder_key": new.holder_key,
-                "lease_until": new.lease_until,
-            },
-            where=None
-            if self.exclusive
-            else sa.or_(leases.c.worker_id == self.worker_id, ~self._live(conn)),
-        ).returning(leases.c.contact_id)
-        rows = [
-            {
-                "contact_id": c,
-                "worker_id": self.worker_id,
-                "holder_key": self.key,
-                "lease_until": until,
-            }
-            for c in sorted(contact_ids)
-        ]
-        return {int(c) for c in conn.execute(stmt, rows).scalars()}
+        # SQLite: one statement too, the ids as one JSON array (``json_each``), so its
+        # text never changes and SQLAlchemy compiles and binds nothing per contact.
+        sql = _SQLITE_TAKE
+        stamp = _stamp(conn, datetime.now(UTC) + timedelta(seconds=self.lease_seconds))
+        params: tuple[Any, ...] = (self.worker_id, self.key, stamp, _json_ids(contact_ids))
+        if not self.exclusive:
+            sql += _SQLITE_TAKE_UNLESS_LIVE
+            params += (self.worker_id, _stamp(conn, datetime.now(UTC)))
+        won = conn.exec_driver_sql(sql + " RETURNING contact_id", params).scalars()
+        return {int(c) for c in won}
 
     def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:
         """Delete this worker's leases on these contacts, in the caller's transaction."""
@@ -361,20 +373,18 @@ class Claims:
             )
 
     def _chunks(self, conn: Connection, contact_ids: Collection[int]) -> Iterator[list[int]]:
-        """The ids in contact order, whole on PostgreSQL (one array), else in ``IN``-sized
-        slices."""
-        ordered = sorted(set(contact_ids))
-        if conn.dialect.name == "postgresql":
-            yield ordered
-        else:
-            yield from (list(chunk) for chunk in in_batches(ordered))
+        """The ids in contact order, whole: one array (``_among``)."""
+        yield sorted(set(contact_ids))
 
     def _among(self, conn: Connection, ids: list[int]) -> Any:
-        """The condition "the lease of one of these contacts"."""
+        """The condition "the lease of one of these contacts", the ids as one value (an
+        array on PostgreSQL, a JSON array on SQLite), so the statement is the same text
+        for any number of contacts: compiled once, prepared by the driver."""
         leases = table(ContactLease)
         if conn.dialect.name == "postgresql":
             return leases.c.contact_id == sa.any_(sa.literal(ids, ARRAY(sa.Integer())))
-        return leases.c.contact_id.in_(ids)
+        listed = sa.func.json_each(sa.literal(_json_ids(ids))).table_valued("value")
+        return leases.c.contact_id.in_(sa.select(listed.c.value))
 
     def release(self, contact_ids: Collection[int]) -> None:
         """A batch ended: its contacts go back to the pool."""
@@ -435,7 +445,7 @@ class Claims:
         """Whether this worker holds all these contacts' leases (live or not)."""
         leases = table(ContactLease)
         held = 0
-        with self.store.engine.connect() as conn:
+        with self.store.begin() as conn:  # a read: committed, so prepared statements stay
             for chunk in self._chunks(conn, contact_ids):
                 held += len(
                     conn.execute(
@@ -484,13 +494,15 @@ class Claims:
         rows read here are the batch's."""
         runs = table(Run)
         with self.store.begin() as conn:
-            free = self.available(conn, runs.c.contact_id)
+            # The live workers' keys read once for the claim's two statements.
+            live = self._live_keys(conn) if conn.dialect.name == "postgresql" else None
+            free = self.available(conn, runs.c.contact_id, live)
             found: list[Any] = []
             for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
                 if len(found) >= limit:
                     break
                 found += conn.execute(
-                    sa.select(runs)
+                    sa.select(*_due_columns())
                     .where(runs.c.status == status, runs.c.next_due <= now, free)
                     .order_by(runs.c.next_due)
                     .limit(limit - len(found))
@@ -499,13 +511,13 @@ class Claims:
             if len(found) < limit:
                 seen = {r.id for r in found}
                 woken = conn.execute(
-                    sa.select(runs)
+                    sa.select(*_due_columns())
                     .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value, free)
                     .limit(limit)
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
                 found += [r for r in woken if r.id not in seen][: limit - len(found)]
-            won = self.take(conn, {r.contact_id for r in found})
+            won = self.take(conn, {r.contact_id for r in found}, live)
         claimed = [r for r in found if r.contact_id in won]
         self.stats.missed += len(found) - len(claimed)
         if claimed:

@@ -236,7 +236,7 @@ class Runner:
             items = pending_items(self.store, self.catalog, contacts)
             if not items:
                 return report
-            with self.store.engine.connect() as conn:
+            with self.store.begin() as conn:  # committed, not rolled back: ``_process``
                 views = load_views(conn, {i.contact_id for i in items})
             reconcile(self.connector, self.catalog, items, views)
             report.reconciled = len(items)
@@ -256,7 +256,10 @@ class Runner:
         took is dropped there, its writes rolled back (``engine.claims``)."""
         report = PassReport(runs=len(items))
         if views is None:
-            with self.store.engine.connect() as conn:
+            # A read, committed rather than rolled back: psycopg forgets the session's
+            # prepared statements at every rollback, so a rolled-back read per batch would
+            # leave none of the batch's statements prepared (PostgreSQL).
+            with self.store.begin() as conn:
                 views = load_views(conn, {i.contact_id for i in items})
         befores = {cid: snapshot(v) for cid, v in views.items()}
         ctx = ContactContext(self.field_types, self.evaluator, now, self.catalog.listens)

@@ -56,6 +56,7 @@ from journey.engine import migrations, store_url
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
+from journey.engine.store_revision import at_head
 
 __all__ = [
     "LIVE_STATUSES",
@@ -436,7 +437,8 @@ def open_store(url: str) -> Store:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", configure_sqlite)
     try:
-        migrations.upgrade(engine)
+        if not at_head(engine):  # nearly always at head: no Alembic to ask then
+            migrations.upgrade(engine)
     except sa.exc.OperationalError as exc:
         engine.dispose()
         raise store_url.unreachable(url, exc) from None

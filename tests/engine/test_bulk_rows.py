@@ -20,7 +20,8 @@ from tests.engine.engine_helpers import T0, context
 AWKWARD = ["tab\there", "line\nbreak\r\n", "back\\slash \\N", "'quote' \"double\"", "Zoë ☃", ""]
 
 
-def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str) -> None:
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str, binary: bool) -> None:
     store = open_store(store_url)
     cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {})
     rows = [
@@ -30,7 +31,7 @@ def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str) -> None:
     activity = table(Activity)
     with store.begin() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(activity)).scalar_one()
-        insert_rows(conn, activity, ACTIVITY_COLUMNS, rows)
+        insert_rows(conn, activity, ACTIVITY_COLUMNS, rows, binary=binary)
     with store.engine.connect() as conn:
         got = conn.execute(
             sa.select(*[activity.c[n] for n in ACTIVITY_COLUMNS])
@@ -71,7 +72,10 @@ def test_runs_moved_in_one_statement_take_each_their_own_position(store_url: str
     store.close()
 
 
-def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(store_url: str) -> None:
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(
+    store_url: str, binary: bool
+) -> None:
     """The claims' fence tells a batch another worker took by this refusal: it must be
     SQLAlchemy's ``IntegrityError`` whichever way the rows were sent."""
     store = open_store(store_url)
@@ -81,7 +85,7 @@ def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(store_url
     with store.begin() as conn:
         insert_rows(conn, effects, INTENT_COLUMNS, [intent])
     with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
-        insert_rows(conn, effects, INTENT_COLUMNS, [("1:2", *intent[1:]), intent])
+        insert_rows(conn, effects, INTENT_COLUMNS, [("1:2", *intent[1:]), intent], binary=binary)
     with store.engine.connect() as conn:
         keys = conn.execute(sa.select(effects.c.key)).scalars().all()
     assert keys == ["1:1"]  # the refused batch left nothing behind
