@@ -82,6 +82,14 @@ runpy.run_module("journey", run_name="__main__", alter_sys=True)
 
 def imported(args: list[str], cwd: Path, cache: Path) -> set[str]:
     """The modules a ``journey`` process has imported when it exits."""
+    found = probed(args, cwd, cache)[0]
+    assert "journey.cli.main" in found
+    return found
+
+
+def probed(args: list[str], cwd: Path, cache: Path) -> tuple[set[str], str]:
+    """The modules a ``journey`` process (which must succeed) has imported when it exits,
+    and what it printed."""
     out = cache.parent / "modules.json"
     env = {**os.environ, "JOURNEY_CACHE_DIR": str(cache), "MODULES_OUT": str(out)}
     done = subprocess.run(
@@ -94,9 +102,7 @@ def imported(args: list[str], cwd: Path, cache: Path) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    found = set(json.loads(out.read_text(encoding="utf-8")))
-    assert "journey.cli.main" in found
-    return found
+    return set(json.loads(out.read_text(encoding="utf-8"))), done.stdout
 
 
 def under(modules: set[str], packages: tuple[str, ...]) -> list[str]:

@@ -20,18 +20,9 @@ import typer
 
 from journey.cli.app import JsonOpt, contacts_app
 from journey.cli.errors import ExitCode, row_problem
-from journey.cli.moments import parse_moment
+from journey.cli.moments import NowOpt, parse_moment
 
 __all__ = ["import_command"]
-
-NowOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        metavar="ISO-TIME",
-        help="Act as if it were this ISO date-time (default: the clock).",
-    ),
-]
 
 
 @contextmanager

@@ -17,7 +17,7 @@ import typer
 
 from journey.cli.app import NO_STORE, JsonOpt, app
 from journey.cli.errors import ExitCode, fail
-from journey.cli.runs import NowOpt, parse_moment
+from journey.cli.moments import NowOpt, parse_moment
 from journey.connectors.recording import JournalingConnector
 from journey.engine.config import load_config
 from journey.engine.contacts import contact_id_by_email

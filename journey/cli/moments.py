@@ -7,10 +7,23 @@ above all) reads it without loading the runner, the status tables and the OAuth 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
 
 from journey.cli.errors import fail
 
-__all__ = ["parse_moment"]
+__all__ = ["NowOpt", "parse_moment"]
+
+#: The ``--now`` option of the commands that act on contacts.
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        metavar="ISO-TIME",
+        help="Act as if it were this ISO date-time (default: the clock).",
+    ),
+]
 
 
 def parse_moment(text: str | None) -> datetime:

@@ -22,7 +22,7 @@ import typer
 
 from journey.cli.app import NO_STORE, JsonOpt, app, group
 from journey.cli.errors import ExitCode, fail
-from journey.cli.moments import parse_moment
+from journey.cli.moments import NowOpt, parse_moment
 from journey.connectors.base import Connector
 from journey.connectors.factory import ConnectorHandle, open_connector
 from journey.connectors.recording import JournalingConnector
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECTOR_ENV",
-    "NowOpt",
     "acting_project",
     "event_app",
     "parse_moment",
@@ -52,15 +51,6 @@ event_app = group(
     epilog='Example: journey event form-submitted "Demo request" --email ada@initech.example',
 )
 app.add_typer(event_app, name="event")
-
-NowOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        metavar="ISO-TIME",
-        help="Act as if it were this ISO date-time (default: the clock).",
-    ),
-]
 
 
 def _now() -> datetime:

@@ -10,10 +10,7 @@ and ``bench/startup.py`` measure the time). And it never touches the published j
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +18,7 @@ from typer.testing import CliRunner
 
 import journey
 from journey.cli.main import app
+from tests.test_startup_imports import probed
 
 EXAMPLE = Path(journey.__file__).parent / "example"
 
@@ -44,33 +42,6 @@ NOT_FOR_AN_IMPORT = (
     "journey.cli.runs",
 )
 
-PROBE = """
-import atexit, json, os, runpy, sys
-def dump():
-    with open(os.environ["MODULES_OUT"], "w") as out:
-        json.dump(sorted(sys.modules), out)
-atexit.register(dump)
-sys.argv[0] = "journey"
-runpy.run_module("journey", run_name="__main__", alter_sys=True)
-"""
-
-
-def imported(args: list[str], cwd: Path) -> tuple[set[str], str]:
-    """The modules a ``journey`` process had imported when it exited, and its output."""
-    out = cwd.parent / "modules.json"
-    env = {**os.environ, "MODULES_OUT": str(out), "JOURNEY_CACHE_DIR": str(cwd.parent / "c")}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return set(json.loads(out.read_text(encoding="utf-8"))), done.stdout
-
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -82,7 +53,7 @@ def project(tmp_path: Path) -> Path:
 
 def test_an_import_loads_no_connector_and_no_runner(project: Path) -> None:
     args = ["contacts", "import", "people.csv", "--list", "Inbound", "--json"]
-    modules, out = imported(args, project)
+    modules, out = probed(args, project, project.parent / "c")
     assert json.loads(out)["created"] == 1
     loaded = sorted(
         m for m in modules if any(m == p or m.startswith(p + ".") for p in NOT_FOR_AN_IMPORT)
