@@ -134,8 +134,14 @@ def work(args: argparse.Namespace) -> None:
 
     beat = threading.Thread(target=heartbeat, daemon=True)
     beat.start()
-    total = PassReport()
     deadline = time.monotonic() + BOUND
+    if args.start:
+        # Ready, then wait for the others: a process's start-up is longer than the whole
+        # test's work, so workers let go one after another would not all find any.
+        Path(f"{args.start}.{args.worker}").touch()
+        while not Path(args.start).exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    total = PassReport()
     while time.monotonic() < deadline:
         report = runner.run_until_idle(T0)
         total.add(report)
@@ -151,19 +157,30 @@ def work(args: argparse.Namespace) -> None:
 
 
 def start(
-    url: str, folder: Path, worker: str, *, lease: float, pause: float
+    url: str, folder: Path, worker: str, *, lease: float, pause: float, together: bool = False
 ) -> subprocess.Popen[str]:
+    """A worker process; ``together``: it begins when ``let_go`` says all are ready."""
     return subprocess.Popen(
         [
             sys.executable, "-m", "tests.engine.test_claims_processes",
             "--url", url, "--journal", str(folder / "journal.db"),
             "--log", str(folder / f"{worker}.log"), "--worker", worker,
             "--lease", str(lease), "--pause", str(pause), "--batch", "25",
+            *(["--start", str(folder / "start")] if together else []),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
+
+
+def let_go(folder: Path, workers: str) -> None:
+    """Start the ``together`` workers once each has opened its store and runner."""
+    deadline = time.monotonic() + BOUND
+    while not all((folder / f"start.{w}").exists() for w in workers):
+        assert time.monotonic() < deadline, "the workers never got ready"
+        time.sleep(0.02)
+    (folder / "start").touch()
 
 
 @pytest.fixture
@@ -216,7 +233,10 @@ def test_three_workers_share_the_contacts_and_never_one_at_once(
 ) -> None:
     contacts = 300
     seed(store, contacts)
-    workers = [start(postgres_url, tmp_path, w, lease=30.0, pause=0.02) for w in "abc"]
+    workers = [
+        start(postgres_url, tmp_path, w, lease=30.0, pause=0.02, together=True) for w in "abc"
+    ]
+    let_go(tmp_path, "abc")
     totals = {}
     for name, worker in zip("abc", workers, strict=True):
         out, _ = worker.communicate(timeout=BOUND)
@@ -280,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lease", type=float, default=30.0)
     parser.add_argument("--pause", type=float, default=0.0)
     parser.add_argument("--batch", type=int, default=25)
+    parser.add_argument("--start", default="", help="begin once this file exists")
     work(parser.parse_args(argv))
 
 
