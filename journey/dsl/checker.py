@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from journey.dsl.diagnostics import Diagnostic, Schema, Severity, at_span
 from journey.dsl.hints import closest
@@ -27,8 +27,6 @@ from journey.dsl.syntax import (
     NO_SPAN,
     AddedToList,
     AddTask,
-    AllOf,
-    AnyOf,
     AssignLead,
     AssignLeadToGroup,
     CampaignMemberStatusChanged,
@@ -45,7 +43,6 @@ from journey.dsl.syntax import (
     InSegment,
     Journey,
     Label,
-    Not,
     SetMemberStatus,
     Span,
     Split,
@@ -57,7 +54,7 @@ from journey.dsl.syntax import (
 )
 from journey.dsl.templates import template_fields
 from journey.dsl.transformer import Document, JourneyName
-from journey.dsl.walk import statements, walk
+from journey.dsl.walk import condition_parts, statements, walk
 
 __all__ = ["check_header", "check_journey"]
 
@@ -169,15 +166,6 @@ def check_header(
     return problems
 
 
-def _conditions(condition: Condition) -> Iterator[Condition]:
-    yield condition
-    if isinstance(condition, Not):
-        yield from _conditions(condition.operand)
-    elif isinstance(condition, AllOf | AnyOf):
-        for operand in condition.operands:
-            yield from _conditions(operand)
-
-
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _LEAD_STATUS = "lead status"
@@ -273,7 +261,7 @@ class _Checker:
     # ------------------------------------------------------------ conditions
 
     def condition(self, condition: Condition) -> None:
-        for part in _conditions(condition):
+        for part in condition_parts(condition):
             if isinstance(part, FieldCondition):
                 self.field_condition(part)
             elif isinstance(part, InSegment):

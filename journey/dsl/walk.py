@@ -1,4 +1,5 @@
-"""The one walk over a journey's steps: every statement in file order, with its step id.
+"""The one walk over a journey's steps: every statement in file order, with its step id;
+and the walk over a condition's parts (``condition_parts``).
 
 Pipeline position: syntax tree -> **walk** -> checker and compiler. An ``if`` nests one
 block per branch (entered when that branch's condition holds) and one for its ``else``;
@@ -27,9 +28,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from journey.dsl.syntax import Branch, GoTo, If, Label, Split, Statement
+from journey.dsl.syntax import (
+    AllOf,
+    AnyOf,
+    Branch,
+    Condition,
+    GoTo,
+    If,
+    Label,
+    Not,
+    Split,
+    Statement,
+)
 
-__all__ = ["STEP_ID_SCHEME", "Arm", "Place", "arms", "is_label", "statements", "walk"]
+__all__ = [
+    "STEP_ID_SCHEME",
+    "Arm",
+    "Place",
+    "arms",
+    "condition_parts",
+    "is_label",
+    "statements",
+    "walk",
+]
 
 #: The version of the step-id scheme described above.
 STEP_ID_SCHEME = 1
@@ -121,3 +142,14 @@ def statements(block: tuple[Statement, ...]) -> Iterator[Statement]:
     for place in walk(block):
         if not isinstance(place.node, Branch):
             yield place.node
+
+
+def condition_parts(condition: Condition) -> Iterator[Condition]:
+    """``condition`` and every condition inside it (``not``, ``and``, ``or`` operands),
+    outer before inner: what the checker checks and the dry run asks of each."""
+    yield condition
+    if isinstance(condition, Not):
+        yield from condition_parts(condition.operand)
+    elif isinstance(condition, AllOf | AnyOf):
+        for operand in condition.operands:
+            yield from condition_parts(operand)

@@ -23,20 +23,18 @@ in a real run, so without the org the dry run could answer another way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from journey.dsl.compiled import CompiledJourney
 from journey.dsl.syntax import (
-    AllOf,
-    AnyOf,
     CampaignStatusCondition,
     Condition,
     FieldCondition,
     InList,
     InSegment,
-    Not,
     RecordTypeCondition,
 )
+from journey.dsl.walk import condition_parts
 from journey.engine.actions import is_local
 from journey.vocabulary import OWNER_FIELD, is_salesforce_list
 
@@ -58,13 +56,13 @@ def needs_org(
     conditions += [s.condition for s in journey.steps.values() if s.condition is not None]
     seen: set[str] = set()
     while conditions:
-        for leaf in _leaves(conditions.pop()):
-            if isinstance(leaf, InSegment):
-                key = leaf.segment.casefold()
+        for part in condition_parts(conditions.pop()):
+            if isinstance(part, InSegment):
+                key = part.segment.casefold()
                 if key not in seen and key in by_key:
                     seen.add(key)
                     conditions.append(by_key[key])
-            elif _reads_record(leaf, record_fields):
+            elif _reads_record(part, record_fields):
                 return True
     return False
 
@@ -74,19 +72,8 @@ def calls_salesforce(journey: CompiledJourney) -> bool:
     return any(s.action is not None and not is_local(s.action) for s in journey.steps.values())
 
 
-def _leaves(condition: Condition) -> Iterator[Condition]:
-    match condition:
-        case Not(operand=inner):
-            yield from _leaves(inner)
-        case AllOf(operands=ops) | AnyOf(operands=ops):
-            for op in ops:
-                yield from _leaves(op)
-        case _:
-            yield condition
-
-
-def _reads_record(leaf: Condition, record_fields: frozenset[str]) -> bool:
-    match leaf:
+def _reads_record(part: Condition, record_fields: frozenset[str]) -> bool:
+    match part:
         case RecordTypeCondition() | CampaignStatusCondition():
             return True
         case InList(list_name=name):
