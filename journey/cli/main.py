@@ -14,6 +14,7 @@ does.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,13 @@ __all__ = ["app", "main"]
 
 _VERSION_FLAGS = (["--version"], ["-V"])
 
+#: The collector's first threshold while a command runs (CPython's default is 700). A
+#: command's start-up allocates hundreds of thousands of objects that all live until it
+#: ends — modules, classes, SQLAlchemy's and lark's tables — and with the default the
+#: collector walks them over and over for nothing. A higher threshold still collects
+#: cycles, in fewer, larger passes.
+GC_THRESHOLD = 100_000
+
 
 def main() -> None:
     """Run the CLI."""
@@ -33,9 +41,17 @@ def main() -> None:
         sys.stdout.write(f"journey {journey.__version__}\n")
         sys.stdout.flush()
         return
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     from journey.cli.app import app
 
-    app()
+    try:
+        app()
+    finally:
+        # The interpreter's last collection walks every object the process still holds,
+        # only to free memory the exit frees anyway: about a third of a second a command.
+        # Frozen objects are skipped. atexit handlers still run, and everything not in a
+        # reference cycle is still released as modules are torn down.
+        gc.freeze()
 
 
 def __getattr__(name: str) -> object:
