@@ -274,6 +274,7 @@ DRY_RUN_MODULES = {
     "journey.engine.segments",
     "journey.engine.sync",
     "journey.engine.sync.mapping",
+    "journey.lark_cache",
     "journey.salesforce_ids",
     "journey.vocabulary",
 }

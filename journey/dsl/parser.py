@@ -2,7 +2,7 @@
 
 Pipeline position: **text -> syntax tree** (``dsl.transformer`` builds the nodes), the first
 stage of the language. The grammar lives in ``journey.lark``; the LALR parser is built once
-per process (``lru_cache``) from tables cached on disk (``_cache_file``). Before lark sees
+per process (``lru_cache``) from tables cached on disk (``journey.lark_cache``). Before lark sees
 the text, a line scan reports what lark would explain badly — a tab in indentation, an
 unterminated string — and collects ``#`` comments for the formatter. Lark's exceptions
 never leave this module: they become ``Diagnostic``s with "expected one of …" and "did you
@@ -13,8 +13,6 @@ mean …?" hints (``dsl.hints``). (The transformer walks lark's tree itself, so 
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from journey.dsl.hints import describe_expected, describe_found, opening_phrase,
 from journey.dsl.limits import depth_problem
 from journey.dsl.syntax import Comment, Condition, Span
 from journey.dsl.transformer import BuildError, Document, JourneyTransformer
+from journey.lark_cache import cache_file
 
 __all__ = ["journey_parser", "parse_condition", "parse_document", "split_lines"]
 
@@ -82,42 +81,14 @@ class JourneyIndenter(Indenter):
                 raise _IndentMismatchError(line, column)
 
 
-#: Where the parser tables are kept between processes: ``$JOURNEY_CACHE_DIR``, else the
-#: user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``) under ``journey``.
-CACHE_DIR_ENV = "JOURNEY_CACHE_DIR"
-
-
-def _cache_file(grammar: str) -> str | bool:
-    """The file lark keeps this grammar's LALR tables in, named by the grammar's hash (two
-    releases side by side keep one each); ``False`` where no cache folder can be made.
-
-    Building the tables takes longer than everything else ``journey check`` does on a
-    project; loading them takes a few milliseconds. Lark checks the hash of the grammar,
-    its options, its own version and Python's inside the file, and builds afresh (and
-    rewrites it) when any differ or the file is unreadable, so a stale or torn file costs
-    one slow start, never a wrong parser. (A parser generated at build time would need a
-    build step and a test that it matches the grammar; the cache needs neither.) The folder
-    is the user's own, not the shared temporary folder lark's ``cache=True`` uses, because
-    the file is a pickle."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journey"
-    folder = Path(configured) if configured else base
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return False
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return str(folder / f"journey-grammar-{digest}.lark-cache")
-
-
 @functools.lru_cache(maxsize=1)
 def journey_parser() -> Lark:
     """The LALR parser for ``journey.lark``, built once per process and its tables cached
-    between processes (``_cache_file``)."""
+    between processes (``journey.lark_cache``)."""
     grammar = _GRAMMAR.read_text(encoding="utf-8")
     return Lark(
         grammar,
-        cache=_cache_file(grammar),
+        cache=cache_file("journey-grammar", grammar),
         parser="lalr",
         lexer="contextual",
         postlex=JourneyIndenter(),

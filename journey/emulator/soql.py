@@ -20,6 +20,8 @@ from typing import Any
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
 
+from journey.lark_cache import cache_file
+
 __all__ = [
     "And",
     "Comparison",
@@ -319,7 +321,13 @@ def _parser(start: str) -> Lark:
     grammar = (Path(__file__).with_name("soql.lark")).read_text(encoding="utf-8")
     if start == "condition_start":
         grammar += "\ncondition_start: condition\n"
-    return Lark(grammar, parser="lalr", start=start, maybe_placeholders=False)
+    return Lark(
+        grammar,
+        cache=cache_file("soql-grammar", grammar),
+        parser="lalr",
+        start=start,
+        maybe_placeholders=False,
+    )
 
 
 # Words that begin constructs outside the subset, and how to name them to the user.
