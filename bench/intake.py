@@ -248,13 +248,13 @@ def _misstored(root: Path, accepted: list[int]) -> int:
     import sqlalchemy as sa
 
     from journey.engine.project import open_project
-    from journey.engine.store import Contact, Event, table
+    from journey.engine.store import Contact, Event
 
     posted = Counter(f"p{who}@bench.example" for who in accepted)
     project = open_project(root, with_journeys=False)
     try:
         with project.store.begin() as conn:
-            c, e = table(Contact), table(Event)
+            c, e = Contact, Event
             people: dict[str, list[tuple[str, str]]] = {}
             for key, last, company in conn.execute(
                 sa.select(c.c.email_key, c.c.last_name, c.c.company)
@@ -361,9 +361,9 @@ def run(
 def _in_list(conn: object, email: str) -> bool:
     import sqlalchemy as sa
 
-    from journey.engine.store import Contact, Membership, table
+    from journey.engine.store import Contact, Membership
 
-    c, m = table(Contact), table(Membership)
+    c, m = Contact, Membership
     found = sa.select(m.c.contact_id).join(c, c.c.id == m.c.contact_id)
     return conn.execute(found.where(c.c.email_key == email)).first() is not None  # type: ignore[attr-defined]
 

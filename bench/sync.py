@@ -43,7 +43,7 @@ from journey.emulator import EmulatedOrg
 from journey.engine.conditions import Evaluator
 from journey.engine.config import ProjectConfig
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from journey.engine.store import Contact, open_store, table
+from journey.engine.store import Contact, open_store
 from journey.engine.sync import CycleSummary, SyncRun, run_cycle
 
 SEED: dict[str, Any] = {
@@ -146,7 +146,7 @@ class Bench:
             )
 
     def change_in_engine(self, ids: list[str], phone: str) -> None:
-        c = table(Contact)
+        c = Contact
         ctx = self.context()
         with self.store.begin() as conn:
             found = [

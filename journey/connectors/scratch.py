@@ -52,7 +52,6 @@ from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.project import store_exists
 from journey.engine.store import NotificationOutbox
-from journey.engine.store import table as table_of
 
 __all__ = ["ScratchParts", "open_scratch"]
 
@@ -141,7 +140,7 @@ def scratch_state(store_url: str | None, folder: Path) -> ConnectorState:
     made = sa.create_engine(url)
     RecordLink.metadata.create_all(made)
     # The notifications' outbox is the engine's table the connector writes through.
-    NotificationOutbox.metadata.create_all(made, tables=[table_of(NotificationOutbox)])
+    NotificationOutbox.metadata.create_all(made, tables=[NotificationOutbox])
     made.dispose()
     state = ConnectorState(url)
     if store_url is None:

@@ -5,7 +5,7 @@ interface (``journey.connectors.base``); it never imports simple-salesforce. Rea
 
 * ``engine.config`` — ``journey.toml``; ``engine.project`` opens config, store, published
   journeys (``engine.journeys``: every version a run entered, kept) and the connector.
-* ``engine.store`` — the SQLModel tables, schema versions and migrations.
+* ``engine.store`` — the SQLAlchemy tables, schema versions and migrations.
 * ``engine.intake`` — contacts in: CSV import, form events; ``engine.contacts`` writes
   contact changes (``engine.field_values``: columns or typed values), and
   ``engine.change_effects`` what they cause (events, segments, waking runs, sync marks);

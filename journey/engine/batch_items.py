@@ -21,7 +21,7 @@ from journey.engine.contact import ContactView
 from journey.engine.executor import Pending, Position
 from journey.engine.journeys import Catalog
 from journey.engine.sql_batches import among, in_batches
-from journey.engine.store import Effect, Run, RunStatus, Store, table
+from journey.engine.store import Effect, Run, RunStatus, Store
 
 __all__ = ["BatchItem", "item_of", "pending_items", "reconcile", "request_of"]
 
@@ -61,7 +61,7 @@ def request_of(item: BatchItem, view: ContactView) -> EffectRequest:
 
 def pending_items(store: Store, catalog: Catalog, contact_ids: Collection[int]) -> list[BatchItem]:
     """The runs of these contacts waiting on an intent without an outcome, each with it."""
-    ef, runs = table(Effect), table(Run)
+    ef, runs = Effect, Run
     rows: list[sa.Row[Any]] = []
     with store.begin() as conn:  # a read: committed, so prepared statements stay
         for chunk in in_batches(sorted(contact_ids)):

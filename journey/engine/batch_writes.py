@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.contact import ContactView
 from journey.engine.executor import Record
-from journey.engine.store import Activity, Effect, Run, table
+from journey.engine.store import Activity, Effect, Run
 
 __all__ = [
     "ACTIVITY_COLUMNS",
@@ -113,9 +113,9 @@ def activity_rows(
 
 def flush(conn: sa.Connection, writes: Writes) -> None:
     """Everything one step of the protocol decided, in the caller's transaction."""
-    effects = table(Effect)
+    effects = Effect
     update_rows(conn, effects, "key", OUTCOME_COLUMNS, writes.outcomes)
-    update_rows(conn, table(Run), "id", RUN_COLUMNS, writes.runs)
+    update_rows(conn, Run, "id", RUN_COLUMNS, writes.runs)
     # Binary: these rows are the runner's own, each value of its column's type.
-    insert_rows(conn, table(Activity), ACTIVITY_COLUMNS, writes.activity, binary=True)
+    insert_rows(conn, Activity, ACTIVITY_COLUMNS, writes.activity, binary=True)
     insert_rows(conn, effects, INTENT_COLUMNS, writes.intents, binary=True)

@@ -34,7 +34,7 @@ from journey.engine.contacts import ContactContext, _list_ids
 from journey.engine.field_values import CORE_COLUMNS, coerce
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import Company, Contact, Event, FieldValue, Membership, table
+from journey.engine.store import Company, Contact, Event, FieldValue, Membership
 from journey.engine.wakeups import announce_work
 from journey.vocabulary import RECORD_TYPES, list_for
 
@@ -115,7 +115,7 @@ def write_new_contacts(
     ids = _new_ids(conn, views, ctx)
     for view, new_id in zip(views, ids, strict=True):
         view.id = new_id
-    fv, m, ev = table(FieldValue), table(Membership), table(Event)
+    fv, m, ev = FieldValue, Membership, Event
     day_of, flag_of = _binder(conn, fv.c.date_value), _binder(conn, fv.c.flag)
     fields: list[tuple[Any, ...]] = []
     adds: list[tuple[int, str]] = []
@@ -191,7 +191,7 @@ def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: Cont
     numbered in) or from one array (PostgreSQL), instead of a row per contact sent from
     here; the rows are the ones ``write_new_contacts`` would send, in the same order.
     Whether an event was written."""
-    m, ev = table(Membership), table(Event)
+    m, ev = Membership, Event
     list_id = _list_ids(conn, [name])[name.casefold()]
     added = _binder(conn, m.c.added_at)(ctx.now)
     at = _binder(conn, ev.c.at)(ctx.now)
@@ -223,7 +223,7 @@ def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: Cont
 
 
 def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext) -> list[int]:
-    c = table(Contact)
+    c = Contact
     companies = _companies(conn, [e[1] for v in views if (e := v.fields.get("company"))])
     now = _binder(conn, c.c.created_at)(ctx.now)
     rows: list[tuple[Any, ...]] = []
@@ -271,7 +271,7 @@ def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     """Every company these contacts name (name key -> ID): the stored ones read, the others
     created in one statement, each under the name it is first written with (as
     ``contacts._company_id`` would, one at a time)."""
-    co = table(Company)
+    co = Company
     first: dict[str, str] = {}
     for name in names:
         if name:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
 from journey.engine.sql_batches import in_batches
-from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending, table
+from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending
 
 __all__ = [
     "SegmentChanges",
@@ -62,7 +62,7 @@ class SegmentChanges:
 
     def apply(self, conn: Connection) -> None:
         """Store the membership changes (the events are the caller's to insert)."""
-        sm = table(SegmentMember)
+        sm = SegmentMember
         if self.entered:
             conn.execute(sa.insert(sm), self.entered)
         if self.left:
@@ -79,7 +79,7 @@ def segment_changes(
 ) -> SegmentChanges:
     """Segment membership re-evaluated, nothing written yet: a writer reads everything it
     needs first, then sends its writes together (``engine.pg_rows.pipelined``)."""
-    sm = table(SegmentMember)
+    sm = SegmentMember
     ids = [v.id for v in views]
     current: set[tuple[str, int]] = set()
     for chunk in in_batches(ids):
@@ -118,7 +118,7 @@ def waiting_runs(
     conn: Connection, contact_ids: Sequence[int], busy: Collection[int] = frozenset()
 ) -> list[int]:
     """The waiting, not yet woken runs of these contacts, but the ``busy`` ones."""
-    r = table(Run)
+    r = Run
     ids: list[int] = []
     for chunk in in_batches(sorted(set(contact_ids))):
         found = conn.execute(
@@ -134,7 +134,7 @@ def waiting_runs(
 
 def wake(conn: Connection, run_ids: Sequence[int]) -> None:
     """Mark runs to be re-checked at the next pass."""
-    r = table(Run)
+    r = Run
     for chunk in in_batches(list(run_ids)):
         conn.execute(sa.update(r).where(r.c.id.in_(chunk)).values(wake=True))
 
@@ -154,7 +154,7 @@ def mark_sync_pending(conn: Connection, contact_ids: Sequence[int], now: datetim
     if not rows:
         return
     name = conn.dialect.name
-    pending = table(SyncPending)
+    pending = SyncPending
     if name in ("sqlite", "postgresql"):
         dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
         stmt = dialect_insert(pending)

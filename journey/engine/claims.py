@@ -82,9 +82,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
-from sqlmodel import Field, SQLModel
 
-from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, table
+from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, metadata
 
 __all__ = [
     "LIVENESS",
@@ -99,16 +98,17 @@ __all__ = [
 ]
 
 
-class ContactLease(SQLModel, table=True):
-    """A contact held by a worker until ``lease_until`` (module docstring): only the holder
-    advances its runs, takes its events and reconciles its intents."""
-
-    __tablename__ = "contact_leases"
-    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    worker_id: str = Field(index=True)
+#: A contact held by a worker until ``lease_until`` (module docstring): only the holder
+#: advances its runs, takes its events and reconciles its intents.
+ContactLease = sa.Table(
+    "contact_leases",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("worker_id", sa.String, nullable=False, index=True),
     #: The key of the holder's liveness lock (module docstring).
-    holder_key: int
-    lease_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    sa.Column("holder_key", sa.Integer, nullable=False),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=False),
+)
 
 
 class LeaseLostError(Exception):
@@ -156,7 +156,7 @@ def holder_key(worker_id: str) -> int:
 
 def leases_by_worker(conn: Connection) -> dict[str, int]:
     """How many contacts each worker holds, live or expired."""
-    leases = table(ContactLease)
+    leases = ContactLease
     rows = conn.execute(sa.select(leases.c.worker_id, sa.func.count()).group_by(leases.c.worker_id))
     return {str(worker): int(n) for worker, n in rows}
 
@@ -164,7 +164,7 @@ def leases_by_worker(conn: Connection) -> dict[str, int]:
 def claimed_runs_by_worker(conn: Connection) -> dict[str, int]:
     """How many live runs each worker holds through its contacts' leases (``journey
     status``): the runs it may be advancing now."""
-    leases, runs = table(ContactLease), table(Run)
+    leases, runs = ContactLease, Run
     rows = conn.execute(
         sa.select(leases.c.worker_id, sa.func.count())
         .select_from(leases.join(runs, runs.c.contact_id == leases.c.contact_id))
@@ -215,14 +215,14 @@ def _json_ids(ids: Collection[int]) -> str:
 
 def _stamp(conn: Connection, moment: datetime) -> Any:
     """``moment`` as the lease column stores it (its type's bind processing)."""
-    kind = table(ContactLease).c.lease_until.type.dialect_impl(conn.dialect)
+    kind = ContactLease.c.lease_until.type.dialect_impl(conn.dialect)
     process = kind.bind_processor(conn.dialect)
     return process(moment) if process else moment
 
 
 def _due_columns() -> tuple[sa.Column[Any], ...]:
     """What a claimed run's batch item is made of (``engine.batch_items.item_of``)."""
-    c = table(Run).c
+    c = Run.c
     return (c.id, c.contact_id, c.version, c.step_id, c.status, c.next_due, c.seq, c.attempts)
 
 
@@ -286,7 +286,7 @@ class Claims:
         holders' keys are read first and bound as one array: a subquery on ``pg_locks``
         inside the statement would be costed once per row it filters, enough to make the
         planner JIT-compile a scan that takes a millisecond."""
-        leases = table(ContactLease)
+        leases = ContactLease
         running = leases.c.lease_until > self._now(conn)
         if conn.dialect.name != "postgresql":
             return running
@@ -318,7 +318,7 @@ class Claims:
         """The condition "no other worker holds a live lease on this contact"."""
         if self.exclusive:
             return sa.true()
-        leases = table(ContactLease)
+        leases = ContactLease
         return ~sa.exists().where(
             leases.c.contact_id == contact_id,
             leases.c.worker_id != self.worker_id,
@@ -364,7 +364,7 @@ class Claims:
         """Delete this worker's leases on these contacts, in the caller's transaction."""
         if not contact_ids:
             return
-        leases = table(ContactLease)
+        leases = ContactLease
         for chunk in self._chunks(conn, contact_ids):
             conn.execute(
                 sa.delete(leases).where(
@@ -380,7 +380,7 @@ class Claims:
         """The condition "the lease of one of these contacts", the ids as one value (an
         array on PostgreSQL, a JSON array on SQLite), so the statement is the same text
         for any number of contacts: compiled once, prepared by the driver."""
-        leases = table(ContactLease)
+        leases = ContactLease
         if conn.dialect.name == "postgresql":
             return leases.c.contact_id == sa.any_(sa.literal(ids, ARRAY(sa.Integer())))
         listed = sa.func.json_each(sa.literal(_json_ids(ids))).table_valued("value")
@@ -395,7 +395,7 @@ class Claims:
     def release_all(self) -> None:
         """This worker stops: every contact it holds goes back to the pool, and its liveness
         lock with its session."""
-        leases = table(ContactLease)
+        leases = ContactLease
         try:
             with self.store.begin() as conn:
                 conn.execute(sa.delete(leases).where(leases.c.worker_id == self.worker_id))
@@ -407,7 +407,7 @@ class Claims:
         how many. With a heartbeat every few seconds each lease is written every other
         beat or so, never let near its end. Rows a fence has locked are skipped (the fence
         renews them itself), so a heartbeat never waits on a batch."""
-        leases = table(ContactLease)
+        leases = ContactLease
         with self.store.begin() as conn:
             mine = (
                 sa.select(leases.c.contact_id)
@@ -443,7 +443,7 @@ class Claims:
 
     def holds(self, contact_ids: Collection[int]) -> bool:
         """Whether this worker holds all these contacts' leases (live or not)."""
-        leases = table(ContactLease)
+        leases = ContactLease
         held = 0
         with self.store.begin() as conn:  # a read: committed, so prepared statements stay
             for chunk in self._chunks(conn, contact_ids):
@@ -462,7 +462,7 @@ class Claims:
         caller rolls back) when any is no longer this worker's. A lock, not a write: the
         heartbeat keeps the leases fresh, and only those with less than two thirds of
         their time left (a heartbeat that fell behind) are renewed here."""
-        leases = table(ContactLease)
+        leases = ContactLease
         stale_at = self._until(conn, 2 / 3)
         kept, stale = 0, []
         for chunk in self._chunks(conn, contact_ids):
@@ -492,7 +492,7 @@ class Claims:
         ``OR`` across them would scan every run on every batch). A row read ``FOR UPDATE``
         is its latest version, and once the lease is held nobody else moves it, so the
         rows read here are the batch's."""
-        runs = table(Run)
+        runs = Run
         with self.store.begin() as conn:
             # The live workers' keys read once for the claim's two statements.
             live = self._live_keys(conn) if conn.dialect.name == "postgresql" else None
@@ -530,7 +530,7 @@ class Claims:
     def claim_pending(self) -> set[int]:
         """The contacts with effect intents left without an outcome that nobody else holds
         live (a killed worker's; a batch this worker dropped), leased to this worker."""
-        ef = table(Effect)
+        ef = Effect
         with self.store.begin() as conn:
             contacts = conn.execute(
                 sa.select(ef.c.contact_id)

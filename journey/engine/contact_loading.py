@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from journey.engine.contact import ContactView, canonical_field
 from journey.engine.field_values import CORE_COLUMNS
 from journey.engine.sql_batches import IN_BATCH, in_batches
-from journey.engine.store import CampaignStatus, Contact, ContactList, FieldValue, Membership, table
+from journey.engine.store import CampaignStatus, Contact, ContactList, FieldValue, Membership
 
 __all__ = ["contact_id_by_email", "load_views", "matching"]
 
@@ -58,8 +58,8 @@ def load_views(conn: Connection, contact_ids: Iterable[int]) -> dict[int, Contac
     views: dict[int, ContactView] = {}
     if not ids:
         return views
-    c, fv = table(Contact), table(FieldValue)
-    m, lst, cs = table(Membership), table(ContactList), table(CampaignStatus)
+    c, fv = Contact, FieldValue
+    m, lst, cs = Membership, ContactList, CampaignStatus
     core = [(c.c[column], key, display) for key, (column, display) in _CORE.items()]
     person = [
         c.c.id,
@@ -108,7 +108,7 @@ def load_views(conn: Connection, contact_ids: Iterable[int]) -> dict[int, Contac
 
 def contact_id_by_email(conn: Connection, email: str) -> int | None:
     """The contact with this email (any case); the oldest when several share it."""
-    c = table(Contact)
+    c = Contact
     row = conn.execute(
         sa.select(c.c.id).where(c.c.email_key == email.strip().casefold()).order_by(c.c.id)
     ).first()

@@ -53,7 +53,6 @@ from journey.engine.store import (
     FieldValue,
     Membership,
     insert_many,
-    table,
 )
 from journey.engine.wakeups import announce_work
 
@@ -76,7 +75,7 @@ def new_contacts(conn: Connection, count: int, now: datetime) -> list[int]:
     """Create ``count`` empty contacts; their fields are written by ``write_contacts``."""
     if count == 0:
         return []
-    c = table(Contact)
+    c = Contact
     rows = [{"created_at": now, "updated_at": now} for _ in range(count)]
     # The rows are blank, so any id may go to any new contact: no ordering needed, which
     # lets SQLAlchemy batch the RETURNING insert instead of one statement per row.
@@ -85,7 +84,7 @@ def new_contacts(conn: Connection, count: int, now: datetime) -> list[int]:
 
 
 def _list_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
-    lst = table(ContactList)
+    lst = ContactList
     wanted = {n.casefold(): n for n in names}
     if not wanted:
         return {}
@@ -119,7 +118,7 @@ def _named_id(conn: Connection, tbl: sa.Table, name: str, key: str) -> int:
 
 def _company_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     """Company key -> id for every name, made where missing: one query for the known ones."""
-    co = table(Company)
+    co = Company
     wanted = {n.casefold(): n for n in names}
     found: dict[str, int] = {}
     for chunk in in_batches(sorted(wanted)):
@@ -144,7 +143,7 @@ def write_contacts(
     ``before`` None means a new contact (no change events). ``also_events``: the caller's
     own inbox rows (``event_row``), inserted with the write's, after them, and never
     filtered out (a form post's event). Returns contacts changed."""
-    c, fv, m = table(Contact), table(FieldValue), table(Membership)
+    c, fv, m = Contact, FieldValue, Membership
     core_updates: list[dict[str, Any]] = []
     upserts: list[dict[str, Any]] = []
     deletes: list[dict[str, Any]] = []
@@ -287,8 +286,8 @@ def write_contacts(
             )
         segments.apply(conn)
         if events:
-            if not insert_rows(conn, table(Event), events):
-                insert_many(conn, table(Event), events)
+            if not insert_rows(conn, Event, events):
+                insert_many(conn, Event, events)
             announce_work(conn)
         if woken:
             wake(conn, woken)
@@ -299,7 +298,7 @@ def write_contacts(
 
 def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or replace field values: one statement where the database has an upsert."""
-    fv = table(FieldValue)
+    fv = FieldValue
     replaced = ("name", "type", "text", "number", "date_value", "flag")
     if insert_rows(conn, fv, rows, conflict=("contact_id", "name_key"), replace=replaced):
         return

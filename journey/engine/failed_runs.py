@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from journey.engine.journeys import Catalog
-from journey.engine.store import LIVE_STATUSES, Activity, Contact, Run, RunStatus, Store, table
+from journey.engine.store import LIVE_STATUSES, Activity, Contact, Run, RunStatus, Store
 
 __all__ = ["FailedRun", "RetryReport", "failed_runs", "retry_failed"]
 
@@ -94,7 +94,7 @@ def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
 def _refusals(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> dict[int, tuple[Any, int]]:
     """Per run: its latest refusal entry and the attempts at its step since it was last
     entered or retried by hand."""
-    act = table(Activity)
+    act = Activity
     steps = {r.id: r.step_id for r in rows}
     out: dict[int, tuple[Any, int]] = {}
     attempts: dict[int, int] = {}
@@ -152,7 +152,7 @@ def _describe(
 
 
 def _query(journey_key: str | None, step: str | None, contact_id: int | None) -> sa.Select[Any]:
-    runs, contacts = table(Run), table(Contact)
+    runs, contacts = Run, Contact
     query = (
         sa.select(runs, contacts.c.email)
         .join(contacts, contacts.c.id == runs.c.contact_id)
@@ -186,7 +186,7 @@ def failed_runs(
 
 def _live(conn: sa.Connection, failed: Iterable[FailedRun]) -> set[tuple[int, str]]:
     """(contact, journey) pairs among ``failed`` that already have a live run."""
-    runs = table(Run)
+    runs = Run
     contacts = sorted({f.contact_id for f in failed})
     found: set[tuple[int, str]] = set()
     for ids in _chunks(contacts):
@@ -212,7 +212,7 @@ def retry_failed(
 ) -> RetryReport:
     """Put the matching failed runs back at their failed step, due at ``now`` (module
     docstring), in one transaction."""
-    runs = table(Run)
+    runs = Run
     report = RetryReport()
     with store.begin() as conn:
         failed = _describe(catalog, conn.execute(_query(journey_key, step, contact_id)).all(), conn)
@@ -252,5 +252,5 @@ def retry_failed(
             )
             report.retried.append(run)
         if entries:
-            conn.execute(sa.insert(table(Activity)), entries)
+            conn.execute(sa.insert(Activity), entries)
     return report

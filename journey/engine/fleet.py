@@ -33,10 +33,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
 
 from journey.engine.leadership import leader_sessions, session_name
-from journey.engine.store import Store, table
+from journey.engine.store import Store, metadata
+from journey.sql_types import UtcDateTime
 
 __all__ = [
     "BEAT_SECONDS",
@@ -60,18 +60,19 @@ LEASE_SECONDS = 3 * BEAT_SECONDS
 SWEEP_AFTER_SECONDS = 600.0
 
 
-class WorkerRow(SQLModel, table=True):
-    """One running ``journey worker`` (or ``journey run``) process. ``leads_sync`` is what
-    the worker last knew of its own sync leadership (``engine.leadership``)."""
-
-    __tablename__ = "workers"
-    id: str = Field(primary_key=True)
-    host: str
-    pid: int
-    command: str
-    started_at: datetime
-    heartbeat_at: datetime
-    leads_sync: bool = False
+#: One running ``journey worker`` (or ``journey run``) process. ``leads_sync`` is what
+#: the worker last knew of its own sync leadership (``engine.leadership``).
+WorkerRow = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("host", sa.String, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("command", sa.String, nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
+    sa.Column("leads_sync", sa.Boolean, nullable=False),
+)
 
 
 def _now() -> datetime:
@@ -95,9 +96,9 @@ def register(
     wid = worker_id or new_worker_id()
     moment = now or _now()
     with store.begin() as conn:
-        conn.execute(sa.delete(table(WorkerRow)).where(table(WorkerRow).c.id == wid))
+        conn.execute(sa.delete(WorkerRow).where(WorkerRow.c.id == wid))
         conn.execute(
-            sa.insert(table(WorkerRow)).values(
+            sa.insert(WorkerRow).values(
                 id=wid,
                 host=socket.gethostname(),
                 pid=os.getpid(),
@@ -113,23 +114,21 @@ def register(
 def deregister(store: Store, worker_id: str) -> None:
     """A clean stop: the row goes (a crash leaves it to be shown as gone, then swept)."""
     with store.begin() as conn:
-        conn.execute(sa.delete(table(WorkerRow)).where(table(WorkerRow).c.id == worker_id))
+        conn.execute(sa.delete(WorkerRow).where(WorkerRow.c.id == worker_id))
 
 
 def mark_leader(store: Store, worker_id: str, leads: bool) -> None:
     """Record that this worker took (or lost) the sync's leadership, for status."""
     with store.begin() as conn:
         conn.execute(
-            sa.update(table(WorkerRow))
-            .where(table(WorkerRow).c.id == worker_id)
-            .values(leads_sync=leads)
+            sa.update(WorkerRow).where(WorkerRow.c.id == worker_id).values(leads_sync=leads)
         )
 
 
 def _beat(store: Store, worker_id: str, command: str, now: datetime, leads: bool) -> None:
     """One heartbeat: this worker's row stamped (written again if it was swept), and the
     rows of workers gone longer than the sweep removed."""
-    rows = table(WorkerRow)
+    rows = WorkerRow
     with store.begin() as conn:
         updated = conn.execute(
             sa.update(rows).where(rows.c.id == worker_id).values(heartbeat_at=now, leads_sync=leads)
@@ -234,7 +233,7 @@ def workers(
     elsewhere what the one worker recorded. A gone worker never leads (its lock died with
     it). ``claimed`` counts runs per worker id (``claims.leases_by_worker``)."""
     horizon = now - timedelta(seconds=LEASE_SECONDS)
-    rows = table(WorkerRow)
+    rows = WorkerRow
     holders = set(leader_sessions(conn)) if conn.dialect.name == "postgresql" else None
     out: list[WorkerStatus] = []
     for r in conn.execute(sa.select(rows).order_by(rows.c.started_at, rows.c.id)):

@@ -17,14 +17,14 @@ from sqlalchemy.engine import Connection
 
 from journey.engine.contact_loading import load_views, matching
 from journey.engine.intake_rows import Known, target
-from journey.engine.store import Contact, table
+from journey.engine.store import Contact
 
 __all__ = ["Known", "load_known", "target"]
 
 
 def load_known(conn: Connection, rows: list[dict[str, str]]) -> Known:
     """The stored contacts the rows' IDs and emails name, loaded as views."""
-    c = table(Contact)
+    c = Contact
     emails = sorted({v["Email"].casefold() for v in rows if v.get("Email")})
     records = sorted({v["\0id"] for v in rows if v.get("\0id")})
     by_record: dict[str, int] = {}

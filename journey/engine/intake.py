@@ -56,7 +56,7 @@ from journey.engine.intake_rows import clean_row as _clean
 from journey.engine.intake_rows import identified as identified
 from journey.engine.intake_rows import merge_row as _merge
 from journey.engine.salesforce_lists import request_records
-from journey.engine.store import CampaignStatus, Event, Store, table
+from journey.engine.store import CampaignStatus, Event, Store
 from journey.engine.wakeups import announce_work
 from journey.vocabulary import list_record_type
 
@@ -257,7 +257,7 @@ def record_campaign_status(
 ) -> bool:
     """A campaign member status (from the sync); a ``campaign_status_changed`` event when it
     changed. Returns whether it changed."""
-    cs = table(CampaignStatus)
+    cs = CampaignStatus
     key = campaign.casefold()
     with store.begin() as conn:
         old = conn.execute(
@@ -272,7 +272,7 @@ def record_campaign_status(
             )
         )
         conn.execute(
-            sa.insert(table(Event)).values(
+            sa.insert(Event).values(
                 kind="campaign_status_changed",
                 contact_id=contact_id,
                 name=campaign,

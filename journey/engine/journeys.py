@@ -132,9 +132,9 @@ class Catalog:
             raise KeyError(version)
         import sqlalchemy as sa
 
-        from journey.engine.store import JourneyVersion, table
+        from journey.engine.store import JourneyVersion
 
-        jv = table(JourneyVersion)
+        jv = JourneyVersion
         with self.store.engine.connect() as conn:
             row = conn.execute(sa.select(jv).where(jv.c.version == version)).first()
         if row is None:
@@ -158,9 +158,9 @@ class Catalog:
             return
         import sqlalchemy as sa
 
-        from journey.engine.store import JourneyVersion, table
+        from journey.engine.store import JourneyVersion
 
-        jv = table(JourneyVersion)
+        jv = JourneyVersion
         with self.store.begin() as conn:
             self._record_published(conn, now)
             known = {r.version for r in conn.execute(sa.select(jv.c.version))}
@@ -183,9 +183,9 @@ class Catalog:
         stamped ``now``, a journey no longer current is removed."""
         import sqlalchemy as sa
 
-        from journey.engine.store import PublishedJourney, table
+        from journey.engine.store import PublishedJourney
 
-        pj = table(PublishedJourney)
+        pj = PublishedJourney
         before = {r.journey_key: r.version for r in conn.execute(sa.select(pj))}
         gone = [key for key in before if key not in self.current]
         if gone:

@@ -40,7 +40,7 @@ from journey.connectors.sync import Record, RecordReader, SyncReadError
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext
-from journey.engine.store import Contact, LinkRead, Store, table
+from journey.engine.store import Contact, LinkRead, Store
 from journey.engine.sync.describe import Describes, describe_org
 from journey.engine.sync.inbound import record_link, take_record
 from journey.engine.sync.mapping import FieldMap, field_maps, read_fields
@@ -71,7 +71,7 @@ class LinkReads:
 
     def save(self, conn: Connection) -> None:
         if self.marks:
-            lr = table(LinkRead)
+            lr = LinkRead
             ids = list(self.marks)
             for start in range(0, len(ids), 500):
                 conn.execute(sa.delete(lr).where(lr.c.contact_id.in_(ids[start : start + 500])))
@@ -101,7 +101,7 @@ class LinkReader:
         """The views whose current ID or email was not what was last looked up."""
         views = list(views)
         unknown = [v.id for v in views if v.id not in self._marks]
-        lr = table(LinkRead)
+        lr = LinkRead
         for start in range(0, len(unknown), 500):
             chunk = unknown[start : start + 500]
             for cid in chunk:
@@ -260,7 +260,7 @@ def _linked_elsewhere(conn: Connection, wanted: Mapping[int, Any]) -> set[int]:
     """Contacts whose found record another contact is already linked to."""
     if not wanted:
         return set()
-    c = table(Contact)
+    c = Contact
     ids = {str(i)[:15] for i in wanted.values()}
     keys = list({str(i) for i in wanted.values()} | ids)
     holders: dict[str, set[int]] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from journey.engine.store import Effect, Run, RunStatus, Store, table
+from journey.engine.store import Effect, Run, RunStatus, Store
 
 __all__ = ["resume_paused"]
 
@@ -25,7 +25,7 @@ def resume_paused(store: Store) -> int:
     """Make every paused run due again from the moment it was paused (its paused effect's
     ``created_at``): due at once for the next pass, on the real clock or a ``--now`` one.
     The number of runs resumed."""
-    runs, effects = table(Run), table(Effect)
+    runs, effects = Run, Effect
     current_key = sa.cast(runs.c.id, sa.String) + ":" + sa.cast(runs.c.seq, sa.String)
     paused_at = (
         sa.select(effects.c.created_at)

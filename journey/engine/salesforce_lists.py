@@ -47,7 +47,6 @@ from journey.engine.store import (
     SyncSetting,
     entering_run,
     insert_entering_runs,
-    table,
 )
 from journey.vocabulary import (
     RECORD_ID_PREFIXES,
@@ -84,7 +83,7 @@ def derive_lists(view: ContactView, off: Collection[str] = ()) -> None:
 
 def unsynced(conn: Connection) -> frozenset[str]:
     """The record types whose list is kept empty (as the last sync cycle recorded them)."""
-    ss = table(SyncSetting)
+    ss = SyncSetting
     raw = conn.execute(sa.select(ss.c.value).where(ss.c.key == UNSYNCED_SETTING)).scalar()
     return frozenset(json.loads(raw)) if raw else frozenset()
 
@@ -99,11 +98,11 @@ def set_unsynced(conn: Connection, record_types: Iterable[RecordType], now: date
     before = unsynced(conn)
     if set(off) == before and not off:
         return 0
-    ss = table(SyncSetting)
+    ss = SyncSetting
     conn.execute(sa.delete(ss).where(ss.c.key == UNSYNCED_SETTING))
     if off:
         conn.execute(sa.insert(ss).values(key=UNSYNCED_SETTING, value=json.dumps(off)))
-    m = table(Membership)
+    m = Membership
     removed = 0
     for kind in RECORD_TYPES:
         if kind in off:
@@ -116,7 +115,7 @@ def set_unsynced(conn: Connection, record_types: Iterable[RecordType], now: date
 
 
 def _list_id(conn: Connection, kind: RecordType) -> int:
-    lst = table(ContactList)
+    lst = ContactList
     name = list_for(kind)
     found = conn.execute(sa.select(lst.c.id).where(lst.c.name_key == name.casefold())).scalar()
     if found is None:
@@ -128,7 +127,7 @@ def _list_id(conn: Connection, kind: RecordType) -> int:
 
 def _restore(conn: Connection, kind: RecordType, now: datetime) -> None:
     """Every contact linked to a ``kind`` record back in its list."""
-    c, m = table(Contact), table(Membership)
+    c, m = Contact, Membership
     prefix = next(p for p, t in RECORD_ID_PREFIXES.items() if t == kind)
     list_id = _list_id(conn, kind)
     linked = sa.or_(
@@ -162,7 +161,7 @@ def record_journey(conn: Connection, kind: RecordType, now: datetime) -> tuple[s
     name, source = _record_source(kind)
     compiled, diagnostics = compile_source(source, f"<{name}>", None)
     assert compiled is not None, diagnostics
-    jv = table(JourneyVersion)
+    jv = JourneyVersion
     known = conn.execute(sa.select(jv.c.version).where(jv.c.version == compiled.version)).first()
     if known is None:
         conn.execute(
@@ -184,7 +183,7 @@ def request_records(
     to that Salesforce list means): a run of the built-in journey, due now, for each
     contact without a record and without such a run already live. The runner's next pass
     creates the record; the membership follows the link. Returns the contacts asked for."""
-    c, runs = table(Contact), table(Run)
+    c, runs = Contact, Run
     name, version, start = record_journey(conn, kind, now)
     key = name.casefold()  # engine.journeys.journey_key
     wanted: list[int] = []
@@ -211,7 +210,7 @@ def request_records(
         [entering_run(cid, name, key, version, start, now) for cid in wanted],
     ).all()
     conn.execute(
-        sa.insert(table(Activity)),
+        sa.insert(Activity),
         [
             {
                 "contact_id": int(row.contact_id),

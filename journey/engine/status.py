@@ -32,7 +32,7 @@ from journey.engine.failed_runs import RETRY_KIND
 from journey.engine.fleet import WorkerStatus, workers
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.plan.migrate import MIGRATE_KIND
-from journey.engine.store import LIVE_STATUSES, Activity, Run, RunStatus, Store, table
+from journey.engine.store import LIVE_STATUSES, Activity, Run, RunStatus, Store
 
 __all__ = [
     "ContactReport",
@@ -74,7 +74,7 @@ class JourneyStatus:
 
 def journey_status(store: Store, catalog: Catalog, name: str | None = None) -> list[JourneyStatus]:
     """Counts for every current journey (or the one named, any case)."""
-    runs, act = table(Run), table(Activity)
+    runs, act = Run, Activity
     out: list[JourneyStatus] = []
     for key, journey in sorted(catalog.current.items()):
         if name is not None and key != journey_key(name):
@@ -143,7 +143,7 @@ def contact_report(store: Store, email: str, limit: int = 200) -> ContactReport 
 
 def contact_report_by_id(store: Store, cid: int, limit: int = 200) -> ContactReport | None:
     """``contact_report`` for the contact with store ID ``cid``, one without an email too."""
-    runs, act = table(Run), table(Activity)
+    runs, act = Run, Activity
     with store.engine.connect() as conn:
         view = load_views(conn, [cid]).get(cid)
         if view is None:

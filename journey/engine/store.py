@@ -1,10 +1,10 @@
-"""The store: everything the engine must remember between passes, in SQLModel tables.
+"""The store: everything the engine must remember between passes, in SQLAlchemy tables.
 
 Pipeline position: contacts in (import, events, sync) -> **store** <- triggers, executor,
 runner. One SQLAlchemy URL chooses the database: a SQLite file (``.journey/state.db``,
 WAL) by default, PostgreSQL through ``[store] url`` or ``JOURNEY_DATABASE_URL``.
 
-Tables (the ``SQLModel`` classes below document each column):
+Tables (their definitions below document each column):
 
 * ``contacts`` — core fields as columns (email, names, company, Salesforce ID and type,
   owner); every other field in ``field_values`` as a typed value (text, number, date or
@@ -31,32 +31,33 @@ Tables (the ``SQLModel`` classes below document each column):
 The schema is Alembic's: ``engine.migrations`` holds one revision per change, the first
 being the schema as first released, frozen as DDL. ``open_store`` brings a store to the
 head revision before anything reads it (one process at a time; a store made before
-Alembic, with a ``schema_version`` table, is adopted by its version), so these classes
-and the database agree; a test fails while a model differs from the revisions. The same
+Alembic, with a ``schema_version`` table, is adopted by its version), so these tables
+and the database agree; a test fails while a table differs from the revisions. The same
 revisions create the Salesforce connector's tables (``connectors.salesforce.state``),
-which share the database but not these classes.
+which share the database but not this metadata.
 
-Hot paths (a pass over thousands of runs) use SQLAlchemy Core on these tables, and their
-bulk writes one set-based statement per batch (``engine.bulk_rows``), rather than ORM
-objects; the classes stay the single definition.
+Everything reads and writes them with SQLAlchemy Core, and bulk writes go one set-based
+statement per batch (``engine.bulk_rows``): no ORM object per row. They are plain
+``sa.Table``s rather than model classes because nothing needs instances, and a model
+layer (SQLModel, Pydantic) cost every command a third of a second to import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Field, SQLModel
 
 from journey.engine import migrations, store_url
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
 from journey.engine.store_revision import at_head
+from journey.sql_types import UtcDateTime
 
 __all__ = [
     "LIVE_STATUSES",
@@ -84,262 +85,285 @@ __all__ = [
     "entering_run",
     "insert_entering_runs",
     "insert_many",
+    "metadata",
     "open_store",
-    "table",
     "update_many",
 ]
 
 
+#: The engine's tables. (The Salesforce connector's share the database but not this
+#: metadata: ``connectors.salesforce.state``.)
+metadata = sa.MetaData()
+
 LIVE_STATUSES = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.EFFECT.value)
 
 
-class Company(SQLModel, table=True):
-    __tablename__ = "companies"
-    id: int | None = Field(default=None, primary_key=True)
-    name: str
-    name_key: str = Field(unique=True)
+Company = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("name_key", sa.String, nullable=False, unique=True),
+)
 
 
-class Contact(SQLModel, table=True):
-    """A person a journey can take. ``email_key`` is the lower-cased email, the
-    de-duplication key for contacts that do not come from Salesforce."""
-
-    __tablename__ = "contacts"
-    id: int | None = Field(default=None, primary_key=True)
-    email: str | None = None
-    email_key: str | None = Field(default=None, index=True)
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    company_id: int | None = Field(default=None, foreign_key="companies.id")
-    salesforce_id: str | None = Field(default=None, index=True)
-    salesforce_type: str | None = None  # "Lead" | "Contact" | None
-    owner_id: str | None = None
-    owner_name: str | None = None
-    owner_email: str | None = None
-    created_at: datetime
-    updated_at: datetime
-
-
-class FieldValue(SQLModel, table=True):
-    """A non-core field of a contact, typed as ``journey.toml`` declares it."""
-
-    __tablename__ = "field_values"
-    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
-    name_key: str = Field(primary_key=True)
-    name: str
-    type: str = "Text"
-    text: str
-    number: float | None = None
-    date_value: date | None = None
-    flag: bool | None = None
+#: A person a journey can take. ``email_key`` is the lower-cased email, the
+#: de-duplication key for contacts that do not come from Salesforce.
+Contact = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String),
+    sa.Column("email_key", sa.String, index=True),
+    sa.Column("first_name", sa.String),
+    sa.Column("last_name", sa.String),
+    sa.Column("company", sa.String),
+    sa.Column("company_id", sa.Integer, sa.ForeignKey("companies.id")),
+    sa.Column("salesforce_id", sa.String, index=True),
+    sa.Column("salesforce_type", sa.String),  # "Lead" | "Contact" | None
+    sa.Column("owner_id", sa.String),
+    sa.Column("owner_name", sa.String),
+    sa.Column("owner_email", sa.String),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
 
 
-class ContactList(SQLModel, table=True):
-    __tablename__ = "lists"
-    id: int | None = Field(default=None, primary_key=True)
-    name: str
-    name_key: str = Field(unique=True)
+#: A non-core field of a contact, typed as ``journey.toml`` declares it.
+FieldValue = sa.Table(
+    "field_values",
+    metadata,
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), primary_key=True),
+    sa.Column("name_key", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("type", sa.String, nullable=False),
+    sa.Column("text", sa.String, nullable=False),
+    sa.Column("number", sa.Float),
+    sa.Column("date_value", sa.Date),
+    sa.Column("flag", sa.Boolean),
+)
 
 
-class Membership(SQLModel, table=True):
-    __tablename__ = "memberships"
-    list_id: int = Field(foreign_key="lists.id", primary_key=True)
-    contact_id: int = Field(foreign_key="contacts.id", primary_key=True, index=True)
-    added_at: datetime
+ContactList = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("name_key", sa.String, nullable=False, unique=True),
+)
 
 
-class SegmentMember(SQLModel, table=True):
-    __tablename__ = "segment_members"
-    segment_key: str = Field(primary_key=True)
-    contact_id: int = Field(foreign_key="contacts.id", primary_key=True, index=True)
+Membership = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("list_id", sa.Integer, sa.ForeignKey("lists.id"), primary_key=True),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), primary_key=True, index=True),
+    sa.Column("added_at", UtcDateTime(), nullable=False),
+)
 
 
-class CampaignStatus(SQLModel, table=True):
-    __tablename__ = "campaign_statuses"
-    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
-    campaign_key: str = Field(primary_key=True)
-    campaign: str
-    status: str
+SegmentMember = sa.Table(
+    "segment_members",
+    metadata,
+    sa.Column("segment_key", sa.String, primary_key=True),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), primary_key=True, index=True),
+)
 
 
-class JourneyVersion(SQLModel, table=True):
-    __tablename__ = "journey_versions"
-    version: str = Field(primary_key=True)
-    name: str
-    path: str
-    source: str
-    first_seen: datetime
+CampaignStatus = sa.Table(
+    "campaign_statuses",
+    metadata,
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), primary_key=True),
+    sa.Column("campaign_key", sa.String, primary_key=True),
+    sa.Column("campaign", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+)
 
 
-class PublishedJourney(SQLModel, table=True):
-    """The version of a journey that new runs enter now (``journey publish``, or a worker's
-    republishing): one row per journey (``journey_key``), gone when its file is."""
-
-    __tablename__ = "published_journeys"
-    journey_key: str = Field(primary_key=True)
-    name: str
-    version: str
-    path: str
-    published_at: datetime
-
-
-class Run(SQLModel, table=True):
-    """One contact's walk through one journey entry. ``seq`` counts the steps taken and
-    makes each effect's idempotency key unique even when ``go to`` revisits a step."""
-
-    __tablename__ = "runs"
-    __table_args__ = (
-        sa.Index("runs_due", "status", "next_due"),
-        sa.Index("runs_contact", "contact_id", "journey_key"),
-        sa.Index("runs_woken", "wake", "status"),
-        # The database itself refuses a second live run of a contact in a journey.
-        sa.Index(
-            "runs_one_live",
-            "contact_id",
-            "journey_key",
-            unique=True,
-            sqlite_where=sa.text("status IN ('active', 'waiting', 'effect')"),
-            postgresql_where=sa.text("status IN ('active', 'waiting', 'effect')"),
-        ),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int = Field(foreign_key="contacts.id")
-    journey: str
-    journey_key: str
-    version: str
-    step_id: str
-    status: str = RunStatus.ACTIVE.value
-    next_due: datetime
-    wake: bool = False
-    seq: int = 0
-    attempts: int = 0
-    goal: str | None = None
-    entered_at: datetime
-    ended_at: datetime | None = None
+JourneyVersion = sa.Table(
+    "journey_versions",
+    metadata,
+    sa.Column("version", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("source", sa.String, nullable=False),
+    sa.Column("first_seen", UtcDateTime(), nullable=False),
+)
 
 
-class Activity(SQLModel, table=True):
-    """One line of a contact's feed. ``kind``: enter, condition, split, wait, action,
-    goal, exit, end, skip, error. ``detail`` is the human sentence (with the values that
-    decided a condition); ``data`` the same as JSON for ``--json``."""
-
-    __tablename__ = "activity"
-    __table_args__ = (sa.Index("activity_contact", "contact_id", "id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    contact_id: int
-    run_id: int | None = None
-    journey: str | None = None
-    step_id: str | None = None
-    kind: str
-    outcome: str | None = None
-    detail: str
-    data: str | None = None
-    at: datetime
+#: The version of a journey that new runs enter now (``journey publish``, or a worker's
+#: republishing): one row per journey (``journey_key``), gone when its file is.
+PublishedJourney = sa.Table(
+    "published_journeys",
+    metadata,
+    sa.Column("journey_key", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("version", sa.String, nullable=False),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("published_at", UtcDateTime(), nullable=False),
+)
 
 
-class Event(SQLModel, table=True):
-    """The inbox: ``kind`` is form_submitted, added_to_list, entered_segment,
-    field_changed or campaign_status_changed; ``name`` the form/list/segment/field/
-    campaign; ``value`` the new value where there is one."""
+#: One contact's walk through one journey entry. ``seq`` counts the steps taken and
+#: makes each effect's idempotency key unique even when ``go to`` revisits a step.
+Run = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), nullable=False),
+    sa.Column("journey", sa.String, nullable=False),
+    sa.Column("journey_key", sa.String, nullable=False),
+    sa.Column("version", sa.String, nullable=False),
+    sa.Column("step_id", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("next_due", UtcDateTime(), nullable=False),
+    sa.Column("wake", sa.Boolean, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("goal", sa.String),
+    sa.Column("entered_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime()),
+    sa.Index("runs_due", "status", "next_due"),
+    sa.Index("runs_contact", "contact_id", "journey_key"),
+    sa.Index("runs_woken", "wake", "status"),
+    # The database itself refuses a second live run of a contact in a journey.
+    sa.Index(
+        "runs_one_live",
+        "contact_id",
+        "journey_key",
+        unique=True,
+        sqlite_where=sa.text("status IN ('active', 'waiting', 'effect')"),
+        postgresql_where=sa.text("status IN ('active', 'waiting', 'effect')"),
+    ),
+)
 
-    __tablename__ = "events"
-    __table_args__ = (sa.Index("events_pending", "processed", "id"),)
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str
-    contact_id: int
-    name: str
-    value: str | None = None
-    at: datetime
-    processed: bool = False
+
+#: One line of a contact's feed. ``kind``: enter, condition, split, wait, action,
+#: goal, exit, end, skip, error. ``detail`` is the human sentence (with the values that
+#: decided a condition); ``data`` the same as JSON for ``--json``.
+Activity = sa.Table(
+    "activity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contact_id", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Integer),
+    sa.Column("journey", sa.String),
+    sa.Column("step_id", sa.String),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("outcome", sa.String),
+    sa.Column("detail", sa.String, nullable=False),
+    sa.Column("data", sa.String),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Index("activity_contact", "contact_id", "id"),
+)
 
 
-class Effect(SQLModel, table=True):
-    """The effect journal. ``status`` is ``pending`` from the intent until the outcome is
-    written in the same transaction as the run's advance."""
+#: The inbox: ``kind`` is form_submitted, added_to_list, entered_segment,
+#: field_changed or campaign_status_changed; ``name`` the form/list/segment/field/
+#: campaign; ``value`` the new value where there is one.
+Event = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),
+    sa.Column("contact_id", sa.Integer, nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("value", sa.String),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("processed", sa.Boolean, nullable=False),
+    sa.Index("events_pending", "processed", "id"),
+)
 
-    __tablename__ = "effects"
-    # The intents without an outcome, for recovery's look at every pass (``engine.claims``).
-    __table_args__ = (
-        sa.Index(
-            "effects_pending",
-            "contact_id",
-            sqlite_where=sa.text("status = 'pending'"),
-            postgresql_where=sa.text("status = 'pending'"),
-        ),
-    )
-    key: str = Field(primary_key=True)
-    run_id: int = Field(index=True)
-    contact_id: int
-    version: str
-    step_id: str
-    status: str = "pending"
+
+#: The effect journal. ``status`` is ``pending`` from the intent until the outcome is
+#: written in the same transaction as the run's advance.
+Effect = sa.Table(
+    "effects",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False, index=True),
+    sa.Column("contact_id", sa.Integer, nullable=False),
+    sa.Column("version", sa.String, nullable=False),
+    sa.Column("step_id", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False),
     #: The rendered parameters as JSON: after a crash the same request is reconciled.
-    params: str
-    result: str | None = None
-    created_at: datetime
+    sa.Column("params", sa.String, nullable=False),
+    sa.Column("result", sa.String),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Index(
+        "effects_pending",
+        "contact_id",
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+)
 
 
-class SyncRecord(SQLModel, table=True):
-    """A Salesforce record the sync keeps in step (keyed by its 18-character ID).
-    ``shadow`` (JSON) holds the record's mapped values as of the last cycle — the common
-    ancestor of a three-way merge: a side whose value differs from it changed. Our own
-    writes update it, so reading them back is not a change (echo suppression)."""
-
-    __tablename__ = "sync_records"
-    salesforce_id: str = Field(primary_key=True)
-    object: str = Field(index=True)
-    contact_id: int | None = Field(default=None, index=True)
-    account_id: str | None = Field(default=None, index=True)
-    shadow: str = "{}"
-    modstamp: str | None = None
+#: A Salesforce record the sync keeps in step (keyed by its 18-character ID).
+#: ``shadow`` (JSON) holds the record's mapped values as of the last cycle — the common
+#: ancestor of a three-way merge: a side whose value differs from it changed. Our own
+#: writes update it, so reading them back is not a change (echo suppression).
+SyncRecord = sa.Table(
+    "sync_records",
+    metadata,
+    sa.Column("salesforce_id", sa.String, primary_key=True),
+    sa.Column("object", sa.String, nullable=False, index=True),
+    sa.Column("contact_id", sa.Integer, index=True),
+    sa.Column("account_id", sa.String, index=True),
+    sa.Column("shadow", sa.String, nullable=False),
+    sa.Column("modstamp", sa.String),
     #: False once a record no longer meets its criteria and is kept, unsynced.
-    synced: bool = True
+    sa.Column("synced", sa.Boolean, nullable=False),
+)
 
 
-class SyncError(SQLModel, table=True):
-    """A record the sync could not take or write; retried every cycle until it works."""
+#: A record the sync could not take or write; retried every cycle until it works.
+SyncError = sa.Table(
+    "sync_errors",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),  # "<Object>:<record id>" or "contact:<id>"
+    sa.Column("contact_id", sa.Integer, index=True),
+    sa.Column("salesforce_id", sa.String),
+    sa.Column("object", sa.String),
+    sa.Column("direction", sa.String, nullable=False),  # "in" | "out"
+    sa.Column("code", sa.String, nullable=False),
+    sa.Column("message", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_at", UtcDateTime(), nullable=False),
+    sa.Column("last_at", UtcDateTime(), nullable=False),
+)
 
-    __tablename__ = "sync_errors"
-    key: str = Field(primary_key=True)  # "<Object>:<record id>" or "contact:<id>"
-    contact_id: int | None = Field(default=None, index=True)
-    salesforce_id: str | None = None
-    object: str | None = None
-    direction: str  # "in" | "out"
-    code: str
-    message: str
-    attempts: int = 1
-    first_at: datetime
-    last_at: datetime
 
-
-class SyncPending(SQLModel, table=True):
-    """Contacts linked to a Salesforce record whose fields changed in the engine since the
-    sync last looked (written by ``engine.contacts.write_contacts``)."""
-
-    __tablename__ = "sync_pending"
-    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+#: Contacts linked to a Salesforce record whose fields changed in the engine since the
+#: sync last looked (written by ``engine.contacts.write_contacts``).
+SyncPending = sa.Table(
+    "sync_pending",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=False),
     #: When the engine last changed it: "latest wins" compares it with Salesforce's
     #: LastModifiedDate.
-    marked_at: datetime | None = None
+    sa.Column("marked_at", UtcDateTime()),
+)
 
 
-class LinkRead(SQLModel, table=True):
-    """What the engine last looked up in Salesforce for a contact (``engine.linking``):
-    its record's ID, or ``email:<lower-cased email>`` when it had none. A contact whose
-    current ID or email differs is read again before a journey decides on it."""
+#: What the engine last looked up in Salesforce for a contact (``engine.linking``):
+#: its record's ID, or ``email:<lower-cased email>`` when it had none. A contact whose
+#: current ID or email differs is read again before a journey decides on it.
+LinkRead = sa.Table(
+    "link_reads",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("looked_up", sa.String, nullable=False),
+)
 
-    __tablename__ = "link_reads"
-    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    looked_up: str
 
-
-class SyncSetting(SQLModel, table=True):
-    """Key/value (JSON): per-object watermarks, the last cycle's summary."""
-
-    __tablename__ = "sync_settings"
-    key: str = Field(primary_key=True)
-    value: str
+#: Key/value (JSON): per-object watermarks, the last cycle's summary.
+SyncSetting = sa.Table(
+    "sync_settings",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
 
 
 def insert_entering_runs(conn: Connection) -> Any:
@@ -349,12 +373,12 @@ def insert_entering_runs(conn: Connection) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(table(Run))
+        stmt: Any = pg_insert(Run)
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table(Run))
-    one_live = next(i for i in table(Run).indexes if i.name == "runs_one_live")
+        stmt = sqlite_insert(Run)
+    one_live = next(i for i in Run.indexes if i.name == "runs_one_live")
     where = one_live.dialect_options[conn.dialect.name]["where"]
     return stmt.on_conflict_do_nothing(
         index_elements=["contact_id", "journey_key"], index_where=where
@@ -379,13 +403,6 @@ def entering_run(
         "attempts": 0,
         "entered_at": now,
     }
-
-
-def table(model: type[SQLModel]) -> sa.Table:
-    """The Core table of a model, for bulk statements."""
-    result = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(result, sa.Table)
-    return result
 
 
 def insert_many(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -448,31 +465,32 @@ def open_store(url: str) -> Store:
     return Store(engine)
 
 
-class NotificationOutbox(SQLModel, table=True):
-    """One notification email per effect key, written before it is handed to a mail server
-    (``connectors.notify``). ``state``: ``pending`` from the intent until the server
-    accepted it (``sent``) or refused it for good (``failed``, ``last_error`` says why).
-    The message is stored whole — recipients, subject, body, the Message-ID derived from
-    the key, ``created_at`` as its Date — so a resend after a crash or a 4xx is the same
-    message, which receivers deduplicate by its Message-ID."""
-
-    __tablename__ = "notification_outbox"
-    __table_args__ = (sa.Index("notification_outbox_state", "state", "next_attempt_at"),)
-    key: str = Field(primary_key=True)
-    message_id: str = Field(unique=True)
-    contact_id: int
-    sender: str
+#: One notification email per effect key, written before it is handed to a mail server
+#: (``connectors.notify``). ``state``: ``pending`` from the intent until the server
+#: accepted it (``sent``) or refused it for good (``failed``, ``last_error`` says why).
+#: The message is stored whole — recipients, subject, body, the Message-ID derived from
+#: the key, ``created_at`` as its Date — so a resend after a crash or a 4xx is the same
+#: message, which receivers deduplicate by its Message-ID.
+NotificationOutbox = sa.Table(
+    "notification_outbox",
+    metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("message_id", sa.String, nullable=False, unique=True),
+    sa.Column("contact_id", sa.Integer, nullable=False),
+    sa.Column("sender", sa.String, nullable=False),
     #: JSON list of addresses, in order (the journey's ``to`` first).
-    recipients: str
-    subject: str
-    body: str
-    state: str = "pending"
-    attempts: int = 0
-    last_error: str | None = None
+    sa.Column("recipients", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("body", sa.String, nullable=False),
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String),
     #: When the engine's step retry is due to try a ``pending`` message again.
-    next_attempt_at: datetime | None = None
+    sa.Column("next_attempt_at", UtcDateTime()),
     #: "smtp" or "folder" once sent; ``location`` the .eml file for "folder".
-    via: str | None = None
-    location: str | None = None
-    created_at: datetime
-    sent_at: datetime | None = None
+    sa.Column("via", sa.String),
+    sa.Column("location", sa.String),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime()),
+    sa.Index("notification_outbox_state", "state", "next_attempt_at"),
+)

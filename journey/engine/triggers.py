@@ -49,7 +49,6 @@ from journey.engine.store import (
     Run,
     entering_run,
     insert_entering_runs,
-    table,
 )
 
 if TYPE_CHECKING:
@@ -122,7 +121,7 @@ def process_events(
 ) -> tuple[int, int]:
     """Turn up to ``limit`` pending events into runs. Returns (events taken, runs created).
     With ``claims``, only events of contacts this worker could lease (module docstring)."""
-    ev = table(Event)
+    ev = Event
     query = (
         sa.select(ev.c.id, ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value)
         .where(ev.c.processed.is_(False))
@@ -183,7 +182,7 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
     ]
     if made:
         conn.execute(
-            sa.insert(table(Activity)),
+            sa.insert(Activity),
             [
                 {
                     "contact_id": e.contact_id,
@@ -202,14 +201,14 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
     return len(made)
 
 
-_RETURNED = (table(Run).c.id, table(Run).c.contact_id, table(Run).c.journey_key)
+_RETURNED = (Run.c.id, Run.c.contact_id, Run.c.journey_key)
 
 
 def _history(
     conn: Connection, contact_ids: Sequence[int]
 ) -> dict[tuple[int, str], tuple[bool, datetime | None]]:
     """(contact, journey) -> (has a live run, last entry time)."""
-    runs = table(Run)
+    runs = Run
     live = sa.func.max(sa.case((runs.c.status.in_(LIVE_STATUSES), 1), else_=0))
     out: dict[tuple[int, str], tuple[bool, datetime | None]] = {}
     for chunk in in_batches(contact_ids):

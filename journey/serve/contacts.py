@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from journey.engine.contact_loading import load_views
 from journey.engine.status import contact_report_by_id
-from journey.engine.store import Contact, table
+from journey.engine.store import Contact
 from journey.serve.journeys import journey_url
 from journey.serve.render import page
 from journey.serve.state import ServeState
@@ -40,7 +40,7 @@ def _like(text: str) -> str:
 
 def search_contacts(state: ServeState, query: str) -> list[dict[str, Any]]:
     """Contacts matching ``query`` (module docstring); the latest changed when it is empty."""
-    c = table(Contact)
+    c = Contact
     text = query.strip()
     select = sa.select(c).order_by(c.c.updated_at.desc(), c.c.id.desc()).limit(SEARCH_LIMIT)
     if text:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from journey.dsl.compiled import CompiledJourney
 from journey.engine.journeys import journey_key
 from journey.engine.status import JourneyStatus, journey_status
-from journey.engine.store import LIVE_STATUSES, Contact, Run, RunStatus, table
+from journey.engine.store import LIVE_STATUSES, Contact, Run, RunStatus
 from journey.serve.graph import COUNT_KINDS, to_svg
 from journey.serve.render import page, wants_json
 from journey.serve.state import ServeState
@@ -85,7 +85,7 @@ def _journeys(state: ServeState) -> dict[str, Any]:
 
 def step_contacts(state: ServeState, key: str, step: str) -> list[dict[str, Any]]:
     """The runs at ``step`` now (failed and waiting first), with their contacts."""
-    runs, contacts = table(Run), table(Contact)
+    runs, contacts = Run, Contact
     order = sa.case({s: i for i, s in enumerate(_STATUS_ORDER)}, value=runs.c.status)
     failed_first = sa.case((runs.c.status == RunStatus.FAILED.value, 0), else_=1)
     query = (

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from journey.cli.main import app
 from journey.connectors.recording import JournalingConnector
 from journey.engine.project import open_project
-from journey.engine.store import Contact, Run, open_store, table
+from journey.engine.store import Contact, Run, open_store
 from journey.engine.worker import Worker
 
 T0 = "2026-03-02T09:00:00+00:00"
@@ -104,7 +104,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> 
 def runs(project: Path) -> dict[str, tuple[str, str, str, datetime]]:
     """email -> (version, step, status, next_due) of each contact's run."""
     store = open_store(os.environ["JOURNEY_DATABASE_URL"])
-    r, c = table(Run), table(Contact)
+    r, c = Run, Contact
     try:
         with store.engine.connect() as conn:
             rows = conn.execute(

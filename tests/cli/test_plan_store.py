@@ -22,7 +22,7 @@ from journey.engine.plan import JourneyChange, Plan, StepChange
 from journey.engine.plan.diff import fate, step_changes
 from journey.engine.plan.migrate import _position
 from journey.engine.plan.render import markdown
-from journey.engine.store import JourneyVersion, PublishedJourney, open_store, table
+from journey.engine.store import JourneyVersion, PublishedJourney, open_store
 from tests.cli.test_plan import PEOPLE, T0, V1, V2
 
 FIELDS = '[fields]\n"Tier" = "Text"\n"Stage" = "Text"\n'
@@ -63,7 +63,7 @@ def test_a_store_from_before_published_journeys_gets_each_journeys_latest_versio
     engine = sa.create_engine(store_url)
     migrations.upgrade(engine, str(revision.down_revision))
     first, second = compiled(V1), compiled(V2)
-    jv = table(JourneyVersion)
+    jv = JourneyVersion
     with engine.begin() as conn:
         conn.execute(
             sa.insert(jv),
@@ -88,7 +88,7 @@ def test_a_store_from_before_published_journeys_gets_each_journeys_latest_versio
     store = open_store(store_url)
     try:
         with store.engine.connect() as conn:
-            rows = conn.execute(sa.select(table(PublishedJourney))).all()
+            rows = conn.execute(sa.select(PublishedJourney)).all()
     finally:
         store.close()
     assert [(r.journey_key, r.version) for r in rows] == [("nurture", second.version)]

@@ -26,7 +26,7 @@ from journey.connectors.notify import (
     message_id_for,
 )
 from journey.engine.config import NotificationsConfig
-from journey.engine.store import NotificationOutbox, open_store, table
+from journey.engine.store import NotificationOutbox, open_store
 from journey.retry import RetrySchedule
 from tests.smtp_server import smtp_server
 
@@ -64,7 +64,7 @@ def send(mail: Notifier, outbox: Outbox, drafts: list[Letter]) -> dict[str, Any]
 
 
 def states(outbox: Outbox) -> dict[str, tuple[str, int]]:
-    tbl = table(NotificationOutbox)
+    tbl = NotificationOutbox
     with outbox.engine.connect() as conn:
         return {r.key: (r.state, r.attempts) for r in conn.execute(sa.select(tbl))}
 

@@ -12,7 +12,7 @@ from journey.engine.batch_writes import ACTIVITY_COLUMNS, INTENT_COLUMNS, RUN_CO
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.intake import submit_form
 from journey.engine.sql_batches import among
-from journey.engine.store import Activity, Contact, Effect, Run, entering_run, open_store, table
+from journey.engine.store import Activity, Contact, Effect, Run, entering_run, open_store
 from tests.engine.engine_helpers import T0, context
 
 #: Text a feed entry may hold that a bulk path could mangle: COPY's own separators and
@@ -28,7 +28,7 @@ def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str, binary: b
         (cid, None, "J", f"s{i}", "action", None if i % 2 else "done", text, '{"k": 1}', T0)
         for i, text in enumerate(AWKWARD * 50)
     ]
-    activity = table(Activity)
+    activity = Activity
     with store.begin() as conn:
         before = conn.execute(sa.select(sa.func.count()).select_from(activity)).scalar_one()
         insert_rows(conn, activity, ACTIVITY_COLUMNS, rows, binary=binary)
@@ -45,7 +45,7 @@ def test_a_batch_of_feed_entries_reads_back_as_written(store_url: str, binary: b
 def test_runs_moved_in_one_statement_take_each_their_own_position(store_url: str) -> None:
     store = open_store(store_url)
     ids = [submit_form(store, context(), "Demo", f"c{i}@x.example", {})[0] for i in range(30)]
-    runs = table(Run)
+    runs = Run
     with store.begin() as conn:
         made = conn.execute(
             sa.insert(runs).returning(runs.c.id, runs.c.contact_id),
@@ -81,7 +81,7 @@ def test_an_intent_written_twice_is_refused_as_the_database_refuses_it(
     store = open_store(store_url)
     cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {})
     intent = ("1:1", 1, cid, "v1", "3", "pending", "{}", None, T0)
-    effects = table(Effect)
+    effects = Effect
     with store.begin() as conn:
         insert_rows(conn, effects, INTENT_COLUMNS, [intent])
     with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
@@ -97,7 +97,7 @@ def test_a_batch_of_contacts_is_found_by_its_ids_on_every_database(store_url: st
     nothing."""
     store = open_store(store_url)
     ids = [submit_form(store, context(), "Demo", f"c{i}@x.example", {})[0] for i in range(5)]
-    contacts = table(Contact)
+    contacts = Contact
     with store.engine.connect() as conn:
 
         def found(wanted: list[int]) -> list[int]:

@@ -26,7 +26,7 @@ from journey.engine.conditions import Evaluator
 from journey.engine.intake import import_rows
 from journey.engine.journeys import Catalog
 from journey.engine.runner import PassReport, Runner
-from journey.engine.store import Activity, Effect, Event, Run, Store, open_store, table
+from journey.engine.store import Activity, Effect, Event, Run, Store, open_store
 from journey.engine.triggers import process_events
 from tests.engine.engine_helpers import FIELDS, T0, compiled, context
 
@@ -98,7 +98,7 @@ def runner(url: str, tmp_path: Path) -> Iterator[Callable[[str], Runner]]:
 
 def expire(store: Store, worker: str) -> None:
     """``worker``'s leases ran out (it was paused past them)."""
-    leases = table(ContactLease)
+    leases = ContactLease
     with store.begin() as conn:
         conn.execute(
             sa.update(leases)
@@ -109,15 +109,15 @@ def expire(store: Store, worker: str) -> None:
 
 def contact_ids(store: Store) -> list[int]:
     with store.engine.connect() as conn:
-        return sorted(conn.execute(sa.select(table(Run).c.contact_id)).scalars())
+        return sorted(conn.execute(sa.select(Run.c.contact_id)).scalars())
 
 
 def assert_every_contact_finished_once(store: Store, journal: Path) -> None:
     """Every run completed, each step in the feed once, each effect applied once."""
-    act = table(Activity)
+    act = Activity
     with store.engine.connect() as conn:
-        runs = conn.execute(sa.select(table(Run).c.status)).scalars().all()
-        keys = conn.execute(sa.select(table(Effect).c.key)).scalars().all()
+        runs = conn.execute(sa.select(Run.c.status)).scalars().all()
+        keys = conn.execute(sa.select(Effect.c.key)).scalars().all()
         per_step = conn.execute(
             sa.select(act.c.run_id, act.c.step_id, sa.func.count())
             .where(act.c.kind != "enter")
@@ -167,7 +167,7 @@ def test_a_contact_another_runner_holds_waits_for_it(
 ) -> None:
     a = runner("a")
     b = runner("b")
-    ev = table(Event)
+    ev = Event
     with a.store.engine.connect() as conn:
         held = conn.execute(sa.select(ev.c.contact_id).order_by(ev.c.id)).scalars().first()
     assert held is not None
@@ -186,7 +186,7 @@ def test_a_contact_another_runner_holds_waits_for_it(
         process_events(conn, a.catalog, T0)
         assert b.claims.take(conn, {held}) == {held}
     a.run_until_idle(T0)
-    runs = table(Run)
+    runs = Run
     with a.store.engine.connect() as conn:
         mine = conn.execute(sa.select(runs.c.status, runs.c.seq).where(runs.c.contact_id == held))
         assert mine.all() == [("active", 0)]
@@ -290,7 +290,7 @@ def test_a_live_run_another_writer_made_is_taken_as_already_in(
     with a.store.begin() as conn:
         process_events(conn, a.catalog, T0)
         conn.execute(
-            sa.insert(table(Event)),
+            sa.insert(Event),
             {"kind": "added_to_list", "contact_id": 1, "name": "Batch", "at": T0},
         )
     # Another worker's run appeared after this transaction read the contact's history.

@@ -43,7 +43,6 @@ from journey.engine.store import (
     Run,
     Store,
     open_store,
-    table,
 )
 from tests.engine.engine_helpers import FIELDS, T0, compiled, context
 
@@ -98,7 +97,7 @@ class LoggedJournal(JournalingConnector):
 
 def finished(store: Store) -> bool:
     """No live run, no event in the inbox, no intent without an outcome."""
-    runs, ev, ef = table(Run), table(Event), table(Effect)
+    runs, ev, ef = Run, Event, Effect
     with store.engine.connect() as conn:
         return not any(
             conn.execute(sa.select(sa.func.count()).select_from(t).where(w)).scalar()
@@ -197,10 +196,10 @@ def seed(store: Store, contacts: int) -> None:
 
 
 def assert_every_contact_finished_once(store: Store, journal: Path, contacts: int) -> None:
-    act = table(Activity)
+    act = Activity
     with store.engine.connect() as conn:
-        runs = conn.execute(sa.select(table(Run).c.status)).scalars().all()
-        keys = conn.execute(sa.select(table(Effect).c.key)).scalars().all()
+        runs = conn.execute(sa.select(Run.c.status)).scalars().all()
+        keys = conn.execute(sa.select(Effect.c.key)).scalars().all()
         per_step = conn.execute(
             sa.select(act.c.contact_id, act.c.run_id, act.c.step_id, sa.func.count())
             .where(act.c.kind != "enter")
@@ -259,7 +258,7 @@ def test_three_workers_share_the_contacts_and_never_one_at_once(
 
 def _victim_in_flight(store: Store, victim: str) -> int:
     """Intents without an outcome of contacts the victim holds: a batch between T1 and T2."""
-    ef, leases = table(Effect), table(ContactLease)
+    ef, leases = Effect, ContactLease
     with store.engine.connect() as conn:
         return int(
             conn.execute(

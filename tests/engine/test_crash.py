@@ -25,7 +25,7 @@ from journey.connectors.recording import JournalingConnector
 from journey.engine.contacts import ContactContext
 from journey.engine.intake import import_rows
 from journey.engine.project import open_project
-from journey.engine.store import Activity, Effect, Run, table
+from journey.engine.store import Activity, Effect, Run
 
 JOURNEY = """journey "Crash course"
 trigger added to list "Batch"
@@ -114,12 +114,12 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path) -> N
 
     project = open_project(tmp_path)
     with project.store.engine.connect() as conn:
-        runs = conn.execute(sa.select(table(Run).c.status)).scalars().all()
+        runs = conn.execute(sa.select(Run.c.status)).scalars().all()
         pending = conn.execute(
-            sa.select(sa.func.count()).where(table(Effect).c.status == "pending")
+            sa.select(sa.func.count()).where(Effect.c.status == "pending")
         ).scalar()
-        keys = conn.execute(sa.select(table(Effect).c.key)).scalars().all()
-        act = table(Activity)
+        keys = conn.execute(sa.select(Effect.c.key)).scalars().all()
+        act = Activity
         per_run = conn.execute(
             sa.select(act.c.run_id, act.c.step_id, sa.func.count())
             .where(act.c.kind != "enter")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from journey.cli.main import app
 from journey.engine.intake import BATCH, import_rows
 from journey.engine.project import open_project
-from journey.engine.store import Contact, table
+from journey.engine.store import Contact
 from tests.existing_org import existing_seed
 
 
@@ -34,7 +34,7 @@ def emails_stored(project: Path) -> set[str]:
     opened = open_project(project, with_journeys=False)
     try:
         with opened.store.begin() as conn:
-            return {r.email for r in conn.execute(sa.select(table(Contact).c.email))}
+            return {r.email for r in conn.execute(sa.select(Contact.c.email))}
     finally:
         opened.close()
 

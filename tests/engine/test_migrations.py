@@ -1,4 +1,4 @@
-"""The store's Alembic revisions: the head is what the models say, on both databases; one
+"""The store's Alembic revisions: the head is what the tables say, on both databases; one
 process migrates at a time; a schema this release does not know is refused; the
 connector's tables come from the same revisions. (A store made by the previous release:
 ``test_migrations_previous_release.py``.)"""
@@ -16,23 +16,22 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 import journey
 from journey.connectors.salesforce.state import ConnectorState, RecordLink, UnmigratedStoreError
 from journey.engine import migrations
-from journey.engine.store import open_store
+from journey.engine.store import metadata, open_store
 
 
 def models() -> sa.MetaData:
-    """Every table a model of the package declares: the engine's (default metadata, after
-    importing every module, so a model added anywhere counts) and the connector's."""
+    """Every table the package declares: the engine's (its metadata, after importing every
+    module, so a table added anywhere counts) and the connector's."""
     for module in pkgutil.walk_packages(journey.__path__, "journey."):
         if ".migrations." not in module.name and not module.name.endswith("__main__"):
             importlib.import_module(module.name)
     merged = sa.MetaData()
-    for metadata in (SQLModel.metadata, RecordLink.metadata):
-        for tbl in metadata.tables.values():
+    for tables in (metadata, RecordLink.metadata):
+        for tbl in tables.tables.values():
             tbl.to_metadata(merged)
     return merged
 

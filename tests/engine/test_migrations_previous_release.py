@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 from journey.connectors.factory import open_connector
 from journey.connectors.salesforce.state import RecordLink
@@ -26,6 +25,7 @@ from journey.engine import migrations
 from journey.engine.config import load_config
 from journey.engine.project import open_project
 from journey.engine.scaffold import copy_project
+from journey.engine.store import metadata
 from journey.example import example_project
 from tests.engine.test_migrations import schema_differences
 
@@ -50,7 +50,7 @@ def copy_to_postgres(source: Path, url: str) -> None:
     present = set(sa.inspect(old).get_table_names())  # not the tables added since
     tables = [
         t
-        for t in (*SQLModel.metadata.sorted_tables, *RecordLink.metadata.sorted_tables)
+        for t in (*metadata.sorted_tables, *RecordLink.metadata.sorted_tables)
         if t.name in present
     ]
     with engine.begin() as conn, old.connect() as reading:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from journey.engine.intake import import_rows, submit_form
 from journey.engine.status import contact_report
-from journey.engine.store import JourneyVersion, Run, open_store, table
+from journey.engine.store import JourneyVersion, Run, open_store
 from tests.engine.engine_helpers import T0, context, make_runner
 
 SOURCE = (
@@ -39,7 +39,7 @@ def test_a_run_pinned_to_a_source_only_version_still_runs(tmp_path: Path) -> Non
     assert source_only != current
     # What a store made under the source-only formula holds: the run and its source
     # under the old name.
-    jv, runs = table(JourneyVersion), table(Run)
+    jv, runs = JourneyVersion, Run
     with store.begin() as conn:
         conn.execute(sa.update(jv).where(jv.c.version == current).values(version=source_only))
         conn.execute(sa.update(runs).values(version=source_only))

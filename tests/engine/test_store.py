@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from journey.engine.intake import import_rows, submit_form
 from journey.engine.migrations import head
 from journey.engine.status import contact_report
-from journey.engine.store import Run, open_store, table
+from journey.engine.store import Run, open_store
 from tests.engine.engine_helpers import T0, LinkingJournal, context, make_runner
 
 JOURNEY = """journey "Welcome"
@@ -52,11 +52,11 @@ def test_database_refuses_two_live_runs(store_url: str) -> None:
         "entered_at": T0,
     }
     with store.begin() as conn:
-        conn.execute(sa.insert(table(Run)), row)
+        conn.execute(sa.insert(Run), row)
     with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
-        conn.execute(sa.insert(table(Run)), {**row, "status": "active"})
+        conn.execute(sa.insert(Run), {**row, "status": "active"})
     with store.begin() as conn:  # a finished run does not count
-        conn.execute(sa.insert(table(Run)), {**row, "status": "completed"})
+        conn.execute(sa.insert(Run), {**row, "status": "completed"})
     store.close()
 
 

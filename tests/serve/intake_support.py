@@ -18,7 +18,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from journey.engine.project import Project
-from journey.engine.store import Contact, Event, table
+from journey.engine.store import Contact, Event
 from journey.serve.intake import FormIntake
 
 #: Upper bound for anything a test waits on (a guard against hangs, never a timing).
@@ -86,14 +86,12 @@ def served(intake: FormIntake) -> Iterator[str]:
 
 def contact_emails(project: Project) -> list[str]:
     with project.store.begin() as conn:
-        return sorted(
-            str(r.email) for r in conn.execute(sa.select(table(Contact).c.email)) if r.email
-        )
+        return sorted(str(r.email) for r in conn.execute(sa.select(Contact.c.email)) if r.email)
 
 
 def form_events(project: Project) -> list[tuple[str, str]]:
     """(form name, the contact's email) of each ``form_submitted`` event, oldest first."""
-    e, c = table(Event), table(Contact)
+    e, c = Event, Contact
     query = (
         sa.select(e.c.name, c.c.email)
         .join(c, c.c.id == e.c.contact_id)

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from journey.connectors.notify.message import Letter
 from journey.connectors.sql import upsert
-from journey.engine.store import NotificationOutbox, table
+from journey.engine.store import NotificationOutbox
 
 __all__ = ["Held", "Outbox"]
 
@@ -48,7 +48,7 @@ __all__ = ["Held", "Outbox"]
 #: an upper bound, so a store that stays down ends in the error rather than a hang.
 RECORD_FOR_SECONDS = 120.0
 
-_TABLE = table(NotificationOutbox)
+_TABLE = NotificationOutbox
 
 
 def _utc(moment: datetime) -> datetime:

@@ -38,7 +38,7 @@ from journey.connectors.sql import upsert
 
 __all__ = ["ApiBudget", "ApiUsage", "api_day", "api_usage", "count_calls", "last_org_limit"]
 
-_CALLS = ApiCalls.__table__  # type: ignore[attr-defined]
+_CALLS = ApiCalls
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 

@@ -45,10 +45,9 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
 
 from journey.connectors.sql import upsert
+from journey.sql_types import UtcDateTime
 
 __all__ = [
     "ApiCalls",
@@ -67,60 +66,66 @@ class UnmigratedStoreError(RuntimeError):
     """The store has not been migrated to hold the connector's tables."""
 
 
-class _ConnectorTables(SQLModel, registry=registry()):
-    """The connector's own metadata, apart from the engine's models: the connector reads
-    and writes only these four tables."""
+#: The connector's own tables, apart from the engine's (``engine.store``): the connector
+#: reads and writes only these.
+connector_metadata = sa.MetaData()
 
 
-class RecordLink(_ConnectorTables, table=True):
-    """A Salesforce record the connector created for a contact."""
+#: A Salesforce record the connector created for a contact.
+RecordLink = sa.Table(
+    "sf_links",
+    connector_metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("salesforce_id", sa.String, nullable=False),
+    sa.Column("salesforce_type", sa.String, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
 
-    __tablename__ = "sf_links"
-    contact_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    salesforce_id: str
-    salesforce_type: str
-    created_at: datetime
 
-
-class SentEffect(_ConnectorTables, table=True):
-    """One request sent to Salesforce: ``result`` (JSON) is set once its outcome is known."""
-
-    __tablename__ = "sf_effects"
-    key: str = Field(primary_key=True)
+#: One request sent to Salesforce: ``result`` (JSON) is set once its outcome is known.
+SentEffect = sa.Table(
+    "sf_effects",
+    connector_metadata,
+    sa.Column("key", sa.String, primary_key=True),
     #: Indexed: every batch asks which of its contacts have a write still in doubt.
-    contact_id: int = Field(index=True)
-    action: str
-    sent_at: datetime
-    result: str | None = None
+    sa.Column("contact_id", sa.Integer, nullable=False, index=True),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=False),
+    sa.Column("result", sa.String),
     #: The round-robin owner this request took (``take_turns``), for its retry after a crash.
-    turn: str | None = None
+    sa.Column("turn", sa.String),
+)
 
 
-class RoundRobinTurn(_ConnectorTables, table=True):
-    """When a group's user was last given a lead (a per-group sequence number)."""
-
-    __tablename__ = "sf_round_robin"
-    group_name: str = Field(primary_key=True)
-    user: str = Field(primary_key=True)
-    last_turn: int = 0
-
-
-class Setting(_ConnectorTables, table=True):
-    __tablename__ = "sf_settings"
-    key: str = Field(primary_key=True)
-    value: str
+#: When a group's user was last given a lead (a per-group sequence number).
+RoundRobinTurn = sa.Table(
+    "sf_round_robin",
+    connector_metadata,
+    sa.Column("group_name", sa.String, primary_key=True),
+    sa.Column("user", sa.String, primary_key=True),
+    sa.Column("last_turn", sa.Integer, nullable=False),
+)
 
 
-class ApiCalls(_ConnectorTables, table=True):
-    """One UTC day's API calls by every process of the project, and the org's figures
-    (``api-usage=USED/MAX``) as last seen (``seen_at``) by any of them."""
+Setting = sa.Table(
+    "sf_settings",
+    connector_metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("value", sa.String, nullable=False),
+)
 
-    __tablename__ = "sf_api_calls"
-    day: str = Field(primary_key=True)
-    calls: int = 0
-    org_used: int | None = None
-    org_limit: int | None = None
-    seen_at: datetime | None = None
+
+#: One UTC day's API calls by every process of the project, and the org's figures
+#: (``api-usage=USED/MAX``) as last seen (``seen_at``) by any of them.
+ApiCalls = sa.Table(
+    "sf_api_calls",
+    connector_metadata,
+    sa.Column("day", sa.String, primary_key=True),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("org_used", sa.Integer),
+    sa.Column("org_limit", sa.Integer),
+    sa.Column("seen_at", UtcDateTime()),
+)
 
 
 @dataclass(frozen=True)
@@ -133,13 +138,7 @@ class ApiDay:
     org_limit: int | None
 
 
-def _t(model: type[SQLModel]) -> sa.Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, sa.Table)
-    return table
-
-
-_TABLES = [_t(m) for m in (RecordLink, SentEffect, RoundRobinTurn, Setting, ApiCalls)]
+_TABLES = [RecordLink, SentEffect, RoundRobinTurn, Setting, ApiCalls]
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class ConnectorState:
     # ---- links ----------------------------------------------------------------------------
     def links(self, contact_ids: Iterable[int]) -> dict[int, Link]:
         ids = list(set(contact_ids))
-        table = _t(RecordLink)
+        table = RecordLink
         out: dict[int, Link] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
@@ -201,7 +200,7 @@ class ConnectorState:
         """Remember created records (a converted Lead's link moves to its new Contact)."""
         if not links:
             return
-        table = _t(RecordLink)
+        table = RecordLink
         with self._begin() as conn:
             insert = upsert(conn, table)
             conn.execute(
@@ -229,7 +228,7 @@ class ConnectorState:
         """(key, contact id, action) — before the first Salesforce call of a batch."""
         if not rows:
             return
-        table = _t(SentEffect)
+        table = SentEffect
         # Another process may journal the same key at the same moment (a run whose claim
         # lapsed): the first entry stands, with its time.
         with self._begin() as conn:
@@ -244,7 +243,7 @@ class ConnectorState:
     def prune(self, before: datetime) -> int:
         """Forget journal entries sent before ``before`` (a crash is recovered from long
         before that); returns how many went."""
-        table = _t(SentEffect)
+        table = SentEffect
         with self._begin() as conn:
             gone = conn.execute(table.delete().where(table.c.sent_at < before)).rowcount
         return int(gone or 0)
@@ -253,7 +252,7 @@ class ConnectorState:
         """key → result JSON, for the requests whose outcome is final."""
         if not results:
             return
-        table = _t(SentEffect)
+        table = SentEffect
         with self._begin() as conn:
             conn.execute(
                 table.update().where(table.c.key == sa.bindparam("k")),
@@ -263,7 +262,7 @@ class ConnectorState:
     def sent(self, keys: Iterable[str]) -> dict[str, tuple[datetime, str | None]]:
         """key → (sent at, result JSON or None) for the keys that went out."""
         wanted = list(keys)
-        table = _t(SentEffect)
+        table = SentEffect
         out: dict[str, tuple[datetime, str | None]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):
@@ -284,7 +283,7 @@ class ConnectorState:
         ids, skip = list(set(contact_ids)), set(besides)
         # The result is the JSON ``result_to_json`` wrote, with its default separators.
         marked = f'%"error_code": "{code}"%'
-        table = _t(SentEffect)
+        table = SentEffect
         out: dict[int, tuple[str, datetime]] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(ids), 500):
@@ -314,7 +313,7 @@ class ConnectorState:
         stay even."""
         if count <= 0:
             return []
-        table, journal = _t(RoundRobinTurn), _t(SentEffect)
+        table, journal = RoundRobinTurn, SentEffect
         key = group.casefold()
         with self._begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -364,14 +363,14 @@ class ConnectorState:
 
     # ---- settings -------------------------------------------------------------------------
     def get(self, key: str) -> Any:
-        table = _t(Setting)
+        table = Setting
         with self.engine.connect() as conn:
             value = conn.execute(sa.select(table.c.value).where(table.c.key == key)).scalar()
         return None if value is None else json.loads(value)
 
     def put(self, key: str, value: Any) -> None:
         """Set (``None``: remove) a setting; the last writer's value stands."""
-        table = _t(Setting)
+        table = Setting
         with self._begin() as conn:
             if value is None:
                 conn.execute(table.delete().where(table.c.key == key))
@@ -386,7 +385,7 @@ class ConnectorState:
 
     def remove_if(self, key: str, value: Any) -> None:
         """Remove the setting only while it still holds ``value`` (as ``get`` read it)."""
-        table = _t(Setting)
+        table = Setting
         with self._begin() as conn:
             conn.execute(
                 table.delete().where(table.c.key == key, table.c.value == json.dumps(value))

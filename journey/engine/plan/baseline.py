@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from journey.dsl import compile_source
 from journey.engine.config import ProjectConfig
 from journey.engine.journeys import journey_key
-from journey.engine.store import JourneyVersion, PublishedJourney, Store, table
+from journey.engine.store import JourneyVersion, PublishedJourney, Store
 
 __all__ = ["BaseJourney", "PlanError", "git_baseline", "published_baseline"]
 
@@ -40,7 +40,7 @@ class BaseJourney:
 
 def published_baseline(store: Store) -> dict[str, BaseJourney]:
     """The journeys published in the store, by ``journey_key``."""
-    pj, jv = table(PublishedJourney), table(JourneyVersion)
+    pj, jv = PublishedJourney, JourneyVersion
     query = sa.select(pj.c.journey_key, pj.c.name, pj.c.path, pj.c.version, jv.c.source).join(
         jv, jv.c.version == pj.c.version
     )

@@ -34,7 +34,7 @@ from journey.engine.plan.model import (
     RunGroup,
     StepChange,
 )
-from journey.engine.store import LIVE_STATUSES, Run, RunStatus, Store, table
+from journey.engine.store import LIVE_STATUSES, Run, RunStatus, Store
 
 __all__ = ["fate", "make_plan", "salesforce_actions", "step_changes"]
 
@@ -99,7 +99,7 @@ def fate(new: CompiledJourney | None, step_id: str, status: str) -> tuple[str | 
 
 
 def _live_runs(store: Store) -> dict[str, list[_Live]]:
-    runs = table(Run)
+    runs = Run
     query = (
         sa.select(
             runs.c.journey_key, runs.c.version, runs.c.step_id, runs.c.status, sa.func.count()

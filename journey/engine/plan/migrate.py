@@ -30,7 +30,7 @@ from journey.engine.config import ProjectConfig
 from journey.engine.journeys import Catalog, journey_key, load_catalog
 from journey.engine.plan.diff import make_plan
 from journey.engine.plan.model import JourneyChange, Plan, RunGroup
-from journey.engine.store import Activity, Run, RunStatus, Store, table
+from journey.engine.store import Activity, Run, RunStatus, Store
 
 __all__ = ["MIGRATE_KIND", "PublishReport", "publish", "refuse_beside_workers"]
 
@@ -76,7 +76,7 @@ def _move(
     now: datetime,
 ) -> int:
     assert group.migrate_to is not None
-    runs, act = table(Run), table(Activity)
+    runs, act = Run, Activity
     before, after = old.steps[group.step_id], new.steps[group.migrate_to]
     found = conn.execute(
         sa.select(runs.c.id, runs.c.contact_id, runs.c.next_due, runs.c.seq).where(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from journey.connectors.sync import Record
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from journey.engine.store import Company, table
+from journey.engine.store import Company
 from journey.engine.sync.inbound import Taken
 from journey.engine.sync.mapping import from_salesforce
 from journey.engine.sync.records import Linked, load_records, save_records
@@ -46,7 +46,7 @@ def take_accounts(
     taken = Taken()
     if not records:
         return taken
-    co = table(Company)
+    co = Company
     links = {r.salesforce_id: r for r in load_records(conn, ids=[str(x["Id"]) for x in records])}
     saved: list[Linked] = []
     changed_accounts: dict[str, dict[str, str]] = {}

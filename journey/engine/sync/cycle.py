@@ -51,7 +51,7 @@ from journey.connectors.sync import (
 from journey.engine.config import SYNC_OBJECTS, ProjectConfig
 from journey.engine.contacts import ContactContext
 from journey.engine.salesforce_lists import set_unsynced
-from journey.engine.store import Store, SyncError, table
+from journey.engine.store import Store, SyncError
 from journey.engine.sync.accounts import take_accounts
 from journey.engine.sync.describe import OrgFields, describe_org
 from journey.engine.sync.identity import possible_duplicates
@@ -277,7 +277,7 @@ def run_cycle(run: SyncRun, *, full: bool = False) -> CycleSummary:
     except _StoppingError:
         summary.stopped = "asked to stop: the rest is read again next cycle"
     with run.store.begin() as conn:
-        se = table(SyncError)
+        se = SyncError
         summary.errors = int(conn.execute(sa.select(sa.func.count()).select_from(se)).scalar() or 0)
         summary.duplicates = len(possible_duplicates(conn))
     summary.api_calls = run.source.api_calls - calls

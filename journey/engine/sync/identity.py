@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.connectors.sync import Record
-from journey.engine.store import Contact, table
+from journey.engine.store import Contact
 
 __all__ = ["id_text", "match_contacts", "possible_duplicates"]
 
@@ -30,7 +30,7 @@ def id_text(value: Any) -> str:
 def match_contacts(conn: Connection, records: Sequence[Record]) -> dict[str, int]:
     """Record ID -> an existing contact: the one holding that Salesforce ID, else one from
     another source (no Salesforce ID) with the same email."""
-    c = table(Contact)
+    c = Contact
     ids = [str(r["Id"]) for r in records]
     out: dict[str, int] = {}
     by_short = {i[:15]: i for i in ids}
@@ -66,7 +66,7 @@ def match_contacts(conn: Connection, records: Sequence[Record]) -> dict[str, int
 def possible_duplicates(conn: Connection) -> list[dict[str, Any]]:
     """Emails held by more than one Salesforce record: two contacts in the store, to be
     merged in Salesforce (the sync never merges two Salesforce records)."""
-    c = table(Contact)
+    c = Contact
     rows = conn.execute(
         sa.select(c.c.email_key, sa.func.count().label("n"))
         .where(c.c.salesforce_id.is_not(None), c.c.email_key.is_not(None))

@@ -32,7 +32,7 @@ from journey.engine.contacts import (
     snapshot,
     write_contacts,
 )
-from journey.engine.store import Activity, SyncError, SyncPending, table
+from journey.engine.store import Activity, SyncError, SyncPending
 from journey.engine.sync.identity import id_text, match_contacts
 from journey.engine.sync.mapping import FieldMap, from_salesforce
 from journey.engine.sync.merge import Merged, invalid_values, merge_record, take_owner
@@ -202,7 +202,7 @@ def _inbound_errors(
 ) -> None:
     """Values that did not fit go on the errors list (the rest of the record is taken);
     a record taken cleanly clears its earlier inbound errors."""
-    se = table(SyncError)
+    se = SyncError
     failing = {record_id for record_id, _, _, _ in problems}
     cleared: list[int] = []
     open_errors = conn.execute(sa.select(se.c.key).where(se.c.key.like("in:%")).limit(1)).first()
@@ -233,7 +233,7 @@ def _inbound_errors(
 
 
 def _pending_marks(conn: Connection, contact_ids: Sequence[int]) -> dict[int, datetime | None]:
-    sp = table(SyncPending)
+    sp = SyncPending
     out: dict[int, datetime | None] = {}
     for start in range(0, len(contact_ids), 500):
         for row in conn.execute(
@@ -254,7 +254,7 @@ def _convert(
     view.salesforce_id, view.salesforce_type = contact_id, "Contact"
     if view.id:
         conn.execute(
-            sa.insert(table(Activity)).values(
+            sa.insert(Activity).values(
                 contact_id=view.id,
                 kind="sync",
                 outcome="converted",

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from journey.connectors.sync import Record
 from journey.engine.contacts import ContactContext, wake_runs
-from journey.engine.store import CampaignStatus, Event, table
+from journey.engine.store import CampaignStatus, Event
 from journey.engine.sync.identity import id_text
 from journey.engine.sync.inbound import Taken
 from journey.engine.sync.records import Linked, load_records, save_records
@@ -38,7 +38,7 @@ def take_members(conn: Connection, records: Sequence[Record], ctx: ContactContex
             ids=[id_text(r.get("LeadId") or r.get("ContactId")) for r in records],
         )
     }
-    cs = table(CampaignStatus)
+    cs = CampaignStatus
     saved: list[Linked] = []
     woken: list[int] = []
     for record in records:
@@ -74,7 +74,7 @@ def take_members(conn: Connection, records: Sequence[Record], ctx: ContactContex
             )
         )
         conn.execute(
-            sa.insert(table(Event)).values(
+            sa.insert(Event).values(
                 kind="campaign_status_changed",
                 contact_id=person.contact_id,
                 name=campaign,

@@ -31,7 +31,7 @@ from journey.engine.contacts import (
     snapshot,
     write_contacts,
 )
-from journey.engine.store import Activity, Contact, Store, table
+from journey.engine.store import Activity, Contact, Store
 from journey.engine.sync.mapping import FieldMap, engine_text, same_value, to_salesforce
 from journey.engine.sync.records import (
     ERRORS_LIST,
@@ -219,7 +219,7 @@ def set_error_list(
     leave it when it syncs again (only if no other error of theirs is open)."""
     from journey.engine.store import SyncError
 
-    se = table(SyncError)
+    se = SyncError
     still = set()
     if remove:
         still = set(
@@ -249,7 +249,7 @@ def push_activities(store: Store, source: SyncSource, ctx: ContactContext) -> tu
     """The activity feed of synced contacts, as Salesforce Events (Activity History),
     in Collections of 200. Returns (sent, failed). The feed is read from where the last
     cycle stopped; a refused entry is counted, not retried (the feed is history)."""
-    a, c = table(Activity), table(Contact)
+    a, c = Activity, Contact
     with store.begin() as conn:
         last = int(get_setting(conn, "activities:last_id") or 0)
         rows = conn.execute(

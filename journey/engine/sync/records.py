@@ -22,7 +22,6 @@ from journey.engine.store import (
     SyncPending,
     SyncRecord,
     SyncSetting,
-    table,
 )
 
 __all__ = [
@@ -74,7 +73,7 @@ def load_records(
     account_ids: Iterable[str] = (),
 ) -> list[Linked]:
     """The sync records with these Salesforce IDs, of these contacts, or of these accounts."""
-    sr = table(SyncRecord)
+    sr = SyncRecord
     out: dict[str, Linked] = {}
     for column, values in (
         (sr.c.salesforce_id, list(dict.fromkeys(ids))),
@@ -99,7 +98,7 @@ def save_records(conn: Connection, records: Sequence[Linked]) -> None:
     """Insert or replace these records."""
     if not records:
         return
-    sr = table(SyncRecord)
+    sr = SyncRecord
     ids = [r.salesforce_id for r in records]
     for chunk in _chunks(ids):
         conn.execute(sa.delete(sr).where(sr.c.salesforce_id.in_(chunk)))
@@ -122,20 +121,20 @@ def save_records(conn: Connection, records: Sequence[Linked]) -> None:
 
 def synced_ids(conn: Connection, sobject: str) -> list[str]:
     """The Salesforce IDs of the object's records the sync keeps in step."""
-    sr = table(SyncRecord)
+    sr = SyncRecord
     query = sa.select(sr.c.salesforce_id).where(sr.c.object == sobject, sr.c.synced.is_(True))
     return [str(i) for i in conn.execute(query).scalars()]
 
 
 def forget_records(conn: Connection, ids: Sequence[str]) -> None:
-    sr = table(SyncRecord)
+    sr = SyncRecord
     for chunk in _chunks(list(ids)):
         conn.execute(sa.delete(sr).where(sr.c.salesforce_id.in_(chunk)))
 
 
 def take_pending(conn: Connection, limit: int = 5000) -> dict[int, datetime | None]:
     """Claim up to ``limit`` pending contacts (removed here; put back on failure)."""
-    sp = table(SyncPending)
+    sp = SyncPending
     rows = conn.execute(sa.select(sp.c.contact_id).order_by(sp.c.contact_id).limit(limit)).all()
     ids = [int(r.contact_id) for r in rows]
     for chunk in _chunks(ids):
@@ -144,20 +143,20 @@ def take_pending(conn: Connection, limit: int = 5000) -> dict[int, datetime | No
 
 
 def get_setting(conn: Connection, key: str) -> Any:
-    ss = table(SyncSetting)
+    ss = SyncSetting
     value = conn.execute(sa.select(ss.c.value).where(ss.c.key == key)).scalar()
     return None if value is None else json.loads(value)
 
 
 def put_setting(conn: Connection, key: str, value: Any) -> None:
-    ss = table(SyncSetting)
+    ss = SyncSetting
     conn.execute(sa.delete(ss).where(ss.c.key == key))
     conn.execute(sa.insert(ss).values(key=key, value=json.dumps(value, default=str)))
 
 
 def unmark(conn: Connection, contact_ids: Sequence[int]) -> None:
     """No longer pending: what the sync itself just wrote needs no comparison."""
-    sp = table(SyncPending)
+    sp = SyncPending
     for start in range(0, len(contact_ids), 500):
         conn.execute(sa.delete(sp).where(sp.c.contact_id.in_(contact_ids[start : start + 500])))
 
@@ -172,7 +171,7 @@ def note_restored(
     only (a formula, a field Salesforce does not let us update, or mapped so)."""
     for name, ours, theirs in restored:
         conn.execute(
-            sa.insert(table(Activity)).values(
+            sa.insert(Activity).values(
                 contact_id=contact_id,
                 kind="sync",
                 outcome="restored",
@@ -197,7 +196,7 @@ def record_error(
     now: datetime,
 ) -> None:
     """Remember a failure (attempts counted) and put it on the contact's activity feed."""
-    se = table(SyncError)
+    se = SyncError
     old = conn.execute(sa.select(se.c.attempts, se.c.first_at).where(se.c.key == key)).first()
     conn.execute(sa.delete(se).where(se.c.key == key))
     conn.execute(
@@ -218,7 +217,7 @@ def record_error(
         where = f"{sobject} {salesforce_id}" if salesforce_id else "the contact"
         way = "to Salesforce" if direction == "out" else "from Salesforce"
         conn.execute(
-            sa.insert(table(Activity)).values(
+            sa.insert(Activity).values(
                 contact_id=contact_id,
                 kind="error",
                 outcome="sync failed",
@@ -231,7 +230,7 @@ def record_error(
 
 def clear_errors(conn: Connection, keys: Sequence[str]) -> list[int]:
     """Forget errors that no longer happen; the contacts they were on."""
-    se = table(SyncError)
+    se = SyncError
     contacts: list[int] = []
     for chunk in _chunks(list(keys)):
         contacts += [
@@ -246,5 +245,5 @@ def clear_errors(conn: Connection, keys: Sequence[str]) -> list[int]:
 
 def error_rows(conn: Connection) -> list[dict[str, Any]]:
     """Every open sync error, oldest first (``journey sync errors``)."""
-    se = table(SyncError)
+    se = SyncError
     return [dict(r._mapping) for r in conn.execute(sa.select(se).order_by(se.c.first_at, se.c.key))]

@@ -24,7 +24,6 @@ from journey.engine.store import (
     SegmentMember,
     SyncError,
     SyncPending,
-    table,
 )
 from journey.engine.sync.inbound import Taken
 from journey.engine.sync.records import Linked, forget_records, load_records, save_records
@@ -46,7 +45,7 @@ def remove_records(
             link.synced = False
         save_records(conn, links)
         return taken
-    cs = table(CampaignStatus)
+    cs = CampaignStatus
     people: dict[int, Linked] = {}
     for link in links:
         if link.object == "CampaignMember" and link.contact_id is not None:
@@ -63,7 +62,7 @@ def remove_records(
     if not people:
         return taken
     views = load_views(conn, list(people))
-    runs = table(Run)
+    runs = Run
     with_runs = set(
         conn.execute(
             sa.select(runs.c.contact_id).where(runs.c.contact_id.in_(list(views))).distinct()
@@ -80,7 +79,7 @@ def remove_records(
         view.salesforce_id = view.salesforce_type = None  # out of the Salesforce lists too
         detached.append((befores[cid], view))
         conn.execute(
-            sa.insert(table(Activity)).values(
+            sa.insert(Activity).values(
                 contact_id=cid,
                 kind="sync",
                 outcome="removed",
@@ -95,7 +94,7 @@ def remove_records(
 
 
 def _delete_contact(conn: Connection, contact_id: int) -> None:
-    for model in (
+    for t in (
         FieldValue,
         Membership,
         SegmentMember,
@@ -105,7 +104,6 @@ def _delete_contact(conn: Connection, contact_id: int) -> None:
         SyncPending,
         SyncError,
     ):
-        t = table(model)
         conn.execute(sa.delete(t).where(t.c.contact_id == contact_id))
-    c = table(Contact)
+    c = Contact
     conn.execute(sa.delete(c).where(c.c.id == contact_id))

@@ -19,7 +19,7 @@ from journey.emulator import EmulatedOrg
 from journey.engine.contacts import load_views
 from journey.engine.intake import import_csv, submit_form
 from journey.engine.project import Project, open_project
-from journey.engine.store import Activity, Contact, table
+from journey.engine.store import Activity, Contact
 from tests.connectors.salesforce.conftest import NOW, build_connector
 from tests.existing_org import PEOPLE
 
@@ -54,7 +54,7 @@ class World:
         return self.project.runner().run_until_idle(NOW + timedelta(minutes=minutes))
 
     def view(self, email: str) -> Any:
-        c = table(Contact)
+        c = Contact
         with self.project.store.engine.connect() as conn:
             cid = conn.execute(sa.select(c.c.id).where(c.c.email_key == email.casefold())).scalar()
             return load_views(conn, [int(cid)])[int(cid)]
@@ -131,7 +131,7 @@ def test_a_changed_email_is_looked_up_again(world: World) -> None:
     before = world.view("someone@else.example")
     assert (before.salesforce_id, "No owner" in lists(before)) == (None, True)
     # The contact's email changes (as an edit elsewhere would) to the qualified Lead's.
-    c = table(Contact)
+    c = Contact
     with world.project.store.begin() as conn:
         conn.execute(
             sa.update(c)
@@ -182,7 +182,7 @@ def test_a_refused_read_decides_nothing_and_reads_on_the_next_pass(world: World)
     report = world.run()
     assert report.paused is not None
     assert "INVALID_SESSION_ID" in report.paused
-    a = table(Activity)
+    a = Activity
     with world.project.store.engine.connect() as conn:
         kinds = {r.kind for r in conn.execute(sa.select(a.c.kind))}
     assert "action" not in kinds  # no step was taken on unread values
@@ -195,7 +195,7 @@ def test_a_record_linked_to_one_contact_is_not_linked_to_a_second(world: World) 
     world.enter([{"Salesforce ID": older, "Last Name": "Dupe"}, {"Email": "DUP@prospect.example"}])
     world.run()
     assert world.view(PEOPLE["dup"]).salesforce_id == older
-    c = table(Contact)
+    c = Contact
     with world.project.store.begin() as conn:
         linked = conn.execute(sa.select(c.c.salesforce_id).where(c.c.salesforce_id.is_not(None)))
         assert [r.salesforce_id for r in linked] == [older]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from journey.emulator import EmulatedOrg
 from journey.engine.intake import import_csv
 from journey.engine.project import open_project
-from journey.engine.store import Activity, table
+from journey.engine.store import Activity
 from tests.connectors.salesforce.conftest import NOW, build_connector
 from tests.connectors.salesforce.test_link_read import LOOK
 from tests.existing_org import PEOPLE
@@ -43,7 +43,7 @@ def test_a_mapped_field_the_org_lacks_is_named_with_its_mapping(
             report.paused
         )
         assert "create it in Salesforce" in report.paused
-        a = table(Activity)
+        a = Activity
         with project.store.engine.connect() as conn:
             kinds = {r.kind for r in conn.execute(sa.select(a.c.kind))}
         assert "action" not in kinds  # nothing decided on unread values

@@ -71,7 +71,7 @@ def run(project: Path, org: EmulatedOrg, state_cls: type[ConnectorState] = Conne
 
 def salesforce_ids(project: Path) -> dict[str, str | None]:
     engine = sa.create_engine(f"sqlite:///{project / '.journey' / 'state.db'}")
-    table = Contact.__table__  # type: ignore[attr-defined]
+    table = Contact
     with engine.connect() as conn:
         rows = conn.execute(sa.select(table.c.email, table.c.salesforce_id)).all()
     engine.dispose()

@@ -19,7 +19,7 @@ from journey.dsl.syntax import AddToList
 from journey.emulator import EmulatedOrg
 from journey.engine.intake import import_csv
 from journey.engine.project import open_project
-from journey.engine.store import Activity, Run, table
+from journey.engine.store import Activity, Run
 from journey.retry import CALL_RETRIES, STEP_RETRIES, RetrySchedule
 from tests.connectors.salesforce.conftest import NOW, Harness, build_connector, contact
 
@@ -146,8 +146,8 @@ def test_the_engine_retries_the_step_on_its_schedule_then_fails_the_run(
     per_pass = LOOKUPS + 2 * TRIES_PER_CALL
     assert org.api_calls - before == LINK_READ + STEP_RETRIES.attempts * per_pass
     with opened.store.begin() as conn:
-        statuses = conn.execute(sa.select(table(Run).c.status)).scalars().all()
-        details = conn.execute(sa.select(table(Activity).c.detail)).scalars().all()
+        statuses = conn.execute(sa.select(Run.c.status)).scalars().all()
+        details = conn.execute(sa.select(Activity.c.detail)).scalars().all()
     assert statuses == ["failed", "failed"]
     last = f"still failing after {STEP_RETRIES.attempts} attempts"
     assert len([d for d in details if "failed: SERVER_UNAVAILABLE" in d and last in d]) == 2
@@ -177,6 +177,6 @@ def test_a_pause_is_never_counted_as_a_failure(
         assert runner.run_until_idle(at).paused
         at += timedelta(seconds=STEP_RETRIES.first)
     with opened.store.begin() as conn:
-        runs = conn.execute(sa.select(table(Run).c.status, table(Run).c.attempts)).all()
+        runs = conn.execute(sa.select(Run.c.status, Run.c.attempts)).all()
     assert [tuple(r) for r in runs] == [("active", 0)]
     opened.close()

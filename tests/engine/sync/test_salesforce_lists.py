@@ -18,7 +18,7 @@ from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import load_views, new_contacts, snapshot, write_contacts
 from journey.engine.salesforce_lists import request_records
-from journey.engine.store import Activity, Contact, Membership, Run, open_store, table
+from journey.engine.store import Activity, Contact, Membership, Run, open_store
 from journey.vocabulary import CONTACTS_LIST, LEADS_LIST
 from tests.engine.engine_helpers import T0, LinkingJournal, context, make_runner
 from tests.engine.sync.world import SyncWorld
@@ -137,7 +137,7 @@ def test_a_record_deleted_in_salesforce_leaves_its_list(
     assert qualified.salesforce_id is not None
     with world.store.begin() as conn:  # a run keeps the contact in the store
         conn.execute(
-            sa.insert(table(Run)).values(
+            sa.insert(Run).values(
                 contact_id=qualified.id,
                 journey="Nurture",
                 journey_key="nurture",
@@ -197,9 +197,9 @@ def test_the_migration_recomputes_the_memberships_of_an_existing_store(tmp_path:
         config.attributes["connection"] = conn
         command.downgrade(config, "0004_drop_schema_version")
     c, lst, m = (
-        table(Contact),
+        Contact,
         sa.table("lists", sa.column("id"), sa.column("name"), sa.column("name_key")),
-        table(Membership),
+        Membership,
     )
     with engine.begin() as conn:
         conn.execute(
@@ -268,7 +268,7 @@ def test_request_records_creates_the_lead_through_a_run(tmp_path: Path) -> None:
             after = load_views(conn, [fresh, linked])
             feed = list(
                 conn.execute(
-                    sa.select(table(Activity).c.detail).where(table(Activity).c.contact_id == fresh)
+                    sa.select(Activity.c.detail).where(Activity.c.contact_id == fresh)
                 ).scalars()
             )
         assert after[fresh].salesforce_type == "Lead"

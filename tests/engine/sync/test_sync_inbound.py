@@ -14,7 +14,7 @@ from journey.dsl import compile_source
 from journey.engine.contacts import load_views
 from journey.engine.intake import submit_form
 from journey.engine.journeys import Catalog
-from journey.engine.store import CampaignStatus, Company, Run, table
+from journey.engine.store import CampaignStatus, Company, Run
 from journey.engine.triggers import process_events
 from tests.emulated_org import FakeClock
 from tests.engine.sync.world import SyncWorld
@@ -52,7 +52,7 @@ def test_first_sync_takes_every_record_with_the_standard_mapping(world: SyncWorl
     assert contact.get("Industry") == "Energy"
     assert contact.owner_email == "bob@acme.example"
     with world.store.begin() as conn:
-        names = set(conn.execute(sa.select(table(Company).c.name)).scalars())
+        names = set(conn.execute(sa.select(Company.c.name)).scalars())
     assert "Globex" in names
     # Being synced is being added to the list: the trigger's event.
     assert ("added_to_list", lead.id, "Salesforce Leads", None) in world.events()
@@ -113,7 +113,7 @@ def test_a_deleted_record_whose_contact_has_runs_keeps_them_but_leaves_the_lists
     cid = world.contact(lead_id).id
     with world.store.begin() as conn:
         conn.execute(
-            sa.insert(table(Run)).values(
+            sa.insert(Run).values(
                 contact_id=cid,
                 journey="J",
                 journey_key="j",
@@ -153,7 +153,7 @@ def test_campaign_member_status_syncs_and_fires_its_trigger(world: SyncWorld) ->
     world.sf.CampaignMember.delete(member["id"])
     world.cycle()
     with world.store.begin() as conn:
-        left = conn.execute(sa.select(table(CampaignStatus))).all()
+        left = conn.execute(sa.select(CampaignStatus)).all()
     assert left == []
 
 
@@ -163,7 +163,7 @@ def test_lead_conversion_moves_the_contact_keeping_its_runs(world: SyncWorld) ->
     cid = world.contact(lead_id).id
     with world.store.begin() as conn:
         conn.execute(
-            sa.insert(table(Run)).values(
+            sa.insert(Run).values(
                 contact_id=cid,
                 journey="Nurture",
                 journey_key="nurture",
@@ -191,7 +191,7 @@ def test_lead_conversion_moves_the_contact_keeping_its_runs(world: SyncWorld) ->
     assert moved.in_list("Salesforce Contacts")
     assert not moved.in_list("Salesforce Leads")
     with world.store.begin() as conn:
-        runs = conn.execute(sa.select(table(Run).c.contact_id)).scalars().all()
+        runs = conn.execute(sa.select(Run.c.contact_id)).scalars().all()
     assert runs == [cid]
     assert cid in world.contact_ids()
     assert len(world.contact_ids()) == 2  # no extra contact for the new Contact
@@ -324,9 +324,7 @@ def test_sync_changes_start_journeys_through_their_triggers(world: SyncWorld) ->
     with world.store.begin() as conn:
         process_events(conn, catalog, world.now)
         runs = conn.execute(
-            sa.select(table(Run).c.journey).where(
-                table(Run).c.contact_id == world.contact(lead_id).id
-            )
+            sa.select(Run.c.journey).where(Run.c.contact_id == world.contact(lead_id).id)
         ).scalars()
         entered = sorted(runs)
     assert entered == ["New lead", "Webinar", "Working"]

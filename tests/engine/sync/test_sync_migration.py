@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from journey.engine import migrations
-from journey.engine.store import Contact, open_store, table
+from journey.engine.store import Contact, open_store
 
 
 def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
@@ -18,9 +18,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     migrations.upgrade(engine, "0001_v1")
     with engine.begin() as conn:
-        conn.execute(
-            sa.insert(table(Contact)).values(email="a@b.example", created_at=now, updated_at=now)
-        )
+        conn.execute(sa.insert(Contact).values(email="a@b.example", created_at=now, updated_at=now))
         assert not sa.inspect(conn).has_table("sync_records")
     engine.dispose()
     store = open_store(url)
@@ -29,7 +27,7 @@ def test_a_version_1_store_is_migrated(tmp_path: Path) -> None:
         with store.begin() as conn:
             names = set(sa.inspect(conn).get_table_names())
             assert {"sync_records", "sync_errors", "sync_pending", "sync_settings"} <= names
-            emails = conn.execute(sa.select(table(Contact).c.email)).scalars().all()
+            emails = conn.execute(sa.select(Contact.c.email)).scalars().all()
         assert emails == ["a@b.example"]
     finally:
         store.close()

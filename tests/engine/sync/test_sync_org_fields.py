@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import sqlalchemy as sa
 
-from journey.engine.store import Company, Contact, Run, table
+from journey.engine.store import Company, Contact, Run
 from journey.engine.sync import run_cycle
 from tests.emulated_org import SEED
 from tests.emulator.test_recycle_bin import empty_recycle_bin
@@ -103,9 +103,9 @@ def test_person_account_is_a_contact_and_a_company_with_the_email_on_the_contact
     assert contact.salesforce_type == "Contact"
     assert contact.get("Company") == "Pia Person"
     with world.store.begin() as conn:
-        companies = conn.execute(sa.select(table(Company))).all()
+        companies = conn.execute(sa.select(Company)).all()
         emails = conn.execute(
-            sa.select(table(Contact).c.id).where(table(Contact).c.email_key == "pia@home.example")
+            sa.select(Contact.c.id).where(Contact.c.email_key == "pia@home.example")
         ).all()
     assert "Pia Person" in {c.name for c in companies}
     assert len(emails) == 1  # one contact; the company holds no email
@@ -176,7 +176,7 @@ def test_is_empty_on_a_checkbox_means_unchecked(world_factory: Callable[..., Syn
     world.cycle()
     jo = world.sf.query("SELECT Id FROM Lead WHERE Email = 'jo@acme.example'")["records"][0]
     assert world.contact(jo["Id"]).email == "jo@acme.example"  # unchecked: in scope
-    c = table(Contact)
+    c = Contact
     with world.store.begin() as conn:
         held = conn.execute(sa.select(c.c.id).where(c.c.salesforce_id == out)).first()
     assert held is None  # checked: not empty, out of scope
@@ -192,7 +192,7 @@ def test_a_full_read_removes_the_link_of_a_record_purged_unseen(world: SyncWorld
     )
     with world.store.begin() as conn:  # a journey took the contact: it has a run
         conn.execute(
-            sa.insert(table(Run)).values(
+            sa.insert(Run).values(
                 contact_id=gone.id,
                 journey="welcome",
                 journey_key="welcome",
@@ -210,10 +210,10 @@ def test_a_full_read_removes_the_link_of_a_record_purged_unseen(world: SyncWorld
     assert world.contact(lead["id"]).id == gone.id  # still linked: the delete was missed
     summary = world.cycle(full=True)
     assert summary.deleted == 1
-    c = table(Contact)
+    c = Contact
     with world.store.begin() as conn:
         row = conn.execute(sa.select(c).where(c.c.id == gone.id)).one()
-        runs = conn.execute(sa.select(table(Run)).where(table(Run).c.contact_id == gone.id)).all()
+        runs = conn.execute(sa.select(Run).where(Run.c.contact_id == gone.id)).all()
     assert row.salesforce_id is None
     assert row.email == "gone@co.example"  # the contact and its runs stay
     assert len(runs) == 1

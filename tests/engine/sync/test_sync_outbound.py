@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from journey.connectors.sync import FieldInfo, ObjectChanges, ObjectRead, Record, WriteResult
-from journey.engine.store import SyncError, table
+from journey.engine.store import SyncError
 from journey.engine.sync import run_cycle
 from tests.engine.sync.world import SyncWorld
 
@@ -112,14 +112,14 @@ def test_a_refused_write_waits_on_the_errors_list_and_later_succeeds(world: Sync
     assert contact.in_list("Salesforce Sync Errors")
     assert any("INVALID_EMAIL_ADDRESS" in line for line in world.feed(cid))
     with world.store.begin() as conn:
-        errors = conn.execute(sa.select(table(SyncError))).all()
+        errors = conn.execute(sa.select(SyncError)).all()
     assert [(e.salesforce_id, e.code, e.direction) for e in errors] == [
         (lead_id, "INVALID_EMAIL_ADDRESS", "out")
     ]
     # Retried each cycle (attempts counted) while it still fails.
     world.cycle()
     with world.store.begin() as conn:
-        assert conn.execute(sa.select(table(SyncError).c.attempts)).scalar() == 2
+        assert conn.execute(sa.select(SyncError.c.attempts)).scalar() == 2
     # Fixed in the engine: the next cycle writes it and clears the error.
     world.edit(lead_id, Email="jo.doe@acme.example")
     summary = world.cycle()

@@ -25,7 +25,7 @@ from journey.engine.conditions import Evaluator
 from journey.engine.config import ProjectConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext, load_views, snapshot, write_contacts
-from journey.engine.store import Activity, Contact, Event, Store, open_store, table
+from journey.engine.store import Activity, Contact, Event, Store, open_store
 from journey.engine.sync import CycleSummary, SyncRun, run_cycle
 from tests.emulated_org import SEED
 
@@ -57,7 +57,7 @@ class SyncWorld:
         return run_cycle(self.run(), full=full)
 
     def contact(self, salesforce_id: str) -> ContactView:
-        c = table(Contact)
+        c = Contact
         with self.store.begin() as conn:
             found = conn.execute(
                 sa.select(c.c.id).where(c.c.salesforce_id == salesforce_id)
@@ -98,12 +98,12 @@ class SyncWorld:
         )
 
     def contact_ids(self) -> list[int]:
-        c = table(Contact)
+        c = Contact
         with self.store.begin() as conn:
             return [int(i) for i in conn.execute(sa.select(c.c.id).order_by(c.c.id)).scalars()]
 
     def events(self, kind: str | None = None) -> list[tuple[str, int, str, str | None]]:
-        ev = table(Event)
+        ev = Event
         query = sa.select(ev.c.kind, ev.c.contact_id, ev.c.name, ev.c.value).order_by(ev.c.id)
         if kind:
             query = query.where(ev.c.kind == kind)
@@ -112,10 +112,10 @@ class SyncWorld:
 
     def clear_events(self) -> None:
         with self.store.begin() as conn:
-            conn.execute(sa.delete(table(Event)))
+            conn.execute(sa.delete(Event))
 
     def feed(self, contact_id: int) -> list[str]:
-        a = table(Activity)
+        a = Activity
         with self.store.begin() as conn:
             return list(
                 conn.execute(
