@@ -311,3 +311,132 @@ def test_a_dry_run_without_salesforce_steps_imports_no_connector_store_or_org(
     assert heavy(modules) == []
     ours = {m for m in modules if m == "journey" or m.startswith("journey.")}
     assert sorted(ours - DRY_RUN_MODULES) == []
+
+
+# --- the run, the dry run and the import on the embedded org (issue "Performance") ------
+
+#: bench/peer's routing journey: two conditions and four local actions, no Salesforce call.
+ROUTING = Path(__file__).parents[1] / "bench" / "peer" / "routing.journey"
+ROUTING_CONTACTS = (
+    "Email,First Name,Last Name,Country,Annual Revenue\n"
+    "ada@x.example,Ada,Lovelace,United States,5000\n"
+    "bo@x.example,Bo,Diddley,France,2000000\n"
+    "cy@x.example,Cy,Young,Germany,300000\n"
+)
+
+#: What a run of local steps on the embedded org never loads: the client and its HTTP,
+#: SOAP and OAuth stacks, the mail stack, the org itself (``connectors.factory`` starts it
+#: on first use). ``email`` itself is not here: ``importlib.metadata`` loads it for
+#: SQLAlchemy; the composer (``email.mime``, ``notify.message``) is.
+NOT_FOR_LOCAL_STEPS = (
+    "simple_salesforce",
+    "zeep",
+    "requests",
+    "urllib3",
+    "authlib",
+    "joserfc",
+    "jwt",
+    "cryptography",
+    "smtplib",
+    "email.mime",
+    "lxml",
+    "journey.emulator.emulated_org",
+    "journey.emulator.server",
+    "journey.connectors.salesforce.batching",
+    "journey.connectors.salesforce.connection",
+    "journey.connectors.salesforce.oauth",
+    "journey.connectors.notify.delivery",
+    "journey.connectors.notify.message",
+    "journey.connectors.notify.smtp",
+)
+
+
+def journey_cli(args: list[str], cwd: Path, cache: Path) -> str:
+    """``journey ARGS``, which must succeed; what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "journey", *args],
+        cwd=cwd,
+        env={**os.environ, "JOURNEY_CACHE_DIR": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def routing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project from ``journey init`` whose journeys/ holds only the routing journey, on
+    the embedded emulated org, and a CSV of contacts for it."""
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    root = tmp_path / "routing"
+    journey_cli(["init", str(root)], tmp_path, tmp_path / "cache")
+    for made in (root / "journeys").glob("*.journey"):
+        made.unlink()
+    shutil.copy(ROUTING, root / "journeys" / "routing.journey")
+    (root / "contacts.csv").write_text(ROUTING_CONTACTS, encoding="utf-8")
+    return root
+
+
+def test_importing_contacts_loads_no_connector(routing: Path, tmp_path: Path) -> None:
+    """An import performs nothing on Salesforce: no connector, no org, no HTTP."""
+    command = ["contacts", "import", "contacts.csv", "--list", "Inbound"]
+    modules, printed = probed(command, routing, tmp_path / "cache")
+    assert "3 created" in printed
+    assert "journey.engine.csv_import" in modules
+    assert under(modules, (*NOT_FOR_LOCAL_STEPS, "journey.connectors", "journey.emulator")) == []
+
+
+def test_a_run_of_local_steps_takes_the_contacts_through(routing: Path, tmp_path: Path) -> None:
+    """The other side of the guard below: the run does its work (the first one makes and
+    seeds the embedded org, and reads the org for the new contacts' records)."""
+    cache = tmp_path / "cache"
+    journey_cli(["contacts", "import", "contacts.csv", "--list", "Inbound"], routing, cache)
+    report = json.loads(journey_cli(["run", "--until-idle", "--json"], routing, cache))
+    assert (report["entered"], report["ended"], report["failed"]) == (3, 3, 0)
+    status = json.loads(journey_cli(["status", "--json"], routing, cache))
+    [routed] = status["journeys"]
+    assert routed["runs"] == {"completed": 3}
+    assert status["salesforce"]["embedded"] is True
+    assert "Rating: Hot" in journey_cli(["contact", "bo@x.example"], routing, cache)
+
+
+def test_an_idle_run_on_the_embedded_org_loads_no_client_org_or_mail(
+    routing: Path, tmp_path: Path
+) -> None:
+    """What a scheduler's ``journey run --until-idle`` pays when nothing calls Salesforce:
+    the connector is opened (and described), the org's lock held, but the org is not
+    started, the client not made and the notifier not made."""
+    cache = tmp_path / "cache"
+    journey_cli(["contacts", "import", "contacts.csv", "--list", "Inbound"], routing, cache)
+    journey_cli(["run", "--until-idle", "--json"], routing, cache)
+    modules, printed = probed(["run", "--until-idle", "--json"], routing, cache)
+    assert json.loads(printed)["runs"] == 0
+    assert "journey.connectors.factory" in modules  # it did open the connector
+    assert under(modules, NOT_FOR_LOCAL_STEPS) == []
+
+
+def test_a_dry_run_on_the_embedded_org_loads_no_oauth_or_mail(
+    routing: Path, tmp_path: Path
+) -> None:
+    """The routing journey reads Salesforce fields, so its dry run reads a scratch copy of
+    the org through simple-salesforce; it asks for no OAuth token and sends no mail, so
+    neither Authlib (nor joserfc under it) nor the delivery stack is loaded. PyJWT and
+    cryptography are: ``simple_salesforce.login`` imports them whenever simple-salesforce
+    loads."""
+    command = ["dry-run", "journeys/routing.journey", "--contacts", "contacts.csv", "--json"]
+    modules, printed = probed(command, routing, tmp_path / "cache")
+    assert len(json.loads(printed)["contacts"]) == 3
+    assert "simple_salesforce" in modules  # it did read the org
+    unused = (
+        "authlib",
+        "joserfc",
+        "smtplib",
+        "email.mime",
+        "journey.connectors.notify.delivery",
+        "journey.connectors.notify.message",
+        "journey.connectors.notify.smtp",
+    )
+    assert under(modules, unused) == []

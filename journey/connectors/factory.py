@@ -8,7 +8,11 @@ connector so that commands and tests never assemble one by hand:
   127.0.0.1 with its state in ``.journey/emulator/`` and seeded once from
   ``[salesforce] seed`` — the description says so, and the CLI prints it;
   one process at a time serves it (``embedded_lock``): a second one is refused with
-  ``engine.locks.InUseError`` naming the holder;
+  ``engine.locks.InUseError`` naming the holder. The lock is taken at once; the org is
+  started, and the client connected, by the first call that needs them (``_Embedded``):
+  a pass of local steps makes none, so it never loads the org, simple-salesforce or an
+  HTTP stack. A new org is made (and seeded) at once, so a seed it cannot take is still
+  refused by the command that opens it;
 * a real org (or a standalone emulator): reached as ``[salesforce] auth`` says
   (``connectors.salesforce.connection``), credentials from the environment variables the
   config names; an expired access token is renewed by the connector itself;
@@ -27,31 +31,33 @@ How a command uses it::
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journey.connectors.base import Connector
-from journey.connectors.notify import Notifier, Outbox
-from journey.connectors.salesforce.batching import OrgApi
-from journey.connectors.salesforce.budget import ApiBudget, ApiUsage, api_usage
-from journey.connectors.salesforce.connection import (
-    ConnectionSettingsError,
-    Endpoint,
-    Renewer,
-    connect,
-    endpoint_from_config,
-)
 from journey.connectors.salesforce.connector import SalesforceConnector, current_pause
+from journey.connectors.salesforce.errors import ConnectionSettingsError
 from journey.connectors.salesforce.state import ConnectorState
-from journey.connectors.scratch import ScratchParts, open_scratch
-from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.locks import FileLock, InUseError, command_name, holder_words
 from journey.engine.store import open_store
+
+# The org, the client (simple-salesforce, requests, OAuth), the notifier (smtplib, email)
+# and the dry run's scratch parts are imported by the code that makes them, on first use.
+if TYPE_CHECKING:
+    from journey.connectors.notify import Notifier
+    from journey.connectors.salesforce.batching import OrgApi
+    from journey.connectors.salesforce.budget import ApiUsage
+    from journey.connectors.salesforce.connection import Endpoint
+    from journey.emulator import EmulatedOrg
 
 __all__ = [
     "ORG_FACTS_KEY",
@@ -87,20 +93,51 @@ def embedded_state_dir(config: ProjectConfig) -> Path:
     return config.state_dir / "emulator"
 
 
+class _Embedded:
+    """The embedded org of an open connector, started by the first call that needs it
+    (the client, or ``ConnectorHandle.org``); its lock is already held."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self.config = config
+        self.org: EmulatedOrg | None = None
+        self.endpoint: Endpoint | None = None
+        self._starting = threading.Lock()
+
+    def start(self) -> tuple[EmulatedOrg, Endpoint]:
+        with self._starting:
+            if self.org is None or self.endpoint is None:
+                self.org, self.endpoint = _serve_embedded(self.config)
+            return self.org, self.endpoint
+
+    def stop(self) -> None:
+        if self.org is not None:
+            self.org.stop()
+            self.org = None
+
+
 @dataclass
 class ConnectorHandle:
     """An open connector and what it holds (the embedded org, the state). ``description``
-    is the line the CLI prints ("using the embedded emulated org (.journey/emulator)")."""
+    is the line the CLI prints ("using the embedded emulated org (.journey/emulator)").
+    ``org`` is the embedded org; reading it starts the org if no call has yet."""
 
     connector: Connector
     description: str
-    org: EmulatedOrg | None = None
+    started_org: EmulatedOrg | None = None
     state: ConnectorState | None = None
     extras: list[Any] = field(default_factory=list)
     #: A dry run's scratch folder (its org copy, its connector state), removed on close.
     scratch: Path | None = None
     #: Held while this process serves the embedded org; released after it stops.
     lock: FileLock | None = None
+    #: The embedded org, started on first use (None: a configured org, or a dry run's).
+    embedded: _Embedded | None = None
+
+    @property
+    def org(self) -> EmulatedOrg | None:
+        if self.embedded is not None:
+            return self.embedded.start()[0]
+        return self.started_org
 
     def close(self) -> None:
         close = getattr(self.connector, "close", None)
@@ -108,9 +145,12 @@ class ConnectorHandle:
             close()
         if self.state is not None:
             self.state.close()
-        if self.org is not None:
-            self.org.stop()
-            self.org = None
+        if self.started_org is not None:
+            self.started_org.stop()
+            self.started_org = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
         if self.lock is not None:
             self.lock.release()
             self.lock = None
@@ -162,18 +202,30 @@ def _lock_embedded(config: ProjectConfig) -> FileLock:
 
 
 def start_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLock]:
-    seed = config.seed_path
     lock = _lock_embedded(config)
     try:
-        try:
-            org = EmulatedOrg(
-                embedded_state_dir(config), seed, version=config.salesforce.api_version
-            )
-        except SeedError as error:
-            raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
-        served = org.start()
+        org, endpoint = _serve_embedded(config)
     except BaseException:
         lock.release()
+        raise
+    return org, endpoint, lock
+
+
+def _serve_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
+    """The embedded org, served; the caller holds its lock."""
+    from journey.connectors.salesforce.connection import Endpoint
+    from journey.emulator import EmulatedOrg, SeedError
+
+    try:
+        org = EmulatedOrg(
+            embedded_state_dir(config), config.seed_path, version=config.salesforce.api_version
+        )
+    except SeedError as error:
+        raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+    try:
+        served = org.start()
+    except BaseException:
+        org.stop()
         raise
     endpoint = Endpoint(
         served.instance_url,
@@ -183,7 +235,41 @@ def start_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLo
         connect_timeout=config.salesforce.connect_timeout,
         read_timeout=config.salesforce.read_timeout,
     )
-    return org, endpoint, lock
+    return org, endpoint
+
+
+def _org_api(endpoint: Endpoint, state: ConnectorState, config: ProjectConfig) -> OrgApi:
+    """The client on ``endpoint``, its calls counted against the daily budget."""
+    from journey.connectors.salesforce.batching import OrgApi
+    from journey.connectors.salesforce.budget import ApiBudget
+    from journey.connectors.salesforce.connection import Renewer, connect
+
+    settings = config.salesforce
+    budget = ApiBudget(state, settings.max_daily_api_share)
+    client = connect(endpoint, hooks=[budget.hook])
+    renewal = Renewer(client, endpoint.authorizer) if endpoint.authorizer else None
+    return OrgApi(client, budget, bulk_threshold=settings.bulk_threshold, renewal=renewal)
+
+
+def _notifier(config: ProjectConfig) -> Notifier:
+    from journey.connectors.notify import Notifier
+
+    return Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
+
+
+def _seeded(folder: Path) -> bool:
+    """Whether the embedded org in ``folder`` has taken its seed: its store has a connected
+    user (``emulator.emulated_org`` applies the seed while it has none). Read without the
+    emulator, which a run of local steps never loads; any doubt answers no."""
+    path = folder / "org.db"
+    if not path.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT 1 FROM meta WHERE key = 'connected_user'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None
 
 
 def _where(config: ProjectConfig) -> str:
@@ -198,6 +284,8 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
     """The connector ``config`` describes (module docstring). Raises
     ``ConnectionSettingsError`` with a message naming the setting when it cannot."""
     if dry_run:
+        from journey.connectors.scratch import ScratchParts, open_scratch
+
         parts: ScratchParts = open_scratch(config, embedded_state_dir(config), _where(config))
         return ConnectorHandle(
             parts.connector,
@@ -208,42 +296,65 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             scratch=parts.folder,
         )
     settings = config.salesforce
-    org: EmulatedOrg | None = None
+    embedded: _Embedded | None = None
     lock: FileLock | None = None
-    if settings.remote:
-        endpoint = endpoint_from_config(settings, config.root)
-    else:
-        org, endpoint, lock = start_embedded(config)
-        description = f"using the embedded emulated org ({_where(config)})"
     state: ConnectorState | None = None
     try:
+        if settings.remote:
+            from journey.connectors.salesforce.connection import endpoint_from_config
+
+            endpoint = endpoint_from_config(settings, config.root)
+        else:
+            lock = _lock_embedded(config)
+            embedded = _Embedded(config)
+            if not _seeded(embedded_state_dir(config)):
+                embedded.start()  # a new org: seeded now, so a bad seed is refused now
+            description = f"using the embedded emulated org ({_where(config)})"
         state = connector_state(config.store_url)
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
-        Outbox(state.engine).prune(datetime.now(UTC) - JOURNAL_DAYS)
-        budget = ApiBudget(state, settings.max_daily_api_share)
-        client = connect(endpoint, hooks=[budget.hook])
-        renewal = Renewer(client, endpoint.authorizer) if endpoint.authorizer else None
-        api = OrgApi(client, budget, bulk_threshold=settings.bulk_threshold, renewal=renewal)
-        if settings.remote:
-            description = f"connected to https://{client.sf_instance}"
+        _prune_outbox(state, datetime.now(UTC) - JOURNAL_DAYS)
+        api: OrgApi | Callable[[], OrgApi]
+        if embedded is None:
+            api = _org_api(endpoint, state, config)
+            description = f"connected to https://{api.sf.sf_instance}"
+        else:
+            api = _connect_on_first_use(embedded, state, config)
     except BaseException:
         # Whatever stops the opening (a store that cannot be reached, Ctrl-C) gives the
         # org and its lock back: a later command in this process must not find it held.
         if state is not None:
             state.close()
-        if org is not None:
-            org.stop()
+        if embedded is not None:
+            embedded.stop()
         if lock is not None:
             lock.release()
         raise
-    notifier = Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
-    connector = SalesforceConnector(api, state, settings, groups=config.groups, notifier=notifier)
-    return ConnectorHandle(connector, description, org, state, lock=lock)
+    connector = SalesforceConnector(
+        api, state, settings, groups=config.groups, notifier=lambda: _notifier(config)
+    )
+    return ConnectorHandle(connector, description, None, state, lock=lock, embedded=embedded)
+
+
+def _connect_on_first_use(
+    embedded: _Embedded, state: ConnectorState, config: ProjectConfig
+) -> Callable[[], OrgApi]:
+    def connected() -> OrgApi:
+        return _org_api(embedded.start()[1], state, config)
+
+    return connected
+
+
+def _prune_outbox(state: ConnectorState, before: datetime) -> None:
+    from journey.connectors.notify import Outbox  # the table only, not the delivery stack
+
+    Outbox(state.engine).prune(before)
 
 
 def connection_status(config: ProjectConfig, now: datetime | None = None) -> dict[str, Any]:
     """The connection as last seen, without calling Salesforce: where, the pause in force,
     today's API usage (what ``journey status`` shows)."""
+    from journey.connectors.salesforce.budget import api_usage
+
     settings = config.salesforce
     state = connector_state(config.store_url)
     try:

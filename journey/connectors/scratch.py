@@ -27,15 +27,15 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from journey.connectors.notify import Notifier
 from journey.connectors.salesforce.batching import OrgApi
 from journey.connectors.salesforce.budget import ApiBudget
 from journey.connectors.salesforce.capture import (
-    CapturedNotifier,
     CapturingAdapter,
     InProcessOrg,
 )
@@ -52,6 +52,9 @@ from journey.emulator import EmulatedOrg, SeedError
 from journey.engine.config import ProjectConfig
 from journey.engine.project import store_exists
 from journey.engine.store import NotificationOutbox
+
+if TYPE_CHECKING:
+    from journey.connectors.notify.captured import CapturedNotifier
 
 __all__ = ["ScratchParts", "open_scratch"]
 
@@ -100,9 +103,7 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
             client.session.mount(transport.instance_url, transport)
             description = f"dry run on a scratch copy of the embedded emulated org ({where})"
         api = OrgApi(client, budget, bulk_threshold=sys.maxsize, renewal=renewal)
-        notifier = CapturedNotifier(
-            Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
-        )
+        notifier = partial(_captured_notifier, config)  # made by the first notification
         connector = SalesforceConnector(
             api, state, settings, groups=config.groups, notifier=notifier
         )
@@ -114,6 +115,15 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return ScratchParts(connector, description, org, state, folder, capture)
+
+
+def _captured_notifier(config: ProjectConfig) -> CapturedNotifier:
+    from journey.connectors.notify import Notifier
+    from journey.connectors.notify.captured import CapturedNotifier
+
+    return CapturedNotifier(
+        Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
+    )
 
 
 def scratch_org(config: ProjectConfig, embedded_dir: Path, to: Path) -> EmulatedOrg:

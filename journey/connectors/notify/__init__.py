@@ -22,16 +22,34 @@ says so: nothing is silently dropped, and a new machine needs no mail server.
 
 from __future__ import annotations
 
-from journey.connectors.notify.delivery import Notifier, Outcome
-from journey.connectors.notify.message import (
-    Letter,
-    RecipientError,
-    checked_address,
-    header_text,
-    message_id_for,
-)
-from journey.connectors.notify.outbox import Outbox
-from journey.connectors.notify.smtp import SmtpError
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from journey.connectors.notify.delivery import Notifier, Outcome
+    from journey.connectors.notify.message import (
+        Letter,
+        RecipientError,
+        checked_address,
+        header_text,
+        message_id_for,
+    )
+    from journey.connectors.notify.outbox import Outbox
+    from journey.connectors.notify.smtp import SmtpError
+
+#: Where each public name lives: imported on first use, so that a connector made for a
+#: run that sends nothing never loads the delivery stack (smtplib, ssl, email).
+_HOMES = {
+    "Letter": "journey.connectors.notify.message",
+    "Notifier": "journey.connectors.notify.delivery",
+    "Outbox": "journey.connectors.notify.outbox",
+    "Outcome": "journey.connectors.notify.delivery",
+    "RecipientError": "journey.connectors.notify.message",
+    "SmtpError": "journey.connectors.notify.smtp",
+    "checked_address": "journey.connectors.notify.message",
+    "header_text": "journey.connectors.notify.message",
+    "message_id_for": "journey.connectors.notify.message",
+}
 
 __all__ = [
     "Letter",
@@ -44,3 +62,12 @@ __all__ = [
     "header_text",
     "message_id_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

@@ -33,14 +33,18 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from journey.connectors.notify.message import Letter
 from journey.connectors.sql import upsert
 from journey.engine.store import NotificationOutbox
+
+# ``message`` composes mail (the email package): a connector prunes the outbox when it
+# opens, and only a read of its letters needs them as ``Letter``s.
+if TYPE_CHECKING:
+    from journey.connectors.notify.message import Letter
 
 __all__ = ["Held", "Outbox"]
 
@@ -56,6 +60,8 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _letter(row: Any) -> Letter:
+    from journey.connectors.notify.message import Letter
+
     return Letter(
         key=row.key,
         contact_id=int(row.contact_id),

@@ -27,14 +27,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 import sqlalchemy as sa
 
 from journey.connectors.salesforce.errors import PausedError
 from journey.connectors.salesforce.state import ApiCalls, ApiDay, ConnectorState
 from journey.connectors.sql import upsert
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["ApiBudget", "ApiUsage", "api_day", "api_usage", "count_calls", "last_org_limit"]
 

@@ -21,8 +21,8 @@ default Lead Status, validation rules and duplicate rules that would refuse it, 
 Account a conversion would create — and anything read back from a record that was only
 captured (it does not exist, so the connector reads nothing for it).
 
-``CapturedNotifier`` is the notifier's twin for dry runs: messages are composed exactly as
-they would be, and recorded instead of sent or written to the outbox.
+The notifier's twin for dry runs, ``notify.captured.CapturedNotifier``, is beside the
+notifier it extends: a dry run that sends no notification never loads the delivery stack.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree as ET
@@ -41,12 +40,11 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from journey.connectors.notify import Letter, Notifier, Outbox, Outcome
 from journey.emulator import EmulatedOrg, to_18
 from journey.emulator.ids import KEY_PREFIXES
 from journey.emulator.protocol import Request
 
-__all__ = ["CapturedNotifier", "CapturedWrite", "CapturingAdapter", "InProcessOrg"]
+__all__ = ["CapturedWrite", "CapturingAdapter", "InProcessOrg"]
 
 #: The host a scratch org is served under: ``.invalid`` never resolves (RFC 2606), so a
 #: request that missed the adapter fails instead of reaching anything.
@@ -239,19 +237,3 @@ def _reads_only(method: str, path: str, request: requests.PreparedRequest) -> bo
         subrequests: Sequence[Mapping[str, Any]] = body.get("compositeRequest", [])
         return all(str(s.get("method", "GET")).upper() == "GET" for s in subrequests)
     return False
-
-
-class CapturedNotifier(Notifier):
-    """Composes and checks every letter as the notifier does (recipients, headers, the
-    Message-ID from the effect key); ``deliver`` records them as sent instead of mailing
-    or writing them, so a dry run shows each email the real run would send."""
-
-    def __init__(self, notifier: Notifier) -> None:
-        super().__init__(notifier.settings, notifier.outbox, environ={}, root=notifier.root)
-        self.sent: list[Letter] = []
-
-    def deliver(
-        self, outbox: Outbox, letters: Sequence[Letter], now: datetime
-    ) -> dict[str, Outcome]:
-        self.sent.extend(letters)
-        return {letter.key: Outcome("sent", letter) for letter in letters}

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journey.connectors.base import (
     EffectRequest,
@@ -33,11 +33,6 @@ from journey.connectors.base import (
     RecordChange,
     result_to_json,
 )
-from journey.connectors.notify import Notifier
-from journey.connectors.salesforce.activities import add_tasks, set_member_status
-from journey.connectors.salesforce.assignment import assign
-from journey.connectors.salesforce.batching import OrgApi
-from journey.connectors.salesforce.conversion import create_opportunities
 from journey.connectors.salesforce.errors import (
     ANSWER_LOST,
     CallRefusedError,
@@ -45,10 +40,6 @@ from journey.connectors.salesforce.errors import (
     SalesforceProblem,
     TransientError,
 )
-from journey.connectors.salesforce.fields import update_fields
-from journey.connectors.salesforce.notifications import send_notifications
-from journey.connectors.salesforce.reconcile import reconcile_requests, settle
-from journey.connectors.salesforce.records import Item, Workspace, ensure_records, read_owners
 from journey.connectors.salesforce.state import ConnectorState
 from journey.connectors.sync import FieldInfo, Record, SyncSource
 from journey.dsl.syntax import (
@@ -64,6 +55,14 @@ from journey.dsl.syntax import (
 )
 from journey.engine.config import SalesforceConfig
 from journey.vocabulary import list_record_type
+
+# The action modules, the client and the notifier reach simple-salesforce, requests and the
+# mail stack: each is imported by the first call that needs it (``perform``, ``reconcile``),
+# so a connector that a pass of local steps never calls costs none of them.
+if TYPE_CHECKING:
+    from journey.connectors.notify import Notifier
+    from journey.connectors.salesforce.batching import OrgApi
+    from journey.connectors.salesforce.records import Item, Workspace
 
 __all__ = ["PAUSE_KEY", "Pause", "SalesforceConnector", "clear_pause", "current_pause"]
 
@@ -95,27 +94,65 @@ def clear_pause(state: ConnectorState, lapsed: Pause | None = None) -> None:
 
 
 class SalesforceConnector:
-    """See the module docstring. ``clock`` is used for pauses, dates and the journal."""
+    """See the module docstring. ``clock`` is used for pauses, dates and the journal.
+
+    ``api`` may be a function that makes the client (``connectors.factory``: it starts the
+    embedded org and connects), and ``notifier`` one that makes the notifier: each is
+    called once, by the first use of ``self.api`` or ``self.notifier``."""
 
     name = "salesforce"
 
     def __init__(
         self,
-        api: OrgApi,
+        api: OrgApi | Callable[[], OrgApi],
         state: ConnectorState,
         settings: SalesforceConfig,
         *,
         groups: Mapping[str, Sequence[str]] | None = None,
-        notifier: Notifier | None = None,
+        notifier: Notifier | Callable[[], Notifier] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.api, self.state, self.settings = api, state, settings
+        self._api: OrgApi | None = None
+        self._make_api: Callable[[], OrgApi] | None = None
+        if callable(api):
+            self._make_api = api
+        else:
+            self._api = api
+        self._notifier: Notifier | None = None
+        self._make_notifier: Callable[[], Notifier] | None = None
+        if callable(notifier):
+            self._make_notifier = notifier
+        else:
+            self._notifier = notifier
+        self.state, self.settings = state, settings
         self.groups = dict(groups or {})
-        self.notifier = notifier
         self.clock = clock
         self.cache: dict[str, Any] = {}
 
+    @property
+    def api(self) -> OrgApi:
+        """The client on the org, made on first use."""
+        if self._api is None:
+            assert self._make_api is not None
+            self._api = self._make_api()
+            self._make_api = None
+        return self._api
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client is made (a connector never called has none to close)."""
+        return self._api is not None
+
+    @property
+    def notifier(self) -> Notifier | None:
+        if self._notifier is None and self._make_notifier is not None:
+            self._notifier = self._make_notifier()
+            self._make_notifier = None
+        return self._notifier
+
     def workspace(self) -> Workspace:
+        from journey.connectors.salesforce.records import Workspace
+
         return Workspace(
             self.api,
             self.state,
@@ -128,6 +165,8 @@ class SalesforceConnector:
 
     # ---- the interface --------------------------------------------------------------------
     def perform(self, action: Action, requests: Sequence[EffectRequest]) -> list[EffectResult]:
+        from journey.connectors.salesforce.records import Item
+
         items = [Item(r) for r in requests]
         if not items:
             return []
@@ -137,7 +176,8 @@ class SalesforceConnector:
         if kept:
             # A timed pause has lapsed: lift it, and let the next call read fresh figures.
             clear_pause(self.state, kept)
-            self.api.budget.forget()
+            if self._api is not None:  # a client not made yet has no figures to forget
+                self._api.budget.forget()
         if pause is not None:
             for item in items:
                 item.finish("paused", code=pause["code"], message=pause["message"])
@@ -166,7 +206,8 @@ class SalesforceConnector:
             for item in items:
                 item.finish("failed", code=problem.code, message=f"Salesforce refused: {problem}")
         finally:
-            self.api.budget.save()
+            if self._api is not None:
+                self._api.budget.save()
         results = [i.result for i in items if i.result is not None]
         assert len(results) == len(items)
         # Every outcome is final for its key (a retry takes a new key); one that says
@@ -180,6 +221,8 @@ class SalesforceConnector:
         """Contacts whose earlier attempt of this step lost its answer: what it made is
         looked for (``reconcile.settle``) before anything is sent, and the earlier entry
         closed either way."""
+        from journey.connectors.salesforce.reconcile import settle
+
         doubtful = [(i.request, doubts[i.contact.id][1]) for i in items if i.contact.id in doubts]
         found = settle(self.workspace(), action, doubtful)
         for item in items:
@@ -191,6 +234,8 @@ class SalesforceConnector:
         )
 
     def reconcile(self, action: Action, requests: Sequence[EffectRequest]) -> list[Reconciled]:
+        from journey.connectors.salesforce.reconcile import reconcile_requests
+
         try:
             return reconcile_requests(self.workspace(), action, requests)
         except PausedError as problem:
@@ -201,7 +246,8 @@ class SalesforceConnector:
             # reports it per contact.
             return [Reconciled(r.key, applied=False) for r in requests]
         finally:
-            self.api.budget.save()
+            if self._api is not None:
+                self._api.budget.save()
 
     def read_records(
         self,
@@ -234,6 +280,12 @@ class SalesforceConnector:
 
     # ---- dispatch -------------------------------------------------------------------------
     def _dispatch(self, action: Action, items: list[Item]) -> None:
+        from journey.connectors.salesforce.activities import add_tasks, set_member_status
+        from journey.connectors.salesforce.assignment import assign
+        from journey.connectors.salesforce.conversion import create_opportunities
+        from journey.connectors.salesforce.fields import update_fields
+        from journey.connectors.salesforce.records import ensure_records
+
         ws = self.workspace()
         match action:
             case AddToList():
@@ -270,6 +322,8 @@ class SalesforceConnector:
     def _learn_owners(self, ws: Workspace, items: Sequence[Item]) -> None:
         """A new record's owner is whatever the org's rules chose: read it back, so the
         contact's Lead Owner shows it."""
+        from journey.connectors.salesforce.records import read_owners
+
         fresh = [i for i in items if i.live and i.records]
         if not fresh:
             return
@@ -286,6 +340,8 @@ class SalesforceConnector:
                 )
 
     def _notify(self, ws: Workspace, action: SendNotification, items: Sequence[Item]) -> None:
+        from journey.connectors.salesforce.notifications import send_notifications
+
         send_notifications(ws, self.notifier, action, items)
 
     def _pause(self, problem: PausedError, now: datetime) -> None:

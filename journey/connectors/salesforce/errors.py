@@ -52,18 +52,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-import requests
-from simple_salesforce.exceptions import (
-    SalesforceError,
-    SalesforceExpiredSession,
-    SalesforceRefusedRequest,
-)
-from urllib3 import exceptions as urllib3_exceptions
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from journey.retry import CALL_RETRIES, RetrySchedule
+
+# The exception classes of simple-salesforce, requests and urllib3 are imported by the
+# functions that classify a failure: only a call has one, and it has loaded them already.
+# The exceptions defined here are raised and caught by code that never calls the org.
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "ANSWER_LOST",
@@ -151,6 +148,13 @@ def first_error(content: Any) -> tuple[str, str]:
 
 def classify(error: BaseException) -> SalesforceProblem | None:
     """The outcome class of an exception from simple-salesforce or requests (None: a bug)."""
+    import requests
+    from simple_salesforce.exceptions import (
+        SalesforceError,
+        SalesforceExpiredSession,
+        SalesforceRefusedRequest,
+    )
+
     if isinstance(error, SalesforceExpiredSession):
         code, message = first_error(error.content)
         return PausedError(
@@ -187,6 +191,8 @@ def classify(error: BaseException) -> SalesforceProblem | None:
 
 def network_problem(error: requests.RequestException) -> TransientError:
     """A failure below HTTP: never sent when no connection was made, else maybe applied."""
+    import requests
+
     text = str(error)[:300]
     if isinstance(error, requests.ConnectTimeout):
         return TransientError(
@@ -207,6 +213,10 @@ def _never_connected(error: requests.ConnectionError) -> bool:
     """urllib3 wraps a failure to open the connection (refused, unknown host, TLS
     handshake) in ``MaxRetryError(reason=...)``; a request cut off after it went out is a
     ``ProtocolError`` ("Connection aborted") instead."""
+    import requests
+    from urllib3 import exceptions as urllib3_exceptions
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
     if isinstance(error, requests.exceptions.SSLError):
         return True
     cause = error.args[0] if error.args else None

@@ -36,14 +36,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import jwt
 import requests
-from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 from journey.connectors.salesforce.errors import ConnectionSettingsError
+
+# Authlib (and joserfc under it) and PyJWT are imported by the token requests that use
+# them: a session ID (the embedded org's, a dry run's scratch org) never asks for a token.
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session, OAuthError
 
 __all__ = [
     "JWT_BEARER",
@@ -83,6 +86,8 @@ class Http:
     ca_file: Path | None = None
 
     def session(self, **kwargs: Any) -> OAuth2Session:
+        from authlib.integrations.requests_client import OAuth2Session
+
         session = OAuth2Session(default_timeout=(self.connect_timeout, self.read_timeout), **kwargs)
         if self.ca_file is not None:
             session.verify = str(self.ca_file)
@@ -141,6 +146,8 @@ def jwt_audience(login_url: str, sandbox: bool) -> str:
 
 def _request(what: str, login_url: str, call: Any) -> dict[str, Any]:
     """Run one token request; a network failure or a 5xx is ``TokenUnreachableError``."""
+    from authlib.integrations.requests_client import OAuthError
+
     try:
         answer: dict[str, Any] = dict(call())
     except OAuthError:
@@ -175,6 +182,8 @@ def _token(
 ) -> Token:
     """One token request of a flow on its own ``session`` (closed after): Salesforce's
     OAuth refusal becomes the flow's message naming the setting to fix."""
+    from authlib.integrations.requests_client import OAuthError
+
     try:
         answer = _request(what, login_url, lambda: call(session))
     except OAuthError as error:
@@ -200,6 +209,8 @@ class JwtBearer:
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def assertion(self) -> str:
+        import jwt
+
         issued = int(self.clock())
         claims = {
             "iss": self.client_id,
