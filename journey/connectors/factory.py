@@ -31,9 +31,7 @@ How a command uses it::
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from journey.connectors.base import Connector
 from journey.connectors.salesforce.connector import SalesforceConnector, current_pause
 from journey.connectors.salesforce.errors import ConnectionSettingsError
 from journey.connectors.salesforce.state import ConnectorState
+from journey.emulator.store import is_seeded
 from journey.engine.config import ProjectConfig
 from journey.engine.locks import FileLock, InUseError, command_name, holder_words
 from journey.engine.store import open_store
@@ -257,21 +256,6 @@ def _notifier(config: ProjectConfig) -> Notifier:
     return Notifier(config.notifications, config.state_dir / "outbox", root=config.root)
 
 
-def _seeded(folder: Path) -> bool:
-    """Whether the embedded org in ``folder`` has taken its seed: its store has a connected
-    user (``emulator.emulated_org`` applies the seed while it has none). Read without the
-    emulator, which a run of local steps never loads; any doubt answers no."""
-    path = folder / "org.db"
-    if not path.is_file():
-        return False
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
-            row = db.execute("SELECT 1 FROM meta WHERE key = 'connected_user'").fetchone()
-    except sqlite3.Error:
-        return False
-    return row is not None
-
-
 def _where(config: ProjectConfig) -> str:
     folder = embedded_state_dir(config)
     try:
@@ -307,7 +291,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
         else:
             lock = _lock_embedded(config)
             embedded = _Embedded(config)
-            if not _seeded(embedded_state_dir(config)):
+            if not is_seeded(embedded_state_dir(config)):
                 embedded.start()  # a new org: seeded now, so a bad seed is refused now
             description = f"using the embedded emulated org ({_where(config)})"
         state = connector_state(config.store_url)

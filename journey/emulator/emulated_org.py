@@ -50,7 +50,7 @@ from journey.emulator.server import (
     OrgServer,
     ensure_certificates,
 )
-from journey.emulator.store import Store
+from journey.emulator.store import ORG_FILE, Store
 
 __all__ = ["EmulatedOrg", "OrgEndpoint"]
 
@@ -111,7 +111,7 @@ class EmulatedOrg:
         assert self.state_dir is not None
         # Owner-only when made here: it holds the org's secrets (org.db, server.pem).
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.store = Store(self.state_dir / "org.db" if state_dir is not None else None)
+        self.store = Store(self.state_dir / ORG_FILE if state_dir is not None else None)
         try:
             self.org = Org(self.store, clock, version)
             if self.store.meta("connected_user") is None:
@@ -179,7 +179,7 @@ class EmulatedOrg:
         if dest.resolve() == self.state_dir.resolve():
             raise ValueError(f"{dest} is this org's own state folder")
         dest.mkdir(mode=0o700, parents=True, exist_ok=True)
-        target = dest / "org.db"
+        target = dest / ORG_FILE
         self.store.backup(target)
         return target
 

@@ -32,13 +32,16 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 from journey.emulator.ids import mint
 
-__all__ = ["Store", "StoredRecord"]
+__all__ = ["ORG_FILE", "Store", "StoredRecord", "is_seeded"]
+
+#: The org's file in its state folder.
+ORG_FILE = "org.db"
 
 #: Owner read/write only: the file holds session IDs and the admin token.
 PRIVATE = 0o600
@@ -262,3 +265,18 @@ def _make_private(path: Path) -> None:
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if name.exists():
             name.chmod(PRIVATE)
+
+
+def is_seeded(state_dir: Path) -> bool:
+    """Whether the org kept in ``state_dir`` has taken its seed (it has a connected user,
+    which seeding sets): read with sqlite3 alone and read-only, for a caller that must know
+    without loading the org; any doubt answers no."""
+    path = state_dir / ORG_FILE
+    if not path.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT 1 FROM meta WHERE key = 'connected_user'").fetchone()
+    except sqlite3.Error:
+        return False
+    return row is not None

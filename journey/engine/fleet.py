@@ -71,7 +71,7 @@ WorkerRow = sa.Table(
     sa.Column("command", sa.String, nullable=False),
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
-    sa.Column("leads_sync", sa.Boolean, nullable=False),
+    sa.Column("leads_sync", sa.Boolean, nullable=False, default=False),
 )
 
 

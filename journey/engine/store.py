@@ -136,7 +136,7 @@ FieldValue = sa.Table(
     sa.Column("contact_id", sa.Integer, sa.ForeignKey("contacts.id"), primary_key=True),
     sa.Column("name_key", sa.String, primary_key=True),
     sa.Column("name", sa.String, nullable=False),
-    sa.Column("type", sa.String, nullable=False),
+    sa.Column("type", sa.String, nullable=False, default="Text"),
     sa.Column("text", sa.String, nullable=False),
     sa.Column("number", sa.Float),
     sa.Column("date_value", sa.Date),
@@ -215,11 +215,11 @@ Run = sa.Table(
     sa.Column("journey_key", sa.String, nullable=False),
     sa.Column("version", sa.String, nullable=False),
     sa.Column("step_id", sa.String, nullable=False),
-    sa.Column("status", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False, default=RunStatus.ACTIVE.value),
     sa.Column("next_due", UtcDateTime(), nullable=False),
-    sa.Column("wake", sa.Boolean, nullable=False),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("wake", sa.Boolean, nullable=False, default=False),
+    sa.Column("seq", sa.Integer, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("goal", sa.String),
     sa.Column("entered_at", UtcDateTime(), nullable=False),
     sa.Column("ended_at", UtcDateTime()),
@@ -270,7 +270,7 @@ Event = sa.Table(
     sa.Column("name", sa.String, nullable=False),
     sa.Column("value", sa.String),
     sa.Column("at", UtcDateTime(), nullable=False),
-    sa.Column("processed", sa.Boolean, nullable=False),
+    sa.Column("processed", sa.Boolean, nullable=False, default=False),
     sa.Index("events_pending", "processed", "id"),
 )
 
@@ -285,7 +285,7 @@ Effect = sa.Table(
     sa.Column("contact_id", sa.Integer, nullable=False),
     sa.Column("version", sa.String, nullable=False),
     sa.Column("step_id", sa.String, nullable=False),
-    sa.Column("status", sa.String, nullable=False),
+    sa.Column("status", sa.String, nullable=False, default="pending"),
     #: The rendered parameters as JSON: after a crash the same request is reconciled.
     sa.Column("params", sa.String, nullable=False),
     sa.Column("result", sa.String),
@@ -310,10 +310,10 @@ SyncRecord = sa.Table(
     sa.Column("object", sa.String, nullable=False, index=True),
     sa.Column("contact_id", sa.Integer, index=True),
     sa.Column("account_id", sa.String, index=True),
-    sa.Column("shadow", sa.String, nullable=False),
+    sa.Column("shadow", sa.String, nullable=False, default="{}"),
     sa.Column("modstamp", sa.String),
     #: False once a record no longer meets its criteria and is kept, unsynced.
-    sa.Column("synced", sa.Boolean, nullable=False),
+    sa.Column("synced", sa.Boolean, nullable=False, default=True),
 )
 
 
@@ -328,7 +328,7 @@ SyncError = sa.Table(
     sa.Column("direction", sa.String, nullable=False),  # "in" | "out"
     sa.Column("code", sa.String, nullable=False),
     sa.Column("message", sa.String, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.Column("first_at", UtcDateTime(), nullable=False),
     sa.Column("last_at", UtcDateTime(), nullable=False),
 )
@@ -482,8 +482,8 @@ NotificationOutbox = sa.Table(
     sa.Column("recipients", sa.String, nullable=False),
     sa.Column("subject", sa.String, nullable=False),
     sa.Column("body", sa.String, nullable=False),
-    sa.Column("state", sa.String, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("state", sa.String, nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.String),
     #: When the engine's step retry is due to try a ``pending`` message again.
     sa.Column("next_attempt_at", UtcDateTime()),

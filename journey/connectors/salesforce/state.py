@@ -103,7 +103,7 @@ RoundRobinTurn = sa.Table(
     connector_metadata,
     sa.Column("group_name", sa.String, primary_key=True),
     sa.Column("user", sa.String, primary_key=True),
-    sa.Column("last_turn", sa.Integer, nullable=False),
+    sa.Column("last_turn", sa.Integer, nullable=False, default=0),
 )
 
 
@@ -121,7 +121,7 @@ ApiCalls = sa.Table(
     "sf_api_calls",
     connector_metadata,
     sa.Column("day", sa.String, primary_key=True),
-    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False, default=0),
     sa.Column("org_used", sa.Integer),
     sa.Column("org_limit", sa.Integer),
     sa.Column("seen_at", UtcDateTime()),
