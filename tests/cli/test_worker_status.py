@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from journey.cli import runs
 from journey.cli.main import app
 from journey.engine import fleet
-from journey.engine.store import open_store, table
+from journey.engine.store import open_store
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -44,8 +44,8 @@ def register(url: str, wid: str, host: str, pid: int, beat_ago: float, leads: bo
         fleet.register(store, "worker", worker_id=wid, now=NOW - timedelta(minutes=30))
         with store.begin() as conn:
             conn.execute(
-                sa.update(table(fleet.WorkerRow))
-                .where(table(fleet.WorkerRow).c.id == wid)
+                sa.update(fleet.WorkerRow)
+                .where(fleet.WorkerRow.c.id == wid)
                 .values(
                     host=host,
                     pid=pid,
