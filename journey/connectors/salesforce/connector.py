@@ -21,10 +21,11 @@ Around every batch:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from journey.connectors.base import (
     EffectRequest,
@@ -65,6 +66,14 @@ if TYPE_CHECKING:
     from journey.connectors.salesforce.records import Item, Workspace
 
 __all__ = ["PAUSE_KEY", "Pause", "SalesforceConnector", "clear_pause", "current_pause"]
+
+_T = TypeVar("_T")
+
+
+def _given(value: _T) -> Callable[[], _T]:
+    """A maker of a value already made."""
+    return lambda: value
+
 
 PAUSE_KEY = "pause"
 #: After a 403 REQUEST_LIMIT_EXCEEDED: when to look again.
@@ -112,43 +121,31 @@ class SalesforceConnector:
         notifier: Notifier | Callable[[], Notifier] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._api: OrgApi | None = None
-        self._make_api: Callable[[], OrgApi] | None = None
-        if callable(api):
-            self._make_api = api
-        else:
-            self._api = api
-        self._notifier: Notifier | None = None
-        self._make_notifier: Callable[[], Notifier] | None = None
-        if callable(notifier):
-            self._make_notifier = notifier
-        else:
-            self._notifier = notifier
+        self._make_api = api if callable(api) else _given(api)
+        self._make_notifier = notifier if callable(notifier) else _given(notifier)
         self.state, self.settings = state, settings
         self.groups = dict(groups or {})
         self.clock = clock
         self.cache: dict[str, Any] = {}
 
-    @property
+    @functools.cached_property
     def api(self) -> OrgApi:
         """The client on the org, made on first use."""
-        if self._api is None:
-            assert self._make_api is not None
-            self._api = self._make_api()
-            self._make_api = None
-        return self._api
+        return self._make_api()
+
+    @functools.cached_property
+    def notifier(self) -> Notifier | None:
+        return self._make_notifier()
 
     @property
     def connected(self) -> bool:
         """Whether the client is made (a connector never called has none to close)."""
-        return self._api is not None
+        return self._made_api() is not None
 
-    @property
-    def notifier(self) -> Notifier | None:
-        if self._notifier is None and self._make_notifier is not None:
-            self._notifier = self._make_notifier()
-            self._make_notifier = None
-        return self._notifier
+    def _made_api(self) -> OrgApi | None:
+        """The client if a call has made it: one not made yet has no figures to save or
+        forget."""
+        return cast("OrgApi | None", self.__dict__.get("api"))
 
     def workspace(self) -> Workspace:
         from journey.connectors.salesforce.records import Workspace
@@ -176,8 +173,8 @@ class SalesforceConnector:
         if kept:
             # A timed pause has lapsed: lift it, and let the next call read fresh figures.
             clear_pause(self.state, kept)
-            if self._api is not None:  # a client not made yet has no figures to forget
-                self._api.budget.forget()
+            if (api := self._made_api()) is not None:
+                api.budget.forget()
         if pause is not None:
             for item in items:
                 item.finish("paused", code=pause["code"], message=pause["message"])
@@ -206,8 +203,8 @@ class SalesforceConnector:
             for item in items:
                 item.finish("failed", code=problem.code, message=f"Salesforce refused: {problem}")
         finally:
-            if self._api is not None:
-                self._api.budget.save()
+            if (api := self._made_api()) is not None:
+                api.budget.save()
         results = [i.result for i in items if i.result is not None]
         assert len(results) == len(items)
         # Every outcome is final for its key (a retry takes a new key); one that says
@@ -246,8 +243,8 @@ class SalesforceConnector:
             # reports it per contact.
             return [Reconciled(r.key, applied=False) for r in requests]
         finally:
-            if self._api is not None:
-                self._api.budget.save()
+            if (api := self._made_api()) is not None:
+                api.budget.save()
 
     def read_records(
         self,
