@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from journey.emulator import EmulatedOrg
+from journey.emulator import soql as soql_module
 from journey.emulator.protocol import Request
 from journey.emulator.soql import SoqlError, parse_query
 
@@ -116,6 +117,47 @@ def test_any_text_is_answered_never_crashed(org: EmulatedOrg, soql: str) -> None
             "INVALID_QUERY_FILTER_OPERATOR",
             "NUMBER_OUTSIDE_VALID_RANGE",
         }
+
+
+LITERALS = ["'a@x.example'", "'it\\'s'", "'IN ('", "'%a\\_b%'", "''", "'\\n'", "'0'"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS + LITERALS * 3), max_size=16).map(" ".join)
+    | st.text(alphabet="SELECT IdFROMLeadWHEREmal=IN(),'\\ab", max_size=60)
+)
+def test_a_query_parsed_from_its_cached_shape_is_the_query_as_written(soql: str) -> None:
+    # parse_query reuses the parse of a query with the same shape and other literals; it
+    # must give exactly what parsing the text itself gives, refusals included.
+    try:
+        expected: object = soql_module._parse(soql)
+    except SoqlError as error:
+        expected = ("refused", error.message)
+    for _ in range(2):  # the second time from the cache
+        try:
+            got: object = parse_query(soql)
+        except SoqlError as error:
+            got = ("refused", error.message)
+        assert got == expected
+
+
+def test_queries_of_one_shape_keep_their_own_literals() -> None:
+    emails = [f"c{i}@x.example" for i in range(3)]
+    first, second = (
+        parse_query(f"SELECT Id FROM Lead WHERE Email IN ('{a}', '{b}') AND Name = 'n\\'{a}'")
+        for a, b in (emails[:2], emails[1:])
+    )
+    email, name = (soql_module.FieldPath((f,)) for f in ("Email", "Name"))
+    strings = [soql_module.Literal("string", text) for text in (*emails, f"n'{emails[0]}")]
+    assert first.where == soql_module.And(
+        (
+            soql_module.Comparison(email, "IN", (strings[0], strings[1])),
+            soql_module.Comparison(name, "=", strings[3]),
+        )
+    )
+    assert isinstance(second.where, soql_module.And)
+    assert second.where.parts[0] == soql_module.Comparison(email, "IN", (strings[1], strings[2]))
 
 
 REVENUES = [None, 0, 10, 10, 250, 999.5, 1000, 5000]
