@@ -255,6 +255,7 @@ DRY_RUN_MODULES = {
     "journey.dsl.walk",
     "journey.engine",
     "journey.engine.actions",
+    "journey.engine.collector",
     "journey.engine.conditions",
     "journey.engine.config_file",
     "journey.engine.config_view",

@@ -12,7 +12,6 @@ written anywhere, not even a store.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ import typer
 from journey.cli.app import JsonOpt, app
 from journey.cli.errors import ExitCode, row_problem
 from journey.cli.moments import parse_moment
+from journey.engine.collector import held_back
 from journey.engine.dryrun import (
     ContactPath,
     DryRunReport,
@@ -89,20 +89,9 @@ def _frozen(
     as_json: bool,
     jsonl: bool,
 ) -> DryRunStream:
-    # Everything loaded so far (modules, the journey, a scratch org) lives as long as the
-    # command: the collector need not walk it again each time the contacts' short-lived
-    # objects make it look (it took about a tenth of a 10,000-contact run). Those objects
-    # are freed by their counts, not by the collector, so it looks less often too (about
-    # 3% of the instructions per contact). Both undone after, for a caller that goes on
-    # (tests run many commands in one process).
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, *threshold[1:])
-    try:
+    # The collector held back while the contacts are taken through (``engine.collector``).
+    with held_back():
         return _report(setup, contacts, moment, connector, as_json, jsonl)
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 def _report(

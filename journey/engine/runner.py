@@ -40,6 +40,7 @@ from journey.dsl.syntax import Action
 from journey.engine.batch_items import BatchItem, item_of, pending_items, reconcile, request_of
 from journey.engine.batch_writes import Writes, activity_rows, differs, flush, to_json
 from journey.engine.claims import Claims, LeaseLostError, default_worker_id
+from journey.engine.collector import held_back
 from journey.engine.conditions import Evaluator
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
@@ -182,7 +183,17 @@ class Runner:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> PassReport:
         """Recover, take pending events into runs, then advance every run due at ``now``;
-        ``should_stop`` is asked between batches (a stopping worker ends the pass there)."""
+        ``should_stop`` is asked between batches (a stopping worker ends the pass there).
+        The collector is held back for the pass (``engine.collector``)."""
+        with held_back():
+            return self._pass(now, progress, should_stop)
+
+    def _pass(
+        self,
+        now: datetime,
+        progress: Callable[[PassReport], None] | None,
+        should_stop: Callable[[], bool],
+    ) -> PassReport:
         report = self.recover(now)
         if report.paused:
             return report
