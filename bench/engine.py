@@ -180,7 +180,9 @@ def one_durable(n: int, url: str = "", profile: bool = False) -> dict[str, float
         store.close()
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(25)
+        stats.sort_stats("tottime").print_stats(25)
         print(out.getvalue(), file=sys.stderr)
     return {
         "steps": steps,
