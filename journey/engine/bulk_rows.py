@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["insert_rows", "update_rows"]
+__all__ = ["insert_rows", "update_rows", "upsert_rows"]
 
 Row = Sequence[Any]
 
@@ -159,6 +159,33 @@ def insert_rows(
         return
     marks = ", ".join("?" * len(names))
     sql = f"INSERT INTO {target} ({columns}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, _bound_rows(conn, tbl, names, rows))
+
+
+def upsert_rows(
+    conn: Connection,
+    tbl: sa.Table,
+    names: Sequence[str],
+    rows: Sequence[Row],
+    conflict: Sequence[str],
+    replace: Sequence[str],
+) -> None:
+    """``insert_rows`` where a row whose ``conflict`` columns match a stored one replaces
+    that row's ``replace`` columns (``ON CONFLICT … DO UPDATE``). SQLite only: on
+    PostgreSQL a batch of upserts is ``pg_rows.insert_rows``' (one ``unnest``
+    statement). Two rows of one key in the batch: the later one is kept, as a statement
+    per row would."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        raise ValueError(f"upsert_rows writes SQLite; this store is {conn.dialect.name}")
+    target, *quoted = _quoted(conn, [tbl.name, *names])
+    keys, sets = _quoted(conn, conflict), _quoted(conn, replace)
+    sql = (
+        f"INSERT INTO {target} ({', '.join(quoted)}) VALUES ({', '.join('?' * len(names))})"
+        f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in sets)
+    )
     conn.exec_driver_sql(sql, _bound_rows(conn, tbl, names, rows))
 
 

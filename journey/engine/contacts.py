@@ -53,6 +53,8 @@ from journey.engine.store import (
     FieldValue,
     Membership,
     insert_many,
+    update_many,
+    upsert_many,
 )
 from journey.engine.wakeups import announce_work
 
@@ -259,7 +261,7 @@ def write_contacts(
         return len(changed_ids)  # nothing to store: not even a round trip to say so
     with pipelined(conn):
         if core_updates and not update_rows(conn, c, "id", core_updates, "cid"):
-            conn.execute(sa.update(c).where(c.c.id == sa.bindparam("cid")), core_updates)
+            update_many(conn, c, "id", core_updates, "cid")
         if deletes:
             conn.execute(
                 sa.delete(fv).where(
@@ -270,13 +272,12 @@ def write_contacts(
         if upserts:
             _upsert_fields(conn, upserts)
         if list_adds:
-            conn.execute(
-                sa.insert(m),
-                [
-                    {"list_id": ids[n.casefold()], "contact_id": cid, "added_at": ctx.now}
-                    for cid, n in list_adds
-                ],
-            )
+            joined = [
+                {"list_id": ids[n.casefold()], "contact_id": cid, "added_at": ctx.now}
+                for cid, n in list_adds
+            ]
+            if not insert_rows(conn, m, joined):
+                insert_many(conn, m, joined)
         if list_removes:
             conn.execute(
                 sa.delete(m).where(
@@ -302,14 +303,8 @@ def _upsert_fields(conn: Connection, rows: list[dict[str, Any]]) -> None:
     replaced = ("name", "type", "text", "number", "date_value", "flag")
     if insert_rows(conn, fv, rows, conflict=("contact_id", "name_key"), replace=replaced):
         return
-    name = conn.dialect.name
-    if name == "sqlite":
-        stmt = sqlite_insert(fv)
-        changed = {c: stmt.excluded[c] for c in replaced}
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["contact_id", "name_key"], set_=changed),
-            rows,
-        )
+    if conn.dialect.name == "sqlite":
+        upsert_many(conn, fv, rows, ("contact_id", "name_key"), replaced)
         return
     conn.execute(
         sa.delete(fv).where(

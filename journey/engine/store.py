@@ -44,7 +44,7 @@ layer (SQLModel, Pydantic) cost every command a third of a second to import.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from journey.engine import migrations, store_url
-from journey.engine.bulk_rows import insert_rows, update_rows
+from journey.engine.bulk_rows import insert_rows, update_rows, upsert_rows
 from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
 from journey.engine.store_revision import at_head
@@ -88,6 +88,7 @@ __all__ = [
     "metadata",
     "open_store",
     "update_many",
+    "upsert_many",
 ]
 
 
@@ -412,6 +413,20 @@ def insert_many(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> 
     if rows:
         names = list(rows[0])
         insert_rows(conn, tbl, names, [tuple(r[n] for n in names) for r in rows])
+
+
+def upsert_many(
+    conn: Connection,
+    tbl: sa.Table,
+    rows: list[dict[str, Any]],
+    conflict: Sequence[str],
+    replace: Sequence[str],
+) -> None:
+    """``insert_many`` that replaces the ``replace`` columns of a row already stored with
+    the same ``conflict`` columns (SQLite: ``bulk_rows.upsert_rows``)."""
+    if rows:
+        names = list(rows[0])
+        upsert_rows(conn, tbl, names, [tuple(r[n] for n in names) for r in rows], conflict, replace)
 
 
 def update_many(

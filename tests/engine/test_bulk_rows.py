@@ -4,6 +4,7 @@ statement reads back exactly as the rows one statement each would have written."
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,16 @@ from journey.engine.batch_writes import ACTIVITY_COLUMNS, INTENT_COLUMNS, RUN_CO
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.intake import submit_form
 from journey.engine.sql_batches import among
-from journey.engine.store import Activity, Contact, Effect, Run, entering_run, open_store
+from journey.engine.store import (
+    Activity,
+    Contact,
+    Effect,
+    FieldValue,
+    Run,
+    entering_run,
+    open_store,
+    upsert_many,
+)
 from tests.engine.engine_helpers import T0, context
 
 #: Text a feed entry may hold that a bulk path could mangle: COPY's own separators and
@@ -107,4 +117,35 @@ def test_a_batch_of_contacts_is_found_by_its_ids_on_every_database(store_url: st
         assert found(ids[1:4]) == ids[1:4]
         assert found([]) == []
         assert found([*ids, *range(10_000, 10_900)]) == ids
+    store.close()
+
+
+def test_field_values_upserted_in_one_statement_keep_the_last_value(tmp_path: Path) -> None:
+    # SQLite's set-based upsert (PostgreSQL's is pg_rows'): a stored value is replaced,
+    # a new one inserted, and a key given twice in the batch keeps its later row.
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    cid, _ = submit_form(store, context(), "Demo", "ann@x.example", {"Title": "CTO"})
+    fv = FieldValue
+
+    def row(key: str, name: str, text: str) -> dict[str, object]:
+        return {
+            "contact_id": cid,
+            "name_key": key,
+            "name": name,
+            "type": "Text",
+            "text": text,
+            "number": None,
+            "date_value": None,
+            "flag": None,
+        }
+
+    replaced = ("name", "type", "text", "number", "date_value", "flag")
+    rows = [row("title", "Title", "CEO"), row("stage", "Stage", "a"), row("stage", "Stage", "b")]
+    with store.begin() as conn:
+        upsert_many(conn, fv, rows, ("contact_id", "name_key"), replaced)
+    with store.engine.connect() as conn:
+        got = dict(
+            conn.execute(sa.select(fv.c.name_key, fv.c.text).where(fv.c.contact_id == cid)).all()
+        )
+    assert got == {"title": "CEO", "stage": "b"}
     store.close()
