@@ -40,6 +40,8 @@ from journey.dsl.syntax import (
     Trigger,
 )
 from journey.dsl.text import trigger_text
+from journey.engine.batch_writes import ACTIVITY_COLUMNS
+from journey.engine.bulk_rows import insert_rows
 from journey.engine.journeys import Catalog, journey_key
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import (
@@ -181,23 +183,22 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
         if (row["contact_id"], row["journey_key"]) in by_pair
     ]
     if made:
-        conn.execute(
-            sa.insert(Activity),
-            [
-                {
-                    "contact_id": e.contact_id,
-                    "run_id": run_id,
-                    "journey": j.name,
-                    "step_id": j.start,
-                    "kind": "enter",
-                    "outcome": "entered",
-                    "detail": f'entered "{j.name}" (version {j.version}) on {_on(t)}',
-                    "data": None,
-                    "at": now,
-                }
-                for run_id, (e, j, t) in made
-            ],
-        )
+        # Binary: each value of its column's type (``bulk_rows.insert_rows``).
+        entered = [
+            (
+                e.contact_id,
+                run_id,
+                j.name,
+                j.start,
+                "enter",
+                "entered",
+                f'entered "{j.name}" (version {j.version}) on {_on(t)}',
+                None,
+                now,
+            )
+            for run_id, (e, j, t) in made
+        ]
+        insert_rows(conn, Activity, ACTIVITY_COLUMNS, entered, binary=True)
     return len(made)
 
 
