@@ -8,12 +8,13 @@ generator, so a test that fails "30% of writes" fails the same writes every run.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["WRITE_ERRORS", "Faults", "WriteError"]
+__all__ = ["WRITE_ERRORS", "Faults", "WriteError", "reads_only"]
 
 WriteError = Literal["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"]
 WRITE_ERRORS: tuple[WriteError, ...] = ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
@@ -64,3 +65,26 @@ class Faults:
             "write_failure_share": self.write_failure_share,
             "write_error": self.write_error,
         }
+
+
+def reads_only(method: str, path: str, body: bytes | str | None) -> bool:
+    """Whether a request only reads, so write faults spare it: a GET, a Bulk query job,
+    or a Composite call whose subrequests are all GETs (the connector's batches of
+    queries)."""
+    if method == "GET":
+        return True
+    if method != "POST":
+        return False
+    path = path.rstrip("/")
+    if path.endswith("/jobs/query"):
+        return True
+    if not path.endswith("/composite"):
+        return False
+    try:
+        parsed: Any = json.loads(body or "null")
+    except ValueError:
+        return False
+    subrequests = parsed.get("compositeRequest") if isinstance(parsed, dict) else None
+    return bool(subrequests) and all(
+        isinstance(s, dict) and str(s.get("method", "")).upper() == "GET" for s in subrequests
+    )

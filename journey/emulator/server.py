@@ -32,7 +32,7 @@ import trustme
 from journey.emulator import edition, versions
 from journey.emulator.encoding import decode_body, encode_body
 from journey.emulator.errors import ApiError
-from journey.emulator.faults import Faults
+from journey.emulator.faults import Faults, reads_only
 from journey.emulator.limits import ApiCounter
 from journey.emulator.oauth import OAUTH_PATH, OAuthApi
 from journey.emulator.org import Org
@@ -138,7 +138,9 @@ class OrgApp:
             raise disabled
         request.body = decode_body(request.body, request.headers.get("content-encoding"))
         self.counter.charge()
-        if request.method in _WRITE_METHODS and not _is_read(request):
+        if request.method in _WRITE_METHODS and not reads_only(
+            request.method, request.path, request.body
+        ):
             per_record = "/composite/sobjects" in request.path or "/jobs/" in request.path
             unavailable = self.faults.write_error == "SERVER_UNAVAILABLE"
             if (unavailable or not per_record) and self.faults.next_write_fails():
@@ -276,11 +278,6 @@ def _without_query(text: str) -> str:
 def _base_url(request: Request) -> str:
     """The URL the client reached the org by: what it is told to use as ``instance_url``."""
     return f"https://{request.headers.get('host') or '127.0.0.1'}"
-
-
-def _is_read(request: Request) -> bool:
-    """POSTs that only read: Bulk query jobs."""
-    return request.method == "POST" and request.path.rstrip("/").endswith("/jobs/query")
 
 
 class _Handler(BaseHTTPRequestHandler):

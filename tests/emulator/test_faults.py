@@ -137,3 +137,26 @@ def test_the_admin_path_drives_faults_from_another_process(org: EmulatedOrg) -> 
         assert http.get(url, headers=admin).json()["api_usage"]["limit"] == 15_000
         bad = http.post(url, json={"fail_writes": {"share": 2}}, headers=admin)
         assert bad.status_code == 400
+
+
+def test_write_faults_spare_a_composite_call_of_queries(sf: Salesforce, org: EmulatedOrg) -> None:
+    # The connector reads contacts' records five queries to a Composite POST: a read,
+    # which an outage of writes leaves answering; a Composite call that writes does not.
+    org.faults.fail_writes(1.0, "503")
+    base = f"/services/data/v{sf.sf_version}"
+    reads = [
+        {"method": "GET", "url": f"{base}/query/?q=SELECT+Id+FROM+Lead", "referenceId": "q1"},
+        {"method": "GET", "url": f"{base}/query/?q=SELECT+Id+FROM+Contact", "referenceId": "q2"},
+    ]
+    answer = sf.restful("composite", method="POST", json={"compositeRequest": reads})
+    assert [sub["httpStatusCode"] for sub in answer["compositeResponse"]] == [200, 200]
+    create = {
+        "method": "POST",
+        "url": f"{base}/sobjects/Lead",
+        "referenceId": "new",
+        "body": {"LastName": "Composite", "Company": "C"},
+    }
+    with pytest.raises(SalesforceGeneralError) as refused:
+        sf.restful("composite", method="POST", json={"compositeRequest": [*reads, create]})
+    assert refused.value.status == 503
+    org.faults.clear()

@@ -60,6 +60,7 @@ __all__ = [
     "Renewal",
     "Saved",
     "chunks",
+    "queries_in",
 ]
 
 COLLECTION_SIZE = 200  # sObject Collections' limit per call
@@ -72,6 +73,13 @@ T = TypeVar("T")
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def queries_in(template: str, values: Sequence[Any], **extra: Any) -> list[str]:
+    """``template`` with ``{values}`` filled by chunks of ``QUERY_CHUNK`` distinct values
+    (escaped by ``format_soql``, None left out): one SOQL text a chunk."""
+    unique = list(dict.fromkeys(v for v in values if v is not None))
+    return [format_soql(template, values=list(c), **extra) for c in chunks(unique, QUERY_CHUNK)]
 
 
 @dataclass(frozen=True)
@@ -170,10 +178,9 @@ class OrgApi:
 
     def query_in(self, template: str, values: Sequence[Any], **extra: Any) -> list[dict[str, Any]]:
         """``template`` with ``{values}`` filled by chunks of ``values`` (escaped)."""
-        unique = list(dict.fromkeys(v for v in values if v is not None))
         rows: list[dict[str, Any]] = []
-        for chunk in chunks(unique, QUERY_CHUNK):
-            rows.extend(self.query(format_soql(template, values=list(chunk), **extra)))
+        for soql in queries_in(template, values, **extra):
+            rows.extend(self.query(soql))
         return rows
 
     # ---- writes ---------------------------------------------------------------------------
