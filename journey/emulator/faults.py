@@ -85,6 +85,8 @@ def reads_only(method: str, path: str, body: bytes | str | None) -> bool:
     except ValueError:
         return False
     subrequests = parsed.get("compositeRequest") if isinstance(parsed, dict) else None
-    return bool(subrequests) and all(
+    if not isinstance(subrequests, list) or not subrequests:
+        return False
+    return all(
         isinstance(s, dict) and str(s.get("method", "")).upper() == "GET" for s in subrequests
     )
