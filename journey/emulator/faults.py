@@ -25,6 +25,8 @@ class Faults:
     """The faults in force. ``SERVER_UNAVAILABLE`` answers 503; the lock error, 400."""
 
     latency_seconds: float = 0.0
+    #: Every API request answered 503, reads too: the instance down for maintenance.
+    unavailable: bool = False
     write_failure_share: float = 0.0
     write_error: WriteError = "UNABLE_TO_LOCK_ROW"
     _random: random.Random = field(default_factory=lambda: random.Random(0))
@@ -55,13 +57,19 @@ class Faults:
         with self._lock:
             return self._random.random() < self.write_failure_share
 
+    def outage(self, on: bool = True) -> None:
+        """Answer every API request (reads too) with 503 until ``outage(False)``."""
+        self.unavailable = on
+
     def clear(self) -> None:
         self.latency_seconds = 0.0
+        self.unavailable = False
         self.write_failure_share = 0.0
 
     def state(self) -> dict[str, Any]:
         return {
             "latency_seconds": self.latency_seconds,
+            "unavailable": self.unavailable,
             "write_failure_share": self.write_failure_share,
             "write_error": self.write_error,
         }

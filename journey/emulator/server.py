@@ -138,6 +138,10 @@ class OrgApp:
             raise disabled
         request.body = decode_body(request.body, request.headers.get("content-encoding"))
         self.counter.charge()
+        if self.faults.unavailable:
+            raise ApiError(
+                503, "SERVER_UNAVAILABLE", "Service temporarily unavailable; please retry"
+            )
         if request.method in _WRITE_METHODS and not reads_only(
             request.method, request.path, request.body
         ):
@@ -233,6 +237,8 @@ class OrgApp:
                 self.counter.reset()
             if "api_limit" in command:
                 self.counter.limit = int(command["api_limit"])
+            if "outage" in command:
+                self.faults.outage(bool(command["outage"]))
             if "latency_seconds" in command:
                 self.faults.add_latency(float(command["latency_seconds"]))
             if "fail_writes" in command:

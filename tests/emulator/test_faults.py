@@ -160,3 +160,13 @@ def test_write_faults_spare_a_composite_call_of_queries(sf: Salesforce, org: Emu
         sf.restful("composite", method="POST", json={"compositeRequest": [*reads, create]})
     assert refused.value.status == 503
     org.faults.clear()
+
+
+def test_an_outage_refuses_reads_too_until_cleared(sf: Salesforce, org: EmulatedOrg) -> None:
+    org.admin({"outage": True})
+    with pytest.raises(SalesforceGeneralError) as refused:
+        sf.query("SELECT Id FROM Lead")
+    assert refused.value.status == 503
+    assert refused.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    org.admin({"clear": True})
+    assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] >= 0

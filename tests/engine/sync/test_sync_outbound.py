@@ -132,11 +132,12 @@ def test_a_transient_failure_is_retried_next_cycle(world: SyncWorld) -> None:
     world.cycle()
     lead_id = _lead_id(world)
     world.edit(lead_id, Title="Retry me")
-    # The org refuses even the read: the cycle stops, nothing is lost.
-    world.org.faults.fail_writes(1.0, "UNABLE_TO_LOCK_ROW", seed=1)
+    # The org refuses even the read (down for maintenance): the cycle stops, nothing is
+    # lost. (A row lock is a write's refusal: the Composite read of changes has none.)
+    world.org.faults.outage()
     summary = world.cycle()
     assert summary.stopped is not None
-    assert "UNABLE_TO_LOCK_ROW" in summary.stopped
+    assert "SERVER_UNAVAILABLE" in summary.stopped
     world.org.admin({"clear": True})
     # The read works, then every write hits a locked row (after our own retries).
     run = world.run()
