@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
-from journey.engine.sql_batches import in_batches
+from journey.engine.sql_batches import among, id_batches, in_batches
 from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending
 
 __all__ = [
@@ -120,10 +120,10 @@ def waiting_runs(
     """The waiting, not yet woken runs of these contacts, but the ``busy`` ones."""
     r = Run
     ids: list[int] = []
-    for chunk in in_batches(sorted(set(contact_ids))):
+    for chunk in id_batches(conn, sorted(set(contact_ids))):
         found = conn.execute(
             sa.select(r.c.id).where(
-                r.c.contact_id.in_(chunk),
+                among(conn, r.c.contact_id, chunk),
                 r.c.status == RunStatus.WAITING.value,
                 r.c.wake.is_(False),
             )
@@ -135,8 +135,8 @@ def waiting_runs(
 def wake(conn: Connection, run_ids: Sequence[int]) -> None:
     """Mark runs to be re-checked at the next pass."""
     r = Run
-    for chunk in in_batches(list(run_ids)):
-        conn.execute(sa.update(r).where(r.c.id.in_(chunk)).values(wake=True))
+    for chunk in id_batches(conn, list(run_ids)):
+        conn.execute(sa.update(r).where(among(conn, r.c.id, chunk)).values(wake=True))
 
 
 def wake_runs(

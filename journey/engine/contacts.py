@@ -42,7 +42,7 @@ from journey.engine.contact import OWNER_FIELD, ContactView
 from journey.engine.contact_context import ContactContext
 from journey.engine.contact_loading import contact_id_by_email, load_views
 from journey.engine.field_values import CORE_COLUMNS, FieldValueError, coerce
-from journey.engine.pg_rows import insert_rows, pipelined, update_rows
+from journey.engine.pg_rows import delete_rows, insert_rows, pipelined, update_rows
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import (
@@ -262,7 +262,8 @@ def write_contacts(
     with pipelined(conn):
         if core_updates and not update_rows(conn, c, "id", core_updates, "cid"):
             update_many(conn, c, "id", core_updates, "cid")
-        if deletes:
+        keys = [(d["cid"], d["key"]) for d in deletes]
+        if deletes and not delete_rows(conn, fv, ("contact_id", "name_key"), keys):
             conn.execute(
                 sa.delete(fv).where(
                     fv.c.contact_id == sa.bindparam("cid"), fv.c.name_key == sa.bindparam("key")
@@ -278,12 +279,13 @@ def write_contacts(
             ]
             if not insert_rows(conn, m, joined):
                 insert_many(conn, m, joined)
-        if list_removes:
+        left = [(ids[n.casefold()], cid) for cid, n in list_removes]
+        if left and not delete_rows(conn, m, ("list_id", "contact_id"), left):
             conn.execute(
                 sa.delete(m).where(
                     m.c.list_id == sa.bindparam("lid"), m.c.contact_id == sa.bindparam("cid")
                 ),
-                [{"lid": ids[n.casefold()], "cid": cid} for cid, n in list_removes],
+                [{"lid": lid, "cid": cid} for lid, cid in left],
             )
         segments.apply(conn)
         if events:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["insert_rows", "pipelined", "update_rows"]
+__all__ = ["delete_rows", "insert_returning", "insert_rows", "pipelined", "update_rows"]
 
 _CASTS: dict[tuple[str, str], str] = {}
 
@@ -76,6 +76,56 @@ def insert_rows(
         action = f"DO UPDATE SET {sets}" if replace else "DO NOTHING"
         sql += f" ON CONFLICT ({', '.join(conflict)}) {action}"
     conn.exec_driver_sql(sql, tuple(arrays))
+    return True
+
+
+def insert_returning(
+    conn: Connection,
+    tbl: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    returning: Sequence[str],
+    *,
+    conflict: Sequence[str] = (),
+    conflict_where: str | None = None,
+) -> list[tuple[Any, ...]] | None:
+    """``INSERT`` the rows (all with the same keys) in one statement and return the
+    ``returning`` columns of those stored; with ``conflict`` (and the partial unique
+    index's ``conflict_where``), a row the index refuses is skipped (``DO NOTHING``) and
+    has no returned row. ``None`` (nothing done) elsewhere than PostgreSQL. SQLAlchemy's
+    ``insert().returning()`` of many rows sends every value as a parameter of its own: a
+    statement of thousands of parameters, parsed and planned at each batch."""
+    if conn.dialect.name != "postgresql":
+        return None
+    if not rows:
+        return []
+    names = list(rows[0])
+    source, arrays = _arrays(conn, tbl, names, rows)
+    sql = f"INSERT INTO {tbl.name} ({', '.join(names)}) SELECT * FROM {source}"
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(conflict)})"
+        if conflict_where:
+            sql += f" WHERE {conflict_where}"
+        sql += " DO NOTHING"
+    sql += f" RETURNING {', '.join(returning)}"
+    return [tuple(r) for r in conn.exec_driver_sql(sql, tuple(arrays)).all()]
+
+
+def delete_rows(
+    conn: Connection, tbl: sa.Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> bool:
+    """``DELETE FROM tbl WHERE (keys) = row`` for every row (tuples in ``keys`` order), in
+    one statement; ``False`` (nothing done) elsewhere than PostgreSQL."""
+    if conn.dialect.name != "postgresql":
+        return False
+    if not rows:
+        return True
+    casts = [_cast(conn, tbl.c[k]) for k in keys]
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+    names = ", ".join(f"k{i}" for i in range(len(keys)))
+    match = " AND ".join(f"{tbl.name}.{k} = d.k{i}" for i, k in enumerate(keys))
+    sql = f"DELETE FROM {tbl.name} USING unnest({unnest}) AS d({names}) WHERE {match}"
+    conn.exec_driver_sql(sql, tuple(columns))
     return True
 
 

@@ -45,8 +45,8 @@ from journey.engine.store import (
     Membership,
     Run,
     SyncSetting,
+    enter_runs,
     entering_run,
-    insert_entering_runs,
 )
 from journey.vocabulary import (
     RECORD_ID_PREFIXES,
@@ -205,16 +205,15 @@ def request_records(
         wanted += [cid for cid in chunk if cid not in linked and cid not in live]
     if not wanted:
         return []
-    inserted = conn.execute(
-        insert_entering_runs(conn).returning(runs.c.id, runs.c.contact_id),
-        [entering_run(cid, name, key, version, start, now) for cid in wanted],
-    ).all()
+    inserted = enter_runs(
+        conn, [entering_run(cid, name, key, version, start, now) for cid in wanted]
+    )
     conn.execute(
         sa.insert(Activity),
         [
             {
-                "contact_id": int(row.contact_id),
-                "run_id": int(row.id),
+                "contact_id": contact_id,
+                "run_id": run_id,
                 "journey": name,
                 "step_id": start,
                 "kind": "enter",
@@ -224,7 +223,7 @@ def request_records(
                 "data": None,
                 "at": now,
             }
-            for row in inserted
+            for run_id, contact_id, _ in inserted
         ],
     )
     return wanted

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
-__all__ = ["IN_BATCH", "among", "in_batches"]
+__all__ = ["IN_BATCH", "among", "id_batches", "in_batches"]
 
 T = TypeVar("T")
 
@@ -47,3 +47,11 @@ def among(
         values = sa.bindparam(None, list(ids), type_=ARRAY(column.type))
         return column == sa.any_(values)
     return column.in_(list(ids))
+
+
+def id_batches(conn: Connection, ids: Sequence[T]) -> Iterable[Sequence[T]]:
+    """``ids`` cut for ``among``: ``IN_BATCH`` at a time on SQLite, all in one array on
+    PostgreSQL (one statement, whose text does not change with the count)."""
+    if conn.dialect.name == "postgresql":
+        return [ids] if ids else []
+    return in_batches(ids)

@@ -54,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from journey.engine import migrations, store_url
 from journey.engine.bulk_rows import insert_rows, update_rows, upsert_rows
+from journey.engine.pg_rows import insert_returning
 from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
 from journey.engine.store_revision import at_head
@@ -82,6 +83,7 @@ __all__ = [
     "SyncPending",
     "SyncRecord",
     "SyncSetting",
+    "enter_runs",
     "entering_run",
     "insert_entering_runs",
     "insert_many",
@@ -384,6 +386,28 @@ def insert_entering_runs(conn: Connection) -> Any:
     return stmt.on_conflict_do_nothing(
         index_elements=["contact_id", "journey_key"], index_where=where
     )
+
+
+def enter_runs(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    """Insert entering runs (``entering_run`` rows) as ``insert_entering_runs`` does, and
+    return the (id, contact_id, journey_key) of those stored — a run the one-live-run
+    index refused has none. On PostgreSQL one ``unnest`` statement (``pg_rows``), whose
+    text does not grow with the rows."""
+    one_live = next(i for i in Run.indexes if i.name == "runs_one_live")
+    stored = insert_returning(
+        conn,
+        Run,
+        rows,
+        ("id", "contact_id", "journey_key"),
+        conflict=("contact_id", "journey_key"),
+        conflict_where=str(one_live.dialect_options["postgresql"]["where"]),
+    )
+    if stored is None:
+        returned = (Run.c.id, Run.c.contact_id, Run.c.journey_key)
+        stored = [
+            tuple(r) for r in conn.execute(insert_entering_runs(conn).returning(*returned), rows)
+        ]
+    return [(int(i), int(c), str(k)) for i, c, k in stored]
 
 
 def entering_run(

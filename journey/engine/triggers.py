@@ -43,14 +43,14 @@ from journey.dsl.text import trigger_text
 from journey.engine.batch_writes import ACTIVITY_COLUMNS
 from journey.engine.bulk_rows import insert_rows
 from journey.engine.journeys import Catalog, journey_key
-from journey.engine.sql_batches import in_batches
+from journey.engine.sql_batches import among, id_batches
 from journey.engine.store import (
     LIVE_STATUSES,
     Activity,
     Event,
     Run,
+    enter_runs,
     entering_run,
-    insert_entering_runs,
 )
 
 if TYPE_CHECKING:
@@ -140,7 +140,8 @@ def process_events(
     if not rows:
         return 0, 0
     created = _enter(conn, catalog, rows, now)
-    conn.execute(sa.update(ev).where(ev.c.id.in_([e.id for e in rows])).values(processed=True))
+    taken = among(conn, ev.c.id, [e.id for e in rows])
+    conn.execute(sa.update(ev).where(taken).values(processed=True))
     if claims is not None:
         claims.give_back(conn, won)
     return len(rows), created
@@ -175,8 +176,7 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
         return 0
     # (contact, journey) is unique among live runs, so it maps ids back without asking for
     # ordered RETURNING (which would insert row by row); a pair the index refused has none.
-    inserted = conn.execute(insert_entering_runs(conn).returning(*_RETURNED), created).all()
-    by_pair = {(r.contact_id, r.journey_key): int(r.id) for r in inserted}
+    by_pair = {(cid, key): run_id for run_id, cid, key in enter_runs(conn, created)}
     made = [
         (by_pair[(row["contact_id"], row["journey_key"])], entry)
         for row, entry in zip(created, entries, strict=True)
@@ -202,9 +202,6 @@ def _enter(conn: Connection, catalog: Catalog, rows: list[EventRow], now: dateti
     return len(made)
 
 
-_RETURNED = (Run.c.id, Run.c.contact_id, Run.c.journey_key)
-
-
 def _history(
     conn: Connection, contact_ids: Sequence[int]
 ) -> dict[tuple[int, str], tuple[bool, datetime | None]]:
@@ -212,7 +209,7 @@ def _history(
     runs = Run
     live = sa.func.max(sa.case((runs.c.status.in_(LIVE_STATUSES), 1), else_=0))
     out: dict[tuple[int, str], tuple[bool, datetime | None]] = {}
-    for chunk in in_batches(contact_ids):
+    for chunk in id_batches(conn, contact_ids):
         for r in conn.execute(
             sa.select(
                 runs.c.contact_id,
@@ -220,7 +217,7 @@ def _history(
                 live.label("live"),
                 sa.func.max(runs.c.entered_at).label("last"),
             )
-            .where(runs.c.contact_id.in_(chunk))
+            .where(among(conn, runs.c.contact_id, chunk))
             .group_by(runs.c.contact_id, runs.c.journey_key)
         ):
             out[(r.contact_id, r.journey_key)] = (bool(r.live), r.last)

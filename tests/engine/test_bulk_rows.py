@@ -12,13 +12,17 @@ import sqlalchemy as sa
 from journey.engine.batch_writes import ACTIVITY_COLUMNS, INTENT_COLUMNS, RUN_COLUMNS
 from journey.engine.bulk_rows import insert_rows, update_rows
 from journey.engine.intake import submit_form
+from journey.engine.pg_rows import delete_rows
 from journey.engine.sql_batches import among
 from journey.engine.store import (
     Activity,
     Contact,
+    ContactList,
     Effect,
     FieldValue,
+    Membership,
     Run,
+    enter_runs,
     entering_run,
     open_store,
     upsert_many,
@@ -148,4 +152,49 @@ def test_field_values_upserted_in_one_statement_keep_the_last_value(tmp_path: Pa
             conn.execute(sa.select(fv.c.name_key, fv.c.text).where(fv.c.contact_id == cid)).all()
         )
     assert got == {"title": "CEO", "stage": "b"}
+    store.close()
+
+
+def test_entering_runs_return_those_stored_and_skip_a_second_live_one(store_url: str) -> None:
+    # One statement on PostgreSQL (pg_rows.insert_returning), SQLAlchemy's elsewhere: the
+    # same answer — a contact already live in the journey gets no second run, and no id.
+    store = open_store(store_url)
+    ids = [submit_form(store, context(), "Demo", f"e{i}@x.example", {})[0] for i in range(3)]
+    with store.begin() as conn:
+        first = enter_runs(conn, [entering_run(ids[0], "J", "j", "v1", "1", T0)])
+        again = enter_runs(conn, [entering_run(c, "J", "j", "v1", "1", T0) for c in ids])
+        live = conn.execute(
+            sa.select(Run.c.id, Run.c.contact_id).where(Run.c.journey_key == "j")
+        ).all()
+    assert [c for _, c, _ in first] == [ids[0]]
+    assert sorted((c, k) for _, c, k in again) == [(ids[1], "j"), (ids[2], "j")]
+    assert sorted(tuple(r) for r in live) == sorted(
+        [(run_id, cid) for run_id, cid, _ in first + again]
+    )
+    store.close()
+
+
+@pytest.mark.postgres
+def test_memberships_deleted_in_one_statement_are_exactly_those_named(postgres_url: str) -> None:
+    # PostgreSQL's one-statement delete (SQLite's driver deletes row by row in process).
+    store = open_store(postgres_url)
+    ids = [submit_form(store, context(), "Demo", f"m{i}@x.example", {})[0] for i in range(3)]
+    with store.begin() as conn:
+        lists = [
+            conn.execute(
+                sa.insert(ContactList)
+                .values(name=n, name_key=n.casefold())
+                .returning(ContactList.c.id)
+            ).scalar_one()
+            for n in ("A", "B")
+        ]
+        rows = [(lid, cid) for lid in lists for cid in ids]
+        conn.execute(
+            sa.insert(Membership),
+            [{"list_id": lid, "contact_id": cid, "added_at": T0} for lid, cid in rows],
+        )
+        gone = [(lists[0], ids[0]), (lists[1], ids[2])]
+        assert delete_rows(conn, Membership, ("list_id", "contact_id"), gone)
+        kept = conn.execute(sa.select(Membership.c.list_id, Membership.c.contact_id)).all()
+    assert sorted(tuple(r) for r in kept) == sorted(set(rows) - set(gone))
     store.close()
