@@ -20,6 +20,20 @@ from typing import Any
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedToken, VisitError
 
+from journey.emulator.soql_tree import (
+    And,
+    Comparison,
+    Condition,
+    FieldPath,
+    Literal,
+    Not,
+    Or,
+    OrderItem,
+    Query,
+    SemiJoin,
+    SoqlError,
+    TypeOf,
+)
 from journey.lark_cache import cache_file
 
 __all__ = [
@@ -38,104 +52,6 @@ __all__ = [
     "parse_condition",
     "parse_query",
 ]
-
-
-class SoqlError(ValueError):
-    """A query Salesforce would refuse; ``code`` is the errorCode a client sees."""
-
-    def __init__(self, message: str, code: str = "MALFORMED_QUERY") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class FieldPath:
-    """``Email`` or ``Owner.Name``: relationship names, then a field."""
-
-    parts: tuple[str, ...]
-
-    @property
-    def text(self) -> str:
-        return ".".join(self.parts)
-
-
-@dataclass(frozen=True)
-class Literal:
-    """A value in a condition. ``kind``: string, number, date, datetime, date_literal,
-    null, boolean."""
-
-    kind: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """``field op value``; op is one of = != < > <= >= LIKE IN NOT IN."""
-
-    field: FieldPath
-    op: str
-    value: Literal | tuple[Literal, ...]
-
-
-@dataclass(frozen=True)
-class And:
-    parts: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    parts: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    part: Condition
-
-
-@dataclass(frozen=True)
-class SemiJoin:
-    """``field IN (SELECT …)`` (a semi-join) or ``field NOT IN (SELECT …)`` (an anti-join)."""
-
-    field: FieldPath
-    negated: bool
-    query: Query
-
-
-Condition = Comparison | And | Or | Not | SemiJoin
-
-
-@dataclass(frozen=True)
-class OrderItem:
-    field: FieldPath
-    descending: bool
-    nulls_last: bool
-
-
-@dataclass(frozen=True)
-class TypeOf:
-    """``TYPEOF What WHEN Account THEN Phone … ELSE Name END``: per object type of a
-    polymorphic relationship, the fields to select."""
-
-    relationship: str
-    whens: tuple[tuple[str, tuple[FieldPath, ...]], ...]
-    otherwise: tuple[FieldPath, ...]
-
-
-@dataclass(frozen=True)
-class Query:
-    """A SELECT; in a parent-to-child subquery ``sobject`` is the child relationship name
-    (``Contacts``)."""
-
-    sobject: str
-    fields: tuple[FieldPath, ...]
-    count: bool
-    where: Condition | None
-    order: tuple[OrderItem, ...]
-    limit: int | None
-    offset: int | None
-    children: tuple[Query, ...] = ()
-    typeofs: tuple[TypeOf, ...] = ()
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
@@ -392,9 +308,12 @@ def _refusal(text: str, error: UnexpectedInput) -> SoqlError:
     return SoqlError(message)
 
 
-#: A string literal as the grammar's STRING reads it. Outside literals SOQL has no quote,
-#: so scanning left to right finds each literal whole.
-_STRING = re.compile(r"'(?:\\.|[^'\\])*'")
+@lru_cache(maxsize=1)
+def _string_literal() -> re.Pattern[str]:
+    """The grammar's own ``STRING`` terminal (``soql.lark``): a literal is found exactly as
+    the parser reads it. Outside literals SOQL has no quote, so scanning left to right
+    finds each literal whole."""
+    return re.compile(_parser("start").get_terminal("STRING").pattern.to_regexp())
 
 
 def parse_query(text: str) -> Query:
@@ -412,7 +331,7 @@ def parse_query(text: str) -> Query:
         return f"'{len(literals) - 1}'"
 
     try:
-        shape = _shape(_STRING.sub(slot, text))
+        shape = _shape(_string_literal().sub(slot, text))
     except SoqlError:
         return _parse(text)
     return _bind(shape, [_unquote(literal) for literal in literals])
