@@ -369,6 +369,10 @@ SyncSetting = sa.Table(
 )
 
 
+#: The index that refuses a second live run of a contact in a journey.
+_ONE_LIVE = next(i for i in Run.indexes if i.name == "runs_one_live")
+
+
 def insert_entering_runs(conn: Connection) -> Any:
     """``INSERT INTO runs`` that skips a run the one-live-run index (``runs_one_live``)
     refuses: another writer — a worker taking events, the Salesforce lists — entered the
@@ -381,8 +385,7 @@ def insert_entering_runs(conn: Connection) -> Any:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(Run)
-    one_live = next(i for i in Run.indexes if i.name == "runs_one_live")
-    where = one_live.dialect_options[conn.dialect.name]["where"]
+    where = _ONE_LIVE.dialect_options[conn.dialect.name]["where"]
     return stmt.on_conflict_do_nothing(
         index_elements=["contact_id", "journey_key"], index_where=where
     )
@@ -393,14 +396,13 @@ def enter_runs(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[int, 
     return the (id, contact_id, journey_key) of those stored — a run the one-live-run
     index refused has none. On PostgreSQL one ``unnest`` statement (``pg_rows``), whose
     text does not grow with the rows."""
-    one_live = next(i for i in Run.indexes if i.name == "runs_one_live")
     stored = insert_returning(
         conn,
         Run,
         rows,
         ("id", "contact_id", "journey_key"),
         conflict=("contact_id", "journey_key"),
-        conflict_where=str(one_live.dialect_options["postgresql"]["where"]),
+        conflict_where=str(_ONE_LIVE.dialect_options["postgresql"]["where"]),
     )
     if stored is None:
         returned = (Run.c.id, Run.c.contact_id, Run.c.journey_key)
