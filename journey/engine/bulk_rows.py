@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-__all__ = ["insert_rows", "update_rows", "upsert_rows"]
+__all__ = ["delete_rows", "insert_rows", "inserted_ids", "update_rows", "upsert_rows"]
 
 Row = Sequence[Any]
 
@@ -157,9 +157,64 @@ def insert_rows(
     if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
         conn.execute(sa.insert(tbl), [dict(zip(names, r, strict=True)) for r in rows])
         return
+    _sqlite_insert(conn, tbl, names, rows)
+
+
+def _sqlite_insert(
+    conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row], tail: str = ""
+) -> int:
+    """One ``executemany`` of ``INSERT … VALUES (?, …)`` (then ``tail``): rows stored."""
+    target, *quoted = _quoted(conn, [tbl.name, *names])
     marks = ", ".join("?" * len(names))
-    sql = f"INSERT INTO {target} ({columns}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, _bound_rows(conn, tbl, names, rows))
+    sql = f"INSERT INTO {target} ({', '.join(quoted)}) VALUES ({marks}){tail}"
+    return int(conn.exec_driver_sql(sql, _bound_rows(conn, tbl, names, rows)).rowcount)
+
+
+def inserted_ids(
+    conn: Connection,
+    tbl: sa.Table,
+    names: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    conflict: Sequence[str] = (),
+    conflict_where: str | None = None,
+) -> range:
+    """``insert_rows`` on SQLite, returning the ids the stored rows were given; with
+    ``conflict`` (and a partial unique index's ``conflict_where``) a row that index
+    refuses is skipped (``DO NOTHING``) and given none. SQLite's driver drops what an
+    ``executemany`` returns, so ``RETURNING`` would mean SQLAlchemy's statement per
+    thousand rows, each value a parameter of its own; the ids are known without it. A
+    table whose ``INTEGER PRIMARY KEY`` has no ``AUTOINCREMENT`` gives a new row "one
+    larger than the largest ROWID in the table prior to the insert"
+    (sqlite.org/autoinc.html), and the statement holds the database's one write lock
+    from its first row to the transaction's end, so no other writer's row comes between:
+    the ids are the run that ends at ``last_insert_rowid()``. (Once the largest rowid is
+    2**63 - 1 SQLite picks them at random instead: refused here, not guessed.)"""
+    if conn.dialect.name != "sqlite":
+        raise ValueError(f"inserted_ids writes SQLite; this store is {conn.dialect.name}")
+    if not rows:
+        return range(0)
+    tail = ""
+    if conflict:
+        tail = f" ON CONFLICT ({', '.join(_quoted(conn, conflict))})"
+        tail += f" WHERE {conflict_where}" if conflict_where else ""
+        tail += " DO NOTHING"
+    stored = _sqlite_insert(conn, tbl, names, rows, tail)
+    if not stored:
+        return range(0)
+    last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+    key = _quoted(conn, [next(iter(tbl.primary_key)).name])[0]
+    target = _quoted(conn, [tbl.name])[0]
+    ids = range(last - stored + 1, last + 1)
+    found = conn.exec_driver_sql(
+        f"SELECT count(*) FROM {target} WHERE {key} BETWEEN ? AND ?", (ids.start, last)
+    ).scalar_one()
+    if found != stored:
+        raise RuntimeError(
+            f"{tbl.name}: {stored} rows stored but {found} ids in {ids.start}..{last}: "
+            "SQLite gave the new rows ids out of order (its largest rowid reached)"
+        )
+    return ids
 
 
 def upsert_rows(
@@ -219,3 +274,23 @@ def update_rows(
     sets = ", ".join(f"{c} = ?" for c in columns)
     sql = f"UPDATE {target} SET {sets} WHERE {column_key} = ?"
     conn.exec_driver_sql(sql, _bound_rows(conn, tbl, [*names, key], rows))
+
+
+def delete_rows(conn: Connection, tbl: sa.Table, keys: Sequence[str], rows: Sequence[Row]) -> None:
+    """``DELETE FROM tbl WHERE (keys) = row`` for every row (tuples in ``keys`` order), one
+    ``executemany`` on SQLite; elsewhere SQLAlchemy's statement per row (PostgreSQL's one
+    statement is ``pg_rows.delete_rows``)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        params = [f"k{i}_" for i in range(len(keys))]
+        conn.execute(
+            sa.delete(tbl).where(
+                *(tbl.c[k] == sa.bindparam(p) for k, p in zip(keys, params, strict=True))
+            ),
+            [dict(zip(params, r, strict=True)) for r in rows],
+        )
+        return
+    target, *quoted = _quoted(conn, [tbl.name, *keys])
+    where = " AND ".join(f"{k} = ?" for k in quoted)
+    conn.exec_driver_sql(f"DELETE FROM {target} WHERE {where}", _bound_rows(conn, tbl, keys, rows))

@@ -16,14 +16,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from journey.engine.conditions import Evaluator
 from journey.engine.contact import ContactView
 from journey.engine.sql_batches import among, id_batches, in_batches
 from journey.engine.store import Run, RunStatus, SegmentMember, SyncPending
+from journey.sql_upsert import upsert
 
 __all__ = [
     "SegmentChanges",
@@ -156,8 +155,7 @@ def mark_sync_pending(conn: Connection, contact_ids: Sequence[int], now: datetim
     name = conn.dialect.name
     pending = SyncPending
     if name in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if name == "sqlite" else postgresql_insert
-        stmt = dialect_insert(pending)
+        stmt = upsert(conn, pending)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["contact_id"], set_={"marked_at": stmt.excluded.marked_at}

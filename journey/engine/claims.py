@@ -80,7 +80,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, metadata
@@ -292,7 +291,7 @@ class Claims:
             return running
         # ``= ANY(array)``: one bound value, so it also serves an executemany.
         known = self._live_keys(conn) if live is None else live
-        keys = sa.literal(known, ARRAY(sa.BigInteger()))
+        keys = sa.literal(known, sa.ARRAY(sa.BigInteger()))
         return sa.and_(running, leases.c.holder_key == sa.any_(keys))
 
     # ------------------------------------------------------------------ clock
@@ -382,7 +381,7 @@ class Claims:
         for any number of contacts: compiled once, prepared by the driver."""
         leases = ContactLease
         if conn.dialect.name == "postgresql":
-            return leases.c.contact_id == sa.any_(sa.literal(ids, ARRAY(sa.Integer())))
+            return leases.c.contact_id == sa.any_(sa.literal(ids, sa.ARRAY(sa.Integer())))
         listed = sa.func.json_each(sa.literal(_json_ids(ids))).table_valued("value")
         return leases.c.contact_id.in_(sa.select(listed.c.value))
 

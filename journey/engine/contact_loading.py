@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from journey.engine.contact import ContactView, canonical_field
@@ -38,7 +37,7 @@ def matching(
         return
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        yield column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(column.type)))
+        yield column == sa.any_(sa.bindparam(None, list(values), type_=sa.ARRAY(column.type)))
         return
     if dialect == "sqlite":
         each = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)), type_=sa.String))

@@ -25,8 +25,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from journey.engine.change_effects import (
@@ -52,11 +50,13 @@ from journey.engine.store import (
     Event,
     FieldValue,
     Membership,
+    delete_many,
     insert_many,
     update_many,
     upsert_many,
 )
 from journey.engine.wakeups import announce_work
+from journey.sql_upsert import upsert
 
 __all__ = [
     "ContactContext",
@@ -105,11 +105,9 @@ def _list_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
 def _named_id(conn: Connection, tbl: sa.Table, name: str, key: str) -> int:
     """The id of the list or company named ``key``, made if missing — by an insert that
     leaves it to another worker making the same one at the same time."""
-    name_dialect = conn.dialect.name
-    if name_dialect in ("sqlite", "postgresql"):
-        dialect_insert = sqlite_insert if name_dialect == "sqlite" else postgresql_insert
+    if conn.dialect.name in ("sqlite", "postgresql"):
         conn.execute(
-            dialect_insert(tbl)
+            upsert(conn, tbl)
             .values(name=name, name_key=key)
             .on_conflict_do_nothing(index_elements=["name_key"])
         )
@@ -155,6 +153,8 @@ def write_contacts(
     changed_ids: list[int] = []
     new_ids: set[int] = set()
     off = unsynced(conn) if any(after.salesforce_id for _, after in pairs) else frozenset()
+    # Only events some journey listens to are made (``ctx.listens``), not every change's.
+    listens = ctx.listens
     for before, after in pairs:
         if before is None:
             new_ids.add(after.id)
@@ -203,13 +203,15 @@ def write_contacts(
             else:
                 deletes.append({"cid": after.id, "key": key})
             unset = {was, now_value} == {"", "false"} and ctx.type_of(display) == "True/False"
-            if before is not None and emit_field_events and not unset:
+            heard = listens is None or listens("field_changed", display)
+            if before is not None and emit_field_events and not unset and heard:
                 events.append(event_row("field_changed", after.id, display, now_value, ctx.now))
         old_lists = before.lists if before else {}
         for key, name in after.lists.items():
             if key not in old_lists:
                 list_adds.append((after.id, name))
-                events.append(event_row("added_to_list", after.id, name, None, ctx.now))
+                if listens is None or listens("added_to_list", name):
+                    events.append(event_row("added_to_list", after.id, name, None, ctx.now))
         for key, name in old_lists.items():
             if key not in after.lists:
                 list_removes.append((after.id, name))
@@ -248,9 +250,9 @@ def write_contacts(
         changed = set(changed_ids)
         views = [after for _, after in pairs if after.id in changed]
         segments = segment_changes(conn, views, ctx.evaluator, ctx.now)
-        events.extend(segments.events)
-    if ctx.listens is not None:
-        events = [e for e in events if ctx.listens(e["kind"], e["name"])]
+        events.extend(
+            e for e in segments.events if listens is None or listens(e["kind"], e["name"])
+        )
     events.extend(also_events)
     # A new contact has no runs yet: only the others' waiting runs are looked for.
     woken = waiting_runs(conn, [i for i in changed_ids if i not in new_ids], busy)
@@ -264,12 +266,7 @@ def write_contacts(
             update_many(conn, c, "id", core_updates, "cid")
         keys = [(d["cid"], d["key"]) for d in deletes]
         if deletes and not delete_rows(conn, fv, ("contact_id", "name_key"), keys):
-            conn.execute(
-                sa.delete(fv).where(
-                    fv.c.contact_id == sa.bindparam("cid"), fv.c.name_key == sa.bindparam("key")
-                ),
-                deletes,
-            )
+            delete_many(conn, fv, ("contact_id", "name_key"), keys)
         if upserts:
             _upsert_fields(conn, upserts)
         if list_adds:
@@ -281,12 +278,7 @@ def write_contacts(
                 insert_many(conn, m, joined)
         left = [(ids[n.casefold()], cid) for cid, n in list_removes]
         if left and not delete_rows(conn, m, ("list_id", "contact_id"), left):
-            conn.execute(
-                sa.delete(m).where(
-                    m.c.list_id == sa.bindparam("lid"), m.c.contact_id == sa.bindparam("cid")
-                ),
-                [{"lid": lid, "cid": cid} for lid, cid in left],
-            )
+            delete_many(conn, m, ("list_id", "contact_id"), left)
         segments.apply(conn)
         if events:
             if not insert_rows(conn, Event, events):

@@ -73,12 +73,16 @@ def derive_lists(view: ContactView, off: Collection[str] = ()) -> None:
     """Put the view's two Salesforce-list memberships where its link says (module
     docstring); ``off``: record types whose list is kept empty."""
     kind = record_type_of(view.salesforce_id, view.salesforce_type)
-    for record_type in RECORD_TYPES:
-        name = list_for(record_type)
+    lists = view.lists
+    for record_type, name, key in _LISTS:
         if kind == record_type and record_type not in off:
-            view.lists.setdefault(name.casefold(), name)
-        else:
-            view.lists.pop(name.casefold(), None)
+            lists.setdefault(key, name)
+        elif key in lists:
+            del lists[key]
+
+
+#: Each record type with its list's name and key, spelt once: every contact written asks.
+_LISTS = [(t, list_for(t), list_for(t).casefold()) for t in RECORD_TYPES]
 
 
 def unsynced(conn: Connection) -> frozenset[str]:

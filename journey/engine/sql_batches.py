@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 __all__ = ["IN_BATCH", "among", "id_batches", "in_batches"]
@@ -44,7 +43,7 @@ def among(
 ) -> sa.ColumnElement[bool]:
     """``column IN ids`` as the connection's database takes it best (module docstring)."""
     if conn.dialect.name == "postgresql":
-        values = sa.bindparam(None, list(ids), type_=ARRAY(column.type))
+        values = sa.bindparam(None, list(ids), type_=sa.ARRAY(column.type))
         return column == sa.any_(values)
     return column.in_(list(ids))
 

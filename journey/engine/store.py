@@ -53,12 +53,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from journey.engine import migrations, store_url
-from journey.engine.bulk_rows import insert_rows, update_rows, upsert_rows
+from journey.engine.bulk_rows import (
+    delete_rows,
+    insert_rows,
+    inserted_ids,
+    update_rows,
+    upsert_rows,
+)
 from journey.engine.pg_rows import insert_returning
 from journey.engine.run_status import RunStatus
 from journey.engine.sqlite_setup import configure_sqlite
 from journey.engine.store_revision import at_head
 from journey.sql_types import UtcDateTime
+from journey.sql_upsert import upsert
 
 __all__ = [
     "LIVE_STATUSES",
@@ -377,14 +384,7 @@ def insert_entering_runs(conn: Connection) -> Any:
     """``INSERT INTO runs`` that skips a run the one-live-run index (``runs_one_live``)
     refuses: another writer — a worker taking events, the Salesforce lists — entered the
     contact into that journey at the same moment, and the contact is already in."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(Run)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(Run)
+    stmt = upsert(conn, Run)
     where = _ONE_LIVE.dialect_options[conn.dialect.name]["where"]
     return stmt.on_conflict_do_nothing(
         index_elements=["contact_id", "journey_key"], index_where=where
@@ -395,7 +395,27 @@ def enter_runs(conn: Connection, rows: list[dict[str, Any]]) -> list[tuple[int, 
     """Insert entering runs (``entering_run`` rows) as ``insert_entering_runs`` does, and
     return the (id, contact_id, journey_key) of those stored — a run the one-live-run
     index refused has none. On PostgreSQL one ``unnest`` statement (``pg_rows``), whose
-    text does not grow with the rows."""
+    text does not grow with the rows; on SQLite one ``executemany`` whose ids are known
+    without ``RETURNING`` (``bulk_rows.inserted_ids``)."""
+    if conn.dialect.name == "sqlite" and rows:
+        names = list(rows[0])
+        ids = inserted_ids(
+            conn,
+            Run,
+            names,
+            [tuple(r[n] for n in names) for r in rows],
+            conflict=("contact_id", "journey_key"),
+            conflict_where=str(_ONE_LIVE.dialect_options["sqlite"]["where"]),
+        )
+        if not ids:
+            return []
+        r = Run
+        found = conn.execute(
+            sa.select(r.c.id, r.c.contact_id, r.c.journey_key).where(
+                r.c.id.between(ids.start, ids.stop - 1)
+            )
+        )
+        return [(int(i), int(c), str(k)) for i, c, k in found]
     stored = insert_returning(
         conn,
         Run,
@@ -453,6 +473,16 @@ def upsert_many(
     if rows:
         names = list(rows[0])
         upsert_rows(conn, tbl, names, [tuple(r[n] for n in names) for r in rows], conflict, replace)
+
+
+def delete_many(
+    conn: Connection, tbl: sa.Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``DELETE FROM tbl WHERE (keys) = row`` for many rows (tuples in ``keys`` order),
+    like ``insert_many`` (SQLite: ``bulk_rows.delete_rows``; PostgreSQL has its one
+    statement, ``pg_rows.delete_rows``)."""
+    if rows:
+        delete_rows(conn, tbl, keys, rows)
 
 
 def update_many(

@@ -22,6 +22,7 @@ from journey.engine.store import (
     FieldValue,
     Membership,
     Run,
+    delete_many,
     enter_runs,
     entering_run,
     open_store,
@@ -156,28 +157,30 @@ def test_field_values_upserted_in_one_statement_keep_the_last_value(tmp_path: Pa
 
 
 def test_entering_runs_return_those_stored_and_skip_a_second_live_one(store_url: str) -> None:
-    # One statement on PostgreSQL (pg_rows.insert_returning), SQLAlchemy's elsewhere: the
-    # same answer — a contact already live in the journey gets no second run, and no id.
+    # One statement on PostgreSQL (pg_rows.insert_returning), one executemany on SQLite
+    # (bulk_rows.inserted_ids): the same answer — a contact already live in the journey
+    # gets no second run, and no id, wherever it stands in the batch.
     store = open_store(store_url)
-    ids = [submit_form(store, context(), "Demo", f"e{i}@x.example", {})[0] for i in range(3)]
+    ids = [submit_form(store, context(), "Demo", f"e{i}@x.example", {})[0] for i in range(4)]
     with store.begin() as conn:
         first = enter_runs(conn, [entering_run(ids[0], "J", "j", "v1", "1", T0)])
+        first += enter_runs(conn, [entering_run(ids[2], "J", "j", "v1", "1", T0)])
         again = enter_runs(conn, [entering_run(c, "J", "j", "v1", "1", T0) for c in ids])
         live = conn.execute(
             sa.select(Run.c.id, Run.c.contact_id).where(Run.c.journey_key == "j")
         ).all()
-    assert [c for _, c, _ in first] == [ids[0]]
-    assert sorted((c, k) for _, c, k in again) == [(ids[1], "j"), (ids[2], "j")]
+        assert enter_runs(conn, [entering_run(ids[1], "J", "j", "v1", "1", T0)]) == []
+    assert [c for _, c, _ in first] == [ids[0], ids[2]]
+    assert sorted((c, k) for _, c, k in again) == [(ids[1], "j"), (ids[3], "j")]
     assert sorted(tuple(r) for r in live) == sorted(
         [(run_id, cid) for run_id, cid, _ in first + again]
     )
     store.close()
 
 
-@pytest.mark.postgres
-def test_memberships_deleted_in_one_statement_are_exactly_those_named(postgres_url: str) -> None:
-    # PostgreSQL's one-statement delete (SQLite's driver deletes row by row in process).
-    store = open_store(postgres_url)
+def test_memberships_deleted_in_one_statement_are_exactly_those_named(store_url: str) -> None:
+    # PostgreSQL's one-statement delete (pg_rows), SQLite's one executemany (bulk_rows).
+    store = open_store(store_url)
     ids = [submit_form(store, context(), "Demo", f"m{i}@x.example", {})[0] for i in range(3)]
     with store.begin() as conn:
         lists = [
@@ -194,7 +197,9 @@ def test_memberships_deleted_in_one_statement_are_exactly_those_named(postgres_u
             [{"list_id": lid, "contact_id": cid, "added_at": T0} for lid, cid in rows],
         )
         gone = [(lists[0], ids[0]), (lists[1], ids[2])]
-        assert delete_rows(conn, Membership, ("list_id", "contact_id"), gone)
+        if not delete_rows(conn, Membership, ("list_id", "contact_id"), gone):
+            assert conn.dialect.name == "sqlite"
+            delete_many(conn, Membership, ("list_id", "contact_id"), gone)
         kept = conn.execute(sa.select(Membership.c.list_id, Membership.c.contact_id)).all()
     assert sorted(tuple(r) for r in kept) == sorted(set(rows) - set(gone))
     store.close()

@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from journey.connectors.sql import upsert
 from journey.engine.store import NotificationOutbox
+from journey.sql_upsert import upsert
 
 # ``message`` composes mail (the email package): a connector prunes the outbox when it
 # opens, and only a read of its letters needs them as ``Letter``s.

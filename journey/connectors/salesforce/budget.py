@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from journey.connectors.salesforce.errors import PausedError
 from journey.connectors.salesforce.state import ApiCalls, ApiDay, ConnectorState
-from journey.connectors.sql import upsert
+from journey.sql_upsert import upsert
 
 if TYPE_CHECKING:
     import requests

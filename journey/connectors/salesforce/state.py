@@ -46,8 +46,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from journey.connectors.sql import upsert
 from journey.sql_types import UtcDateTime
+from journey.sql_upsert import upsert
 
 __all__ = [
     "ApiCalls",
