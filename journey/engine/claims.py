@@ -55,10 +55,10 @@ session ends, however the process ended (``kill -9`` included), so a dead worker
 contacts are taken at once, not after its lease ran out, and a live one's never before.
 
 Leases run on the database's clock (``clock_timestamp()``), so workers on machines whose
-clocks disagree still agree on expiry. SQLite runs the same statements on this process's
-clock, without row locks; there one runner works the store at a time (``engine.locks``),
-so a lease another worker id holds is a dead process's and is taken at once, rather than
-waited out (``exclusive``). The one window a lease cannot
+clocks disagree still agree on expiry. On SQLite one runner works the store at a time (the
+runner lock, ``engine.locks``), so there is nobody to claim against: no lease is written
+or checked (``exclusive``), and a lease row an older release left behind is a dead
+process's, ignored. The one window a lease cannot
 close: a worker that stops dead *during* a connector call for longer than its lease (a
 ``SIGSTOP``, a frozen VM) may find, on waking, that the new holder reconciled and performed
 the same intent; its own answer is then dropped by the fence, but the call was made. The
@@ -232,7 +232,8 @@ def _close_quietly(driver_connection: Any) -> None:
 
 class Claims:
     """One worker's leases on one store (module docstring). ``exclusive``: no other worker
-    can be running (a SQLite store, by default), so every lease not this one's is stale."""
+    can be running (a SQLite store, by default), so no lease is written: every contact is
+    this worker's, and every lease row not this one's is stale."""
 
     def __init__(
         self,
@@ -333,6 +334,8 @@ class Claims:
         workers' keys, when the caller read them in this transaction already."""
         if not contact_ids:
             return set()
+        if self.exclusive:
+            return set(contact_ids)
         self._stay_alive()
         if conn.dialect.name == "postgresql":
             # One statement over an array, whatever the batch's size: no list of bound
@@ -361,7 +364,7 @@ class Claims:
 
     def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:
         """Delete this worker's leases on these contacts, in the caller's transaction."""
-        if not contact_ids:
+        if not contact_ids or self.exclusive:
             return
         leases = ContactLease
         for chunk in self._chunks(conn, contact_ids):
@@ -406,6 +409,8 @@ class Claims:
         how many. With a heartbeat every few seconds each lease is written every other
         beat or so, never let near its end. Rows a fence has locked are skipped (the fence
         renews them itself), so a heartbeat never waits on a batch."""
+        if self.exclusive:
+            return 0
         leases = ContactLease
         with self.store.begin() as conn:
             mine = (
@@ -442,6 +447,8 @@ class Claims:
 
     def holds(self, contact_ids: Collection[int]) -> bool:
         """Whether this worker holds all these contacts' leases (live or not)."""
+        if self.exclusive:
+            return True
         leases = ContactLease
         held = 0
         with self.store.begin() as conn:  # a read: committed, so prepared statements stay
@@ -461,6 +468,8 @@ class Claims:
         caller rolls back) when any is no longer this worker's. A lock, not a write: the
         heartbeat keeps the leases fresh, and only those with less than two thirds of
         their time left (a heartbeat that fell behind) are renewed here."""
+        if self.exclusive:
+            return
         leases = ContactLease
         stale_at = self._until(conn, 2 / 3)
         kept, stale = 0, []

@@ -211,24 +211,32 @@ def test_on_sqlite_a_lease_of_another_runner_is_a_dead_ones(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
     """One runner works a SQLite store at a time (``engine.locks``): whatever another
-    worker id still holds, live or not, its process is gone, so it is not waited out."""
+    worker id still holds, live or not, its process is gone, so it is not waited out;
+    and with nobody to claim against, the runner writes no lease of its own."""
     a = runner("a")
-    b = runner("b")
-    with b.store.begin() as conn:
-        assert b.claims.take(conn, {1, 2, 3}) == {1, 2, 3}
+    with a.store.begin() as conn:
+        conn.execute(
+            sa.insert(ContactLease),
+            [
+                {"contact_id": c, "worker_id": "b", "holder_key": 1, "lease_until": T0}
+                for c in (1, 2, 3)
+            ],
+        )
+        assert a.claims.take(conn, {1, 2, 3}) == {1, 2, 3}
     a.run_until_idle(T0)
     assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
+    with a.store.engine.connect() as conn:
+        assert leases_by_worker(conn) == {"b": 3}
 
 
-@pytest.mark.parametrize(
-    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
+@SIDE_BY_SIDE
 def test_a_runner_whose_contacts_were_taken_cannot_commit_its_batch(
     runner: Callable[[str], Runner], tmp_path: Path
 ) -> None:
     """a is paused past its leases after the connector applied its first effects; b takes
     the contacts over, reconciles a's intents (applied: their recorded results) and takes
-    every run to its end. a's answer then finds its leases gone and writes nothing."""
+    every run to its end. a's answer then finds its leases gone and writes nothing. (On
+    SQLite no second runner can be working: the runner lock, ``engine.locks``.)"""
     a = runner("a")
     b = runner("b")
     seen: dict[str, PassReport] = {}
