@@ -169,3 +169,24 @@ def test_the_migrated_store_still_enforces_foreign_keys(store_url: str) -> None:
             )
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_leases_are_kept_out_of_the_write_ahead_log_on_postgres(postgres_url: str) -> None:
+    """A lease is worth nothing beyond its server's sessions (0017): unlogged, and logged
+    again when the revision is undone."""
+    open_store(postgres_url).close()
+    engine = sa.create_engine(postgres_url)
+    persistence = sa.text("SELECT relpersistence FROM pg_class WHERE relname = 'contact_leases'")
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(persistence).scalar_one() == "u"
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0016_effects_pending")
+            assert conn.execute(persistence).scalar_one() == "p"
+            command.upgrade(config, "head")
+            assert conn.execute(persistence).scalar_one() == "u"
+    finally:
+        engine.dispose()

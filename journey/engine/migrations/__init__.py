@@ -18,6 +18,7 @@ the Salesforce connector's — finds them at the head revision.
 * ``0012_sf_api_calls`` — the API calls of each day, counted by every worker at once.
 * ``0013_published_journeys`` — the version of each journey published now.
 * ``0016_effects_pending`` — the intents without an outcome indexed, for recovery.
+* ``0017_contact_leases_unlogged`` — the leases kept out of PostgreSQL's write-ahead log.
 
 A store made before Alembic has ``schema_version`` and no ``alembic_version``: it is
 stamped with the revision its version matches, then upgraded like any other. A revision
