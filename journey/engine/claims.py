@@ -353,13 +353,13 @@ class Claims:
             return {int(c) for c in won}
         # SQLite: one statement too, the ids as one JSON array (``json_each``), so its
         # text never changes and SQLAlchemy compiles and binds nothing per contact.
-        sql = _SQLITE_TAKE
-        stamp = _stamp(conn, datetime.now(UTC) + timedelta(seconds=self.lease_seconds))
-        params: tuple[Any, ...] = (self.worker_id, self.key, stamp, _json_ids(contact_ids))
-        if not self.exclusive:
-            sql += _SQLITE_TAKE_UNLESS_LIVE
-            params += (self.worker_id, _stamp(conn, datetime.now(UTC)))
-        won = conn.exec_driver_sql(sql + " RETURNING contact_id", params).scalars()
+        # A SQLite store gets here only when told it is not exclusive.
+        now = datetime.now(UTC)
+        until = _stamp(conn, now + timedelta(seconds=self.lease_seconds))
+        ids = _json_ids(contact_ids)
+        params = (self.worker_id, self.key, until, ids, self.worker_id, _stamp(conn, now))
+        sql = _SQLITE_TAKE + _SQLITE_TAKE_UNLESS_LIVE + " RETURNING contact_id"
+        won = conn.exec_driver_sql(sql, params).scalars()
         return {int(c) for c in won}
 
     def give_back(self, conn: Connection, contact_ids: Collection[int]) -> None:

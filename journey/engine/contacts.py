@@ -203,8 +203,12 @@ def write_contacts(
             else:
                 deletes.append({"cid": after.id, "key": key})
             unset = {was, now_value} == {"", "false"} and ctx.type_of(display) == "True/False"
-            heard = listens is None or listens("field_changed", display)
-            if before is not None and emit_field_events and not unset and heard:
+            if (
+                before is not None
+                and emit_field_events
+                and not unset
+                and (listens is None or listens("field_changed", display))
+            ):
                 events.append(event_row("field_changed", after.id, display, now_value, ctx.now))
         old_lists = before.lists if before else {}
         for key, name in after.lists.items():

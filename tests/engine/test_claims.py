@@ -21,7 +21,7 @@ from journey.connectors.base import EffectRequest, EffectResult
 from journey.connectors.recording import JournalingConnector
 from journey.dsl.syntax import Action
 from journey.engine import triggers
-from journey.engine.claims import LIVENESS, ContactLease, holder_key, leases_by_worker
+from journey.engine.claims import LIVENESS, Claims, ContactLease, holder_key, leases_by_worker
 from journey.engine.conditions import Evaluator
 from journey.engine.intake import import_rows
 from journey.engine.journeys import Catalog
@@ -332,3 +332,23 @@ def test_a_dead_workers_live_leases_are_taken_at_once(
         )
     a.run_until_idle(T0)
     assert_every_contact_finished_once(a.store, tmp_path / "journal.db")
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_on_sqlite_told_it_is_shared_a_live_lease_is_waited_out(store_url: str) -> None:
+    """``exclusive=False`` on SQLite: the leases are written and honoured, as on
+    PostgreSQL (without the liveness lock): a live lease of b's is not taken, a spent one is."""
+    store = open_store(store_url)
+    a = Claims(store, "a", exclusive=False)
+    b = Claims(store, "b", exclusive=False)
+    try:
+        with store.begin() as conn:
+            assert b.take(conn, {1, 2}) == {1, 2}
+        with store.begin() as conn:
+            assert a.take(conn, {1, 2, 3}) == {3}
+        expire(store, "b")
+        with store.begin() as conn:
+            assert a.take(conn, {1, 2}) == {1, 2}
+            assert leases_by_worker(conn) == {"a": 3}
+    finally:
+        store.close()
