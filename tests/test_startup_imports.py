@@ -422,14 +422,18 @@ def test_an_idle_run_on_the_embedded_org_loads_no_client_org_or_mail(
 def test_a_dry_run_on_the_embedded_org_loads_no_oauth_or_mail(
     routing: Path, tmp_path: Path
 ) -> None:
-    """The routing journey reads Salesforce fields, so its dry run reads a scratch copy of
-    the org through simple-salesforce; it asks for no OAuth token and sends no mail, so
-    neither Authlib (nor joserfc under it) nor the delivery stack is loaded. PyJWT and
-    cryptography are: ``simple_salesforce.login`` imports them whenever simple-salesforce
-    loads."""
+    """The routing journey reads Salesforce fields, so the dry run of a contact the org
+    may hold (an email its seed names) reads a scratch copy of the org through
+    simple-salesforce; it asks for no OAuth token and sends no mail, so neither Authlib
+    (nor joserfc under it) nor the delivery stack is loaded. PyJWT and cryptography are:
+    ``simple_salesforce.login`` imports them whenever simple-salesforce loads."""
+    seed = json.loads((routing / "salesforce-seed.json").read_text(encoding="utf-8"))
+    known = seed["User"][0]["Email"]
+    with (routing / "contacts.csv").open("a", encoding="utf-8") as contacts:
+        contacts.write(f"{known},Known,User,France,\n")
     command = ["dry-run", "journeys/routing.journey", "--contacts", "contacts.csv", "--json"]
     modules, printed = probed(command, routing, tmp_path / "cache")
-    assert len(json.loads(printed)["contacts"]) == 3
+    assert len(json.loads(printed)["contacts"]) == 4
     assert "simple_salesforce" in modules  # it did read the org
     unused = (
         "authlib",
@@ -441,3 +445,18 @@ def test_a_dry_run_on_the_embedded_org_loads_no_oauth_or_mail(
         "journey.connectors.notify.smtp",
     )
     assert under(modules, unused) == []
+
+
+def test_a_dry_run_of_contacts_the_embedded_org_cannot_hold_opens_no_org(
+    routing: Path, tmp_path: Path
+) -> None:
+    """New contacts (no Salesforce ID, no email the org's seed gives a record): the routing
+    journey's dry run has nothing to look up, so it makes no scratch org and loads no
+    connector, no client and no database layer (``connectors.dry_run_reads``)."""
+    command = ["dry-run", "journeys/routing.journey", "--contacts", "contacts.csv", "--json"]
+    modules, printed = probed(command, routing, tmp_path / "cache")
+    assert len(json.loads(printed)["contacts"]) == 3
+    assert "journey.connectors.dry_run_reads" in modules  # it did ask the org's seed
+    unopened = ("journey.connectors.factory", "journey.connectors.scratch")
+    unopened += ("journey.engine.linking",)
+    assert under(modules, (*NOT_FOR_LOCAL_STEPS, *unopened, "sqlalchemy", "pydantic")) == []

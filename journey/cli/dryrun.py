@@ -3,9 +3,11 @@
 Pipeline position: the thin shell around ``engine.dryrun``: for a journey that needs
 Salesforce (``engine.org_reads``), open the dry run's connector (the real Salesforce
 connector on a scratch copy of the embedded org, or reading a configured org with its
-writes captured — ``connectors.scratch``; imported only then), take each contact
-through the journey, print each path as its chunk of contacts is done (``--json`` for
-programs, ``--jsonl`` for a large file's report read as it comes). Refused rows are
+writes captured — ``connectors.scratch``; imported only then, and for a journey that only
+reads its contacts' records from the embedded org, only once a contact might have one:
+``connectors.dry_run_reads``), take each contact through the journey, print each path as
+its chunk of contacts is done (``--json`` for programs, ``--jsonl`` for a large file's
+report read as it comes). Refused rows are
 reported by line and end the command with exit 1, as ``contacts import`` does; nothing is
 written anywhere, not even a store.
 """
@@ -13,6 +15,7 @@ written anywhere, not even a store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -32,9 +35,13 @@ from journey.engine.dryrun import (
     stream_dry_run,
 )
 from journey.engine.dryrun_json import json_document, jsonl_lines, write_all
+from journey.engine.org_reads import calls_salesforce
 
 if TYPE_CHECKING:
     from journey.connectors.base import Connector
+    from journey.connectors.factory import ConnectorHandle
+    from journey.connectors.sync import RecordReader
+    from journey.engine.contact import ContactView
 
 __all__ = ["dry_run_command", "print_dry_run"]
 
@@ -68,43 +75,83 @@ def dry_run_command(
     Paths are printed as the contacts are taken through, a chunk at a time."""
     moment = parse_moment(at)
     setup = load_dry_run(file)
+    emails = _embedded_emails(setup) if setup.needs_org else None
     if not setup.needs_org:
-        run = _frozen(setup, contacts, moment, None, as_json, as_jsonl)
-    else:
-        from journey.connectors.factory import open_connector
+        run = _frozen(setup, contacts, moment, Reads(), as_json, as_jsonl)
+    elif emails is not None:
+        from journey.connectors.dry_run_reads import OrgOnFirstRead, might_be_known
 
-        # The real connector, on scratch copies: the project's org and store stay as they
-        # are, so there is nothing for JOURNEY_CONNECTOR=recording to spare.
-        with open_connector(setup.project_config(), dry_run=True) as connector:
-            run = _frozen(setup, contacts, moment, connector, as_json, as_jsonl)
+        with OrgOnFirstRead(lambda: _scratch(setup)) as reader:
+            reads = Reads(reader=reader, known=might_be_known(emails))
+            run = _frozen(setup, contacts, moment, reads, as_json, as_jsonl)
+    else:
+        with _scratch(setup) as connector:
+            run = _frozen(setup, contacts, moment, Reads(connector), as_json, as_jsonl)
     if run.errors:
         raise typer.Exit(ExitCode.PROBLEMS)
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What the dry run reaches Salesforce through: the scratch connector (a journey that
+    calls Salesforce), a reader opened on first need with the contacts worth looking up
+    (``connectors.dry_run_reads``), or nothing (a journey that needs no org)."""
+
+    connector: Connector | None = None
+    reader: RecordReader | None = None
+    known: Callable[[ContactView], bool] | None = None
+
+
+def _embedded_emails(setup: DryRunSetup) -> frozenset[str] | None:
+    """The embedded org's Leads' and Contacts' emails, for a journey whose only need of the
+    org is to read its contacts' records; None when the org must be opened anyway."""
+    if setup.config.salesforce.remote or calls_salesforce(setup.journey):
+        return None
+    from journey.connectors.dry_run_reads import person_emails
+
+    return person_emails(setup.config)
+
+
+def _scratch(setup: DryRunSetup) -> ConnectorHandle:
+    from journey.connectors.factory import open_connector
+
+    # The real connector, on scratch copies: the project's org and store stay as they
+    # are, so there is nothing for JOURNEY_CONNECTOR=recording to spare.
+    return open_connector(setup.project_config(), dry_run=True)
 
 
 def _frozen(
     setup: DryRunSetup,
     contacts: Path,
     moment: datetime,
-    connector: Connector | None,
+    reads: Reads,
     as_json: bool,
     jsonl: bool,
 ) -> DryRunStream:
     # The collector held back while the contacts are taken through (``engine.collector``).
     with held_back():
-        return _report(setup, contacts, moment, connector, as_json, jsonl)
+        return _report(setup, contacts, moment, reads, as_json, jsonl)
 
 
 def _report(
     setup: DryRunSetup,
     contacts: Path,
     moment: datetime,
-    connector: Connector | None,
+    reads: Reads,
     as_json: bool,
     jsonl: bool,
 ) -> DryRunStream:
     # The human report starts with the number of contacts: it reads the file first.
     human = not (as_json or jsonl)
-    run = stream_dry_run(setup, contacts, moment, connector, whole=human)
+    run = stream_dry_run(
+        setup,
+        contacts,
+        moment,
+        reads.connector,
+        reader=reads.reader,
+        known=reads.known,
+        whole=human,
+    )
 
     def refused() -> list[dict[str, Any]]:
         return [row_problem(str(contacts), e.row, e.message) for e in run.errors]

@@ -46,6 +46,7 @@ from journey.connectors.salesforce.errors import ConnectionSettingsError
 from journey.connectors.salesforce.state import ConnectorState
 from journey.emulator.store import is_seeded
 from journey.engine.config import ProjectConfig
+from journey.engine.config_file import embedded_org_dir
 from journey.engine.locks import FileLock, InUseError, command_name, holder_words
 from journey.engine.store import open_store
 
@@ -89,7 +90,7 @@ def connector_state(url: str) -> ConnectorState:
 
 
 def embedded_state_dir(config: ProjectConfig) -> Path:
-    return config.state_dir / "emulator"
+    return embedded_org_dir(config.root)
 
 
 class _Embedded:

@@ -26,7 +26,15 @@ if TYPE_CHECKING:
 # org's names from it. Applying one needs the org itself, so the modules that make an org
 # are imported by the methods that apply the seed, not here.
 
-__all__ = ["DEFAULT_SEED", "MAX_SEED_BYTES", "SeedError", "apply_seed", "load_seed", "seed_names"]
+__all__ = [
+    "DEFAULT_SEED",
+    "MAX_SEED_BYTES",
+    "SeedError",
+    "apply_seed",
+    "load_seed",
+    "seed_emails",
+    "seed_names",
+]
 
 #: What an org holds without a seed: one connected admin and Salesforce's lead statuses.
 DEFAULT_SEED: dict[str, Any] = {
@@ -150,6 +158,26 @@ def seed_names(seed: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]
         if isinstance(c, Mapping) and c.get("Name")
     )
     return users, campaigns
+
+
+def seed_emails(seed: Mapping[str, Any]) -> frozenset[str]:
+    """Every text a seed gives a field whose name ends in "Email", anywhere in it, letter
+    case folded: a superset of the emails its org's Leads and Contacts will have (a
+    Contact made by a conversion or a person account takes its email from the seed's
+    Lead or ``PersonEmail``), for a caller that must know before the org is made."""
+    found: set[str] = set()
+    stack: list[Any] = [seed]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(item, str) and str(key).casefold().endswith("email"):
+                    found.add(item.casefold())
+                else:
+                    stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return frozenset(found)
 
 
 def _listed(seed: Mapping[str, Any], key: str) -> list[Any]:

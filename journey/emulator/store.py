@@ -38,7 +38,7 @@ from typing import Any
 
 from journey.emulator.ids import mint
 
-__all__ = ["ORG_FILE", "Store", "StoredRecord", "is_seeded"]
+__all__ = ["ORG_FILE", "Store", "StoredRecord", "is_seeded", "person_emails"]
 
 #: The org's file in its state folder.
 ORG_FILE = "org.db"
@@ -280,3 +280,22 @@ def is_seeded(state_dir: Path) -> bool:
     except sqlite3.Error:
         return False
     return row is not None
+
+
+def person_emails(state_dir: Path) -> frozenset[str] | None:
+    """The email of every Lead and Contact the org kept in ``state_dir`` holds (deleted
+    ones too), letter case folded as its SOQL compares text (``literals``): what a caller
+    asks to know which contacts the org cannot find by email, without loading the org.
+    Read with sqlite3 alone and read-only; ``None`` when there is no org yet or any doubt."""
+    path = state_dir / ORG_FILE
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT json_extract(data, '$.Email') FROM records "
+                "WHERE sobject IN ('Lead', 'Contact')"
+            ).fetchall()
+    except sqlite3.Error:
+        return None
+    return frozenset(str(email).casefold() for (email,) in rows if email)

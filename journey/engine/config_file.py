@@ -43,3 +43,8 @@ def seed_path(root: Path, seed: str | None) -> Path | None:
 def state_dir(root: Path) -> Path:
     """``.journey/`` under the project root: store, emulator state, outbox."""
     return root / ".journey"
+
+
+def embedded_org_dir(root: Path) -> Path:
+    """``.journey/emulator/``: where the embedded emulated org keeps its state."""
+    return state_dir(root) / "emulator"

@@ -28,7 +28,7 @@ looked up before its first step and again right after an action linked it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     # Imported where a connector is used: a journey that needs no Salesforce is taken
     # through with none (``engine.org_reads``).
     from journey.connectors.base import Connector, EffectResult
-    from journey.engine.config import ProjectConfig
+    from journey.connectors.sync import RecordReader
+    from journey.engine.config import ProjectConfig, SyncConfig
     from journey.engine.linking import LinkReader
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "DryRunReport",
     "DryRunSetup",
     "DryRunStream",
+    "Lookups",
     "dry_run",
     "dry_run_file",
     "iso_moment",
@@ -160,12 +162,12 @@ def dry_run(
     connector: Connector | None = None,
     *,
     keep_records: bool = True,
-    links: tuple[LinkReader, ContactContext] | None = None,
+    links: Lookups | None = None,
     chunk: int = CHUNK,
 ) -> DryRunReport:
     """Take every contact through ``journey`` from ``at`` (module docstring). ``links``:
-    the reader that looks the contacts' records up, and the context their values are
-    checked in. The report holds every path: ``iter_dry_run`` for one at a time."""
+    how the contacts' records are looked up. The report holds every path:
+    ``iter_dry_run`` for one at a time."""
     paths = iter_dry_run(
         journey,
         contacts,
@@ -187,7 +189,7 @@ def iter_dry_run(
     connector: Connector | None = None,
     *,
     keep_records: bool = True,
-    links: tuple[LinkReader, ContactContext] | None = None,
+    links: Lookups | None = None,
     chunk: int = CHUNK,
 ) -> Iterator[ContactPath]:
     """``dry_run``'s paths in the contacts' order, ``chunk`` contacts at a time: a chunk is
@@ -214,10 +216,10 @@ def _run_chunk(
     evaluator: Evaluator,
     connector: Connector | None,
     keep_records: bool,
-    links: tuple[LinkReader, ContactContext] | None,
+    links: Lookups | None,
 ) -> list[ContactPath]:
     if links is not None:
-        links[0].read_detached(contacts, links[1])
+        links.read(contacts)
     walkers = [
         _Walker(
             view,
@@ -292,7 +294,7 @@ def _perform(
     journey: CompiledJourney,
     walkers: Sequence[_Walker],
     connector: Connector,
-    links: tuple[LinkReader, ContactContext] | None,
+    links: Lookups | None,
 ) -> None:
     from journey.connectors.base import EffectRequest
 
@@ -318,7 +320,39 @@ def _perform(
                 member.view.salesforce_type = result.changes.salesforce_type
                 linked.append(member.view)
         if links is not None and linked:
-            links[0].read_detached(linked, links[1])
+            links.read(linked)
+
+
+class Lookups:
+    """How a dry run looks its contacts' records up: ``engine.linking``'s detached read,
+    through ``reader``, for the contacts ``known`` says the org could find (None: every
+    contact with an ID or an email; ``connectors.dry_run_reads``). The ``LinkReader``
+    (and the database layer it is built on) is made by the first lookup, so a dry run
+    that looks nothing up never loads it, nor ``sync`` (the configuration's models)."""
+
+    def __init__(
+        self,
+        reader: RecordReader,
+        sync: Callable[[], SyncConfig],
+        field_types: Mapping[str, str],
+        ctx: ContactContext,
+        known: Callable[[ContactView], bool] | None = None,
+    ) -> None:
+        self.reader, self.sync, self.field_types = reader, sync, field_types
+        self.ctx, self.known = ctx, known
+        self._links: LinkReader | None = None
+
+    def read(self, views: Sequence[ContactView]) -> None:
+        """The records of ``views`` read into them (``LinkReader.read_detached``)."""
+        known = self.known
+        wanted = list(views) if known is None else [v for v in views if known(v)]
+        if not wanted:
+            return
+        if self._links is None:
+            from journey.engine.linking import LinkReader
+
+            self._links = LinkReader(self.reader, self.sync(), self.field_types)
+        self._links.read_detached(wanted, self.ctx)
 
 
 @dataclass(slots=True)
@@ -416,6 +450,8 @@ def stream_dry_run(
     at: datetime,
     connector: Connector | None = None,
     *,
+    reader: RecordReader | None = None,
+    known: Callable[[ContactView], bool] | None = None,
     whole: bool = False,
     chunk: int = CHUNK,
 ) -> DryRunStream:
@@ -425,8 +461,10 @@ def stream_dry_run(
     ``whole``: read every contact first (the count is known before the first path; the
     refused rows too). ``connector``: none for a journey that needs no Salesforce; one
     that reads records (``connectors.sync.RecordReader``) looks each contact's record up
-    first. It must stay open while the paths are taken. ``IntakeError`` for a file that
-    cannot be read at all is raised here, before any path."""
+    first. ``reader``: reads them for a journey that calls no Salesforce action, with
+    ``known`` the contacts worth looking up (``Lookups``). Either must stay open while
+    the paths are taken. ``IntakeError`` for a file that cannot be read at all is raised
+    here, before any path."""
     config, journey = setup.config, setup.journey
     evaluator = Evaluator(setup.segments, config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
@@ -439,14 +477,14 @@ def stream_dry_run(
         contacts: Iterator[ContactView] = (views.pop() for _ in range(count))
     else:
         contacts = _checked(stream_views(contacts_csv, ctx, errors))
-    links = None
-    if connector is not None:
+    if reader is None and connector is not None:
         from journey.connectors.sync import RecordReader
-        from journey.engine.linking import LinkReader
 
-        if isinstance(connector, RecordReader):
-            sync = setup.project_config().sync
-            links = (LinkReader(connector, sync, config.all_fields()), ctx)
+        reader = connector if isinstance(connector, RecordReader) else None
+    links = None
+    if reader is not None:
+        sync = lambda: setup.project_config().sync  # noqa: E731 -- loaded by the first lookup
+        links = Lookups(reader, sync, config.all_fields(), ctx, known)
     paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
     return DryRunStream(journey.name, journey.version, at, count, paths, errors)
 
