@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from journey.connectors.sync import FieldInfo, Record
+from journey.connectors.sync import FieldInfo, Record, might_hold
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,10 +65,7 @@ def might_be_known(emails: frozenset[str]) -> Callable[[ContactView], bool]:
     a Salesforce ID, or an email among them (compared as the org compares them)."""
 
     def known(view: ContactView) -> bool:
-        if view.salesforce_id:
-            return True
-        email = view.email
-        return email is not None and email.strip().casefold() in emails
+        return might_hold(emails, view.salesforce_id, view.email)
 
     return known
 

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ from journey.connectors.base import Connector
 from journey.connectors.salesforce.connector import SalesforceConnector, current_pause
 from journey.connectors.salesforce.errors import ConnectionSettingsError
 from journey.connectors.salesforce.state import ConnectorState
-from journey.emulator.store import is_seeded
+from journey.emulator.store import is_seeded, person_emails
 from journey.engine.config import ProjectConfig
 from journey.engine.config_file import embedded_org_dir
 from journey.engine.locks import FileLock, InUseError, command_name, holder_words
@@ -103,16 +104,26 @@ class _Embedded:
         self.endpoint: Endpoint | None = None
         self._starting = threading.Lock()
 
+    def make(self) -> EmulatedOrg:
+        """The org made — seeded, when it is new — but not served: a seed it cannot take
+        is refused now, and nothing of HTTP is loaded until a call needs it."""
+        with self._starting:
+            if self.org is None:
+                self.org = _embedded_org(self.config)
+            return self.org
+
     def start(self) -> tuple[EmulatedOrg, Endpoint]:
         with self._starting:
-            if self.org is None or self.endpoint is None:
-                self.org, self.endpoint = _serve_embedded(self.config)
+            if self.org is None:
+                self.org = _embedded_org(self.config)
+            if self.endpoint is None:
+                self.endpoint = _serve(self.org, self.config)
             return self.org, self.endpoint
 
     def stop(self) -> None:
         if self.org is not None:
             self.org.stop()
-            self.org = None
+            self.org, self.endpoint = None, None
 
 
 @dataclass
@@ -213,21 +224,32 @@ def start_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint, FileLo
 
 def _serve_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
     """The embedded org, served; the caller holds its lock."""
-    from journey.connectors.salesforce.connection import Endpoint
+    org = _embedded_org(config)
+    return org, _serve(org, config)
+
+
+def _embedded_org(config: ProjectConfig) -> EmulatedOrg:
+    """The embedded org, seeded from ``[salesforce] seed`` if it is new; not served."""
     from journey.emulator import EmulatedOrg, SeedError
 
     try:
-        org = EmulatedOrg(
+        return EmulatedOrg(
             embedded_state_dir(config), config.seed_path, version=config.salesforce.api_version
         )
     except SeedError as error:
         raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+
+
+def _serve(org: EmulatedOrg, config: ProjectConfig) -> Endpoint:
+    """``org`` served on 127.0.0.1; stopped if it cannot be."""
+    from journey.connectors.salesforce.connection import Endpoint
+
     try:
         served = org.start()
     except BaseException:
         org.stop()
         raise
-    endpoint = Endpoint(
+    return Endpoint(
         served.instance_url,
         served.version,
         session_id=served.session_id,
@@ -235,7 +257,6 @@ def _serve_embedded(config: ProjectConfig) -> tuple[EmulatedOrg, Endpoint]:
         connect_timeout=config.salesforce.connect_timeout,
         read_timeout=config.salesforce.read_timeout,
     )
-    return org, endpoint
 
 
 def _org_api(endpoint: Endpoint, state: ConnectorState, config: ProjectConfig) -> OrgApi:
@@ -293,7 +314,7 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
             lock = _lock_embedded(config)
             embedded = _Embedded(config)
             if not is_seeded(embedded_state_dir(config)):
-                embedded.start()  # a new org: seeded now, so a bad seed is refused now
+                embedded.make()  # a new org: seeded now, so a bad seed is refused now
             description = f"using the embedded emulated org ({_where(config)})"
         state = connector_state(config.store_url)
         state.prune(datetime.now(UTC) - JOURNAL_DAYS)
@@ -314,8 +335,16 @@ def open_connector(config: ProjectConfig, *, dry_run: bool = False) -> Connector
         if lock is not None:
             lock.release()
         raise
+    # The embedded org is this process's (its lock is held): its file says which emails
+    # its Leads and Contacts have, so a new contact is looked up without a call.
+    emails = None if embedded is None else partial(person_emails, embedded_state_dir(config))
     connector = SalesforceConnector(
-        api, state, settings, groups=config.groups, notifier=lambda: _notifier(config)
+        api,
+        state,
+        settings,
+        groups=config.groups,
+        notifier=lambda: _notifier(config),
+        person_emails=emails,
     )
     return ConnectorHandle(connector, description, None, state, lock=lock, embedded=embedded)
 

@@ -49,6 +49,7 @@ from journey.connectors.salesforce.connection import (
 from journey.connectors.salesforce.connector import PAUSE_KEY, SalesforceConnector
 from journey.connectors.salesforce.state import ConnectorState, RecordLink
 from journey.emulator import EmulatedOrg, SeedError
+from journey.emulator.store import person_emails
 from journey.engine.config import ProjectConfig
 from journey.engine.project import store_exists
 from journey.engine.store import NotificationOutbox
@@ -104,8 +105,10 @@ def open_scratch(config: ProjectConfig, embedded_dir: Path, where: str) -> Scrat
             description = f"dry run on a scratch copy of the embedded emulated org ({where})"
         api = OrgApi(client, budget, bulk_threshold=sys.maxsize, renewal=renewal)
         notifier = partial(_captured_notifier, config)  # made by the first notification
+        # A scratch org is a file of this dry run's: it says which emails it holds.
+        emails = None if org is None else partial(person_emails, folder / "org")
         connector = SalesforceConnector(
-            api, state, settings, groups=config.groups, notifier=notifier
+            api, state, settings, groups=config.groups, notifier=notifier, person_emails=emails
         )
     except BaseException:
         if state is not None:

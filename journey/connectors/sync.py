@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeAlias, runtime_checkable
 __all__ = [
     "Criterion",
     "FieldInfo",
+    "KnowsPersonEmails",
     "ObjectChanges",
     "ObjectRead",
     "Record",
@@ -37,6 +38,7 @@ __all__ = [
     "SyncReadError",
     "SyncSource",
     "WriteResult",
+    "might_hold",
 ]
 
 Record: TypeAlias = dict[str, Any]
@@ -147,6 +149,27 @@ class RecordReader(Protocol):
         while unconverted — oldest first; one query per 200 values. Raises ``SyncPaused``
         or ``SyncReadError``."""
         ...
+
+
+@runtime_checkable
+class KnowsPersonEmails(Protocol):
+    """An org that can say, without a call, which emails its Leads and Contacts have (the
+    embedded org, whose file is this project's): the link read then asks it only for
+    the contacts it may hold (``might_hold``)."""
+
+    def person_emails(self) -> frozenset[str] | None:
+        """Every email of the org's Leads and Contacts, letter case folded (a superset
+        will do); ``None`` when it cannot say (then every contact is looked up)."""
+        ...
+
+
+def might_hold(emails: frozenset[str] | None, salesforce_id: str | None, email: str | None) -> bool:
+    """Whether a lookup by this ID or email (``engine.linking``) could find a record in an
+    org whose Leads and Contacts have ``emails`` (case-folded; None: not known, so yes).
+    An email is compared as SOQL compares text, without letter case."""
+    if emails is None or salesforce_id:
+        return True
+    return email is not None and email.strip().casefold() in emails
 
 
 class SyncSource(RecordReader, Protocol):

@@ -29,10 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import requests
-from simple_salesforce.api import Salesforce
+from typing import TYPE_CHECKING, Any
 
 from journey.emulator import edition, versions
 from journey.emulator.bulk import BulkApi
@@ -51,6 +48,12 @@ from journey.emulator.server import (
     ensure_certificates,
 )
 from journey.emulator.store import ORG_FILE, Store
+
+# The client side (requests, simple-salesforce) is imported by ``client``: an org made
+# only to be seeded, or served to another process's client, never loads it.
+if TYPE_CHECKING:
+    import requests
+    from simple_salesforce.api import Salesforce
 
 __all__ = ["EmulatedOrg", "OrgEndpoint"]
 
@@ -214,6 +217,9 @@ class EmulatedOrg:
 
     def client(self, session_id: str | None = None) -> Salesforce:
         """A simple-salesforce client built exactly as the connector builds one."""
+        import requests
+        from simple_salesforce.api import Salesforce
+
         endpoint = self.start() if self._server is None else self.endpoint
         session = requests.Session()
         session.verify = str(endpoint.ca_file)

@@ -20,11 +20,13 @@ created or found its record) is looked up again; intake needs to know nothing of
   ``ensure_records`` links to as well;
 * a record another contact is already linked to is never linked to a second one.
 
-One query per 200 contacts per object. A read the org refuses leaves the markers as they
-were: the runner holds the batch, and the next pass reads again. A refusal for a field
-(``INVALID_FIELD``) is checked against the org's describe as the sync checks it
-(``engine.sync.describe``), so a mapped field the org lacks is named with where
-journey.toml maps it, not as Salesforce's raw answer.
+One query per 200 contacts per object, for the contacts the org may hold: an org that
+says which emails its Leads and Contacts have (``connectors.sync.KnowsPersonEmails``:
+the embedded org reads its file) is not asked for the others. A read the org refuses
+leaves the markers as they were: the runner holds the batch, and the next pass reads
+again. A refusal for a field (``INVALID_FIELD``) is checked against the org's describe
+as the sync checks it (``engine.sync.describe``), so a mapped field the org lacks is
+named with where journey.toml maps it, not as Salesforce's raw answer.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journey.connectors.sync import Record, RecordReader, SyncReadError
+from journey.connectors.sync import (
+    KnowsPersonEmails,
+    Record,
+    RecordReader,
+    SyncReadError,
+    might_hold,
+)
 from journey.engine.config import SyncConfig
 from journey.engine.contact import ContactView
 from journey.engine.contacts import ContactContext
@@ -176,7 +184,14 @@ class LinkReader:
         self, views: Sequence[ContactView], fields: Mapping[RecordType, tuple[str, ...]]
     ) -> dict[int, tuple[RecordType, Record]]:
         """Contact ID -> the record found for it, and its object. A field refused is
-        explained by the sync's describe check where the reader can describe."""
+        explained by the sync's describe check where the reader can describe. An org
+        that knows which emails it holds (the embedded one) is asked only for the
+        contacts it may hold: a new contact is found nowhere without a call."""
+        if isinstance(self.reader, KnowsPersonEmails):
+            emails = self.reader.person_emails()
+            views = [v for v in views if might_hold(emails, v.salesforce_id, v.email)]
+            if not views:
+                return {}
         try:
             return self._lookup(views, fields)
         except SyncReadError as problem:

@@ -244,3 +244,34 @@ def test_assign_lead_writes_only_the_owner_over_an_existing_lead(embedded: Path)
     [(outcome, detail)] = sup.feed(PEOPLE["owned"])
     assert outcome == "done"
     assert "update Lead" in detail
+
+
+READ_ONLY = """journey "Read"
+trigger added to list "Look"
+if field "Lead Owner" is empty:
+    add to list "Unowned"
+else:
+    add to list "Owned"
+"""
+
+
+def test_new_contacts_are_not_looked_up_in_the_embedded_org_and_known_ones_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded org's file says which emails its Leads and Contacts have: a run of
+    contacts it does not hold asks it nothing (no call counted), and one it holds — in
+    other letter case — is still found and decided on its record."""
+    monkeypatch.delenv("JOURNEY_DATABASE_URL", raising=False)
+    root = make_project(tmp_path / "project", {"read": READ_ONLY})
+    monkeypatch.chdir(root)
+    new = [{"Email": f"new{i}@fresh.example", "Last Name": "New"} for i in range(3)]
+    sup.import_contacts(root, new, "Look")
+    assert sup.run()["ended"] == 3
+    assert sup.as_json("status")["salesforce"]["api"]["calls_by_journeys"] == 0
+    assert "Unowned" in lists("new0@fresh.example")
+    sup.import_contacts(root, [{"Email": PEOPLE["owned"].upper()}], "Look")
+    assert sup.run()["ended"] == 1
+    assert sup.as_json("status")["salesforce"]["api"]["calls_by_journeys"] > 0
+    shown = sup.contact(PEOPLE["owned"].upper())
+    assert shown["fields"]["Lead Owner"] == "Bob Seller"
+    assert "Owned" in shown["lists"]

@@ -120,7 +120,9 @@ class SalesforceConnector:
         groups: Mapping[str, Sequence[str]] | None = None,
         notifier: Notifier | Callable[[], Notifier] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        person_emails: Callable[[], frozenset[str] | None] | None = None,
     ) -> None:
+        self._person_emails = person_emails
         self._make_api = api if callable(api) else _given(api)
         self._make_notifier = notifier if callable(notifier) else _given(notifier)
         self.state, self.settings = state, settings
@@ -257,6 +259,11 @@ class SalesforceConnector:
         """``connectors.sync.RecordReader``, for the engine's link read: the sync source's
         read, over this connector's client, budget and pause."""
         return self._replication().read_records(sobject, fields, ids=ids, emails=emails)
+
+    def person_emails(self) -> frozenset[str] | None:
+        """``connectors.sync.KnowsPersonEmails``: what ``person_emails`` (given by the
+        factory for the embedded org, whose file it reads) says; None for any other org."""
+        return self._person_emails() if self._person_emails is not None else None
 
     def describe(self, sobject: str, *, refresh: bool = False) -> list[FieldInfo]:
         """The sync source's kept describe (``connectors.salesforce.describe``), so the
