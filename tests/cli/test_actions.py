@@ -468,8 +468,9 @@ def test_update_salesforce_field_skips_a_contact_with_no_record_without_a_call(
     assert "no Salesforce record" in detail
     assert sup.contact("nobody@x.example")["runs"][0]["status"] == "completed"
     assert sup.query(root, "SELECT Id FROM Lead") == []
-    # Two reads — its email looked up on Lead and on Contact before the step — no write.
-    assert sup.as_json("salesforce", "status")["api"]["calls_by_journeys"] == 2
+    # No call at all: the embedded org holds no Lead or Contact with its email (its file
+    # says so, ``connectors.sync.KnowsPersonEmails``), so nothing is looked up, nor written.
+    assert sup.as_json("salesforce", "status")["api"]["calls_by_journeys"] == 0
 
 
 REASSIGN_JOURNEY = """journey "Move"
