@@ -388,6 +388,11 @@ def test_importing_contacts_loads_no_connector(routing: Path, tmp_path: Path) ->
     assert "3 created" in printed
     assert "journey.engine.csv_import" in modules
     assert under(modules, (*NOT_FOR_LOCAL_STEPS, "journey.connectors", "journey.emulator")) == []
+    # journey init's journey.toml is one ``engine.config_view`` reads: no models, no Alembic
+    # once the store exists (the second import).
+    assert under(modules, ("pydantic", "journey.engine.config")) == []
+    again = probed(command, routing, tmp_path / "cache")[0]
+    assert under(again, ("pydantic", "journey.engine.config", "alembic")) == []
 
 
 def test_a_run_of_local_steps_takes_the_contacts_through(routing: Path, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ See ``docs/configuration.md`` for every key.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -27,10 +26,12 @@ from pydantic import (
 
 from journey.engine.config_file import (
     CONFIG_FILE,
+    DEFAULT_STORE_URL,
     SYNC_OBJECTS,
     find_config,
     seed_path,
     state_dir,
+    store_url,
 )
 from journey.engine.serve_config import ServeConfig
 from journey.vocabulary import NOT_PROVIDED, STANDARD_FIELD_TYPES, FieldType
@@ -74,7 +75,7 @@ class _Section(BaseModel):
 
 
 class StoreConfig(_Section):
-    url: str = "sqlite:///.journey/state.db"
+    url: str = DEFAULT_STORE_URL
 
 
 #: How a real org is reached (docs/salesforce.md, "Connecting"): the OAuth 2.0 flows, a
@@ -355,15 +356,8 @@ class ProjectConfig(_Section):
 
     @property
     def store_url(self) -> str:
-        """The store URL: ``JOURNEY_DATABASE_URL`` wins, then ``[store] url``; a relative
-        SQLite path is taken relative to the project root."""
-        url = os.environ.get("JOURNEY_DATABASE_URL") or self.store.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            rest = url[len(prefix) :]
-            if rest and rest != ":memory:":
-                return prefix + str((self.root / rest).resolve())
-        return url
+        """``config_file.store_url``: the environment's, else ``[store] url``."""
+        return store_url(self.root, self.store.url)
 
     @property
     def seed_path(self) -> Path | None:

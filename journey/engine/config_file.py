@@ -8,9 +8,10 @@ looking for its ``journeys/``) find it without loading the configuration's model
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-__all__ = ["CONFIG_FILE", "SYNC_OBJECTS", "find_config"]
+__all__ = ["CONFIG_FILE", "DEFAULT_STORE_URL", "SYNC_OBJECTS", "find_config", "store_url"]
 
 CONFIG_FILE = "journey.toml"
 
@@ -18,6 +19,22 @@ CONFIG_FILE = "journey.toml"
 #: seen before the Contact it became; Accounts before the contacts that show their fields).
 #: Here, with the file's name, for the modules that need these names but not the models.
 SYNC_OBJECTS = ("Account", "Lead", "Contact", "CampaignMember")
+
+
+#: ``[store] url`` when journey.toml names none: a SQLite file in the project's state folder.
+DEFAULT_STORE_URL = "sqlite:///.journey/state.db"
+
+
+def store_url(root: Path, configured: str) -> str:
+    """The store URL: ``JOURNEY_DATABASE_URL`` wins, then ``[store] url`` (``configured``);
+    a relative SQLite path is taken relative to the project root."""
+    url = os.environ.get("JOURNEY_DATABASE_URL") or configured
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        rest = url[len(prefix) :]
+        if rest and rest != ":memory:":
+            return prefix + str((root / rest).resolve())
+    return url
 
 
 def find_config(start: Path) -> Path | None:

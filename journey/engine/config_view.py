@@ -1,6 +1,7 @@
 """``journey.toml`` read without the configuration's models, for the commands that only look.
 
-Pipeline position: beside ``engine.config``, for ``journey check``. Loading Pydantic and
+Pipeline position: beside ``engine.config``, for ``journey check``, the dry run and the
+import (``engine.intake_project``). Loading Pydantic and
 building the configuration's models costs a third of a ``journey check``; most projects on
 the embedded org hold only ``[salesforce] seed``, ``[groups]``, ``[segments]`` and
 ``[fields]``, which need no models to be read. ``read_view`` reads such a file, checks
@@ -17,7 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from journey.engine.config_file import find_config, seed_path, state_dir
+from journey.engine.config_file import (
+    DEFAULT_STORE_URL,
+    find_config,
+    seed_path,
+    state_dir,
+    store_url,
+)
 from journey.vocabulary import STANDARD_FIELD_TYPES, FieldType
 
 __all__ = ["ProjectView", "read_view"]
@@ -71,6 +78,11 @@ class ProjectView:
     @property
     def state_dir(self) -> Path:
         return state_dir(self.root)
+
+    @property
+    def store_url(self) -> str:
+        # A file the view vouches for has no [store] section.
+        return store_url(self.root, DEFAULT_STORE_URL)
 
     def all_fields(self) -> dict[str, str]:
         return {**STANDARD_FIELD_TYPES, **self.fields}

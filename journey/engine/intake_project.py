@@ -16,13 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from journey.engine.conditions import Evaluator
-from journey.engine.config import ProjectConfig, load_config
+from journey.engine.config_view import read_view
 from journey.engine.contacts import ContactContext
 from journey.engine.segments import segments_of
 from journey.engine.store import Store, open_store
 from journey.engine.sync.mapping import inbound_only_fields
+
+if TYPE_CHECKING:
+    from journey.engine.config import ProjectConfig
 
 __all__ = ["IntakeProject", "contact_context", "open_intake"]
 
@@ -49,8 +53,16 @@ def contact_context(config: ProjectConfig, evaluator: Evaluator, now: datetime) 
 @contextmanager
 def open_intake(start: Path | None = None) -> Iterator[IntakeProject]:
     """The project found from ``start`` (default: the current folder), its store made if
-    new, closed on leaving."""
-    config = load_config(start)
+    new, closed on leaving. Its ``journey.toml`` is read as ``journey check`` reads it
+    (``engine.config_view``, no Pydantic models) when it can be: an import reads only
+    its fields, segments, sync mappings and store."""
+    view = read_view(start)
+    if view is not None:
+        config = cast("ProjectConfig", view)
+    else:
+        from journey.engine.config import load_config
+
+        config = load_config(start)
     evaluator = Evaluator(segments_of(config), config.all_fields())
     store = open_store(config.store_url)
     try:

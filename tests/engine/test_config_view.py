@@ -74,6 +74,7 @@ def test_the_view_reads_what_the_models_load(tmp_path: Path, name: str) -> None:
     )
     assert view.all_fields() == config.all_fields()
     assert (view.seed_path, view.state_dir) == (config.seed_path, config.state_dir)
+    assert view.store_url == config.store_url
     sf = config.salesforce
     assert (view.salesforce.seed, view.salesforce.remote) == (sf.seed, sf.remote)
     assert (view.salesforce.instance_url, view.salesforce.kind) == (sf.instance_url, sf.kind)
@@ -87,6 +88,7 @@ def test_without_a_journey_toml_the_view_is_the_default(tmp_path: Path) -> None:
     view, config = read_view(tmp_path), load_config(tmp_path)
     assert view is not None
     assert (view.root, view.found, view.groups) == (config.root, config.found, config.groups)
+    assert view.store_url == config.store_url
 
 
 @pytest.mark.parametrize("name", LEFT_TO_THE_MODELS)
