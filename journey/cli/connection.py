@@ -20,14 +20,12 @@ import typer
 from journey.cli.app import JsonOpt, salesforce_app
 from journey.cli.errors import fail
 from journey.connectors.authorise import connect_org, disconnect_org, renew_org
-from journey.connectors.factory import connection_basics, connection_status
+from journey.connectors.factory import connection_summary
 from journey.connectors.salesforce.errors import ConnectionSettingsError
-from journey.engine.config import ProjectConfig, load_config
-from journey.engine.project import store_exists
+from journey.engine.config import load_config
 
 __all__ = [
     "connect_command",
-    "connection_summary",
     "disconnect_command",
     "renew_command",
     "status_command",
@@ -132,17 +130,6 @@ def _usage_line(api: dict[str, Any]) -> str:
         seen = f"the org has used {api['org_used']} of {api['org_limit']} API calls today"
     cap = f"; our cap is {api['cap']}" if api.get("cap") is not None else ""
     return f"{api['calls_by_journeys']} API calls made by journeys today; {seen}{cap}"
-
-
-def connection_summary(config: ProjectConfig) -> dict[str, Any]:
-    """``connection_status`` once the store exists; before, the same keys with nothing seen
-    (``api`` is ``None``) — reading the connector's state would create the store."""
-    if store_exists(config):
-        return connection_status(config)
-    basics = connection_basics(config)
-    if basics["embedded"]:
-        basics["org"] = "the embedded emulated org"
-    return {**basics, "paused": None, "api": None, "org_facts": None}
 
 
 def _edition_line(facts: dict[str, Any] | None) -> str:

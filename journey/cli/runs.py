@@ -202,8 +202,8 @@ def status_command(
     from rich.console import Console
     from rich.table import Table
 
-    from journey.cli.connection import connection_summary
     from journey.cli.workers_view import workers_json, workers_table
+    from journey.connectors.factory import connection_summary
     from journey.engine.failed_runs import failed_runs
     from journey.engine.journeys import journey_key
     from journey.engine.status import fleet_status, journey_status

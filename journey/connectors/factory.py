@@ -66,6 +66,7 @@ __all__ = [
     "ConnectorHandle",
     "connection_basics",
     "connection_status",
+    "connection_summary",
     "connector_state",
     "embedded_lock",
     "embedded_state_dir",
@@ -387,6 +388,19 @@ def connection_status(config: ProjectConfig, now: datetime | None = None) -> dic
         "api": usage.as_dict(),
         "org_facts": org_facts,
     }
+
+
+def connection_summary(config: ProjectConfig) -> dict[str, Any]:
+    """``connection_status`` once the store exists; before, the same keys with nothing seen
+    (``api`` is ``None``) — reading the connector's state would create the store."""
+    from journey.engine.project import store_exists
+
+    if store_exists(config):
+        return connection_status(config)
+    basics = connection_basics(config)
+    if basics["embedded"]:
+        basics["org"] = "the embedded emulated org"
+    return {**basics, "paused": None, "api": None, "org_facts": None}
 
 
 def connection_basics(config: ProjectConfig) -> dict[str, Any]:
