@@ -168,6 +168,10 @@ def test_a_command_still_imports_what_it_needs(project: Path, tmp_path: Path) ->
     modules = imported(["status", "--json"], project, tmp_path / "cache")
     assert "journey.cli.runs" in modules
     assert "journey.cli.language" not in modules
+    # It shows the connection as last seen: no client, no login or OAuth stack.
+    assert (
+        under(modules, ("simple_salesforce", "requests", "authlib", "journey.cli.connection")) == []
+    )
 
 
 def test_every_registered_command_is_in_the_lazy_registry() -> None:
