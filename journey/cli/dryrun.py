@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from journey.connectors.base import Connector
     from journey.connectors.factory import ConnectorHandle
     from journey.connectors.sync import RecordReader
-    from journey.engine.contact import ContactView
 
 __all__ = ["dry_run_command", "print_dry_run"]
 
@@ -79,11 +78,10 @@ def dry_run_command(
     if not setup.needs_org:
         run = _frozen(setup, contacts, moment, Reads(), as_json, as_jsonl)
     elif emails is not None:
-        from journey.connectors.dry_run_reads import OrgOnFirstRead, might_be_known
+        from journey.connectors.dry_run_reads import OrgOnFirstRead
 
-        with OrgOnFirstRead(lambda: _scratch(setup)) as reader:
-            reads = Reads(reader=reader, known=might_be_known(emails))
-            run = _frozen(setup, contacts, moment, reads, as_json, as_jsonl)
+        with OrgOnFirstRead(lambda: _scratch(setup), emails) as reader:
+            run = _frozen(setup, contacts, moment, Reads(reader=reader), as_json, as_jsonl)
     else:
         with _scratch(setup) as connector:
             run = _frozen(setup, contacts, moment, Reads(connector), as_json, as_jsonl)
@@ -94,12 +92,11 @@ def dry_run_command(
 @dataclass(frozen=True)
 class Reads:
     """What the dry run reaches Salesforce through: the scratch connector (a journey that
-    calls Salesforce), a reader opened on first need with the contacts worth looking up
+    calls Salesforce), a reader opened at the first contact the org may hold
     (``connectors.dry_run_reads``), or nothing (a journey that needs no org)."""
 
     connector: Connector | None = None
     reader: RecordReader | None = None
-    known: Callable[[ContactView], bool] | None = None
 
 
 def _embedded_emails(setup: DryRunSetup) -> frozenset[str] | None:
@@ -149,7 +146,6 @@ def _report(
         moment,
         reads.connector,
         reader=reads.reader,
-        known=reads.known,
         whole=human,
     )
 

@@ -21,15 +21,14 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from journey.connectors.sync import FieldInfo, Record, might_hold
+from journey.connectors.sync import FieldInfo, Record
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from journey.connectors.factory import ConnectorHandle
-    from journey.engine.contact import ContactView
 
-__all__ = ["EmbeddedOrg", "OrgOnFirstRead", "might_be_known", "person_emails"]
+__all__ = ["EmbeddedOrg", "OrgOnFirstRead", "person_emails"]
 
 
 class EmbeddedOrg(Protocol):
@@ -60,23 +59,17 @@ def person_emails(config: EmbeddedOrg) -> frozenset[str] | None:
         return None
 
 
-def might_be_known(emails: frozenset[str]) -> Callable[[ContactView], bool]:
-    """Whether a contact's lookup could find a record, given the org's ``emails``: it has
-    a Salesforce ID, or an email among them (compared as the org compares them)."""
-
-    def known(view: ContactView) -> bool:
-        return might_hold(emails, view.salesforce_id, view.email)
-
-    return known
-
-
 class OrgOnFirstRead:
     """A ``RecordReader`` (and ``Describes``) that opens the dry run's connector when it
-    is first asked, and closes it with itself."""
+    is first asked, and closes it with itself; it says the org holds ``emails``
+    (``KnowsPersonEmails``), so the dry run asks it only for the contacts it may hold."""
 
-    def __init__(self, opener: Callable[[], ConnectorHandle]) -> None:
-        self._opener = opener
+    def __init__(self, opener: Callable[[], ConnectorHandle], emails: frozenset[str]) -> None:
+        self._opener, self._emails = opener, emails
         self._handle: ConnectorHandle | None = None
+
+    def person_emails(self) -> frozenset[str]:
+        return self._emails
 
     def _reader(self) -> ConnectorHandle:
         if self._handle is None:

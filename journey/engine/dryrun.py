@@ -325,10 +325,11 @@ def _perform(
 
 class Lookups:
     """How a dry run looks its contacts' records up: ``engine.linking``'s detached read,
-    through ``reader``, for the contacts ``known`` says the org could find (None: every
-    contact with an ID or an email; ``connectors.dry_run_reads``). The ``LinkReader``
-    (and the database layer it is built on) is made by the first lookup, so a dry run
-    that looks nothing up never loads it, nor ``sync`` (the configuration's models)."""
+    through ``reader``, for the contacts the org may hold (``connectors.sync.might_hold``:
+    a reader that says which emails its Leads and Contacts have is asked for no other;
+    ``connectors.dry_run_reads``). The ``LinkReader`` (and the database layer it is
+    built on) is made by the first lookup, so a dry run that looks nothing up never
+    loads it, nor ``sync`` (the configuration's models)."""
 
     def __init__(
         self,
@@ -336,16 +337,17 @@ class Lookups:
         sync: Callable[[], SyncConfig],
         field_types: Mapping[str, str],
         ctx: ContactContext,
-        known: Callable[[ContactView], bool] | None = None,
     ) -> None:
-        self.reader, self.sync, self.field_types = reader, sync, field_types
-        self.ctx, self.known = ctx, known
+        self.reader, self.sync, self.field_types, self.ctx = reader, sync, field_types, ctx
         self._links: LinkReader | None = None
 
     def read(self, views: Sequence[ContactView]) -> None:
         """The records of ``views`` read into them (``LinkReader.read_detached``)."""
-        known = self.known
-        wanted = list(views) if known is None else [v for v in views if known(v)]
+        from journey.connectors.sync import KnowsPersonEmails, might_hold
+
+        reader = self.reader
+        emails = reader.person_emails() if isinstance(reader, KnowsPersonEmails) else None
+        wanted = [v for v in views if might_hold(emails, v.salesforce_id, v.email)]
         if not wanted:
             return
         if self._links is None:
@@ -451,7 +453,6 @@ def stream_dry_run(
     connector: Connector | None = None,
     *,
     reader: RecordReader | None = None,
-    known: Callable[[ContactView], bool] | None = None,
     whole: bool = False,
     chunk: int = CHUNK,
 ) -> DryRunStream:
@@ -461,10 +462,9 @@ def stream_dry_run(
     ``whole``: read every contact first (the count is known before the first path; the
     refused rows too). ``connector``: none for a journey that needs no Salesforce; one
     that reads records (``connectors.sync.RecordReader``) looks each contact's record up
-    first. ``reader``: reads them for a journey that calls no Salesforce action, with
-    ``known`` the contacts worth looking up (``Lookups``). Either must stay open while
-    the paths are taken. ``IntakeError`` for a file that cannot be read at all is raised
-    here, before any path."""
+    first. ``reader``: reads them for a journey that calls no Salesforce action
+    (``Lookups``). Either must stay open while the paths are taken. ``IntakeError`` for
+    a file that cannot be read at all is raised here, before any path."""
     config, journey = setup.config, setup.journey
     evaluator = Evaluator(setup.segments, config.all_fields())
     ctx = ContactContext(config.all_fields(), evaluator, at)
@@ -484,7 +484,7 @@ def stream_dry_run(
     links = None
     if reader is not None:
         sync = lambda: setup.project_config().sync  # noqa: E731 -- loaded by the first lookup
-        links = Lookups(reader, sync, config.all_fields(), ctx, known)
+        links = Lookups(reader, sync, config.all_fields(), ctx)
     paths = iter_dry_run(journey, contacts, at, evaluator, connector, links=links, chunk=chunk)
     return DryRunStream(journey.name, journey.version, at, count, paths, errors)
 

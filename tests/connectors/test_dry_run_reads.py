@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from journey.connectors.dry_run_reads import OrgOnFirstRead, might_be_known, person_emails
+from journey.connectors.dry_run_reads import OrgOnFirstRead, person_emails
 from journey.connectors.factory import embedded_state_dir, open_connector
 from journey.emulator import EmulatedOrg
 from journey.emulator.seed import seed_emails
@@ -150,9 +150,8 @@ def test_the_org_is_opened_only_when_a_contact_might_be_in_it(project: Path) -> 
         (["a@fresh.example", mangled(PEOPLE["dup"])], True),
     ):
         contacts = write_contacts(project, rows)
-        with OrgOnFirstRead(lambda: open_connector(config, dry_run=True)) as reader:
-            known = might_be_known(emails)
-            run = stream_dry_run(setup, contacts, AT_MOMENT, reader=reader, known=known)
+        with OrgOnFirstRead(lambda: open_connector(config, dry_run=True), emails) as reader:
+            run = stream_dry_run(setup, contacts, AT_MOMENT, reader=reader)
             assert len(list(run.paths)) == 2
             assert reader.opened is opens
 
