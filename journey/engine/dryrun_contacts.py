@@ -171,7 +171,8 @@ def views_streamed(
             known.noted(view)
             if view.email:
                 emails.setdefault(view.id, set()).add(view.email.casefold())
-            wait = max((last.get(k, 0) for k in columns.keys(raw)), default=0)
+            # No identity comes again (the usual file): nothing to wait for, nothing to ask.
+            wait = max((last.get(k, 0) for k in columns.keys(raw)), default=0) if last else 0
             until[view.id] = max(until.get(view.id, 0), wait)
             if values.get("\0id"):
                 records.setdefault(view.id, set()).add(values["\0id"][:15])
