@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -117,43 +115,6 @@ def test_a_store_from_a_newer_release_is_refused(store_url: str) -> None:
     engine.dispose()
     with pytest.raises(migrations.StoreVersionError, match=r"'0099_future'.*newer release"):
         open_store(store_url)
-
-
-def test_each_revision_is_named_by_its_file_and_the_numbers_order_them() -> None:
-    """The rule ``migrations.newest_file`` finds the head by, without Alembic: a revision
-    whose ID is not its file's name, or a number out of order, fails here."""
-    script = migrations._script()
-    files = sorted(p.stem for p in (Path(migrations.__file__).parent / "versions").glob("*.py"))
-    chain = [r.revision for r in reversed(list(script.walk_revisions()))]
-    assert chain == files
-    assert migrations.newest_file() == migrations.head() == files[-1]
-
-
-def test_a_store_at_head_is_opened_without_loading_alembic(tmp_path: Path) -> None:
-    """Every command opens the store; only the first to find it behind migrates it."""
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    open_store(url).close()
-    probe = (
-        "import sys; from journey.engine.store import open_store; "
-        f"open_store({url!r}).close(); "
-        "print(sorted(m for m in sys.modules if m == 'alembic' or m.startswith('alembic.')))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.strip() == "[]"
-    # A store one revision behind is still migrated (by Alembic).
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0016_effects_pending'"))
-    engine.dispose()
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.strip() != "[]"
-    store = open_store(url)
-    assert store.revision() == migrations.head()
-    store.close()
 
 
 def test_a_schema_version_it_cannot_adopt_is_refused(tmp_path: Path) -> None:

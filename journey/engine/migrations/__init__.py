@@ -51,12 +51,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-__all__ = ["StoreVersionError", "head", "newest_file", "revision", "upgrade"]
+__all__ = ["StoreVersionError", "head", "revision", "upgrade"]
 
 _FOLDER = Path(__file__).parent
-
-#: Where Alembic keeps a store's revision (its default name, which ``env.py`` keeps).
-_VERSION_TABLE = "alembic_version"
 
 #: The revision a store made before Alembic matches, by its ``schema_version``.
 _ADOPTED = {1: "0001_v1", 2: "0002_v2_sync"}
@@ -92,33 +89,18 @@ def head() -> str:
     return _script().get_current_head() or ""
 
 
-@cache
-def newest_file() -> str:
-    """``head()`` without Alembic, by the folder's rule: each revision's ID is its file's
-    name and the numbers order them (``tests/engine/test_migrations.py`` holds both). A
-    store already at head — every command's case but the first — is found so without
-    loading Alembic and parsing every revision script (a fifth of a command's start)."""
-    return max(path.stem for path in (_FOLDER / "versions").glob("[0-9]*.py"))
-
-
 def revision(conn: Connection) -> str | None:
-    """The store's revision (``None``: not under Alembic yet, or empty): the row of
-    ``alembic_version``, as Alembic reads it. A store with more than one row (branches)
-    is refused: this release's revisions are one line."""
-    if not sa.inspect(conn).has_table(_VERSION_TABLE):  # made before Alembic, or new
-        return None
-    rows = conn.execute(sa.text(f"SELECT version_num FROM {_VERSION_TABLE}")).all()
-    if len(rows) > 1:
-        found = sorted(str(r[0]) for r in rows)
-        raise StoreVersionError(f"the store is at more than one schema revision: {found}")
-    return str(rows[0][0]) if rows else None
+    """The store's revision (``None``: not under Alembic yet, or empty)."""
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: Engine, target: str = "head") -> None:
     """Bring the store behind ``engine`` to ``target`` (the head unless a test asks for
     less), unless it is there already."""
     with engine.connect() as conn:
-        if target == "head" and revision(conn) == newest_file():
+        if target == "head" and revision(conn) == head():
             return
         conn.rollback()
         sqlite = conn.dialect.name == "sqlite"
