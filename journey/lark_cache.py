@@ -16,26 +16,18 @@ neither.) The folder is the user's own, not the shared temporary folder lark's
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
+
+from journey.cache_dir import CACHE_DIR_ENV, cache_folder
 
 __all__ = ["CACHE_DIR_ENV", "cache_file"]
 
-#: Where the parser tables are kept between processes: ``$JOURNEY_CACHE_DIR``, else the
-#: user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``) under ``journey``.
-CACHE_DIR_ENV = "JOURNEY_CACHE_DIR"
-
 
 def cache_file(name: str, grammar: str) -> str | bool:
-    """The file lark keeps ``grammar``'s tables in, named ``name`` and the grammar's hash
-    (two releases side by side keep one each); ``False`` where no cache folder can be made,
-    which lark takes as "build every time"."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "journey"
-    folder = Path(configured) if configured else base
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
+    """The file lark keeps ``grammar``'s tables in (in ``cache_dir.cache_folder``), named
+    ``name`` and the grammar's hash (two releases side by side keep one each); ``False``
+    where no cache folder can be made, which lark takes as "build every time"."""
+    folder = cache_folder()
+    if folder is None:
         return False
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
     return str(folder / f"{name}-{digest}.lark-cache")

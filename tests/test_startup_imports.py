@@ -233,6 +233,7 @@ def test_a_cache_folder_that_cannot_be_made_only_costs_time(project: Path, tmp_p
 DRY_RUN_MODULES = {
     "journey",
     "journey.__main__",
+    "journey.cache_dir",
     "journey.cli",
     "journey.cli.app",
     "journey.cli.coercion",

@@ -20,6 +20,9 @@ the Salesforce connector's — finds them at the head revision.
 * ``0016_effects_pending`` — the intents without an outcome indexed, for recovery.
 * ``0017_contact_leases_unlogged`` — the leases kept out of PostgreSQL's write-ahead log.
 
+A new SQLite store is made from the schema the first store migrated on this machine ended
+in (``engine.schema_template``), without Alembic, when that record fits the revisions.
+
 A store made before Alembic has ``schema_version`` and no ``alembic_version``: it is
 stamped with the revision its version matches, then upgraded like any other. A revision
 this release does not know (a store a newer release has migrated) is refused, never
@@ -44,6 +47,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from journey.engine import schema_template
 
 # Alembic, and the revision scripts it parses, are loaded when a store is opened, not when
 # this module is imported: every command imports the store's models, few open a store.
@@ -98,8 +103,12 @@ def revision(conn: Connection) -> str | None:
 
 def upgrade(engine: Engine, target: str = "head") -> None:
     """Bring the store behind ``engine`` to ``target`` (the head unless a test asks for
-    less), unless it is there already."""
+    less), unless it is there already. A new SQLite store is made from the head schema
+    recorded on this machine when there is one (``engine.schema_template``), else
+    migrated, and then recorded."""
     with engine.connect() as conn:
+        if target == "head" and _from_template(conn):
+            return
         if target == "head" and revision(conn) == head():
             return
         conn.rollback()
@@ -113,14 +122,33 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         else:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('journey store'))"))
         try:
+            new = sqlite and target == "head" and schema_template.is_empty(conn)
             with _ALEMBIC:
                 _migrate(conn, target)
+            if new:
+                schema_template.record(conn)
             conn.commit()
         finally:
             conn.rollback()
             if sqlite:
                 conn.exec_driver_sql(f"PRAGMA foreign_keys={keys}")
                 conn.commit()
+
+
+def _from_template(conn: Connection) -> bool:
+    """A new SQLite store made from the recorded head schema, in one ``BEGIN IMMEDIATE``
+    transaction as a migration is (so a second process waits, then finds it made)."""
+    if conn.dialect.name != "sqlite" or not schema_template.is_empty(conn):
+        return False
+    conn.rollback()
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        if schema_template.is_empty(conn) and schema_template.replay(conn):
+            conn.commit()
+            return True
+    finally:
+        conn.rollback()
+    return False
 
 
 def _migrate(conn: Connection, target: str) -> None:
