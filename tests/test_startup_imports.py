@@ -401,11 +401,16 @@ def test_importing_contacts_loads_no_connector(routing: Path, tmp_path: Path) ->
 
 
 def test_a_run_of_local_steps_takes_the_contacts_through(routing: Path, tmp_path: Path) -> None:
-    """The other side of the guard below: the run does its work (the first one makes and
-    seeds the embedded org, and reads the org for the new contacts' records)."""
+    """The other side of the guard below: the run does its work. The first one makes and
+    seeds the embedded org, but neither serves it nor loads a client: the org's file says
+    it holds none of the new contacts, so none is looked up (``emulator.seeding``,
+    ``connectors.sync.KnowsPersonEmails``)."""
     cache = tmp_path / "cache"
     journey_cli(["contacts", "import", "contacts.csv", "--list", "Inbound"], routing, cache)
-    report = json.loads(journey_cli(["run", "--until-idle", "--json"], routing, cache))
+    modules, printed = probed(["run", "--until-idle", "--json"], routing, cache)
+    assert "journey.emulator.seeding" in modules  # it did make the org
+    assert under(modules, NOT_FOR_LOCAL_STEPS) == []
+    report = json.loads(printed)
     assert (report["entered"], report["ended"], report["failed"]) == (3, 3, 0)
     status = json.loads(journey_cli(["status", "--json"], routing, cache))
     [routed] = status["journeys"]

@@ -105,13 +105,20 @@ class _Embedded:
         self.endpoint: Endpoint | None = None
         self._starting = threading.Lock()
 
-    def make(self) -> EmulatedOrg:
-        """The org made — seeded, when it is new — but not served: a seed it cannot take
-        is refused now, and nothing of HTTP is loaded until a call needs it."""
-        with self._starting:
-            if self.org is None:
-                self.org = _embedded_org(self.config)
-            return self.org
+    def make(self) -> None:
+        """The org's state made and seeded, not served (``emulator.seeding``): a seed it
+        cannot take is refused now, and neither the org's API nor HTTP is loaded until a
+        call needs them."""
+        from journey.emulator.seed import SeedError
+        from journey.emulator.seeding import make_org
+
+        config = self.config
+        try:
+            make_org(
+                embedded_state_dir(config), config.seed_path, version=config.salesforce.api_version
+            )
+        except SeedError as error:
+            raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
 
     def start(self) -> tuple[EmulatedOrg, Endpoint]:
         with self._starting:

@@ -17,10 +17,12 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+# cryptography is loaded by what reads a certificate: an org seeded without a connected
+# app (the embedded default), or whose apps are never asked for a key, never loads it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 __all__ = ["AppError", "ConnectedApp", "digest", "load_apps", "parse_app", "store_apps"]
 
@@ -63,6 +65,9 @@ class ConnectedApp:
         """The certificate's RSA key (what RS256 assertions are checked with), if any."""
         if not self.certificate:
             return None
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
         key = x509.load_pem_x509_certificate(self.certificate.encode("ascii")).public_key()
         return key if isinstance(key, RSAPublicKey) else None
 
@@ -83,6 +88,9 @@ def parse_app(index: int, entry: Mapping[str, Any], user_id: Mapping[str, str]) 
         raise AppError(f"{where}: client_id is required")
     certificate = str(entry.get("certificate") or "")
     if certificate:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
         try:
             key = x509.load_pem_x509_certificate(certificate.encode("ascii")).public_key()
         except ValueError as error:

@@ -31,15 +31,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from journey.emulator import edition, versions
+from journey.emulator import versions
 from journey.emulator.bulk import BulkApi
 from journey.emulator.bulk1 import Bulk1Api
 from journey.emulator.composite import CompositeApi
 from journey.emulator.faults import Faults
 from journey.emulator.limits import ApiCounter
-from journey.emulator.org import Clock, Org
+from journey.emulator.org import Clock
 from journey.emulator.rest import RestApi
-from journey.emulator.seed import apply_seed, load_seed
+from journey.emulator.seeding import open_org
 from journey.emulator.server import (
     ADMIN_PATH,
     DEFAULT_IDLE_TIMEOUT,
@@ -116,11 +116,7 @@ class EmulatedOrg:
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.store = Store(self.state_dir / ORG_FILE if state_dir is not None else None)
         try:
-            self.org = Org(self.store, clock, version)
-            if self.store.meta("connected_user") is None:
-                apply_seed(self.org, load_seed(seed))
-            self.org.configure()
-            edition.ensure_organization(self.org)
+            self.org = open_org(self.store, seed, clock, version)
         except BaseException:
             self.store.close()
             if self._temp is not None:

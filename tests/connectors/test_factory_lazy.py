@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 
 from journey.connectors.base import ContactSnapshot, EffectRequest
-from journey.connectors.factory import ConnectionSettingsError, embedded_lock, open_connector
+from journey.connectors.factory import (
+    ConnectionSettingsError,
+    embedded_lock,
+    embedded_state_dir,
+    open_connector,
+)
 from journey.connectors.salesforce.connector import SalesforceConnector
 from journey.dsl.syntax import AddToList
+from journey.emulator.store import is_seeded
 from journey.engine.config import load_config
 from journey.engine.locks import FileLock
 
@@ -43,11 +49,15 @@ def request(cid: int, email: str) -> EffectRequest:
 
 
 def seeded_once() -> None:
-    """A first open makes and seeds the org (a new org is made at open)."""
-    handle = open_connector(load_config())
+    """A first open makes and seeds the org (a new org is made at open), but serves it
+    not: nothing has called it."""
+    config = load_config()
+    assert not is_seeded(embedded_state_dir(config))
+    handle = open_connector(config)
     try:
         assert handle.embedded is not None
-        assert handle.embedded.org is not None
+        assert handle.embedded.org is None
+        assert is_seeded(embedded_state_dir(config))
     finally:
         handle.close()
 
