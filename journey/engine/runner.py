@@ -301,6 +301,8 @@ class Runner:
                 return report
             if reads is not None and self.links is not None:
                 self.links.commit(reads)
+            if not waiting_on_connector:
+                return report  # the batch has gone as far as it can: nothing to compare again
             for _, view in changed:
                 befores[view.id] = snapshot(view)
             work = self._call_connector(waiting_on_connector, views, report)
