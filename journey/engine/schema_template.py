@@ -51,29 +51,42 @@ def record(conn: Connection) -> None:
     path = _record_path()
     if head is None or path is None or path.exists():
         return
+    try:
+        text = _recorded(conn, head)
+    except sa.exc.SQLAlchemyError:
+        return
+    if text is None:
+        return
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".schema-")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)  # whole or not at all: a reader never sees half
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _recorded(conn: Connection, head: str) -> str | None:
+    """The record's text, or None when the store is not one to record."""
     rows = conn.exec_driver_sql(
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
     ).all()
     tables = [str(name) for kind, name, _ in rows if kind == "table"]
     if str(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()) != head:
-        return
+        return None
     for table in tables:
         if table == "alembic_version":
             continue
         if conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None:
-            return  # a revision wrote data: only DDL is replayed
+            return None  # a revision wrote data: only DDL is replayed
     made = [(kind, sql) for kind, name, sql in rows if not str(name).startswith("sqlite_")]
     if any(kind not in _KINDS for kind, _ in made):
-        return
+        return None
     ordered = [str(sql) for kind, sql in sorted(made, key=lambda row: _KINDS.index(row[0]))]
-    text = json.dumps({"head": head, "statements": ordered})
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".schema-")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)  # whole or not at all: a reader never sees half
-    except OSError:
-        return
+    return json.dumps({"head": head, "statements": ordered})
 
 
 def replay(conn: Connection) -> bool:

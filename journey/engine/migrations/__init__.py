@@ -125,9 +125,9 @@ def upgrade(engine: Engine, target: str = "head") -> None:
             new = sqlite and target == "head" and schema_template.is_empty(conn)
             with _ALEMBIC:
                 _migrate(conn, target)
-            if new:
-                schema_template.record(conn)
             conn.commit()
+            if new:  # read once the migration is committed: a record never stops one
+                schema_template.record(conn)
         finally:
             conn.rollback()
             if sqlite:
