@@ -118,7 +118,7 @@ class _Embedded:
                 embedded_state_dir(config), config.seed_path, version=config.salesforce.api_version
             )
         except SeedError as error:
-            raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+            raise ConnectionSettingsError.of_seed(error) from None
 
     def start(self) -> tuple[EmulatedOrg, Endpoint]:
         with self._starting:
@@ -245,7 +245,7 @@ def _embedded_org(config: ProjectConfig) -> EmulatedOrg:
             embedded_state_dir(config), config.seed_path, version=config.salesforce.api_version
         )
     except SeedError as error:
-        raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+        raise ConnectionSettingsError.of_seed(error) from None
 
 
 def _serve(org: EmulatedOrg, config: ProjectConfig) -> Endpoint:

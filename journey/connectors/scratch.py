@@ -140,7 +140,7 @@ def scratch_org(config: ProjectConfig, embedded_dir: Path, to: Path) -> Emulated
     try:
         return EmulatedOrg(to, seed, version=version)
     except SeedError as error:
-        raise ConnectionSettingsError(f"[salesforce] seed: {error}") from None
+        raise ConnectionSettingsError.of_seed(error) from None
 
 
 def scratch_state(store_url: str | None, folder: Path) -> ConnectorState:

@@ -342,19 +342,20 @@ class Lookups:
         self._links: LinkReader | None = None
 
     def read(self, views: Sequence[ContactView]) -> None:
-        """The records of ``views`` read into them (``LinkReader.read_detached``)."""
-        from journey.connectors.sync import KnowsPersonEmails, might_hold
-
-        reader = self.reader
-        emails = reader.person_emails() if isinstance(reader, KnowsPersonEmails) else None
-        wanted = [v for v in views if might_hold(emails, v.salesforce_id, v.email)]
-        if not wanted:
-            return
+        """The records of ``views`` read into them (``LinkReader.read_detached``, which
+        asks the org only for those it may hold). Until a contact might be found, the
+        reader is not made."""
         if self._links is None:
+            from journey.connectors.sync import KnowsPersonEmails, might_hold
+
+            reader = self.reader
+            emails = reader.person_emails() if isinstance(reader, KnowsPersonEmails) else None
+            if not any(might_hold(emails, v.salesforce_id, v.email) for v in views):
+                return
             from journey.engine.linking import LinkReader
 
-            self._links = LinkReader(self.reader, self.sync(), self.field_types)
-        self._links.read_detached(wanted, self.ctx)
+            self._links = LinkReader(reader, self.sync(), self.field_types)
+        self._links.read_detached(views, self.ctx)
 
 
 @dataclass(slots=True)

@@ -30,11 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.cache_dir import cache_folder
-from journey.engine.store_revision import head_of_files
+from journey.engine.store_revision import VERSIONS, head_of_files
 
 __all__ = ["is_empty", "record", "replay"]
 
-_VERSIONS = Path(__file__).with_name("migrations") / "versions"
 #: sqlite_master's kinds, in the order they can be made (an index needs its table).
 _KINDS = ("table", "index", "trigger", "view")
 
@@ -120,6 +119,6 @@ def _record_path() -> Path | None:
 def _digest() -> str:
     """The revision files' bytes and SQLAlchemy's version: what the recorded DDL is of."""
     digest = hashlib.sha256(sa.__version__.encode())
-    for path in sorted(_VERSIONS.glob("*.py")):
+    for path in sorted(VERSIONS.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

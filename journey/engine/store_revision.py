@@ -21,15 +21,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["at_head", "head_of_files"]
+__all__ = ["VERSIONS", "at_head", "head_of_files"]
 
-_VERSIONS = Path(__file__).with_name("migrations") / "versions"
+#: The revision files (``engine.migrations``).
+VERSIONS = Path(__file__).with_name("migrations") / "versions"
 _REVISION = re.compile(r'^revision(?:\s*:[^=\n]*)?\s*=\s*"([^"\n]+)"\s*$', re.MULTILINE)
 _DOWN = re.compile(r'^down_revision(?:\s*:[^=\n]*)?\s*=\s*(?:"([^"\n]+)"|(None))\s*$', re.MULTILINE)
 
 
 @cache
-def head_of_files(folder: Path = _VERSIONS) -> str | None:
+def head_of_files(folder: Path = VERSIONS) -> str | None:
     """The one revision no other names as its ``down_revision``, when the files form a
     single line of revisions each describes plainly; else ``None``."""
     revisions: set[str] = set()

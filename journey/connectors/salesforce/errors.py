@@ -126,6 +126,12 @@ class ConnectionSettingsError(Exception):
     token request. A message that starts with ``[salesforce] KEY`` is the setting's fault
     (the CLI's ``config`` error, exit 2); it names the setting, never its value."""
 
+    @classmethod
+    def of_seed(cls, error: Exception) -> ConnectionSettingsError:
+        """A seed the embedded org cannot take (the emulator's ``SeedError``, which says
+        where in the file), as the setting's fault."""
+        return cls(f"[salesforce] seed: {error}")
+
 
 #: An org whose edition has no API access answers every call with this code
 #: (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_rest_compatible_editions.htm).
