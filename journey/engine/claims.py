@@ -82,7 +82,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from journey.engine.store import LIVE_STATUSES, Effect, Run, RunStatus, Store, metadata
+from journey.engine.store import (
+    LIVE_STATUSES,
+    Effect,
+    Run,
+    RunStatus,
+    Store,
+    due_or_failed,
+    metadata,
+    woken,
+)
 
 __all__ = [
     "LIVENESS",
@@ -511,20 +520,20 @@ class Claims:
                     break
                 found += conn.execute(
                     sa.select(*_due_columns())
-                    .where(runs.c.status == status, runs.c.next_due <= now, free)
+                    .where(due_or_failed(), runs.c.status == status, runs.c.next_due <= now, free)
                     .order_by(runs.c.next_due)
                     .limit(limit - len(found))
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
             if len(found) < limit:
                 seen = {r.id for r in found}
-                woken = conn.execute(
+                woken_runs = conn.execute(
                     sa.select(*_due_columns())
-                    .where(runs.c.wake.is_(True), runs.c.status == RunStatus.WAITING.value, free)
+                    .where(woken(), runs.c.status == RunStatus.WAITING.value, free)
                     .limit(limit)
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
-                found += [r for r in woken if r.id not in seen][: limit - len(found)]
+                found += [r for r in woken_runs if r.id not in seen][: limit - len(found)]
             won = self.take(conn, {r.contact_id for r in found}, live)
         claimed = [r for r in found if r.contact_id in won]
         self.stats.missed += len(found) - len(claimed)

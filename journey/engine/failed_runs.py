@@ -27,7 +27,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from journey.engine.journeys import Catalog
-from journey.engine.store import LIVE_STATUSES, Activity, Contact, Run, RunStatus, Store
+from journey.engine.store import (
+    LIVE_STATUSES,
+    Activity,
+    Contact,
+    Run,
+    RunStatus,
+    Store,
+    due_or_failed,
+)
 
 __all__ = ["FailedRun", "RetryReport", "failed_runs", "retry_failed"]
 
@@ -156,7 +164,7 @@ def _query(journey_key: str | None, step: str | None, contact_id: int | None) ->
     query = (
         sa.select(runs, contacts.c.email)
         .join(contacts, contacts.c.id == runs.c.contact_id)
-        .where(runs.c.status == RunStatus.FAILED.value)
+        .where(due_or_failed(), runs.c.status == RunStatus.FAILED.value)
     )
     if journey_key is not None:
         query = query.where(runs.c.journey_key == journey_key)

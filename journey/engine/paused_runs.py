@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from journey.engine.store import Effect, Run, RunStatus, Store
+from journey.engine.store import Effect, Run, RunStatus, Store, due_or_failed
 
 __all__ = ["resume_paused"]
 
@@ -39,7 +39,11 @@ def resume_paused(store: Store) -> int:
     with store.begin() as conn:
         result = conn.execute(
             sa.update(runs)
-            .where(runs.c.status == RunStatus.ACTIVE.value, runs.c.next_due > paused_at)
+            .where(
+                due_or_failed(),
+                runs.c.status == RunStatus.ACTIVE.value,
+                runs.c.next_due > paused_at,
+            )
             .values(next_due=paused_at)
         )
     return int(result.rowcount or 0)

@@ -70,6 +70,9 @@ from journey.sql_upsert import upsert
 
 __all__ = [
     "LIVE_STATUSES",
+    "RUNS_DUE_WHERE",
+    "RUNS_LIVE_WHERE",
+    "RUNS_WOKEN_WHERE",
     "Activity",
     "CampaignStatus",
     "Company",
@@ -91,6 +94,7 @@ __all__ = [
     "SyncPending",
     "SyncRecord",
     "SyncSetting",
+    "due_or_failed",
     "enter_runs",
     "entering_run",
     "insert_entering_runs",
@@ -99,6 +103,7 @@ __all__ = [
     "open_store",
     "update_many",
     "upsert_many",
+    "woken",
 ]
 
 
@@ -107,6 +112,39 @@ __all__ = [
 metadata = sa.MetaData()
 
 LIVE_STATUSES = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.EFFECT.value)
+
+
+def _status_among(statuses: Sequence[str], column: str = "status") -> str:
+    """``column`` is one of ``statuses``, as the WHERE of a partial index over ``runs``.
+    Written as ``=`` terms joined by ``OR``, not as ``IN``: SQLite evaluates an ``IN``
+    list in an index's WHERE by building a table for it, once per row an ``UPDATE``
+    writes, which made every run's update cost twice what it does with ``OR``."""
+    return "(" + " OR ".join(f"{column} = '{s}'" for s in statuses) + ")"
+
+
+_DUE_OR_FAILED = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.FAILED.value)
+#: The runs ``runs_one_live`` holds: the live ones, one per contact and journey.
+RUNS_LIVE_WHERE = _status_among(LIVE_STATUSES)
+#: The runs ``runs_due`` holds: the ones a claim takes when due, and the failed ones
+#: (``journey failures``), a store's few. The ended runs, most of a store, are not in it,
+#: so a run's last advance costs the index a removal, not a move, and it stays the size
+#: of the work in hand. A query meant to use it says ``due_or_failed()`` as well: SQLite
+#: uses a partial index only where the WHERE holds its very term, and PostgreSQL cannot
+#: prove ``status = $1`` implies it in a prepared statement's generic plan.
+RUNS_DUE_WHERE = _status_among(_DUE_OR_FAILED)
+#: The runs ``runs_woken`` holds: the woken ones, a handful at a time, so the ``wake``
+#: every advance sets back to false costs no index write. Queries say ``woken()``.
+RUNS_WOKEN_WHERE = "wake"
+
+
+def due_or_failed() -> sa.TextClause:
+    """The term of ``RUNS_DUE_WHERE``, for a query on ``runs`` meant to use ``runs_due``."""
+    return sa.text(_status_among(_DUE_OR_FAILED, "runs.status"))
+
+
+def woken() -> sa.TextClause:
+    """The term of ``RUNS_WOKEN_WHERE``: the runs marked to be looked at again."""
+    return sa.text("runs.wake")
 
 
 Company = sa.Table(
@@ -234,17 +272,28 @@ Run = sa.Table(
     sa.Column("goal", sa.String),
     sa.Column("entered_at", UtcDateTime(), nullable=False),
     sa.Column("ended_at", UtcDateTime()),
-    sa.Index("runs_due", "status", "next_due"),
+    sa.Index(
+        "runs_due",
+        "status",
+        "next_due",
+        sqlite_where=sa.text(RUNS_DUE_WHERE),
+        postgresql_where=sa.text(RUNS_DUE_WHERE),
+    ),
     sa.Index("runs_contact", "contact_id", "journey_key"),
-    sa.Index("runs_woken", "wake", "status"),
+    sa.Index(
+        "runs_woken",
+        "status",
+        sqlite_where=sa.text(RUNS_WOKEN_WHERE),
+        postgresql_where=sa.text(RUNS_WOKEN_WHERE),
+    ),
     # The database itself refuses a second live run of a contact in a journey.
     sa.Index(
         "runs_one_live",
         "contact_id",
         "journey_key",
         unique=True,
-        sqlite_where=sa.text("status IN ('active', 'waiting', 'effect')"),
-        postgresql_where=sa.text("status IN ('active', 'waiting', 'effect')"),
+        sqlite_where=sa.text(RUNS_LIVE_WHERE),
+        postgresql_where=sa.text(RUNS_LIVE_WHERE),
     ),
 )
 

@@ -19,6 +19,7 @@ the Salesforce connector's — finds them at the head revision.
 * ``0013_published_journeys`` — the version of each journey published now.
 * ``0016_effects_pending`` — the intents without an outcome indexed, for recovery.
 * ``0017_contact_leases_unlogged`` — the leases kept out of PostgreSQL's write-ahead log.
+* ``0018_partial_run_indexes`` — the indexes on ``runs`` cheap to keep as runs advance.
 
 A new SQLite store is made from the schema the first store migrated on this machine ended
 in (``engine.schema_template``), without Alembic, when that record fits the revisions.
