@@ -26,6 +26,7 @@ from typer.main import get_command_from_info, get_command_name, get_group_from_i
 import journey
 from journey.cli.errors import ExitCode, Problem, print_problem, problem_of
 from journey.cli.help import PlainCommand, PlainGroup, short_help
+from journey.cli.main import started
 
 __all__ = [
     "COMMANDS",
@@ -149,6 +150,7 @@ class _Commands(MutableMapping[str, Any]):
         if name not in self._built and name in COMMANDS:
             for module in COMMANDS[name]:
                 importlib.import_module(module)
+            started()
             command = _build(name)
             if command is not None:
                 self._built[name] = _in_panel(command)

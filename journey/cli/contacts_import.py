@@ -21,6 +21,8 @@ import typer
 from journey.cli.app import JsonOpt, contacts_app
 from journey.cli.errors import ExitCode, row_problem
 from journey.cli.moments import NowOpt, parse_moment
+from journey.engine.csv_import import import_file
+from journey.engine.intake_project import open_intake
 
 __all__ = ["import_command"]
 
@@ -51,9 +53,6 @@ def import_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Import contacts from a CSV; bad rows are reported by line and the rest imported."""
-    from journey.engine.csv_import import import_file
-    from journey.engine.intake_project import open_intake
-
     moment = parse_moment(now)
     with open_intake() as project, _progress(not as_json, file) as progress:
         report = import_file(project.store, file, project.context(moment), list_name, progress)
