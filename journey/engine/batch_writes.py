@@ -78,6 +78,7 @@ class Writes:
 #: ``json.dumps(value, sort_keys=True)``, with one encoder for every row rather than one
 #: made per call (what ``dumps`` does when given an option).
 _encode = json.JSONEncoder(sort_keys=True).encode
+_text = json.encoder.encode_basestring_ascii
 
 #: The text of one-key values already encoded (``to_json``), by (key, value); emptied when
 #: full, so memory stays flat whatever the values.
@@ -87,22 +88,19 @@ _ONE_KEY_MAX = 4096
 
 def to_json(value: dict[str, Any]) -> str:
     """``json.dumps(value, sort_keys=True)``. A feed entry's data is nearly always one key
-    — a condition's reasons, a split's bucket, a wait's end — and a batch repeats a few
-    of those thousands of times, so their text is kept, keyed by value where the value is
-    text, an integer or a list of texts (by exact type: ``True`` is not ``1``)."""
+    — a condition's reasons, a split's bucket, a wait's end. A list of texts (reasons,
+    which name each contact's own values) is written around its items' encoded text;
+    the others a batch repeats a few of thousands of times, so their text is kept, keyed
+    by value where it is text or an integer (by exact type: ``True`` is not ``1``)."""
     if len(value) != 1:
         return _encode(value)
     ((key, item),) = value.items()
     kind = type(item)
-    if kind is list:
-        if not all(type(part) is str for part in item):
-            return _encode(value)
-        marker: Any = tuple(item)
-    elif kind is str or kind is int:
-        marker = item
-    else:
+    if kind is list and type(key) is str and all(type(part) is str for part in item):
+        return f"{{{_text(key)}: [{', '.join(map(_text, item))}]}}"
+    if kind is not str and kind is not int:
         return _encode(value)
-    memo = (key, marker) if kind is not int else (key, (int, marker))
+    memo = (key, item) if kind is not int else (key, (int, item))
     text = _ONE_KEY.get(memo)
     if text is None:
         if len(_ONE_KEY) >= _ONE_KEY_MAX:

@@ -81,7 +81,7 @@ class ContactView:
     def get(self, name: str) -> str:
         """A field's value, ``""`` when empty. "Lead Owner" is the owner's name or email."""
         key = name.casefold()
-        if key == OWNER_FIELD.casefold():
+        if key == _OWNER_KEY:
             return self.owner_name or self.owner_email or self.owner_id or ""
         if key == "email":
             return self.email or ""

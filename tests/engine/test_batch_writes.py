@@ -36,3 +36,9 @@ def test_the_kept_texts_stay_bounded() -> None:
     for bucket in range(batch_writes._ONE_KEY_MAX * 2):
         assert to_json({"bucket": bucket}) == f'{{"bucket": {bucket}}}'
     assert len(batch_writes._ONE_KEY) <= batch_writes._ONE_KEY_MAX
+
+
+@given(st.text(), st.lists(st.text(), max_size=4))
+def test_a_list_of_texts_is_written_as_json_dumps_writes_it(key: str, reasons: list[str]) -> None:
+    """A condition's reasons (each contact's own values, quotes and accents among them)."""
+    assert to_json({key: reasons}) == json.dumps({key: reasons}, sort_keys=True)
