@@ -59,6 +59,7 @@ from journey.engine.wakeups import announce_work
 from journey.sql_upsert import upsert
 
 __all__ = [
+    "ROW_KEYS",
     "ContactContext",
     "FieldValueError",
     "coerce",
@@ -130,6 +131,12 @@ def _company_ids(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     return found
 
 
+#: Keys of a contact's entries (``ContactView.keyed``) stored on its row, not as values.
+ROW_KEYS = frozenset((*CORE_COLUMNS, "email", OWNER_FIELD.casefold()))
+#: A checkbox's blank and false, either way round (``write_contacts``).
+_BLANK_AND_FALSE = (("", "false"), ("false", ""))
+
+
 def write_contacts(
     conn: Connection,
     pairs: Sequence[tuple[ContactView | None, ContactView]],
@@ -185,17 +192,17 @@ def write_contacts(
             if was == now_value:
                 continue
             field_changed = True
-            display = ctx.display(new_f.get(key, old_f.get(key, (key, "")))[0])
-            if key in CORE_COLUMNS or key in ("email", OWNER_FIELD.casefold()):
+            display, _, kind = ctx.column(new_f.get(key, old_f.get(key, (key, "")))[0])
+            if key in ROW_KEYS:
                 core_changed = True
             elif now_value:
-                text, number, day, flag = coerce(display, now_value, ctx.type_of(display))
+                text, number, day, flag = coerce(display, now_value, kind)
                 upserts.append(
                     {
                         "contact_id": after.id,
                         "name_key": key,
                         "name": display,
-                        "type": ctx.type_of(display),
+                        "type": kind,
                         "text": text,
                         "number": number,
                         "date_value": day,
@@ -204,7 +211,7 @@ def write_contacts(
                 )
             else:
                 deletes.append({"cid": after.id, "key": key})
-            unset = {was, now_value} == {"", "false"} and ctx.type_of(display) == "True/False"
+            unset = (was, now_value) in _BLANK_AND_FALSE and kind == "True/False"
             if (
                 before is not None
                 and emit_field_events
