@@ -281,13 +281,18 @@ def update_rows(
         last = list({r[-1]: r for r in rows}.values())
         sets = ", ".join(f"{c} = v.{c}" for c in columns)
         arrays = _arrays(conn, tbl, [*names, key])
+        # The keys once more, as ``= ANY``: so the server finds the rows by the key's
+        # index. Joined to the arrays alone it hashes the whole table instead, which its
+        # costs prefer until the table is many times the batch (73 → 9 ms for 2,000 of
+        # 100,000 runs), a cost that grows with the table's history, not the batch.
         sql = (
             f"UPDATE {target} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}, k_)"
             f" WHERE {target}.{column_key} = v.k_"
+            f" AND {target}.{column_key} = ANY({_arrays(conn, tbl, [key])})"
         )
         # Lists: psycopg sends a list as an array (a tuple would be a record).
         values = tuple(list(c) for c in _columns(conn, tbl, [*names, key], last))
-        conn.exec_driver_sql(sql, values)
+        conn.exec_driver_sql(sql, (*values, values[-1]))
         return
     if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
         conn.execute(

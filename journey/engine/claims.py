@@ -88,8 +88,8 @@ from journey.engine.store import (
     Run,
     RunStatus,
     Store,
-    due_or_failed,
     metadata,
+    status_is,
     woken,
 )
 
@@ -515,18 +515,21 @@ class Claims:
             live = self._live_keys(conn) if conn.dialect.name == "postgresql" else None
             free = self.available(conn, runs.c.contact_id, live)
             found: list[Any] = []
-            for status in (RunStatus.ACTIVE.value, RunStatus.WAITING.value):
+            for status in (RunStatus.ACTIVE, RunStatus.WAITING):
                 if len(found) >= limit:
                     break
                 found += conn.execute(
                     sa.select(*_due_columns())
-                    .where(due_or_failed(), runs.c.status == status, runs.c.next_due <= now, free)
+                    .where(status_is(status), runs.c.next_due <= now, free)
                     .order_by(runs.c.next_due)
                     .limit(limit - len(found))
                     .with_for_update(skip_locked=True, of=runs)
                 ).all()
             if len(found) < limit:
                 seen = {r.id for r in found}
+                # The status bound, not written in (``status_is``): so ``runs_woken``,
+                # the woken runs only, is the one index either database can use here,
+                # not ``runs_due``'s every waiting run.
                 woken_runs = conn.execute(
                     sa.select(*_due_columns())
                     .where(woken(), runs.c.status == RunStatus.WAITING.value, free)

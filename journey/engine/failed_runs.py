@@ -34,7 +34,7 @@ from journey.engine.store import (
     Run,
     RunStatus,
     Store,
-    due_or_failed,
+    status_is,
 )
 
 __all__ = ["FailedRun", "RetryReport", "failed_runs", "retry_failed"]
@@ -164,7 +164,7 @@ def _query(journey_key: str | None, step: str | None, contact_id: int | None) ->
     query = (
         sa.select(runs, contacts.c.email)
         .join(contacts, contacts.c.id == runs.c.contact_id)
-        .where(due_or_failed(), runs.c.status == RunStatus.FAILED.value)
+        .where(status_is(RunStatus.FAILED))
     )
     if journey_key is not None:
         query = query.where(runs.c.journey_key == journey_key)

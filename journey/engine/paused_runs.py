@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from journey.engine.store import Effect, Run, RunStatus, Store, due_or_failed
+from journey.engine.store import Effect, Run, RunStatus, Store, status_is
 
 __all__ = ["resume_paused"]
 
@@ -40,8 +40,7 @@ def resume_paused(store: Store) -> int:
         result = conn.execute(
             sa.update(runs)
             .where(
-                due_or_failed(),
-                runs.c.status == RunStatus.ACTIVE.value,
+                status_is(RunStatus.ACTIVE),
                 runs.c.next_due > paused_at,
             )
             .values(next_due=paused_at)

@@ -48,7 +48,8 @@ from journey.engine.contacts import ContactContext, load_views, snapshot, write_
 from journey.engine.executor import Advance, advance, complete_effect
 from journey.engine.journeys import Catalog
 from journey.engine.linking import LinkReader, LinkReads
-from journey.engine.store import RunStatus, Store
+from journey.engine.store import Run, RunStatus, Store
+from journey.engine.table_statistics import TableStatistics
 from journey.engine.triggers import process_events
 from journey.retry import STEP_RETRIES, RetrySchedule
 
@@ -116,6 +117,7 @@ class Runner:
         self.batch_size, self.retries = batch_size, retries
         self.worker_id = worker_id or default_worker_id()
         self.claims = Claims(store, self.worker_id, lease_seconds)
+        self.statistics = TableStatistics(store)
         self._claimed = 0
         self._released: set[int] = set()
         self.links = (
@@ -200,6 +202,7 @@ class Runner:
         while not should_stop():
             with self.store.begin() as conn:
                 taken, entered = process_events(conn, self.catalog, now, claims=self.claims)
+            self.statistics.grown(Run, entered)
             report.events += taken
             report.entered += entered
             if not taken:
