@@ -1,7 +1,7 @@
 """The bulk import path writes exactly what the row-by-row path writes.
 
 ``engine.bulk_import`` writes a file's new contacts a table at a time (``COPY`` on
-PostgreSQL, one ``executemany`` per table on SQLite); ``import_rows(..., bulk=False)``
+PostgreSQL, multi-row ``VALUES`` on SQLite); ``import_rows(..., bulk=False)``
 writes them one statement per row through ``contacts.write_contacts``, as every other
 contact change is written. On random files — repeated emails in other letter cases,
 Salesforce IDs in 15 and 18 characters (some already linked in the store, some naming the
@@ -231,3 +231,31 @@ def test_the_command_matches_row_by_row_over_batches_of_existing_and_repeated_co
     assert reports[0].created == 2_500
     assert (reports[1].created, reports[1].updated) == (0, 500)
     assert dump(fast) == dump(reference)
+
+
+def test_a_sqlite_of_the_old_parameter_limit_stores_the_same(tmp_path: Path) -> None:
+    """SQLite before 3.32 takes at most 999 bound parameters a statement: the new contacts'
+    rows go in statements of fewer rows, and the store is the same."""
+    import sqlite3
+
+    rows = [
+        (n + 2, {"Email": f"p{n}@x.example", "Company": f"Co {n % 9}", "Score": str(n % 7)})
+        for n in range(1_234)
+    ]
+    path = write_file(tmp_path / "people.csv", rows)
+    stores = [open_store(f"sqlite:///{tmp_path / name}.db") for name in ("old", "reference")]
+    old, reference = stores
+
+    def lower_limit(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    old.engine.dispose()
+    sa.event.listen(old.engine, "connect", lower_limit)
+    try:
+        report = import_file(old, path, context(), "Webinar")
+        assert report == import_rows(reference, intake.read_csv(path), context(), "Webinar")
+        assert report.created == 1_234
+        assert dump(old) == dump(reference)
+    finally:
+        for store in stores:
+            store.close()
