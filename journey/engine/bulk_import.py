@@ -63,6 +63,8 @@ _CONTACT_COLUMNS = (
     "owner_name",
     "owner_email",
 )
+#: The columns before the Salesforce record's and the owner's (``_new_ids``).
+_UNLINKED_COLUMNS = 8
 _VALUE_COLUMNS = ("contact_id", "name_key", "name", "type", "text", "number", "date_value", "flag")
 _EVENT_COLUMNS = ("kind", "contact_id", "name", "value", "at", "processed")
 
@@ -229,45 +231,68 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
     c = Contact
     companies = _companies(conn, [e[1] for v in views if (e := v.fields.get("company"))])
     now = _binder(conn, c.c.created_at)(ctx.now)
+    # A file without Salesforce IDs or owners leaves those columns empty in every row: the
+    # rows then leave them out (NULL, as an insert without them stores) and bind a third
+    # fewer values.
+    linked = any(
+        v.salesforce_id or v.salesforce_type or v.owner_id or v.owner_name or v.owner_email
+        for v in views
+    )
+    names = _CONTACT_COLUMNS if linked else _CONTACT_COLUMNS[:_UNLINKED_COLUMNS]
     rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for view in views:
         fields = view.fields
         first = fields.get("first name")
         last = fields.get("last name")
         company = fields.get("company")
         email = view.email
-        rows.append(
-            (
-                now,
-                now,
-                email,
-                email.casefold() if email else None,
-                first[1] if first else None,
-                last[1] if last else None,
-                company[1] if company else None,
-                companies[company[1].casefold()] if company else None,
+        row: tuple[Any, ...] = (
+            now,
+            now,
+            email,
+            email.casefold() if email else None,
+            first[1] if first else None,
+            last[1] if last else None,
+            company[1] if company else None,
+            companies[company[1].casefold()] if company else None,
+        )
+        if linked:
+            row += (
                 view.salesforce_id,
                 view.salesforce_type,
                 view.owner_id,
                 view.owner_name,
                 view.owner_email,
             )
-        )
+        append(row)
     if conn.dialect.name == "postgresql":
-        sequence = sa.func.pg_get_serial_sequence(c.name, "id")
-        drawn = conn.execute(
-            sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
-        ).scalars()
-        ids = sorted(int(i) for i in drawn)
+        ids = _drawn_ids(conn, len(rows))
         with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
-        _insert(conn, c, ("id", *_CONTACT_COLUMNS), with_ids)
+        _insert(conn, c, ("id", *names), with_ids)
         return ids
     # SQLite numbers a row one past the largest ID, and from its first row on the insert
     # holds the database's write lock: the rows take consecutive IDs, in order, ending at
     # the largest after it. (RETURNING in parameter order would send one row at a time.)
-    _insert(conn, c, _CONTACT_COLUMNS, rows)
+    _insert(conn, c, names, rows)
     last_id = int(conn.execute(sa.select(sa.func.max(c.c.id))).scalar_one())
     return list(range(last_id - len(rows) + 1, last_id + 1))
+
+
+def _drawn_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` new contact IDs from the contacts' sequence (PostgreSQL), in the order
+    drawn: one ``nextval`` each, as concurrent writers draw theirs, so no ID is ever
+    handed out twice. The sequence is named once, as a ``regclass`` constant: a name
+    looked up at each call (``nextval(pg_get_serial_sequence(...))``) costs the server
+    several times the draw itself; and the IDs come back as one array, not a row each."""
+    sequence = conn.exec_driver_sql(
+        "SELECT pg_get_serial_sequence(%(table)s, 'id')", {"table": Contact.name}
+    ).scalar_one()
+    drawn = conn.exec_driver_sql(
+        "SELECT array_agg(nextval(%(sequence)s::regclass)) FROM generate_series(1, %(count)s)",
+        {"sequence": sequence, "count": count},
+    ).scalar_one()
+    return sorted(int(i) for i in drawn)
 
 
 def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:

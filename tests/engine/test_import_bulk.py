@@ -70,6 +70,7 @@ row = st.fixed_dictionaries(
         "First Name": st.sampled_from(["Ann", "Bo", ""]),
         "Company": st.sampled_from(["Initech", "INITECH", "Globex", ""]),
         "Score": st.sampled_from(["5", "70", "not a number", ""]),
+        "Lead Owner": st.sampled_from(["pat@corp.example", "005000000000001", "Pat Lee", ""]),
     },
 )
 files = st.lists(row, max_size=14).map(lambda rows: [(n + 2, r) for n, r in enumerate(rows)])
@@ -162,7 +163,7 @@ def test_a_large_file_with_repeats_matches_row_by_row(
     assert dump(bulk) == dump(reference)
 
 
-COLUMNS = ["Email", "Salesforce ID", "First Name", "Company", "Score"]
+COLUMNS = ["Email", "Salesforce ID", "First Name", "Company", "Score", "Lead Owner"]
 
 
 def write_file(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Path:
