@@ -22,7 +22,6 @@ so a moment or a flag is stored the same whichever path wrote it.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from itertools import chain
@@ -395,6 +394,8 @@ def _insert_values(
 
 def _variable_limit(raw: Any) -> int:
     """The most bound parameters one statement of this SQLite connection takes."""
+    import sqlite3  # loaded already wherever a SQLite store is open
+
     try:
         return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     except AttributeError:  # a driver connection without ``getlimit``
