@@ -377,7 +377,9 @@ def _insert_values(
     """SQLite: the rows as multi-row ``VALUES`` statements, every value a bound parameter,
     as many rows a statement as the database's limit on parameters allows (999 in older
     builds, 32,766 since 3.32). Every full statement has the same text, which the driver
-    keeps prepared."""
+    keeps prepared; the last rows that do not fill one go by ``executemany`` of the
+    one-row statement, so a file's batches of every size add no statement of their own
+    to the driver's cache."""
     raw = conn.connection.driver_connection
     limit = _variable_limit(raw)
     per = max(1, min(_ROWS_PER_INSERT, limit // width))
@@ -389,7 +391,7 @@ def _insert_values(
         conn.exec_driver_sql(full, tuple(flat(rows[start : start + per])))
     rest = rows[whole:]
     if rest:
-        conn.exec_driver_sql(head + ", ".join([row] * len(rest)), tuple(flat(rest)))
+        conn.exec_driver_sql(head + row, list(rest))
 
 
 def _variable_limit(raw: Any) -> int:
