@@ -260,3 +260,47 @@ def test_a_sqlite_of_the_old_parameter_limit_stores_the_same(tmp_path: Path) -> 
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.postgres
+def test_new_contacts_keep_their_own_values_when_another_writer_draws_ids_meanwhile(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session drawing contact IDs between a file's batches leaves gaps in the
+    sequence: each new contact still has its own field values and list, under its ID."""
+    import psycopg
+
+    monkeypatch.setattr(csv_import, "BATCH", 10)
+    rows = [(n + 2, {"Email": f"p{n}@x.example", "Score": str(n)}) for n in range(35)]
+    path = write_file(tmp_path / "people.csv", rows)
+    store = open_store(postgres_url)
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(plain, autocommit=True) as other:
+
+            def draw(_rows: int, _done: int) -> None:
+                other.execute(
+                    "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) "
+                    "FROM generate_series(1, 3)"
+                )
+
+            draw(0, 0)
+            report = import_file(store, path, context(), "Webinar", progress=draw)
+        assert report.created == 35
+        with store.begin() as conn:
+            stored = conn.execute(
+                sa.text(
+                    "SELECT c.id, c.email, f.text, l.name FROM contacts c "
+                    "JOIN field_values f ON f.contact_id = c.id AND f.name_key = 'score' "
+                    "JOIN memberships m ON m.contact_id = c.id JOIN lists l ON l.id = m.list_id "
+                    "ORDER BY c.id"
+                )
+            ).all()
+        assert [(email, score, name) for _, email, score, name in stored] == [
+            (f"p{n}@x.example", str(n), "Webinar") for n in range(35)
+        ]
+        ids = [row.id for row in stored]
+        assert ids[0] == 4  # after the other session's first three
+        assert ids[10] == ids[9] + 4  # and the three it drew after the first batch
+    finally:
+        store.close()
