@@ -13,7 +13,8 @@ linked contact — but a table at a time instead of a row at a time:
   its rows are plain inserts, never updates or upserts;
 * on PostgreSQL the rows go through a binary ``COPY`` (psycopg's copy support), one
   stream per table, with the contacts' IDs drawn from their sequence first; on SQLite
-  through one ``executemany`` per table. Either way it is the caller's transaction.
+  as multi-row ``INSERT … VALUES`` statements of a few hundred rows each. Either way it
+  is the caller's transaction.
 
 Values are bound through the columns' own SQLAlchemy types, as an insert would bind them,
 so a moment or a flag is stored the same whichever path wrote it.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +62,8 @@ _CONTACT_COLUMNS = (
     "owner_name",
     "owner_email",
 )
+#: The columns before the Salesforce record's and the owner's (``_new_ids``).
+_UNLINKED_COLUMNS = 8
 _VALUE_COLUMNS = ("contact_id", "name_key", "name", "type", "text", "number", "date_value", "flag")
 _EVENT_COLUMNS = ("kind", "contact_id", "name", "value", "at", "processed")
 
@@ -198,7 +202,10 @@ def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: Cont
     unprocessed = _binder(conn, ev.c.processed)(False)
     ids = [v.id for v in views]
     if conn.dialect.name == "postgresql":
-        source = "unnest(%(ids)s::integer[]) WITH ORDINALITY AS new(id, n) ORDER BY n"
+        # In binary (``%b``): psycopg writes an array of ints in its binary form at a
+        # third of the CPU of the text it would otherwise print, and the server reads it
+        # without parsing.
+        source = "unnest(%(ids)b::integer[]) WITH ORDINALITY AS new(id, n) ORDER BY n"
         params: dict[str, Any] = {"ids": ids}
         mark = "%({})s".format
     else:
@@ -226,45 +233,68 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
     c = Contact
     companies = _companies(conn, [e[1] for v in views if (e := v.fields.get("company"))])
     now = _binder(conn, c.c.created_at)(ctx.now)
+    # A file without Salesforce IDs or owners leaves those columns empty in every row: the
+    # rows then leave them out (NULL, as an insert without them stores) and bind a third
+    # fewer values.
+    linked = any(
+        v.salesforce_id or v.salesforce_type or v.owner_id or v.owner_name or v.owner_email
+        for v in views
+    )
+    names = _CONTACT_COLUMNS if linked else _CONTACT_COLUMNS[:_UNLINKED_COLUMNS]
     rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for view in views:
         fields = view.fields
         first = fields.get("first name")
         last = fields.get("last name")
         company = fields.get("company")
         email = view.email
-        rows.append(
-            (
-                now,
-                now,
-                email,
-                email.casefold() if email else None,
-                first[1] if first else None,
-                last[1] if last else None,
-                company[1] if company else None,
-                companies[company[1].casefold()] if company else None,
+        row: tuple[Any, ...] = (
+            now,
+            now,
+            email,
+            email.casefold() if email else None,
+            first[1] if first else None,
+            last[1] if last else None,
+            company[1] if company else None,
+            companies[company[1].casefold()] if company else None,
+        )
+        if linked:
+            row += (
                 view.salesforce_id,
                 view.salesforce_type,
                 view.owner_id,
                 view.owner_name,
                 view.owner_email,
             )
-        )
+        append(row)
     if conn.dialect.name == "postgresql":
-        sequence = sa.func.pg_get_serial_sequence(c.name, "id")
-        drawn = conn.execute(
-            sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
-        ).scalars()
-        ids = sorted(int(i) for i in drawn)
+        ids = _drawn_ids(conn, len(rows))
         with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
-        _insert(conn, c, ("id", *_CONTACT_COLUMNS), with_ids)
+        _insert(conn, c, ("id", *names), with_ids)
         return ids
     # SQLite numbers a row one past the largest ID, and from its first row on the insert
     # holds the database's write lock: the rows take consecutive IDs, in order, ending at
     # the largest after it. (RETURNING in parameter order would send one row at a time.)
-    _insert(conn, c, _CONTACT_COLUMNS, rows)
+    _insert(conn, c, names, rows)
     last_id = int(conn.execute(sa.select(sa.func.max(c.c.id))).scalar_one())
     return list(range(last_id - len(rows) + 1, last_id + 1))
+
+
+def _drawn_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` new contact IDs from the contacts' sequence (PostgreSQL), in the order
+    drawn: one ``nextval`` each, as concurrent writers draw theirs, so no ID is ever
+    handed out twice. The sequence is named once, as a ``regclass`` constant: a name
+    looked up at each call (``nextval(pg_get_serial_sequence(...))``) costs the server
+    several times the draw itself; and the IDs come back as one array, not a row each."""
+    sequence = conn.exec_driver_sql(
+        "SELECT pg_get_serial_sequence(%(table)s, 'id')", {"table": Contact.name}
+    ).scalar_one()
+    drawn = conn.exec_driver_sql(
+        "SELECT array_agg(nextval(%(sequence)s::regclass)) FROM generate_series(1, %(count)s)",
+        {"sequence": sequence, "count": count},
+    ).scalar_one()
+    return sorted(int(i) for i in drawn)
 
 
 def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -316,15 +346,14 @@ def _insert(
     conn: Connection, into: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Rows (tuples in ``names``' order, their values bound: ``_binder``) through
-    PostgreSQL's binary ``COPY`` (psycopg's copy support), or one ``executemany`` of the
-    driver on SQLite, without SQLAlchemy's per-row statement machinery."""
+    PostgreSQL's binary ``COPY`` (psycopg's copy support), or multi-row ``VALUES`` on
+    SQLite (``_insert_values``), without SQLAlchemy's per-row statement machinery."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
     columns = ", ".join(quote(n) for n in names)
     if conn.dialect.name != "postgresql":
-        marks = ", ".join("?" * len(names))
-        conn.exec_driver_sql(f"INSERT INTO {into.name} ({columns}) VALUES ({marks})", list(rows))
+        _insert_values(conn, f"INSERT INTO {into.name} ({columns}) VALUES ", len(names), rows)
         return
     raw = conn.connection.driver_connection
     assert raw is not None
@@ -337,6 +366,45 @@ def _insert(
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+#: Rows per SQLite ``INSERT``: a statement of a few hundred rows of ``VALUES`` costs the
+#: driver one bind call per value and the database one statement, where ``executemany``
+#: resets, re-binds and steps the statement once per row (half the time of the insert).
+_ROWS_PER_INSERT = 500
+
+
+def _insert_values(
+    conn: Connection, head: str, width: int, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """SQLite: the rows as multi-row ``VALUES`` statements, every value a bound parameter,
+    as many rows a statement as the database's limit on parameters allows (999 in older
+    builds, 32,766 since 3.32). Every full statement has the same text, which the driver
+    keeps prepared; the last rows that do not fill one go by ``executemany`` of the
+    one-row statement, so a file's batches of every size add no statement of their own
+    to the driver's cache."""
+    raw = conn.connection.driver_connection
+    limit = _variable_limit(raw)
+    per = max(1, min(_ROWS_PER_INSERT, limit // width))
+    row = "(" + ", ".join("?" * width) + ")"
+    full = head + ", ".join([row] * per)
+    flat = chain.from_iterable
+    whole = len(rows) - len(rows) % per
+    for start in range(0, whole, per):
+        conn.exec_driver_sql(full, tuple(flat(rows[start : start + per])))
+    rest = rows[whole:]
+    if rest:
+        conn.exec_driver_sql(head + row, list(rest))
+
+
+def _variable_limit(raw: Any) -> int:
+    """The most bound parameters one statement of this SQLite connection takes."""
+    import sqlite3  # loaded already wherever a SQLite store is open
+
+    try:
+        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # a driver connection without ``getlimit``
+        return 999
 
 
 def _column_types(conn: Connection, into: sa.Table, names: Sequence[str]) -> list[int]:

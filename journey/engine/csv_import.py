@@ -110,7 +110,9 @@ def _values(cells: list[str], columns: list[_Column], ignored: dict[str, str]) -
         else:
             # Salesforce's to write: the next sync would only overwrite it (docs/import.md).
             ignored[display] = INBOUND_ONLY
-    return identified(values)
+    if "\0id" in values or "\0type" in values or not values.get("Email"):
+        return identified(values)  # a record to check, or nothing to know the contact by
+    return values  # what ``identified`` returns for a row with an email and no record
 
 
 #: What a name in a row's values sets on its contact (``_Setter``).
@@ -246,6 +248,7 @@ def _import_batch(
     befores = {cid: snapshot(v) for cid, v in known.views.items()}
     touched: dict[int, ContactView] = {}
     taken = 0
+    merge, noted = setter.merge, known.noted
     for line, values in cleaned:
         try:
             view = target(known, values)
@@ -253,10 +256,11 @@ def _import_batch(
             errors.append(RowError(line, str(exc)))
             continue
         taken += 1
-        setter.merge(view, values, list_name)
-        known.noted(view)
+        merge(view, values, list_name)
         if view.id > 0:
             touched[view.id] = view
+        else:
+            noted(view)  # a new contact, found by its email from the next row on
     changed = write_contacts(conn, [(befores[cid], v) for cid, v in touched.items()], ctx)
     write_new_contacts(conn, known.fresh, ctx, checked)
     settle_batch(conn, report, list_name, [*touched, *(v.id for v in known.fresh)], ctx.now)

@@ -1,7 +1,7 @@
 """The bulk import path writes exactly what the row-by-row path writes.
 
 ``engine.bulk_import`` writes a file's new contacts a table at a time (``COPY`` on
-PostgreSQL, one ``executemany`` per table on SQLite); ``import_rows(..., bulk=False)``
+PostgreSQL, multi-row ``VALUES`` on SQLite); ``import_rows(..., bulk=False)``
 writes them one statement per row through ``contacts.write_contacts``, as every other
 contact change is written. On random files — repeated emails in other letter cases,
 Salesforce IDs in 15 and 18 characters (some already linked in the store, some naming the
@@ -70,6 +70,7 @@ row = st.fixed_dictionaries(
         "First Name": st.sampled_from(["Ann", "Bo", ""]),
         "Company": st.sampled_from(["Initech", "INITECH", "Globex", ""]),
         "Score": st.sampled_from(["5", "70", "not a number", ""]),
+        "Lead Owner": st.sampled_from(["pat@corp.example", "005000000000001", "Pat Lee", ""]),
     },
 )
 files = st.lists(row, max_size=14).map(lambda rows: [(n + 2, r) for n, r in enumerate(rows)])
@@ -162,7 +163,7 @@ def test_a_large_file_with_repeats_matches_row_by_row(
     assert dump(bulk) == dump(reference)
 
 
-COLUMNS = ["Email", "Salesforce ID", "First Name", "Company", "Score"]
+COLUMNS = ["Email", "Salesforce ID", "First Name", "Company", "Score", "Lead Owner"]
 
 
 def write_file(path: Path, rows: list[tuple[int, dict[str, str]]]) -> Path:
@@ -231,3 +232,75 @@ def test_the_command_matches_row_by_row_over_batches_of_existing_and_repeated_co
     assert reports[0].created == 2_500
     assert (reports[1].created, reports[1].updated) == (0, 500)
     assert dump(fast) == dump(reference)
+
+
+def test_a_sqlite_of_the_old_parameter_limit_stores_the_same(tmp_path: Path) -> None:
+    """SQLite before 3.32 takes at most 999 bound parameters a statement: the new contacts'
+    rows go in statements of fewer rows, and the store is the same."""
+    import sqlite3
+
+    rows = [
+        (n + 2, {"Email": f"p{n}@x.example", "Company": f"Co {n % 9}", "Score": str(n % 7)})
+        for n in range(1_234)
+    ]
+    path = write_file(tmp_path / "people.csv", rows)
+    stores = [open_store(f"sqlite:///{tmp_path / name}.db") for name in ("old", "reference")]
+    old, reference = stores
+
+    def lower_limit(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    old.engine.dispose()
+    sa.event.listen(old.engine, "connect", lower_limit)
+    try:
+        report = import_file(old, path, context(), "Webinar")
+        assert report == import_rows(reference, intake.read_csv(path), context(), "Webinar")
+        assert report.created == 1_234
+        assert dump(old) == dump(reference)
+    finally:
+        for store in stores:
+            store.close()
+
+
+@pytest.mark.postgres
+def test_new_contacts_keep_their_own_values_when_another_writer_draws_ids_meanwhile(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session drawing contact IDs between a file's batches leaves gaps in the
+    sequence: each new contact still has its own field values and list, under its ID."""
+    import psycopg
+
+    monkeypatch.setattr(csv_import, "BATCH", 10)
+    rows = [(n + 2, {"Email": f"p{n}@x.example", "Score": str(n)}) for n in range(35)]
+    path = write_file(tmp_path / "people.csv", rows)
+    store = open_store(postgres_url)
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(plain, autocommit=True) as other:
+
+            def draw(_rows: int, _done: int) -> None:
+                other.execute(
+                    "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) "
+                    "FROM generate_series(1, 3)"
+                )
+
+            draw(0, 0)
+            report = import_file(store, path, context(), "Webinar", progress=draw)
+        assert report.created == 35
+        with store.begin() as conn:
+            stored = conn.execute(
+                sa.text(
+                    "SELECT c.id, c.email, f.text, l.name FROM contacts c "
+                    "JOIN field_values f ON f.contact_id = c.id AND f.name_key = 'score' "
+                    "JOIN memberships m ON m.contact_id = c.id JOIN lists l ON l.id = m.list_id "
+                    "ORDER BY c.id"
+                )
+            ).all()
+        assert [(email, score, name) for _, email, score, name in stored] == [
+            (f"p{n}@x.example", str(n), "Webinar") for n in range(35)
+        ]
+        ids = [row.id for row in stored]
+        assert ids[0] == 4  # after the other session's first three
+        assert ids[10] == ids[9] + 4  # and the three it drew after the first batch
+    finally:
+        store.close()
