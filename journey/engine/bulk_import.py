@@ -13,8 +13,8 @@ linked contact — but a table at a time instead of a row at a time:
   its rows are plain inserts, never updates or upserts;
 * on PostgreSQL the rows go through a binary ``COPY`` (psycopg's copy support), one
   stream per table, with the contacts' IDs drawn from their sequence first; on SQLite
-  as multi-row ``INSERT … VALUES`` statements of a few hundred rows each. Either way it
-  is the caller's transaction.
+  as multi-row ``INSERT … VALUES`` statements (``bulk_rows.insert_bound``). Either way
+  it is the caller's transaction.
 
 Values are bound through the columns' own SQLAlchemy types, as an insert would bind them,
 so a moment or a flag is stored the same whichever path wrote it.
@@ -24,16 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from journey.engine.bulk_rows import insert_bound, value_binder
 from journey.engine.change_effects import mark_sync_pending, reevaluate_segments
-from journey.engine.contact import OWNER_FIELD, ContactView
-from journey.engine.contacts import ContactContext, _list_ids
-from journey.engine.field_values import CORE_COLUMNS, coerce
+from journey.engine.contact import ContactView
+from journey.engine.contacts import ROW_KEYS, ContactContext, _list_ids
+from journey.engine.field_values import coerce
 from journey.engine.salesforce_lists import derive_lists, unsynced
 from journey.engine.sql_batches import in_batches
 from journey.engine.store import Company, Contact, Event, FieldValue, Membership
@@ -42,7 +42,6 @@ from journey.vocabulary import RECORD_TYPES, list_for
 
 __all__ = ["Checked", "write_new_contacts"]
 
-_NOT_FIELD_VALUES = {*CORE_COLUMNS, "email", OWNER_FIELD.casefold()}
 _SALESFORCE_LISTS = frozenset(list_for(kind).casefold() for kind in RECORD_TYPES)
 
 Coerced = tuple[str, float | None, date | None, bool | None]
@@ -120,7 +119,7 @@ def write_new_contacts(
     for view, new_id in zip(views, ids, strict=True):
         view.id = new_id
     fv, m, ev = FieldValue, Membership, Event
-    day_of, flag_of = _binder(conn, fv.c.date_value), _binder(conn, fv.c.flag)
+    day_of, flag_of = value_binder(conn, fv.c.date_value), value_binder(conn, fv.c.flag)
     fields: list[tuple[Any, ...]] = []
     adds: list[tuple[int, str]] = []
     # The usual file (``--list``, no Salesforce records): every new contact joins the one
@@ -132,7 +131,7 @@ def write_new_contacts(
     for view in views:
         cid = view.id
         for key, entry in view.fields.items():
-            if key in _NOT_FIELD_VALUES or not entry[1]:
+            if key in ROW_KEYS or not entry[1]:
                 continue
             tail = tails.get(entry)
             if tail is None:
@@ -144,18 +143,18 @@ def write_new_contacts(
         if one_list is None:
             for name in view.lists.values():
                 adds.append((cid, name))
-    _insert(conn, fv, _VALUE_COLUMNS, fields)
-    at = _binder(conn, ev.c.at)(ctx.now)
-    unprocessed = _binder(conn, ev.c.processed)(False)
+    insert_bound(conn, fv, _VALUE_COLUMNS, fields)
+    at = value_binder(conn, ev.c.at)(ctx.now)
+    unprocessed = value_binder(conn, ev.c.processed)(False)
     events: list[tuple[Any, ...]] = []
     announce = False
     if one_list is not None:
         announce = _joined(conn, views, one_list, ctx)
     elif adds:
         list_ids = _list_ids(conn, [name for _, name in adds])
-        added = _binder(conn, m.c.added_at)(ctx.now)
+        added = value_binder(conn, m.c.added_at)(ctx.now)
         memberships = [(list_ids[name.casefold()], cid, added) for cid, name in adds]
-        _insert(conn, m, ("list_id", "contact_id", "added_at"), memberships)
+        insert_bound(conn, m, ("list_id", "contact_id", "added_at"), memberships)
         events = [("added_to_list", cid, name, None, at, unprocessed) for cid, name in adds]
     if ctx.evaluator.segment_names:
         entered = reevaluate_segments(conn, views, ctx.evaluator, ctx.now)
@@ -166,7 +165,7 @@ def write_new_contacts(
         listens = ctx.listens
         events = [e for e in events if listens(e[0], e[2])]
     if events:
-        _insert(conn, ev, _EVENT_COLUMNS, events)
+        insert_bound(conn, ev, _EVENT_COLUMNS, events)
     if events or announce:
         announce_work(conn)
     linked = [v.id for v in views if v.salesforce_id]
@@ -197,9 +196,9 @@ def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: Cont
     Whether an event was written."""
     m, ev = Membership, Event
     list_id = _list_ids(conn, [name])[name.casefold()]
-    added = _binder(conn, m.c.added_at)(ctx.now)
-    at = _binder(conn, ev.c.at)(ctx.now)
-    unprocessed = _binder(conn, ev.c.processed)(False)
+    added = value_binder(conn, m.c.added_at)(ctx.now)
+    at = value_binder(conn, ev.c.at)(ctx.now)
+    unprocessed = value_binder(conn, ev.c.processed)(False)
     ids = [v.id for v in views]
     if conn.dialect.name == "postgresql":
         # In binary (``%b``): psycopg writes an array of ints in its binary form at a
@@ -232,7 +231,7 @@ def _joined(conn: Connection, views: Sequence[ContactView], name: str, ctx: Cont
 def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext) -> list[int]:
     c = Contact
     companies = _companies(conn, [e[1] for v in views if (e := v.fields.get("company"))])
-    now = _binder(conn, c.c.created_at)(ctx.now)
+    now = value_binder(conn, c.c.created_at)(ctx.now)
     # A file without Salesforce IDs or owners leaves those columns empty in every row: the
     # rows then leave them out (NULL, as an insert without them stores) and bind a third
     # fewer values.
@@ -271,12 +270,12 @@ def _new_ids(conn: Connection, views: Sequence[ContactView], ctx: ContactContext
     if conn.dialect.name == "postgresql":
         ids = _drawn_ids(conn, len(rows))
         with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
-        _insert(conn, c, ("id", *names), with_ids)
+        insert_bound(conn, c, ("id", *names), with_ids)
         return ids
     # SQLite numbers a row one past the largest ID, and from its first row on the insert
     # holds the database's write lock: the rows take consecutive IDs, in order, ending at
     # the largest after it. (RETURNING in parameter order would send one row at a time.)
-    _insert(conn, c, names, rows)
+    insert_bound(conn, c, names, rows)
     last_id = int(conn.execute(sa.select(sa.func.max(c.c.id))).scalar_one())
     return list(range(last_id - len(rows) + 1, last_id + 1))
 
@@ -318,104 +317,3 @@ def _companies(conn: Connection, names: Iterable[str]) -> dict[str, int]:
         )
         found.update({r.name_key: int(r.id) for r in made})
     return found
-
-
-def _binder(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any]:
-    """The column type's bind processing (as an insert would bind the value), memoised
-    per value: a batch repeats its moment, flags and dates."""
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    if process is None:
-        return _as_is
-    memo: dict[Any, Any] = {None: None}
-
-    def bind(value: Any) -> Any:
-        try:
-            return memo[value]
-        except KeyError:
-            memo[value] = found = process(value)
-            return found
-
-    return bind
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-def _insert(
-    conn: Connection, into: sa.Table, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Rows (tuples in ``names``' order, their values bound: ``_binder``) through
-    PostgreSQL's binary ``COPY`` (psycopg's copy support), or multi-row ``VALUES`` on
-    SQLite (``_insert_values``), without SQLAlchemy's per-row statement machinery."""
-    if not rows:
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(n) for n in names)
-    if conn.dialect.name != "postgresql":
-        _insert_values(conn, f"INSERT INTO {into.name} ({columns}) VALUES ", len(names), rows)
-        return
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    types = _column_types(conn, into, names)
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {into.name} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        copy.set_types(types)
-        write = copy.write_row
-        for row in rows:
-            write(row)
-
-
-#: Rows per SQLite ``INSERT``: a statement of a few hundred rows of ``VALUES`` costs the
-#: driver one bind call per value and the database one statement, where ``executemany``
-#: resets, re-binds and steps the statement once per row (half the time of the insert).
-_ROWS_PER_INSERT = 500
-
-
-def _insert_values(
-    conn: Connection, head: str, width: int, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """SQLite: the rows as multi-row ``VALUES`` statements, every value a bound parameter,
-    as many rows a statement as the database's limit on parameters allows (999 in older
-    builds, 32,766 since 3.32). Every full statement has the same text, which the driver
-    keeps prepared; the last rows that do not fill one go by ``executemany`` of the
-    one-row statement, so a file's batches of every size add no statement of their own
-    to the driver's cache."""
-    raw = conn.connection.driver_connection
-    limit = _variable_limit(raw)
-    per = max(1, min(_ROWS_PER_INSERT, limit // width))
-    row = "(" + ", ".join("?" * width) + ")"
-    full = head + ", ".join([row] * per)
-    flat = chain.from_iterable
-    whole = len(rows) - len(rows) % per
-    for start in range(0, whole, per):
-        conn.exec_driver_sql(full, tuple(flat(rows[start : start + per])))
-    rest = rows[whole:]
-    if rest:
-        conn.exec_driver_sql(head + row, list(rest))
-
-
-def _variable_limit(raw: Any) -> int:
-    """The most bound parameters one statement of this SQLite connection takes."""
-    import sqlite3  # loaded already wherever a SQLite store is open
-
-    try:
-        return int(raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-    except AttributeError:  # a driver connection without ``getlimit``
-        return 999
-
-
-def _column_types(conn: Connection, into: sa.Table, names: Sequence[str]) -> list[int]:
-    """The columns' type OIDs, as the server has them: a binary ``COPY`` sends each value
-    in its column's own binary form, which the server stores without parsing text (and
-    the client formats without printing it)."""
-    found: dict[str, int] = dict(
-        conn.exec_driver_sql(
-            "SELECT attname, atttypid::integer FROM pg_attribute "
-            "WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped",
-            {"table": into.name},
-        ).all()
-    )
-    return [int(found[name]) for name in names]

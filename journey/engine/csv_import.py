@@ -110,9 +110,7 @@ def _values(cells: list[str], columns: list[_Column], ignored: dict[str, str]) -
         else:
             # Salesforce's to write: the next sync would only overwrite it (docs/import.md).
             ignored[display] = INBOUND_ONLY
-    if "\0id" in values or "\0type" in values or not values.get("Email"):
-        return identified(values)  # a record to check, or nothing to know the contact by
-    return values  # what ``identified`` returns for a row with an email and no record
+    return identified(values)
 
 
 #: What a name in a row's values sets on its contact (``_Setter``).

@@ -85,6 +85,8 @@ def identified(values: dict[str, str]) -> dict[str, str]:
     """A row's values with its Salesforce ID checked against its type (``\\0id`` and
     ``\\0type`` made the record's own) and something to know the contact by; raises
     ``FieldValueError`` to refuse the row. One rule for every path a row takes in."""
+    if "\0id" not in values and "\0type" not in values and values.get("Email"):
+        return values  # most rows: an email, no record to check
     sf_type = values.pop("\0type", None)
     if sf_type is not None and sf_type.casefold() not in ("lead", "contact"):
         raise FieldValueError(f'"Salesforce Type" must be Lead or Contact, not "{sf_type}"')
