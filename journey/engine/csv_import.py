@@ -41,6 +41,7 @@ from journey.engine.intake import (
     INBOUND_ONLY,
     ImportReport,
     RowError,
+    analyze_imported,
     identified,
     settle_batch,
 )
@@ -192,6 +193,7 @@ def import_file(
             done += len(batch)
             if progress is not None:
                 progress(done, records.position)
+    analyze_imported(store, report, list_name)
     report.errors.sort(key=lambda e: e.row)
     return report
 

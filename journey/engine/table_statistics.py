@@ -1,7 +1,7 @@
 """Planner statistics kept up with the tables the engine grows fast (PostgreSQL).
 
 Pipeline position: beside the store, called by the writers that add rows in bulk (the
-runner entering runs) once their transaction has committed.
+runner entering runs, an import's new contacts) once their transaction has committed.
 
 PostgreSQL plans every statement from what ``ANALYZE`` last saw of each table, and
 autovacuum analyzes a table only once a tenth of it has changed, at its next round (a

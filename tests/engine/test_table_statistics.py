@@ -63,3 +63,22 @@ def test_sqlite_is_left_to_plan_without_statistics(tmp_path: Path) -> None:
             == 0
         )
     runner.store.close()
+
+
+@pytest.mark.postgres
+def test_a_first_import_leaves_its_tables_analyzed(postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    with store.begin() as conn:  # only the import's ANALYZE may count the rows
+        for table in ("contacts", "field_values", "memberships", "events"):
+            conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+    rows = [(n + 2, {"Email": f"c{n}@x.example", "Score": str(n)}) for n in range(CONTACTS)]
+    import_rows(store, rows, context(), "Many")
+    with store.engine.connect() as conn:
+        counted = dict(
+            conn.exec_driver_sql(
+                "SELECT relname, reltuples FROM pg_class WHERE relname IN"
+                " ('contacts', 'field_values', 'memberships')"
+            ).all()
+        )
+    assert counted == {"contacts": CONTACTS, "field_values": CONTACTS, "memberships": CONTACTS}
+    store.close()
