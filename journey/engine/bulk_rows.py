@@ -6,8 +6,8 @@ SQLAlchemy's per-row parameter machinery, or as one statement per row, the writi
 more than the deciding. So the rows arrive as tuples in the table's column order and go
 to the driver as they are:
 
-* SQLite: new rows as multi-row ``INSERT … VALUES`` statements of a hundred rows each
-  (``_sqlite_insert``), updates and deletes as one ``executemany`` — the driver binds
+* SQLite: new rows as multi-row ``INSERT … VALUES`` statements of hundreds of rows each
+  (``_sqlite_values``), updates and deletes as one ``executemany`` — the driver binds
   each row in C, and the file is local, so a statement per row costs no round trip.
 * PostgreSQL: one statement for the whole batch rather than one per row. New rows go by
   ``COPY … FROM STDIN`` (the server's bulk path; psycopg formats the rows in C). Updates
@@ -195,12 +195,21 @@ def insert_rows(
     _sqlite_insert(conn, tbl, names, rows)
 
 
-#: Parameters one SQLite statement may take: the lowest limit SQLite has had (999, its
-#: default before 3.32), so a statement fits every build.
-_SQLITE_PARAMETERS = 999
-#: Rows per multi-row ``INSERT`` on SQLite, at most: past a hundred, more rows a
-#: statement save nothing measurable.
-_ROWS_PER_INSERT = 100
+#: Rows per multi-row ``INSERT`` on SQLite, at most (within the connection's limit on
+#: parameters, ``_parameter_limit``).
+_ROWS_PER_INSERT = 500
+
+
+def _parameter_limit(conn: Connection) -> int:
+    """The most bound parameters one statement of this SQLite connection takes: 32,766
+    since SQLite 3.32, 999 before (and where the driver cannot say)."""
+    import sqlite3  # loaded already wherever a SQLite store is open
+
+    driver: Any = conn.connection.driver_connection
+    try:
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # a driver connection without ``getlimit``
+        return 999
 
 
 def _sqlite_insert(
@@ -224,7 +233,7 @@ def _sqlite_values(
     target, *quoted = _quoted(conn, [tbl.name, *names])
     head = f"INSERT INTO {target} ({', '.join(quoted)}) VALUES "
     one = f"({', '.join('?' * len(names))})"
-    per = max(1, min(_ROWS_PER_INSERT, _SQLITE_PARAMETERS // len(names)))
+    per = max(1, min(_ROWS_PER_INSERT, _parameter_limit(conn) // len(names)))
     whole = len(bound) - len(bound) % per
     stored = 0
     if whole:
