@@ -144,11 +144,14 @@ def update_rows(
     source, arrays = _arrays(conn, tbl, [key, *names], renamed)
     sets = ", ".join(f"{n} = u.{n}" for n in names)
     columns = ", ".join([key, *names])
+    # The keys once more, as ``= ANY``, so the server finds the rows by the key's index
+    # rather than hashing the whole table (``bulk_rows.update_rows`` says why).
+    keys = f"%s::{_cast(conn, tbl.c[key])}[]"
     sql = (
         f"UPDATE {tbl.name} SET {sets} FROM {source} AS u({columns}) "
-        f"WHERE {tbl.name}.{key} = u.{key}"
+        f"WHERE {tbl.name}.{key} = u.{key} AND {tbl.name}.{key} = ANY({keys})"
     )
-    conn.exec_driver_sql(sql, tuple(arrays))
+    conn.exec_driver_sql(sql, (*arrays, arrays[0]))
     return True
 
 
