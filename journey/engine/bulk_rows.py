@@ -159,11 +159,18 @@ def insert_bound(
     if not bound:
         return
     if _is_postgres(conn):
-        target, columns = _quoted(conn, [tbl.name])[0], ", ".join(_quoted(conn, names))
-        types = _column_types(conn, tbl, names)
-        _copy(conn, f"COPY {target} ({columns}) FROM STDIN", bound, types)
+        _copy_rows(conn, tbl, names, bound, binary=True)
         return
     _sqlite_values(conn, tbl, names, bound)
+
+
+def _copy_rows(
+    conn: Connection, tbl: sa.Table, names: Sequence[str], bound: Sequence[Row], *, binary: bool
+) -> None:
+    """``COPY tbl (names) FROM STDIN`` of bound rows, in binary where ``binary``."""
+    target, columns = _quoted(conn, [tbl.name])[0], ", ".join(_quoted(conn, names))
+    types = _column_types(conn, tbl, names) if binary else None
+    _copy(conn, f"COPY {target} ({columns}) FROM STDIN", bound, types)
 
 
 def insert_rows(
@@ -183,11 +190,8 @@ def insert_rows(
     server convert it."""
     if not rows:
         return
-    target, columns = _quoted(conn, [tbl.name])[0], ", ".join(_quoted(conn, names))
     if _is_postgres(conn):
-        bound = _bound_rows(conn, tbl, names, rows)
-        types = _column_types(conn, tbl, names) if binary else None
-        _copy(conn, f"COPY {target} ({columns}) FROM STDIN", bound, types)
+        _copy_rows(conn, tbl, names, _bound_rows(conn, tbl, names, rows), binary=binary)
         return
     if conn.dialect.name != "sqlite":  # pragma: no cover (other databases)
         conn.execute(sa.insert(tbl), [dict(zip(names, r, strict=True)) for r in rows])
@@ -215,7 +219,7 @@ def _parameter_limit(conn: Connection) -> int:
 def _sqlite_insert(
     conn: Connection, tbl: sa.Table, names: Sequence[str], rows: Sequence[Row], tail: str = ""
 ) -> int:
-    """``sqlite_values`` of the rows, bound through their columns' types first."""
+    """``_sqlite_values`` of the rows, bound through their columns' types first."""
     return _sqlite_values(conn, tbl, names, _bound_rows(conn, tbl, names, rows), tail)
 
 

@@ -118,12 +118,12 @@ metadata = sa.MetaData()
 LIVE_STATUSES = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.EFFECT.value)
 
 
-def _status_among(statuses: Sequence[str], column: str = "status") -> str:
-    """``column`` is one of ``statuses``, as the WHERE of a partial index over ``runs``.
+def _status_among(statuses: Sequence[str]) -> str:
+    """``status`` is one of ``statuses``, as the WHERE of a partial index over ``runs``.
     Written as ``=`` terms joined by ``OR``, not as ``IN``: SQLite evaluates an ``IN``
     list in an index's WHERE by building a table for it, once per row an ``UPDATE``
     writes, which made every run's update cost twice what it does with ``OR``."""
-    return "(" + " OR ".join(f"{column} = '{s}'" for s in statuses) + ")"
+    return "(" + " OR ".join(f"status = '{s}'" for s in statuses) + ")"
 
 
 _DUE_OR_FAILED = (RunStatus.ACTIVE.value, RunStatus.WAITING.value, RunStatus.FAILED.value)
